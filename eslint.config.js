@@ -1,0 +1,27 @@
+import js from "@eslint/js";
+import tseslint from "typescript-eslint";
+
+export default tseslint.config(
+  { ignores: ["dist/**", "node_modules/**", "coverage/**", "bench/results/**"] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      "@typescript-eslint/no-explicit-any": "error",
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
+      "no-console": "off",
+    },
+  },
+  {
+    files: ["src/**/*.ts"],
+    ignores: ["src/cli/**"],
+    rules: { "no-console": "error" },
+  },
+  {
+    // The core knows no broker: only src/transports/* may import a transport.
+    files: ["src/runtime/**/*.ts", "src/envelope/**/*.ts", "src/contract/**/*.ts", "src/transport/**/*.ts", "src/middleware/**/*.ts", "src/index.ts"],
+    rules: {
+      "no-restricted-imports": ["error", { patterns: [{ group: ["**/transports/**"], message: "The core must not import a transport (STYLE.md §1)." }, { group: ["better-sqlite3"], message: "The core knows no broker client." }] }],
+    },
+  },
+);

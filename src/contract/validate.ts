@@ -1,0 +1,28 @@
+import type { StandardSchemaV1 } from "@standard-schema/spec";
+import { SchemaValidationError, type SchemaIssue } from "../errors.js";
+
+function toIssues(issues: ReadonlyArray<StandardSchemaV1.Issue>): SchemaIssue[] {
+  return issues.map((i) => ({
+    message: i.message,
+    ...(i.path ? { path: i.path.map((p) => (typeof p === "object" && p !== null ? p.key : p)) } : {}),
+  }));
+}
+
+function describe(what: string, issues: readonly SchemaIssue[]): string {
+  const first = issues.slice(0, 3).map((i) => (i.path && i.path.length ? `${i.path.map(String).join(".")}: ` : "") + i.message);
+  return `${what} does not match its schema: ${first.join("; ")}${issues.length > 3 ? ` (+${issues.length - 3} more)` : ""}`;
+}
+
+/**
+ * Validate through Standard Schema (zod, valibot, arktype, …). Returns the
+ * schema's output; throws SchemaValidationError with the issues.
+ */
+export async function validateWith<T>(schema: StandardSchemaV1<unknown, T>, value: unknown, what: string): Promise<T> {
+  let result = schema["~standard"].validate(value);
+  if (result instanceof Promise) result = await result;
+  if (result.issues) {
+    const issues = toIssues(result.issues);
+    throw new SchemaValidationError(describe(what, issues), issues);
+  }
+  return result.value;
+}

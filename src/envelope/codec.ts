@@ -1,0 +1,155 @@
+import { DecodeError, MissiveError } from "../errors.js";
+import { KNOWN_ATTRIBUTES, type Envelope } from "./envelope.js";
+import { checkLimits, type SizeLimits } from "./limits.js";
+import { decodeUtf8, parseJsonSafely } from "./safe-json.js";
+import { CE_PREFIX, CONTENT_TYPE, JSON_CONTENT_TYPE, STRUCTURED_CONTENT_TYPE, emptyHeaders, type WireMessage } from "./wire.js";
+
+export type ContentMode = "binary" | "structured";
+
+/** Attributes of the binary mode that live in headers; `datacontenttype` is `content-type`. */
+const HEADER_ATTRIBUTES = ["id", "source", "type", "specversion", "time", "dataschema", "key", "correlationid", "causationid", "replyto"] as const;
+const W3C_HEADERS = ["traceparent", "tracestate"] as const;
+const EXTENSION_NAME = /^[a-z0-9]{1,20}$/;
+
+/** Encode an envelope. Throws MessageTooLargeError when it breaks the limits. */
+export function encodeEnvelope(envelope: Envelope, mode: ContentMode, limits: SizeLimits, extraHeaders?: Readonly<Record<string, string>>): WireMessage {
+  const headers = emptyHeaders();
+  if (extraHeaders) for (const name in extraHeaders) headers[name] = extraHeaders[name]!;
+  let body: Uint8Array;
+  if (mode === "binary") {
+    for (const attr of HEADER_ATTRIBUTES) {
+      const value = envelope[attr];
+      if (value !== undefined) headers[CE_PREFIX + attr] = value;
+    }
+    for (const name in envelope.extensions) headers[CE_PREFIX + name] = envelope.extensions[name]!;
+    headers[CONTENT_TYPE] = envelope.datacontenttype;
+    body = Buffer.from(JSON.stringify(envelope.data ?? null));
+  } else {
+    const doc: Record<string, unknown> = {};
+    for (const attr of HEADER_ATTRIBUTES) if (envelope[attr] !== undefined) doc[attr] = envelope[attr];
+    for (const name in envelope.extensions) doc[name] = envelope.extensions[name];
+    doc["datacontenttype"] = envelope.datacontenttype;
+    doc["data"] = envelope.data ?? null;
+    headers[CONTENT_TYPE] = STRUCTURED_CONTENT_TYPE;
+    body = Buffer.from(JSON.stringify(doc));
+  }
+  for (const name of W3C_HEADERS) {
+    const value = envelope[name];
+    if (value !== undefined) headers[name] = value;
+  }
+  checkLimits(headers, body.byteLength, limits);
+  return { headers, body };
+}
+
+/** What could be read of a message that failed to decode, for dead-letter diagnostics. */
+export interface DecodeFailure {
+  readonly ok: false;
+  readonly error: MissiveError;
+  readonly id?: string;
+  readonly type?: string;
+}
+export interface DecodeSuccess {
+  readonly ok: true;
+  readonly envelope: Envelope;
+}
+export type DecodeResult = DecodeSuccess | DecodeFailure;
+
+/** Decode a wire message. Never throws: every failure is returned, classified. */
+export function decodeEnvelope(wire: WireMessage, limits: SizeLimits): DecodeResult {
+  const h = wire.headers;
+  try {
+    checkLimits(h, wire.body.byteLength, limits);
+    const contentType = (h[CONTENT_TYPE] ?? "").toLowerCase();
+    if (contentType.startsWith(STRUCTURED_CONTENT_TYPE)) return decodeStructured(wire, h);
+    return decodeBinary(wire, h);
+  } catch (err) {
+    const error = err instanceof MissiveError ? err : new DecodeError("message could not be decoded", { cause: err });
+    return failure(error, h["ce-id"], h["ce-type"]);
+  }
+}
+
+function failure(error: MissiveError, id: unknown, type: unknown): DecodeFailure {
+  const out: { ok: false; error: MissiveError; id?: string; type?: string } = { ok: false, error };
+  if (typeof id === "string" && id.length <= 256) out.id = id;
+  if (typeof type === "string" && type.length <= 256) out.type = type;
+  return out;
+}
+
+function decodeBinary(wire: WireMessage, h: Readonly<Record<string, string>>): DecodeResult {
+  const attrs: Record<string, string> = emptyHeaders();
+  const extensions: Record<string, string> = emptyHeaders();
+  for (const name in h) {
+    if (!name.startsWith(CE_PREFIX)) continue;
+    const attr = name.slice(CE_PREFIX.length);
+    if (KNOWN_ATTRIBUTES.has(attr)) attrs[attr] = h[name]!;
+    else if (EXTENSION_NAME.test(attr)) extensions[attr] = h[name]!;
+  }
+  const contentType = h[CONTENT_TYPE] ?? JSON_CONTENT_TYPE;
+  if (!isJsonContentType(contentType)) {
+    return failure(new DecodeError(`unsupported datacontenttype ${JSON.stringify(contentType.slice(0, 100))}`), attrs["id"], attrs["type"]);
+  }
+  const data = wire.body.byteLength === 0 ? null : parseJsonSafely(decodeUtf8(wire.body));
+  for (const name of W3C_HEADERS) if (h[name] !== undefined) attrs[name] = h[name]!;
+  attrs["datacontenttype"] = contentType;
+  return build(attrs, extensions, data);
+}
+
+function decodeStructured(wire: WireMessage, h: Readonly<Record<string, string>>): DecodeResult {
+  const doc = parseJsonSafely(decodeUtf8(wire.body));
+  if (doc === null || typeof doc !== "object" || Array.isArray(doc)) {
+    return failure(new DecodeError("structured CloudEvent is not a JSON object"), undefined, undefined);
+  }
+  const attrs: Record<string, string> = emptyHeaders();
+  const extensions: Record<string, string> = emptyHeaders();
+  const record = doc as Record<string, unknown>;
+  for (const name of Object.keys(record)) {
+    const value = record[name];
+    if (name === "data" || name === "data_base64") continue;
+    if (typeof value !== "string") {
+      if (KNOWN_ATTRIBUTES.has(name)) return failure(new DecodeError(`attribute ${name} is not a string`), record["id"], record["type"]);
+      continue;
+    }
+    if (KNOWN_ATTRIBUTES.has(name)) attrs[name] = value;
+    else if (EXTENSION_NAME.test(name)) extensions[name] = value;
+  }
+  if ("data_base64" in record) return failure(new DecodeError("data_base64 is not supported; send JSON data"), attrs["id"], attrs["type"]);
+  const ct = attrs["datacontenttype"] ?? JSON_CONTENT_TYPE;
+  if (!isJsonContentType(ct)) return failure(new DecodeError(`unsupported datacontenttype ${JSON.stringify(ct.slice(0, 100))}`), attrs["id"], attrs["type"]);
+  attrs["datacontenttype"] = ct;
+  for (const name of W3C_HEADERS) if (h[name] !== undefined && attrs[name] === undefined) attrs[name] = h[name]!;
+  return build(attrs, extensions, record["data"] ?? null);
+}
+
+function isJsonContentType(ct: string): boolean {
+  const base = ct.split(";")[0]!.trim().toLowerCase();
+  return base === "application/json" || base.endsWith("+json") || base === "text/json";
+}
+
+function build(attrs: Record<string, string>, extensions: Record<string, string>, data: unknown): DecodeResult {
+  const id = attrs["id"];
+  const type = attrs["type"];
+  const source = attrs["source"];
+  const missing = (["id", "source", "type", "specversion"] as const).filter((a) => !attrs[a]);
+  if (missing.length > 0) return failure(new DecodeError(`missing CloudEvents attribute(s): ${missing.join(", ")}`), id, type);
+  if (attrs["specversion"] !== "1.0") return failure(new DecodeError(`unsupported specversion ${JSON.stringify(attrs["specversion"]!.slice(0, 20))}`), id, type);
+  if (id!.length > 256) return failure(new DecodeError("id is longer than 256 characters"), undefined, type);
+  if (type!.length > 256) return failure(new DecodeError("type is longer than 256 characters"), id, undefined);
+  const envelope: Envelope = {
+    id: id!,
+    source: source!,
+    type: type!,
+    specversion: "1.0",
+    time: attrs["time"] ?? "",
+    datacontenttype: attrs["datacontenttype"]!,
+    dataschema: attrs["dataschema"] ?? "",
+    ...(attrs["key"] !== undefined ? { key: attrs["key"] } : {}),
+    ...(attrs["correlationid"] !== undefined ? { correlationid: attrs["correlationid"] } : {}),
+    ...(attrs["causationid"] !== undefined ? { causationid: attrs["causationid"] } : {}),
+    ...(attrs["replyto"] !== undefined ? { replyto: attrs["replyto"] } : {}),
+    ...(attrs["traceparent"] !== undefined ? { traceparent: attrs["traceparent"] } : {}),
+    ...(attrs["tracestate"] !== undefined ? { tracestate: attrs["tracestate"] } : {}),
+    extensions,
+    data,
+  };
+  return { ok: true, envelope };
+}

@@ -1,0 +1,27 @@
+/**
+ * The inbox port: remembers which (consumer group, message id) pairs were
+ * handled, in the same transaction as the handler's own writes, so a
+ * redelivered message has no second effect.
+ */
+import type { Delivery } from "../transport/transport.js";
+
+export type InboxOutcome<R> =
+  | { readonly duplicate: true }
+  | { readonly duplicate: false; readonly value: R; readonly acked: boolean };
+
+export interface InboxStore<TTx> {
+  /** Short name for logs (`sqlite`, `memory`, `postgres`). */
+  readonly name: string;
+  /**
+   * In one transaction: insert (group, messageId), run `effects(tx)`, and,
+   * when `delivery` belongs to this store's own database, ack it too
+   * (`acked: true`). When the row already exists nothing runs and the
+   * outcome is `duplicate`. An error from `effects` rolls everything back and
+   * is rethrown.
+   */
+  runOnce<R>(group: string, messageId: string, delivery: Delivery, effects: (tx: TTx) => R): Promise<InboxOutcome<R>>;
+  /** Whether (group, messageId) was recorded: a cheap check before running a handler. */
+  seen(group: string, messageId: string): Promise<boolean>;
+  /** Delete rows recorded more than `olderThanMs` ago; resolves with how many. */
+  cleanup(olderThanMs: number): Promise<number>;
+}

@@ -1,0 +1,176 @@
+/**
+ * The one seam between missive's runtime and a broker.
+ *
+ * A transport moves opaque wire messages (string headers + byte body) from
+ * topics to consumer groups and settles them. It knows nothing of contracts,
+ * retries policies, lanes or inboxes: those are the runtime's. What a broker
+ * can or cannot do is declared in `capabilities`, and the runtime fills the
+ * gaps (see docs/adr/001-transport-seam.md). Deliberately left out: broker
+ * vocabulary (exchanges, streams, subjects), connection management knobs,
+ * and anything a runtime could do once for every broker.
+ */
+import type { WireMessage } from "../envelope/wire.js";
+
+export interface TransportCapabilities {
+  /**
+   * `retry(delayMs)` schedules redelivery durably inside the broker. Without
+   * it the runtime keeps the delivery unsettled, waits in-process, and runs
+   * the handler again (the lease keeps other consumers off it).
+   */
+  readonly nativeDelay: boolean;
+  /**
+   * `deadLetter()` moves the message into a dead-letter store atomically and
+   * `deadLetters` can list and replay it. Without it the runtime publishes
+   * the dead letter to `deadLetterTopic(group)` with a confirm, then acks.
+   */
+  readonly nativeDeadLetter: boolean;
+  /** Named groups: competing consumers inside a group; every group bound to a topic gets every message. */
+  readonly consumerGroups: boolean;
+  /**
+   * `key`: the transport never hands out a message while an earlier message
+   * of the same key in the same group is unsettled or scheduled for retry,
+   * across all consumers of the group. `fifo`: publish order per group, not
+   * key-aware. `none`: no promise (the runtime's lanes still order what one
+   * consumer holds).
+   */
+  readonly ordering: "key" | "fifo" | "none";
+  /** A native reply address (e.g. direct reply-to). Without it the runtime uses a temporary group. */
+  readonly requestReply: boolean;
+  /** Unsettled deliveries come back after a visibility timeout even when the consumer's connection stays up. */
+  readonly leases: boolean;
+  /** Largest wire message (headers + body) the broker accepts, in bytes. */
+  readonly maxMessageBytes: number;
+}
+
+/** One message to publish. */
+export interface OutgoingMessage {
+  /** Routing topic: the message type. Groups bound to it receive the message. */
+  readonly topic: string;
+  /** The message id (ce-id), unique; transports may use it for broker-side dedup. */
+  readonly id: string;
+  /** Ordering key; `undefined` means unkeyed. */
+  readonly key: string | undefined;
+  readonly wire: WireMessage;
+  /** Deliver no sooner than this many ms from now. Only with `nativeDelay`. */
+  readonly delayMs?: number;
+  /**
+   * Deliver to this group only (replies, redrives, the dead-letter fallback).
+   * Unset: every group bound to `topic`.
+   */
+  readonly group?: string;
+}
+
+/**
+ * A received message, unsettled until exactly one of ack, retry or deadLetter
+ * has resolved. Settling twice is a no-op. A settle that fails because the
+ * lease was lost rejects with LeaseLostError: the message is someone else's now.
+ */
+export interface Delivery {
+  readonly topic: string;
+  readonly group: string;
+  readonly wire: WireMessage;
+  /** The ordering key as the transport knows it (`ce-key` unless the broker keeps its own). */
+  readonly key: string | undefined;
+  /**
+   * Which delivery this is, from 1, counting crash redeliveries and retries,
+   * when the transport tracks it; 0 when it cannot know (the runtime then
+   * uses the attempts header it writes on retry).
+   */
+  readonly attempt: number;
+  /** Done: remove the message for this group. */
+  ack(): Promise<void>;
+  /** Deliver again after `delayMs` with `headers` replacing the message's headers. Requires `nativeDelay`. */
+  retry(delayMs: number, headers: Readonly<Record<string, string>>): Promise<void>;
+  /** Move to the dead-letter store with `headers` replacing the message's headers. Requires `nativeDeadLetter`. */
+  deadLetter(headers: Readonly<Record<string, string>>): Promise<void>;
+}
+
+export interface SubscribeOptions {
+  /** The consumer group. */
+  readonly group: string;
+  /** Topics (message types) the group receives; the binding is durable unless `temporary`. */
+  readonly topics: readonly string[];
+  /** Most unsettled deliveries this subscription holds at once. */
+  readonly prefetch: number;
+  /** Ask for key order (`ordering: "key"` transports enforce it across consumers). */
+  readonly ordered: boolean;
+  /** Visibility timeout for leases, ms; the transport renews leases of deliveries still held. */
+  readonly leaseMs: number;
+  /** Remove the group and its binding when the subscription closes (reply groups). */
+  readonly temporary?: boolean;
+}
+
+export interface Subscription {
+  /**
+   * Up to `max` deliveries. Waits up to `waitMs` for the first; resolves with
+   * what it has then, or [] (on timeout, or once closed). Never more than
+   * `prefetch` unsettled at once across calls.
+   */
+  receive(max: number, waitMs: number): Promise<Delivery[]>;
+  /** Stop receiving. Deliveries already handed out can still be settled until the transport closes. */
+  close(): Promise<void>;
+}
+
+/** A message in a dead-letter store. */
+export interface DeadLetter {
+  /** The store's own id for this entry. */
+  readonly entryId: string;
+  readonly group: string;
+  readonly topic: string;
+  readonly key: string | undefined;
+  /** The original body and headers, with diagnostics under the `missive-` prefix. */
+  readonly wire: WireMessage;
+  /** Unix ms when it was dead-lettered. */
+  readonly deadLetteredAt: number;
+}
+
+export interface DeadLetterFilter {
+  readonly group?: string;
+  readonly topic?: string;
+  readonly limit?: number;
+}
+
+/** Transport-level dead-letter store (native dead-lettering). */
+export interface DeadLetterStore {
+  list(filter?: DeadLetterFilter): Promise<DeadLetter[]>;
+  count(filter?: DeadLetterFilter): Promise<number>;
+  /**
+   * Put entries back into their group's queue, same message id, headers
+   * without the diagnostics; at-least-once (a crash half-way leaves the entry
+   * in the store or the message in the queue, or briefly both, never neither).
+   * Resolves with how many were moved.
+   */
+  replay(entryIds: readonly string[]): Promise<number>;
+  discard(entryIds: readonly string[]): Promise<number>;
+}
+
+/** Per-message result of a publish: undefined when confirmed, the error when not. */
+export type PublishResult = Error | undefined;
+
+export interface Transport {
+  /** Short name of the broker, e.g. `sqlite`; the OTel `messaging.system`. */
+  readonly name: string;
+  readonly capabilities: TransportCapabilities;
+  /** Open connections. Idempotent. Rejects with AuthenticationError, ConfigurationError or ConnectionError. */
+  connect(): Promise<void>;
+  /** Durably bind `group` to `topics` (a durable queue). Idempotent. */
+  bind(group: string, topics: readonly string[]): Promise<void>;
+  /**
+   * Publish a batch. Resolves only when every message is durably confirmed
+   * or individually failed (e.g. UnroutableError), one result per message in
+   * order. Rejects when the whole batch failed (ConnectionError, …): then
+   * none, some or all may have been stored; the runtime retries with the
+   * same ids.
+   */
+  publish(batch: readonly OutgoingMessage[]): Promise<PublishResult[]>;
+  subscribe(options: SubscribeOptions): Promise<Subscription>;
+  /** Present when `capabilities.nativeDeadLetter`. */
+  readonly deadLetters?: DeadLetterStore;
+  /** Close connections; pending unsettled deliveries return to their queues (or their leases run out). */
+  close(): Promise<void>;
+}
+
+/** Topic the runtime uses for dead letters on transports without native dead-lettering. */
+export function deadLetterTopic(group: string): string {
+  return `missive.dlq.${group}`;
+}

@@ -26,7 +26,8 @@ export interface MessageDefinition<TType extends string = string, TData = unknow
   readonly type: TType;
   readonly version: number;
   readonly schema: StandardSchemaV1<TInput, TData>;
-  readonly key: ((data: TData) => string) | undefined;
+  /** The ordering key of `data`, or undefined for an unkeyed contract. (A method, so contracts of any data type fit `MessageDefinition`.) */
+  keyOf(data: TData): string | undefined;
   /** The oldest version a consumer of this contract still accepts. */
   readonly minVersion: number;
   /** Upcast `data` written at `fromVersion` to the current version (no validation). */
@@ -62,7 +63,9 @@ export function defineMessage<TType extends string, TSchema extends StandardSche
     type: options.type,
     version,
     schema: options.schema as StandardSchemaV1<StandardSchemaV1.InferInput<TSchema>, Out>,
-    key: options.key,
+    keyOf(data: Out): string | undefined {
+      return options.key ? options.key(data) : undefined;
+    },
     minVersion,
     upcastFrom(fromVersion: number, data: unknown): unknown {
       let value = data;

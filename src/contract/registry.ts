@@ -1,4 +1,4 @@
-import { UnknownTypeError, UnknownVersionError, ConfigurationError } from "../errors.js";
+import { ConfigurationError, PermanentError, UnknownTypeError, UnknownVersionError } from "../errors.js";
 import { versionOf, type Envelope } from "../envelope/envelope.js";
 import type { MessageDefinition } from "./define-message.js";
 import { validateWith } from "./validate.js";
@@ -35,7 +35,13 @@ export class ContractRegistry {
       throw new UnknownVersionError(`${definition.type} v${version} is not accepted (accepts v${definition.minVersion}..v${definition.version})`);
     }
     let raw = envelope.data;
-    if (version < definition.version) raw = definition.upcastFrom(version, raw);
+    if (version < definition.version) {
+      try {
+        raw = definition.upcastFrom(version, raw);
+      } catch (cause) {
+        throw new PermanentError(`upcasting ${definition.type} from v${version} failed`, { cause });
+      }
+    }
     const data = await validateWith(definition.schema, raw, `${definition.type} v${version}`);
     return { definition, data };
   }

@@ -1,0 +1,59 @@
+/**
+ * The composition root: `missive(options)` turns a transport URL into a
+ * transport (loading its module, and so its broker client, only when that
+ * scheme is used) and builds the bus. The runtime itself knows no broker.
+ */
+import { ConfigurationError } from "./errors.js";
+import { BusImpl, type Bus } from "./runtime/bus.js";
+import { busSettings, type BusOptions } from "./runtime/bus-options.js";
+import type { InboxStore } from "./stores/inbox.js";
+import type { Transport } from "./transport/transport.js";
+
+interface Resolved {
+  readonly transport: Transport;
+  readonly inbox: InboxStore<unknown> | undefined;
+}
+
+/** Each scheme loads its transport module lazily: `missive` alone never loads a broker client. */
+const SCHEMES: Readonly<Record<string, (url: string) => Promise<Resolved>>> = {
+  sqlite: async (url) => {
+    const mod = await import("./transports/sqlite/index.js");
+    const transport = mod.sqliteTransport(url);
+    return { transport, inbox: mod.sqliteInbox(transport) as InboxStore<unknown> };
+  },
+  memory: async (url) => {
+    const mod = await import("./transports/memory/index.js");
+    const name = url.slice("memory://".length) || "default";
+    const broker = mod.memoryBrokerNamed(name);
+    return { transport: broker.transport(), inbox: broker.inbox() as InboxStore<unknown> };
+  },
+};
+
+/** Build a transport from its URL, with the transport's own inbox store when it has one. */
+export async function resolveTransport(url: string): Promise<Resolved> {
+  const m = /^([a-z][a-z0-9+.-]*):/i.exec(url);
+  const scheme = m?.[1]?.toLowerCase();
+  const factory = scheme === undefined ? undefined : SCHEMES[scheme];
+  if (!factory) {
+    throw new ConfigurationError(`unsupported transport URL scheme in ${JSON.stringify(redact(url))}; supported: ${Object.keys(SCHEMES).map((s) => s + "://").join(", ")}`);
+  }
+  return factory(url);
+}
+
+/** A URL safe to print: the password replaced. */
+export function redact(url: string): string {
+  return url.replace(/\/\/([^:/@]+):([^@/]*)@/, "//$1:***@");
+}
+
+/**
+ * Create a bus. Connects before resolving, so a wrong URL or refused
+ * credentials fail here with a typed error, not at the first publish.
+ */
+export async function missive(options: BusOptions): Promise<Bus> {
+  const settings = busSettings(options);
+  const resolved: Resolved = typeof options.transport === "string"
+    ? await resolveTransport(options.transport)
+    : { transport: options.transport, inbox: undefined };
+  await resolved.transport.connect();
+  return new BusImpl(resolved.transport, settings, options.inbox ?? resolved.inbox);
+}

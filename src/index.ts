@@ -1,0 +1,41 @@
+/** missive: reliable messaging by default. The public API, and nothing else. */
+export { missive, resolveTransport } from "./connect.js";
+export type { Bus, RequestOptions } from "./runtime/bus.js";
+export type { BusOptions, PublisherOptions } from "./runtime/bus-options.js";
+export type { ConsumeOptions, RetryOptions } from "./runtime/consume-options.js";
+export type { Consumer, ConsumerStats } from "./runtime/consumer.js";
+export type { Handler, HandlerContext, Middleware } from "./runtime/handler-context.js";
+export type { PublishOptions, PublishReceipt } from "./runtime/publish-options.js";
+export type { Duration } from "./runtime/duration.js";
+export type { BreakerOptions, BreakerState } from "./runtime/circuit-breaker.js";
+export { classifyFailure, retryDelay, type FailureDecision, type RetrySettings } from "./runtime/failure-policy.js";
+export { fullJitterDelay, type Random } from "./runtime/backoff.js";
+export { DIAGNOSTIC_PREFIX, DiagnosticHeaders } from "./runtime/diagnostics.js";
+
+export { defineMessage, type MessageDefinition, type MessageDefinitionOptions, type MessageData, type MessageInput } from "./contract/define-message.js";
+
+export type { Envelope } from "./envelope/envelope.js";
+export type { WireMessage } from "./envelope/wire.js";
+export { DEFAULT_LIMITS, type SizeLimits } from "./envelope/limits.js";
+export { encodeEnvelope, decodeEnvelope, type ContentMode, type DecodeResult } from "./envelope/codec.js";
+export { uuidv7, isUuidV7 } from "./envelope/uuidv7.js";
+
+export { timeoutMiddleware } from "./middleware/timeout.js";
+export { compose } from "./middleware/compose.js";
+
+export type { InboxStore, InboxOutcome } from "./stores/inbox.js";
+export type { Logger } from "./observability/logger.js";
+export type {
+  Transport, TransportCapabilities, Delivery, Subscription, SubscribeOptions, OutgoingMessage,
+  PublishResult, DeadLetter, DeadLetterFilter, DeadLetterStore,
+} from "./transport/transport.js";
+export { deadLetterTopic } from "./transport/transport.js";
+
+export {
+  ErrorCodes, MissiveError, PermanentError, TransientError, DecodeError, SchemaValidationError,
+  UnknownTypeError, UnknownVersionError, MessageTooLargeError, UnroutableError, PublishTimeoutError,
+  ConnectionError, AuthenticationError, ConfigurationError, RequestTimeoutError, HandlerTimeoutError,
+  ClosedError, DuplicateMessageError, LeaseLostError, isMissiveError, isRetryable, isPoison, isFatal,
+  type ErrorCode, type SchemaIssue,
+} from "./errors.js";
+export { MISSIVE_VERSION } from "./version.js";

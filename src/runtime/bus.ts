@@ -1,0 +1,123 @@
+/**
+ * The bus: one service's producer, consumers and requester over one transport.
+ */
+import { ClosedError, ConfigurationError } from "../errors.js";
+import type { MessageData, MessageDefinition, MessageInput } from "../contract/define-message.js";
+import { ContractRegistry } from "../contract/registry.js";
+import type { InboxStore } from "../stores/inbox.js";
+import type { Transport } from "../transport/transport.js";
+import type { BusSettings } from "./bus-options.js";
+import { consumerSettings, type ConsumeOptions } from "./consume-options.js";
+import { ConsumerImpl, type Consumer } from "./consumer.js";
+import { toMs, type Duration } from "./duration.js";
+import type { Handler } from "./handler-context.js";
+import { Producer } from "./producer.js";
+import type { PublishOptions, PublishReceipt } from "./publish-options.js";
+import { Requester } from "./requester.js";
+
+/** Any contract, whatever its data type. */
+type AnyDefinition = MessageDefinition<string, unknown, unknown>;
+
+export interface RequestOptions<R extends AnyDefinition> extends PublishOptions {
+  /** The contract of the expected reply. */
+  readonly reply: R;
+  /** Reject with RequestTimeoutError after this. Default `"10s"`. */
+  readonly timeout?: Duration;
+}
+
+export interface Bus {
+  readonly service: string;
+  readonly transport: Transport;
+  /** Validate, then publish; resolves after the broker's durable confirm. */
+  publish<M extends AnyDefinition>(definition: M, data: MessageInput<M>, options?: PublishOptions): Promise<PublishReceipt>;
+  /** Start a consumer for one contract (or several sharing a group). */
+  consume<M extends AnyDefinition, TTx = unknown>(
+    definitions: M | readonly M[],
+    options: ConsumeOptions<TTx>,
+    handler: Handler<MessageData<M>, TTx>,
+  ): Consumer;
+  /** Send a request and wait for its reply. */
+  request<M extends AnyDefinition, R extends AnyDefinition>(definition: M, data: MessageInput<M>, options: RequestOptions<R>): Promise<MessageData<R>>;
+  /** Declare durably that `group` receives these contracts, before any consumer runs. */
+  declare(definitions: AnyDefinition | readonly AnyDefinition[], group: string): Promise<void>;
+  /** Stop consumers (in-flight handlers get `deadline`, default 10 s), flush publishes, close the transport. */
+  close(options?: { deadline?: Duration }): Promise<void>;
+}
+
+export class BusImpl implements Bus {
+  readonly service: string;
+  private readonly producer: Producer;
+  private readonly consumers = new Set<ConsumerImpl>();
+  private readonly requester: Requester;
+  private closed = false;
+
+  constructor(
+    readonly transport: Transport,
+    private readonly settings: BusSettings,
+    private readonly defaultInbox: InboxStore<unknown> | undefined,
+  ) {
+    this.service = settings.service;
+    this.producer = new Producer(transport, settings.producer, settings.random, settings.logger);
+    this.requester = new Requester(transport, this.producer, settings.limits, settings.logger);
+  }
+
+  publish<M extends AnyDefinition>(definition: M, data: MessageInput<M>, options?: PublishOptions): Promise<PublishReceipt> {
+    return this.producer.publish(definition, data, options);
+  }
+
+  consume<M extends AnyDefinition, TTx = unknown>(definitions: M | readonly M[], options: ConsumeOptions<TTx>, handler: Handler<MessageData<M>, TTx>): Consumer {
+    if (this.closed) throw new ClosedError("the bus is closed");
+    const settings = consumerSettings(options as ConsumeOptions<unknown>);
+    const registry = registryOf(definitions);
+    let inbox: InboxStore<unknown> | undefined;
+    if (options.idempotency === "inbox") {
+      inbox = this.defaultInbox;
+      if (!inbox) throw new ConfigurationError(`idempotency: "inbox" needs an inbox store: transport ${this.transport.name} has none, pass missive({ inbox })`);
+    } else if (options.idempotency !== undefined && options.idempotency !== "none") {
+      inbox = options.idempotency as InboxStore<unknown>;
+    }
+    const consumer = new ConsumerImpl({
+      transport: this.transport,
+      registry,
+      settings,
+      handler: handler as Handler<unknown, unknown>,
+      inbox,
+      limits: this.settings.limits,
+      producer: this.producer,
+      log: this.settings.logger,
+      random: this.settings.random,
+      onClosed: (c) => this.consumers.delete(c),
+    });
+    consumer.ready.catch((err: unknown) => this.settings.logger.error({ err, group: settings.group }, "consumer failed to start"));
+    this.consumers.add(consumer);
+    return consumer;
+  }
+
+  async request<M extends AnyDefinition, R extends AnyDefinition>(definition: M, data: MessageInput<M>, options: RequestOptions<R>): Promise<MessageData<R>> {
+    const { reply, timeout, ...publishOptions } = options;
+    return (await this.requester.request(definition, data, reply, toMs(timeout ?? "10s", "timeout"), publishOptions)) as MessageData<R>;
+  }
+
+  async declare(definitions: AnyDefinition | readonly AnyDefinition[], group: string): Promise<void> {
+    consumerSettings({ group });
+    await this.transport.bind(group, registryOf(definitions).types());
+  }
+
+  async close(options?: { deadline?: Duration }): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const deadlineMs = toMs(options?.deadline ?? "10s", "deadline");
+    await Promise.all([...this.consumers].map((c) => c.close(deadlineMs)));
+    await this.requester.close();
+    await this.producer.close(deadlineMs);
+    await this.transport.close();
+  }
+}
+
+function registryOf(definitions: AnyDefinition | readonly AnyDefinition[]): ContractRegistry {
+  const registry = new ContractRegistry();
+  const list: readonly AnyDefinition[] = Array.isArray(definitions) ? definitions : [definitions as AnyDefinition];
+  if (list.length === 0) throw new ConfigurationError("consume needs at least one message definition");
+  for (const d of list) registry.add(d as MessageDefinition);
+  return registry;
+}

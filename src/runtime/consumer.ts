@@ -1,0 +1,315 @@
+/**
+ * The consumer: fetches within its prefetch bound, decodes, resolves the
+ * contract, runs the handler in lanes (bounded concurrency, per-key order when
+ * asked), and settles each delivery exactly once through the failure policy.
+ * A delivery is acked only after its handler (and inbox write) committed.
+ */
+import { ClosedError, ConfigurationError, ErrorCodes, isMissiveError } from "../errors.js";
+import { decodeEnvelope } from "../envelope/codec.js";
+import type { Envelope } from "../envelope/envelope.js";
+import type { SizeLimits } from "../envelope/limits.js";
+import type { ContractRegistry } from "../contract/registry.js";
+import type { Logger } from "../observability/logger.js";
+import { compose } from "../middleware/compose.js";
+import { inboxMiddleware } from "../middleware/inbox.js";
+import { timeoutMiddleware } from "../middleware/timeout.js";
+import type { InboxStore } from "../stores/inbox.js";
+import { deadLetterTopic, type Delivery, type Subscription, type Transport } from "../transport/transport.js";
+import { sleep, type Random } from "./backoff.js";
+import { CircuitBreaker, type BreakerState } from "./circuit-breaker.js";
+import type { ConsumerSettings } from "./consume-options.js";
+import { DELIVERY_STATE, type DeliveryState } from "./delivery-state.js";
+import { deadLetterHeaders, readRetryState, retryHeaders } from "./diagnostics.js";
+import { classifyFailure } from "./failure-policy.js";
+import type { Handler, HandlerContext, Middleware } from "./handler-context.js";
+import { LaneScheduler } from "./lane-scheduler.js";
+import type { Producer } from "./producer.js";
+import { replyContext } from "./reply.js";
+
+export interface ConsumerStats {
+  /** Handlers running now. */
+  readonly inFlight: number;
+  /** Most handlers that ever ran at once. */
+  readonly peakInFlight: number;
+  /** Deliveries held now (running + waiting in lanes + waiting to retry in-process). */
+  readonly held: number;
+  readonly handled: number;
+  readonly retried: number;
+  readonly deadLettered: number;
+  readonly duplicates: number;
+  readonly breaker: BreakerState;
+}
+
+/** A running consumer. */
+export interface Consumer {
+  readonly group: string;
+  stats(): ConsumerStats;
+  /** Resolves once the subscription is live (messages published after this reach it). */
+  readonly ready: Promise<void>;
+  /** Stop fetching, let in-flight handlers finish within `deadlineMs`, leave the rest for redelivery. */
+  close(deadlineMs?: number): Promise<void>;
+}
+
+export interface ConsumerDeps {
+  readonly transport: Transport;
+  readonly registry: ContractRegistry;
+  readonly settings: ConsumerSettings;
+  readonly handler: Handler<unknown, unknown>;
+  readonly inbox: InboxStore<unknown> | undefined;
+  readonly limits: SizeLimits;
+  readonly producer: Producer;
+  readonly log: Logger;
+  readonly random: Random;
+  readonly onClosed: (consumer: ConsumerImpl) => void;
+}
+
+const RECEIVE_WAIT_MS = 500;
+
+export class ConsumerImpl implements Consumer {
+  readonly group: string;
+  readonly ready: Promise<void>;
+  private subscription: Subscription | undefined;
+  private readonly scheduler: LaneScheduler;
+  private readonly breaker: CircuitBreaker;
+  private readonly chain: Handler<unknown, unknown>;
+  private readonly closing = new AbortController();
+  private readonly stopHandlers = new AbortController();
+  private held = 0;
+  private capacityWaiter: (() => void) | undefined;
+  private loopDone: Promise<void> = Promise.resolve();
+  private counts = { handled: 0, retried: 0, deadLettered: 0, duplicates: 0 };
+  private readonly useBrokerRetry: boolean;
+
+  constructor(private readonly deps: ConsumerDeps) {
+    const s = deps.settings;
+    this.group = s.group;
+    this.scheduler = new LaneScheduler(s.concurrency);
+    this.breaker = new CircuitBreaker(s.breaker, deps.random, (state) => deps.log.warn({ group: s.group, state }, `consumer circuit breaker ${state}`));
+    const runtimeMiddleware: Middleware[] = [];
+    if (s.timeoutMs !== undefined) runtimeMiddleware.push(timeoutMiddleware(s.timeoutMs));
+    runtimeMiddleware.push(...s.middleware);
+    if (deps.inbox) runtimeMiddleware.push(inboxMiddleware(deps.inbox));
+    this.chain = compose(runtimeMiddleware, deps.handler);
+    const caps = deps.transport.capabilities;
+    // A broker-side retry lets later messages of the key overtake unless the broker itself blocks the key.
+    this.useBrokerRetry = caps.nativeDelay && (!s.ordered || caps.ordering === "key");
+    this.ready = this.start();
+  }
+
+  stats(): ConsumerStats {
+    return {
+      inFlight: this.scheduler.active,
+      peakInFlight: this.scheduler.peakActive,
+      held: this.held,
+      ...this.counts,
+      breaker: this.breaker.state,
+    };
+  }
+
+  async close(deadlineMs = 10_000): Promise<void> {
+    if (!this.closing.signal.aborted) {
+      this.closing.abort(new ClosedError("consumer closing"));
+      this.capacityWaiter?.();
+    }
+    await this.ready.catch(() => undefined);
+    await this.loopDone;
+    await this.subscription?.close().catch((err: unknown) => this.deps.log.warn({ err }, "subscription close failed"));
+    const timer = setTimeout(() => this.stopHandlers.abort(new ClosedError("close deadline passed")), deadlineMs);
+    await Promise.race([this.scheduler.idle(), sleep(deadlineMs + 50)]);
+    clearTimeout(timer);
+    this.deps.onClosed(this);
+  }
+
+  private async start(): Promise<void> {
+    const s = this.deps.settings;
+    const transport = this.deps.transport;
+    if (!transport.capabilities.nativeDeadLetter) {
+      const dlq = deadLetterTopic(s.group);
+      await transport.bind(dlq, [dlq]);
+    }
+    this.subscription = await transport.subscribe({
+      group: s.group,
+      topics: this.deps.registry.types(),
+      prefetch: s.prefetch,
+      ordered: s.ordered,
+      leaseMs: s.leaseMs,
+    });
+    this.loopDone = this.loop(this.subscription);
+  }
+
+  private async loop(sub: Subscription): Promise<void> {
+    const signal = this.closing.signal;
+    while (!signal.aborted) {
+      const free = this.deps.settings.prefetch - this.held;
+      if (free <= 0) {
+        await new Promise<void>((resolve) => (this.capacityWaiter = resolve));
+        this.capacityWaiter = undefined;
+        continue;
+      }
+      const allowance = this.breaker.allowance();
+      if (allowance === 0) {
+        await sleep(Math.max(10, this.breaker.waitMs()), signal);
+        continue;
+      }
+      let deliveries: Delivery[];
+      try {
+        deliveries = await sub.receive(Math.min(free, allowance), RECEIVE_WAIT_MS);
+      } catch (err) {
+        if (signal.aborted) break;
+        this.deps.log.error({ err, group: this.group }, "receive failed; retrying");
+        await sleep(200 + this.deps.random() * 800, signal);
+        continue;
+      }
+      if (allowance !== Number.POSITIVE_INFINITY && deliveries.length > 0) this.breaker.probeTaken();
+      for (const d of deliveries) this.dispatch(d);
+    }
+  }
+
+  private release(): void {
+    this.held--;
+    this.capacityWaiter?.();
+  }
+
+  private dispatch(delivery: Delivery): void {
+    this.held++;
+    const decoded = decodeEnvelope(delivery.wire, this.deps.limits);
+    if (!decoded.ok) {
+      // Undecodable: no key to order by, nothing to retry. Dead-letter now.
+      void this.deadLetter(delivery, decoded.error, "poison", Math.max(delivery.attempt, 1), Date.now()).finally(() => this.release());
+      return;
+    }
+    const envelope = decoded.envelope;
+    const key = this.deps.settings.ordered ? (envelope.key ?? delivery.key) : undefined;
+    this.scheduler.submit(key, async () => {
+      try {
+        await this.process(delivery, envelope);
+      } catch (err) {
+        this.deps.log.error({ err, group: this.group, id: envelope.id }, "settling a delivery failed; it will be redelivered");
+      } finally {
+        this.release();
+      }
+    });
+  }
+
+  private async process(delivery: Delivery, envelope: Envelope): Promise<void> {
+    const s = this.deps.settings;
+    const retryState = readRetryState(delivery.wire.headers);
+    let attempt = Math.max(delivery.attempt, retryState.attempts + 1, 1);
+    let firstFailureAt = retryState.firstFailureAt;
+    let resolved: { data: unknown };
+    try {
+      resolved = await this.deps.registry.read(envelope);
+    } catch (err) {
+      await this.fail(delivery, err, attempt, firstFailureAt ?? Date.now());
+      return;
+    }
+    if (s.atMostOnce) {
+      await delivery.ack();
+      try {
+        await this.runHandler(delivery, envelope, resolved.data, attempt);
+        this.counts.handled++;
+      } catch (err) {
+        this.deps.log.warn({ err, id: envelope.id, group: this.group }, "at-most-once handler failed; message dropped as configured");
+      }
+      return;
+    }
+    for (;;) {
+      const state: DeliveryState = { delivery, settled: false, committed: false };
+      try {
+        await this.runHandler(delivery, envelope, resolved.data, attempt, state);
+        if (!state.settled) await delivery.ack();
+        this.counts.handled++;
+        this.breaker.success();
+        return;
+      } catch (err) {
+        if (isMissiveError(err) && err.code === ErrorCodes.DUPLICATE) {
+          if (!state.settled) await delivery.ack();
+          this.counts.duplicates++;
+          return;
+        }
+        if (state.committed) {
+          // Effects and inbox row are committed: another attempt would be a no-op. Settle as done.
+          this.deps.log.warn({ err, id: envelope.id, group: this.group }, "handler failed after its transaction committed; acking");
+          if (!state.settled) await delivery.ack();
+          this.counts.handled++;
+          return;
+        }
+        const now = Date.now();
+        firstFailureAt ??= now;
+        const decision = classifyFailure(err, attempt, s.retry, this.deps.random);
+        if (decision.action === "retry") {
+          this.breaker.failure();
+          this.counts.retried++;
+          if (this.useBrokerRetry) {
+            await delivery.retry(decision.delayMs, retryHeaders(delivery.wire.headers, attempt, firstFailureAt, err));
+            return;
+          }
+          // In-process retry: the delivery stays held (its lease renewed) and its lane stays blocked.
+          await sleep(decision.delayMs, this.stopHandlers.signal);
+          if (this.closing.signal.aborted) return; // leave it unsettled: it will be redelivered
+          attempt++;
+          continue;
+        }
+        if (decision.action === "stop") {
+          this.deps.log.error({ err, id: envelope.id, group: this.group }, "handler failed with a configuration or authentication error; stopping the consumer");
+          void this.close();
+          return;
+        }
+        await this.deadLetter(delivery, err, decision.reason, attempt, firstFailureAt);
+        if (decision.reason !== "poison") this.breaker.failure();
+        return;
+      }
+    }
+  }
+
+  /** Contract resolution failed (unknown type or version, schema, upcaster): the message itself is bad. */
+  private async fail(delivery: Delivery, err: unknown, attempt: number, firstFailureAt: number): Promise<void> {
+    await this.deadLetter(delivery, err, "poison", attempt, firstFailureAt);
+  }
+
+  private async runHandler(delivery: Delivery, envelope: Envelope, data: unknown, attempt: number, state?: DeliveryState): Promise<void> {
+    const ctx = this.contextFor(delivery, envelope, attempt, state ?? { delivery, settled: false, committed: false });
+    await this.chain(data, ctx);
+  }
+
+  private contextFor(delivery: Delivery, envelope: Envelope, attempt: number, state: DeliveryState): HandlerContext<unknown> {
+    const { producer, log } = this.deps;
+    const group = this.group;
+    const ctx: HandlerContext<unknown> & { [DELIVERY_STATE]: DeliveryState } = {
+      message: envelope,
+      attempt,
+      group,
+      idempotencyKey: `${group}:${envelope.id}`,
+      signal: this.stopHandlers.signal,
+      log,
+      transaction: () => Promise.reject(new ConfigurationError(`ctx.transaction needs idempotency: "inbox" on group ${group}`)),
+      ...replyContext(producer, envelope, log),
+      [DELIVERY_STATE]: state,
+    };
+    return ctx;
+  }
+
+  private async deadLetter(delivery: Delivery, err: unknown, reason: string, attempts: number, firstFailureAt: number): Promise<void> {
+    const headers = deadLetterHeaders(delivery.wire.headers, {
+      error: err,
+      reason,
+      attempts,
+      firstFailureAt,
+      failedAt: Date.now(),
+      topic: delivery.topic,
+      group: this.group,
+    });
+    const transport = this.deps.transport;
+    if (transport.capabilities.nativeDeadLetter) {
+      await delivery.deadLetter(headers);
+    } else {
+      const topic = deadLetterTopic(this.group);
+      const id = headers["ce-id"] ?? `dlq-${Date.now()}`;
+      const [result] = await transport.publish([{ topic, id, key: delivery.key, wire: { headers, body: delivery.wire.body }, group: topic }]);
+      if (result) throw result;
+      await delivery.ack();
+    }
+    this.counts.deadLettered++;
+    this.deps.log.warn({ group: this.group, topic: delivery.topic, reason, code: headers["missive-error-code"] }, "message dead-lettered");
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * Dead-letter diagnostics (DESIGN.md §6): everything an operator needs, under
+ * one header prefix, within a size budget so dead-lettering never fails on
+ * oversized headers. Earlier diagnostics are replaced, not piled up.
+ */
+import { hostname } from "node:os";
+import { isMissiveError } from "../errors.js";
+import { emptyHeaders } from "../envelope/wire.js";
+import { MISSIVE_VERSION } from "../version.js";
+
+export const DIAGNOSTIC_PREFIX = "missive-";
+
+export const DiagnosticHeaders = {
+  errorClass: "missive-error-class",
+  errorCode: "missive-error-code",
+  errorMessage: "missive-error-message",
+  errorStack: "missive-error-stack",
+  reason: "missive-reason",
+  attempts: "missive-attempts",
+  firstFailure: "missive-first-failure",
+  lastFailure: "missive-last-failure",
+  source: "missive-source",
+  group: "missive-group",
+  host: "missive-host",
+  version: "missive-version",
+} as const;
+
+export interface FailureInfo {
+  readonly error: unknown;
+  readonly reason: string;
+  readonly attempts: number;
+  /** Unix ms of the first failure of this message (from its retry headers), or now. */
+  readonly firstFailureAt: number;
+  readonly failedAt: number;
+  readonly topic: string;
+  readonly group: string;
+}
+
+/** Per-field budgets, bytes: the whole set stays under ~3 KiB. */
+const MESSAGE_BUDGET = 512;
+const STACK_BUDGET = 2048;
+const HOST = hostname().slice(0, 128);
+
+/** The original headers without any earlier missive diagnostics. */
+export function withoutDiagnostics(headers: Readonly<Record<string, string>>): Record<string, string> {
+  const out = emptyHeaders();
+  for (const name in headers) if (!name.startsWith(DIAGNOSTIC_PREFIX)) out[name] = headers[name]!;
+  return out;
+}
+
+export function deadLetterHeaders(original: Readonly<Record<string, string>>, info: FailureInfo): Record<string, string> {
+  const out = withoutDiagnostics(original);
+  const err = info.error;
+  out[DiagnosticHeaders.errorClass] = truncate(err instanceof Error ? err.name : typeof err, 128);
+  out[DiagnosticHeaders.errorCode] = truncate(isMissiveError(err) ? err.code : codeOf(err), 128);
+  out[DiagnosticHeaders.errorMessage] = truncate(err instanceof Error ? err.message : String(err), MESSAGE_BUDGET);
+  out[DiagnosticHeaders.errorStack] = truncate(err instanceof Error ? (err.stack ?? "") : "", STACK_BUDGET);
+  out[DiagnosticHeaders.reason] = info.reason;
+  out[DiagnosticHeaders.attempts] = String(info.attempts);
+  out[DiagnosticHeaders.firstFailure] = new Date(info.firstFailureAt).toISOString();
+  out[DiagnosticHeaders.lastFailure] = new Date(info.failedAt).toISOString();
+  out[DiagnosticHeaders.source] = truncate(info.topic, 256);
+  out[DiagnosticHeaders.group] = truncate(info.group, 256);
+  out[DiagnosticHeaders.host] = HOST;
+  out[DiagnosticHeaders.version] = MISSIVE_VERSION;
+  return out;
+}
+
+/** Headers for a message going back for another attempt: the original plus the retry bookkeeping. */
+export function retryHeaders(original: Readonly<Record<string, string>>, attempts: number, firstFailureAt: number, error: unknown): Record<string, string> {
+  const out = withoutDiagnostics(original);
+  out[DiagnosticHeaders.attempts] = String(attempts);
+  out[DiagnosticHeaders.firstFailure] = new Date(firstFailureAt).toISOString();
+  out[DiagnosticHeaders.errorCode] = truncate(isMissiveError(error) ? error.code : codeOf(error), 128);
+  out[DiagnosticHeaders.errorMessage] = truncate(error instanceof Error ? error.message : String(error), MESSAGE_BUDGET);
+  return out;
+}
+
+/** Attempts recorded on an earlier retry (0 when none), and when the first failure happened. */
+export function readRetryState(headers: Readonly<Record<string, string>>): { attempts: number; firstFailureAt: number | undefined } {
+  const raw = headers[DiagnosticHeaders.attempts];
+  const n = raw === undefined ? 0 : Number.parseInt(raw, 10);
+  const ff = headers[DiagnosticHeaders.firstFailure];
+  const t = ff === undefined ? Number.NaN : Date.parse(ff);
+  return { attempts: Number.isFinite(n) && n > 0 && n < 1e9 ? n : 0, firstFailureAt: Number.isFinite(t) ? t : undefined };
+}
+
+function codeOf(err: unknown): string {
+  if (err !== null && typeof err === "object" && "code" in err && typeof (err as { code: unknown }).code === "string") {
+    return (err as { code: string }).code;
+  }
+  return "UNCLASSIFIED";
+}
+
+/** Cut a string to at most `maxBytes` UTF-8 bytes without splitting a character; header-safe (no CR/LF). */
+export function truncate(value: string, maxBytes: number): string {
+  const clean = value.replace(/[\r\n]+/g, " | ");
+  if (Buffer.byteLength(clean) <= maxBytes) return clean;
+  const suffix = "…[truncated]";
+  const buf = Buffer.from(clean).subarray(0, maxBytes - Buffer.byteLength(suffix));
+  // Drop a trailing partial UTF-8 sequence.
+  let end = buf.length;
+  while (end > 0 && (buf[end - 1]! & 0xc0) === 0x80) end--;
+  if (end > 0 && buf[end - 1]! >= 0xc0) end--;
+  return buf.subarray(0, end).toString("utf8") + suffix;
+}

@@ -1,0 +1,40 @@
+/**
+ * The failure policy: a pure function from (error, attempt, retry settings,
+ * random) to a decision. Every path that settles a failed message goes
+ * through it, so the rules of DESIGN.md §5 live in one tested place.
+ */
+import { ErrorCodes, isFatal, isPoison, MissiveError } from "../errors.js";
+import { fullJitterDelay, type Random } from "./backoff.js";
+
+export interface RetrySettings {
+  /** Most attempts in all, the first included. */
+  readonly maxAttempts: number;
+  /** Explicit delay ladder, ms: retry n waits `delays[n-1]` (the last repeats). Overrides the exponential backoff. */
+  readonly delaysMs: readonly number[] | undefined;
+  /** Exponential backoff with full jitter: first cap, ms. */
+  readonly baseMs: number;
+  /** Exponential backoff with full jitter: largest delay, ms. */
+  readonly maxMs: number;
+}
+
+export type FailureDecision =
+  | { readonly action: "retry"; readonly delayMs: number; readonly reason: "transient" | "unknown" }
+  | { readonly action: "dead-letter"; readonly reason: "poison" | "permanent" | "attempts-exhausted" }
+  | { readonly action: "stop"; readonly reason: "fatal" };
+
+export function classifyFailure(error: unknown, attempt: number, retry: RetrySettings, random: Random): FailureDecision {
+  if (isPoison(error)) return { action: "dead-letter", reason: "poison" };
+  if (error instanceof MissiveError && error.code === ErrorCodes.PERMANENT) return { action: "dead-letter", reason: "permanent" };
+  if (isFatal(error)) return { action: "stop", reason: "fatal" };
+  if (attempt >= retry.maxAttempts) return { action: "dead-letter", reason: "attempts-exhausted" };
+  const reason = error instanceof MissiveError && error.code !== ErrorCodes.UNKNOWN ? "transient" : "unknown";
+  return { action: "retry", delayMs: retryDelay(attempt, retry, random), reason };
+}
+
+/** The delay before retry number `attempt` (the attempt that just failed). */
+export function retryDelay(attempt: number, retry: RetrySettings, random: Random): number {
+  if (retry.delaysMs && retry.delaysMs.length > 0) {
+    return retry.delaysMs[Math.min(attempt, retry.delaysMs.length) - 1]!;
+  }
+  return fullJitterDelay(attempt, { baseMs: retry.baseMs, maxMs: retry.maxMs }, random);
+}

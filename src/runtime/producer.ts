@@ -1,0 +1,201 @@
+/**
+ * The producer: validates, encodes, and hands messages to the transport in
+ * batches. Concurrent `publish()` calls are grouped automatically: while one
+ * batch waits for its confirm the next one fills, so many callers share one
+ * broker round trip (or one SQLite commit). A batch that fails as a whole is
+ * retried with exponential backoff and full jitter until the deadline, with
+ * the same message ids, so a copy that did arrive is deduplicated downstream.
+ */
+import { ClosedError, ConfigurationError, isRetryable, PublishTimeoutError } from "../errors.js";
+import { dataschemaOf, type Envelope } from "../envelope/envelope.js";
+import { encodeEnvelope, type ContentMode } from "../envelope/codec.js";
+import type { SizeLimits } from "../envelope/limits.js";
+import { uuidv7 } from "../envelope/uuidv7.js";
+import { JSON_CONTENT_TYPE } from "../envelope/wire.js";
+import type { MessageDefinition } from "../contract/define-message.js";
+import { validateWith } from "../contract/validate.js";
+import type { Logger } from "../observability/logger.js";
+import type { OutgoingMessage, Transport } from "../transport/transport.js";
+import { fullJitterDelay, sleep, type Random } from "./backoff.js";
+import { toMs } from "./duration.js";
+import type { PublishOptions, PublishReceipt } from "./publish-options.js";
+
+export interface ProducerSettings {
+  readonly source: string;
+  readonly mode: ContentMode;
+  readonly limits: SizeLimits;
+  /** Most messages in one transport batch. */
+  readonly maxBatch: number;
+  /** Batches awaiting confirms at once. */
+  readonly maxInFlightBatches: number;
+  /** Give up on a publish after this long, ms. */
+  readonly publishTimeoutMs: number;
+  readonly retryBaseMs: number;
+  readonly retryMaxMs: number;
+}
+
+/** Where a message goes when not simply to every group bound to its type. */
+export interface Route {
+  /** Topic instead of the message type (replies go to the requester's reply topic). */
+  readonly topic?: string;
+  /** Only this group. */
+  readonly group?: string;
+}
+
+interface Pending {
+  readonly message: OutgoingMessage;
+  readonly resolve: (receipt: PublishReceipt) => void;
+  readonly reject: (err: Error) => void;
+}
+
+const EXTENSION_NAME = /^[a-z0-9]{1,20}$/;
+const RESERVED = new Set(["id", "source", "type", "specversion", "time", "datacontenttype", "dataschema", "key", "correlationid", "causationid", "replyto", "data"]);
+
+export class Producer {
+  private queue: Pending[] = [];
+  private inFlight = 0;
+  private scheduled = false;
+  private closed = false;
+  private readonly drainWaiters: Array<() => void> = [];
+  private readonly abort = new AbortController();
+
+  constructor(
+    private readonly transport: Transport,
+    private readonly settings: ProducerSettings,
+    private readonly random: Random,
+    private readonly log: Logger,
+  ) {}
+
+  /** Validate, encode and publish; resolves after the transport's durable confirm. */
+  async publish(definition: MessageDefinition<string, unknown, unknown>, data: unknown, options: PublishOptions = {}, route: Route = {}): Promise<PublishReceipt> {
+    if (this.closed) throw new ClosedError("the bus is closed");
+    const value = await validateWith(definition.schema, data, `${definition.type} v${definition.version}`);
+    const envelope = this.envelopeFor(definition, value, options);
+    return this.send(envelope, options.delay === undefined ? undefined : toMs(options.delay, "delay"), route);
+  }
+
+  /** Publish an already built envelope (replies, redrives, the CLI). */
+  send(envelope: Envelope, delayMs?: number, route: Route = {}): Promise<PublishReceipt> {
+    if (this.closed) return Promise.reject(new ClosedError("the bus is closed"));
+    let wire;
+    try {
+      wire = encodeEnvelope(envelope, this.settings.mode, this.settings.limits);
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+    const group = route.group;
+    const message: OutgoingMessage = {
+      topic: route.topic ?? envelope.type,
+      id: envelope.id,
+      key: envelope.key,
+      wire,
+      ...(delayMs !== undefined && delayMs > 0 ? { delayMs } : {}),
+      ...(group !== undefined ? { group } : {}),
+    };
+    if (message.delayMs !== undefined && !this.transport.capabilities.nativeDelay) {
+      return Promise.reject(new ConfigurationError(`transport ${this.transport.name} cannot delay a publish`));
+    }
+    return new Promise<PublishReceipt>((resolve, reject) => {
+      this.queue.push({ message, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  envelopeFor(definition: MessageDefinition<string, unknown, unknown>, data: unknown, options: PublishOptions): Envelope {
+    const id = options.id ?? uuidv7();
+    const key = options.key ?? definition.keyOf(data);
+    const extensions: Record<string, string> = Object.create(null) as Record<string, string>;
+    if (options.extensions) {
+      for (const name of Object.keys(options.extensions)) {
+        if (!EXTENSION_NAME.test(name) || RESERVED.has(name)) throw new ConfigurationError(`invalid CloudEvents extension name ${JSON.stringify(name)}`);
+        const v = options.extensions[name];
+        if (typeof v !== "string") throw new ConfigurationError(`extension ${name} must be a string`);
+        extensions[name] = v;
+      }
+    }
+    return {
+      id,
+      source: this.settings.source,
+      type: definition.type,
+      specversion: "1.0",
+      time: new Date().toISOString(),
+      datacontenttype: JSON_CONTENT_TYPE,
+      dataschema: dataschemaOf(definition.type, definition.version),
+      ...(key !== undefined ? { key: String(key) } : {}),
+      ...(options.correlationId !== undefined ? { correlationid: options.correlationId } : {}),
+      ...(options.causationId !== undefined ? { causationid: options.causationId } : {}),
+      ...(options.replyTo !== undefined ? { replyto: options.replyTo } : {}),
+      ...(options.traceparent !== undefined ? { traceparent: options.traceparent } : {}),
+      ...(options.tracestate !== undefined ? { tracestate: options.tracestate } : {}),
+      extensions,
+      data,
+    };
+  }
+
+  /** Resolves when every accepted publish has settled. */
+  drain(): Promise<void> {
+    if (this.queue.length === 0 && this.inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  /** Stop accepting publishes and wait (up to `deadlineMs`) for those accepted; the rest are rejected. */
+  async close(deadlineMs: number): Promise<void> {
+    this.closed = true;
+    const timer = setTimeout(() => this.abort.abort(), deadlineMs);
+    await this.drain();
+    clearTimeout(timer);
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    // setImmediate, not a microtask: callers awaiting validation in the same tick join this batch.
+    setImmediate(() => {
+      this.scheduled = false;
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    while (this.queue.length > 0 && this.inFlight < this.settings.maxInFlightBatches) {
+      const batch = this.queue.length <= this.settings.maxBatch ? this.queue : this.queue.slice(0, this.settings.maxBatch);
+      this.queue = this.queue.length <= this.settings.maxBatch ? [] : this.queue.slice(this.settings.maxBatch);
+      this.inFlight++;
+      void this.sendBatch(batch).finally(() => {
+        this.inFlight--;
+        this.pump();
+        if (this.queue.length === 0 && this.inFlight === 0) {
+          for (const w of this.drainWaiters.splice(0)) w();
+        }
+      });
+    }
+  }
+
+  private async sendBatch(batch: Pending[]): Promise<void> {
+    const deadline = Date.now() + this.settings.publishTimeoutMs;
+    const messages = batch.map((p) => p.message);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const results = await this.transport.publish(messages);
+        for (let i = 0; i < batch.length; i++) {
+          const err = results[i];
+          if (err) batch[i]!.reject(err);
+          else batch[i]!.resolve({ id: messages[i]!.id });
+        }
+        return;
+      } catch (err) {
+        const remaining = deadline - Date.now();
+        if (!isRetryable(err) || remaining <= 0 || this.abort.signal.aborted) {
+          const final = isRetryable(err)
+            ? new PublishTimeoutError(`publish not confirmed within ${this.settings.publishTimeoutMs} ms`, { cause: err })
+            : err instanceof Error ? err : new Error(String(err));
+          for (const p of batch) p.reject(final);
+          return;
+        }
+        const delay = Math.min(remaining, fullJitterDelay(attempt, { baseMs: this.settings.retryBaseMs, maxMs: this.settings.retryMaxMs }, this.random));
+        this.log.warn({ err, attempt, delayMs: delay, messages: batch.length }, "publish failed; retrying");
+        await sleep(delay, this.abort.signal);
+      }
+    }
+  }
+}

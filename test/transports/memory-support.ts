@@ -1,0 +1,46 @@
+/** Helpers shared by the memory transport tests. */
+import type { WireMessage } from "../../src/envelope/wire.js";
+import type { Delivery, OutgoingMessage, Subscription } from "../../src/transport/transport.js";
+import { createMemoryBroker, type MemoryBroker, type MemoryBrokerOptions, type MemoryTransport, type MemoryTransportOverrides } from "../../src/transports/memory/index.js";
+
+export function wire(body: string, headers: Record<string, string> = {}): WireMessage {
+  const h = Object.create(null) as Record<string, string>;
+  Object.assign(h, headers);
+  return { headers: h, body: Buffer.from(body) };
+}
+
+/** A message whose id doubles as its body, so tests can read what they got. */
+export function message(topic: string, id: string, key?: string, extra: Partial<OutgoingMessage> = {}): OutgoingMessage {
+  return { topic, id, key, wire: wire(id, { "ce-id": id }), ...extra };
+}
+
+export function bodyOf(delivery: Delivery): string {
+  return Buffer.from(delivery.wire.body).toString("utf8");
+}
+
+export function bodies(deliveries: readonly Delivery[]): string[] {
+  return deliveries.map(bodyOf);
+}
+
+export async function connected(broker: MemoryBroker, overrides?: MemoryTransportOverrides): Promise<MemoryTransport> {
+  const transport = broker.transport(overrides);
+  await transport.connect();
+  return transport;
+}
+
+export async function brokerWithTransport(options: MemoryBrokerOptions = {}, overrides?: MemoryTransportOverrides): Promise<{ broker: MemoryBroker; transport: MemoryTransport }> {
+  const broker = createMemoryBroker(options);
+  return { broker, transport: await connected(broker, overrides) };
+}
+
+/** Receive until `count` deliveries arrived or `waitMs` passed since the start. */
+export async function receiveAtLeast(subscription: Subscription, count: number, waitMs = 1_000): Promise<Delivery[]> {
+  const deadline = Date.now() + waitMs;
+  const out: Delivery[] = [];
+  while (out.length < count) {
+    const left = deadline - Date.now();
+    if (left <= 0) break;
+    out.push(...(await subscription.receive(count - out.length, left)));
+  }
+  return out;
+}

@@ -1,0 +1,122 @@
+/**
+ * The SQLite inbox (DESIGN.md §2): (group, message id) recorded in the same
+ * better-sqlite3 transaction as the handler's writes and, when the delivery
+ * came from a transport on the same file, its ack. One commit makes the
+ * effect, the dedup record and the settle durable together.
+ */
+import type Database from "better-sqlite3";
+import { ConfigurationError, ErrorCodes, LeaseLostError, isMissiveError } from "../../errors.js";
+import type { InboxOutcome, InboxStore } from "../../stores/inbox.js";
+import type { Delivery } from "../../transport/transport.js";
+import { SqliteDelivery } from "./delivery.js";
+import { inboxSchema, tableNames } from "./schema.js";
+import { toTransportError } from "./sqlite-errors.js";
+import { fileKeyOf, type SqliteTransport } from "./sqlite-transport.js";
+
+export interface SqliteInboxOptions {
+  /** Prefix of the inbox table. Default: the transport's (`missive_`, so the table is `missive_inbox`). */
+  readonly tablePrefix?: string;
+}
+
+const PREFIX = /^[A-Za-z_][A-Za-z0-9_]{0,48}$/;
+
+/** An inbox in the transport's own database file; `runOnce` hands `effects` the better-sqlite3 handle. */
+export function sqliteInbox(transport: SqliteTransport, options: SqliteInboxOptions = {}): InboxStore<Database.Database> {
+  const prefix = options.tablePrefix ?? transport.tablePrefix;
+  if (typeof prefix !== "string" || !PREFIX.test(prefix)) {
+    throw new ConfigurationError(`sqlite inbox: \`tablePrefix\` must match ${PREFIX.source}, got ${JSON.stringify(prefix)}`);
+  }
+  const db = transport.database;
+  try {
+    const ddl = inboxSchema(prefix);
+    db.transaction(() => db.exec(ddl)).immediate();
+  } catch (err) {
+    throw toTransportError(err, "creating the inbox table failed");
+  }
+  return new SqliteInbox(db, fileKeyOf(transport), tableNames(prefix));
+}
+
+class SqliteInbox implements InboxStore<Database.Database> {
+  readonly name = "sqlite";
+  private readonly s: {
+    record: Database.Statement<unknown[], unknown>;
+    seen: Database.Statement<unknown[], unknown>;
+    cleanup: Database.Statement<unknown[], unknown>;
+    ack: Database.Statement<unknown[], unknown>;
+  };
+
+  constructor(
+    private readonly db: Database.Database,
+    private readonly fileKey: string | undefined,
+    t: ReturnType<typeof tableNames>,
+  ) {
+    this.s = {
+      record: db.prepare(`INSERT OR IGNORE INTO ${t.inbox} (group_name, message_id, handled_at) VALUES (?, ?, ?)`),
+      seen: db.prepare(`SELECT 1 FROM ${t.inbox} WHERE group_name = ? AND message_id = ?`).pluck(),
+      cleanup: db.prepare(`DELETE FROM ${t.inbox} WHERE handled_at < ?`),
+      ack: db.prepare(`DELETE FROM ${t.queue} WHERE seq = ? AND lease_token = ?`),
+    };
+  }
+
+  async runOnce<R>(group: string, messageId: string, delivery: Delivery, effects: (tx: Database.Database) => R): Promise<InboxOutcome<R>> {
+    // Ack in this transaction only a delivery of this very file that nobody settled yet.
+    const own = delivery instanceof SqliteDelivery && delivery.fileKey === this.fileKey && delivery.status === "held" ? delivery : undefined;
+    let effectsFailure: { error: unknown } | undefined;
+    const run = this.db.transaction((): InboxOutcome<R> => {
+      if (this.s.record.run(group, messageId, Date.now()).changes === 0) return { duplicate: true };
+      let value: R;
+      try {
+        value = effects(this.db);
+      } catch (error) {
+        effectsFailure = { error };
+        throw error;
+      }
+      if (isThenable(value)) {
+        // The promise's own outcome no longer matters: keep it from surfacing as an unhandled rejection.
+        Promise.resolve(value).catch(() => undefined);
+        throw new ConfigurationError(
+          "sqlite inbox: the transaction callback returned a promise. SQLite transactions are synchronous: " +
+            "do the database writes synchronously with the handle you are given, and await other work before or after ctx.transaction",
+        );
+      }
+      if (own && this.s.ack.run(own.seq, own.token).changes === 0) {
+        throw new LeaseLostError(`inbox: the lease of message ${messageId} in group ${JSON.stringify(group)} was lost; its effects were rolled back`);
+      }
+      return { duplicate: false, value, acked: own !== undefined };
+    });
+    let outcome: InboxOutcome<R>;
+    try {
+      outcome = run.immediate();
+    } catch (err) {
+      if (effectsFailure && effectsFailure.error === err) throw err;
+      if (isMissiveError(err)) {
+        if (err.code === ErrorCodes.LEASE_LOST && own) own.settledElsewhere();
+        throw err;
+      }
+      throw toTransportError(err, "inbox transaction failed");
+    }
+    if (!outcome.duplicate && outcome.acked && own) own.settledElsewhere();
+    return outcome;
+  }
+
+  async seen(group: string, messageId: string): Promise<boolean> {
+    try {
+      return this.s.seen.get(group, messageId) !== undefined;
+    } catch (err) {
+      throw toTransportError(err, "inbox lookup failed");
+    }
+  }
+
+  async cleanup(olderThanMs: number): Promise<number> {
+    if (!Number.isFinite(olderThanMs) || olderThanMs < 0) throw new ConfigurationError(`sqlite inbox: cleanup needs a non-negative age in ms, got ${String(olderThanMs)}`);
+    try {
+      return this.s.cleanup.run(Date.now() - olderThanMs).changes;
+    } catch (err) {
+      throw toTransportError(err, "inbox cleanup failed");
+    }
+  }
+}
+
+function isThenable(value: unknown): boolean {
+  return value !== null && (typeof value === "object" || typeof value === "function") && typeof (value as { then?: unknown }).then === "function";
+}

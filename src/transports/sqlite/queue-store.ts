@@ -1,0 +1,246 @@
+/**
+ * Every SQL statement that touches the queue, groups and bindings, prepared
+ * once. Writes go through the WriteBatcher (group commit); the cheap reads
+ * that decide whether a write is worth taking the lock for run directly.
+ */
+import { randomUUID } from "node:crypto";
+import type Database from "better-sqlite3";
+import { ConfigurationError, LeaseLostError, MessageTooLargeError, UnroutableError } from "../../errors.js";
+import type { OutgoingMessage, PublishResult } from "../../transport/transport.js";
+import { encodeHeaders } from "./headers-json.js";
+import { tableNames } from "./schema.js";
+import type { WriteBatcher, WriteContext } from "./write-batcher.js";
+
+/** A queue row as a claim returns it. */
+export interface ClaimedRow {
+  readonly seq: number;
+  readonly topic: string;
+  readonly message_id: string;
+  readonly key: string | null;
+  readonly headers: unknown;
+  readonly body: unknown;
+  readonly attempts: number;
+}
+
+export interface Claim {
+  readonly token: string;
+  readonly rows: ClaimedRow[];
+}
+
+/** Identifies one leased row: settles and renewals must name the lease they hold. */
+export interface LeaseRef {
+  readonly seq: number;
+  readonly token: string;
+  readonly group: string;
+  readonly key: string | undefined;
+}
+
+interface PreparedMessage {
+  readonly topic: string;
+  readonly id: string;
+  readonly key: string | null;
+  readonly headers: string;
+  readonly body: Buffer;
+  readonly delayMs: number;
+  readonly group: string | undefined;
+}
+
+type Stmt = Database.Statement<unknown[], unknown>;
+
+export class QueueStore {
+  private readonly s: {
+    fanOut: Stmt; toGroup: Stmt;
+    claimable: [Stmt, Stmt]; nextVisible: [Stmt, Stmt]; claim: [Stmt, Stmt];
+    renew: Stmt; ack: Stmt; retry: Stmt; release: Stmt; copyToDeadLetters: Stmt;
+    upsertGroup: Stmt; upsertBinding: Stmt;
+    dropTempRows: Stmt; dropTempBindings: Stmt; dropTempGroup: Stmt;
+    dataVersion: Stmt;
+  };
+
+  constructor(
+    private readonly db: Database.Database,
+    prefix: string,
+    private readonly writer: WriteBatcher,
+    private readonly maxMessageBytes: number,
+  ) {
+    const t = tableNames(prefix);
+    const q = t.queue;
+    const insertCols = `${q} (group_name, topic, message_id, key, headers, body, visible_at, attempts, enqueued_at)`;
+    const prep = (sql: string): Stmt => db.prepare(sql);
+    // [unordered, ordered]: ordered consumers only see key heads (blocked = 0), through the partial index.
+    const both = (sql: (heads: string) => string): [Stmt, Stmt] => [prep(sql("")), prep(sql(" AND blocked = 0"))];
+    this.s = {
+      fanOut: prep(`INSERT INTO ${insertCols} SELECT group_name, ?, ?, ?, ?, ?, ?, 0, ? FROM ${t.bindings} WHERE topic = ? RETURNING group_name`).pluck(),
+      toGroup: prep(`INSERT INTO ${insertCols} SELECT group_name, ?, ?, ?, ?, ?, ?, 0, ? FROM ${t.groups} WHERE group_name = ? RETURNING group_name`).pluck(),
+      claimable: both((h) => `SELECT 1 FROM ${q} WHERE group_name = ? AND visible_at <= ?${h} LIMIT 1`).map((st) => st.pluck()) as [Stmt, Stmt],
+      nextVisible: both((h) => `SELECT MIN(visible_at) FROM ${q} WHERE group_name = ? AND visible_at > ?${h}`).map((st) => st.pluck()) as [Stmt, Stmt],
+      claim: both(
+        (h) => `UPDATE ${q} SET visible_at = ?, lease_token = ?, attempts = attempts + 1
+                 WHERE seq IN (SELECT seq FROM ${q} WHERE group_name = ? AND visible_at <= ?${h} ORDER BY visible_at, seq LIMIT ?)
+                 RETURNING seq, topic, message_id, key, headers, body, attempts`,
+      ),
+      renew: prep(`UPDATE ${q} SET visible_at = ? WHERE seq = ? AND lease_token = ?`),
+      ack: prep(`DELETE FROM ${q} WHERE seq = ? AND lease_token = ?`),
+      retry: prep(`UPDATE ${q} SET visible_at = ?, headers = ?, lease_token = NULL WHERE seq = ? AND lease_token = ?`),
+      release: prep(`UPDATE ${q} SET visible_at = ?, lease_token = NULL WHERE seq = ? AND lease_token = ?`),
+      copyToDeadLetters: prep(
+        `INSERT INTO ${t.deadLetters} (group_name, topic, message_id, key, headers, body, attempts, dead_lettered_at)
+         SELECT group_name, topic, message_id, key, ?, body, attempts, ? FROM ${q} WHERE seq = ? AND lease_token = ?`,
+      ),
+      // A group or binding once durable stays durable: a temporary subscription never demotes it.
+      upsertGroup: prep(`INSERT INTO ${t.groups} (group_name, temporary, created_at) VALUES (?, ?, ?)
+                         ON CONFLICT (group_name) DO UPDATE SET temporary = MIN(temporary, excluded.temporary)`),
+      upsertBinding: prep(`INSERT INTO ${t.bindings} (topic, group_name, temporary, created_at) VALUES (?, ?, ?, ?)
+                           ON CONFLICT (topic, group_name) DO UPDATE SET temporary = MIN(temporary, excluded.temporary)`),
+      dropTempRows: prep(`DELETE FROM ${q} WHERE group_name = ? AND EXISTS (SELECT 1 FROM ${t.groups} WHERE group_name = ? AND temporary = 1)`),
+      dropTempBindings: prep(`DELETE FROM ${t.bindings} WHERE group_name = ? AND temporary = 1`),
+      dropTempGroup: prep(`DELETE FROM ${t.groups} WHERE group_name = ? AND temporary = 1`),
+      dataVersion: prep("PRAGMA data_version").pluck(),
+    };
+  }
+
+  /** One transaction for the whole batch (shared with concurrent batches); per-message results. */
+  publish(batch: readonly OutgoingMessage[]): Promise<PublishResult[]> {
+    const prepared = batch.map((m) => this.prepareMessage(m));
+    return this.writer.submit((ctx) => prepared.map((m) => (m instanceof Error ? m : this.insert(m, ctx))), Math.max(1, batch.length));
+  }
+
+  private insert(m: PreparedMessage, ctx: WriteContext): PublishResult {
+    const visibleAt = ctx.now + m.delayMs;
+    const groups =
+      m.group === undefined
+        ? (this.s.fanOut.all(m.topic, m.id, m.key, m.headers, m.body, visibleAt, ctx.now, m.topic) as string[])
+        : (this.s.toGroup.all(m.topic, m.id, m.key, m.headers, m.body, visibleAt, ctx.now, m.group) as string[]);
+    if (groups.length === 0) {
+      return m.group === undefined
+        ? new UnroutableError(`no consumer group is bound to topic ${JSON.stringify(m.topic)} (message ${m.id})`)
+        : new UnroutableError(`consumer group ${JSON.stringify(m.group)} does not exist (message ${m.id} on ${JSON.stringify(m.topic)})`);
+    }
+    for (const g of groups) ctx.touch(g);
+    return undefined;
+  }
+
+  // Encoding and checks happen before the transaction, to keep the write lock short.
+  private prepareMessage(m: OutgoingMessage): PreparedMessage | Error {
+    if (typeof m.topic !== "string" || m.topic === "") return new ConfigurationError("sqlite transport: a message needs a non-empty topic");
+    if (typeof m.id !== "string" || m.id === "") return new ConfigurationError(`sqlite transport: a message on ${JSON.stringify(m.topic)} needs a non-empty id`);
+    const body = m.wire.body;
+    if (!(body instanceof Uint8Array)) return new ConfigurationError(`sqlite transport: message ${m.id} body must be a Uint8Array`);
+    const delayMs = m.delayMs ?? 0;
+    if (typeof delayMs !== "number" || Number.isNaN(delayMs)) return new ConfigurationError(`sqlite transport: message ${m.id} has an invalid delayMs`);
+    const headers = encodeHeaders(m.wire.headers);
+    const size = Buffer.byteLength(headers) + body.byteLength;
+    if (size > this.maxMessageBytes) return new MessageTooLargeError(`message ${m.id} is ${size} bytes, the sqlite transport accepts at most ${this.maxMessageBytes}`);
+    return {
+      topic: m.topic,
+      id: m.id,
+      key: m.key ?? null,
+      headers,
+      body: Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength),
+      delayMs: delayMs > 0 ? Math.min(Math.ceil(delayMs), 8.64e15) : 0,
+      group: m.group,
+    };
+  }
+
+  bind(group: string, topics: readonly string[], temporary: boolean): Promise<void> {
+    return this.writer.submit((ctx) => {
+      const temp = temporary ? 1 : 0;
+      this.s.upsertGroup.run(group, temp, ctx.now);
+      for (const topic of topics) this.s.upsertBinding.run(topic, group, temp, ctx.now);
+    });
+  }
+
+  /** Remove a temporary group, its bindings and its queued rows; a group made durable since is left alone. */
+  dropTemporaryGroup(group: string): Promise<void> {
+    return this.writer.submit(() => {
+      this.s.dropTempRows.run(group, group);
+      this.s.dropTempBindings.run(group);
+      this.s.dropTempGroup.run(group);
+    });
+  }
+
+  /** Cheap read outside any transaction: is a write transaction worth taking? */
+  hasClaimable(group: string, ordered: boolean, now: number): boolean {
+    return this.s.claimable[ordered ? 1 : 0].get(group, now) !== undefined;
+  }
+
+  /** Earliest future `visible_at` in the group (a delay ending, a lease expiring), if any. */
+  nextVisibleAt(group: string, ordered: boolean, now: number): number | undefined {
+    const v = this.s.nextVisible[ordered ? 1 : 0].get(group, now);
+    return typeof v === "number" ? v : undefined;
+  }
+
+  /** Lease up to `max` visible rows for `leaseMs`, in one short write transaction. */
+  async claim(group: string, ordered: boolean, max: number, leaseMs: number): Promise<Claim> {
+    if (!this.hasClaimable(group, ordered, Date.now())) return { token: "", rows: [] };
+    return this.writer.submit((ctx) => {
+      const token = randomUUID();
+      const rows = this.s.claim[ordered ? 1 : 0].all(ctx.now + leaseMs, token, group, ctx.now, max) as ClaimedRow[];
+      rows.sort((a, b) => a.seq - b.seq);
+      return { token, rows };
+    });
+  }
+
+  /** Extend the leases still held; resolves with which were lost (someone else's now). */
+  renew(leases: readonly LeaseRef[], leaseMs: number): Promise<boolean[]> {
+    return this.writer.submit((ctx) => leases.map((l) => this.s.renew.run(ctx.now + leaseMs, l.seq, l.token).changes === 0), leases.length);
+  }
+
+  ack(lease: LeaseRef): Promise<void> {
+    return this.settle(lease, "ack", (ctx) => {
+      if (this.s.ack.run(lease.seq, lease.token).changes === 0) return false;
+      // Deleting a key's head makes the next row of the key claimable.
+      if (lease.key !== undefined) ctx.touch(lease.group);
+      return true;
+    });
+  }
+
+  retry(lease: LeaseRef, delayMs: number, headers: Readonly<Record<string, string>>): Promise<void> {
+    const json = encodeHeaders(headers);
+    const delay = Number.isFinite(delayMs) && delayMs > 0 ? Math.ceil(delayMs) : 0;
+    return this.settle(lease, "retry", (ctx) => {
+      if (this.s.retry.run(ctx.now + delay, json, lease.seq, lease.token).changes === 0) return false;
+      ctx.touch(lease.group);
+      return true;
+    });
+  }
+
+  deadLetter(lease: LeaseRef, headers: Readonly<Record<string, string>>): Promise<void> {
+    const json = encodeHeaders(headers);
+    return this.settle(lease, "dead-letter", (ctx) => {
+      if (this.s.copyToDeadLetters.run(json, ctx.now, lease.seq, lease.token).changes === 0) return false;
+      this.s.ack.run(lease.seq, lease.token);
+      if (lease.key !== undefined) ctx.touch(lease.group);
+      return true;
+    });
+  }
+
+  /** Hand leases back so the rows are claimable at once (transport close); lost leases are ignored. */
+  release(leases: readonly LeaseRef[]): Promise<void> {
+    return this.writer.submit((ctx) => {
+      for (const l of leases) if (this.s.release.run(ctx.now, l.seq, l.token).changes > 0) ctx.touch(l.group);
+    }, leases.length);
+  }
+
+  /** A commit outside the batcher changed `group`'s queue (an inbox ack): wake its waiters. */
+  announce(group: string): void {
+    this.writer.announce(new Set([group]));
+  }
+
+  /** Changes whenever another connection commits to the file. */
+  dataVersion(): number | undefined {
+    if (!this.db.open) return undefined;
+    try {
+      return this.s.dataVersion.get() as number;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private async settle(lease: LeaseRef, what: string, op: (ctx: WriteContext) => boolean): Promise<void> {
+    const ok = await this.writer.submit(op);
+    if (!ok) {
+      throw new LeaseLostError(`${what} of a message in group ${JSON.stringify(lease.group)} failed: its lease expired and it was redelivered (or already settled elsewhere)`);
+    }
+  }
+}

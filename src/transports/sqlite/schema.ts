@@ -1,0 +1,132 @@
+/**
+ * The tables (documented for plain SQLite clients in docs/transports/sqlite.md).
+ *
+ * One queue row per (group, message): publish fans a message out into every
+ * bound group's rows, and a group's consumers compete for its rows with leases
+ * (`visible_at` + `lease_token`). `blocked` keeps key order for ordered
+ * consumers without scanning: triggers keep it 1 exactly while an earlier row
+ * of the same (group, key) is still in the queue, so a claim only ever looks
+ * at key heads through the partial `claim_heads` index.
+ */
+
+export const SCHEMA_VERSION = 1;
+
+/** Table names for one prefix. The prefix is validated as an identifier before it gets here. */
+export interface TableNames {
+  readonly meta: string;
+  readonly groups: string;
+  readonly bindings: string;
+  readonly queue: string;
+  readonly deadLetters: string;
+  readonly inbox: string;
+}
+
+export function tableNames(prefix: string): TableNames {
+  return {
+    meta: `${prefix}meta`,
+    groups: `${prefix}groups`,
+    bindings: `${prefix}bindings`,
+    queue: `${prefix}queue`,
+    deadLetters: `${prefix}dead_letters`,
+    inbox: `${prefix}inbox`,
+  };
+}
+
+// Unix ms, for defaults when a plain client inserts without them.
+const NOW_MS = "(CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER))";
+
+export function transportSchema(prefix: string): string {
+  const t = tableNames(prefix);
+  return `
+CREATE TABLE IF NOT EXISTS ${t.meta} (
+  name TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS ${t.groups} (
+  group_name TEXT PRIMARY KEY,
+  temporary INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL DEFAULT ${NOW_MS}
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS ${t.bindings} (
+  topic TEXT NOT NULL,
+  group_name TEXT NOT NULL,
+  temporary INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL DEFAULT ${NOW_MS},
+  PRIMARY KEY (topic, group_name)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS ${prefix}bindings_group ON ${t.bindings} (group_name);
+
+CREATE TABLE IF NOT EXISTS ${t.queue} (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  group_name TEXT NOT NULL,
+  topic TEXT NOT NULL,
+  message_id TEXT NOT NULL,
+  key TEXT,
+  headers TEXT NOT NULL DEFAULT '{}',
+  body BLOB NOT NULL DEFAULT x'',
+  visible_at INTEGER NOT NULL DEFAULT 0,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  lease_token TEXT,
+  enqueued_at INTEGER NOT NULL DEFAULT ${NOW_MS},
+  blocked INTEGER NOT NULL DEFAULT 0
+);
+-- Unordered claims: earliest visible first, seq breaking ties; reads only the rows it takes.
+CREATE INDEX IF NOT EXISTS ${prefix}queue_claim ON ${t.queue} (group_name, visible_at, seq);
+-- Ordered claims: the same, over key heads (and unkeyed rows) only.
+CREATE INDEX IF NOT EXISTS ${prefix}queue_claim_heads ON ${t.queue} (group_name, visible_at, seq) WHERE blocked = 0;
+-- Finding a key's head, for the triggers below.
+CREATE INDEX IF NOT EXISTS ${prefix}queue_key ON ${t.queue} (group_name, key, seq) WHERE key IS NOT NULL;
+
+-- A keyed row arriving behind an earlier row of its key waits its turn.
+-- Written as a trigger so rows inserted by plain clients are ordered too.
+CREATE TRIGGER IF NOT EXISTS ${prefix}queue_block_key AFTER INSERT ON ${t.queue}
+WHEN NEW.key IS NOT NULL
+BEGIN
+  UPDATE ${t.queue}
+     SET blocked = 1
+   WHERE seq = NEW.seq
+     AND EXISTS (SELECT 1 FROM ${t.queue} WHERE group_name = NEW.group_name AND key = NEW.key AND seq < NEW.seq);
+END;
+
+-- When a key's head leaves the queue (acked, dead-lettered), the next row of the key becomes the head.
+CREATE TRIGGER IF NOT EXISTS ${prefix}queue_unblock_key AFTER DELETE ON ${t.queue}
+WHEN OLD.key IS NOT NULL AND OLD.blocked = 0
+BEGIN
+  UPDATE ${t.queue}
+     SET blocked = 0
+   WHERE seq = (SELECT MIN(seq) FROM ${t.queue} WHERE group_name = OLD.group_name AND key = OLD.key)
+     AND blocked = 1;
+END;
+
+CREATE TABLE IF NOT EXISTS ${t.deadLetters} (
+  entry_id INTEGER PRIMARY KEY AUTOINCREMENT,
+  group_name TEXT NOT NULL,
+  topic TEXT NOT NULL,
+  message_id TEXT NOT NULL,
+  key TEXT,
+  headers TEXT NOT NULL,
+  body BLOB NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  dead_lettered_at INTEGER NOT NULL DEFAULT ${NOW_MS}
+);
+CREATE INDEX IF NOT EXISTS ${prefix}dead_letters_group ON ${t.deadLetters} (group_name, entry_id);
+CREATE INDEX IF NOT EXISTS ${prefix}dead_letters_topic ON ${t.deadLetters} (topic, entry_id);
+
+INSERT OR IGNORE INTO ${t.meta} (name, value) VALUES ('schema_version', '${SCHEMA_VERSION}');
+`;
+}
+
+export function inboxSchema(prefix: string): string {
+  const t = tableNames(prefix);
+  return `
+CREATE TABLE IF NOT EXISTS ${t.inbox} (
+  group_name TEXT NOT NULL,
+  message_id TEXT NOT NULL,
+  handled_at INTEGER NOT NULL DEFAULT ${NOW_MS},
+  PRIMARY KEY (group_name, message_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS ${prefix}inbox_handled_at ON ${t.inbox} (handled_at);
+`;
+}

@@ -1,0 +1,167 @@
+/**
+ * The SQLite transport: a durable broker in one file, shared safely by
+ * several processes and several instances in one process (WAL, busy
+ * timeout, IMMEDIATE write transactions). See docs/transports/sqlite.md.
+ */
+import { randomUUID } from "node:crypto";
+import { realpathSync } from "node:fs";
+import type Database from "better-sqlite3";
+import { ClosedError, ConfigurationError } from "../../errors.js";
+import type {
+  DeadLetterStore,
+  OutgoingMessage,
+  PublishResult,
+  SubscribeOptions,
+  Subscription,
+  Transport,
+  TransportCapabilities,
+} from "../../transport/transport.js";
+import { SqliteDeadLetterStore } from "./dead-letter-store.js";
+import { openDatabase } from "./open-database.js";
+import { resolveSqliteOptions, type ResolvedSqliteOptions, type SqliteTransportOptions } from "./options.js";
+import { QueueStore } from "./queue-store.js";
+import { SqliteSubscription } from "./subscription.js";
+import { parseSqliteUrl } from "./url.js";
+import { acquireChannel, releaseChannel, type WakeChannel } from "./wake.js";
+import { WriteBatcher } from "./write-batcher.js";
+
+/** A Transport over one SQLite file, with the handle so handlers can write to the same file. */
+export interface SqliteTransport extends Transport {
+  /** The better-sqlite3 connection this transport writes with (use it for writes that must commit with an inbox row). */
+  readonly database: Database.Database;
+  /** The database file as configured. */
+  readonly path: string;
+  readonly deadLetters: DeadLetterStore;
+  /** The table prefix in use (`missive_` by default). */
+  readonly tablePrefix: string;
+}
+
+/** Open (creating if needed) the database at `options.path` or a `sqlite://` URL. Throws ConfigurationError when it cannot. */
+export function sqliteTransport(options: SqliteTransportOptions | string): SqliteTransport {
+  const resolved = resolveSqliteOptions(typeof options === "string" ? parseSqliteUrl(options) : options);
+  return new SqliteTransportImpl(resolved);
+}
+
+/** Internal: the real file behind a transport, for the inbox's same-file check. */
+export function fileKeyOf(transport: SqliteTransport): string | undefined {
+  return transport instanceof SqliteTransportImpl ? transport.fileKey : undefined;
+}
+
+class SqliteTransportImpl implements SqliteTransport {
+  readonly name = "sqlite";
+  readonly capabilities: TransportCapabilities;
+  readonly database: Database.Database;
+  readonly path: string;
+  readonly tablePrefix: string;
+  readonly deadLetters: SqliteDeadLetterStore;
+  readonly fileKey: string;
+  private readonly writer: WriteBatcher;
+  private readonly queue: QueueStore;
+  private readonly channel: WakeChannel;
+  private readonly subscriptions = new Set<SqliteSubscription>();
+  private open = true;
+  private closing: Promise<void> | undefined;
+
+  constructor(private readonly options: ResolvedSqliteOptions) {
+    this.path = options.path;
+    this.tablePrefix = options.tablePrefix;
+    this.capabilities = Object.freeze({
+      nativeDelay: true,
+      nativeDeadLetter: true,
+      consumerGroups: true,
+      ordering: "key",
+      requestReply: false,
+      leases: true,
+      maxMessageBytes: options.maxMessageBytes,
+    });
+    this.database = openDatabase(options);
+    // Instances on one file share wake-ups; `:memory:` databases are private to their connection.
+    this.fileKey = this.database.memory ? `memory:${randomUUID()}` : realpathSync(this.database.name);
+    this.channel = acquireChannel(this.fileKey);
+    this.writer = new WriteBatcher(this.database, (groups) => this.channel.signal(groups));
+    this.queue = new QueueStore(this.database, options.tablePrefix, this.writer, options.maxMessageBytes);
+    this.deadLetters = new SqliteDeadLetterStore(this.database, options.tablePrefix, this.writer);
+  }
+
+  async connect(): Promise<void> {
+    this.assertOpen();
+  }
+
+  async bind(group: string, topics: readonly string[]): Promise<void> {
+    this.assertOpen();
+    checkGroup(group);
+    checkTopics(topics);
+    await this.queue.bind(group, topics, false);
+  }
+
+  async publish(batch: readonly OutgoingMessage[]): Promise<PublishResult[]> {
+    this.assertOpen();
+    if (batch.length === 0) return [];
+    return this.queue.publish(batch);
+  }
+
+  async subscribe(options: SubscribeOptions): Promise<Subscription> {
+    this.assertOpen();
+    checkGroup(options.group);
+    checkTopics(options.topics);
+    if (!Number.isSafeInteger(options.prefetch) || options.prefetch < 1) {
+      throw new ConfigurationError(`sqlite transport: prefetch must be an integer >= 1, got ${String(options.prefetch)}`);
+    }
+    if (!Number.isFinite(options.leaseMs) || options.leaseMs < 1) {
+      throw new ConfigurationError(`sqlite transport: leaseMs must be a positive number of ms, got ${String(options.leaseMs)}`);
+    }
+    const temporary = options.temporary === true;
+    await this.queue.bind(options.group, options.topics, temporary);
+    const subscription = new SqliteSubscription(
+      {
+        queue: this.queue,
+        channel: this.channel,
+        fileKey: this.fileKey,
+        pollMinMs: this.options.pollMinMs,
+        pollMaxMs: this.options.pollMaxMs,
+        isOpen: () => this.open,
+        onFinished: (s) => this.subscriptions.delete(s),
+      },
+      { group: options.group, prefetch: options.prefetch, ordered: options.ordered, leaseMs: Math.ceil(options.leaseMs), temporary },
+    );
+    this.subscriptions.add(subscription);
+    return subscription;
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
+    this.open = false;
+    const subscriptions = [...this.subscriptions];
+    for (const s of subscriptions) s.stop();
+    // Let claims and settles already queued commit, and their callers take what they claimed,
+    // so the leases below cover everything this process holds.
+    await this.writer.submit(() => undefined).catch(() => undefined);
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    const held = subscriptions.flatMap((s) => s.heldDeliveries()).filter((d) => d.status !== "settled");
+    // Unsettled deliveries go back to their queues at once instead of waiting out their leases.
+    if (held.length > 0) void this.queue.release(held).catch(() => undefined);
+    for (const s of subscriptions) if (s.settings.temporary) void this.queue.dropTemporaryGroup(s.settings.group).catch(() => undefined);
+    this.writer.drainAndClose();
+    this.subscriptions.clear();
+    releaseChannel(this.fileKey, this.channel);
+    this.database.close();
+  }
+
+  private assertOpen(): void {
+    if (!this.open) throw new ClosedError("sqlite transport is closed");
+  }
+}
+
+function checkGroup(group: string): void {
+  if (typeof group !== "string" || group === "") throw new ConfigurationError("sqlite transport: a consumer group needs a non-empty name");
+}
+
+function checkTopics(topics: readonly string[]): void {
+  if (!Array.isArray(topics) || topics.some((t) => typeof t !== "string" || t === "")) {
+    throw new ConfigurationError("sqlite transport: topics must be non-empty strings");
+  }
+}

@@ -1,0 +1,196 @@
+/**
+ * A subscription: claims leased rows for one group within its prefetch
+ * bound, waits without spinning when there are none, and renews the leases
+ * of deliveries it still holds every leaseMs/3, so a long handler keeps its
+ * message while a killed process's rows come back after leaseMs.
+ */
+import type { Delivery, Subscription } from "../../transport/transport.js";
+import { ErrorCodes, isMissiveError } from "../../errors.js";
+import { SqliteDelivery } from "./delivery.js";
+import { decodeHeaders } from "./headers-json.js";
+import type { Claim, QueueStore } from "./queue-store.js";
+import { waitForChange, type WakeChannel } from "./wake.js";
+
+export interface SubscriptionSettings {
+  readonly group: string;
+  readonly prefetch: number;
+  readonly ordered: boolean;
+  readonly leaseMs: number;
+  readonly temporary: boolean;
+}
+
+export interface SubscriptionDeps {
+  readonly queue: QueueStore;
+  readonly channel: WakeChannel;
+  readonly fileKey: string;
+  readonly pollMinMs: number;
+  readonly pollMaxMs: number;
+  /** False once the transport started closing. */
+  readonly isOpen: () => boolean;
+  /** Called once the subscription is closed and holds nothing, so the transport forgets it. */
+  readonly onFinished: (subscription: SqliteSubscription) => void;
+}
+
+const EMPTY_BODY = Buffer.alloc(0);
+
+export class SqliteSubscription implements Subscription {
+  private readonly held = new Set<SqliteDelivery>();
+  /** Slots taken by claims still in flight, so concurrent receives never exceed prefetch. */
+  private reserved = 0;
+  private closed = false;
+  private closing: Promise<void> | undefined;
+  private readonly anyWaiter = new Set<() => void>();
+  private readonly capacityWaiter = new Set<() => void>();
+  private renewTimer: NodeJS.Timeout | undefined;
+  private renewing = false;
+  private readonly release = (d: SqliteDelivery): void => this.deliveryDone(d);
+
+  constructor(
+    private readonly deps: SubscriptionDeps,
+    readonly settings: SubscriptionSettings,
+  ) {}
+
+  async receive(max: number, waitMs: number): Promise<Delivery[]> {
+    const limit = Math.floor(max);
+    if (!(limit >= 1)) return [];
+    const deadline = Date.now() + (Number.isFinite(waitMs) && waitMs > 0 ? waitMs : 0);
+    const { group, ordered, leaseMs, prefetch } = this.settings;
+    const { queue, channel } = this.deps;
+    while (this.live()) {
+      const room = Math.min(limit, prefetch - this.held.size - this.reserved);
+      let epoch = 0;
+      let version: number | undefined;
+      if (room > 0) {
+        // Read the change markers before claiming, so a commit landing after the claim is not missed.
+        epoch = channel.epochOf(group);
+        version = queue.dataVersion();
+        this.reserved += room;
+        let claim: Claim;
+        try {
+          claim = await queue.claim(group, ordered, room, leaseMs);
+        } catch (err) {
+          if (!this.live() || (isMissiveError(err) && err.code === ErrorCodes.CLOSED)) return [];
+          throw err;
+        } finally {
+          this.reserved -= room;
+        }
+        if (claim.rows.length > 0) return this.hold(claim);
+      }
+      const now = Date.now();
+      if (now >= deadline || !this.live()) return [];
+      let until = deadline;
+      if (room > 0) {
+        const next = queue.nextVisibleAt(group, ordered, now);
+        if (next !== undefined) until = Math.min(until, next + 1);
+      }
+      await waitForChange({
+        watch:
+          room > 0
+            ? { channel, group, epoch, version, readVersion: () => queue.dataVersion(), pollMinMs: this.deps.pollMinMs, pollMaxMs: this.deps.pollMaxMs }
+            : undefined,
+        until,
+        interrupts: room > 0 ? [this.anyWaiter] : [this.anyWaiter, this.capacityWaiter],
+      });
+    }
+    return [];
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.doClose();
+    return this.closing;
+  }
+
+  /** Every delivery handed out and not yet settled. */
+  heldDeliveries(): SqliteDelivery[] {
+    return [...this.held];
+  }
+
+  /** Transport closing: stop waiting and renewing; the transport releases what is held. */
+  stop(): void {
+    this.closed = true;
+    this.wake(this.anyWaiter);
+    this.stopRenewing();
+  }
+
+  private async doClose(): Promise<void> {
+    this.closed = true;
+    this.wake(this.anyWaiter);
+    if (this.settings.temporary && this.deps.isOpen()) await this.deps.queue.dropTemporaryGroup(this.settings.group);
+    if (this.held.size === 0) this.finished();
+  }
+
+  private live(): boolean {
+    return !this.closed && this.deps.isOpen();
+  }
+
+  private hold(claim: Claim): Delivery[] {
+    const out: Delivery[] = [];
+    for (const row of claim.rows) {
+      const body = Buffer.isBuffer(row.body) ? row.body : typeof row.body === "string" ? Buffer.from(row.body) : EMPTY_BODY;
+      const delivery = new SqliteDelivery(
+        row.topic,
+        this.settings.group,
+        { headers: decodeHeaders(row.headers), body },
+        row.key ?? undefined,
+        row.attempts,
+        row.seq,
+        claim.token,
+        this.deps.fileKey,
+        this.deps.queue,
+        this.release,
+      );
+      this.held.add(delivery);
+      out.push(delivery);
+    }
+    this.startRenewing();
+    return out;
+  }
+
+  private deliveryDone(delivery: SqliteDelivery): void {
+    if (!this.held.delete(delivery)) return;
+    this.wake(this.capacityWaiter);
+    if (this.held.size === 0) {
+      this.stopRenewing();
+      if (this.closed) this.finished();
+    }
+  }
+
+  private startRenewing(): void {
+    if (this.renewTimer || !this.deps.isOpen()) return;
+    const every = Math.max(1, Math.floor(this.settings.leaseMs / 3));
+    this.renewTimer = setInterval(() => void this.renew(), every);
+    // Renewal alone must not keep a process alive.
+    this.renewTimer.unref();
+  }
+
+  private stopRenewing(): void {
+    if (this.renewTimer) clearInterval(this.renewTimer);
+    this.renewTimer = undefined;
+  }
+
+  private async renew(): Promise<void> {
+    if (this.renewing || !this.deps.isOpen()) return;
+    const leases = [...this.held].filter((d) => d.status === "held" && !d.lost);
+    if (leases.length === 0) return;
+    this.renewing = true;
+    try {
+      const lost = await this.deps.queue.renew(leases, this.settings.leaseMs);
+      lost.forEach((isLost, i) => {
+        if (isLost) leases[i]!.lost = true;
+      });
+    } catch {
+      // Busy or closing: the next tick tries again, well within the lease.
+    } finally {
+      this.renewing = false;
+    }
+  }
+
+  private finished(): void {
+    this.stopRenewing();
+    this.deps.onFinished(this);
+  }
+
+  private wake(set: Set<() => void>): void {
+    for (const fn of [...set]) fn();
+  }
+}

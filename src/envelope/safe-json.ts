@@ -30,7 +30,8 @@ export function parseJsonSafely(text: string): unknown {
 
 function assertSafe(value: unknown, depth: number): void {
   if (value === null || typeof value !== "object") return;
-  if (depth > MAX_DEPTH) throw new DecodeError(`JSON nested deeper than ${MAX_DEPTH} levels`);
+  // The outermost container is depth 0, so depth MAX_DEPTH is container number MAX_DEPTH + 1.
+  if (depth >= MAX_DEPTH) throw new DecodeError(`JSON nested deeper than ${MAX_DEPTH} levels`);
   if (Array.isArray(value)) {
     for (const item of value) assertSafe(item, depth + 1);
     return;

@@ -54,6 +54,7 @@ export function defineMessage<TType extends string, TSchema extends StandardSche
   for (const [from, fn] of Object.entries(options.upcast ?? {})) {
     const v = Number(from);
     if (!Number.isInteger(v) || v < 1 || v >= version) throw new ConfigurationError(`upcaster of ${options.type} from version ${from} is out of range 1..${version - 1}`);
+    if (typeof fn !== "function") throw new ConfigurationError(`upcaster of ${options.type} from version ${from} is not a function`);
     upcasters.set(v, fn as (older: unknown) => unknown);
   }
   let minVersion = version;

@@ -12,5 +12,8 @@ export function toMs(duration: Duration, what = "duration"): number {
   }
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(duration);
   if (!m) throw new ConfigurationError(`${what} ${JSON.stringify(duration)} is not a duration like "500ms", "5s", "5m" or "1h"`);
-  return Math.round(Number(m[1]) * UNITS[m[2]!]!);
+  const ms = Math.round(Number(m[1]) * UNITS[m[2]!]!);
+  // A long enough run of digits parses to Infinity, which is no duration.
+  if (!Number.isFinite(ms)) throw new ConfigurationError(`${what} ${JSON.stringify(duration.slice(0, 40))} is too large`);
+  return ms;
 }

@@ -19,16 +19,26 @@ export function fullJitterDelay(retryNumber: number, options: BackoffOptions, ra
   return Math.floor(random() * exp);
 }
 
-/** Resolves after `ms`, or at once when `signal` aborts. Never rejects. */
+/** setTimeout fires after 1 ms when asked for more than this (a signed 32-bit delay). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Resolves after `ms`, or at once when `signal` aborts. Never rejects. Delays past ~24.8 days are chained timers. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   if (ms <= 0 || signal?.aborted) return Promise.resolve();
   return new Promise((resolve) => {
+    let remaining = ms;
+    let timer: ReturnType<typeof setTimeout> | undefined;
     const done = (): void => {
       clearTimeout(timer);
       signal?.removeEventListener("abort", done);
       resolve();
     };
-    const timer = setTimeout(done, ms);
+    const arm = (): void => {
+      const step = Math.min(remaining, MAX_TIMER_MS);
+      remaining -= step;
+      timer = setTimeout(remaining > 0 ? arm : done, step);
+    };
+    arm();
     signal?.addEventListener("abort", done, { once: true });
   });
 }

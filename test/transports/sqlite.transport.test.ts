@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ClosedError, ConfigurationError, LeaseLostError, UnroutableError } from "../../src/errors.js";
+import type { SqliteTransportOptions } from "../../src/transports/sqlite/index.js";
 import { sleep } from "../support/wait.js";
 import { bodies, bodyOf, message, receiveAtLeast, sqliteFixture, subOptions, wire } from "./sqlite-support.js";
 
@@ -268,11 +269,10 @@ describe("sqlite transport - configuration", () => {
   });
 
   it("sqlite - bad URLs, options and unopenable files are ConfigurationErrors with a clear message", async () => {
-    const { sqliteTransport } = await import("../../src/transports/sqlite/index.js");
-    const bad = (arg: Parameters<typeof sqliteTransport>[0], text: RegExp): void => {
+    const bad = (arg: SqliteTransportOptions | string, text: RegExp): void => {
       let caught: unknown;
       try {
-        fx.open(arg as never);
+        fx.open(arg);
       } catch (err) {
         caught = err;
       }

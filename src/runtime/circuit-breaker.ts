@@ -22,6 +22,9 @@ export class CircuitBreaker {
   private opens = 0;
   private openUntil = 0;
   private probing = false;
+  /** When an unanswered probe stops holding the half-open slot. */
+  private probeExpiresAt = 0;
+  private cooldown = 0;
   private stateValue: BreakerState = "closed";
 
   constructor(
@@ -40,7 +43,9 @@ export class CircuitBreaker {
   allowance(): number {
     const s = this.state;
     if (s === "closed") return Number.POSITIVE_INFINITY;
-    if (s === "half-open") return this.probing ? 0 : 1;
+    // A probe that got neither success() nor failure() within a cool-down (it was dead-lettered as
+    // poison, or was a duplicate) must not hold the only slot for ever: let another probe through.
+    if (s === "half-open") return this.probing && this.now() < this.probeExpiresAt ? 0 : 1;
     return 0;
   }
 
@@ -51,7 +56,10 @@ export class CircuitBreaker {
 
   /** A probe message was taken. */
   probeTaken(): void {
-    if (this.state === "half-open") this.probing = true;
+    if (this.state === "half-open") {
+      this.probing = true;
+      this.probeExpiresAt = this.now() + this.cooldown;
+    }
   }
 
   success(): void {
@@ -71,7 +79,8 @@ export class CircuitBreaker {
       this.opens++;
       const cap = Math.min(this.options.maxCooldownMs, this.options.cooldownMs * 2 ** Math.min(this.opens - 1, 20));
       // Half fixed, half jittered: never zero, and several consumers do not probe in lockstep.
-      this.openUntil = this.now() + cap / 2 + this.random() * (cap / 2);
+      this.cooldown = cap / 2 + this.random() * (cap / 2);
+      this.openUntil = this.now() + this.cooldown;
       this.probing = false;
       this.set("open");
     }

@@ -51,10 +51,10 @@ export function withoutDiagnostics(headers: Readonly<Record<string, string>>): R
 export function deadLetterHeaders(original: Readonly<Record<string, string>>, info: FailureInfo): Record<string, string> {
   const out = withoutDiagnostics(original);
   const err = info.error;
-  out[DiagnosticHeaders.errorClass] = truncate(err instanceof Error ? err.name : typeof err, 128);
+  out[DiagnosticHeaders.errorClass] = truncate(err instanceof Error ? text(err.name) : typeof err, 128);
   out[DiagnosticHeaders.errorCode] = truncate(isMissiveError(err) ? err.code : codeOf(err), 128);
-  out[DiagnosticHeaders.errorMessage] = truncate(err instanceof Error ? err.message : String(err), MESSAGE_BUDGET);
-  out[DiagnosticHeaders.errorStack] = truncate(err instanceof Error ? (err.stack ?? "") : "", STACK_BUDGET);
+  out[DiagnosticHeaders.errorMessage] = truncate(messageOf(err), MESSAGE_BUDGET);
+  out[DiagnosticHeaders.errorStack] = truncate(err instanceof Error ? text(err.stack ?? "") : "", STACK_BUDGET);
   out[DiagnosticHeaders.reason] = info.reason;
   out[DiagnosticHeaders.attempts] = String(info.attempts);
   out[DiagnosticHeaders.firstFailure] = new Date(info.firstFailureAt).toISOString();
@@ -72,7 +72,7 @@ export function retryHeaders(original: Readonly<Record<string, string>>, attempt
   out[DiagnosticHeaders.attempts] = String(attempts);
   out[DiagnosticHeaders.firstFailure] = new Date(firstFailureAt).toISOString();
   out[DiagnosticHeaders.errorCode] = truncate(isMissiveError(error) ? error.code : codeOf(error), 128);
-  out[DiagnosticHeaders.errorMessage] = truncate(error instanceof Error ? error.message : String(error), MESSAGE_BUDGET);
+  out[DiagnosticHeaders.errorMessage] = truncate(messageOf(error), MESSAGE_BUDGET);
   return out;
 }
 
@@ -85,6 +85,28 @@ export function readRetryState(headers: Readonly<Record<string, string>>): { att
   return { attempts: Number.isFinite(n) && n > 0 && n < 1e9 ? n : 0, firstFailureAt: Number.isFinite(t) ? t : undefined };
 }
 
+function messageOf(err: unknown): string {
+  return err instanceof Error ? text(err.message) : text(err);
+}
+
+/**
+ * String(value) that never throws: a handler may throw a null-prototype object or one whose
+ * toString throws, and describing it must not make dead-lettering fail (the message would
+ * then be redelivered for ever instead of dead-lettered).
+ */
+function text(value: unknown): string {
+  if (typeof value === "string") return value;
+  try {
+    return String(value);
+  } catch {
+    try {
+      return Object.prototype.toString.call(value);
+    } catch {
+      return "[unprintable]";
+    }
+  }
+}
+
 function codeOf(err: unknown): string {
   if (err !== null && typeof err === "object" && "code" in err && typeof (err as { code: unknown }).code === "string") {
     return (err as { code: string }).code;
@@ -92,15 +114,19 @@ function codeOf(err: unknown): string {
   return "UNCLASSIFIED";
 }
 
+const TRUNCATED = "…[truncated]";
+const TRUNCATED_BYTES = Buffer.byteLength(TRUNCATED);
+
 /** Cut a string to at most `maxBytes` UTF-8 bytes without splitting a character; header-safe (no CR/LF). */
 export function truncate(value: string, maxBytes: number): string {
   const clean = value.replace(/[\r\n]+/g, " | ");
   if (Buffer.byteLength(clean) <= maxBytes) return clean;
-  const suffix = "…[truncated]";
-  const buf = Buffer.from(clean).subarray(0, maxBytes - Buffer.byteLength(suffix));
-  // Drop a trailing partial UTF-8 sequence.
-  let end = buf.length;
-  while (end > 0 && (buf[end - 1]! & 0xc0) === 0x80) end--;
-  if (end > 0 && buf[end - 1]! >= 0xc0) end--;
+  // A budget too small for the marker gets the bare cut rather than going over budget.
+  const suffix = maxBytes >= TRUNCATED_BYTES ? TRUNCATED : "";
+  const buf = Buffer.from(clean);
+  let end = Math.max(0, maxBytes - Buffer.byteLength(suffix));
+  // buf[end] is the first byte left out: while it continues a character, the cut is inside that
+  // character, so move back to where it starts. A cut on a character boundary stays where it is.
+  while (end > 0 && (buf[end]! & 0xc0) === 0x80) end--;
   return buf.subarray(0, end).toString("utf8") + suffix;
 }

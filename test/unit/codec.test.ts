@@ -317,6 +317,15 @@ describe("codec decode failures", () => {
     expect(r2).not.toHaveProperty("type");
   });
 
+  it("codec - header values that are not strings (a transport's raw values) are a DecodeError, not a throw", () => {
+    for (const raw of [42, { x: 1 }, null, ["a"]]) {
+      const h = headers({ "ce-id": "id-1", "ce-source": "s", "ce-type": "t", "ce-specversion": "1.0" });
+      (h as Record<string, unknown>)["content-type"] = raw;
+      const result = decode({ headers: h, body: bytes("1") });
+      if (!result.ok) expect(result.error.code).toBe(ErrorCodes.DECODE);
+    }
+  });
+
   it("codec - headers named __proto__ and constructor change nothing", () => {
     const wire: WireMessage = {
       headers: toHeaderRecord([

@@ -14,10 +14,22 @@ import { MemoryDelivery, type AbandonMode, type DeliveryHost } from "./memory-de
 /** setTimeout's ceiling; a longer wait is cut to it (the receiver simply scans again). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
+/**
+ * An empty answer given without waiting resolves on a macrotask: a caller
+ * that loops on receive() (closed subscription, waitMs 0) must not starve
+ * the event loop with microtasks, which a network round trip never would.
+ */
+function nothingYet(): Promise<Delivery[]> {
+  return new Promise((resolve) => setImmediate(resolve, []));
+}
+
 export class MemorySubscription implements Subscription, DeliveryHost {
   readonly holding = new Set<MemoryDelivery>();
   readonly leaseMs: number;
+  /** Closed by the caller or by `transport.close()`: receive() resolves [] at once. */
   private closed = false;
+  /** No longer attached to the broker's group (closed, or the transport crashed). */
+  private detached = false;
   /** Pending receive calls, so close() can resolve them with []. */
   private readonly pending = new Set<() => void>();
   private readonly order: ScanOrder;
@@ -54,29 +66,48 @@ export class MemorySubscription implements Subscription, DeliveryHost {
     this.abandonAll("release");
   }
 
-  /** Stop receiving and let go of every held delivery (`transport.close()`/`crash()`). */
+  /**
+   * The transport went away. `close`: the subscription is closed too.
+   * `lapse` (crash): it is cut off from the broker but not closed, like a
+   * dead connection: receive() waits out its waitMs and resolves [], so a
+   * runtime that does not know it was "killed" idles instead of spinning.
+   */
   shutdown(mode: AbandonMode): void {
     this.abandonAll(mode);
-    this.closeNow();
+    if (mode === "close") this.closeNow();
+    else this.detach();
   }
 
   private abandonAll(mode: AbandonMode): void {
     for (const delivery of [...this.holding]) delivery.abandon(mode);
   }
 
+  /** Stop claiming; give up the group (temporary groups are removed). */
+  private detach(): void {
+    if (this.detached) return;
+    this.detached = true;
+    this.group.activeSubscriptions--;
+    if (this.options.temporary === true) this.state.removeGroup(this.group);
+    else this.state.wake(this.group); // pending receives see they are detached and stop claiming
+  }
+
   private closeNow(): void {
     if (this.closed) return;
     this.closed = true;
-    this.group.activeSubscriptions--;
+    this.detach();
     for (const finish of [...this.pending]) finish();
-    if (this.options.temporary === true) this.state.removeGroup(this.group);
     this.onClosed(this);
   }
 
+  private attached(): boolean {
+    return !this.detached && !this.group.removed;
+  }
+
   private receiveNow(max: number, waitMs: number): Promise<Delivery[]> | Delivery[] {
-    if (this.closed || this.group.removed) return [];
-    const first = this.claim(max);
-    if (first.deliveries.length > 0 || waitMs === 0) return first.deliveries;
+    if (this.closed) return nothingYet();
+    const first = this.attached() ? this.claim(max) : { deliveries: [], nextEventAt: Infinity };
+    if (first.deliveries.length > 0) return first.deliveries;
+    if (waitMs === 0) return nothingYet();
 
     return new Promise<Delivery[]>((resolve) => {
       let eventTimer: NodeJS.Timeout | undefined;
@@ -97,12 +128,17 @@ export class MemorySubscription implements Subscription, DeliveryHost {
         eventTimer = setTimeout(wake, Math.min(MAX_TIMER_MS, Math.max(1, at - this.state.now())));
       };
       const wake = (): void => {
-        if (this.closed || this.group.removed) return finishEmpty();
+        if (this.closed) return finishEmpty();
+        if (!this.attached()) {
+          // Cut off from the broker: nothing will arrive; wait out the deadline (or close()).
+          this.group.waiters.delete(wake);
+          return armEventTimer(Infinity);
+        }
         const next = this.claim(max);
         if (next.deliveries.length > 0) return finish(next.deliveries);
         armEventTimer(next.nextEventAt);
       };
-      this.group.waiters.add(wake);
+      if (this.attached()) this.group.waiters.add(wake);
       this.pending.add(finishEmpty);
       if (Number.isFinite(waitMs)) deadlineTimer = setTimeout(finishEmpty, Math.min(MAX_TIMER_MS, waitMs));
       armEventTimer(first.nextEventAt);

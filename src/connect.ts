@@ -14,6 +14,8 @@ interface Resolved {
   readonly inbox: InboxStore<unknown> | undefined;
 }
 
+const memoryInboxes = new WeakMap<object, InboxStore<unknown>>();
+
 /** Each scheme loads its transport module lazily: `missive` alone never loads a broker client. */
 const SCHEMES: Readonly<Record<string, (url: string) => Promise<Resolved>>> = {
   sqlite: async (url) => {
@@ -25,7 +27,10 @@ const SCHEMES: Readonly<Record<string, (url: string) => Promise<Resolved>>> = {
     const mod = await import("./transports/memory/index.js");
     const name = url.slice("memory://".length) || "default";
     const broker = mod.memoryBrokerNamed(name);
-    return { transport: broker.transport(), inbox: broker.inbox() as InboxStore<unknown> };
+    // One inbox per named broker: buses on one broker share it, as they would share a database.
+    let inbox = memoryInboxes.get(broker);
+    if (!inbox) memoryInboxes.set(broker, (inbox = mod.memoryInbox() as InboxStore<unknown>));
+    return { transport: broker.transport(), inbox };
   },
 };
 

@@ -112,8 +112,9 @@ export class ConsumerImpl implements Consumer {
       this.capacityWaiter?.();
     }
     await this.ready.catch(() => undefined);
-    await this.loopDone;
+    // Closing the subscription ends a receive() that is waiting, so the loop stops at once.
     await this.subscription?.close().catch((err: unknown) => this.deps.log.warn({ err }, "subscription close failed"));
+    await this.loopDone;
     const timer = setTimeout(() => this.stopHandlers.abort(new ClosedError("close deadline passed")), deadlineMs);
     await Promise.race([this.scheduler.idle(), sleep(deadlineMs + 50)]);
     clearTimeout(timer);
@@ -182,6 +183,10 @@ export class ConsumerImpl implements Consumer {
     const key = this.deps.settings.ordered ? (envelope.key ?? delivery.key) : undefined;
     this.scheduler.submit(key, async () => {
       try {
+        if (this.closing.signal.aborted) {
+          await this.giveBack(delivery);
+          return;
+        }
         await this.process(delivery, envelope);
       } catch (err) {
         this.deps.log.error({ err, group: this.group, id: envelope.id }, "settling a delivery failed; it will be redelivered");
@@ -189,6 +194,11 @@ export class ConsumerImpl implements Consumer {
         this.release();
       }
     });
+  }
+
+  /** Closing: a delivery whose handler never started goes back now rather than when its lease runs out. */
+  private async giveBack(delivery: Delivery): Promise<void> {
+    if (this.deps.transport.capabilities.nativeDelay) await delivery.retry(0, delivery.wire.headers);
   }
 
   private async process(delivery: Delivery, envelope: Envelope): Promise<void> {

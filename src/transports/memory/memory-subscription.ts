@@ -14,19 +14,10 @@ import { MemoryDelivery, type AbandonMode, type DeliveryHost } from "./memory-de
 /** setTimeout's ceiling; a longer wait is cut to it (the receiver simply scans again). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-/**
- * An empty answer given without waiting resolves on a macrotask: a caller
- * that loops on receive() (closed subscription, waitMs 0) must not starve
- * the event loop with microtasks, which a network round trip never would.
- */
-function nothingYet(): Promise<Delivery[]> {
-  return new Promise((resolve) => setImmediate(resolve, []));
-}
-
 export class MemorySubscription implements Subscription, DeliveryHost {
   readonly holding = new Set<MemoryDelivery>();
   readonly leaseMs: number;
-  /** Closed by the caller or by `transport.close()`: receive() resolves [] at once. */
+  /** Closed by the caller or by `transport.close()`: receive() resolves [] without waiting. */
   private closed = false;
   /** No longer attached to the broker's group (closed, or the transport crashed). */
   private detached = false;
@@ -52,8 +43,9 @@ export class MemorySubscription implements Subscription, DeliveryHost {
   receive(max: number, waitMs: number): Promise<Delivery[]> {
     if (Number.isNaN(max) || max < 0) return Promise.reject(new ConfigurationError(`receive: max must be >= 0, got ${String(max)}`));
     if (Number.isNaN(waitMs) || waitMs < 0) return Promise.reject(new ConfigurationError(`receive: waitMs must be >= 0, got ${String(waitMs)}`));
-    // Resolve on a later microtask, as a broker round trip would.
-    return Promise.resolve().then(() => this.receiveNow(max, waitMs));
+    // A broker round trip: claim on a later macrotask, so a consumer loop that
+    // always finds messages still lets timers (handler timeouts, deadlines) run.
+    return new Promise<Delivery[]>((resolve) => setImmediate(() => resolve(this.receiveNow(max, waitMs))));
   }
 
   close(): Promise<void> {
@@ -104,10 +96,9 @@ export class MemorySubscription implements Subscription, DeliveryHost {
   }
 
   private receiveNow(max: number, waitMs: number): Promise<Delivery[]> | Delivery[] {
-    if (this.closed) return nothingYet();
+    if (this.closed) return [];
     const first = this.attached() ? this.claim(max) : { deliveries: [], nextEventAt: Infinity };
-    if (first.deliveries.length > 0) return first.deliveries;
-    if (waitMs === 0) return nothingYet();
+    if (first.deliveries.length > 0 || waitMs === 0) return first.deliveries;
 
     return new Promise<Delivery[]>((resolve) => {
       let eventTimer: NodeJS.Timeout | undefined;

@@ -39,7 +39,9 @@ export interface MemoryTransport extends Transport {
    * releasing anything. With `leases`, the rows it held come back when their
    * leases run out (nobody renews them); without, at once (the broker sees
    * the connection drop). Temporary groups are removed. Later settles of its
-   * deliveries reject with LeaseLostError; every other call with ClosedError.
+   * deliveries reject with LeaseLostError; receive() on its subscriptions
+   * waits out waitMs and resolves [] (a dead connection, not a hot loop);
+   * connect, bind, publish and subscribe reject with ClosedError.
    */
   crash(): void;
 }

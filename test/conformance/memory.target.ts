@@ -16,6 +16,7 @@ export const memoryTarget: ConformanceTarget = {
       bus: (options) => missive({ service: "conformance", inbox, ...options, transport: broker.transport() }),
       async kill(bus: Bus) {
         (bus.transport as MemoryTransport).crash();
+        await bus.close({ deadline: 0 });
       },
       async teardown() {
         await raw.close();

@@ -1,0 +1,4 @@
+import { runConformance } from "./suite.js";
+import { sqliteTarget } from "./sqlite.target.js";
+
+runConformance(sqliteTarget);

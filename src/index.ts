@@ -27,7 +27,7 @@ export type { InboxStore, InboxOutcome } from "./stores/inbox.js";
 export type { Logger } from "./observability/logger.js";
 export type {
   Transport, TransportCapabilities, Delivery, Subscription, SubscribeOptions, OutgoingMessage,
-  PublishResult, DeadLetter, DeadLetterFilter, DeadLetterStore,
+  PublishResult, DeadLetter, DeadLetterFilter, DeadLetterStore, DurabilityReport,
 } from "./transport/transport.js";
 export { deadLetterTopic } from "./transport/transport.js";
 

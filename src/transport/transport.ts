@@ -147,6 +147,16 @@ export interface DeadLetterStore {
 /** Per-message result of a publish: undefined when confirmed, the error when not. */
 export type PublishResult = Error | undefined;
 
+/** How durable a confirm really is on this broker as configured (DESIGN.md §1), for docs and `missive doctor`. */
+export interface DurabilityReport {
+  /** What a publish confirm means here, in one sentence. */
+  readonly confirm: string;
+  /** The settings that decide it, as read from the broker (e.g. `synchronous: FULL`). */
+  readonly settings: Readonly<Record<string, string>>;
+  /** Ways the current configuration can lose a confirmed message. Empty when none are known. */
+  readonly warnings: readonly string[];
+}
+
 export interface Transport {
   /** Short name of the broker, e.g. `sqlite`; the OTel `messaging.system`. */
   readonly name: string;
@@ -166,6 +176,8 @@ export interface Transport {
   subscribe(options: SubscribeOptions): Promise<Subscription>;
   /** Present when `capabilities.nativeDeadLetter`. */
   readonly deadLetters?: DeadLetterStore;
+  /** Read the broker's durability settings. Optional: a transport without it reports nothing. */
+  durability?(): Promise<DurabilityReport>;
   /** Close connections; pending unsettled deliveries return to their queues (or their leases run out). */
   close(): Promise<void>;
 }

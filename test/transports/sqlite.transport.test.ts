@@ -233,6 +233,18 @@ describe("sqlite transport", () => {
     expect(d).toMatchObject({ attempt: 2 });
     await expect(t.publish([message("t", "x")])).rejects.toBeInstanceOf(ClosedError);
     await expect(t.connect()).rejects.toBeInstanceOf(ClosedError);
+    // A consumer looping on receive after the transport closed gets an error, not a spin of empty results.
+    await expect(sub.receive(1, 10)).rejects.toBeInstanceOf(ClosedError);
+  });
+
+  it("sqlite - publishes in one tick share one transaction; a bind in that transaction routes the later ones", async () => {
+    const t = fx.open();
+    const sub = await t.subscribe(subOptions("g", ["t"], { ordered: false, prefetch: 100 }));
+    const bound = t.bind("late", ["t2"]);
+    const results = await Promise.all([t.publish([message("t", "a")]), t.publish([message("t2", "b")]), t.publish([message("t", "c")])]);
+    await bound;
+    expect(results).toEqual([[undefined], [undefined], [undefined]]);
+    expect(bodies(await receiveAtLeast(sub, 2)).sort()).toEqual(["a", "c"]);
   });
 
   it("sqlite - a temporary subscription removes its group and queued rows when it closes", async () => {

@@ -49,7 +49,7 @@ type Stmt = Database.Statement<unknown[], unknown>;
 
 export class QueueStore {
   private readonly s: {
-    fanOut: Stmt; toGroup: Stmt;
+    insert: Stmt; boundGroups: Stmt; groupExists: Stmt;
     claimable: [Stmt, Stmt]; nextVisible: [Stmt, Stmt]; claim: [Stmt, Stmt];
     renew: Stmt; ack: Stmt; retry: Stmt; release: Stmt; copyToDeadLetters: Stmt;
     upsertGroup: Stmt; upsertBinding: Stmt;
@@ -70,8 +70,9 @@ export class QueueStore {
     // [unordered, ordered]: ordered consumers only see key heads (blocked = 0), through the partial index.
     const both = (sql: (heads: string) => string): [Stmt, Stmt] => [prep(sql("")), prep(sql(" AND blocked = 0"))];
     this.s = {
-      fanOut: prep(`INSERT INTO ${insertCols} SELECT group_name, ?, ?, ?, ?, ?, ?, 0, ? FROM ${t.bindings} WHERE topic = ? RETURNING group_name`).pluck(),
-      toGroup: prep(`INSERT INTO ${insertCols} SELECT group_name, ?, ?, ?, ?, ?, ?, 0, ? FROM ${t.groups} WHERE group_name = ? RETURNING group_name`).pluck(),
+      insert: prep(`INSERT INTO ${insertCols} VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)`),
+      boundGroups: prep(`SELECT group_name FROM ${t.bindings} WHERE topic = ?`).pluck(),
+      groupExists: prep(`SELECT group_name FROM ${t.groups} WHERE group_name = ?`).pluck(),
       claimable: both((h) => `SELECT 1 FROM ${q} WHERE group_name = ? AND visible_at <= ?${h} LIMIT 1`).map((st) => st.pluck()) as [Stmt, Stmt],
       nextVisible: both((h) => `SELECT MIN(visible_at) FROM ${q} WHERE group_name = ? AND visible_at > ?${h}`).map((st) => st.pluck()) as [Stmt, Stmt],
       claim: both(
@@ -106,18 +107,37 @@ export class QueueStore {
   }
 
   private insert(m: PreparedMessage, ctx: WriteContext): PublishResult {
-    const visibleAt = ctx.now + m.delayMs;
-    const groups =
-      m.group === undefined
-        ? (this.s.fanOut.all(m.topic, m.id, m.key, m.headers, m.body, visibleAt, ctx.now, m.topic) as string[])
-        : (this.s.toGroup.all(m.topic, m.id, m.key, m.headers, m.body, visibleAt, ctx.now, m.group) as string[]);
+    const groups = this.routeOf(m, ctx);
     if (groups.length === 0) {
       return m.group === undefined
         ? new UnroutableError(`no consumer group is bound to topic ${JSON.stringify(m.topic)} (message ${m.id})`)
         : new UnroutableError(`consumer group ${JSON.stringify(m.group)} does not exist (message ${m.id} on ${JSON.stringify(m.topic)})`);
     }
-    for (const g of groups) ctx.touch(g);
+    const visibleAt = ctx.now + m.delayMs;
+    for (const g of groups) {
+      this.s.insert.run(g, m.topic, m.id, m.key, m.headers, m.body, visibleAt, ctx.now);
+      ctx.touch(g);
+    }
     return undefined;
+  }
+
+  // Routes are read inside the write transaction (so they are current across processes)
+  // and remembered for the rest of that transaction only.
+  private routeCtx: WriteContext | undefined;
+  private readonly routes = new Map<string, readonly string[]>();
+
+  private routeOf(m: PreparedMessage, ctx: WriteContext): readonly string[] {
+    if (this.routeCtx !== ctx) {
+      this.routeCtx = ctx;
+      this.routes.clear();
+    }
+    const routeKey = m.group === undefined ? `t:${m.topic}` : `g:${m.group}`;
+    let groups = this.routes.get(routeKey);
+    if (!groups) {
+      groups = (m.group === undefined ? this.s.boundGroups.all(m.topic) : this.s.groupExists.all(m.group)) as string[];
+      this.routes.set(routeKey, groups);
+    }
+    return groups;
   }
 
   // Encoding and checks happen before the transaction, to keep the write lock short.
@@ -144,6 +164,7 @@ export class QueueStore {
 
   bind(group: string, topics: readonly string[], temporary: boolean): Promise<void> {
     return this.writer.submit((ctx) => {
+      this.routeCtx = undefined; // later publishes in this transaction see the new binding
       const temp = temporary ? 1 : 0;
       this.s.upsertGroup.run(group, temp, ctx.now);
       for (const topic of topics) this.s.upsertBinding.run(topic, group, temp, ctx.now);
@@ -153,6 +174,7 @@ export class QueueStore {
   /** Remove a temporary group, its bindings and its queued rows; a group made durable since is left alone. */
   dropTemporaryGroup(group: string): Promise<void> {
     return this.writer.submit(() => {
+      this.routeCtx = undefined;
       this.s.dropTempRows.run(group, group);
       this.s.dropTempBindings.run(group);
       this.s.dropTempGroup.run(group);

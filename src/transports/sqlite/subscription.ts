@@ -5,7 +5,7 @@
  * message while a killed process's rows come back after leaseMs.
  */
 import type { Delivery, Subscription } from "../../transport/transport.js";
-import { ErrorCodes, isMissiveError } from "../../errors.js";
+import { ClosedError, ErrorCodes, isMissiveError } from "../../errors.js";
 import { SqliteDelivery } from "./delivery.js";
 import { decodeHeaders } from "./headers-json.js";
 import type { Claim, QueueStore } from "./queue-store.js";
@@ -51,6 +51,8 @@ export class SqliteSubscription implements Subscription {
   ) {}
 
   async receive(max: number, waitMs: number): Promise<Delivery[]> {
+    // A closed transport is an error (a caller looping on receive must not spin); a closed subscription is just empty.
+    if (!this.deps.isOpen()) throw new ClosedError("sqlite transport is closed");
     const limit = Math.floor(max);
     if (!(limit >= 1)) return [];
     const deadline = Date.now() + (Number.isFinite(waitMs) && waitMs > 0 ? waitMs : 0);

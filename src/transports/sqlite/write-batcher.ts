@@ -65,6 +65,12 @@ export class WriteBatcher {
     this.closed = true;
   }
 
+  /** Fail everything queued without running it and refuse new ops (a simulated crash). */
+  abandon(error: Error): void {
+    this.closed = true;
+    for (const op of this.queue.splice(0)) op.reject(error);
+  }
+
   private readonly flushScheduled = (): void => {
     this.scheduled = false;
     if (this.queue.length === 0) return;

@@ -116,7 +116,10 @@ export class ConsumerImpl implements Consumer {
     await this.subscription?.close().catch((err: unknown) => this.deps.log.warn({ err }, "subscription close failed"));
     await this.loopDone;
     const timer = setTimeout(() => this.stopHandlers.abort(new ClosedError("close deadline passed")), deadlineMs);
-    await Promise.race([this.scheduler.idle(), sleep(deadlineMs + 50)]);
+    const giveUp = new AbortController();
+    // Handlers that ignore the abort signal are left behind after the deadline: their messages are not acked.
+    await Promise.race([this.scheduler.idle(), sleep(deadlineMs + 50, giveUp.signal)]);
+    giveUp.abort();
     clearTimeout(timer);
     this.deps.onClosed(this);
   }
@@ -255,7 +258,7 @@ export class ConsumerImpl implements Consumer {
             return;
           }
           // In-process retry: the delivery stays held (its lease renewed) and its lane stays blocked.
-          await sleep(decision.delayMs, this.stopHandlers.signal);
+          await sleep(decision.delayMs, this.closing.signal);
           if (this.closing.signal.aborted) return; // leave it unsettled: it will be redelivered
           attempt++;
           continue;

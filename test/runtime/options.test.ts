@@ -1,0 +1,51 @@
+/** Public entry points refuse bad options with a clear, typed error. */
+import { describe, expect, it } from "vitest";
+import { ErrorCodes, defineMessage, missive } from "../../src/index.js";
+import { createMemoryBroker } from "../../src/transports/memory/index.js";
+import { OrderPlaced } from "../conformance/contracts.js";
+import { z } from "zod";
+
+const config = { code: ErrorCodes.CONFIG };
+
+describe("options", () => {
+  it("missive - an unknown URL scheme is a ConfigurationError naming the supported ones, password redacted", async () => {
+    const err = await missive({ transport: "bogus://user:s3cret@127.0.0.1/x", service: "s" }).catch((e: unknown) => e as Error);
+    expect(err).toMatchObject(config);
+    expect(err.message).toContain("sqlite://");
+    expect(err.message).not.toContain("s3cret");
+  });
+
+  it("missive - a bad service name, bad limits or content mode are refused", async () => {
+    const transport = createMemoryBroker().transport();
+    await expect(missive({ transport, service: "" })).rejects.toMatchObject(config);
+    await expect(missive({ transport, service: "__proto__ with spaces" })).rejects.toMatchObject(config);
+    await expect(missive({ transport, service: "s", limits: { maxBodyBytes: -1 } })).rejects.toMatchObject(config);
+    await expect(missive({ transport, service: "s", contentMode: "xml" as "binary" })).rejects.toMatchObject(config);
+    await expect(missive({ transport, service: "s", publisher: { timeout: "soon" as "1s" } })).rejects.toMatchObject(config);
+  });
+
+  it("missive - an unopenable SQLite path is a ConfigurationError", async () => {
+    await expect(missive({ transport: "sqlite:///proc/definitely/not/here.db", service: "s" })).rejects.toMatchObject(config);
+  });
+
+  it("consume - bad group, concurrency, prefetch, durations and a missing inbox are refused", async () => {
+    const bus = await missive({ transport: createMemoryBroker().transport(), service: "s" });
+    const h = (): void => {};
+    expect(() => bus.consume(OrderPlaced, { group: "" }, h)).toThrow(expect.objectContaining(config));
+    expect(() => bus.consume(OrderPlaced, { group: "__proto__" }, h)).toThrow(expect.objectContaining(config));
+    expect(() => bus.consume(OrderPlaced, { group: "g", concurrency: 0 }, h)).toThrow(expect.objectContaining(config));
+    expect(() => bus.consume(OrderPlaced, { group: "g", concurrency: 4, prefetch: 2 }, h)).toThrow(expect.objectContaining(config));
+    expect(() => bus.consume(OrderPlaced, { group: "g", retry: { delays: ["5 minutes" as "5m"] } }, h)).toThrow(expect.objectContaining(config));
+    expect(() => bus.consume(OrderPlaced, { group: "g", idempotency: "inbox" }, h)).toThrow(expect.objectContaining(config));
+    expect(() => bus.consume([], { group: "g" }, h)).toThrow(expect.objectContaining(config));
+    const Twin = defineMessage({ type: OrderPlaced.type, schema: z.object({}) });
+    expect(() => bus.consume([OrderPlaced, Twin], { group: "g" }, h)).toThrow(expect.objectContaining(config));
+    await bus.close();
+  });
+
+  it("bus - publishing after close is a ClosedError", async () => {
+    const bus = await missive({ transport: createMemoryBroker().transport(), service: "s" });
+    await bus.close();
+    await expect(bus.publish(OrderPlaced, { orderId: "k", seq: 1, totalCents: 1 })).rejects.toMatchObject({ code: ErrorCodes.CLOSED });
+  });
+});

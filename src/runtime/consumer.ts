@@ -205,7 +205,6 @@ export class ConsumerImpl implements Consumer {
   }
 
   private async process(delivery: Delivery, envelope: Envelope): Promise<void> {
-    const s = this.deps.settings;
     const retryState = readRetryState(delivery.wire.headers);
     let attempt = Math.max(delivery.attempt, retryState.attempts + 1, 1);
     let firstFailureAt = retryState.firstFailureAt;
@@ -216,7 +215,7 @@ export class ConsumerImpl implements Consumer {
       await this.fail(delivery, err, attempt, firstFailureAt ?? Date.now());
       return;
     }
-    if (s.atMostOnce) {
+    if (this.deps.settings.atMostOnce) {
       await delivery.ack();
       try {
         await this.runHandler(delivery, envelope, resolved.data, attempt);
@@ -228,51 +227,65 @@ export class ConsumerImpl implements Consumer {
     }
     for (;;) {
       const state: DeliveryState = { delivery, settled: false, committed: false };
+      let failure: { error: unknown } | undefined;
       try {
         await this.runHandler(delivery, envelope, resolved.data, attempt, state);
+      } catch (error) {
+        failure = { error };
+      }
+      if (!failure) {
+        // Settling is outside the handler's try: a failed ack is not a handler failure (the message comes back).
         if (!state.settled) await delivery.ack();
         this.counts.handled++;
         this.breaker.success();
         return;
-      } catch (err) {
-        if (isMissiveError(err) && err.code === ErrorCodes.DUPLICATE) {
-          if (!state.settled) await delivery.ack();
-          this.counts.duplicates++;
-          return;
-        }
-        if (state.committed) {
-          // Effects and inbox row are committed: another attempt would be a no-op. Settle as done.
-          this.deps.log.warn({ err, id: envelope.id, group: this.group }, "handler failed after its transaction committed; acking");
-          if (!state.settled) await delivery.ack();
-          this.counts.handled++;
-          return;
-        }
-        const now = Date.now();
-        firstFailureAt ??= now;
-        const decision = classifyFailure(err, attempt, s.retry, this.deps.random);
-        if (decision.action === "retry") {
-          this.breaker.failure();
-          this.counts.retried++;
-          if (this.useBrokerRetry) {
-            await delivery.retry(decision.delayMs, retryHeaders(delivery.wire.headers, attempt, firstFailureAt, err));
-            return;
-          }
-          // In-process retry: the delivery stays held (its lease renewed) and its lane stays blocked.
-          await sleep(decision.delayMs, this.closing.signal);
-          if (this.closing.signal.aborted) return; // leave it unsettled: it will be redelivered
-          attempt++;
-          continue;
-        }
-        if (decision.action === "stop") {
-          this.deps.log.error({ err, id: envelope.id, group: this.group }, "handler failed with a configuration or authentication error; stopping the consumer");
-          void this.close();
-          return;
-        }
-        await this.deadLetter(delivery, err, decision.reason, attempt, firstFailureAt);
-        if (decision.reason !== "poison") this.breaker.failure();
-        return;
       }
+      firstFailureAt ??= Date.now();
+      const next = await this.settleFailure(delivery, envelope, failure.error, attempt, firstFailureAt, state);
+      if (next === "done") return;
+      attempt++;
     }
+  }
+
+  /**
+   * Settle a failed attempt through the failure policy. Resolves "again" when
+   * the runtime retries in-process (no native delay, or an ordered consumer on
+   * a broker that does not block keys): the delivery stays held and its lane
+   * stays blocked through the delay.
+   */
+  private async settleFailure(delivery: Delivery, envelope: Envelope, err: unknown, attempt: number, firstFailureAt: number, state: DeliveryState): Promise<"done" | "again"> {
+    if (isMissiveError(err) && err.code === ErrorCodes.DUPLICATE) {
+      if (!state.settled) await delivery.ack();
+      this.counts.duplicates++;
+      return "done";
+    }
+    if (state.committed) {
+      // Effects and inbox row are committed: another attempt would be a no-op. Settle as done.
+      this.deps.log.warn({ err, id: envelope.id, group: this.group }, "handler failed after its transaction committed; acking");
+      if (!state.settled) await delivery.ack();
+      this.counts.handled++;
+      return "done";
+    }
+    const decision = classifyFailure(err, attempt, this.deps.settings.retry, this.deps.random);
+    if (decision.action === "retry") {
+      this.breaker.failure();
+      this.counts.retried++;
+      if (this.useBrokerRetry) {
+        await delivery.retry(decision.delayMs, retryHeaders(delivery.wire.headers, attempt, firstFailureAt, err));
+        return "done";
+      }
+      await sleep(decision.delayMs, this.closing.signal);
+      // Closing: leave it unsettled, it will be redelivered.
+      return this.closing.signal.aborted ? "done" : "again";
+    }
+    if (decision.action === "stop") {
+      this.deps.log.error({ err, id: envelope.id, group: this.group }, "handler failed with a configuration or authentication error; stopping the consumer");
+      void this.close();
+      return "done";
+    }
+    await this.deadLetter(delivery, err, decision.reason, attempt, firstFailureAt);
+    if (decision.reason !== "poison") this.breaker.failure();
+    return "done";
   }
 
   /** Contract resolution failed (unknown type or version, schema, upcaster): the message itself is bad. */

@@ -9,7 +9,7 @@ const config = { code: ErrorCodes.CONFIG };
 
 describe("options", () => {
   it("missive - an unknown URL scheme is a ConfigurationError naming the supported ones, password redacted", async () => {
-    const err = await missive({ transport: "bogus://user:s3cret@127.0.0.1/x", service: "s" }).catch((e: unknown) => e as Error);
+    const err = (await missive({ transport: "bogus://user:s3cret@127.0.0.1/x", service: "s" }).catch((e: unknown) => e)) as Error;
     expect(err).toMatchObject(config);
     expect(err.message).toContain("sqlite://");
     expect(err.message).not.toContain("s3cret");

@@ -31,6 +31,29 @@ describe("sqlite transport - plain better-sqlite3 clients", () => {
     await next!.ack();
   });
 
+  it("sqlite - the documented plain-client publish fans out to every bound group", async () => {
+    const t = fx.open();
+    const billing = await t.subscribe(subOptions("billing", ["order.created"]));
+    const audit = await t.subscribe(subOptions("audit", ["order.created"]));
+    const plain = new Database(fx.dbPath());
+    try {
+      plain.pragma("busy_timeout = 5000");
+      const headers = { "ce-id": "legacy-1", "ce-source": "legacy-app", "ce-type": "order.created", "ce-specversion": "1.0", "ce-key": "4821", "content-type": "application/json" };
+      const insert = plain.prepare(`INSERT INTO missive_queue (group_name, topic, message_id, key, headers, body)
+                                    SELECT group_name, ?, ?, ?, ?, ? FROM missive_bindings WHERE topic = ?`);
+      const info = insert.run("order.created", headers["ce-id"], "4821", JSON.stringify(headers), Buffer.from('{"orderId":"4821"}'), "order.created");
+      expect(info.changes).toBe(2);
+    } finally {
+      plain.close();
+    }
+    for (const sub of [billing, audit]) {
+      const [d] = await sub.receive(1, 3000);
+      expect(d).toMatchObject({ key: "4821", attempt: 1 });
+      expect(d!.wire.headers["ce-source"]).toBe("legacy-app");
+      await d!.ack();
+    }
+  });
+
   it("sqlite - a plain client reads what missive published: headers as JSON text, body as a BLOB", async () => {
     const t = fx.open();
     await t.bind("billing", ["order.created"]);

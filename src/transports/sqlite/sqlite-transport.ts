@@ -9,6 +9,7 @@ import type Database from "better-sqlite3";
 import { ClosedError, ConfigurationError } from "../../errors.js";
 import type {
   DeadLetterStore,
+  DurabilityReport,
   OutgoingMessage,
   PublishResult,
   SubscribeOptions,
@@ -17,6 +18,7 @@ import type {
   TransportCapabilities,
 } from "../../transport/transport.js";
 import { SqliteDeadLetterStore } from "./dead-letter-store.js";
+import { readDurability } from "./durability.js";
 import { openDatabase } from "./open-database.js";
 import { resolveSqliteOptions, type ResolvedSqliteOptions, type SqliteTransportOptions } from "./options.js";
 import { QueueStore } from "./queue-store.js";
@@ -135,6 +137,11 @@ class SqliteTransportImpl implements SqliteTransport {
     );
     this.subscriptions.add(subscription);
     return subscription;
+  }
+
+  async durability(): Promise<DurabilityReport> {
+    this.assertOpen();
+    return readDurability(this.database, this.fileKey);
   }
 
   close(): Promise<void> {

@@ -248,6 +248,22 @@ describe("sqlite transport", () => {
     expect(bodies(await receiveAtLeast(sub, 2)).sort()).toEqual(["a", "c"]);
   });
 
+  it("sqlite - a transaction left open on the shared handle delays publish confirms until it ends", async () => {
+    const t = fx.open();
+    await t.bind("g", ["t"]);
+    t.database.exec("BEGIN");
+    let confirmed = false;
+    const pending = t.publish([message("t", "m")]).then((r) => {
+      confirmed = true;
+      return r;
+    });
+    await sleep(30);
+    expect(confirmed).toBe(false);
+    t.database.exec("ROLLBACK");
+    expect(await pending).toEqual([undefined]);
+    expect(t.database.prepare("SELECT COUNT(*) FROM missive_queue").pluck().get()).toBe(1);
+  });
+
   it("sqlite - a temporary subscription removes its group and queued rows when it closes", async () => {
     const t = fx.open();
     const reply = await t.subscribe(subOptions("reply-1", ["reply.topic"], { temporary: true }));

@@ -9,6 +9,7 @@ import { ConfigurationError, LeaseLostError, MessageTooLargeError, UnroutableErr
 import type { OutgoingMessage, PublishResult } from "../../transport/transport.js";
 import { encodeHeaders } from "./headers-json.js";
 import { tableNames } from "./schema.js";
+import { toTransportError } from "./sqlite-errors.js";
 import type { WriteBatcher, WriteContext } from "./write-batcher.js";
 
 /** A queue row as a claim returns it. */
@@ -56,6 +57,10 @@ export class QueueStore {
     dropTempRows: Stmt; dropTempBindings: Stmt; dropTempGroup: Stmt;
     dataVersion: Stmt;
   };
+  // Routes are read inside the write transaction (so they are current across processes)
+  // and remembered for the rest of that transaction only.
+  private routeCtx: WriteContext | undefined;
+  private readonly routes = new Map<string, readonly string[]>();
 
   constructor(
     private readonly db: Database.Database,
@@ -121,11 +126,6 @@ export class QueueStore {
     return undefined;
   }
 
-  // Routes are read inside the write transaction (so they are current across processes)
-  // and remembered for the rest of that transaction only.
-  private routeCtx: WriteContext | undefined;
-  private readonly routes = new Map<string, readonly string[]>();
-
   private routeOf(m: PreparedMessage, ctx: WriteContext): readonly string[] {
     if (this.routeCtx !== ctx) {
       this.routeCtx = ctx;
@@ -148,6 +148,7 @@ export class QueueStore {
     if (!(body instanceof Uint8Array)) return new ConfigurationError(`sqlite transport: message ${m.id} body must be a Uint8Array`);
     const delayMs = m.delayMs ?? 0;
     if (typeof delayMs !== "number" || Number.isNaN(delayMs)) return new ConfigurationError(`sqlite transport: message ${m.id} has an invalid delayMs`);
+    if (m.wire.headers === null || typeof m.wire.headers !== "object") return new ConfigurationError(`sqlite transport: message ${m.id} headers must be a record of strings`);
     const headers = encodeHeaders(m.wire.headers);
     const size = Buffer.byteLength(headers) + body.byteLength;
     if (size > this.maxMessageBytes) return new MessageTooLargeError(`message ${m.id} is ${size} bytes, the sqlite transport accepts at most ${this.maxMessageBytes}`);
@@ -183,13 +184,21 @@ export class QueueStore {
 
   /** Cheap read outside any transaction: is a write transaction worth taking? */
   hasClaimable(group: string, ordered: boolean, now: number): boolean {
-    return this.s.claimable[ordered ? 1 : 0].get(group, now) !== undefined;
+    return this.read(() => this.s.claimable[ordered ? 1 : 0].get(group, now) !== undefined);
   }
 
   /** Earliest future `visible_at` in the group (a delay ending, a lease expiring), if any. */
   nextVisibleAt(group: string, ordered: boolean, now: number): number | undefined {
-    const v = this.s.nextVisible[ordered ? 1 : 0].get(group, now);
+    const v = this.read(() => this.s.nextVisible[ordered ? 1 : 0].get(group, now));
     return typeof v === "number" ? v : undefined;
+  }
+
+  private read<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (err) {
+      throw toTransportError(err, "reading the queue failed");
+    }
   }
 
   /** Lease up to `max` visible rows for `leaseMs`, in one short write transaction. */

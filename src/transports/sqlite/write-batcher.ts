@@ -11,7 +11,7 @@
  * retryable ConnectionError.
  */
 import type Database from "better-sqlite3";
-import { ClosedError } from "../../errors.js";
+import { ClosedError, ConnectionError } from "../../errors.js";
 import { isBusy, toTransportError } from "./sqlite-errors.js";
 
 /** What an op sees while it runs inside the shared transaction. */
@@ -61,6 +61,10 @@ export class WriteBatcher {
 
   /** Run everything queued now (used by close), then refuse new ops. */
   drainAndClose(): void {
+    if (this.db.inTransaction) {
+      this.abandon(new ConnectionError("sqlite transport: closed while a transaction was open on its handle; queued writes were not made"));
+      return;
+    }
     while (this.queue.length > 0) this.flushOnce();
     this.closed = true;
   }
@@ -74,6 +78,13 @@ export class WriteBatcher {
   private readonly flushScheduled = (): void => {
     this.scheduled = false;
     if (this.queue.length === 0) return;
+    if (this.db.inTransaction) {
+      // Someone left a transaction open on the shared handle across an await: our ops would
+      // become a savepoint inside it and "committed" would be a lie. Wait for it to end.
+      this.scheduled = true;
+      setTimeout(this.flushScheduled, 1);
+      return;
+    }
     this.flushOnce();
     if (this.queue.length > 0 && !this.scheduled) {
       this.scheduled = true;

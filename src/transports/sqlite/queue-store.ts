@@ -72,19 +72,29 @@ export class QueueStore {
     const q = t.queue;
     const insertCols = `${q} (group_name, topic, message_id, key, headers, body, visible_at, attempts, enqueued_at)`;
     const prep = (sql: string): Stmt => db.prepare(sql);
-    // [unordered, ordered]: ordered consumers only see key heads (blocked = 0), through the partial index.
-    const both = (sql: (heads: string) => string): [Stmt, Stmt] => [prep(sql("")), prep(sql(" AND blocked = 0"))];
+    // Index [0] serves unordered consumers, [1] ordered ones. Ordered consumers read only key heads
+    // (blocked = 0); unordered ones read both ranges of the claim index, each in index order, merged.
+    const due = (blocked: 0 | 1): string =>
+      `SELECT seq, visible_at FROM ${q} WHERE group_name = @group AND blocked = ${blocked} AND visible_at <= @now ORDER BY visible_at, seq LIMIT @max`;
+    const dueHeads = `SELECT seq FROM (${due(0)})`;
+    const dueAll = `SELECT seq FROM (SELECT * FROM (${due(0)}) UNION ALL SELECT * FROM (${due(1)})) ORDER BY visible_at, seq LIMIT @max`;
+    const claimSql = (pick: string): string =>
+      `UPDATE ${q} SET visible_at = @until, lease_token = @token, attempts = attempts + 1 WHERE seq IN (${pick})
+       RETURNING seq, topic, message_id, key, headers, body, attempts`;
+    const minOf = (blocked: 0 | 1): string => `SELECT MIN(visible_at) AS v FROM ${q} WHERE group_name = @group AND blocked = ${blocked} AND visible_at > @now`;
     this.s = {
       insert: prep(`INSERT INTO ${insertCols} VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)`),
       boundGroups: prep(`SELECT group_name FROM ${t.bindings} WHERE topic = ?`).pluck(),
       groupExists: prep(`SELECT group_name FROM ${t.groups} WHERE group_name = ?`).pluck(),
-      claimable: both((h) => `SELECT 1 FROM ${q} WHERE group_name = ? AND visible_at <= ?${h} LIMIT 1`).map((st) => st.pluck()) as [Stmt, Stmt],
-      nextVisible: both((h) => `SELECT MIN(visible_at) FROM ${q} WHERE group_name = ? AND visible_at > ?${h}`).map((st) => st.pluck()) as [Stmt, Stmt],
-      claim: both(
-        (h) => `UPDATE ${q} SET visible_at = ?, lease_token = ?, attempts = attempts + 1
-                 WHERE seq IN (SELECT seq FROM ${q} WHERE group_name = ? AND visible_at <= ?${h} ORDER BY visible_at, seq LIMIT ?)
-                 RETURNING seq, topic, message_id, key, headers, body, attempts`,
-      ),
+      claimable: [
+        prep(`SELECT 1 FROM ${q} WHERE group_name = @group AND blocked IN (0, 1) AND visible_at <= @now LIMIT 1`).pluck(),
+        prep(`SELECT 1 FROM ${q} WHERE group_name = @group AND blocked = 0 AND visible_at <= @now LIMIT 1`).pluck(),
+      ],
+      nextVisible: [
+        prep(`SELECT MIN(v) FROM (${minOf(0)} UNION ALL ${minOf(1)})`).pluck(),
+        prep(minOf(0)).pluck(),
+      ],
+      claim: [prep(claimSql(dueAll)), prep(claimSql(dueHeads))],
       renew: prep(`UPDATE ${q} SET visible_at = ? WHERE seq = ? AND lease_token = ?`),
       ack: prep(`DELETE FROM ${q} WHERE seq = ? AND lease_token = ?`),
       retry: prep(`UPDATE ${q} SET visible_at = ?, headers = ?, lease_token = NULL WHERE seq = ? AND lease_token = ?`),
@@ -184,12 +194,12 @@ export class QueueStore {
 
   /** Cheap read outside any transaction: is a write transaction worth taking? */
   hasClaimable(group: string, ordered: boolean, now: number): boolean {
-    return this.read(() => this.s.claimable[ordered ? 1 : 0].get(group, now) !== undefined);
+    return this.read(() => this.s.claimable[ordered ? 1 : 0].get({ group, now }) !== undefined);
   }
 
   /** Earliest future `visible_at` in the group (a delay ending, a lease expiring), if any. */
   nextVisibleAt(group: string, ordered: boolean, now: number): number | undefined {
-    const v = this.read(() => this.s.nextVisible[ordered ? 1 : 0].get(group, now));
+    const v = this.read(() => this.s.nextVisible[ordered ? 1 : 0].get({ group, now }));
     return typeof v === "number" ? v : undefined;
   }
 
@@ -206,7 +216,7 @@ export class QueueStore {
     if (!this.hasClaimable(group, ordered, Date.now())) return { token: "", rows: [] };
     return this.writer.submit((ctx) => {
       const token = randomUUID();
-      const rows = this.s.claim[ordered ? 1 : 0].all(ctx.now + leaseMs, token, group, ctx.now, max) as ClaimedRow[];
+      const rows = this.s.claim[ordered ? 1 : 0].all({ until: ctx.now + leaseMs, token, group, now: ctx.now, max }) as ClaimedRow[];
       rows.sort((a, b) => a.seq - b.seq);
       return { token, rows };
     });

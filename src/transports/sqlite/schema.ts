@@ -5,8 +5,8 @@
  * bound group's rows, and a group's consumers compete for its rows with leases
  * (`visible_at` + `lease_token`). `blocked` keeps key order for ordered
  * consumers without scanning: triggers keep it 1 exactly while an earlier row
- * of the same (group, key) is still in the queue, so a claim only ever looks
- * at key heads through the partial `claim_heads` index.
+ * of the same (group, key) is still in the queue, so an ordered claim only
+ * ever reads key heads (the `blocked = 0` range of the claim index).
  */
 
 export const SCHEMA_VERSION = 1;
@@ -31,6 +31,10 @@ export function tableNames(prefix: string): TableNames {
     inbox: `${prefix}inbox`,
   };
 }
+
+// 1 when the NEW row has an earlier row of its (group, key) in the queue, else 0.
+const BEHIND = (queue: string): string =>
+  `(NEW.key IS NOT NULL AND EXISTS (SELECT 1 FROM ${queue} WHERE group_name = NEW.group_name AND key = NEW.key AND seq < NEW.seq))`;
 
 // Unix ms, for defaults when a plain client inserts without them.
 const NOW_MS = "(CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER))";
@@ -72,22 +76,23 @@ CREATE TABLE IF NOT EXISTS ${t.queue} (
   enqueued_at INTEGER NOT NULL DEFAULT ${NOW_MS},
   blocked INTEGER NOT NULL DEFAULT 0
 );
--- Unordered claims: earliest visible first, seq breaking ties; reads only the rows it takes.
-CREATE INDEX IF NOT EXISTS ${prefix}queue_claim ON ${t.queue} (group_name, visible_at, seq);
--- Ordered claims: the same, over key heads (and unkeyed rows) only.
-CREATE INDEX IF NOT EXISTS ${prefix}queue_claim_heads ON ${t.queue} (group_name, visible_at, seq) WHERE blocked = 0;
+-- Claims: earliest visible first, seq breaking ties, reading only the rows they take.
+-- Ordered claims read the blocked = 0 range; unordered ones merge both ranges.
+-- One index for both keeps every insert, claim and ack to one index write.
+CREATE INDEX IF NOT EXISTS ${prefix}queue_claim ON ${t.queue} (group_name, blocked, visible_at, seq);
 -- Finding a key's head, for the triggers below.
 CREATE INDEX IF NOT EXISTS ${prefix}queue_key ON ${t.queue} (group_name, key, seq) WHERE key IS NOT NULL;
 
 -- A keyed row arriving behind an earlier row of its key waits its turn.
--- Written as a trigger so rows inserted by plain clients are ordered too.
+-- Written as a trigger so rows inserted by plain clients are ordered too
+-- (and a stray \`blocked\` value from such a client is put right).
 CREATE TRIGGER IF NOT EXISTS ${prefix}queue_block_key AFTER INSERT ON ${t.queue}
-WHEN NEW.key IS NOT NULL
+WHEN NEW.key IS NOT NULL OR NEW.blocked IS NOT 0
 BEGIN
   UPDATE ${t.queue}
-     SET blocked = 1
+     SET blocked = ${BEHIND(t.queue)}
    WHERE seq = NEW.seq
-     AND EXISTS (SELECT 1 FROM ${t.queue} WHERE group_name = NEW.group_name AND key = NEW.key AND seq < NEW.seq);
+     AND blocked IS NOT ${BEHIND(t.queue)};
 END;
 
 -- When a key's head leaves the queue (acked, dead-lettered), the next row of the key becomes the head.

@@ -35,6 +35,7 @@ function message(): { topic: string; id: string; key: string | undefined; wire: 
 try {
   await transport.bind("bench", [topic]);
   let sent = 0;
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   await Promise.all(
     Array.from({ length: publishers }, async () => {
@@ -46,8 +47,10 @@ try {
     }),
   );
   const publishMs = performance.now() - t0;
+  const publishCpu = process.cpuUsage(cpu0);
   const sub = await transport.subscribe({ group: "bench", topics: [topic], prefetch: 256, ordered: false, leaseMs: 30_000 });
   let received = 0;
+  const cpu1 = process.cpuUsage();
   const t1 = performance.now();
   while (received < total) {
     const batch = await sub.receive(256, 1000);
@@ -56,10 +59,13 @@ try {
     await Promise.all(batch.map((d) => d.ack()));
   }
   const consumeMs = performance.now() - t1;
+  const consumeCpu = process.cpuUsage(cpu1);
   const rate = (n: number, ms: number): string => `${Math.round((n / ms) * 1000).toLocaleString("en-US")} msg/s`;
+  // CPU per message is steadier than wall-clock rates on a shared machine.
+  const cpuPer = (usage: NodeJS.CpuUsage, n: number): string => `${((usage.user + usage.system) / n).toFixed(1)} µs CPU/msg`;
   process.stdout.write(
-    `sqlite synchronous=${synchronous}, ${publishers} concurrent single-message publishers: ${total} in ${publishMs.toFixed(0)} ms = ${rate(total, publishMs)}\n` +
-      `claim+ack, one subscription (prefetch 256): ${received} in ${consumeMs.toFixed(0)} ms = ${rate(received, consumeMs)}\n`,
+    `sqlite synchronous=${synchronous}, ${publishers} concurrent single-message publishers: ${total} in ${publishMs.toFixed(0)} ms = ${rate(total, publishMs)} (${cpuPer(publishCpu, total)})\n` +
+      `claim+ack, one subscription (prefetch 256): ${received} in ${consumeMs.toFixed(0)} ms = ${rate(received, consumeMs)} (${cpuPer(consumeCpu, received)})\n`,
   );
   await sub.close();
 } finally {

@@ -6,7 +6,7 @@
  * (`settledElsewhere`).
  */
 import type { WireMessage } from "../../envelope/wire.js";
-import { ErrorCodes, isMissiveError } from "../../errors.js";
+import { LeaseLostError } from "../../errors.js";
 import type { Delivery } from "../../transport/transport.js";
 import type { LeaseRef, QueueStore } from "./queue-store.js";
 
@@ -32,15 +32,15 @@ export class SqliteDelivery implements Delivery, LeaseRef {
   ) {}
 
   ack(): Promise<void> {
-    return this.settle(() => this.queue.ack(this));
+    return this.settle("ack", () => this.queue.ack(this));
   }
 
   retry(delayMs: number, headers: Readonly<Record<string, string>>): Promise<void> {
-    return this.settle(() => this.queue.retry(this, delayMs, headers));
+    return this.settle("retry", () => this.queue.retry(this, delayMs, headers));
   }
 
   deadLetter(headers: Readonly<Record<string, string>>): Promise<void> {
-    return this.settle(() => this.queue.deadLetter(this, headers));
+    return this.settle("dead-letter", () => this.queue.deadLetter(this, headers));
   }
 
   /** Settled by a committed transaction outside the queue store (the inbox's). */
@@ -50,18 +50,23 @@ export class SqliteDelivery implements Delivery, LeaseRef {
     this.finish();
   }
 
-  private async settle(write: () => Promise<void>): Promise<void> {
-    if (this.status !== "held") return;
+  private settle(what: string, write: () => Promise<boolean>): Promise<void> {
+    if (this.status !== "held") return Promise.resolve();
     this.status = "settling";
-    try {
-      await write();
-    } catch (err) {
-      // A lost lease is final; anything else (busy, closed) may be tried again.
-      if (isMissiveError(err) && err.code === ErrorCodes.LEASE_LOST) this.finish();
-      else this.status = "held";
-      throw err;
-    }
-    this.finish();
+    return write().then(
+      (kept) => {
+        // Settled either way: done, or the message is someone else's now.
+        this.finish();
+        if (!kept) {
+          throw new LeaseLostError(`${what} of a message in group ${JSON.stringify(this.group)} failed: its lease expired and it was redelivered (or it was settled elsewhere)`);
+        }
+      },
+      (err: unknown) => {
+        // Busy or closed: nothing changed, so the caller may settle again.
+        this.status = "held";
+        throw err;
+      },
+    );
   }
 
   private finish(): void {

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type Database from "better-sqlite3";
-import { ConfigurationError, LeaseLostError, MessageTooLargeError, UnroutableError } from "../../errors.js";
+import { ConfigurationError, MessageTooLargeError, UnroutableError } from "../../errors.js";
 import type { OutgoingMessage, PublishResult } from "../../transport/transport.js";
 import { encodeHeaders } from "./headers-json.js";
 import { tableNames } from "./schema.js";
@@ -227,8 +227,8 @@ export class QueueStore {
     return this.writer.submit((ctx) => leases.map((l) => this.s.renew.run(ctx.now + leaseMs, l.seq, l.token).changes === 0), leases.length);
   }
 
-  ack(lease: LeaseRef): Promise<void> {
-    return this.settle(lease, "ack", (ctx) => {
+  ack(lease: LeaseRef): Promise<boolean> {
+    return this.settle((ctx) => {
       if (this.s.ack.run(lease.seq, lease.token).changes === 0) return false;
       // Deleting a key's head makes the next row of the key claimable.
       if (lease.key !== undefined) ctx.touch(lease.group);
@@ -236,19 +236,19 @@ export class QueueStore {
     });
   }
 
-  retry(lease: LeaseRef, delayMs: number, headers: Readonly<Record<string, string>>): Promise<void> {
+  retry(lease: LeaseRef, delayMs: number, headers: Readonly<Record<string, string>>): Promise<boolean> {
     const json = encodeHeaders(headers);
     const delay = Number.isFinite(delayMs) && delayMs > 0 ? Math.ceil(delayMs) : 0;
-    return this.settle(lease, "retry", (ctx) => {
+    return this.settle((ctx) => {
       if (this.s.retry.run(ctx.now + delay, json, lease.seq, lease.token).changes === 0) return false;
       ctx.touch(lease.group);
       return true;
     });
   }
 
-  deadLetter(lease: LeaseRef, headers: Readonly<Record<string, string>>): Promise<void> {
+  deadLetter(lease: LeaseRef, headers: Readonly<Record<string, string>>): Promise<boolean> {
     const json = encodeHeaders(headers);
-    return this.settle(lease, "dead-letter", (ctx) => {
+    return this.settle((ctx) => {
       if (this.s.copyToDeadLetters.run(json, ctx.now, lease.seq, lease.token).changes === 0) return false;
       this.s.ack.run(lease.seq, lease.token);
       if (lease.key !== undefined) ctx.touch(lease.group);
@@ -278,10 +278,9 @@ export class QueueStore {
     }
   }
 
-  private async settle(lease: LeaseRef, what: string, op: (ctx: WriteContext) => boolean): Promise<void> {
-    const ok = await this.writer.submit(op);
-    if (!ok) {
-      throw new LeaseLostError(`${what} of a message in group ${JSON.stringify(lease.group)} failed: its lease expired and it was redelivered (or already settled elsewhere)`);
-    }
+  // Resolves true when the lease still held and the settle committed, false when the lease was lost.
+  private settle(op: (ctx: WriteContext) => boolean): Promise<boolean> {
+    return this.writer.submit(op);
   }
+
 }

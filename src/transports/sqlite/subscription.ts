@@ -117,7 +117,10 @@ export class SqliteSubscription implements Subscription {
   private async doClose(): Promise<void> {
     this.closed = true;
     this.wake(this.anyWaiter);
-    if (this.settings.temporary && this.deps.isOpen()) await this.deps.queue.dropTemporaryGroup(this.settings.group);
+    if (this.settings.temporary && this.deps.isOpen()) {
+      await this.deps.queue.dropTemporaryGroup(this.settings.group);
+      this.deps.channel.forget(this.settings.group);
+    }
     if (this.held.size === 0) this.finished();
   }
 

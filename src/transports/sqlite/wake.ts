@@ -32,6 +32,11 @@ export class WakeChannel {
     }
   }
 
+  /** Drop a group's epoch (a temporary group that is gone), so short-lived groups do not pile up. */
+  forget(group: string): void {
+    if (!this.listeners.has(group)) this.epochs.delete(group);
+  }
+
   listen(group: string, listener: Listener): () => void {
     let set = this.listeners.get(group);
     if (!set) this.listeners.set(group, (set = new Set()));

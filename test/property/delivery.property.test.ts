@@ -18,6 +18,8 @@ interface Totals {
   fakeMs: number;
   slowestMs: number;
   duplicateEffects: number;
+  deadLettered: number;
+  duplicateDeadLetters: number;
   droppedAcks: number;
   duplicates: number;
   crashes: number;
@@ -34,7 +36,10 @@ async function check(schedule: Schedule, totals: Totals): Promise<void> {
   totals.runs++;
   totals.slowestMs = Math.max(totals.slowestMs, performance.now() - started);
   totals.fakeMs += outcome.elapsedMs;
-  totals.duplicateEffects += tally(schedule, outcome).duplicateEffects;
+  const t = tally(schedule, outcome);
+  totals.duplicateEffects += t.duplicateEffects;
+  totals.deadLettered += t.deadLettered;
+  totals.duplicateDeadLetters += t.duplicateDeadLetters;
   totals.droppedAcks += outcome.broker.droppedAcks;
   totals.duplicates += outcome.broker.duplicates;
   totals.crashes += outcome.broker.crashes;
@@ -48,7 +53,7 @@ describe("property - delivery contract", () => {
   it(
     "property - over seeded fault schedules nothing confirmed is lost, keys keep order, the inbox gives each effect once",
     async () => {
-      const totals: Totals = { runs: 0, fakeMs: 0, slowestMs: 0, duplicateEffects: 0, droppedAcks: 0, duplicates: 0, crashes: 0, interruptions: 0, retried: 0, ordered: 0, inbox: 0 };
+      const totals: Totals = { runs: 0, fakeMs: 0, slowestMs: 0, duplicateEffects: 0, deadLettered: 0, duplicateDeadLetters: 0, droppedAcks: 0, duplicates: 0, crashes: 0, interruptions: 0, retried: 0, ordered: 0, inbox: 0 };
       const started = performance.now();
       const details = await fc.check(
         fc.asyncProperty(scheduleArb, (schedule) => check(schedule, totals)),
@@ -67,7 +72,8 @@ describe("property - delivery contract", () => {
       console.info(
         `delivery property: ${totals.runs} schedules (seed ${PROPERTY_SEED}) in ${Math.round(performance.now() - started)} ms real (slowest ${Math.round(totals.slowestMs)} ms), ` +
           `${totals.fakeMs} ms fake; ${totals.ordered} ordered, ${totals.inbox} with inbox; faults fired: ${totals.droppedAcks} dropped acks, ` +
-          `${totals.duplicates} duplicate deliveries, ${totals.crashes} crashes, ${totals.retried} retries, ${totals.interruptions} buses killed or closed mid-run; ${totals.duplicateEffects} duplicate effects without the inbox`,
+          `${totals.duplicates} duplicate deliveries, ${totals.crashes} crashes, ${totals.retried} retries, ${totals.interruptions} buses killed or closed mid-run; ${totals.duplicateEffects} duplicate effects without the inbox; ` +
+          `${totals.deadLettered} poison messages dead-lettered (${totals.duplicateDeadLetters} of them twice or more)`,
       );
       // Not vacuous: across a default-sized run every fault actually fired.
       if (PROPERTY_RUNS >= 100 && details.numShrinks === 0) {

@@ -13,7 +13,7 @@ import { onVirtualTime } from "./virtual-time.js";
 
 const MAX_MESSAGES = 60;
 
-/** A busy workload: every 4th message fails its first two attempts, every 7th throws after its effect, every 9th is slow. */
+/** A busy workload: every 4th message fails its first two attempts, every 7th throws after its effect, every 9th is slow, every 13th is poison. */
 function nasty(seed: number, faults: FaultMix, consumers: ConsumerSetup, messages = 48, keys = 3): Schedule {
   const each = <T>(f: (m: number) => T): T[] => Array.from({ length: MAX_MESSAGES }, (_, m) => f(m));
   return {
@@ -23,7 +23,7 @@ function nasty(seed: number, faults: FaultMix, consumers: ConsumerSetup, message
       messages,
       keys,
       keyOf: each((m) => m % keys),
-      plan: each((m) => (m % 4 === 1 ? PLAN.failBefore(1) | PLAN.failBefore(2) : 0) | (m % 7 === 3 ? PLAN.failAfter : 0) | (m % 9 === 5 ? PLAN.slow : 0)),
+      plan: each((m) => (m % 4 === 1 ? PLAN.failBefore(1) | PLAN.failBefore(2) : 0) | (m % 7 === 3 ? PLAN.failAfter : 0) | (m % 9 === 5 ? PLAN.slow : 0) | (m % 13 === 6 ? PLAN.poison : 0)),
       handlerMs: each((m) => m % 5),
       error: "transient",
       publishGapMs: 1,
@@ -69,6 +69,7 @@ describe("property - fixed nasty schedules", () => {
       expect(outcome.broker.droppedAcks + outcome.broker.duplicates + outcome.broker.crashes).toBeGreaterThan(outcome.interruptionsDone);
       if (schedule.faults.duplicate >= 0.3) expect(outcome.broker.duplicates).toBeGreaterThan(0);
       expect(outcome.instances.reduce((n, i) => n + i.retried, 0)).toBeGreaterThan(0);
+      expect(outcome.deadLettered.length).toBeGreaterThan(0);
     });
   }
 

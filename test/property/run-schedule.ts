@@ -9,7 +9,7 @@
  * timer, so the whole run is a function of the schedule.
  */
 import { z } from "zod";
-import { defineMessage, missive, TransientError, type Bus, type Consumer, type HandlerContext, type Logger } from "../../src/index.js";
+import { defineMessage, missive, PermanentError, TransientError, type Bus, type Consumer, type HandlerContext, type Logger } from "../../src/index.js";
 import { createMemoryBroker, createRng, type MemoryBroker, type MemoryBrokerStats, type MemoryTransport, type MemoryTx } from "../../src/transports/memory/index.js";
 import { keyIndex, messagesOfKey, PLAN, SLOW_MS, type Interruption, type Schedule } from "./schedule.js";
 
@@ -64,8 +64,8 @@ export interface Outcome {
   /** Handlers of a killed bus that reached their effect and stopped there (a dead process does nothing). */
   readonly killedBeforeEffect: number;
   readonly overlaps: readonly LaneOverlap[];
-  /** Message indices found in the dead-letter store at the end. */
-  readonly deadLettered: readonly number[];
+  /** The dead-letter store at the end: which message, dead-lettered when (fake ms). */
+  readonly deadLettered: ReadonlyArray<{ readonly message: number; readonly at: number }>;
   readonly drained: boolean;
   /** Fake ms from the first publish until the broker drained (or gave up). */
   readonly elapsedMs: number;
@@ -192,6 +192,7 @@ export async function runSchedule(schedule: Schedule, sabotage: Sabotage = {}): 
       const plan = workload.plan[message] ?? 0;
       const ms = (workload.handlerMs[message] ?? 0) + (attempt <= 3 && (plan & PLAN.slow) !== 0 ? SLOW_MS : 0);
       if (ms > 0) await sleep(ms);
+      if ((plan & PLAN.poison) !== 0) throw new PermanentError(`message ${message} is poison (planned)`);
       if (attempt <= 3 && (plan & PLAN.failBefore(attempt)) !== 0) throw failure(message, attempt, "before its effect");
       if (!proc.alive) {
         // A killed process runs no more code. JavaScript cannot stop this handler, so it stops itself
@@ -297,7 +298,7 @@ export async function runSchedule(schedule: Schedule, sabotage: Sabotage = {}): 
   const inspector = broker.transport();
   await inspector.connect();
   const letters = (await inspector.deadLetters?.list({ group: GROUP })) ?? [];
-  const deadLettered = letters.map((l) => (JSON.parse(Buffer.from(l.wire.body).toString("utf8")) as { n: number }).n);
+  const deadLettered = letters.map((l) => ({ message: (JSON.parse(Buffer.from(l.wire.body).toString("utf8")) as { n: number }).n, at: l.deadLetteredAt }));
   await inspector.close();
 
   return {

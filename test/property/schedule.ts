@@ -22,7 +22,11 @@ export const PLAN = {
   failAfter: 8,
   /** Bit 4: attempts 1..3 take SLOW_MS longer, past any handler timeout. */
   slow: 16,
+  /** Bit 5: every attempt throws PermanentError before the effect: the message must end in the dead-letter store. */
+  poison: 32,
 } as const;
+
+export const isPoison = (workload: Workload, message: number): boolean => ((workload.plan[message] ?? 0) & PLAN.poison) !== 0;
 
 /** Most fake ms a handler takes on a normal attempt. */
 export const MAX_HANDLER_MS = 4;
@@ -100,8 +104,12 @@ export const faultMixArb: fc.Arbitrary<FaultMix> = fc.record({
   crash: probability(0.1),
 });
 
-/** A message's plan: usually clean, sometimes failing on a few early attempts. */
-const planArb: fc.Arbitrary<number> = fc.oneof({ weight: 5, arbitrary: fc.constant(0) }, { weight: 2, arbitrary: fc.integer({ min: 1, max: 31 }) });
+/** A message's plan: usually clean, sometimes failing on a few early attempts, rarely poison. */
+const planArb: fc.Arbitrary<number> = fc.oneof(
+  { weight: 50, arbitrary: fc.constant(0) },
+  { weight: 20, arbitrary: fc.integer({ min: 1, max: 31 }) },
+  { weight: 1, arbitrary: fc.constant(PLAN.poison) },
+);
 
 export const workloadArb: fc.Arbitrary<Workload> = fc.record({
   messages: fc.integer({ min: 10, max: MAX_MESSAGES }),

@@ -10,6 +10,7 @@ import type { Envelope } from "../envelope/envelope.js";
 import type { SizeLimits } from "../envelope/limits.js";
 import type { ContractRegistry } from "../contract/registry.js";
 import type { Logger } from "../observability/logger.js";
+import { endProcess, startProcess } from "../observability/telemetry.js";
 import { compose } from "../middleware/compose.js";
 import { inboxMiddleware } from "../middleware/inbox.js";
 import { timeoutMiddleware } from "../middleware/timeout.js";
@@ -64,6 +65,12 @@ export interface ConsumerDeps {
 }
 
 const RECEIVE_WAIT_MS = 500;
+
+/** How one delivery ended, for its `process` span and metrics. */
+interface ProcessReport {
+  outcome: "handled" | "duplicate" | "retried" | "dead-lettered" | "stopped" | "dropped" | "settle-failed";
+  error: unknown;
+}
 
 export class ConsumerImpl implements Consumer {
   readonly group: string;
@@ -185,15 +192,23 @@ export class ConsumerImpl implements Consumer {
     const envelope = decoded.envelope;
     const key = this.deps.settings.ordered ? (envelope.key ?? delivery.key) : undefined;
     this.scheduler.submit(key, async () => {
+      if (this.closing.signal.aborted) {
+        await this.giveBack(delivery).catch(() => undefined);
+        this.release();
+        return;
+      }
+      const system = this.deps.transport.name;
+      const report: ProcessReport = { outcome: "handled", error: undefined };
+      const startedAt = performance.now();
+      const span = startProcess(system, delivery.topic, this.group, envelope.id, Math.max(delivery.attempt, 1), envelope);
       try {
-        if (this.closing.signal.aborted) {
-          await this.giveBack(delivery);
-          return;
-        }
-        await this.process(delivery, envelope);
+        await this.process(delivery, envelope, report);
       } catch (err) {
+        report.outcome = "settle-failed";
+        report.error = err;
         this.deps.log.error({ err, group: this.group, id: envelope.id }, "settling a delivery failed; it will be redelivered");
       } finally {
+        endProcess(span, system, delivery.topic, this.group, startedAt, report.outcome, report.error);
         this.release();
       }
     });
@@ -204,7 +219,7 @@ export class ConsumerImpl implements Consumer {
     if (this.deps.transport.capabilities.nativeDelay) await delivery.retry(0, delivery.wire.headers);
   }
 
-  private async process(delivery: Delivery, envelope: Envelope): Promise<void> {
+  private async process(delivery: Delivery, envelope: Envelope, report: ProcessReport): Promise<void> {
     const retryState = readRetryState(delivery.wire.headers);
     let attempt = Math.max(delivery.attempt, retryState.attempts + 1, 1);
     let firstFailureAt = retryState.firstFailureAt;
@@ -212,6 +227,8 @@ export class ConsumerImpl implements Consumer {
     try {
       resolved = await this.deps.registry.read(envelope);
     } catch (err) {
+      report.outcome = "dead-lettered";
+      report.error = err;
       await this.fail(delivery, err, attempt, firstFailureAt ?? Date.now());
       return;
     }
@@ -221,6 +238,8 @@ export class ConsumerImpl implements Consumer {
         await this.runHandler(delivery, envelope, resolved.data, attempt);
         this.counts.handled++;
       } catch (err) {
+        report.outcome = "dropped";
+        report.error = err;
         this.deps.log.warn({ err, id: envelope.id, group: this.group }, "at-most-once handler failed; message dropped as configured");
       }
       return;
@@ -241,7 +260,8 @@ export class ConsumerImpl implements Consumer {
         return;
       }
       firstFailureAt ??= Date.now();
-      const next = await this.settleFailure(delivery, envelope, failure.error, attempt, firstFailureAt, state);
+      report.error = failure.error;
+      const next = await this.settleFailure(delivery, envelope, failure.error, attempt, firstFailureAt, state, report);
       if (next === "done") return;
       attempt++;
     }
@@ -253,8 +273,12 @@ export class ConsumerImpl implements Consumer {
    * a broker that does not block keys): the delivery stays held and its lane
    * stays blocked through the delay.
    */
-  private async settleFailure(delivery: Delivery, envelope: Envelope, err: unknown, attempt: number, firstFailureAt: number, state: DeliveryState): Promise<"done" | "again"> {
+  private async settleFailure(
+    delivery: Delivery, envelope: Envelope, err: unknown, attempt: number, firstFailureAt: number, state: DeliveryState, report: ProcessReport,
+  ): Promise<"done" | "again"> {
     if (isMissiveError(err) && err.code === ErrorCodes.DUPLICATE) {
+      report.outcome = "duplicate";
+      report.error = undefined;
       if (!state.settled) await delivery.ack();
       this.counts.duplicates++;
       return "done";
@@ -267,6 +291,7 @@ export class ConsumerImpl implements Consumer {
       return "done";
     }
     const decision = classifyFailure(err, attempt, this.deps.settings.retry, this.deps.random);
+    report.outcome = decision.action === "retry" ? "retried" : decision.action === "stop" ? "stopped" : "dead-lettered";
     if (decision.action === "retry") {
       this.breaker.failure();
       this.counts.retried++;

@@ -15,6 +15,7 @@ import { JSON_CONTENT_TYPE } from "../envelope/wire.js";
 import type { MessageDefinition } from "../contract/define-message.js";
 import { validateWith } from "../contract/validate.js";
 import type { Logger } from "../observability/logger.js";
+import { endSend, startSend } from "../observability/telemetry.js";
 import type { OutgoingMessage, Transport } from "../transport/transport.js";
 import { fullJitterDelay, sleep, type Random } from "./backoff.js";
 import { toMs } from "./duration.js";
@@ -70,8 +71,23 @@ export class Producer {
   async publish(definition: MessageDefinition<string, unknown, unknown>, data: unknown, options: PublishOptions = {}, route: Route = {}): Promise<PublishReceipt> {
     if (this.closed) throw new ClosedError("the bus is closed");
     const value = await validateWith(definition.schema, data, `${definition.type} v${definition.version}`);
-    const envelope = this.envelopeFor(definition, value, options);
-    return this.send(envelope, options.delay === undefined ? undefined : toMs(options.delay, "delay"), route);
+    const id = options.id ?? uuidv7();
+    const topic = route.topic ?? definition.type;
+    const { span, carrier } = startSend(this.transport.name, topic, id);
+    try {
+      const envelope = this.envelopeFor(definition, value, {
+        ...options,
+        id,
+        traceparent: options.traceparent ?? carrier.traceparent,
+        tracestate: options.tracestate ?? carrier.tracestate,
+      });
+      const receipt = await this.send(envelope, options.delay === undefined ? undefined : toMs(options.delay, "delay"), route);
+      endSend(span, this.transport.name, topic, undefined);
+      return receipt;
+    } catch (err) {
+      endSend(span, this.transport.name, topic, err);
+      throw err;
+    }
   }
 
   /** Publish an already built envelope (replies, redrives, the CLI). */

@@ -1,0 +1,80 @@
+/**
+ * Traces and metrics through the OpenTelemetry API only (the application
+ * brings the SDK). Names follow the OTel messaging semantic conventions:
+ * `send <destination>` and `process <destination>` spans, the
+ * `messaging.client.sent.messages` / `messaging.client.consumed.messages`
+ * counters and the `messaging.process.duration` histogram. Trace context
+ * crosses the broker in the envelope's `traceparent` / `tracestate`.
+ * Without an SDK every call here is the API's no-op: nothing is recorded.
+ */
+import { context, metrics, propagation, SpanKind, SpanStatusCode, trace, type Attributes, type Span } from "@opentelemetry/api";
+import { MISSIVE_VERSION } from "../version.js";
+
+const tracer = trace.getTracer("missive", MISSIVE_VERSION);
+const meter = metrics.getMeter("missive", MISSIVE_VERSION);
+const sent = meter.createCounter("messaging.client.sent.messages", { description: "Messages confirmed by the broker", unit: "{message}" });
+const consumed = meter.createCounter("messaging.client.consumed.messages", { description: "Messages handed to a handler", unit: "{message}" });
+const processDuration = meter.createHistogram("messaging.process.duration", { description: "Handler duration, settle included", unit: "s" });
+
+export interface TraceCarrier {
+  traceparent?: string;
+  tracestate?: string;
+}
+
+/** Start a `send` span and return the trace context to put on the message. */
+export function startSend(system: string, destination: string, messageId: string): { span: Span; carrier: TraceCarrier } {
+  const span = tracer.startSpan(`send ${destination}`, {
+    kind: SpanKind.PRODUCER,
+    attributes: {
+      "messaging.system": system,
+      "messaging.operation.name": "send",
+      "messaging.operation.type": "send",
+      "messaging.destination.name": destination,
+      "messaging.message.id": messageId,
+    },
+  });
+  const carrier: TraceCarrier = {};
+  propagation.inject(trace.setSpan(context.active(), span), carrier);
+  return { span, carrier };
+}
+
+export function endSend(span: Span, system: string, destination: string, error: unknown): void {
+  if (error === undefined) sent.add(1, { "messaging.system": system, "messaging.destination.name": destination });
+  end(span, error);
+}
+
+/** Start a `process` span, child of the producer's context carried in the message. */
+export function startProcess(system: string, destination: string, group: string, messageId: string, attempt: number, carrier: TraceCarrier): Span {
+  const parent = propagation.extract(context.active(), carrier);
+  const attributes: Attributes = {
+    "messaging.system": system,
+    "messaging.operation.name": "process",
+    "messaging.operation.type": "process",
+    "messaging.destination.name": destination,
+    "messaging.consumer.group.name": group,
+    "messaging.message.id": messageId,
+    "messaging.message.delivery_attempt": attempt,
+  };
+  consumed.add(1, { "messaging.system": system, "messaging.destination.name": destination, "messaging.consumer.group.name": group });
+  return tracer.startSpan(`process ${destination}`, { kind: SpanKind.CONSUMER, attributes }, parent);
+}
+
+export function endProcess(span: Span, system: string, destination: string, group: string, startedAt: number, outcome: string, error: unknown): void {
+  span.setAttribute("missive.outcome", outcome);
+  processDuration.record((performance.now() - startedAt) / 1000, {
+    "messaging.system": system,
+    "messaging.destination.name": destination,
+    "messaging.consumer.group.name": group,
+    ...(error !== undefined ? { "error.type": error instanceof Error ? error.name : "unknown" } : {}),
+  });
+  end(span, error);
+}
+
+function end(span: Span, error: unknown): void {
+  if (error !== undefined && span.isRecording()) {
+    span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
+    span.setAttribute("error.type", error instanceof Error ? error.name : "unknown");
+    if (error instanceof Error) span.recordException(error);
+  }
+  span.end();
+}

@@ -75,7 +75,7 @@ describe("sqlite transport - plain better-sqlite3 clients", () => {
     const sub = await t.subscribe(subOptions("g", ["t"]));
     t.database.prepare("INSERT INTO missive_queue (group_name, topic, message_id, headers, body) VALUES ('g', 't', 'bad', 'not json', 'text body')").run();
     const [d] = await sub.receive(1, 1000);
-    expect(d!.wire.headers["missive-sqlite-bad-headers"]).toBe("not json");
+    expect(d!.wire.headers["x-missive-bad-headers"]).toBe("not json");
     expect(bodyOf(d!)).toBe("text body");
     await d!.ack();
   });

@@ -7,8 +7,8 @@
  */
 import { emptyHeaders } from "../../envelope/wire.js";
 
-/** Carries a `headers` column that is not a JSON object, truncated. */
-export const BAD_HEADERS_HEADER = "missive-sqlite-bad-headers";
+/** Carries a `headers` column that is not a JSON object, truncated. Not under the `missive-` prefix: dead-lettering strips that prefix, and this is the original content. */
+export const BAD_HEADERS_HEADER = "x-missive-bad-headers";
 const BAD_HEADERS_KEEP = 4096;
 
 export function encodeHeaders(headers: Readonly<Record<string, string>>): string {

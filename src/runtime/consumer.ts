@@ -86,6 +86,7 @@ export class ConsumerImpl implements Consumer {
   private loopDone: Promise<void> = Promise.resolve();
   private counts = { handled: 0, retried: 0, deadLettered: 0, duplicates: 0 };
   private readonly useBrokerRetry: boolean;
+  private readonly refillBatch: number;
 
   constructor(private readonly deps: ConsumerDeps) {
     const s = deps.settings;
@@ -100,6 +101,7 @@ export class ConsumerImpl implements Consumer {
     const caps = deps.transport.capabilities;
     // A broker-side retry lets later messages of the key overtake unless the broker itself blocks the key.
     this.useBrokerRetry = caps.nativeDelay && (!s.ordered || caps.ordering === "key");
+    this.refillBatch = Math.max(1, Math.floor((s.prefetch - s.concurrency) / 2), Math.floor(s.prefetch / 4));
     this.ready = this.start();
   }
 
@@ -151,8 +153,10 @@ export class ConsumerImpl implements Consumer {
   private async loop(sub: Subscription): Promise<void> {
     const signal = this.closing.signal;
     while (!signal.aborted) {
-      const free = this.deps.settings.prefetch - this.held;
-      if (free <= 0) {
+      const { prefetch, concurrency } = this.deps.settings;
+      const free = prefetch - this.held;
+      // Refill in batches once handlers are busy: one claim round trip for many messages, not one per ack.
+      if (free <= 0 || (free < this.refillBatch && this.held >= concurrency)) {
         await new Promise<void>((resolve) => (this.capacityWaiter = resolve));
         this.capacityWaiter = undefined;
         continue;

@@ -34,7 +34,7 @@ function nasty(seed: number, faults: FaultMix, consumers: ConsumerSetup, message
 
 const ALL_FAULTS: FaultMix = { dropAck: 0.2, duplicate: 0.3, maxDelayMs: 20, crash: 0.08 };
 const ORDERED_INBOX: ConsumerSetup = {
-  concurrency: 4, extraPrefetch: 2, ordered: true, inbox: true, competing: true, brokerRetry: true,
+  concurrency: 4, extraPrefetch: 2, ordered: true, inbox: true, competing: true, brokerRetry: true, brokerOrdering: "key", brokerDeadLetter: true,
   timeoutMs: 0, interruptions: [{ afterStarts: 6, how: "kill" }, { afterStarts: 10, how: "kill" }], restartMs: 10, closeDeadlineMs: 5,
 };
 

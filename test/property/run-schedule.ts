@@ -9,7 +9,7 @@
  * timer, so the whole run is a function of the schedule.
  */
 import { z } from "zod";
-import { defineMessage, missive, PermanentError, TransientError, type Bus, type Consumer, type HandlerContext, type Logger } from "../../src/index.js";
+import { deadLetterTopic, defineMessage, DiagnosticHeaders, missive, PermanentError, TransientError, type Bus, type Consumer, type HandlerContext, type Logger } from "../../src/index.js";
 import { createMemoryBroker, createRng, type MemoryBroker, type MemoryBrokerStats, type MemoryTransport, type MemoryTx } from "../../src/transports/memory/index.js";
 import { keyIndex, messagesOfKey, PLAN, SLOW_MS, type Interruption, type Schedule } from "./schedule.js";
 
@@ -61,6 +61,8 @@ export interface Outcome {
   readonly confirmed: readonly boolean[];
   readonly publishErrors: readonly string[];
   readonly effects: readonly Effect[];
+  /** Every handler start, in order (the inbox's duplicate check runs before, so these are real runs). */
+  readonly starts: ReadonlyArray<{ readonly message: number; readonly instance: number; readonly attempt: number; readonly at: number }>;
   /** Handlers of a killed bus that reached their effect and stopped there (a dead process does nothing). */
   readonly killedBeforeEffect: number;
   readonly overlaps: readonly LaneOverlap[];
@@ -151,6 +153,27 @@ export interface Sabotage {
   readonly noKeyOrdering?: boolean;
 }
 
+const messageOf = (body: Uint8Array): number => (JSON.parse(Buffer.from(body).toString("utf8")) as { n: number }).n;
+
+/** Everything dead-lettered for GROUP: the broker's store, and the runtime's fallback topic when the broker has none. */
+async function readDeadLetters(broker: MemoryBroker): Promise<Outcome["deadLettered"]> {
+  // Fallback dead letters are publishes, so the latency fault may still hide some: wait it out.
+  await sleep(broker.faults.maxDelayMs + 1);
+  const inspector = broker.transport();
+  await inspector.connect();
+  const stored = ((await inspector.deadLetters?.list({ group: GROUP })) ?? []).map((l) => ({ message: messageOf(l.wire.body), at: l.deadLetteredAt }));
+  const fallback: Array<{ message: number; at: number }> = [];
+  const topic = deadLetterTopic(GROUP);
+  if (broker.stats().queues[topic] !== undefined) {
+    const subscription = await inspector.subscribe({ group: topic, topics: [topic], prefetch: 100_000, ordered: false, leaseMs: 60_000 });
+    for (const d of await subscription.receive(100_000, 0)) {
+      fallback.push({ message: messageOf(d.wire.body), at: Date.parse(d.wire.headers[DiagnosticHeaders.lastFailure] ?? "") });
+    }
+  }
+  await inspector.close();
+  return [...stored, ...fallback];
+}
+
 export async function runSchedule(schedule: Schedule, sabotage: Sabotage = {}): Promise<Outcome> {
   const { workload, consumers: setup } = schedule;
   const broker: MemoryBroker = createMemoryBroker({ seed: schedule.seed, faults: schedule.faults });
@@ -159,13 +182,18 @@ export async function runSchedule(schedule: Schedule, sabotage: Sabotage = {}): 
   const log: string[] = [];
   const logger = captureLogger(log);
   const transportOverrides = {
-    capabilities: { ...(setup.brokerRetry ? {} : { nativeDelay: false }), ...(sabotage.noKeyOrdering === true ? { ordering: "none" as const } : {}) },
+    capabilities: {
+      ...(setup.brokerRetry ? {} : { nativeDelay: false }),
+      ...(setup.brokerDeadLetter ? {} : { nativeDeadLetter: false }),
+      ordering: sabotage.noKeyOrdering === true ? ("none" as const) : setup.brokerOrdering,
+    },
   };
   const useInbox = setup.inbox && sabotage.noInbox !== true;
 
   const confirmed: boolean[] = Array.from({ length: workload.messages }, () => false);
   const publishErrors: string[] = [];
   const effects: Effect[] = [];
+  const starts: Array<{ message: number; instance: number; attempt: number; at: number }> = [];
   const overlaps: LaneOverlap[] = [];
   const running = new Map<number, Map<number, number>>(); // key → message → handlers running
   let killedBeforeEffect = 0;
@@ -183,6 +211,7 @@ export async function runSchedule(schedule: Schedule, sabotage: Sabotage = {}): 
     const key = keyIndex(workload, message);
     const attempt = ctx.attempt;
     proc.starts++;
+    starts.push({ message, instance: proc.id, attempt, at: Date.now() });
     waiter.nudge();
     const lane = running.get(key) ?? new Map<number, number>();
     running.set(key, lane);
@@ -295,14 +324,9 @@ export async function runSchedule(schedule: Schedule, sabotage: Sabotage = {}): 
   await Promise.all(instances.map((i) => i.bus.close({ deadline: 1000 })));
   await producer.close({ deadline: 1000 });
 
-  const inspector = broker.transport();
-  await inspector.connect();
-  const letters = (await inspector.deadLetters?.list({ group: GROUP })) ?? [];
-  const deadLettered = letters.map((l) => ({ message: (JSON.parse(Buffer.from(l.wire.body).toString("utf8")) as { n: number }).n, at: l.deadLetteredAt }));
-  await inspector.close();
-
+  const deadLettered = await readDeadLetters(broker);
   return {
-    confirmed, publishErrors, effects, killedBeforeEffect, overlaps, deadLettered, drained: isDrained, elapsedMs, interruptionsDone,
+    confirmed, publishErrors, effects, starts, killedBeforeEffect, overlaps, deadLettered, drained: isDrained, elapsedMs, interruptionsDone,
     broker: broker.stats(), instances: reports, log,
   };
 }

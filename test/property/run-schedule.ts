@@ -9,8 +9,9 @@
  * timer, so the whole run is a function of the schedule.
  */
 import { z } from "zod";
-import { deadLetterTopic, defineMessage, DiagnosticHeaders, missive, PermanentError, TransientError, type Bus, type Consumer, type HandlerContext, type Logger } from "../../src/index.js";
+import { defineMessage, missive, PermanentError, TransientError, type Bus, type Consumer, type HandlerContext } from "../../src/index.js";
 import { createMemoryBroker, createRng, type MemoryBroker, type MemoryBrokerStats, type MemoryTransport, type MemoryTx } from "../../src/transports/memory/index.js";
+import { captureLogger, readDeadLetters, sleep, Waiter, type DeadLetterSeen } from "./run-support.js";
 import { keyIndex, messagesOfKey, PLAN, SLOW_MS, type Interruption, type Schedule } from "./schedule.js";
 
 export const Work = defineMessage({
@@ -22,8 +23,6 @@ export const Work = defineMessage({
 export const GROUP = "work";
 /** Fake ms to wait for the broker to drain before calling the run stuck. */
 export const DRAIN_TIMEOUT_MS = 600_000;
-const POLL_MAX_MS = 50;
-const LOG_LIMIT = 200;
 
 /** One effect: a handler's write, as a database would see it. */
 export interface Effect {
@@ -67,7 +66,7 @@ export interface Outcome {
   readonly killedBeforeEffect: number;
   readonly overlaps: readonly LaneOverlap[];
   /** The dead-letter store at the end: which message, dead-lettered when (fake ms). */
-  readonly deadLettered: ReadonlyArray<{ readonly message: number; readonly at: number }>;
+  readonly deadLettered: readonly DeadLetterSeen[];
   readonly drained: boolean;
   /** Fake ms from the first publish until the broker drained (or gave up). */
   readonly elapsedMs: number;
@@ -76,40 +75,6 @@ export interface Outcome {
   readonly instances: readonly InstanceReport[];
   /** The runtime's warnings and errors, oldest first (bounded). */
   readonly log: readonly string[];
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/**
- * Waits until a condition holds, re-checking when nudged (a handler started)
- * and on a timer that backs off to POLL_MAX_MS, so a long fake-time wait (a
- * breaker cool-down) costs few timers.
- */
-class Waiter {
-  private wake: (() => void) | undefined;
-
-  nudge(): void {
-    this.wake?.();
-  }
-
-  async until(condition: () => boolean, timeoutMs: number): Promise<boolean> {
-    const deadline = Date.now() + timeoutMs;
-    let interval = 1;
-    while (!condition()) {
-      if (Date.now() > deadline) return false;
-      await new Promise<void>((resolve) => {
-        const done = (): void => {
-          clearTimeout(timer);
-          this.wake = undefined;
-          resolve();
-        };
-        const timer = setTimeout(done, interval);
-        this.wake = done;
-      });
-      interval = Math.min(interval * 2, POLL_MAX_MS);
-    }
-    return true;
-  }
 }
 
 /** What the handlers of one consumer bus (one "process") share. */
@@ -129,16 +94,6 @@ interface Instance {
   retired: boolean;
 }
 
-function captureLogger(log: string[]): Logger {
-  const write = (level: string) => (obj: object, msg?: string): void => {
-    if (log.length >= LOG_LIMIT) log.shift();
-    const err = (obj as { err?: unknown }).err;
-    const detail = err instanceof Error ? ` (${err.name}: ${err.message})` : "";
-    log.push(`${Date.now() % 1_000_000} ${level} ${msg ?? ""}${detail}`);
-  };
-  return { debug: () => {}, info: () => {}, warn: write("warn"), error: write("error") };
-}
-
 /**
  * Deliberately wrong setups, for the tests that prove the invariants can
  * fail: the schedule (and so what the checks expect) stays the same, only
@@ -151,27 +106,6 @@ export interface Sabotage {
   readonly noInbox?: boolean;
   /** Consumer transports without key ordering (the broker may reorder a key). */
   readonly noKeyOrdering?: boolean;
-}
-
-const messageOf = (body: Uint8Array): number => (JSON.parse(Buffer.from(body).toString("utf8")) as { n: number }).n;
-
-/** Everything dead-lettered for GROUP: the broker's store, and the runtime's fallback topic when the broker has none. */
-async function readDeadLetters(broker: MemoryBroker): Promise<Outcome["deadLettered"]> {
-  // Fallback dead letters are publishes, so the latency fault may still hide some: wait it out.
-  await sleep(broker.faults.maxDelayMs + 1);
-  const inspector = broker.transport();
-  await inspector.connect();
-  const stored = ((await inspector.deadLetters?.list({ group: GROUP })) ?? []).map((l) => ({ message: messageOf(l.wire.body), at: l.deadLetteredAt }));
-  const fallback: Array<{ message: number; at: number }> = [];
-  const topic = deadLetterTopic(GROUP);
-  if (broker.stats().queues[topic] !== undefined) {
-    const subscription = await inspector.subscribe({ group: topic, topics: [topic], prefetch: 100_000, ordered: false, leaseMs: 60_000 });
-    for (const d of await subscription.receive(100_000, 0)) {
-      fallback.push({ message: messageOf(d.wire.body), at: Date.parse(d.wire.headers[DiagnosticHeaders.lastFailure] ?? "") });
-    }
-  }
-  await inspector.close();
-  return [...stored, ...fallback];
 }
 
 export async function runSchedule(schedule: Schedule, sabotage: Sabotage = {}): Promise<Outcome> {
@@ -240,7 +174,7 @@ export async function runSchedule(schedule: Schedule, sabotage: Sabotage = {}): 
 
   const startInstance = async (): Promise<Instance> => {
     const bus = await missive({ transport: broker.transport(transportOverrides), inbox: broker.inbox(), service: "property-consumer", random, logger });
-    const process: Process = { id: nextInstanceId++, alive: true, starts: 0 };
+    const proc: Process = { id: nextInstanceId++, alive: true, starts: 0 };
     const consumer = bus.consume<typeof Work, MemoryTx>(
       Work,
       {
@@ -254,10 +188,10 @@ export async function runSchedule(schedule: Schedule, sabotage: Sabotage = {}): 
         idempotency: useInbox ? "inbox" : "none",
         ...(sabotage.atMostOnce === true ? { delivery: "at-most-once" as const } : {}),
       },
-      handlerFor(process),
+      handlerFor(proc),
     );
     await consumer.ready;
-    const instance: Instance = { process, bus, consumer, retired: false };
+    const instance: Instance = { process: proc, bus, consumer, retired: false };
     instances.push(instance);
     return instance;
   };
@@ -324,7 +258,7 @@ export async function runSchedule(schedule: Schedule, sabotage: Sabotage = {}): 
   await Promise.all(instances.map((i) => i.bus.close({ deadline: 1000 })));
   await producer.close({ deadline: 1000 });
 
-  const deadLettered = await readDeadLetters(broker);
+  const deadLettered = await readDeadLetters(broker, GROUP);
   return {
     confirmed, publishErrors, effects, starts, killedBeforeEffect, overlaps, deadLettered, drained: isDrained, elapsedMs, interruptionsDone,
     broker: broker.stats(), instances: reports, log,

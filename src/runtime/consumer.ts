@@ -68,7 +68,7 @@ const RECEIVE_WAIT_MS = 500;
 
 /** How one delivery ended, for its `process` span and metrics. */
 interface ProcessReport {
-  outcome: "handled" | "duplicate" | "retried" | "dead-lettered" | "stopped" | "dropped" | "settle-failed";
+  outcome: "handled" | "duplicate" | "retried" | "dead-lettered" | "stopped" | "dropped" | "settle-failed" | "lease-lost";
   error: unknown;
 }
 
@@ -87,6 +87,11 @@ export class ConsumerImpl implements Consumer {
   private counts = { handled: 0, retried: 0, deadLettered: 0, duplicates: 0 };
   private readonly useBrokerRetry: boolean;
   private readonly refillBatch: number;
+  /** Deliveries held per ordering key, and keys whose held deliveries went stale (see markStale). */
+  private readonly heldByKey = new Map<string, number>();
+  private readonly staleKeys = new Map<string, number>();
+  /** Deliveries received so far: orders "held before the lease loss" against "received after". */
+  private received = 0;
 
   constructor(private readonly deps: ConsumerDeps) {
     const s = deps.settings;
@@ -180,9 +185,29 @@ export class ConsumerImpl implements Consumer {
     }
   }
 
-  private release(): void {
+  private release(key: string | undefined): void {
     this.held--;
+    if (key !== undefined) {
+      const n = (this.heldByKey.get(key) ?? 1) - 1;
+      if (n > 0) this.heldByKey.set(key, n);
+      else {
+        this.heldByKey.delete(key);
+        this.staleKeys.delete(key);
+      }
+    }
     this.capacityWaiter?.();
+  }
+
+  /**
+   * A delivery of `key` lost its lease: the broker is handing that message out
+   * again, so the later messages of the key this consumer already held must
+   * not run before it. Those are given back (deliveries received afterwards
+   * run normally), and the key is clean again once this consumer holds none of it.
+   */
+  private markStale(key: string | undefined): void {
+    // A broker that blocks keys itself decides what comes next; and without native delay there is no way to give back.
+    if (key === undefined || this.deps.transport.capabilities.ordering === "key" || !this.deps.transport.capabilities.nativeDelay) return;
+    this.staleKeys.set(key, this.received);
   }
 
   private dispatch(delivery: Delivery): void {
@@ -190,15 +215,20 @@ export class ConsumerImpl implements Consumer {
     const decoded = decodeEnvelope(delivery.wire, this.deps.limits);
     if (!decoded.ok) {
       // Undecodable: no key to order by, nothing to retry. Dead-letter now.
-      void this.deadLetter(delivery, decoded.error, "poison", Math.max(delivery.attempt, 1), Date.now()).finally(() => this.release());
+      void this.deadLetter(delivery, decoded.error, "poison", Math.max(delivery.attempt, 1), Date.now())
+        .catch((err: unknown) => this.deps.log.error({ err, group: this.group }, "dead-lettering an undecodable message failed; it will be redelivered"))
+        .finally(() => this.release(undefined));
       return;
     }
     const envelope = decoded.envelope;
     const key = this.deps.settings.ordered ? (envelope.key ?? delivery.key) : undefined;
+    if (key !== undefined) this.heldByKey.set(key, (this.heldByKey.get(key) ?? 0) + 1);
+    const receivedAs = ++this.received;
     this.scheduler.submit(key, async () => {
-      if (this.closing.signal.aborted) {
+      const staleUpTo = key === undefined ? undefined : this.staleKeys.get(key);
+      if (this.closing.signal.aborted || (staleUpTo !== undefined && receivedAs <= staleUpTo)) {
         await this.giveBack(delivery).catch(() => undefined);
-        this.release();
+        this.release(key);
         return;
       }
       const system = this.deps.transport.name;
@@ -207,13 +237,15 @@ export class ConsumerImpl implements Consumer {
       const span = startProcess(system, delivery.topic, this.group, envelope.id, Math.max(delivery.attempt, 1), envelope);
       try {
         await this.process(delivery, envelope, report);
+        if (report.outcome === "lease-lost") this.markStale(key);
       } catch (err) {
         report.outcome = "settle-failed";
         report.error = err;
-        this.deps.log.error({ err, group: this.group, id: envelope.id }, "settling a delivery failed; it will be redelivered");
+        if (isMissiveError(err) && err.code === ErrorCodes.LEASE_LOST) this.markStale(key);
+        this.deps.log.warn({ err, group: this.group, id: envelope.id }, "settling a delivery failed; it will be redelivered");
       } finally {
         endProcess(span, system, delivery.topic, this.group, startedAt, report.outcome, report.error);
-        this.release();
+        this.release(key);
       }
     });
   }
@@ -295,6 +327,11 @@ export class ConsumerImpl implements Consumer {
       return "done";
     }
     const decision = classifyFailure(err, attempt, this.deps.settings.retry, this.deps.random);
+    if (decision.action === "abandon") {
+      report.outcome = "lease-lost";
+      this.deps.log.warn({ id: envelope.id, group: this.group }, "the delivery's lease was lost; the broker hands the message out again");
+      return "done";
+    }
     report.outcome = decision.action === "retry" ? "retried" : decision.action === "stop" ? "stopped" : "dead-lettered";
     if (decision.action === "retry") {
       this.breaker.failure();

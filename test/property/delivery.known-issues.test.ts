@@ -1,13 +1,13 @@
 /**
- * Contract violations the property found in the runtime, pinned as minimal
- * fixed schedules. Each is `it.fails`: it passes while the runtime still
- * behaves as described, and turns red when the runtime is fixed. Then turn
- * it into a plain `it` (it already asserts the fixed behaviour) and drop the
- * matching exemption in schedule.ts (`mayDeadLetterSpuriously`,
- * `promisesKeyOrder`), so the property checks those schedules again.
- *
- * Found 2026-11 by test/property/delivery.property.test.ts; src/runtime is
- * not ours to change, so they are reported, not fixed, here.
+ * Contract violations the property found in the runtime (2026-11), pinned as
+ * minimal fixed schedules now that they are fixed:
+ * - a delivery whose lease was lost was retried to the end of its budget
+ *   (feeding the breaker, and dead-lettering a message handled elsewhere);
+ *   the failure policy now abandons it at once (`action: "abandon"`);
+ * - on a broker that does not block keys, the later messages of a key a
+ *   consumer already held ran before the redelivery of the one whose lease
+ *   was lost; they are now given back (ConsumerImpl.markStale).
+ * What remains open on fifo brokers is in schedule.ts (`promisesKeyOrder`).
  */
 import { describe, expect, it } from "vitest";
 import { keyOrderViolations, violations } from "./invariants.js";
@@ -37,7 +37,7 @@ function leaseLostSchedule(seed: number, patch: Partial<Schedule["consumers"]> =
 
 const run = (schedule: Schedule): Promise<Outcome> => onVirtualTime(() => runSchedule(schedule), SCHEDULE_LIMITS);
 
-describe("property - known contract violations (reported, runtime not yet fixed)", () => {
+describe("property - contract violations the property found, fixed in the runtime", () => {
   /*
    * Finding 1. LeaseLostError is retryable (isRetryable), so when the inbox
    * transaction of a delivery whose lease another delivery took fails with it,
@@ -48,7 +48,7 @@ describe("property - known contract violations (reported, runtime not yet fixed)
    * delivery at once: no retry, no breaker failure, no dead letter.
    * Minimal schedule: seed 2; message attempts run 1, 2, ..., 20 on one delivery.
    */
-  it.fails("known issue - a delivery whose lease was lost is retried to the end of its budget and opens the breaker", async () => {
+  it("regression - a delivery whose lease was lost is abandoned at once: not retried to the end of its budget, no breaker", async () => {
     const outcome = await run(leaseLostSchedule(2));
     expect(outcome.broker.duplicates).toBeGreaterThan(0);
     // Planned: each message fails its first attempt only; a duplicate adds one delivery.
@@ -64,7 +64,7 @@ describe("property - known contract violations (reported, runtime not yet fixed)
    * redrive would run them again. Minimal schedule: seed 2, no planned
    * failures; messages 0, 2 and 9 are both handled and dead-lettered.
    */
-  it.fails("known issue - without nativeDeadLetter a handled message is also dead-lettered after a lost lease", async () => {
+  it("regression - without nativeDeadLetter a handled message is not also dead-lettered after a lost lease", async () => {
     const outcome = await run(leaseLostSchedule(2, { brokerDeadLetter: false }, 0));
     expect(outcome.broker.duplicates).toBeGreaterThan(0);
     expect(outcome.deadLettered).toEqual([]);
@@ -78,7 +78,7 @@ describe("property - known contract violations (reported, runtime not yet fixed)
    * failing), the lane runs B next, and A's valid redelivery, received after
    * B, runs last. Minimal schedule: seed 3; first effects 0,1,2,3,5,4,...
    */
-  it.fails("known issue - fifo broker: after a duplicate delivery a later message of the key overtakes", async () => {
+  it("regression - fifo broker: after a duplicate delivery no later message of the key overtakes (seed 3)", async () => {
     const schedule = leaseLostSchedule(3, { brokerOrdering: "fifo" });
     const outcome = await run(schedule);
     expect(outcome.broker.duplicates).toBeGreaterThan(0);
@@ -94,7 +94,7 @@ describe("property - known contract violations (reported, runtime not yet fixed)
    * waits "until it succeeds or is dead-lettered"). Without the inbox these are
    * real effects. Minimal schedule: seed 7, fifo, crash fault 0.1, no inbox.
    */
-  it.fails("known issue - fifo broker: after a subscription crash the lane runs stale later messages before the earlier poison is dead-lettered", async () => {
+  it("regression - fifo broker: after a subscription crash the lane gives back stale later messages until the earlier poison is dead-lettered (seed 7)", async () => {
     const base = leaseLostSchedule(7, { inbox: false, brokerRetry: true, brokerOrdering: "fifo" });
     const schedule: Schedule = {
       ...base,
@@ -106,7 +106,7 @@ describe("property - known contract violations (reported, runtime not yet fixed)
     expect(keyOrderViolations(schedule, outcome)).toEqual([]);
   });
 
-  it("known issue - outside those conditions the same schedules keep the contract", async () => {
+  it("regression - the key broker with native dead letters keeps the whole contract on the same schedule", async () => {
     // The key broker with native dead letters keeps order and loses nothing despite finding 1.
     const schedule = leaseLostSchedule(2);
     expect(violations(schedule, await run(schedule))).toEqual([]);

@@ -58,7 +58,6 @@ describe("failure-policy", () => {
     { name: "ConnectionError", err: new ConnectionError("x"), reason: "transient" },
     { name: "HandlerTimeoutError", err: new HandlerTimeoutError("x"), reason: "transient" },
     { name: "PublishTimeoutError", err: new PublishTimeoutError("x"), reason: "transient" },
-    { name: "LeaseLostError", err: new LeaseLostError("x"), reason: "transient" },
     { name: "ClosedError", err: new ClosedError("x"), reason: "transient" },
     { name: "MissiveError(UNKNOWN)", err: new MissiveError(ErrorCodes.UNKNOWN, "x"), reason: "unknown" },
     { name: "plain Error", err: new Error("x"), reason: "unknown" },
@@ -74,6 +73,10 @@ describe("failure-policy", () => {
     }
     expect(classifyFailure(err, 5, BACKOFF, zero)).toEqual({ action: "dead-letter", reason: "attempts-exhausted" });
     expect(classifyFailure(err, 6, BACKOFF, zero)).toEqual({ action: "dead-letter", reason: "attempts-exhausted" });
+  });
+
+  it("failure-policy - LeaseLostError abandons the delivery at any attempt: no retry, no dead letter", () => {
+    for (const attempt of [1, 5, 6]) expect(classifyFailure(new LeaseLostError("x"), attempt, BACKOFF, half)).toEqual({ action: "abandon", reason: "lease-lost" });
   });
 
   it("failure-policy - maxAttempts 1 means no retry at all", () => {

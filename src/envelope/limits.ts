@@ -28,7 +28,9 @@ export function checkLimits(headers: Readonly<Record<string, string>>, bodyBytes
   let count = 0;
   for (const name in headers) {
     const value = headers[name]!;
-    const size = Buffer.byteLength(name) + Buffer.byteLength(value);
+    const chars = name.length + value.length;
+    // A UTF-16 code unit is at most 3 UTF-8 bytes: short headers need no exact count (the hot path).
+    const size = chars * 3 <= limits.maxHeaderBytes ? chars : Buffer.byteLength(name) + Buffer.byteLength(value);
     if (size > limits.maxHeaderBytes) {
       throw new MessageTooLargeError(`header ${JSON.stringify(name.slice(0, 64))} is ${size} bytes, limit is ${limits.maxHeaderBytes}`);
     }
@@ -36,5 +38,15 @@ export function checkLimits(headers: Readonly<Record<string, string>>, bodyBytes
     count++;
   }
   if (count > limits.maxHeaderCount) throw new MessageTooLargeError(`${count} headers, limit is ${limits.maxHeaderCount}`);
-  if (total > limits.maxHeadersBytes) throw new MessageTooLargeError(`headers total ${total} bytes, limit is ${limits.maxHeadersBytes}`);
+  // `total` counts short headers in UTF-16 units, so 3 × total bounds the bytes from above; count exactly only past it.
+  if (total * 3 > limits.maxHeadersBytes) {
+    const exact = exactHeaderBytes(headers);
+    if (exact > limits.maxHeadersBytes) throw new MessageTooLargeError(`headers total ${exact} bytes, limit is ${limits.maxHeadersBytes}`);
+  }
+}
+
+function exactHeaderBytes(headers: Readonly<Record<string, string>>): number {
+  let total = 0;
+  for (const name in headers) total += Buffer.byteLength(name) + Buffer.byteLength(headers[name]!);
+  return total;
 }

@@ -5,10 +5,10 @@
  */
 import { hostname } from "node:os";
 import { isMissiveError } from "../errors.js";
-import { emptyHeaders } from "../envelope/wire.js";
+import { DIAGNOSTIC_PREFIX, withoutDiagnostics } from "../transport/diagnostic-prefix.js";
 import { MISSIVE_VERSION } from "../version.js";
 
-export const DIAGNOSTIC_PREFIX = "missive-";
+export { DIAGNOSTIC_PREFIX, withoutDiagnostics };
 
 export const DiagnosticHeaders = {
   errorClass: "missive-error-class",
@@ -40,13 +40,6 @@ export interface FailureInfo {
 const MESSAGE_BUDGET = 512;
 const STACK_BUDGET = 2048;
 const HOST = hostname().slice(0, 128);
-
-/** The original headers without any earlier missive diagnostics. */
-export function withoutDiagnostics(headers: Readonly<Record<string, string>>): Record<string, string> {
-  const out = emptyHeaders();
-  for (const name in headers) if (!name.startsWith(DIAGNOSTIC_PREFIX)) out[name] = headers[name]!;
-  return out;
-}
 
 export function deadLetterHeaders(original: Readonly<Record<string, string>>, info: FailureInfo): Record<string, string> {
   const out = withoutDiagnostics(original);

@@ -3,6 +3,7 @@ import { vi } from "vitest";
 import type { WireMessage } from "../../src/envelope/wire.js";
 import type { Delivery, OutgoingMessage, Subscription } from "../../src/transport/transport.js";
 import { createMemoryBroker, type MemoryBroker, type MemoryBrokerOptions, type MemoryTransport, type MemoryTransportOverrides } from "../../src/transports/memory/index.js";
+export { receiveAtLeast } from "../support/receive.js";
 
 export function wire(body: string, headers: Record<string, string> = {}): WireMessage {
   const h = Object.create(null) as Record<string, string>;
@@ -34,17 +35,6 @@ export async function brokerWithTransport(options: MemoryBrokerOptions = {}, ove
   return { broker, transport: await connected(broker, overrides) };
 }
 
-/** Receive until `count` deliveries arrived or `waitMs` passed since the start. */
-export async function receiveAtLeast(subscription: Subscription, count: number, waitMs = 1_000): Promise<Delivery[]> {
-  const deadline = Date.now() + waitMs;
-  const out: Delivery[] = [];
-  while (out.length < count) {
-    const left = deadline - Date.now();
-    if (left <= 0) break;
-    out.push(...(await subscription.receive(count - out.length, left)));
-  }
-  return out;
-}
 
 /**
  * Under vi.useFakeTimers(): receive and ack `count` deliveries, advancing

@@ -4,8 +4,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach } from "vitest";
 import type { WireMessage } from "../../src/envelope/wire.js";
-import type { Delivery, OutgoingMessage, SubscribeOptions, Subscription } from "../../src/transport/transport.js";
+import type { Delivery, OutgoingMessage, SubscribeOptions } from "../../src/transport/transport.js";
 import { sqliteTransport, type SqliteTransport, type SqliteTransportOptions } from "../../src/transports/sqlite/index.js";
+export { receiveAtLeast } from "../support/receive.js";
 
 export function wire(body: string | Uint8Array, headers: Record<string, string> = {}): WireMessage {
   const h = Object.create(null) as Record<string, string>;
@@ -30,17 +31,6 @@ export function subOptions(group: string, topics: string[], extra: Partial<Subsc
   return { group, topics, prefetch: 10, ordered: true, leaseMs: 5_000, ...extra };
 }
 
-/** Receive until `count` deliveries arrived or `waitMs` passed since the start. */
-export async function receiveAtLeast(subscription: Subscription, count: number, waitMs = 2_000): Promise<Delivery[]> {
-  const deadline = Date.now() + waitMs;
-  const out: Delivery[] = [];
-  while (out.length < count) {
-    const left = deadline - Date.now();
-    if (left <= 0) break;
-    out.push(...(await subscription.receive(count - out.length, left)));
-  }
-  return out;
-}
 
 /**
  * Registers per-test cleanup: every transport opened through `open` is closed

@@ -7,9 +7,7 @@
  */
 import type { DeadLetter, DeadLetterFilter, DeadLetterStore } from "../../transport/transport.js";
 import { copyHeaders, type BrokerState, type StoredDeadLetter } from "./broker-state.js";
-
-/** Header prefix of the runtime's dead-letter diagnostics. */
-const DIAGNOSTICS_PREFIX = "missive-";
+import { withoutDiagnostics } from "../../transport/diagnostic-prefix.js";
 
 function matches(entry: StoredDeadLetter, filter: DeadLetterFilter | undefined): boolean {
   if (filter?.group !== undefined && entry.group !== filter.group) return false;
@@ -32,11 +30,6 @@ function toDeadLetter(e: StoredDeadLetter): DeadLetter {
   return { entryId: e.entryId, group: e.group, topic: e.topic, key: e.key, wire: { headers: copyHeaders(e.wire.headers), body: e.wire.body }, deadLetteredAt: e.deadLetteredAt };
 }
 
-function withoutDiagnostics(headers: Readonly<Record<string, string>>): Record<string, string> {
-  const out = copyHeaders(headers);
-  for (const name in out) if (name.toLowerCase().startsWith(DIAGNOSTICS_PREFIX)) delete out[name];
-  return out;
-}
 
 export function createDeadLetterStore(state: BrokerState): DeadLetterStore {
   // Each call resolves on a later microtask, like a round trip to a broker.

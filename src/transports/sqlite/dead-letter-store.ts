@@ -7,7 +7,8 @@
 import type Database from "better-sqlite3";
 import type { DeadLetter, DeadLetterFilter, DeadLetterStore } from "../../transport/transport.js";
 import { ConfigurationError } from "../../errors.js";
-import { decodeHeaders, encodeHeaders, withoutDiagnostics } from "./headers-json.js";
+import { withoutDiagnostics } from "../../transport/diagnostic-prefix.js";
+import { decodeHeaders, encodeHeaders } from "./headers-json.js";
 import { tableNames } from "./schema.js";
 import { toTransportError } from "./sqlite-errors.js";
 import type { WriteBatcher } from "./write-batcher.js";

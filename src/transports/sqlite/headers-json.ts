@@ -39,9 +39,3 @@ export function decodeHeaders(text: unknown): Record<string, string> {
   return out;
 }
 
-/** Headers minus every `missive-` diagnostic: what a replayed dead letter carries. */
-export function withoutDiagnostics(headers: Readonly<Record<string, string>>): Record<string, string> {
-  const out = emptyHeaders();
-  for (const name in headers) if (!name.startsWith("missive-")) out[name] = headers[name]!;
-  return out;
-}

@@ -1,0 +1,15 @@
+/**
+ * The header prefix under which missive writes retry bookkeeping and
+ * dead-letter diagnostics. Part of the seam: a dead-letter store's replay
+ * strips exactly these headers, leaving the original ones untouched.
+ */
+import { emptyHeaders } from "../envelope/wire.js";
+
+export const DIAGNOSTIC_PREFIX = "missive-";
+
+/** The headers without any missive diagnostics. */
+export function withoutDiagnostics(headers: Readonly<Record<string, string>>): Record<string, string> {
+  const out = emptyHeaders();
+  for (const name in headers) if (!name.startsWith(DIAGNOSTIC_PREFIX)) out[name] = headers[name]!;
+  return out;
+}

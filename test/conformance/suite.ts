@@ -366,6 +366,64 @@ export function runConformance(target: ConformanceTarget): void {
       await waitFor(() => handled.size === n, h.leaseMs * 4 + 30_000, "every message after the restart");
     });
 
+    it("delay - a delayed publish is not delivered before its time, and others are not held behind it", async () => {
+      const b = await bus();
+      const got: Array<{ seq: number; at: number }> = [];
+      await b.consume(OrderPlaced, { group: "delayed" }, (d) => void got.push({ seq: d.seq, at: Date.now() })).ready;
+      const t0 = Date.now();
+      if (!target.capabilities.nativeDelay) {
+        await expect(b.publish(OrderPlaced, { orderId: "a", seq: 1, totalCents: 1 }, { delay: "400ms" })).rejects.toMatchObject({ code: ErrorCodes.CONFIG });
+        return;
+      }
+      await b.publish(OrderPlaced, { orderId: "a", seq: 1, totalCents: 1 }, { delay: "400ms" });
+      await b.publish(OrderPlaced, { orderId: "b", seq: 2, totalCents: 1 });
+      await waitFor(() => got.length === 2, 10_000, "both messages");
+      expect(got.map((g) => g.seq)).toEqual([2, 1]);
+      expect(got[1]!.at - t0).toBeGreaterThanOrEqual(380);
+      expect(got[1]!.at - t0).toBeLessThan(400 + 5000);
+    });
+
+    it("middleware - user middleware wraps the handler, sees the context, and can fail the attempt", async () => {
+      const b = await bus();
+      const trail: string[] = [];
+      await b.consume(OrderPlaced, {
+        group: "mw",
+        retry: { delays: ["20ms"], attempts: 2 },
+        middleware: [
+          (next) => async (data, ctx) => {
+            trail.push(`outer:${ctx.attempt}`);
+            await next(data, ctx);
+            trail.push("outer:after");
+          },
+          (next) => async (data, ctx) => {
+            if (ctx.attempt === 1) throw new TransientError("middleware says not yet");
+            trail.push("inner");
+            await next(data, ctx);
+          },
+        ],
+      }, () => void trail.push("handler")).ready;
+      await b.publish(OrderPlaced, { orderId: "k", seq: 1, totalCents: 1 });
+      await waitFor(() => trail.includes("outer:after"), 10_000, "the second attempt");
+      expect(trail).toEqual(["outer:1", "outer:2", "inner", "handler", "outer:after"]);
+    });
+
+    it("timeout - a handler past its timeout fails the attempt (retryable) and sees its signal abort", async () => {
+      const b = await bus();
+      let aborted = false;
+      const attempts: number[] = [];
+      await b.consume(OrderPlaced, { group: "slow", timeout: "100ms", retry: { delays: ["10ms"], attempts: 3 } }, async (_d, ctx) => {
+        attempts.push(ctx.attempt);
+        if (ctx.attempt === 1) {
+          await new Promise<void>((resolve) => ctx.signal.addEventListener("abort", () => resolve(), { once: true }));
+          aborted = ctx.signal.aborted;
+        }
+      }).ready;
+      await b.publish(OrderPlaced, { orderId: "k", seq: 1, totalCents: 1 });
+      await waitFor(() => attempts.length === 2, 10_000, "the retry after the timeout");
+      expect(attempts).toEqual([1, 2]);
+      expect(aborted).toBe(true);
+    });
+
     it("at-most-once - acked before handling: a failing handler's message is not retried", async () => {
       const b = await bus();
       let calls = 0;

@@ -165,8 +165,9 @@ export class Producer {
   private schedule(): void {
     if (this.scheduled) return;
     this.scheduled = true;
-    // setImmediate, not a microtask: callers awaiting validation in the same tick join this batch.
-    setImmediate(() => {
+    // A microtask: publishes made in this turn (their validation already queued) join the batch,
+    // without adding an event-loop hop to every confirm round trip.
+    queueMicrotask(() => {
       this.scheduled = false;
       this.pump();
     });

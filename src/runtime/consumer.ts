@@ -20,7 +20,8 @@ import { sleep, type Random } from "./backoff.js";
 import { CircuitBreaker, type BreakerState } from "./circuit-breaker.js";
 import type { ConsumerSettings } from "./consume-options.js";
 import { DELIVERY_STATE, type DeliveryState } from "./delivery-state.js";
-import { deadLetterHeaders, readRetryState, retryHeaders } from "./diagnostics.js";
+import { DiagnosticHeaders, readRetryState, retryHeaders } from "./diagnostics.js";
+import { deadLetterDelivery } from "./dead-letter.js";
 import { classifyFailure } from "./failure-policy.js";
 import type { Handler, HandlerContext, Middleware } from "./handler-context.js";
 import { LaneScheduler } from "./lane-scheduler.js";
@@ -381,27 +382,10 @@ export class ConsumerImpl implements Consumer {
     return ctx;
   }
 
-  private async deadLetter(delivery: Delivery, err: unknown, reason: string, attempts: number, firstFailureAt: number): Promise<void> {
-    const headers = deadLetterHeaders(delivery.wire.headers, {
-      error: err,
-      reason,
-      attempts,
-      firstFailureAt,
-      failedAt: Date.now(),
-      topic: delivery.topic,
-      group: this.group,
-    });
-    const transport = this.deps.transport;
-    if (transport.capabilities.nativeDeadLetter) {
-      await delivery.deadLetter(headers);
-    } else {
-      const topic = deadLetterTopic(this.group);
-      const id = headers["ce-id"] ?? `dlq-${Date.now()}`;
-      const [result] = await transport.publish([{ topic, id, key: delivery.key, wire: { headers, body: delivery.wire.body }, group: topic }]);
-      if (result) throw result;
-      await delivery.ack();
-    }
+  private async deadLetter(delivery: Delivery, error: unknown, reason: string, attempts: number, firstFailureAt: number): Promise<void> {
+    const headers = await deadLetterDelivery(this.deps.transport, delivery, { error, reason, attempts, firstFailureAt, group: this.group });
     this.counts.deadLettered++;
-    this.deps.log.warn({ group: this.group, topic: delivery.topic, reason, code: headers["missive-error-code"] }, "message dead-lettered");
+    this.deps.log.warn({ group: this.group, topic: delivery.topic, reason, code: headers[DiagnosticHeaders.errorCode] }, "message dead-lettered");
   }
+
 }

@@ -172,7 +172,8 @@ export const scheduleArb: fc.Arbitrary<Schedule> = fc.record({
  * order what one process holds (ADR 001) and give back what they held when a
  * lease is lost, but with duplicate or crash faults on a fifo broker a later
  * message can still overtake an earlier one's redelivery in some schedules
- * (e.g. seed 0 with a long in-process retry): an open limitation of brokers
+ * (e.g. seed 0 with a long in-process retry, and any fifo broker without
+ * native delay, where nothing can be given back): an open limitation of brokers
  * without key blocking, documented in ADR 001, so those fifo schedules are
  * not checked for order (everything else still is).
  */

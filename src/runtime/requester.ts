@@ -79,8 +79,9 @@ export class Requester {
     }
     if (this.subscription) {
       const sub = await this.subscription.catch(() => undefined);
-      await this.loop;
+      // Closing the subscription first ends a receive() that is waiting, so the loop stops at once.
       await sub?.close();
+      await this.loop;
     }
   }
 

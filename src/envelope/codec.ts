@@ -1,5 +1,5 @@
 import { DecodeError, MissiveError } from "../errors.js";
-import { KNOWN_ATTRIBUTES, type Envelope } from "./envelope.js";
+import { EXTENSION_NAME, KNOWN_ATTRIBUTES, type Envelope } from "./envelope.js";
 import { checkLimits, type SizeLimits } from "./limits.js";
 import { decodeUtf8, parseJsonSafely } from "./safe-json.js";
 import { CE_PREFIX, CONTENT_TYPE, JSON_CONTENT_TYPE, STRUCTURED_CONTENT_TYPE, emptyHeaders, type WireMessage } from "./wire.js";
@@ -9,7 +9,6 @@ export type ContentMode = "binary" | "structured";
 /** Attributes of the binary mode that live in headers; `datacontenttype` is `content-type`. */
 const HEADER_ATTRIBUTES = ["id", "source", "type", "specversion", "time", "dataschema", "key", "correlationid", "causationid", "replyto"] as const;
 const W3C_HEADERS = ["traceparent", "tracestate"] as const;
-const EXTENSION_NAME = /^[a-z0-9]{1,20}$/;
 
 /** Encode an envelope. Throws MessageTooLargeError when it breaks the limits. */
 export function encodeEnvelope(envelope: Envelope, mode: ContentMode, limits: SizeLimits, extraHeaders?: Readonly<Record<string, string>>): WireMessage {

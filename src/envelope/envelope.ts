@@ -34,6 +34,12 @@ export const KNOWN_ATTRIBUTES: ReadonlySet<string> = new Set([
   "key", "correlationid", "causationid", "replyto", "traceparent", "tracestate", "data", "data_base64", "subject",
 ]);
 
+/** A CloudEvents extension attribute name (lower-case letters and digits, at most 20). */
+export const EXTENSION_NAME = /^[a-z0-9]{1,20}$/;
+
+/** The extensions of an envelope that has none: shared, so publishing without extensions allocates nothing. */
+export const NO_EXTENSIONS: Readonly<Record<string, string>> = Object.freeze(Object.create(null) as Record<string, string>);
+
 /** `order.created` + 2 → `order.created/v2`. */
 export function dataschemaOf(type: string, version: number): string {
   return `${type}/v${version}`;

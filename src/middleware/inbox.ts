@@ -6,7 +6,7 @@
  * committed right after it returns.
  */
 import { ConfigurationError, DuplicateMessageError } from "../errors.js";
-import type { Handler, HandlerContext, Middleware } from "../runtime/handler-context.js";
+import type { Handler, Middleware } from "../runtime/handler-context.js";
 import { deliveryStateOf } from "../runtime/delivery-state.js";
 import type { InboxStore } from "../stores/inbox.js";
 
@@ -18,23 +18,21 @@ export function inboxMiddleware(store: InboxStore<unknown>): Middleware {
       const { group } = ctx;
       const id = ctx.message.id;
       if (await store.seen(group, id)) throw new DuplicateMessageError(`message ${id} was already handled by group ${group}`);
-      let used = false;
-      const transaction = async <R>(fn: (tx: unknown) => R): Promise<R> => {
-        if (used) throw new ConfigurationError("ctx.transaction may be called once per attempt");
-        used = true;
+      // One inbox transaction per attempt: the handler's own (ctx.transaction), or an empty one after it.
+      const commit = async <R>(fn: (tx: unknown) => R): Promise<R> => {
         const outcome = await store.runOnce(group, id, state.delivery, fn);
         if (outcome.duplicate) throw new DuplicateMessageError(`message ${id} was handled concurrently by another delivery`);
         state.committed = true;
         if (outcome.acked) state.settled = true;
         return outcome.value;
       };
-      const inner: HandlerContext<unknown> = { ...ctx, transaction };
-      await next(data, inner);
-      if (!used) {
-        const outcome = await store.runOnce(group, id, state.delivery, () => undefined);
-        if (outcome.duplicate) throw new DuplicateMessageError(`message ${id} was handled concurrently by another delivery`);
-        state.committed = true;
-        if (outcome.acked) state.settled = true;
-      }
+      let used = false;
+      const transaction = <R>(fn: (tx: unknown) => R): Promise<R> => {
+        if (used) return Promise.reject(new ConfigurationError("ctx.transaction may be called once per attempt"));
+        used = true;
+        return commit(fn);
+      };
+      await next(data, { ...ctx, transaction });
+      if (!used) await commit(() => undefined);
     };
 }

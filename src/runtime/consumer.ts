@@ -88,6 +88,11 @@ export class ConsumerImpl implements Consumer {
   private counts = { handled: 0, retried: 0, deadLettered: 0, duplicates: 0 };
   private readonly useBrokerRetry: boolean;
   private readonly refillBatch: number;
+  /**
+   * Whether held deliveries of a key are given back after a lease loss (see markStale): only on a
+   * broker that does not block keys itself, and that can take a delivery back (native delay).
+   */
+  private readonly givesBackStaleKeys: boolean;
   /** Deliveries held per ordering key, and keys whose held deliveries went stale (see markStale). */
   private readonly heldByKey = new Map<string, number>();
   private readonly staleKeys = new Map<string, number>();
@@ -107,6 +112,7 @@ export class ConsumerImpl implements Consumer {
     const caps = deps.transport.capabilities;
     // A broker-side retry lets later messages of the key overtake unless the broker itself blocks the key.
     this.useBrokerRetry = caps.nativeDelay && (!s.ordered || caps.ordering === "key");
+    this.givesBackStaleKeys = s.ordered && caps.ordering !== "key" && caps.nativeDelay;
     this.refillBatch = Math.max(1, Math.floor((s.prefetch - s.concurrency) / 2), Math.floor(s.prefetch / 4));
     this.ready = this.start();
   }
@@ -188,7 +194,7 @@ export class ConsumerImpl implements Consumer {
 
   private release(key: string | undefined): void {
     this.held--;
-    if (key !== undefined) {
+    if (key !== undefined && this.givesBackStaleKeys) {
       const n = (this.heldByKey.get(key) ?? 1) - 1;
       if (n > 0) this.heldByKey.set(key, n);
       else {
@@ -206,9 +212,7 @@ export class ConsumerImpl implements Consumer {
    * run normally), and the key is clean again once this consumer holds none of it.
    */
   private markStale(key: string | undefined): void {
-    // A broker that blocks keys itself decides what comes next; and without native delay there is no way to give back.
-    if (key === undefined || this.deps.transport.capabilities.ordering === "key" || !this.deps.transport.capabilities.nativeDelay) return;
-    this.staleKeys.set(key, this.received);
+    if (key !== undefined && this.givesBackStaleKeys) this.staleKeys.set(key, this.received);
   }
 
   private dispatch(delivery: Delivery): void {
@@ -223,10 +227,12 @@ export class ConsumerImpl implements Consumer {
     }
     const envelope = decoded.envelope;
     const key = this.deps.settings.ordered ? (envelope.key ?? delivery.key) : undefined;
-    if (key !== undefined) this.heldByKey.set(key, (this.heldByKey.get(key) ?? 0) + 1);
+    // Per-key bookkeeping only where stale deliveries can be given back: off the hot path otherwise.
+    const tracked = key !== undefined && this.givesBackStaleKeys;
+    if (tracked) this.heldByKey.set(key, (this.heldByKey.get(key) ?? 0) + 1);
     const receivedAs = ++this.received;
     this.scheduler.submit(key, async () => {
-      const staleUpTo = key === undefined ? undefined : this.staleKeys.get(key);
+      const staleUpTo = tracked ? this.staleKeys.get(key) : undefined;
       if (this.closing.signal.aborted || (staleUpTo !== undefined && receivedAs <= staleUpTo)) {
         await this.giveBack(delivery).catch(() => undefined);
         this.release(key);
@@ -264,15 +270,16 @@ export class ConsumerImpl implements Consumer {
     try {
       resolved = await this.deps.registry.read(envelope);
     } catch (err) {
+      // Unknown type or version, schema, upcaster: the message itself is bad.
       report.outcome = "dead-lettered";
       report.error = err;
-      await this.fail(delivery, err, attempt, firstFailureAt ?? Date.now());
+      await this.deadLetter(delivery, err, "poison", attempt, firstFailureAt ?? Date.now());
       return;
     }
     if (this.deps.settings.atMostOnce) {
       await delivery.ack();
       try {
-        await this.runHandler(delivery, envelope, resolved.data, attempt);
+        await this.chain(resolved.data, this.contextFor(envelope, attempt, { delivery, settled: false, committed: false }));
         this.counts.handled++;
       } catch (err) {
         report.outcome = "dropped";
@@ -285,7 +292,7 @@ export class ConsumerImpl implements Consumer {
       const state: DeliveryState = { delivery, settled: false, committed: false };
       let failure: { error: unknown } | undefined;
       try {
-        await this.runHandler(delivery, envelope, resolved.data, attempt, state);
+        await this.chain(resolved.data, this.contextFor(envelope, attempt, state));
       } catch (error) {
         failure = { error };
       }
@@ -355,17 +362,7 @@ export class ConsumerImpl implements Consumer {
     return "done";
   }
 
-  /** Contract resolution failed (unknown type or version, schema, upcaster): the message itself is bad. */
-  private async fail(delivery: Delivery, err: unknown, attempt: number, firstFailureAt: number): Promise<void> {
-    await this.deadLetter(delivery, err, "poison", attempt, firstFailureAt);
-  }
-
-  private async runHandler(delivery: Delivery, envelope: Envelope, data: unknown, attempt: number, state?: DeliveryState): Promise<void> {
-    const ctx = this.contextFor(delivery, envelope, attempt, state ?? { delivery, settled: false, committed: false });
-    await this.chain(data, ctx);
-  }
-
-  private contextFor(delivery: Delivery, envelope: Envelope, attempt: number, state: DeliveryState): HandlerContext<unknown> {
+  private contextFor(envelope: Envelope, attempt: number, state: DeliveryState): HandlerContext<unknown> {
     const { producer, log } = this.deps;
     const group = this.group;
     const ctx: HandlerContext<unknown> & { [DELIVERY_STATE]: DeliveryState } = {

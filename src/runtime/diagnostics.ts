@@ -45,12 +45,9 @@ export function deadLetterHeaders(original: Readonly<Record<string, string>>, in
   const out = withoutDiagnostics(original);
   const err = info.error;
   out[DiagnosticHeaders.errorClass] = truncate(err instanceof Error ? text(err.name) : typeof err, 128);
-  out[DiagnosticHeaders.errorCode] = truncate(isMissiveError(err) ? err.code : codeOf(err), 128);
-  out[DiagnosticHeaders.errorMessage] = truncate(messageOf(err), MESSAGE_BUDGET);
+  writeFailure(out, err, info.attempts, info.firstFailureAt);
   out[DiagnosticHeaders.errorStack] = truncate(err instanceof Error ? text(err.stack ?? "") : "", STACK_BUDGET);
   out[DiagnosticHeaders.reason] = info.reason;
-  out[DiagnosticHeaders.attempts] = String(info.attempts);
-  out[DiagnosticHeaders.firstFailure] = new Date(info.firstFailureAt).toISOString();
   out[DiagnosticHeaders.lastFailure] = new Date(info.failedAt).toISOString();
   out[DiagnosticHeaders.source] = truncate(info.topic, 256);
   out[DiagnosticHeaders.group] = truncate(info.group, 256);
@@ -62,11 +59,16 @@ export function deadLetterHeaders(original: Readonly<Record<string, string>>, in
 /** Headers for a message going back for another attempt: the original plus the retry bookkeeping. */
 export function retryHeaders(original: Readonly<Record<string, string>>, attempts: number, firstFailureAt: number, error: unknown): Record<string, string> {
   const out = withoutDiagnostics(original);
-  out[DiagnosticHeaders.attempts] = String(attempts);
-  out[DiagnosticHeaders.firstFailure] = new Date(firstFailureAt).toISOString();
+  writeFailure(out, error, attempts, firstFailureAt);
+  return out;
+}
+
+/** What retry bookkeeping and dead-letter diagnostics both record: the error, how many attempts, since when. */
+function writeFailure(out: Record<string, string>, error: unknown, attempts: number, firstFailureAt: number): void {
   out[DiagnosticHeaders.errorCode] = truncate(isMissiveError(error) ? error.code : codeOf(error), 128);
   out[DiagnosticHeaders.errorMessage] = truncate(messageOf(error), MESSAGE_BUDGET);
-  return out;
+  out[DiagnosticHeaders.attempts] = String(attempts);
+  out[DiagnosticHeaders.firstFailure] = new Date(firstFailureAt).toISOString();
 }
 
 /** Attempts recorded on an earlier retry (0 when none), and when the first failure happened. */

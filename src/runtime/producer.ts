@@ -7,7 +7,7 @@
  * the same message ids, so a copy that did arrive is deduplicated downstream.
  */
 import { ClosedError, ConfigurationError, isRetryable, PublishTimeoutError } from "../errors.js";
-import { dataschemaOf, type Envelope } from "../envelope/envelope.js";
+import { dataschemaOf, EXTENSION_NAME, KNOWN_ATTRIBUTES, NO_EXTENSIONS, type Envelope } from "../envelope/envelope.js";
 import { encodeEnvelope, type ContentMode } from "../envelope/codec.js";
 import type { SizeLimits } from "../envelope/limits.js";
 import { uuidv7 } from "../envelope/uuidv7.js";
@@ -15,7 +15,7 @@ import { JSON_CONTENT_TYPE } from "../envelope/wire.js";
 import type { MessageDefinition } from "../contract/define-message.js";
 import { validateWith } from "../contract/validate.js";
 import type { Logger } from "../observability/logger.js";
-import { endSend, startSend } from "../observability/telemetry.js";
+import { endSend, startSend, type TraceCarrier } from "../observability/telemetry.js";
 import type { OutgoingMessage, Transport } from "../transport/transport.js";
 import { fullJitterDelay, sleep, type Random } from "./backoff.js";
 import { toMs } from "./duration.js";
@@ -49,8 +49,6 @@ interface Pending {
   readonly reject: (err: Error) => void;
 }
 
-const EXTENSION_NAME = /^[a-z0-9]{1,20}$/;
-const RESERVED = new Set(["id", "source", "type", "specversion", "time", "datacontenttype", "dataschema", "key", "correlationid", "causationid", "replyto", "data"]);
 
 export class Producer {
   private queue: Pending[] = [];
@@ -75,12 +73,7 @@ export class Producer {
     const topic = route.topic ?? definition.type;
     const { span, carrier } = startSend(this.transport.name, topic, id);
     try {
-      const envelope = this.envelopeFor(definition, value, {
-        ...options,
-        id,
-        traceparent: options.traceparent ?? carrier.traceparent,
-        tracestate: options.tracestate ?? carrier.tracestate,
-      });
+      const envelope = this.envelopeFor(definition, value, options, id, carrier);
       const receipt = await this.send(envelope, options.delay === undefined ? undefined : toMs(options.delay, "delay"), route);
       endSend(span, this.transport.name, topic, undefined);
       return receipt;
@@ -117,18 +110,11 @@ export class Producer {
     });
   }
 
-  envelopeFor(definition: MessageDefinition<string, unknown, unknown>, data: unknown, options: PublishOptions): Envelope {
-    const id = options.id ?? uuidv7();
+  /** The envelope of a publish: `id` and trace context come from the caller's span unless the options set them. */
+  envelopeFor(definition: MessageDefinition<string, unknown, unknown>, data: unknown, options: PublishOptions, id: string, trace: TraceCarrier = {}): Envelope {
     const key = options.key ?? definition.keyOf(data);
-    const extensions: Record<string, string> = Object.create(null) as Record<string, string>;
-    if (options.extensions) {
-      for (const name of Object.keys(options.extensions)) {
-        if (!EXTENSION_NAME.test(name) || RESERVED.has(name)) throw new ConfigurationError(`invalid CloudEvents extension name ${JSON.stringify(name)}`);
-        const v = options.extensions[name];
-        if (typeof v !== "string") throw new ConfigurationError(`extension ${name} must be a string`);
-        extensions[name] = v;
-      }
-    }
+    const traceparent = options.traceparent ?? trace.traceparent;
+    const tracestate = options.tracestate ?? trace.tracestate;
     return {
       id,
       source: this.settings.source,
@@ -141,9 +127,9 @@ export class Producer {
       ...(options.correlationId !== undefined ? { correlationid: options.correlationId } : {}),
       ...(options.causationId !== undefined ? { causationid: options.causationId } : {}),
       ...(options.replyTo !== undefined ? { replyto: options.replyTo } : {}),
-      ...(options.traceparent !== undefined ? { traceparent: options.traceparent } : {}),
-      ...(options.tracestate !== undefined ? { tracestate: options.tracestate } : {}),
-      extensions,
+      ...(traceparent !== undefined ? { traceparent } : {}),
+      ...(tracestate !== undefined ? { tracestate } : {}),
+      extensions: options.extensions ? checkedExtensions(options.extensions) : NO_EXTENSIONS,
       data,
     };
   }
@@ -215,4 +201,16 @@ export class Producer {
       }
     }
   }
+}
+
+/** User extensions, checked: CloudEvents names that are not attributes of their own, string values. */
+function checkedExtensions(given: Readonly<Record<string, string>>): Record<string, string> {
+  const extensions: Record<string, string> = Object.create(null) as Record<string, string>;
+  for (const name of Object.keys(given)) {
+    if (!EXTENSION_NAME.test(name) || KNOWN_ATTRIBUTES.has(name)) throw new ConfigurationError(`invalid CloudEvents extension name ${JSON.stringify(name)}`);
+    const value = given[name];
+    if (typeof value !== "string") throw new ConfigurationError(`extension ${name} must be a string`);
+    extensions[name] = value;
+  }
+  return extensions;
 }

@@ -1,14 +1,12 @@
 /** Helpers shared by the memory transport tests. */
 import { vi } from "vitest";
-import type { WireMessage } from "../../src/envelope/wire.js";
+import { emptyHeaders, type WireMessage } from "../../src/envelope/wire.js";
 import type { Delivery, OutgoingMessage, Subscription } from "../../src/transport/transport.js";
 import { createMemoryBroker, type MemoryBroker, type MemoryBrokerOptions, type MemoryTransport, type MemoryTransportOverrides } from "../../src/transports/memory/index.js";
 export { receiveAtLeast } from "../support/receive.js";
 
 export function wire(body: string, headers: Record<string, string> = {}): WireMessage {
-  const h = Object.create(null) as Record<string, string>;
-  Object.assign(h, headers);
-  return { headers: h, body: Buffer.from(body) };
+  return { headers: Object.assign(emptyHeaders(), headers), body: Buffer.from(body) };
 }
 
 /** A message whose id doubles as its body, so tests can read what they got. */
@@ -34,7 +32,6 @@ export async function brokerWithTransport(options: MemoryBrokerOptions = {}, ove
   const broker = createMemoryBroker(options);
   return { broker, transport: await connected(broker, overrides) };
 }
-
 
 /**
  * Under vi.useFakeTimers(): receive and ack `count` deliveries, advancing

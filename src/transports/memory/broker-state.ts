@@ -57,8 +57,8 @@ export class BrokerState {
   readonly rng: Rng;
   readonly faults: Faults;
   readonly groups = new Map<string, GroupQueue>();
-  /** topic → names of the groups bound to it. */
-  readonly bindings = new Map<string, Set<string>>();
+  /** topic → the groups bound to it (kept in step with `groups` by bind and removeGroup). */
+  readonly bindings = new Map<string, Set<GroupQueue>>();
   readonly deadLetters = new Map<string, StoredDeadLetter>();
   readonly counters: BrokerCounters = {
     published: 0, unroutable: 0, delivered: 0, acked: 0, retried: 0, deadLettered: 0, replayed: 0, droppedAcks: 0, duplicates: 0, crashes: 0,
@@ -91,7 +91,7 @@ export class BrokerState {
         bound = new Set();
         this.bindings.set(topic, bound);
       }
-      bound.add(name);
+      bound.add(group);
     }
     return group;
   }
@@ -102,7 +102,7 @@ export class BrokerState {
     this.groups.delete(group.name);
     for (const topic of group.topics) {
       const bound = this.bindings.get(topic);
-      bound?.delete(group.name);
+      bound?.delete(group);
       if (bound?.size === 0) this.bindings.delete(topic);
     }
     group.removed = true;
@@ -115,12 +115,8 @@ export class BrokerState {
       const queue = this.groups.get(group);
       return queue === undefined ? [] : [queue];
     }
-    const out: GroupQueue[] = [];
-    for (const name of this.bindings.get(topic) ?? []) {
-      const queue = this.groups.get(name);
-      if (queue !== undefined) out.push(queue);
-    }
-    return out;
+    const bound = this.bindings.get(topic);
+    return bound === undefined ? [] : [...bound];
   }
 
   /** Append a row; it becomes visible after `delayMs` plus the latency fault. */

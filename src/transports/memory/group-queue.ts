@@ -41,8 +41,6 @@ export interface ScanResult {
 
 export class GroupQueue {
   readonly topics = new Set<string>();
-  /** Removed with its bindings when the temporary subscription that made it closes. */
-  temporary = false;
   /** Set once the group is removed: late settles and receivers see it is gone. */
   removed = false;
   /** Open subscriptions (used when consumer groups are disabled: one consumer per group). */

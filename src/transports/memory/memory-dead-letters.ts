@@ -30,7 +30,6 @@ function toDeadLetter(e: StoredDeadLetter): DeadLetter {
   return { entryId: e.entryId, group: e.group, topic: e.topic, key: e.key, wire: { headers: copyHeaders(e.wire.headers), body: e.wire.body }, deadLetteredAt: e.deadLetteredAt };
 }
 
-
 export function createDeadLetterStore(state: BrokerState): DeadLetterStore {
   // Each call resolves on a later microtask, like a round trip to a broker.
   const later = <T>(fn: () => T): Promise<T> => Promise.resolve().then(fn);
@@ -42,9 +41,10 @@ export function createDeadLetterStore(state: BrokerState): DeadLetterStore {
         let moved = 0;
         for (const entryId of new Set(entryIds)) {
           const entry = state.deadLetters.get(entryId);
+          if (entry === undefined) continue;
           // A group that no longer exists (a closed temporary group) has nowhere to go: the entry stays.
-          const group = entry === undefined ? undefined : state.groups.get(entry.group);
-          if (entry === undefined || group === undefined) continue;
+          const group = state.groups.get(entry.group);
+          if (group === undefined) continue;
           state.enqueue(group, { id: entry.id, topic: entry.topic, key: entry.key, wire: { headers: withoutDiagnostics(entry.wire.headers), body: entry.wire.body } }, 0);
           state.deadLetters.delete(entryId);
           state.counters.replayed++;

@@ -60,8 +60,7 @@ export class MemoryDelivery implements Delivery, LeaseHolder {
   }
 
   isLive(now: number): boolean {
-    if (this.status === "held" || !this.host.capabilities.leases) return true;
-    return now < this.lapseAt;
+    return now < this.expiresAt();
   }
 
   expiresAt(): number {
@@ -180,8 +179,8 @@ export class MemoryDelivery implements Delivery, LeaseHolder {
     this.finish();
   }
 
-  private finish(): void {
-    this.status = "done";
+  private finish(status: "done" | "lost" = "done"): void {
+    this.status = status;
     this.host.holding.delete(this);
     this.host.owned.delete(this);
   }
@@ -198,9 +197,7 @@ export class MemoryDelivery implements Delivery, LeaseHolder {
         break;
     }
     if (!this.holdsLease()) {
-      this.status = "lost";
-      this.host.holding.delete(this);
-      this.host.owned.delete(this);
+      this.finish("lost");
       this.host.state.wake(this.host.group);
       throw new LeaseLostError(`memory transport: lease on message ${this.row.id} in group ${this.group} was taken by another delivery`);
     }

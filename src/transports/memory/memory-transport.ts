@@ -110,7 +110,6 @@ class MemoryTransportImpl implements MemoryTransport {
         throw new ConfigurationError(`memory transport: group ${options.group} already has a consumer, and this transport has no consumer groups`);
       }
       const group = this.state.bind(options.group, options.topics);
-      if (options.temporary === true) group.temporary = true;
       const subscription = new MemorySubscription(this.state, group, this.capabilities, this.owned, options, (s) => this.subscriptions.delete(s));
       this.subscriptions.add(subscription);
       return subscription;
@@ -152,8 +151,8 @@ class MemoryTransportImpl implements MemoryTransport {
       return new UnroutableError(`memory transport: message ${message.id} is unroutable: ${where}`);
     }
     // One copy of the headers shared by every group's row: rows replace, never edit, their wire.
-    const wire: WireMessage = { headers: copyHeaders(message.wire.headers), body: message.wire.body };
-    for (const group of groups) state.enqueue(group, { id: message.id, topic: message.topic, key: message.key, wire }, delayMs);
+    const toEnqueue = { id: message.id, topic: message.topic, key: message.key, wire: { headers: copyHeaders(message.wire.headers), body: message.wire.body } };
+    for (const group of groups) state.enqueue(group, toEnqueue, delayMs);
     state.counters.published++;
     return undefined;
   }

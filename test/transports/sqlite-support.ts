@@ -3,15 +3,13 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach } from "vitest";
-import type { WireMessage } from "../../src/envelope/wire.js";
+import { emptyHeaders, type WireMessage } from "../../src/envelope/wire.js";
 import type { Delivery, OutgoingMessage, SubscribeOptions } from "../../src/transport/transport.js";
 import { sqliteTransport, type SqliteTransport, type SqliteTransportOptions } from "../../src/transports/sqlite/index.js";
 export { receiveAtLeast } from "../support/receive.js";
 
 export function wire(body: string | Uint8Array, headers: Record<string, string> = {}): WireMessage {
-  const h = Object.create(null) as Record<string, string>;
-  Object.assign(h, headers);
-  return { headers: h, body: typeof body === "string" ? Buffer.from(body) : body };
+  return { headers: Object.assign(emptyHeaders(), headers), body: typeof body === "string" ? Buffer.from(body) : body };
 }
 
 /** A message whose id doubles as its body, so tests can read what they got. */

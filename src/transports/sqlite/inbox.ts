@@ -9,6 +9,7 @@ import { ConfigurationError, ErrorCodes, LeaseLostError, isMissiveError } from "
 import type { InboxOutcome, InboxStore } from "../../stores/inbox.js";
 import type { Delivery } from "../../transport/transport.js";
 import { SqliteDelivery } from "./delivery.js";
+import { TABLE_PREFIX } from "./options.js";
 import { inboxSchema, tableNames } from "./schema.js";
 import { toTransportError } from "./sqlite-errors.js";
 import { fileKeyOf, type SqliteTransport } from "./sqlite-transport.js";
@@ -18,13 +19,11 @@ export interface SqliteInboxOptions {
   readonly tablePrefix?: string;
 }
 
-const PREFIX = /^[A-Za-z_][A-Za-z0-9_]{0,48}$/;
-
 /** An inbox in the transport's own database file; `runOnce` hands `effects` the better-sqlite3 handle. */
 export function sqliteInbox(transport: SqliteTransport, options: SqliteInboxOptions = {}): InboxStore<Database.Database> {
   const prefix = options.tablePrefix ?? transport.tablePrefix;
-  if (typeof prefix !== "string" || !PREFIX.test(prefix)) {
-    throw new ConfigurationError(`sqlite inbox: \`tablePrefix\` must match ${PREFIX.source}, got ${JSON.stringify(prefix)}`);
+  if (typeof prefix !== "string" || !TABLE_PREFIX.test(prefix)) {
+    throw new ConfigurationError(`sqlite inbox: \`tablePrefix\` must match ${TABLE_PREFIX.source}, got ${JSON.stringify(prefix)}`);
   }
   const db = transport.database;
   try {
@@ -36,6 +35,17 @@ export function sqliteInbox(transport: SqliteTransport, options: SqliteInboxOpti
   return new SqliteInbox(db, fileKeyOf(transport), tableNames(prefix));
 }
 
+/** One runOnce call, as the shared transaction function sees it. */
+interface InboxJob {
+  readonly group: string;
+  readonly messageId: string;
+  /** The delivery to ack in the same transaction, when it is this file's and still held. */
+  readonly own: SqliteDelivery | undefined;
+  readonly effects: (tx: Database.Database) => unknown;
+  /** Set when `effects` threw: that error is the handler's and passes through untouched. */
+  effectsFailure?: { error: unknown };
+}
+
 class SqliteInbox implements InboxStore<Database.Database> {
   readonly name = "sqlite";
   private readonly s: {
@@ -44,6 +54,8 @@ class SqliteInbox implements InboxStore<Database.Database> {
     cleanup: Database.Statement<unknown[], unknown>;
     ack: Database.Statement<unknown[], unknown>;
   };
+  // Built once: better-sqlite3 wraps a transaction function in four variants on every `transaction()` call.
+  private readonly runTx: Database.Transaction<(job: InboxJob) => InboxOutcome<unknown>>;
 
   constructor(
     private readonly db: Database.Database,
@@ -56,39 +68,18 @@ class SqliteInbox implements InboxStore<Database.Database> {
       cleanup: db.prepare(`DELETE FROM ${t.inbox} WHERE handled_at < ?`),
       ack: db.prepare(`DELETE FROM ${t.queue} WHERE seq = ? AND lease_token = ?`),
     };
+    this.runTx = db.transaction((job: InboxJob) => this.inTransaction(job));
   }
 
   async runOnce<R>(group: string, messageId: string, delivery: Delivery, effects: (tx: Database.Database) => R): Promise<InboxOutcome<R>> {
     // Ack in this transaction only a delivery of this very file that nobody settled yet.
     const own = delivery instanceof SqliteDelivery && delivery.fileKey === this.fileKey && delivery.status === "held" ? delivery : undefined;
-    let effectsFailure: { error: unknown } | undefined;
-    const run = this.db.transaction((): InboxOutcome<R> => {
-      if (this.s.record.run(group, messageId, Date.now()).changes === 0) return { duplicate: true };
-      let value: R;
-      try {
-        value = effects(this.db);
-      } catch (error) {
-        effectsFailure = { error };
-        throw error;
-      }
-      if (isThenable(value)) {
-        // The promise's own outcome no longer matters: keep it from surfacing as an unhandled rejection.
-        Promise.resolve(value).catch(() => undefined);
-        throw new ConfigurationError(
-          "sqlite inbox: the transaction callback returned a promise. SQLite transactions are synchronous: " +
-            "do the database writes synchronously with the handle you are given, and await other work before or after ctx.transaction",
-        );
-      }
-      if (own && this.s.ack.run(own.seq, own.token).changes === 0) {
-        throw new LeaseLostError(`inbox: the lease of message ${messageId} in group ${JSON.stringify(group)} was lost; its effects were rolled back`);
-      }
-      return { duplicate: false, value, acked: own !== undefined };
-    });
+    const job: InboxJob = { group, messageId, own, effects };
     let outcome: InboxOutcome<R>;
     try {
-      outcome = run.immediate();
+      outcome = this.runTx.immediate(job) as InboxOutcome<R>;
     } catch (err) {
-      if (effectsFailure && effectsFailure.error === err) throw err;
+      if (job.effectsFailure && job.effectsFailure.error === err) throw err;
       if (isMissiveError(err)) {
         if (err.code === ErrorCodes.LEASE_LOST && own) own.settledElsewhere();
         throw err;
@@ -97,6 +88,30 @@ class SqliteInbox implements InboxStore<Database.Database> {
     }
     if (!outcome.duplicate && outcome.acked && own) own.settledElsewhere();
     return outcome;
+  }
+
+  private inTransaction(job: InboxJob): InboxOutcome<unknown> {
+    const { group, messageId, own } = job;
+    if (this.s.record.run(group, messageId, Date.now()).changes === 0) return { duplicate: true };
+    let value: unknown;
+    try {
+      value = job.effects(this.db);
+    } catch (error) {
+      job.effectsFailure = { error };
+      throw error;
+    }
+    if (isThenable(value)) {
+      // The promise's own outcome no longer matters: keep it from surfacing as an unhandled rejection.
+      Promise.resolve(value).catch(() => undefined);
+      throw new ConfigurationError(
+        "sqlite inbox: the transaction callback returned a promise. SQLite transactions are synchronous: " +
+          "do the database writes synchronously with the handle you are given, and await other work before or after ctx.transaction",
+      );
+    }
+    if (own && this.s.ack.run(own.seq, own.token).changes === 0) {
+      throw new LeaseLostError(`inbox: the lease of message ${messageId} in group ${JSON.stringify(group)} was lost; its effects were rolled back`);
+    }
+    return { duplicate: false, value, acked: own !== undefined };
   }
 
   async seen(group: string, messageId: string): Promise<boolean> {

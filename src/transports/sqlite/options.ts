@@ -48,7 +48,7 @@ export const SQLITE_DEFAULTS = Object.freeze({
 });
 
 // The prefix is spliced into DDL and SQL text, so it must be a plain identifier.
-const PREFIX = /^[A-Za-z_][A-Za-z0-9_]{0,48}$/;
+export const TABLE_PREFIX = /^[A-Za-z_][A-Za-z0-9_]{0,48}$/;
 
 export function resolveSqliteOptions(options: SqliteTransportOptions): ResolvedSqliteOptions {
   if (options === null || typeof options !== "object") throw new ConfigurationError("sqlite transport: options must be an object or a sqlite:// URL");
@@ -61,8 +61,8 @@ export function resolveSqliteOptions(options: SqliteTransportOptions): ResolvedS
     throw new ConfigurationError(`sqlite transport: \`synchronous\` must be "FULL" or "NORMAL", got ${JSON.stringify(synchronous)}`);
   }
   const tablePrefix = options.tablePrefix ?? SQLITE_DEFAULTS.tablePrefix;
-  if (typeof tablePrefix !== "string" || !PREFIX.test(tablePrefix)) {
-    throw new ConfigurationError(`sqlite transport: \`tablePrefix\` must match ${PREFIX.source}, got ${JSON.stringify(tablePrefix)}`);
+  if (typeof tablePrefix !== "string" || !TABLE_PREFIX.test(tablePrefix)) {
+    throw new ConfigurationError(`sqlite transport: \`tablePrefix\` must match ${TABLE_PREFIX.source}, got ${JSON.stringify(tablePrefix)}`);
   }
   const busyTimeoutMs = integerOption("busyTimeoutMs", options.busyTimeoutMs, SQLITE_DEFAULTS.busyTimeoutMs, 0);
   const pollMinMs = integerOption("pollMinMs", options.pollMinMs, SQLITE_DEFAULTS.pollMinMs, 1);

@@ -60,7 +60,8 @@ export class QueueStore {
   // Routes are read inside the write transaction (so they are current across processes)
   // and remembered for the rest of that transaction only.
   private routeCtx: WriteContext | undefined;
-  private readonly routes = new Map<string, readonly string[]>();
+  private readonly topicRoutes = new Map<string, readonly string[]>();
+  private readonly groupRoutes = new Map<string, readonly string[]>();
 
   constructor(
     private readonly db: Database.Database,
@@ -139,14 +140,14 @@ export class QueueStore {
   private routeOf(m: PreparedMessage, ctx: WriteContext): readonly string[] {
     if (this.routeCtx !== ctx) {
       this.routeCtx = ctx;
-      this.routes.clear();
+      this.topicRoutes.clear();
+      this.groupRoutes.clear();
     }
-    const routeKey = m.group === undefined ? `t:${m.topic}` : `g:${m.group}`;
-    let groups = this.routes.get(routeKey);
-    if (!groups) {
-      groups = (m.group === undefined ? this.s.boundGroups.all(m.topic) : this.s.groupExists.all(m.group)) as string[];
-      this.routes.set(routeKey, groups);
-    }
+    const byTopic = m.group === undefined;
+    const routes = byTopic ? this.topicRoutes : this.groupRoutes;
+    const name = m.group ?? m.topic;
+    let groups = routes.get(name);
+    if (!groups) routes.set(name, (groups = (byTopic ? this.s.boundGroups : this.s.groupExists).all(name) as string[]));
     return groups;
   }
 
@@ -227,8 +228,9 @@ export class QueueStore {
     return this.writer.submit((ctx) => leases.map((l) => this.s.renew.run(ctx.now + leaseMs, l.seq, l.token).changes === 0), leases.length);
   }
 
+  // Settles resolve true when the lease still held and the write committed, false when the lease was lost.
   ack(lease: LeaseRef): Promise<boolean> {
-    return this.settle((ctx) => {
+    return this.writer.submit((ctx) => {
       if (this.s.ack.run(lease.seq, lease.token).changes === 0) return false;
       // Deleting a key's head makes the next row of the key claimable.
       if (lease.key !== undefined) ctx.touch(lease.group);
@@ -239,7 +241,7 @@ export class QueueStore {
   retry(lease: LeaseRef, delayMs: number, headers: Readonly<Record<string, string>>): Promise<boolean> {
     const json = encodeHeaders(headers);
     const delay = Number.isFinite(delayMs) && delayMs > 0 ? Math.ceil(delayMs) : 0;
-    return this.settle((ctx) => {
+    return this.writer.submit((ctx) => {
       if (this.s.retry.run(ctx.now + delay, json, lease.seq, lease.token).changes === 0) return false;
       ctx.touch(lease.group);
       return true;
@@ -248,7 +250,7 @@ export class QueueStore {
 
   deadLetter(lease: LeaseRef, headers: Readonly<Record<string, string>>): Promise<boolean> {
     const json = encodeHeaders(headers);
-    return this.settle((ctx) => {
+    return this.writer.submit((ctx) => {
       if (this.s.copyToDeadLetters.run(json, ctx.now, lease.seq, lease.token).changes === 0) return false;
       this.s.ack.run(lease.seq, lease.token);
       if (lease.key !== undefined) ctx.touch(lease.group);
@@ -277,10 +279,4 @@ export class QueueStore {
       return undefined;
     }
   }
-
-  // Resolves true when the lease still held and the settle committed, false when the lease was lost.
-  private settle(op: (ctx: WriteContext) => boolean): Promise<boolean> {
-    return this.writer.submit(op);
-  }
-
 }

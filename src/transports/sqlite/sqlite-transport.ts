@@ -44,15 +44,6 @@ export function sqliteTransport(options: SqliteTransportOptions | string): Sqlit
   return new SqliteTransportImpl(resolved);
 }
 
-/**
- * Internal, for fault tests: drop the connection the way a killed process
- * would. Nothing queued is written, no lease is handed back (held messages
- * come back when their leases run out), temporary groups stay.
- */
-export function abandonSqliteTransport(transport: SqliteTransport): void {
-  if (transport instanceof SqliteTransportImpl) transport.abandon();
-}
-
 /** Internal: the real file behind a transport, for the inbox's same-file check. */
 export function fileKeyOf(transport: SqliteTransport): string | undefined {
   return transport instanceof SqliteTransportImpl ? transport.fileKey : undefined;
@@ -162,17 +153,6 @@ class SqliteTransportImpl implements SqliteTransport {
     if (held.length > 0) void this.queue.release(held).catch(() => undefined);
     for (const s of subscriptions) if (s.settings.temporary) void this.queue.dropTemporaryGroup(s.settings.group).catch(() => undefined);
     this.writer.drainAndClose();
-    this.subscriptions.clear();
-    releaseChannel(this.fileKey, this.channel);
-    this.database.close();
-  }
-
-  abandon(): void {
-    if (this.closing) return;
-    this.open = false;
-    this.closing = Promise.resolve();
-    for (const s of this.subscriptions) s.stop();
-    this.writer.abandon(new ClosedError("sqlite transport was abandoned"));
     this.subscriptions.clear();
     releaseChannel(this.fileKey, this.channel);
     this.database.close();

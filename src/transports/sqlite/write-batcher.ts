@@ -69,8 +69,8 @@ export class WriteBatcher {
     this.closed = true;
   }
 
-  /** Fail everything queued without running it and refuse new ops (a simulated crash). */
-  abandon(error: Error): void {
+  /** Fail everything queued without running it and refuse new ops. */
+  private abandon(error: Error): void {
     this.closed = true;
     for (const op of this.queue.splice(0)) op.reject(error);
   }
@@ -98,6 +98,11 @@ export class WriteBatcher {
     while (n < this.queue.length && (n === 0 || weight + this.queue[n]!.weight <= MAX_WEIGHT_PER_TX)) weight += this.queue[n++]!.weight;
     const ops = n === this.queue.length ? this.queue : this.queue.slice(0, n);
     this.queue = n === this.queue.length ? [] : this.queue.slice(n);
+    this.runBatch(ops);
+  }
+
+  // One transaction for `ops`; if it threw, each op again alone, so only the culprit fails.
+  private runBatch(ops: readonly PendingOp[]): void {
     const groups = new Set<string>();
     const ctx: WriteContext = { now: Date.now(), touch: (g) => groups.add(g) };
     let results: unknown[];
@@ -109,25 +114,11 @@ export class WriteBatcher {
         for (const op of ops) op.reject(mapped);
         return;
       }
-      for (const op of ops) this.runAlone(op);
+      for (const op of ops) this.runBatch([op]);
       return;
     }
     this.commitDone(groups);
     for (let i = 0; i < ops.length; i++) ops[i]!.resolve(results[i]);
-  }
-
-  private runAlone(op: PendingOp): void {
-    const groups = new Set<string>();
-    const ctx: WriteContext = { now: Date.now(), touch: (g) => groups.add(g) };
-    let result: unknown;
-    try {
-      result = this.runAll.immediate([op], ctx)[0];
-    } catch (err) {
-      op.reject(toTransportError(err, "write transaction failed"));
-      return;
-    }
-    this.commitDone(groups);
-    op.resolve(result);
   }
 
   /** Wake waiters for groups changed by a commit made outside the batcher (the inbox's). */

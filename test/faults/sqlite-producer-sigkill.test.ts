@@ -3,7 +3,6 @@
  * id it saw confirmed is in the broker afterwards (a confirm is only given
  * after the commit).
  */
-import { fork, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,12 +11,12 @@ import { afterEach, describe, expect, it } from "vitest";
 import { missive } from "../../src/index.js";
 import { sqliteTransport } from "../../src/transports/sqlite/index.js";
 import { OrderPlaced } from "../conformance/contracts.js";
+import { exited, forkFixture, killFixtures } from "../support/fixture-process.js";
 import { waitFor } from "../support/wait.js";
 
-let child: ChildProcess | undefined;
 let dir: string | undefined;
 afterEach(() => {
-  if (child && child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  killFixtures();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -29,13 +28,13 @@ describe("faults - sqlite producer", () => {
     await setup.declare(OrderPlaced, "billing");
     await setup.close();
     const confirmed = new Set<string>();
-    child = fork(join(process.cwd(), "test", "fixtures", "producer.ts"), [path], { execArgv: ["--import", "tsx"], stdio: ["ignore", "ignore", "inherit", "ipc"] });
+    const child = forkFixture("producer", [path]);
     child.on("message", (m: { confirmed?: string }) => {
       if (m.confirmed) confirmed.add(m.confirmed);
     });
     await waitFor(() => confirmed.size >= 3000, 60_000, "3000 confirmed publishes");
     child.kill("SIGKILL");
-    await new Promise((r) => child!.once("exit", r));
+    await exited(child);
     const db = new Database(path, { readonly: true });
     try {
       const stored = new Set((db.prepare("SELECT message_id FROM missive_queue WHERE group_name = 'billing'").all() as Array<{ message_id: string }>).map((r) => r.message_id));

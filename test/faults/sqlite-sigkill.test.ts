@@ -3,7 +3,7 @@
  * the SQLite default. Counted after a final drain: nothing confirmed is lost,
  * and with the inbox no effect happens twice.
  */
-import { fork, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,20 +12,18 @@ import { afterEach, describe, expect, it } from "vitest";
 import { missive } from "../../src/index.js";
 import { sqliteTransport } from "../../src/transports/sqlite/index.js";
 import { OrderPlaced } from "../conformance/contracts.js";
+import { exited, forkFixture, killFixtures } from "../support/fixture-process.js";
 import { waitFor } from "../support/wait.js";
 
-const FIXTURE = join(process.cwd(), "test", "fixtures", "inbox-consumer.ts");
-const children: ChildProcess[] = [];
 let dir: string | undefined;
 
 afterEach(() => {
-  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
+  killFixtures();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 function startConsumer(path: string, group: string): { child: ChildProcess; handled: () => number; ready: Promise<void> } {
-  const child = fork(FIXTURE, [path, group], { execArgv: ["--import", "tsx"], stdio: ["ignore", "ignore", "inherit", "ipc"] });
-  children.push(child);
+  const child = forkFixture("inbox-consumer", [path, group]);
   let handled = 0;
   const ready = new Promise<void>((resolve, reject) => {
     child.on("message", (m: { ready?: boolean; handled?: number }) => {
@@ -58,7 +56,7 @@ describe("faults - sqlite", () => {
       await victim.ready;
       await waitFor(() => victim.handled() >= killAfter, 30_000, `the consumer to handle ${killAfter}`);
       victim.child.kill("SIGKILL");
-      await new Promise((r) => victim.child.once("exit", r));
+      await exited(victim.child);
       kills++;
     }
     const survivor = startConsumer(path, "billing");

@@ -37,6 +37,17 @@ describe("sqlite inbox", () => {
     expect(Buffer.from(next!.wire.body).toString()).toBe("m2");
   });
 
+  it("sqlite inbox - regression: an inbox with its own table prefix still acks in the transport's queue", async () => {
+    const t = fx.open();
+    const inbox = sqliteInbox(t, { tablePrefix: "billing_" });
+    const sub = await t.subscribe(subOptions("billing", ["order.created"], { prefetch: 1 }));
+    await t.publish([message("order.created", "m1", "K")]);
+    const [d] = await sub.receive(1, 1000);
+    expect(await inbox.runOnce("billing", "m1", d!, () => "done")).toEqual({ duplicate: false, value: "done", acked: true });
+    expect(count(t.database, "SELECT COUNT(*) FROM billing_inbox")).toBe(1);
+    expect(count(t.database, "SELECT COUNT(*) FROM missive_queue")).toBe(0);
+  });
+
   it("sqlite inbox - a duplicate runs nothing and acks nothing", async () => {
     const { t, inbox } = await setup();
     const sub = await t.subscribe(subOptions("billing", ["order.created"]));

@@ -32,7 +32,8 @@ export function sqliteInbox(transport: SqliteTransport, options: SqliteInboxOpti
   } catch (err) {
     throw toTransportError(err, "creating the inbox table failed");
   }
-  return new SqliteInbox(db, fileKeyOf(transport), tableNames(prefix));
+  // The inbox table may have its own prefix; the queue it acks in is always the transport's.
+  return new SqliteInbox(db, fileKeyOf(transport), tableNames(prefix).inbox, tableNames(transport.tablePrefix).queue);
 }
 
 /** One runOnce call, as the shared transaction function sees it. */
@@ -60,13 +61,14 @@ class SqliteInbox implements InboxStore<Database.Database> {
   constructor(
     private readonly db: Database.Database,
     private readonly fileKey: string | undefined,
-    t: ReturnType<typeof tableNames>,
+    inboxTable: string,
+    queueTable: string,
   ) {
     this.s = {
-      record: db.prepare(`INSERT OR IGNORE INTO ${t.inbox} (group_name, message_id, handled_at) VALUES (?, ?, ?)`),
-      seen: db.prepare(`SELECT 1 FROM ${t.inbox} WHERE group_name = ? AND message_id = ?`).pluck(),
-      cleanup: db.prepare(`DELETE FROM ${t.inbox} WHERE handled_at < ?`),
-      ack: db.prepare(`DELETE FROM ${t.queue} WHERE seq = ? AND lease_token = ?`),
+      record: db.prepare(`INSERT OR IGNORE INTO ${inboxTable} (group_name, message_id, handled_at) VALUES (?, ?, ?)`),
+      seen: db.prepare(`SELECT 1 FROM ${inboxTable} WHERE group_name = ? AND message_id = ?`).pluck(),
+      cleanup: db.prepare(`DELETE FROM ${inboxTable} WHERE handled_at < ?`),
+      ack: db.prepare(`DELETE FROM ${queueTable} WHERE seq = ? AND lease_token = ?`),
     };
     this.runTx = db.transaction((job: InboxJob) => this.inTransaction(job));
   }

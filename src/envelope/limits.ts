@@ -45,7 +45,8 @@ export function checkLimits(headers: Readonly<Record<string, string>>, bodyBytes
   }
 }
 
-function exactHeaderBytes(headers: Readonly<Record<string, string>>): number {
+/** The UTF-8 size of all header names and values. */
+export function exactHeaderBytes(headers: Readonly<Record<string, string>>): number {
   let total = 0;
   for (const name in headers) total += Buffer.byteLength(name) + Buffer.byteLength(headers[name]!);
   return total;

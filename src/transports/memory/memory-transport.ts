@@ -16,6 +16,7 @@ import { copyHeaders, type BrokerState } from "./broker-state.js";
 import { createDeadLetterStore } from "./memory-dead-letters.js";
 import type { MemoryDelivery } from "./memory-delivery.js";
 import { MemorySubscription } from "./memory-subscription.js";
+import { exactHeaderBytes } from "../../envelope/limits.js";
 
 export const DEFAULT_MEMORY_CAPABILITIES: TransportCapabilities = Object.freeze({
   nativeDelay: true,
@@ -54,9 +55,7 @@ function resolveCapabilities(overrides: Partial<TransportCapabilities> | undefin
 }
 
 function wireBytes(wire: WireMessage): number {
-  let bytes = wire.body.byteLength;
-  for (const name in wire.headers) bytes += Buffer.byteLength(name) + Buffer.byteLength(wire.headers[name]!);
-  return bytes;
+  return wire.body.byteLength + exactHeaderBytes(wire.headers);
 }
 
 function validateSubscribe(options: SubscribeOptions): void {

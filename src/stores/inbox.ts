@@ -3,6 +3,7 @@
  * handled, in the same transaction as the handler's own writes, so a
  * redelivered message has no second effect.
  */
+import { ConfigurationError } from "../errors.js";
 import type { Delivery } from "../transport/transport.js";
 
 export type InboxOutcome<R> =
@@ -24,4 +25,18 @@ export interface InboxStore<TTx> {
   seen(group: string, messageId: string): Promise<boolean>;
   /** Delete rows recorded more than `olderThanMs` ago; resolves with how many. */
   cleanup(olderThanMs: number): Promise<number>;
+}
+
+/**
+ * For inbox stores whose transactions are synchronous (SQLite, memory): a
+ * callback that returned a promise did its writes outside the transaction.
+ * Throws ConfigurationError with `message` (the store then rolls back), and
+ * keeps the abandoned promise from surfacing as an unhandled rejection.
+ */
+export function assertSynchronousEffects(value: unknown, message: string): void {
+  if (value === null || (typeof value !== "object" && typeof value !== "function")) return;
+  const then = (value as { then?: unknown }).then;
+  if (typeof then !== "function") return;
+  Promise.resolve(value).catch(() => undefined);
+  throw new ConfigurationError(message);
 }

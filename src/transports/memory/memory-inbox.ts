@@ -7,7 +7,7 @@
  * `tx.onCommit` and applied only if nothing threw.
  */
 import { ConfigurationError } from "../../errors.js";
-import type { InboxOutcome, InboxStore } from "../../stores/inbox.js";
+import { assertSynchronousEffects, type InboxOutcome, type InboxStore } from "../../stores/inbox.js";
 import type { Delivery } from "../../transport/transport.js";
 import { MemoryDelivery } from "./memory-delivery.js";
 
@@ -22,10 +22,6 @@ export interface MemoryTx {
 }
 
 export type MemoryInbox = InboxStore<MemoryTx>;
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (typeof value === "object" || typeof value === "function") && value !== null && typeof (value as { then?: unknown }).then === "function";
-}
 
 export function memoryInbox(): MemoryInbox {
   /** group → message id → Unix ms recorded. */
@@ -47,11 +43,7 @@ export function memoryInbox(): MemoryInbox {
     } finally {
       open = false;
     }
-    if (isThenable(value)) {
-      // Nobody will await it now: keep its rejection from becoming an unhandled one.
-      value.then(undefined, () => undefined);
-      throw new ConfigurationError("memory inbox: effects returned a promise, but memory transactions are synchronous; register writes with tx.onCommit");
-    }
+    assertSynchronousEffects(value, "memory inbox: effects returned a promise, but memory transactions are synchronous; register writes with tx.onCommit");
     // The ack commits with the inbox row: a lost lease rolls the whole step back, as a SQL transaction would.
     const own = delivery instanceof MemoryDelivery ? delivery : undefined;
     own?.assertAckable();

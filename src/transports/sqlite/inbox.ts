@@ -6,7 +6,7 @@
  */
 import type Database from "better-sqlite3";
 import { ConfigurationError, ErrorCodes, LeaseLostError, isMissiveError } from "../../errors.js";
-import type { InboxOutcome, InboxStore } from "../../stores/inbox.js";
+import { assertSynchronousEffects, type InboxOutcome, type InboxStore } from "../../stores/inbox.js";
 import type { Delivery } from "../../transport/transport.js";
 import { SqliteDelivery } from "./delivery.js";
 import { TABLE_PREFIX } from "./options.js";
@@ -102,14 +102,11 @@ class SqliteInbox implements InboxStore<Database.Database> {
       job.effectsFailure = { error };
       throw error;
     }
-    if (isThenable(value)) {
-      // The promise's own outcome no longer matters: keep it from surfacing as an unhandled rejection.
-      Promise.resolve(value).catch(() => undefined);
-      throw new ConfigurationError(
-        "sqlite inbox: the transaction callback returned a promise. SQLite transactions are synchronous: " +
-          "do the database writes synchronously with the handle you are given, and await other work before or after ctx.transaction",
-      );
-    }
+    assertSynchronousEffects(
+      value,
+      "sqlite inbox: the transaction callback returned a promise. SQLite transactions are synchronous: " +
+        "do the database writes synchronously with the handle you are given, and await other work before or after ctx.transaction",
+    );
     if (own && this.s.ack.run(own.seq, own.token).changes === 0) {
       throw new LeaseLostError(`inbox: the lease of message ${messageId} in group ${JSON.stringify(group)} was lost; its effects were rolled back`);
     }
@@ -132,8 +129,4 @@ class SqliteInbox implements InboxStore<Database.Database> {
       throw toTransportError(err, "inbox cleanup failed");
     }
   }
-}
-
-function isThenable(value: unknown): boolean {
-  return value !== null && (typeof value === "object" || typeof value === "function") && typeof (value as { then?: unknown }).then === "function";
 }

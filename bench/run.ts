@@ -1,133 +1,155 @@
 /**
- * `npm run bench`: missive against the raw client doing the same durable work,
- * in the same run, on this machine. Prints msgs/s, ratios and peak RSS, and
- * writes bench/results/latest.json (one object per case).
+ * `npm run bench`: missive against the raw client doing the same durable
+ * work and against a well-known peer, in the same run, on this machine.
+ * Prints a table (msgs/s, ratios, p50/p99 publish→handler latency at a fixed
+ * rate, peak RSS) and writes bench/results/latest.json, one object per case.
  *
- *   npm run bench -- [messages=50000]
+ *   npm run bench -- [--messages 50000] [--runs 3] [--backlog 100000]
+ *                    [--rate 2000] [--seconds 5] [--quick] [--no-peer] [--out PATH]
  *
- * SQLite cases, synchronous=FULL, WAL:
- * - publish: 64 concurrent publishers awaiting each publish (missive groups
- *   them into shared commits) vs raw better-sqlite3 inserting the same rows in
- *   transactions of 64 (the best a raw client can do with 64 callers);
- * - consume+ack: draining that backlog through a consumer (concurrency 64)
- *   vs raw claim (UPDATE … RETURNING) + delete in transactions of 64.
+ * Every measurement runs in a child process of its own (bench/child.ts).
+ * Throughput cases run in rounds: raw, missive and the peer back to back,
+ * so each round's ratios compare figures taken under the same machine load.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import Database from "better-sqlite3";
-import { z } from "zod";
-import { defineMessage, missive } from "../src/index.js";
-import { sqliteTransport } from "../src/transports/sqlite/index.js";
+import { parseArgs } from "./lib/args.js";
+import { runChild } from "./lib/child.js";
+import { emptyRow, median, ratios, roundInt, writeResults, type Row } from "./lib/results.js";
+import { formatTable } from "./lib/table.js";
+import type { PeerThroughput, RedisAddress } from "./cases/bullmq.js";
+import { redisUnreachable } from "./cases/bullmq.js";
+import type { DrainResult, LatencyResult, ThroughputResult } from "./cases/sqlite.js";
 
-const total = Number(process.argv[2] ?? 50_000);
-const PUBLISHERS = 64;
-const Event = defineMessage({ type: "bench.event", schema: z.object({ orderId: z.string(), totalCents: z.number().int(), note: z.string() }) });
-const data = { orderId: "4821", totalCents: 15900, note: "x".repeat(64) };
+const cfg = parseArgs(process.argv.slice(2));
+const log = (line: string): void => void process.stdout.write(line + "\n");
+const caseTimeoutMs = cfg.quick ? 60_000 : 300_000;
 
-let peakRss = 0;
-const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 20);
-const resetRss = (): void => {
-  peakRss = process.memoryUsage().rss;
-};
-const mb = (bytes: number): number => Math.round(bytes / 1024 / 1024);
+async function inTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
+  const dir = mkdtempSync(join(tmpdir(), "missive-bench-"));
+  try {
+    return await fn(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
-interface Row { transport: string; case: string; msgs_per_s: number; raw_msgs_per_s: number; ratio: number; p99_ms: number | null; rss_mb: number }
+const redis: RedisAddress = cfg.redis;
+const peerSkipped = cfg.peer ? await redisUnreachable(redis) : "--no-peer given";
+if (peerSkipped) log(`BullMQ peer cases skipped: ${peerSkipped}`);
+const peer = peerSkipped === undefined;
+
+log(`missive bench: ${cfg.messages} messages per throughput case, ${cfg.runs} round(s); latency at ${cfg.rate} msg/s for ${cfg.seconds} s; drain of ${cfg.backlog}`);
+
+const raw: ThroughputResult[] = [];
+const mis: ThroughputResult[] = [];
+const bull: PeerThroughput[] = [];
+for (let round = 1; round <= cfg.runs; round++) {
+  const params = { messages: cfg.messages, publishers: cfg.publishers };
+  raw.push(await inTempDir((dir) => runChild<ThroughputResult>("sqlite-raw", { ...params, dir }, caseTimeoutMs)));
+  mis.push(await inTempDir((dir) => runChild<ThroughputResult>("sqlite-missive", { ...params, dir }, caseTimeoutMs)));
+  if (peer) bull.push(await runChild<PeerThroughput>("bullmq-throughput", { ...params, redis }, caseTimeoutMs));
+  const b = bull[round - 1];
+  log(
+    `round ${round}: publish missive ${mis[round - 1]!.publish} raw ${raw[round - 1]!.publish}${b ? ` bullmq ${b.add}` : ""}; ` +
+      `consume missive ${mis[round - 1]!.consume} raw ${raw[round - 1]!.consume}${b ? ` bullmq ${b.worker}` : ""} msg/s`,
+  );
+}
+
+log("latency…");
+const lat = await inTempDir((dir) => runChild<LatencyResult>("sqlite-latency", { dir, rate: cfg.rate, seconds: cfg.seconds }, caseTimeoutMs));
+const bullLat = peer ? await runChild<LatencyResult>("bullmq-latency", { redis, rate: cfg.rate, seconds: cfg.seconds }, caseTimeoutMs) : undefined;
+
+log(`drain of a ${cfg.backlog}-message backlog…`);
+const drain = await inTempDir(async (dir) => {
+  await runChild("sqlite-fill", { dir, backlog: cfg.backlog, publishers: cfg.publishers }, caseTimeoutMs);
+  return runChild<DrainResult>("sqlite-drain", { dir, backlog: cfg.backlog }, caseTimeoutMs);
+});
+
+const pick = <T>(list: readonly T[], f: (x: T) => number): number[] => list.map(f);
+const med = (xs: readonly number[]): number | null => roundInt(median(xs));
+const medRatio = (xs: readonly number[]): number | null => median(xs);
+
 const rows: Row[] = [];
-
-function rawSqlite(dir: string): { publish(): number; consume(): number } {
-  const db = new Database(join(dir, "raw.db"));
-  db.pragma("journal_mode = WAL");
-  db.pragma("synchronous = FULL");
-  db.exec("CREATE TABLE q (seq INTEGER PRIMARY KEY AUTOINCREMENT, grp TEXT, topic TEXT, id TEXT, headers TEXT, body BLOB, visible_at INTEGER, attempts INTEGER DEFAULT 0, lease TEXT)");
-  db.exec("CREATE INDEX q_claim ON q (grp, visible_at, seq)");
-  const insert = db.prepare("INSERT INTO q (grp, topic, id, headers, body, visible_at) VALUES ('g', 'bench.event', ?, ?, ?, 0)");
-  const headers = JSON.stringify({ "ce-id": "x", "ce-type": "bench.event", "ce-source": "bench", "ce-specversion": "1.0", "content-type": "application/json" });
-  const body = Buffer.from(JSON.stringify(data));
-  const insertMany = db.transaction((n: number) => {
-    for (let i = 0; i < n; i++) insert.run(`id-${i}`, headers, body);
-  });
-  const claim = db.prepare("UPDATE q SET visible_at = ?, attempts = attempts + 1, lease = 'l' WHERE seq IN (SELECT seq FROM q WHERE grp = 'g' AND visible_at <= ? ORDER BY visible_at, seq LIMIT 64) RETURNING seq, headers, body");
-  const del = db.prepare("DELETE FROM q WHERE seq = ? AND lease = 'l'");
-  const claimBatch = db.transaction(() => claim.all(Date.now() + 30_000, Date.now()) as Array<{ seq: number; headers: string; body: Buffer }>);
-  const ackBatch = db.transaction((seqs: number[]) => {
-    for (const s of seqs) del.run(s);
-  });
-  return {
-    publish() {
-      const t0 = performance.now();
-      for (let done = 0; done < total; done += PUBLISHERS) insertMany(Math.min(PUBLISHERS, total - done));
-      return total / ((performance.now() - t0) / 1000);
-    },
-    consume() {
-      const t0 = performance.now();
-      let n = 0;
-      for (;;) {
-        const batch = claimBatch();
-        if (batch.length === 0) break;
-        for (const r of batch) JSON.parse(r.headers);
-        ackBatch(batch.map((r) => r.seq));
-        n += batch.length;
-      }
-      db.close();
-      return n / ((performance.now() - t0) / 1000);
-    },
+{
+  const r = emptyRow("sqlite", `publish, ${cfg.publishers} concurrent publishers, synchronous=FULL`);
+  const m = pick(mis, (x) => x.publish);
+  const w = pick(raw, (x) => x.publish);
+  r.msgs_per_s = med(m);
+  r.raw_msgs_per_s = med(w);
+  r.runs = { msgs_per_s: m, raw_msgs_per_s: w, ratio: ratios(m, w) };
+  r.ratio = medRatio(r.runs["ratio"]!);
+  r.rss_mb = Math.max(...pick(mis, (x) => x.publishRssMb));
+  r.notes = { cpu_us_per_msg: median(pick(mis, (x) => x.publishCpuUsPerMsg)), raw_cpu_us_per_msg: median(pick(raw, (x) => x.publishCpuUsPerMsg)), raw_rss_mb: Math.max(...pick(raw, (x) => x.publishRssMb)) };
+  if (peer) {
+    const b = pick(bull, (x) => x.add);
+    r.peer = `bullmq Queue.add, ${cfg.publishers} concurrent callers`;
+    r.peer_msgs_per_s = med(b);
+    r.runs["peer_msgs_per_s"] = b;
+    r.runs["peer_ratio"] = ratios(m, b);
+    r.peer_ratio = medRatio(r.runs["peer_ratio"]);
+    r.notes["peer_rss_mb"] = Math.max(...pick(bull, (x) => x.addRssMb));
+    r.notes["peer_client"] = bull[0]!.client;
+    r.notes["peer_redis_persistence"] = bull[0]!.redisPersistence;
+  }
+  rows.push(r);
+}
+{
+  const r = emptyRow("sqlite", "consume+ack, concurrency 64, prefetch 256");
+  const m = pick(mis, (x) => x.consume);
+  const w = pick(raw, (x) => x.consume);
+  r.msgs_per_s = med(m);
+  r.raw_msgs_per_s = med(w);
+  r.runs = { msgs_per_s: m, raw_msgs_per_s: w, ratio: ratios(m, w) };
+  r.ratio = medRatio(r.runs["ratio"]!);
+  r.rss_mb = Math.max(...pick(mis, (x) => x.consumeRssMb));
+  r.notes = { cpu_us_per_msg: median(pick(mis, (x) => x.consumeCpuUsPerMsg)), raw_cpu_us_per_msg: median(pick(raw, (x) => x.consumeCpuUsPerMsg)), raw_rss_mb: Math.max(...pick(raw, (x) => x.consumeRssMb)) };
+  if (peer) {
+    const b = pick(bull, (x) => x.worker);
+    r.peer = `bullmq Worker, concurrency ${50}`;
+    r.peer_msgs_per_s = med(b);
+    r.runs["peer_msgs_per_s"] = b;
+    r.runs["peer_ratio"] = ratios(m, b);
+    r.peer_ratio = medRatio(r.runs["peer_ratio"]);
+    r.notes["peer_rss_mb"] = Math.max(...pick(bull, (x) => x.workerRssMb));
+  }
+  rows.push(r);
+}
+{
+  const r = emptyRow("sqlite", `publish→handler latency at ${cfg.rate} msg/s for ${cfg.seconds} s`);
+  r.msgs_per_s = lat.handledPerS;
+  r.p50_ms = lat.p50;
+  r.p99_ms = lat.p99;
+  r.rss_mb = lat.rssMb;
+  r.notes = { max_ms: lat.max, samples: lat.count };
+  if (bullLat) {
+    r.peer = "bullmq Queue.add → Worker (concurrency 50)";
+    r.peer_p50_ms = bullLat.p50;
+    r.peer_p99_ms = bullLat.p99;
+    r.notes["peer_max_ms"] = bullLat.max;
+  }
+  rows.push(r);
+}
+{
+  const r = emptyRow("sqlite", `drain a ${cfg.backlog}-message backlog (RSS)`);
+  r.msgs_per_s = drain.drainPerS;
+  r.rss_mb = drain.peakMb;
+  r.notes = {
+    rss_start_mb: drain.startMb,
+    rss_at_20pct_mb: drain.at20Mb,
+    rss_at_90pct_mb: drain.at90Mb,
+    rss_growth_20_to_90pct_mb: drain.growthMb,
+    // Flat: no more than 10% (or 16 MB) more at 90% of the drain than at 20%.
+    rss_flat: drain.growthMb <= Math.max(16, drain.at20Mb * 0.1),
   };
+  rows.push(r);
 }
 
-async function missiveSqlite(dir: string): Promise<{ publish(): Promise<number>; consume(): Promise<number> }> {
-  const transport = sqliteTransport({ path: join(dir, "missive.db") });
-  const bus = await missive({ transport, service: "bench" });
-  await bus.declare(Event, "g");
-  return {
-    async publish() {
-      let sent = 0;
-      const t0 = performance.now();
-      await Promise.all(Array.from({ length: PUBLISHERS }, async () => {
-        while (sent < total) {
-          sent++;
-          await bus.publish(Event, data);
-        }
-      }));
-      return total / ((performance.now() - t0) / 1000);
-    },
-    async consume() {
-      let n = 0;
-      let resolveDone!: () => void;
-      const done = new Promise<void>((r) => (resolveDone = r));
-      const t0 = performance.now();
-      bus.consume(Event, { group: "g", concurrency: 64, prefetch: 256 }, () => {
-        if (++n === total) resolveDone();
-      });
-      await done;
-      const rate = total / ((performance.now() - t0) / 1000);
-      await bus.close();
-      return rate;
-    },
-  };
-}
-
-const dir = mkdtempSync(join(tmpdir(), "missive-bench-"));
-try {
-  const raw = rawSqlite(dir);
-  resetRss();
-  const rawPub = raw.publish();
-  const rawCon = raw.consume();
-  const m = await missiveSqlite(dir);
-  resetRss();
-  const pub = await m.publish();
-  const pubRss = peakRss;
-  resetRss();
-  const con = await m.consume();
-  const conRss = peakRss;
-  rows.push({ transport: "sqlite", case: `publish, ${PUBLISHERS} concurrent publishers, FULL sync`, msgs_per_s: Math.round(pub), raw_msgs_per_s: Math.round(rawPub), ratio: +(pub / rawPub).toFixed(2), p99_ms: null, rss_mb: mb(pubRss) });
-  rows.push({ transport: "sqlite", case: "consume+ack, concurrency 64", msgs_per_s: Math.round(con), raw_msgs_per_s: Math.round(rawCon), ratio: +(con / rawCon).toFixed(2), p99_ms: null, rss_mb: mb(conRss) });
-} finally {
-  clearInterval(sampler);
-  rmSync(dir, { recursive: true, force: true });
-}
-
-console.log(`\nmissive bench: ${total} messages per case\n`);
-console.table(rows.map((r) => ({ transport: r.transport, case: r.case, "msgs/s": r.msgs_per_s, "raw msgs/s": r.raw_msgs_per_s, ratio: r.ratio, "peak RSS MB": r.rss_mb })));
-writeFileSync(join(import.meta.dirname, "results", "latest.json"), JSON.stringify(rows, null, 2) + "\n");
-console.log("written to bench/results/latest.json");
+log("\n" + formatTable(rows));
+log(
+  `\ndrain RSS: start ${drain.startMb} MB, at 20% ${drain.at20Mb} MB, at 90% ${drain.at90Mb} MB (growth ${drain.growthMb} MB), peak ${drain.peakMb} MB` +
+    (peer ? `\npeer: ${String(rows[0]!.notes["peer_client"])}; Redis persistence ${String(rows[0]!.notes["peer_redis_persistence"])}` : ""),
+);
+writeResults(cfg.out, rows);
+log(`written to ${cfg.out}`);

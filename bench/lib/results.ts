@@ -1,0 +1,63 @@
+/**
+ * The rows of bench/results/latest.json: one object per case. Throughput
+ * figures are medians over the rounds (each round measures missive, the raw
+ * client and the peer back to back, so ratios are taken within a round);
+ * `runs` keeps every round's figure, so a reader sees the spread.
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
+
+export interface Row {
+  transport: string;
+  case: string;
+  msgs_per_s: number | null;
+  raw_msgs_per_s: number | null;
+  /** missive ÷ raw client, median of the per-round ratios. */
+  ratio: number | null;
+  p50_ms: number | null;
+  p99_ms: number | null;
+  /** Peak RSS of the process running missive's side of the case, MB. */
+  rss_mb: number | null;
+  peer: string | null;
+  peer_msgs_per_s: number | null;
+  /** missive ÷ peer, median of the per-round ratios. */
+  peer_ratio: number | null;
+  peer_p50_ms: number | null;
+  peer_p99_ms: number | null;
+  /** Every round's figures, and anything case-specific (RSS through a drain, settings). */
+  runs: Record<string, number[]>;
+  notes: Record<string, string | number | boolean | null>;
+}
+
+export function emptyRow(transport: string, name: string): Row {
+  return {
+    transport, case: name, msgs_per_s: null, raw_msgs_per_s: null, ratio: null, p50_ms: null, p99_ms: null, rss_mb: null,
+    peer: null, peer_msgs_per_s: null, peer_ratio: null, peer_p50_ms: null, peer_p99_ms: null, runs: {}, notes: {},
+  };
+}
+
+export function median(values: readonly number[]): number | null {
+  if (values.length === 0) return null;
+  const s = [...values].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+export function ratios(a: readonly number[], b: readonly number[]): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < Math.min(a.length, b.length); i++) out.push(round2(a[i]! / b[i]!));
+  return out;
+}
+
+export function round2(x: number): number {
+  return Math.round(x * 100) / 100;
+}
+
+export function roundInt(x: number | null): number | null {
+  return x === null ? null : Math.round(x);
+}
+
+export function writeResults(path: string, rows: readonly Row[]): void {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, JSON.stringify(rows, null, 2) + "\n");
+}

@@ -1,0 +1,73 @@
+/**
+ * `npm run bench` still runs, end to end, with tiny counts: the orchestrator,
+ * every case's child process, the table and the JSON file (written to a temp
+ * path, never over bench/results/latest.json). Under CI the BullMQ peer must
+ * run too (CI has Redis on 127.0.0.1:6379).
+ */
+import { execFile } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+
+const dir = mkdtempSync(join(tmpdir(), "missive-bench-smoke-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const REQUIRED = ["transport", "case", "msgs_per_s", "raw_msgs_per_s", "ratio", "p99_ms", "rss_mb"] as const;
+
+function runBench(out: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  const args = ["--import", "tsx", join("bench", "run.ts"), "--quick", "--messages", "500", "--backlog", "1000", "--rate", "500", "--seconds", "1", "--out", out];
+  return new Promise((resolve) => {
+    execFile(process.execPath, args, { timeout: 28_000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+/** Every number in `value`, with the path that leads to it. */
+function numbers(value: unknown, path = ""): Array<[string, number]> {
+  if (typeof value === "number") return [[path, value]];
+  if (Array.isArray(value)) return value.flatMap((v, i) => numbers(v, `${path}[${i}]`));
+  if (value !== null && typeof value === "object") return Object.entries(value).flatMap(([k, v]) => numbers(v, path ? `${path}.${k}` : k));
+  return [];
+}
+
+describe("bench", () => {
+  it("bench - a quick run prints its table and writes finite, positive figures for every case", async () => {
+    const out = join(dir, "latest.json");
+    const r = await runBench(out);
+    expect(r.stderr).not.toMatch(/Error/);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("missive/raw");
+    const rows = JSON.parse(readFileSync(out, "utf8")) as Array<Record<string, unknown>>;
+    expect(Array.isArray(rows)).toBe(true);
+    expect(rows.map((row) => row["case"])).toEqual([
+      expect.stringMatching(/^publish, 64 concurrent publishers/),
+      expect.stringMatching(/^consume\+ack/),
+      expect.stringMatching(/latency/),
+      expect.stringMatching(/^drain a 1000-message backlog/),
+    ]);
+    for (const row of rows) {
+      for (const field of REQUIRED) expect(row, `${String(row["case"])} has ${field}`).toHaveProperty(field);
+      expect(row["transport"]).toBe("sqlite");
+      expect(row["msgs_per_s"]).toEqual(expect.any(Number));
+      expect(row["rss_mb"]).toEqual(expect.any(Number));
+      for (const [path, n] of numbers(row)) {
+        expect(Number.isFinite(n), `${String(row["case"])}: ${path} = ${n}`).toBe(true);
+        // RSS growth through the drain may be zero or negative; every other figure is a rate, a time or a size.
+        if (!path.includes("growth")) expect(n, `${String(row["case"])}: ${path}`).toBeGreaterThan(0);
+      }
+    }
+    const [publish, consume, latency] = rows;
+    expect(publish!["ratio"]).toEqual(expect.any(Number));
+    expect(consume!["ratio"]).toEqual(expect.any(Number));
+    expect(latency!["p99_ms"]).toEqual(expect.any(Number));
+    if (process.env["CI"]) {
+      // Redis is part of CI: the peer must have run, not been skipped.
+      expect(r.stdout).not.toContain("peer cases skipped");
+      expect(consume!["peer_msgs_per_s"]).toEqual(expect.any(Number));
+      expect(consume!["peer_ratio"]).toEqual(expect.any(Number));
+      expect(latency!["peer_p99_ms"]).toEqual(expect.any(Number));
+    }
+  }, 30_000);
+});

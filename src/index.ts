@@ -10,7 +10,10 @@ export type { Duration } from "./runtime/duration.js";
 export type { BreakerOptions, BreakerState } from "./runtime/circuit-breaker.js";
 export { classifyFailure, retryDelay, type FailureDecision, type RetrySettings } from "./runtime/failure-policy.js";
 export { fullJitterDelay, type Random } from "./runtime/backoff.js";
-export { DIAGNOSTIC_PREFIX, DiagnosticHeaders } from "./runtime/diagnostics.js";
+export { DIAGNOSTIC_PREFIX, DiagnosticHeaders, readDiagnostics, type DeadLetterDiagnostics } from "./runtime/diagnostics.js";
+export {
+  deadLetterAdmin, type DeadLetterAdmin, type DeadLetterAdminOptions, type DeadLetterEntry, type BulkOptions, type BulkResult, type EditOptions,
+} from "./runtime/dead-letter-admin.js";
 
 export { defineMessage, type MessageDefinition, type MessageDefinitionOptions, type MessageData, type MessageInput } from "./contract/define-message.js";
 
@@ -27,7 +30,7 @@ export type { InboxStore, InboxOutcome } from "./stores/inbox.js";
 export type { Logger } from "./observability/logger.js";
 export type {
   Transport, TransportCapabilities, Delivery, Subscription, SubscribeOptions, OutgoingMessage,
-  PublishResult, DeadLetter, DeadLetterFilter, DeadLetterStore, DurabilityReport,
+  PublishResult, DeadLetter, DeadLetterFilter, DeadLetterQuery, DeadLetterSummary, DeadLetterStore, DurabilityReport, QueueStats,
 } from "./transport/transport.js";
 export { deadLetterTopic } from "./transport/transport.js";
 

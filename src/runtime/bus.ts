@@ -8,6 +8,7 @@ import type { InboxStore } from "../stores/inbox.js";
 import type { Transport } from "../transport/transport.js";
 import type { BusSettings } from "./bus-options.js";
 import { consumerSettings, type ConsumeOptions } from "./consume-options.js";
+import { deadLetterAdmin, type DeadLetterAdmin, type DeadLetterAdminOptions } from "./dead-letter-admin.js";
 import { ConsumerImpl, type Consumer } from "./consumer.js";
 import { toMs, type Duration } from "./duration.js";
 import type { Handler } from "./handler-context.js";
@@ -40,6 +41,13 @@ export interface Bus {
   request<M extends AnyDefinition, R extends AnyDefinition>(definition: M, data: MessageInput<M>, options: RequestOptions<R>): Promise<MessageData<R>>;
   /** Declare durably that `group` receives these contracts, before any consumer runs. */
   declare(definitions: AnyDefinition | readonly AnyDefinition[], group: string): Promise<void>;
+  /**
+   * The dead-letter store of this bus's transport: list, summarise, replay,
+   * discard, edit. Edits are validated against the contracts this bus
+   * consumes or declared, plus `options.contracts`. Throws ConfigurationError
+   * when the transport has no dead-letter store.
+   */
+  deadLetters(options?: DeadLetterAdminOptions): DeadLetterAdmin;
   /** Stop consumers (in-flight handlers get `deadline`, default 10 s), flush publishes, close the transport. */
   close(options?: { deadline?: Duration }): Promise<void>;
 }
@@ -50,6 +58,8 @@ export class BusImpl implements Bus {
   private readonly consumers = new Set<ConsumerImpl>();
   private readonly requester: Requester;
   private closed = false;
+  /** Contracts this bus consumes or declared, by type: what dead-letter edits are validated against. */
+  private readonly known = new Map<string, MessageDefinition>();
 
   constructor(
     readonly transport: Transport,
@@ -68,7 +78,7 @@ export class BusImpl implements Bus {
   consume<M extends AnyDefinition, TTx = unknown>(definitions: M | readonly M[], options: ConsumeOptions<TTx>, handler: Handler<MessageData<M>, TTx>): Consumer {
     if (this.closed) throw new ClosedError("the bus is closed");
     const settings = consumerSettings(options as ConsumeOptions<unknown>);
-    const registry = registryOf(definitions);
+    const registry = this.remember(registryOf(definitions));
     let inbox: InboxStore<unknown> | undefined;
     if (options.idempotency === "inbox") {
       inbox = this.defaultInbox;
@@ -100,7 +110,16 @@ export class BusImpl implements Bus {
 
   async declare(definitions: AnyDefinition | readonly AnyDefinition[], group: string): Promise<void> {
     consumerSettings({ group });
-    await this.transport.bind(group, registryOf(definitions).types());
+    await this.transport.bind(group, this.remember(registryOf(definitions)).types());
+  }
+
+  deadLetters(options?: DeadLetterAdminOptions): DeadLetterAdmin {
+    return deadLetterAdmin(this.transport, { limits: this.settings.limits, ...options, contracts: [...this.known.values(), ...(options?.contracts ?? [])] });
+  }
+
+  private remember(registry: ContractRegistry): ContractRegistry {
+    for (const type of registry.types()) if (!this.known.has(type)) this.known.set(type, registry.get(type)!);
+    return registry;
   }
 
   async close(options?: { deadline?: Duration }): Promise<void> {

@@ -5,25 +5,11 @@
  */
 import { hostname } from "node:os";
 import { isMissiveError } from "../errors.js";
-import { DIAGNOSTIC_PREFIX, withoutDiagnostics } from "../transport/diagnostic-prefix.js";
+import { DIAGNOSTIC_PREFIX, DiagnosticHeaders, withoutDiagnostics } from "../transport/diagnostic-prefix.js";
 import { MISSIVE_VERSION } from "../version.js";
 
-export { DIAGNOSTIC_PREFIX, withoutDiagnostics };
+export { DIAGNOSTIC_PREFIX, DiagnosticHeaders, withoutDiagnostics };
 
-export const DiagnosticHeaders = {
-  errorClass: "missive-error-class",
-  errorCode: "missive-error-code",
-  errorMessage: "missive-error-message",
-  errorStack: "missive-error-stack",
-  reason: "missive-reason",
-  attempts: "missive-attempts",
-  firstFailure: "missive-first-failure",
-  lastFailure: "missive-last-failure",
-  source: "missive-source",
-  group: "missive-group",
-  host: "missive-host",
-  version: "missive-version",
-} as const;
 
 export interface FailureInfo {
   readonly error: unknown;
@@ -124,4 +110,46 @@ export function truncate(value: string, maxBytes: number): string {
   // character, so move back to where it starts. A cut on a character boundary stays where it is.
   while (end > 0 && (buf[end]! & 0xc0) === 0x80) end--;
   return buf.subarray(0, end).toString("utf8") + suffix;
+}
+
+/** The diagnostics of a dead letter, read back for operators (the CLI, the dashboard). */
+export interface DeadLetterDiagnostics {
+  readonly errorClass: string | undefined;
+  readonly errorCode: string | undefined;
+  readonly errorMessage: string | undefined;
+  readonly errorStack: string | undefined;
+  /** Why it was dead-lettered: `poison`, `attempts-exhausted`, … */
+  readonly reason: string | undefined;
+  readonly attempts: number | undefined;
+  /** Unix ms, when known. */
+  readonly firstFailureAt: number | undefined;
+  readonly lastFailureAt: number | undefined;
+  readonly source: string | undefined;
+  readonly group: string | undefined;
+  readonly host: string | undefined;
+  readonly version: string | undefined;
+}
+
+export function readDiagnostics(headers: Readonly<Record<string, string>>): DeadLetterDiagnostics {
+  const h = DiagnosticHeaders;
+  const time = (name: string): number | undefined => {
+    const raw = headers[name];
+    const t = raw === undefined ? Number.NaN : Date.parse(raw);
+    return Number.isFinite(t) ? t : undefined;
+  };
+  const attempts = headers[h.attempts] === undefined ? Number.NaN : Number(headers[h.attempts]);
+  return {
+    errorClass: headers[h.errorClass],
+    errorCode: headers[h.errorCode],
+    errorMessage: headers[h.errorMessage],
+    errorStack: headers[h.errorStack],
+    reason: headers[h.reason],
+    attempts: Number.isSafeInteger(attempts) && attempts >= 0 ? attempts : undefined,
+    firstFailureAt: time(h.firstFailure),
+    lastFailureAt: time(h.lastFailure),
+    source: headers[h.source],
+    group: headers[h.group],
+    host: headers[h.host],
+    version: headers[h.version],
+  };
 }

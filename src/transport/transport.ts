@@ -113,8 +113,10 @@ export interface Subscription {
 
 /** A message in a dead-letter store. */
 export interface DeadLetter {
-  /** The store's own id for this entry. */
+  /** The store's own id for this entry; entries are listed in the order of these ids. */
   readonly entryId: string;
+  /** The message id (ce-id), kept on replay so an inbox still deduplicates. */
+  readonly messageId: string;
   readonly group: string;
   readonly topic: string;
   readonly key: string | undefined;
@@ -124,24 +126,91 @@ export interface DeadLetter {
   readonly deadLetteredAt: number;
 }
 
-export interface DeadLetterFilter {
+/** Which dead letters: every field given narrows the set; none means all. */
+export interface DeadLetterQuery {
   readonly group?: string;
+  /** The message type. */
   readonly topic?: string;
-  readonly limit?: number;
+  /** The `missive-error-code` diagnostic, e.g. `MISSIVE_SCHEMA`. */
+  readonly errorCode?: string;
+  /** The `missive-error-class` diagnostic, e.g. `SchemaValidationError`. */
+  readonly errorClass?: string;
+  readonly messageId?: string;
+  /** Dead-lettered at or after this unix ms. */
+  readonly since?: number;
+  /** Dead-lettered at or before this unix ms. */
+  readonly until?: number;
 }
 
-/** Transport-level dead-letter store (native dead-lettering). */
+/** A query plus paging: pass the last entry id of one page as `after` to get the next. */
+export interface DeadLetterFilter extends DeadLetterQuery {
+  /** Most entries returned. Default 1000. */
+  readonly limit?: number;
+  /** Only entries after this entry id, in store order. */
+  readonly after?: string;
+}
+
+/** Dead letters grouped by message type and error. */
+export interface DeadLetterSummary {
+  readonly topic: string;
+  /** `undefined` when the entry carries no such diagnostic (dead-lettered by a plain client). */
+  readonly errorCode: string | undefined;
+  readonly errorClass: string | undefined;
+  readonly count: number;
+  /** Unix ms of the oldest and the newest entry of the group. */
+  readonly firstDeadLetteredAt: number;
+  readonly lastDeadLetteredAt: number;
+}
+
+/**
+ * Transport-level dead-letter store (native dead-lettering). Replays are
+ * at-least-once: a crash half-way leaves each entry in the store or its
+ * message back in the queue, or briefly both, never neither.
+ */
 export interface DeadLetterStore {
+  /** Entries matching `filter`, in store order (oldest first). */
   list(filter?: DeadLetterFilter): Promise<DeadLetter[]>;
-  count(filter?: DeadLetterFilter): Promise<number>;
+  /** One entry whole, or `undefined` when there is none with that id. */
+  get(entryId: string): Promise<DeadLetter | undefined>;
+  count(query?: DeadLetterQuery): Promise<number>;
+  /** Counts by type × error, most frequent first. */
+  summary(query?: DeadLetterQuery): Promise<DeadLetterSummary[]>;
   /**
    * Put entries back into their group's queue, same message id, headers
-   * without the diagnostics; at-least-once (a crash half-way leaves the entry
-   * in the store or the message in the queue, or briefly both, never neither).
-   * Resolves with how many were moved.
+   * without the diagnostics, attempts from zero. Entries that no longer exist
+   * (or whose group is gone) are skipped. Resolves with how many were moved.
    */
   replay(entryIds: readonly string[]): Promise<number>;
+  /**
+   * Put one entry back with `wire` in place of its stored message (the
+   * runtime's edit-then-replay; it has validated `wire` already). Same
+   * message id and group. Resolves false when the entry no longer exists.
+   */
+  replayEdited(entryId: string, wire: WireMessage): Promise<boolean>;
   discard(entryIds: readonly string[]): Promise<number>;
+}
+
+/** One consumer group's queue, as operators see it (DESIGN.md, Observability): what `missive queues` shows. */
+export interface QueueStats {
+  readonly group: string;
+  /** Topics (message types) bound to the group. */
+  readonly topics: readonly string[];
+  /** Messages in the group's queue: ready + in flight + delayed. */
+  readonly depth: number;
+  /** Deliverable now. */
+  readonly ready: number;
+  /** Handed to a consumer and not settled (under a live lease). */
+  readonly inFlight: number;
+  /** Waiting for a delayed publish or a retry backoff. */
+  readonly delayed: number;
+  /** Age in ms of the oldest message in the queue (the consumer lag in time); `undefined` when empty. */
+  readonly oldestAgeMs: number | undefined;
+  /** Entries of this group in the dead-letter store; `undefined` without a native store. */
+  readonly deadLetters: number | undefined;
+  /** Live consumers (subscriptions, any process) of the group; `undefined` when the broker cannot tell. */
+  readonly consumers: number | undefined;
+  /** A temporary group (request-reply, `missive tail`), removed when its subscription closes. */
+  readonly temporary: boolean;
 }
 
 /** Per-message result of a publish: undefined when confirmed, the error when not. */
@@ -176,6 +245,8 @@ export interface Transport {
   subscribe(options: SubscribeOptions): Promise<Subscription>;
   /** Present when `capabilities.nativeDeadLetter`. */
   readonly deadLetters?: DeadLetterStore;
+  /** Every consumer group's queue, by group name. */
+  stats(): Promise<QueueStats[]>;
   /** Read the broker's durability settings. Optional: a transport without it reports nothing. */
   durability?(): Promise<DurabilityReport>;
   /** Close connections; pending unsettled deliveries return to their queues (or their leases run out). */

@@ -10,6 +10,7 @@ import {
 } from "../../src/index.js";
 import { sleep, waitFor } from "../support/wait.js";
 import { OrderPlaced, Ping, Pong } from "./contracts.js";
+import { runOperateConformance } from "./operate.suite.js";
 import type { ConformanceTarget, TargetHandle } from "./target.js";
 
 const enc = (s: string): Uint8Array => Buffer.from(s);
@@ -19,6 +20,7 @@ function ceHeaders(type: string, id: string, extra: Record<string, string> = {})
 }
 
 export function runConformance(target: ConformanceTarget): void {
+  runOperateConformance(target);
   describe(`conformance - ${target.name}`, () => {
     let h: TargetHandle;
     const buses: Bus[] = [];

@@ -128,6 +128,7 @@ export class BrokerState {
       topic: message.topic,
       key: message.key,
       wire: message.wire,
+      enqueuedAt: this.now(),
       visibleAt: this.now() + delayMs + latency,
       latent: delayMs <= 0 && latency > 0,
       attempts: 0,
@@ -167,7 +168,7 @@ export class BrokerState {
   deadLetter(group: GroupQueue, row: Row, headers: Readonly<Record<string, string>>): StoredDeadLetter {
     group.remove(row);
     const entry: StoredDeadLetter = {
-      entryId: `dl-${++this.deadLetterSeq}`,
+      entryId: String(++this.deadLetterSeq),
       id: row.id,
       group: group.name,
       topic: row.topic,

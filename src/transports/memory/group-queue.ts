@@ -23,6 +23,8 @@ export interface Row {
   visibleAt: number;
   /** `visibleAt` comes only from the latency fault, not from an asked-for delay (fifo ordering waits for it). */
   latent: boolean;
+  /** Unix ms the row was enqueued (for the oldest-message age). */
+  readonly enqueuedAt: number;
   /** Claims so far; the next delivery's `attempt` is this plus one. */
   attempts: number;
   lease: LeaseHolder | undefined;
@@ -43,7 +45,9 @@ export class GroupQueue {
   readonly topics = new Set<string>();
   /** Set once the group is removed: late settles and receivers see it is gone. */
   removed = false;
-  /** Open subscriptions (used when consumer groups are disabled: one consumer per group). */
+  /** Made by a temporary subscription (request-reply): removed when it closes. */
+  temporary = false;
+  /** Open subscriptions (consumers of the group; with consumer groups disabled, at most one). */
   activeSubscriptions = 0;
   /** Receivers waiting for rows; woken on every change to this queue. */
   readonly waiters = new Set<() => void>();

@@ -10,10 +10,11 @@
 import { ClosedError, ConfigurationError, ConnectionError, MessageTooLargeError, UnroutableError } from "../../errors.js";
 import type { WireMessage } from "../../envelope/wire.js";
 import type {
-  DeadLetterStore, OutgoingMessage, PublishResult, SubscribeOptions, Subscription, Transport, TransportCapabilities,
+  DeadLetterStore, OutgoingMessage, PublishResult, QueueStats, SubscribeOptions, Subscription, Transport, TransportCapabilities,
 } from "../../transport/transport.js";
 import { copyHeaders, type BrokerState } from "./broker-state.js";
 import { createDeadLetterStore } from "./memory-dead-letters.js";
+import { queueStats } from "./memory-stats.js";
 import type { MemoryDelivery } from "./memory-delivery.js";
 import { MemorySubscription } from "./memory-subscription.js";
 import { exactHeaderBytes } from "../../envelope/limits.js";
@@ -109,10 +110,15 @@ class MemoryTransportImpl implements MemoryTransport {
         throw new ConfigurationError(`memory transport: group ${options.group} already has a consumer, and this transport has no consumer groups`);
       }
       const group = this.state.bind(options.group, options.topics);
+      if (options.temporary === true && group.activeSubscriptions === 0) group.temporary = true;
       const subscription = new MemorySubscription(this.state, group, this.capabilities, this.owned, options, (s) => this.subscriptions.delete(s));
       this.subscriptions.add(subscription);
       return subscription;
     });
+  }
+
+  stats(): Promise<QueueStats[]> {
+    return this.whenOpen(() => queueStats(this.state, this.capabilities.nativeDeadLetter));
   }
 
   close(): Promise<void> {

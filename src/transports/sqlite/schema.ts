@@ -19,6 +19,7 @@ export interface TableNames {
   readonly queue: string;
   readonly deadLetters: string;
   readonly inbox: string;
+  readonly consumers: string;
 }
 
 export function tableNames(prefix: string): TableNames {
@@ -29,6 +30,7 @@ export function tableNames(prefix: string): TableNames {
     queue: `${prefix}queue`,
     deadLetters: `${prefix}dead_letters`,
     inbox: `${prefix}inbox`,
+    consumers: `${prefix}consumers`,
   };
 }
 
@@ -118,6 +120,16 @@ CREATE TABLE IF NOT EXISTS ${t.deadLetters} (
 );
 CREATE INDEX IF NOT EXISTS ${prefix}dead_letters_group ON ${t.deadLetters} (group_name, entry_id);
 CREATE INDEX IF NOT EXISTS ${prefix}dead_letters_topic ON ${t.deadLetters} (topic, entry_id);
+
+-- Live subscriptions, for \`missive queues\`: each heartbeats seen_at; a SIGKILLed one just stops.
+CREATE TABLE IF NOT EXISTS ${t.consumers} (
+  consumer_id TEXT PRIMARY KEY,
+  group_name TEXT NOT NULL,
+  host TEXT NOT NULL DEFAULT '',
+  pid INTEGER NOT NULL DEFAULT 0,
+  started_at INTEGER NOT NULL DEFAULT ${NOW_MS},
+  seen_at INTEGER NOT NULL DEFAULT ${NOW_MS}
+) WITHOUT ROWID;
 
 INSERT OR IGNORE INTO ${t.meta} (name, value) VALUES ('schema_version', '${SCHEMA_VERSION}');
 `;

@@ -12,16 +12,19 @@ import type {
   DurabilityReport,
   OutgoingMessage,
   PublishResult,
+  QueueStats,
   SubscribeOptions,
   Subscription,
   Transport,
   TransportCapabilities,
 } from "../../transport/transport.js";
+import { ConsumerRegistry } from "./consumer-registry.js";
 import { SqliteDeadLetterStore } from "./dead-letter-store.js";
 import { readDurability } from "./durability.js";
 import { openDatabase } from "./open-database.js";
 import { resolveSqliteOptions, type ResolvedSqliteOptions, type SqliteTransportOptions } from "./options.js";
 import { QueueStore } from "./queue-store.js";
+import { createStatsReader } from "./stats.js";
 import { SqliteSubscription } from "./subscription.js";
 import { parseSqliteUrl } from "./url.js";
 import { acquireChannel, releaseChannel, type WakeChannel } from "./wake.js";
@@ -61,6 +64,8 @@ class SqliteTransportImpl implements SqliteTransport {
   private readonly queue: QueueStore;
   private readonly channel: WakeChannel;
   private readonly subscriptions = new Set<SqliteSubscription>();
+  private readonly consumers: ConsumerRegistry;
+  private readonly readStats: () => QueueStats[];
   private open = true;
   private closing: Promise<void> | undefined;
 
@@ -83,6 +88,8 @@ class SqliteTransportImpl implements SqliteTransport {
     this.writer = new WriteBatcher(this.database, (groups) => this.channel.signal(groups));
     this.queue = new QueueStore(this.database, options.tablePrefix, this.writer, options.maxMessageBytes);
     this.deadLetters = new SqliteDeadLetterStore(this.database, options.tablePrefix, this.writer);
+    this.consumers = new ConsumerRegistry(this.database, options.tablePrefix, this.writer);
+    this.readStats = createStatsReader(this.database, options.tablePrefix);
   }
 
   async connect(): Promise<void> {
@@ -114,6 +121,7 @@ class SqliteTransportImpl implements SqliteTransport {
     }
     const temporary = options.temporary === true;
     await this.queue.bind(options.group, options.topics, temporary);
+    const consumerId = await this.consumers.register(options.group);
     const subscription = new SqliteSubscription(
       {
         queue: this.queue,
@@ -122,12 +130,20 @@ class SqliteTransportImpl implements SqliteTransport {
         pollMinMs: this.options.pollMinMs,
         pollMaxMs: this.options.pollMaxMs,
         isOpen: () => this.open,
-        onFinished: (s) => this.subscriptions.delete(s),
+        onFinished: (s) => {
+          this.subscriptions.delete(s);
+          this.consumers.unregister(consumerId);
+        },
       },
       { group: options.group, prefetch: options.prefetch, ordered: options.ordered, leaseMs: Math.ceil(options.leaseMs), temporary },
     );
     this.subscriptions.add(subscription);
     return subscription;
+  }
+
+  async stats(): Promise<QueueStats[]> {
+    this.assertOpen();
+    return this.readStats();
   }
 
   async durability(): Promise<DurabilityReport> {
@@ -152,6 +168,8 @@ class SqliteTransportImpl implements SqliteTransport {
     // Unsettled deliveries go back to their queues at once instead of waiting out their leases.
     if (held.length > 0) void this.queue.release(held).catch(() => undefined);
     for (const s of subscriptions) if (s.settings.temporary) void this.queue.dropTemporaryGroup(s.settings.group).catch(() => undefined);
+    const consumerIds = this.consumers.stop();
+    if (consumerIds.length > 0) void this.writer.submit(() => this.consumers.removeNow(consumerIds)).catch(() => undefined);
     this.writer.drainAndClose();
     this.subscriptions.clear();
     releaseChannel(this.fileKey, this.channel);

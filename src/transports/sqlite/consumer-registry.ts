@@ -1,0 +1,84 @@
+/**
+ * Which consumers a group has, across every process on the file: each
+ * subscription registers a row and one timer per transport refreshes
+ * `seen_at`. A process that dies simply stops refreshing, so a consumer
+ * counts as live while its row is fresher than LIVE_MS.
+ */
+import { randomUUID } from "node:crypto";
+import { hostname } from "node:os";
+import type Database from "better-sqlite3";
+import { tableNames } from "./schema.js";
+import type { WriteBatcher } from "./write-batcher.js";
+
+export const HEARTBEAT_MS = 5_000;
+/** A consumer unseen for this long is gone (three missed heartbeats). */
+export const LIVE_MS = 3 * HEARTBEAT_MS;
+// Rows of processes long dead are removed when another consumer registers.
+const FORGET_MS = 24 * 60 * 60 * 1000;
+const HOST = hostname().slice(0, 128);
+
+type Stmt = Database.Statement<unknown[], unknown>;
+
+export class ConsumerRegistry {
+  private readonly ids = new Set<string>();
+  private timer: NodeJS.Timeout | undefined;
+  private readonly s: { add: Stmt; remove: Stmt; forget: Stmt; seen: Stmt };
+
+  constructor(
+    db: Database.Database,
+    prefix: string,
+    private readonly writer: WriteBatcher,
+  ) {
+    const t = tableNames(prefix).consumers;
+    this.s = {
+      add: db.prepare(`INSERT OR REPLACE INTO ${t} (consumer_id, group_name, host, pid, started_at, seen_at) VALUES (?, ?, ?, ?, ?, ?)`),
+      remove: db.prepare(`DELETE FROM ${t} WHERE consumer_id = ?`),
+      forget: db.prepare(`DELETE FROM ${t} WHERE seen_at < ?`),
+      seen: db.prepare(`UPDATE ${t} SET seen_at = ? WHERE consumer_id = ?`),
+    };
+  }
+
+  /** Register a consumer of `group`; resolves with its id once the row is committed. */
+  async register(group: string): Promise<string> {
+    const id = randomUUID();
+    await this.writer.submit((ctx) => {
+      this.s.forget.run(ctx.now - FORGET_MS);
+      this.s.add.run(id, group, HOST, process.pid, ctx.now, ctx.now);
+    });
+    this.ids.add(id);
+    this.timer ??= setInterval(() => void this.heartbeat(), HEARTBEAT_MS).unref();
+    return id;
+  }
+
+  /** Forget a consumer at once (its subscription closed). Best effort: a failure leaves a row that goes stale. */
+  unregister(id: string): void {
+    if (!this.ids.delete(id)) return;
+    if (this.ids.size === 0) this.stopTimer();
+    void this.writer.submit(() => this.s.remove.run(id)).catch(() => undefined);
+  }
+
+  /** Stop heartbeating (the transport is closing); rows left behind go stale on their own. */
+  stop(): string[] {
+    this.stopTimer();
+    const ids = [...this.ids];
+    this.ids.clear();
+    return ids;
+  }
+
+  /** Remove rows inside a write the caller is running (the transport's last write). */
+  removeNow(ids: readonly string[]): void {
+    for (const id of ids) this.s.remove.run(id);
+  }
+
+  private heartbeat(): Promise<void> {
+    const ids = [...this.ids];
+    return this.writer.submit((ctx) => {
+      for (const id of ids) this.s.seen.run(ctx.now, id);
+    }).catch(() => undefined);
+  }
+
+  private stopTimer(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+}

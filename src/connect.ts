@@ -17,10 +17,10 @@ interface Resolved {
 const memoryInboxes = new WeakMap<object, InboxStore<unknown>>();
 
 /** Each scheme loads its transport module lazily: `missive` alone never loads a broker client. */
-const SCHEMES: Readonly<Record<string, (url: string) => Promise<Resolved>>> = {
-  sqlite: async (url) => {
+const SCHEMES: Readonly<Record<string, (url: string, options: ResolveOptions) => Promise<Resolved>>> = {
+  sqlite: async (url, options) => {
     const mod = await import("./transports/sqlite/index.js");
-    const transport = mod.sqliteTransport(url);
+    const transport = mod.sqliteTransport({ ...mod.parseSqliteUrl(url), ...(options.create === undefined ? {} : { create: options.create }) });
     return { transport, inbox: mod.sqliteInbox(transport) as InboxStore<unknown> };
   },
   memory: async (url) => {
@@ -34,15 +34,23 @@ const SCHEMES: Readonly<Record<string, (url: string) => Promise<Resolved>>> = {
   },
 };
 
+export interface ResolveOptions {
+  /**
+   * Create what the URL names when it does not exist (a SQLite file). Default
+   * `true`; operators' tools pass `false` so a mistyped URL is an error.
+   */
+  readonly create?: boolean;
+}
+
 /** Build a transport from its URL, with the transport's own inbox store when it has one. */
-export async function resolveTransport(url: string): Promise<Resolved> {
+export async function resolveTransport(url: string, options: ResolveOptions = {}): Promise<Resolved> {
   const m = /^([a-z][a-z0-9+.-]*):/i.exec(url);
   const scheme = m?.[1]?.toLowerCase();
   const factory = scheme === undefined ? undefined : SCHEMES[scheme];
   if (!factory) {
     throw new ConfigurationError(`unsupported transport URL scheme in ${JSON.stringify(redact(url))}; supported: ${Object.keys(SCHEMES).map((s) => s + "://").join(", ")}`);
   }
-  return factory(url);
+  return factory(url, options);
 }
 
 /** A URL safe to print: the password replaced. */

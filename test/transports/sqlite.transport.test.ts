@@ -317,6 +317,9 @@ describe("sqlite transport - configuration", () => {
     const notDb = `${fx.dir()}/not-a-db`;
     (await import("node:fs")).writeFileSync(notDb, "this is not a sqlite file, just text that is long enough to have a header ".repeat(10));
     bad({ path: notDb }, /cannot use .* as a missive database/);
+    bad({ path: `${fx.dir()}/missing.db`, create: false }, /no database file at/);
+    bad({ path: `${fx.dir()}/x.db`, create: "no" as never }, /`create` must be a boolean/);
+    expect((await import("node:fs")).existsSync(`${fx.dir()}/missing.db`)).toBe(false);
   });
 
   it("sqlite - durability: FULL has no warnings, NORMAL says what it can lose", async () => {

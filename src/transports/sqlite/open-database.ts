@@ -4,6 +4,7 @@
  * instead of failing), WAL so readers never block the writer, the chosen
  * `synchronous`, then the schema in one IMMEDIATE transaction.
  */
+import { existsSync } from "node:fs";
 import Database from "better-sqlite3";
 import { ConfigurationError } from "../../errors.js";
 import type { ResolvedSqliteOptions } from "./options.js";
@@ -15,6 +16,9 @@ const JOURNAL_SIZE_LIMIT = 64 * 1024 * 1024;
 
 export function openDatabase(options: ResolvedSqliteOptions): Database.Database {
   let db: Database.Database;
+  if (!options.create && options.path !== ":memory:" && !existsSync(options.path)) {
+    throw new ConfigurationError(`sqlite transport: no database file at ${JSON.stringify(options.path)}`);
+  }
   try {
     db = new Database(options.path);
   } catch (cause) {

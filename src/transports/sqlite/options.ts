@@ -25,6 +25,11 @@ export interface SqliteTransportOptions {
   readonly tablePrefix?: string;
   /** Largest message accepted by `publish` (headers JSON + body), bytes. Default 64 MiB. */
   readonly maxMessageBytes?: number;
+  /**
+   * Create the database file when it does not exist. Default `true`; the CLI
+   * passes `false`, so a mistyped path is an error rather than a new empty queue.
+   */
+  readonly create?: boolean;
 }
 
 /** Options after defaults: every field present and valid. */
@@ -36,6 +41,7 @@ export interface ResolvedSqliteOptions {
   readonly pollMaxMs: number;
   readonly tablePrefix: string;
   readonly maxMessageBytes: number;
+  readonly create: boolean;
 }
 
 export const SQLITE_DEFAULTS = Object.freeze({
@@ -69,7 +75,9 @@ export function resolveSqliteOptions(options: SqliteTransportOptions): ResolvedS
   const pollMaxMs = integerOption("pollMaxMs", options.pollMaxMs, Math.max(SQLITE_DEFAULTS.pollMaxMs, pollMinMs), 1);
   if (pollMaxMs < pollMinMs) throw new ConfigurationError(`sqlite transport: \`pollMaxMs\` (${pollMaxMs}) is below \`pollMinMs\` (${pollMinMs})`);
   const maxMessageBytes = integerOption("maxMessageBytes", options.maxMessageBytes, SQLITE_DEFAULTS.maxMessageBytes, 1);
-  return Object.freeze({ path, synchronous: sync, busyTimeoutMs, pollMinMs, pollMaxMs, tablePrefix, maxMessageBytes });
+  if (options.create !== undefined && typeof options.create !== "boolean") throw new ConfigurationError("sqlite transport: `create` must be a boolean");
+  const create = options.create ?? true;
+  return Object.freeze({ path, synchronous: sync, busyTimeoutMs, pollMinMs, pollMaxMs, tablePrefix, maxMessageBytes, create });
 }
 
 function integerOption(name: string, value: number | undefined, fallback: number, min: number): number {

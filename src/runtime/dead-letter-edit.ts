@@ -36,7 +36,8 @@ export async function editedWire(entry: DeadLetter, data: unknown, contract: Mes
   }
   const wire: WireMessage = { headers, body };
   const decoded = decodeEnvelope(wire, limits);
-  if (!decoded.ok) throw new DecodeError(`the edited message does not decode: ${decoded.error.message}`, { cause: decoded.error });
+  // The decoder's own typed error (DecodeError, MessageTooLargeError) says what is wrong with the edit.
+  if (!decoded.ok) throw decoded.error;
   if (contract !== undefined) {
     if (contract.type !== decoded.envelope.type) {
       throw new ConfigurationError(`contract ${contract.type} does not match the dead letter's type ${decoded.envelope.type}`);

@@ -29,4 +29,9 @@ try {
   reply = { ok: false, error: err instanceof Error ? (err.stack ?? err.message) : String(err) };
 }
 // Exit once the answer is out: a driver's leftover handle must not keep the child alive.
-process.send!(reply, () => process.exit(0));
+// Run by hand (no IPC, e.g. under --cpu-prof), it prints the answer instead.
+if (process.send) process.send(reply, () => process.exit(0));
+else {
+  process.stdout.write(JSON.stringify(reply, null, 2) + "\n");
+  process.exit(reply.ok ? 0 : 1);
+}

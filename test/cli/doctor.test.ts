@@ -1,39 +1,47 @@
-/** The real `missive` binary (dist/cli/main.js, built by `npm test`) against real SQLite files. */
-import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+/** The real `missive` binary: global behaviour (help, version, exit codes, errors) and `doctor`. */
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { execSync } from "node:child_process";
 import { existsSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MISSIVE_VERSION } from "../../src/index.js";
+import { cli, declared, ensureBuilt, expectCleanError, tempDir, urlOf } from "./helpers.js";
 
-const BIN = join(process.cwd(), "dist", "cli", "main.js");
-
-function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, timeout: 30_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
-
-let dir: string;
+let tmp: ReturnType<typeof tempDir>;
 beforeAll(() => {
-  if (!existsSync(BIN)) execSync("npm run build", { stdio: "ignore" });
-  dir = mkdtempSync(join(tmpdir(), "missive-cli-"));
+  ensureBuilt();
+  tmp = tempDir("cli-doctor");
 });
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterAll(() => tmp.cleanup());
 
 describe("cli", () => {
-  it("cli - --version prints the package version", async () => {
-    const r = await cli(["--version"]);
-    expect(r.code).toBe(0);
-    expect(r.stdout.trim()).toBe(MISSIVE_VERSION);
+  it("cli - --version prints the package version; --help documents every command and the exit codes", async () => {
+    const v = await cli(["--version"]);
+    expect(v.code).toBe(0);
+    expect(v.stdout.trim()).toBe(MISSIVE_VERSION);
+    const help = await cli(["--help"]);
+    expect(help.code).toBe(0);
+    for (const word of ["queues", "dlq", "tail", "publish", "doctor", "MISSIVE_URL", "Exit codes:", "4  not found", "5  aborted"]) expect(help.stdout).toContain(word);
+    const dlqHelp = await cli(["dlq", "replay", "--help"]);
+    expect(dlqHelp.code).toBe(0);
+    expect(dlqHelp.stdout).toContain("--yes");
+    expect(dlqHelp.stdout).not.toContain("--batch-size"); // hidden
+  });
+
+  it("cli - usage errors exit 2 with one line: no command, unknown command, unknown option, missing argument, excess argument", async () => {
+    const none = await cli([]);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain("Usage: missive");
+    for (const args of [["frobnicate"], ["queues", "--frob"], ["dlq", "show"], ["dlq", "show", "1", "2"], ["dlq", "ls", "--limit", "0"], ["dlq", "frob"]]) {
+      const r = await cli(args, { env: { MISSIVE_URL: urlOf(join(tmp.dir, "none.db")) } });
+      expect(r.code, args.join(" ")).toBe(2);
+      expectCleanError(r.stderr);
+    }
+    expect((await cli(["frobnicate"])).stderr).toContain("unknown command");
   });
 
   it("cli - doctor on a FULL-sync SQLite file: no warnings, exit 0", async () => {
-    const r = await cli(["doctor", "--url", `sqlite://${join(dir, "full.db")}`]);
+    const path = join(tmp.dir, "full.db");
+    await declared(path, "billing");
+    const r = await cli(["doctor", "--url", urlOf(path)]);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("transport: sqlite");
@@ -43,7 +51,9 @@ describe("cli", () => {
   });
 
   it("cli - doctor --json, URL from MISSIVE_URL, NORMAL sync: the warning and exit 3", async () => {
-    const r = await cli(["doctor", "--json"], { MISSIVE_URL: `sqlite://${join(dir, "normal.db")}?synchronous=NORMAL` });
+    const path = join(tmp.dir, "normal.db");
+    await declared(path, "billing");
+    const r = await cli(["doctor", "--json"], { env: { MISSIVE_URL: `${urlOf(path)}?synchronous=NORMAL` } });
     expect(r.code).toBe(3);
     const report = JSON.parse(r.stdout) as { transport: string; durability: { warnings: string[]; settings: Record<string, string> } };
     expect(report.transport).toBe("sqlite");
@@ -51,21 +61,40 @@ describe("cli", () => {
     expect(report.durability.warnings.join(" ")).toContain("power loss");
   });
 
-  it("cli - errors: no URL, unknown command, bad scheme (password never printed), unopenable file", async () => {
-    const none = await cli(["doctor"], { MISSIVE_URL: "" });
+  it("cli - errors: no URL, bad scheme (password never printed), missing file (not created), bad URL option, unopenable path", async () => {
+    const none = await cli(["doctor"]);
     expect(none.code).toBe(2);
     expect(none.stderr).toContain("no transport URL");
-    const unknown = await cli(["frobnicate"]);
-    expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toContain("unknown command");
-    const scheme = await cli(["doctor", "--url", "amqp://guest:hunter2@127.0.0.1:5672"]);
-    expect(scheme.code).toBe(2);
-    expect(scheme.stderr).toContain("MISSIVE_CONFIG");
-    expect(scheme.stderr + scheme.stdout).not.toContain("hunter2");
-    expect(scheme.stderr).not.toMatch(/\n\s+at /); // no stack trace by default
+    expectCleanError(none.stderr);
+
+    for (const url of ["amqp://user:secret@127.0.0.1:1/", "redis://admin:s3cr%40t@127.0.0.1:1/0"]) {
+      for (const args of [["doctor", "--url", url], ["queues", `--url=${url}`], ["dlq", "ls", "--url", url, "--json"]]) {
+        const r = await cli(args);
+        expect(r.code, args.join(" ")).toBe(2);
+        expect(r.stderr).toContain("MISSIVE_CONFIG");
+        expect(r.stderr + r.stdout).not.toMatch(/secret|s3cr/);
+        expectCleanError(r.stderr);
+      }
+    }
+    // From the environment too, and with MISSIVE_DEBUG's stack trace.
+    const envUrl = await cli(["queues"], { env: { MISSIVE_URL: "amqp://user:secret@127.0.0.1:1/", MISSIVE_DEBUG: "1" } });
+    expect(envUrl.code).toBe(2);
+    expect(envUrl.stderr).toMatch(/\n\s+at /);
+    expect(envUrl.stderr).not.toContain("secret");
+
+    const missing = join(tmp.dir, "typo.db");
+    const m = await cli(["queues", "--url", urlOf(missing)]);
+    expect(m.code).toBe(2);
+    expect(m.stderr).toContain("no database file");
+    expectCleanError(m.stderr);
+    expect(existsSync(missing)).toBe(false);
+
+    const option = await cli(["queues", "--url", `${urlOf(missing)}?frob=1`]);
+    expect(option.code).toBe(2);
+    expect(option.stderr).toContain("unknown URL parameter");
+
     const bad = await cli(["doctor", "--url", "sqlite:///proc/no/such/dir/x.db"]);
-    expect(bad.code).not.toBe(0);
-    expect(bad.stderr).toMatch(/^missive: /);
-    expect(bad.stderr).not.toMatch(/\n\s+at /);
+    expect(bad.code).toBe(2);
+    expectCleanError(bad.stderr);
   });
 });

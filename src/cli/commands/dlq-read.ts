@@ -109,7 +109,7 @@ function summaryJson(r: DeadLetterSummary): Record<string, unknown> {
 
 function showText(e: DeadLetterEntry): string {
   const d = e.diagnostics;
-  const line = (label: string, value: string | number | undefined): string => `${label.padEnd(16)}${safeText(orDash(value))}`;
+  const line = (label: string, value: string | number | undefined): string => `${label.padEnd(18)}${safeText(orDash(value))}`;
   const ago = Date.now() - e.deadLetteredAt;
   const out = [
     line("entry:", e.entryId),
@@ -117,15 +117,15 @@ function showText(e: DeadLetterEntry): string {
     line("type:", e.topic),
     line("group:", e.group),
     line("key:", e.key),
-    `${"dead-lettered:".padEnd(16)}${formatTime(e.deadLetteredAt)} (${formatAge(ago)} ago)`,
+    `${"dead-lettered:".padEnd(18)}${formatTime(e.deadLetteredAt)} (${formatAge(ago)} ago)`,
     "diagnostics:",
     line("  class:", d.errorClass),
     line("  code:", d.errorCode),
     line("  message:", d.errorMessage),
     line("  reason:", d.reason),
     line("  attempts:", d.attempts),
-    `${"  first failure:".padEnd(16)}${formatTime(d.firstFailureAt)}`,
-    `${"  last failure:".padEnd(16)}${formatTime(d.lastFailureAt)}`,
+    `${"  first failure:".padEnd(18)}${formatTime(d.firstFailureAt)}`,
+    `${"  last failure:".padEnd(18)}${formatTime(d.lastFailureAt)}`,
     line("  source:", d.source),
     line("  group:", d.group),
     line("  host:", d.host),

@@ -1,7 +1,7 @@
 /** `missive dlq ls|show|summary` against a real SQLite file, hostile entries included. */
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { cli, deadLetters, ensureBuilt, expectCleanError, insertDeadLetter, tempDir, urlOf } from "./helpers.js";
+import { cli, deadLetters, ensureBuilt, expectCleanError, expectNoRawControls, insertDeadLetter, tempDir, urlOf } from "./helpers.js";
 
 let tmp: ReturnType<typeof tempDir>;
 let path: string;
@@ -17,10 +17,6 @@ const HOSTILE_BODY = `{"note":"\\u001b]0;pwned\\u0007\\u001b[2J\\u001b[31mred","
 
 interface ListJson { entries: Array<Record<string, unknown>>; next: string | null }
 
-/** No raw terminal control anywhere: ESC, BEL, C1 CSI, bidi override. */
-function expectNoRawControls(text: string): void {
-  expect(text).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/);
-}
 
 beforeAll(async () => {
   ensureBuilt();
@@ -132,7 +128,7 @@ describe("cli - dlq show", () => {
       "  source:         cli.order.placed", "  version:        ", "  stack:", "    PermanentError: card declined", "headers:", `  ce-id: ${billingIds[1]}`, "  ce-source: cli-test",
       "body (json, ", '    "orderId": "billing-1",', '    "totalCents": 101',
     ]) expect(r.stdout).toContain(want);
-    expect(r.stdout).toMatch(/  first failure:  \d{4}-/);
+    expect(r.stdout).toMatch(/ {2}first failure: {2}\d{4}-/);
     expect(r.stdout).not.toMatch(/^ {2}missive-/m);
   });
 

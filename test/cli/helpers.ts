@@ -142,3 +142,11 @@ export function expectCleanError(stderr: string): void {
   if (!/^missive: /.test(stderr)) throw new Error(`stderr does not start with "missive: ": ${JSON.stringify(stderr)}`);
   if (/\n\s+at /.test(stderr)) throw new Error(`stderr has a stack trace: ${stderr}`);
 }
+
+/** No raw terminal control anywhere (newlines aside): ESC, BEL, NUL, C1 CSI, bidi overrides. */
+// eslint-disable-next-line no-control-regex
+const RAW_CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+export function expectNoRawControls(text: string): void {
+  const m = RAW_CONTROL.exec(text);
+  if (m) throw new Error(`raw control character U+${m[0].charCodeAt(0).toString(16).padStart(4, "0")} at ${m.index} in ${JSON.stringify(text.slice(Math.max(0, m.index - 40), m.index + 40))}`);
+}

@@ -5,7 +5,7 @@
  * a final drain. With the inbox: lost 0 and double effects 0.
  */
 import { describe, expect, it } from "vitest";
-import type { FaultConsumerMessage } from "../fixtures/fault-consumer.js";
+import type { FaultConsumerCommand, FaultConsumerMessage } from "../fixtures/fault-consumer.js";
 import { createChecker } from "../support/checker.js";
 import { killOnMessage } from "../support/fixture-process.js";
 import { waitFor } from "../support/wait.js";
@@ -20,7 +20,7 @@ describe("faults - sqlite two processes per role", () => {
     const checker = createChecker();
     await declareGroup(file.path);
     const [victim, steady] = await Promise.all([
-      startConsumer(file, "victim", { stallAfter: 300, stallAt: "before-effect" }),
+      startConsumer(file, "victim", { stallAt: "before-effect" }),
       startConsumer(file, "steady"),
     ]);
     // Different key prefixes: the producers' keys interleave in one queue without sharing a key.
@@ -29,8 +29,12 @@ describe("faults - sqlite two processes per role", () => {
       startProducer(file, "producer-b", checker, { count: PER_PRODUCER, concurrency: 16, keyPrefix: "b" }),
     ]);
 
-    await killOnMessage(victim.child, (m: FaultConsumerMessage) => "stalled" in m, 60_000, "the victim stalled mid-handler");
-    const confirmedAtKill = producers.reduce((n, p) => n + p.confirmed(), 0);
+    // A quarter of the way through the stream, the victim's next handler hangs before its effect and is killed there.
+    const confirmed = (): number => producers.reduce((n, p) => n + p.confirmed(), 0);
+    await waitFor(() => confirmed() >= PER_PRODUCER / 2, 60_000, "a quarter of the stream confirmed");
+    victim.child.send({ stall: true } satisfies FaultConsumerCommand);
+    await killOnMessage(victim.child, (m: FaultConsumerMessage) => "stalled" in m, 30_000, "the victim stalled mid-handler");
+    const confirmedAtKill = confirmed();
     const fresh = await startConsumer(file, "fresh");
     await Promise.all(producers.map((p) => p.done));
     await waitFor(() => queueDepth(file.path) === 0, 60_000, "the consumers to drain the queue");
@@ -40,6 +44,7 @@ describe("faults - sqlite two processes per role", () => {
     const { deadLetters } = readBack(file, checker);
     const r = checker.check();
     console.log(`[fault] sqlite two-process: confirmed_at_kill=${confirmedAtKill} dead_letters=${deadLetters} ${checker.summary()}`);
+    expect(confirmedAtKill).toBeLessThan(2 * PER_PRODUCER); // the kill landed mid-stream
     expect(r.confirmed).toBe(2 * PER_PRODUCER);
     expect(r.rejected).toBe(0);
     expect(r.lost).toEqual([]);

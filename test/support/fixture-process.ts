@@ -8,6 +8,9 @@ import { join } from "node:path";
 
 const running = new Set<ChildProcess>();
 
+// A test file that dies before its afterEach must not leave fixtures behind.
+process.once("exit", killFixtures);
+
 export function forkFixture(name: string, args: string[]): ChildProcess {
   const child = fork(join(process.cwd(), "test", "fixtures", `${name}.ts`), args, { execArgv: ["--import", "tsx"], stdio: ["ignore", "ignore", "inherit", "ipc"] });
   running.add(child);

@@ -5,7 +5,7 @@
  */
 import { createServer, type Server, type Socket } from "node:net";
 import { afterEach, beforeAll, afterAll, describe, expect, it } from "vitest";
-import { isListening } from "../../support/free-port.js";
+import { freePort, isListening } from "../../support/free-port.js";
 import { startTcpProxy, type TcpProxy } from "../../support/tcp-proxy.js";
 import { rawClient, staysSilent, type RawClient } from "./net-client.js";
 import { shouldSkip } from "./skip.js";
@@ -117,6 +117,14 @@ describe("tcp proxy - echo server", () => {
     await a.until(() => a.closed(), 2000, "the connection closed");
     expect(a.ended()).toBe(true);
     expect(a.errorCode()).toBeUndefined();
+  });
+
+  it("tcp proxy - an upstream that is down looks to the client like a reset", async () => {
+    const downPort = await freePort(); // nothing listens there
+    const proxy = await proxyTo(downPort);
+    const c = await client(proxy.port);
+    await c.until(() => c.closed(), 2000, "the connection torn down");
+    expect(c.errorCode()).toBe("ECONNRESET");
   });
 
   it("tcp proxy - refuse closes the port to new connections; current ones carry on", async () => {

@@ -71,6 +71,8 @@ const RECEIVE_WAIT_MS = 500;
 interface ProcessReport {
   outcome: "handled" | "duplicate" | "retried" | "dead-lettered" | "stopped" | "dropped" | "settle-failed" | "lease-lost";
   error: unknown;
+  /** A successful handler's ack, still committing: its lane slot is free, the delivery is held until it settles. */
+  ack?: Promise<void>;
 }
 
 export class ConsumerImpl implements Consumer {
@@ -98,6 +100,8 @@ export class ConsumerImpl implements Consumer {
   private readonly staleKeys = new Map<string, number>();
   /** Deliveries received so far: orders "held before the lease loss" against "received after". */
   private received = 0;
+  /** Acks of handled unkeyed deliveries still committing (see process); close waits for them. */
+  private readonly acking = new Set<Promise<void>>();
 
   constructor(private readonly deps: ConsumerDeps) {
     const s = deps.settings;
@@ -139,7 +143,7 @@ export class ConsumerImpl implements Consumer {
     const timer = setTimeout(() => this.stopHandlers.abort(new ClosedError("close deadline passed")), deadlineMs);
     const giveUp = new AbortController();
     // Handlers that ignore the abort signal are left behind after the deadline: their messages are not acked.
-    await Promise.race([this.scheduler.idle(), sleep(deadlineMs + 50, giveUp.signal)]);
+    await Promise.race([this.scheduler.idle().then(() => this.acksSettled()), sleep(deadlineMs + 50, giveUp.signal)]);
     giveUp.abort();
     clearTimeout(timer);
     this.deps.onClosed(this);
@@ -242,19 +246,37 @@ export class ConsumerImpl implements Consumer {
       const report: ProcessReport = { outcome: "handled", error: undefined };
       const startedAt = performance.now();
       const span = startProcess(system, delivery.topic, this.group, envelope.id, Math.max(delivery.attempt, 1), envelope);
-      try {
-        await this.process(delivery, envelope, report);
-        if (report.outcome === "lease-lost") this.markStale(key);
-      } catch (err) {
+      const finish = (): void => {
+        endProcess(span, system, delivery.topic, this.group, startedAt, report.outcome, report.error);
+        this.release(key);
+      };
+      const settleFailed = (err: unknown): void => {
         report.outcome = "settle-failed";
         report.error = err;
         if (isMissiveError(err) && err.code === ErrorCodes.LEASE_LOST) this.markStale(key);
         this.deps.log.warn({ err, group: this.group, id: envelope.id }, "settling a delivery failed; it will be redelivered");
-      } finally {
-        endProcess(span, system, delivery.topic, this.group, startedAt, report.outcome, report.error);
-        this.release(key);
+      };
+      try {
+        await this.process(delivery, envelope, report, key === undefined);
+        if (report.outcome === "lease-lost") this.markStale(key);
+      } catch (err) {
+        settleFailed(err);
       }
+      const ack = report.ack;
+      if (ack === undefined) return finish();
+      // The handler is done, so its lane slot is free for the next one while the ack commits: the acks of
+      // many handlers then share one commit. The delivery stays held (prefetch) until the ack settled.
+      const settled: Promise<void> = ack.catch(settleFailed).finally(() => {
+        this.acking.delete(settled);
+        finish();
+      });
+      this.acking.add(settled);
     });
+  }
+
+  /** Resolves when every ack still committing has settled. */
+  private async acksSettled(): Promise<void> {
+    while (this.acking.size > 0) await Promise.all(this.acking);
   }
 
   /** Closing: a delivery whose handler never started goes back now rather than when its lease runs out. */
@@ -262,7 +284,11 @@ export class ConsumerImpl implements Consumer {
     if (this.deps.transport.capabilities.nativeDelay) await delivery.retry(0, delivery.wire.headers);
   }
 
-  private async process(delivery: Delivery, envelope: Envelope, report: ProcessReport): Promise<void> {
+  /**
+   * Handle one delivery through its retries and settle it. With `ackLater` (an unkeyed delivery: no lane
+   * order depends on when it is acked), a success's ack is left committing in `report.ack`.
+   */
+  private async process(delivery: Delivery, envelope: Envelope, report: ProcessReport, ackLater: boolean): Promise<void> {
     const retryState = readRetryState(delivery.wire.headers);
     let attempt = Math.max(delivery.attempt, retryState.attempts + 1, 1);
     let firstFailureAt = retryState.firstFailureAt;
@@ -298,9 +324,16 @@ export class ConsumerImpl implements Consumer {
       }
       if (!failure) {
         // Settling is outside the handler's try: a failed ack is not a handler failure (the message comes back).
-        if (!state.settled) await delivery.ack();
-        this.counts.handled++;
-        this.breaker.success();
+        if (!state.settled) {
+          const acked = delivery.ack().then(() => this.handledOk());
+          if (ackLater) {
+            report.ack = acked;
+            return;
+          }
+          await acked;
+          return;
+        }
+        this.handledOk();
         return;
       }
       firstFailureAt ??= Date.now();
@@ -360,6 +393,11 @@ export class ConsumerImpl implements Consumer {
     await this.deadLetter(delivery, err, decision.reason, attempt, firstFailureAt);
     if (decision.reason !== "poison") this.breaker.failure();
     return "done";
+  }
+
+  private handledOk(): void {
+    this.counts.handled++;
+    this.breaker.success();
   }
 
   private contextFor(envelope: Envelope, attempt: number, state: DeliveryState): HandlerContext<unknown> {

@@ -2,7 +2,8 @@
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { cli, count, deadLetters, ensureBuilt, expectCleanError, query, tempDir, urlOf } from "./helpers.js";
+import { waitFor } from "../support/wait.js";
+import { cli, count, deadLetters, ensureBuilt, expectCleanError, insertDeadLetter, query, start, tempDir, urlOf } from "./helpers.js";
 
 let tmp: ReturnType<typeof tempDir>;
 let n = 0;
@@ -130,5 +131,48 @@ describe("cli - dlq discard", () => {
     const missing = await cli(["dlq", "discard", "--all", "--yes", "--url", urlOf(join(tmp.dir, "missing.db"))]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain("MISSIVE_CONFIG");
+  });
+});
+
+describe("cli - dlq bulk failures", () => {
+  it("cli - dlq replay interrupted by SIGINT stops between batches, reports what it did, exit 5; nothing lost", async () => {
+    const path = join(tmp.dir, `int${n++}.db`);
+    await deadLetters(path, "billing", 1);
+    const db = new Database(path);
+    const insert = db.prepare("INSERT INTO missive_dead_letters (group_name, topic, message_id, headers, body, dead_lettered_at) VALUES ('billing', 'cli.order.placed', ?, '{}', x'7b7d', ?)");
+    db.transaction(() => {
+      for (let i = 0; i < 1500; i++) insert.run(`bulk-${i}`, Date.now() - 1000);
+    })();
+    db.close();
+    const run = start(["dlq", "replay", "--all", "--yes", "--batch-size", "1", "--url", urlOf(path)]);
+    await waitFor(() => count(path, "missive_queue", "message_id LIKE 'bulk-%'") > 0, 15_000, "the replay to start");
+    run.child.kill("SIGINT");
+    const r = await run.finished;
+    expect(r.signal).toBeNull();
+    expect(r.code).toBe(5);
+    const m = /^replayed (\d+) of 1501 dead letters \(interrupted\)$/.exec(r.stdout.trim());
+    expect(m, r.stdout).not.toBeNull();
+    const done = Number(m![1]);
+    expect(done).toBeLessThan(1501);
+    expect(count(path, "missive_queue")).toBe(done);
+    expect(count(path, "missive_dead_letters")).toBe(1501 - done);
+  });
+
+  it("cli - a store error (the file locked by another writer past busyTimeoutMs) is exit 1 with one line, nothing changed", async () => {
+    const path = join(tmp.dir, `lock${n++}.db`);
+    await deadLetters(path, "billing", 2);
+    insertDeadLetter(path, { group: "billing", topic: "x", messageId: "x-1", headers: "{}", body: Buffer.from("{}") });
+    const locker = new Database(path);
+    locker.exec("BEGIN IMMEDIATE");
+    try {
+      const r = await cli(["dlq", "discard", "--all", "--yes", "--url", `${urlOf(path)}?busyTimeoutMs=50`]);
+      expect(r.code).toBe(1);
+      expectCleanError(r.stderr);
+      expect(r.stderr).toContain("[MISSIVE_CONNECTION]");
+    } finally {
+      locker.exec("ROLLBACK");
+      locker.close();
+    }
+    expect(count(path, "missive_dead_letters")).toBe(3);
   });
 });

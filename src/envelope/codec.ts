@@ -9,6 +9,10 @@ export type ContentMode = "binary" | "structured";
 /** Attributes of the binary mode that live in headers; `datacontenttype` is `content-type`. */
 const HEADER_ATTRIBUTES = ["id", "source", "type", "specversion", "time", "dataschema", "key", "correlationid", "causationid", "replyto"] as const;
 const W3C_HEADERS = ["traceparent", "tracestate"] as const;
+/** `[attribute, "ce-" + attribute]`, built once: no header name is concatenated per message. */
+const HEADER_NAMES = HEADER_ATTRIBUTES.map((attr) => [attr, CE_PREFIX + attr] as const);
+/** Header name → attribute for every known attribute (`ce-id` → `id`), so decoding slices and hashes no new string for them. */
+const ATTRIBUTE_OF_HEADER: ReadonlyMap<string, string> = new Map([...KNOWN_ATTRIBUTES].map((attr) => [CE_PREFIX + attr, attr]));
 
 /** Encode an envelope. Throws MessageTooLargeError when it breaks the limits. */
 export function encodeEnvelope(envelope: Envelope, mode: ContentMode, limits: SizeLimits, extraHeaders?: Readonly<Record<string, string>>): WireMessage {
@@ -16,9 +20,9 @@ export function encodeEnvelope(envelope: Envelope, mode: ContentMode, limits: Si
   if (extraHeaders) for (const name in extraHeaders) headers[name] = extraHeaders[name]!;
   let body: Uint8Array;
   if (mode === "binary") {
-    for (const attr of HEADER_ATTRIBUTES) {
+    for (const [attr, header] of HEADER_NAMES) {
       const value = envelope[attr];
-      if (value !== undefined) headers[CE_PREFIX + attr] = value;
+      if (value !== undefined) headers[header] = value;
     }
     for (const name in envelope.extensions) headers[CE_PREFIX + name] = envelope.extensions[name]!;
     headers[CONTENT_TYPE] = envelope.datacontenttype;
@@ -79,9 +83,13 @@ function decodeBinary(wire: WireMessage, h: Readonly<Record<string, string>>): D
   const extensions: Record<string, string> = emptyHeaders();
   for (const name in h) {
     if (!name.startsWith(CE_PREFIX)) continue;
+    const known = ATTRIBUTE_OF_HEADER.get(name);
+    if (known !== undefined) {
+      attrs[known] = h[name]!;
+      continue;
+    }
     const attr = name.slice(CE_PREFIX.length);
-    if (KNOWN_ATTRIBUTES.has(attr)) attrs[attr] = h[name]!;
-    else if (EXTENSION_NAME.test(attr)) extensions[attr] = h[name]!;
+    if (EXTENSION_NAME.test(attr)) extensions[attr] = h[name]!;
   }
   const contentType = h[CONTENT_TYPE] ?? JSON_CONTENT_TYPE;
   if (!isJsonContentType(contentType)) {
@@ -120,20 +128,25 @@ function decodeStructured(wire: WireMessage, h: Readonly<Record<string, string>>
 }
 
 function isJsonContentType(ct: string): boolean {
+  if (ct === JSON_CONTENT_TYPE) return true;
   const base = ct.split(";")[0]!.trim().toLowerCase();
   return base === "application/json" || base.endsWith("+json") || base === "text/json";
 }
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+const OPTIONAL_ATTRIBUTES = ["key", "correlationid", "causationid", "replyto", "traceparent", "tracestate"] as const;
 
 function build(attrs: Record<string, string>, extensions: Record<string, string>, data: unknown): DecodeResult {
   const id = attrs["id"];
   const type = attrs["type"];
   const source = attrs["source"];
-  const missing = (["id", "source", "type", "specversion"] as const).filter((a) => !attrs[a]);
+  const missing = id && source && type && attrs["specversion"] ? [] : (["id", "source", "type", "specversion"] as const).filter((a) => !attrs[a]);
   if (missing.length > 0) return failure(new DecodeError(`missing CloudEvents attribute(s): ${missing.join(", ")}`), id, type);
   if (attrs["specversion"] !== "1.0") return failure(new DecodeError(`unsupported specversion ${JSON.stringify(attrs["specversion"]!.slice(0, 20))}`), id, type);
   if (id!.length > 256) return failure(new DecodeError("id is longer than 256 characters"), undefined, type);
   if (type!.length > 256) return failure(new DecodeError("type is longer than 256 characters"), id, undefined);
-  const envelope: Envelope = {
+  // Optional attributes are assigned only when present (never as undefined), in the same order as always.
+  const envelope: Mutable<Envelope> = {
     id: id!,
     source: source!,
     type: type!,
@@ -141,14 +154,12 @@ function build(attrs: Record<string, string>, extensions: Record<string, string>
     time: attrs["time"] ?? "",
     datacontenttype: attrs["datacontenttype"]!,
     dataschema: attrs["dataschema"] ?? "",
-    ...(attrs["key"] !== undefined ? { key: attrs["key"] } : {}),
-    ...(attrs["correlationid"] !== undefined ? { correlationid: attrs["correlationid"] } : {}),
-    ...(attrs["causationid"] !== undefined ? { causationid: attrs["causationid"] } : {}),
-    ...(attrs["replyto"] !== undefined ? { replyto: attrs["replyto"] } : {}),
-    ...(attrs["traceparent"] !== undefined ? { traceparent: attrs["traceparent"] } : {}),
-    ...(attrs["tracestate"] !== undefined ? { tracestate: attrs["tracestate"] } : {}),
-    extensions,
-    data,
-  };
+  } as Mutable<Envelope>;
+  for (const name of OPTIONAL_ATTRIBUTES) {
+    const value = attrs[name];
+    if (value !== undefined) envelope[name] = value;
+  }
+  envelope.extensions = extensions;
+  envelope.data = data;
   return { ok: true, envelope };
 }

@@ -93,14 +93,9 @@ export class Producer {
       return Promise.reject(err as Error);
     }
     const group = route.group;
-    const message: OutgoingMessage = {
-      topic: route.topic ?? envelope.type,
-      id: envelope.id,
-      key: envelope.key,
-      wire,
-      ...(delayMs !== undefined && delayMs > 0 ? { delayMs } : {}),
-      ...(group !== undefined ? { group } : {}),
-    };
+    const message: Mutable<OutgoingMessage> = { topic: route.topic ?? envelope.type, id: envelope.id, key: envelope.key, wire };
+    if (delayMs !== undefined && delayMs > 0) message.delayMs = delayMs;
+    if (group !== undefined) message.group = group;
     if (message.delayMs !== undefined && !this.transport.capabilities.nativeDelay) {
       return Promise.reject(new ConfigurationError(`transport ${this.transport.name} cannot delay a publish`));
     }
@@ -115,23 +110,25 @@ export class Producer {
     const key = options.key ?? definition.keyOf(data);
     const traceparent = options.traceparent ?? trace.traceparent;
     const tracestate = options.tracestate ?? trace.tracestate;
-    return {
+    // Optional attributes are assigned only when set (never as undefined), in the envelope's usual order.
+    const envelope = {
       id,
       source: this.settings.source,
       type: definition.type,
       specversion: "1.0",
-      time: new Date().toISOString(),
+      time: isoNow(),
       datacontenttype: JSON_CONTENT_TYPE,
       dataschema: dataschemaOf(definition.type, definition.version),
-      ...(key !== undefined ? { key: String(key) } : {}),
-      ...(options.correlationId !== undefined ? { correlationid: options.correlationId } : {}),
-      ...(options.causationId !== undefined ? { causationid: options.causationId } : {}),
-      ...(options.replyTo !== undefined ? { replyto: options.replyTo } : {}),
-      ...(traceparent !== undefined ? { traceparent } : {}),
-      ...(tracestate !== undefined ? { tracestate } : {}),
-      extensions: options.extensions ? checkedExtensions(options.extensions) : NO_EXTENSIONS,
-      data,
-    };
+    } as Mutable<Envelope>;
+    if (key !== undefined) envelope.key = String(key);
+    if (options.correlationId !== undefined) envelope.correlationid = options.correlationId;
+    if (options.causationId !== undefined) envelope.causationid = options.causationId;
+    if (options.replyTo !== undefined) envelope.replyto = options.replyTo;
+    if (traceparent !== undefined) envelope.traceparent = traceparent;
+    if (tracestate !== undefined) envelope.tracestate = tracestate;
+    envelope.extensions = options.extensions ? checkedExtensions(options.extensions) : NO_EXTENSIONS;
+    envelope.data = data;
+    return envelope;
   }
 
   /** Resolves when every accepted publish has settled. */
@@ -201,6 +198,20 @@ export class Producer {
       }
     }
   }
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+// The envelope's `time`, formatted once per millisecond rather than once per message.
+let isoMs = Number.NaN;
+let isoText = "";
+function isoNow(): string {
+  const ms = Date.now();
+  if (ms !== isoMs) {
+    isoMs = ms;
+    isoText = new Date(ms).toISOString();
+  }
+  return isoText;
 }
 
 /** User extensions, checked: CloudEvents names that are not attributes of their own, string values. */

@@ -22,7 +22,8 @@ export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
 
 export const EXIT_CODES_HELP = `Exit codes:
   0  ok
-  1  the operation failed (connection refused, store error, data refused by its contract, nobody bound to the type)
+  1  the operation failed (connection refused, store error, data refused by its contract, nobody bound to the type,
+     nothing replayed or discarded of the ids found)
   2  usage or configuration error (bad arguments, unknown command, bad URL, missing file, bad credentials)
   3  doctor found a durability warning
   4  not found (a dead-letter entry id names no entry)

@@ -48,6 +48,15 @@ describe("cli - dlq replay", () => {
     expect(none.stderr).toContain("no dead letter with entry id");
     const json = await cli(["dlq", "replay", "2", "--json", "--url", f.url]);
     expect(JSON.parse(json.stdout)).toEqual({ matched: 1, done: 1 });
+
+    // An entry whose group no longer exists stays where it is: said so, exit 1 when nothing moved.
+    const db = new Database(f.path);
+    db.prepare("DELETE FROM missive_groups WHERE group_name = 'refunds'").run();
+    db.close();
+    const gone = await cli(["dlq", "replay", "4", "--url", f.url]);
+    expect(gone.code).toBe(1);
+    expect(gone.stdout.trim()).toBe("replayed 0 of 1 dead letters (1 not replayed: gone meanwhile, or their group no longer exists)");
+    expect(count(f.path, "missive_dead_letters", "entry_id = 4")).toBe(1);
   });
 
   it("cli - dlq replay by query asks on stderr and reads the answer from stdin: y replays, with the summary", async () => {

@@ -101,9 +101,13 @@ async function byIds(verb: Verb, admin: DeadLetterAdmin, ids: string[], options:
     throw new CliError(`no dead letter with entry id ${ids.map((i) => JSON.stringify(safeText(i))).join(", ")}`, ExitCode.notFound);
   }
   const moved = await verb.byIds(admin, existing);
-  const notFound = missing.length > 0 ? ` (not found: ${missing.map(safeText).join(", ")})` : "";
-  report(options, ids.length, moved, `${verb.past} ${moved} of ${ids.length} dead letters${notFound}`);
-  return ExitCode.ok;
+  const notes = [
+    ...(missing.length > 0 ? [`not found: ${missing.map(safeText).join(", ")}`] : []),
+    // The store skips entries that went meanwhile, and (replay) entries whose group no longer exists.
+    ...(moved < existing.length ? [`${existing.length - moved} not ${verb.past}: gone meanwhile${verb.name === "replay" ? ", or their group no longer exists" : ""}`] : []),
+  ];
+  report(options, ids.length, moved, `${verb.past} ${moved} of ${ids.length} dead letters${notes.length > 0 ? ` (${notes.join("; ")})` : ""}`);
+  return moved === 0 ? ExitCode.failed : ExitCode.ok;
 }
 
 function report(options: BulkOptions, matched: number, done: number, text: string): void {

@@ -53,9 +53,9 @@ export async function resolveTransport(url: string, options: ResolveOptions = {}
   return factory(url, options);
 }
 
-/** A URL safe to print: the password replaced. */
-export function redact(url: string): string {
-  return url.replace(/\/\/([^:/@]+):([^@/]*)@/, "//$1:***@");
+/** Text safe to print: the password of every URL in it replaced (`user:***@`, `:***@` with no user). */
+export function redact(text: string): string {
+  return text.replace(/\/\/([^:/@\s]*):([^@/\s]*)@/g, "//$1:***@");
 }
 
 /**

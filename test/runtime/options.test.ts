@@ -1,6 +1,7 @@
 /** Public entry points refuse bad options with a clear, typed error. */
 import { describe, expect, it } from "vitest";
 import { ErrorCodes, defineMessage, missive } from "../../src/index.js";
+import { redact } from "../../src/connect.js";
 import { createMemoryBroker } from "../../src/transports/memory/index.js";
 import { OrderPlaced } from "../conformance/contracts.js";
 import { z } from "zod";
@@ -13,6 +14,10 @@ describe("options", () => {
     expect(err).toMatchObject(config);
     expect(err.message).toContain("sqlite://");
     expect(err.message).not.toContain("s3cret");
+  });
+
+  it("redact - every URL's password, with or without a user name", () => {
+    expect(redact("a redis://:pw1@h:6379/0 and amqp://u:pw2@h/v and nats://u@h")).toBe("a redis://:***@h:6379/0 and amqp://u:***@h/v and nats://u@h");
   });
 
   it("missive - a bad service name, bad limits or content mode are refused", async () => {

@@ -2,7 +2,9 @@
  * Which consumers a group has, across every process on the file: each
  * subscription registers a row and one timer per transport refreshes
  * `seen_at`. A process that dies simply stops refreshing, so a consumer
- * counts as live while its row is fresher than LIVE_MS.
+ * counts as live while its row is fresher than LIVE_MS. The same rows tell
+ * when a temporary group (a reply group, a `missive tail`) lost its process
+ * to a SIGKILL: no consumer seen for ABANDONED_MS, and it is removed.
  */
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
@@ -15,6 +17,8 @@ export const HEARTBEAT_MS = 5_000;
 export const LIVE_MS = 3 * HEARTBEAT_MS;
 // Rows of processes long dead are removed when another consumer registers.
 const FORGET_MS = 24 * 60 * 60 * 1000;
+/** A temporary group with no consumer seen for this long is abandoned: far above any heartbeat stall. */
+export const ABANDONED_MS = 10 * 60 * 1000;
 const HOST = hostname().slice(0, 128);
 
 type Stmt = Database.Statement<unknown[], unknown>;
@@ -22,15 +26,23 @@ type Stmt = Database.Statement<unknown[], unknown>;
 export class ConsumerRegistry {
   private readonly ids = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
-  private readonly s: { add: Stmt; remove: Stmt; forget: Stmt; seen: Stmt };
+  private readonly s: { add: Stmt; remove: Stmt; forget: Stmt; seen: Stmt; abandoned: Stmt; dropRows: Stmt; dropBindings: Stmt; dropGroup: Stmt };
 
   constructor(
     db: Database.Database,
     prefix: string,
     private readonly writer: WriteBatcher,
   ) {
-    const t = tableNames(prefix).consumers;
+    const names = tableNames(prefix);
+    const t = names.consumers;
     this.s = {
+      abandoned: db.prepare(
+        `SELECT group_name FROM ${names.groups} g WHERE temporary = 1 AND created_at < @before
+            AND NOT EXISTS (SELECT 1 FROM ${t} c WHERE c.group_name = g.group_name AND c.seen_at >= @before)`,
+      ).pluck(),
+      dropRows: db.prepare(`DELETE FROM ${names.queue} WHERE group_name = ?`),
+      dropBindings: db.prepare(`DELETE FROM ${names.bindings} WHERE group_name = ? AND temporary = 1`),
+      dropGroup: db.prepare(`DELETE FROM ${names.groups} WHERE group_name = ? AND temporary = 1`),
       add: db.prepare(`INSERT OR REPLACE INTO ${t} (consumer_id, group_name, host, pid, started_at, seen_at) VALUES (?, ?, ?, ?, ?, ?)`),
       remove: db.prepare(`DELETE FROM ${t} WHERE consumer_id = ?`),
       forget: db.prepare(`DELETE FROM ${t} WHERE seen_at < ?`),
@@ -43,6 +55,7 @@ export class ConsumerRegistry {
     const id = randomUUID();
     await this.writer.submit((ctx) => {
       this.s.forget.run(ctx.now - FORGET_MS);
+      this.sweepAbandoned(ctx.now - ABANDONED_MS);
       this.s.add.run(id, group, HOST, process.pid, ctx.now, ctx.now);
     });
     this.ids.add(id);
@@ -68,6 +81,14 @@ export class ConsumerRegistry {
   /** Remove rows inside a write the caller is running (the transport's last write). */
   removeNow(ids: readonly string[]): void {
     for (const id of ids) this.s.remove.run(id);
+  }
+
+  private sweepAbandoned(before: number): void {
+    for (const group of this.s.abandoned.all({ before }) as string[]) {
+      this.s.dropRows.run(group);
+      this.s.dropBindings.run(group);
+      this.s.dropGroup.run(group);
+    }
   }
 
   private heartbeat(): Promise<void> {

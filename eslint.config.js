@@ -13,6 +13,11 @@ export default tseslint.config(
     },
   },
   {
+    // Plain Node scripts.
+    files: ["scripts/**/*.mjs"],
+    languageOptions: { globals: { URL: "readonly", console: "readonly", process: "readonly" } },
+  },
+  {
     files: ["src/**/*.ts"],
     ignores: ["src/cli/**"],
     rules: { "no-console": "error" },

@@ -7,14 +7,40 @@
  * crosses the broker in the envelope's `traceparent` / `tracestate`.
  * Without an SDK every call here is the API's no-op: nothing is recorded.
  */
-import { context, metrics, propagation, SpanKind, SpanStatusCode, trace, type Attributes, type Span } from "@opentelemetry/api";
+import {
+  context, metrics, propagation, SpanKind, SpanStatusCode, trace, type Attributes, type Counter, type Histogram, type MeterProvider, type Span,
+} from "@opentelemetry/api";
 import { MISSIVE_VERSION } from "../version.js";
 
+// The tracer is the API's proxy: it follows an SDK registered later.
 const tracer = trace.getTracer("missive", MISSIVE_VERSION);
-const meter = metrics.getMeter("missive", MISSIVE_VERSION);
-const sent = meter.createCounter("messaging.client.sent.messages", { description: "Messages confirmed by the broker", unit: "{message}" });
-const consumed = meter.createCounter("messaging.client.consumed.messages", { description: "Messages handed to a handler", unit: "{message}" });
-const processDuration = meter.createHistogram("messaging.process.duration", { description: "Handler duration, settle included", unit: "s" });
+
+interface Instruments {
+  readonly provider: MeterProvider;
+  readonly sent: Counter;
+  readonly consumed: Counter;
+  readonly processDuration: Histogram;
+}
+let instruments: Instruments | undefined;
+
+/**
+ * The metrics API has no proxy: a meter taken before the application
+ * registers its SDK stays a no-op for good. So instruments are made from the
+ * provider registered now, and made again when that provider changes.
+ */
+function meters(): Instruments {
+  const provider = metrics.getMeterProvider();
+  if (instruments?.provider !== provider) {
+    const meter = provider.getMeter("missive", MISSIVE_VERSION);
+    instruments = {
+      provider,
+      sent: meter.createCounter("messaging.client.sent.messages", { description: "Messages confirmed by the broker", unit: "{message}" }),
+      consumed: meter.createCounter("messaging.client.consumed.messages", { description: "Messages handed to a handler", unit: "{message}" }),
+      processDuration: meter.createHistogram("messaging.process.duration", { description: "Handler duration, settle included", unit: "s" }),
+    };
+  }
+  return instruments;
+}
 
 export interface TraceCarrier {
   traceparent?: string;
@@ -39,7 +65,7 @@ export function startSend(system: string, destination: string, messageId: string
 }
 
 export function endSend(span: Span, system: string, destination: string, error: unknown): void {
-  if (error === undefined) sent.add(1, { "messaging.system": system, "messaging.destination.name": destination });
+  if (error === undefined) meters().sent.add(1, { "messaging.system": system, "messaging.destination.name": destination });
   end(span, error);
 }
 
@@ -55,13 +81,13 @@ export function startProcess(system: string, destination: string, group: string,
     "messaging.message.id": messageId,
     "messaging.message.delivery_attempt": attempt,
   };
-  consumed.add(1, { "messaging.system": system, "messaging.destination.name": destination, "messaging.consumer.group.name": group });
+  meters().consumed.add(1, { "messaging.system": system, "messaging.destination.name": destination, "messaging.consumer.group.name": group });
   return tracer.startSpan(`process ${destination}`, { kind: SpanKind.CONSUMER, attributes }, parent);
 }
 
 export function endProcess(span: Span, system: string, destination: string, group: string, startedAt: number, outcome: string, error: unknown): void {
   span.setAttribute("missive.outcome", outcome);
-  processDuration.record((performance.now() - startedAt) / 1000, {
+  meters().processDuration.record((performance.now() - startedAt) / 1000, {
     "messaging.system": system,
     "messaging.destination.name": destination,
     "messaging.consumer.group.name": group,

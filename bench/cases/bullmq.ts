@@ -4,14 +4,12 @@
  * same fixed-rate latency case as missive's. Each run uses a queue name of its
  * own under the `missive-bench` prefix and obliterates it afterwards (never
  * FLUSHALL). Jobs are removed on completion, as an acked missive message is.
- *
- * BullMQ 6 takes its Redis driver as an optional peer: ioredis when it is
- * installed, else the small RESP client in ../lib/resp-client.ts.
+ * BullMQ runs on ioredis, its usual driver (a dev dependency here).
  */
 import { connect } from "node:net";
 import { Queue, Worker, type ConnectionOptions } from "bullmq";
 import { latencyRecorder, pace } from "../lib/latency.js";
-import { RespClient } from "../lib/resp-client.js";
+import { Redis } from "ioredis";
 import { RssSampler } from "../lib/rss-sampler.js";
 import { eventData } from "./event.js";
 
@@ -44,29 +42,21 @@ interface Conn {
 }
 
 async function connection(addr: RedisAddress): Promise<Conn> {
-  const ioredis = "ioredis";
-  try {
-    const mod = (await import(ioredis)) as { default: new (o: object) => { quit(): Promise<unknown> } };
-    const c = new mod.default({ host: addr.host, port: addr.port, maxRetriesPerRequest: null });
-    return { connection: c as unknown as ConnectionOptions, client: "ioredis", close: async () => void (await c.quit()) };
-  } catch {
-    const c = new RespClient({ host: addr.host, port: addr.port });
-    await c.connect();
-    return { connection: c as unknown as ConnectionOptions, client: "bench RESP client (ioredis not installed)", close: () => c.quit().then(() => undefined) };
-  }
+  // BullMQ's workers block on Redis: it requires maxRetriesPerRequest null.
+  const c = new Redis({ host: addr.host, port: addr.port, maxRetriesPerRequest: null });
+  return { connection: c as unknown as ConnectionOptions, client: "ioredis", close: async () => void (await c.quit()) };
 }
 
 async function persistence(addr: RedisAddress): Promise<string> {
-  const c = new RespClient({ host: addr.host, port: addr.port });
+  const c = new Redis({ host: addr.host, port: addr.port, lazyConnect: true, maxRetriesPerRequest: 1 });
   try {
-    const aof = (await c.call("CONFIG", "GET", "appendonly")) as string[];
-    const fsync = (await c.call("CONFIG", "GET", "appendfsync")) as string[];
-    const save = (await c.call("CONFIG", "GET", "save")) as string[];
-    return `appendonly=${aof[1] ?? "?"} appendfsync=${fsync[1] ?? "?"} save="${save[1] ?? "?"}"`;
+    await c.connect();
+    const get = async (name: string): Promise<string> => ((await c.config("GET", name)) as string[])[1] ?? "?";
+    return `appendonly=${await get("appendonly")} appendfsync=${await get("appendfsync")} save="${await get("save")}"`;
   } catch (err) {
     return `unknown (${(err as Error).message})`;
   } finally {
-    await c.quit();
+    c.disconnect();
   }
 }
 

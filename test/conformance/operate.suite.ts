@@ -5,30 +5,19 @@
  * statistics tell depth, in-flight, delayed, oldest age, dead letters and
  * consumers. Run by runConformance for every transport.
  */
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ConfigurationError, ErrorCodes, PermanentError, SchemaValidationError, type Bus, type QueueStats } from "../../src/index.js";
 import { waitFor } from "../support/wait.js";
 import { OrderPlaced, Ping } from "./contracts.js";
-import type { ConformanceTarget, TargetHandle } from "./target.js";
+import { useTarget } from "./fixture.js";
+import type { ConformanceTarget } from "./target.js";
 
 const ce = (type: string, id: string): Record<string, string> => ({ "ce-id": id, "ce-source": "plain-client", "ce-type": type, "ce-specversion": "1.0", "content-type": "application/json" });
 
 export function runOperateConformance(target: ConformanceTarget): void {
   describe(`conformance - ${target.name} - operate`, () => {
-    let h: TargetHandle;
-    const buses: Bus[] = [];
-    const bus = async (): Promise<Bus> => {
-      const b = await h.bus({ service: "operate" });
-      buses.push(b);
-      return b;
-    };
-    beforeEach(async () => {
-      h = await target.setup();
-    });
-    afterEach(async () => {
-      await Promise.all(buses.splice(0).map((b) => b.close({ deadline: 1000 }).catch(() => undefined)));
-      await h.teardown();
-    });
+    const fx = useTarget(target, "operate");
+    const bus = (): Promise<Bus> => fx.bus();
 
     it("dead letters - filter by group, type, error code and class, message id and time; page; summarise by type × error", async () => {
       const b = await bus();
@@ -39,7 +28,7 @@ export function runOperateConformance(target: ConformanceTarget): void {
       await b.consume(OrderPlaced, { group: "dl-b" }, fail).ready;
       const ids: string[] = [];
       for (let i = 0; i < 3; i++) ids.push((await b.publish(OrderPlaced, { orderId: `o${i}`, seq: i, totalCents: 1 })).id);
-      for (const id of ["bad-1", "bad-2"]) await h.plain.publish(Ping.type, ce(Ping.type, id), Buffer.from("{not json"));
+      for (const id of ["bad-1", "bad-2"]) await fx.h.plain.publish(Ping.type, ce(Ping.type, id), Buffer.from("{not json"));
       const admin = b.deadLetters();
       await waitFor(async () => (await admin.count()) === 8, 15_000, "8 dead letters");
 

@@ -3,7 +3,7 @@
  * unchanged against every transport on its real broker. A transport is done
  * when this passes.
  */
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   DiagnosticHeaders, ErrorCodes, PermanentError, RequestTimeoutError, SchemaValidationError, TransientError,
   UnroutableError, decodeEnvelope, DEFAULT_LIMITS, type Bus, type Envelope, type MissiveError,
@@ -11,7 +11,8 @@ import {
 import { sleep, waitFor } from "../support/wait.js";
 import { OrderPlaced, Ping, Pong } from "./contracts.js";
 import { runOperateConformance } from "./operate.suite.js";
-import type { ConformanceTarget, TargetHandle } from "./target.js";
+import { useTarget } from "./fixture.js";
+import type { ConformanceTarget } from "./target.js";
 
 const enc = (s: string): Uint8Array => Buffer.from(s);
 
@@ -22,21 +23,8 @@ function ceHeaders(type: string, id: string, extra: Record<string, string> = {})
 export function runConformance(target: ConformanceTarget): void {
   runOperateConformance(target);
   describe(`conformance - ${target.name}`, () => {
-    let h: TargetHandle;
-    const buses: Bus[] = [];
-    const bus = async (service = "conformance"): Promise<Bus> => {
-      const b = await h.bus({ service });
-      buses.push(b);
-      return b;
-    };
-
-    beforeEach(async () => {
-      h = await target.setup();
-    });
-    afterEach(async () => {
-      await Promise.all(buses.splice(0).map((b) => b.close({ deadline: 1000 }).catch(() => undefined)));
-      await h.teardown();
-    });
+    const fx = useTarget(target, "conformance");
+    const bus = (service?: string): Promise<Bus> => fx.bus(service === undefined ? {} : { service });
 
     it("round trip - body, headers and every CloudEvents attribute intact", async () => {
       const producer = await bus("checkout");
@@ -64,8 +52,7 @@ export function runConformance(target: ConformanceTarget): void {
     });
 
     it("round trip - structured content mode carries the same envelope", async () => {
-      const producer = await h.bus({ service: "structured", contentMode: "structured" });
-      buses.push(producer);
+      const producer = await fx.bus({ service: "structured", contentMode: "structured" });
       const got: Envelope[] = [];
       await producer.consume(Ping, { group: "g" }, (_d, ctx) => void got.push(ctx.message)).ready;
       const r = await producer.publish(Ping, { n: 7 }, { extensions: { tenant: "x" } });
@@ -78,7 +65,7 @@ export function runConformance(target: ConformanceTarget): void {
       const b = await bus();
       await b.declare(OrderPlaced, "billing");
       await expect(b.publish(OrderPlaced, { orderId: 1 } as never)).rejects.toBeInstanceOf(SchemaValidationError);
-      expect(await h.plain.take("billing", 10)).toHaveLength(0);
+      expect(await fx.h.plain.take("billing", 10)).toHaveLength(0);
     });
 
     it("publish - a message nobody is bound to is an UnroutableError, not a silent drop", async () => {
@@ -89,8 +76,7 @@ export function runConformance(target: ConformanceTarget): void {
     });
 
     it("publish - oversized rejects with MessageTooLargeError", async () => {
-      const b = await h.bus({ service: "small", limits: { maxBodyBytes: 1024 } });
-      buses.push(b);
+      const b = await fx.bus({ service: "small", limits: { maxBodyBytes: 1024 } });
       await b.declare(OrderPlaced, "billing");
       const err = await b.publish(OrderPlaced, { orderId: "x".repeat(5000), seq: 1, totalCents: 1 }).catch((e: unknown) => e);
       expect((err as MissiveError).code).toBe(ErrorCodes.TOO_LARGE);
@@ -140,19 +126,19 @@ export function runConformance(target: ConformanceTarget): void {
     });
 
     it("ack - only after the handler: a consumer killed mid-handler has its message redelivered", async () => {
-      const victim = await h.bus({ service: "victim" });
+      const victim = await fx.h.bus({ service: "victim" });
       let started = 0;
-      await victim.consume(OrderPlaced, { group: "crashy", lease: h.leaseMs }, async () => {
+      await victim.consume(OrderPlaced, { group: "crashy", lease: fx.h.leaseMs }, async () => {
         started++;
         await new Promise(() => {}); // never finishes: the process dies first
       }).ready;
       await victim.publish(OrderPlaced, { orderId: "k", seq: 1, totalCents: 1 });
       await waitFor(() => started === 1, 10_000, "the handler to start");
-      await h.kill(victim);
+      await fx.h.kill(victim);
       const survivor = await bus("survivor");
       const got: Array<{ seq: number; attempt: number }> = [];
-      await survivor.consume(OrderPlaced, { group: "crashy", lease: h.leaseMs }, (d, ctx) => void got.push({ seq: d.seq, attempt: ctx.attempt })).ready;
-      await waitFor(() => got.length === 1, h.leaseMs * 4 + 10_000, "redelivery");
+      await survivor.consume(OrderPlaced, { group: "crashy", lease: fx.h.leaseMs }, (d, ctx) => void got.push({ seq: d.seq, attempt: ctx.attempt })).ready;
+      await waitFor(() => got.length === 1, fx.h.leaseMs * 4 + 10_000, "redelivery");
       expect(got[0]!.seq).toBe(1);
       expect(got[0]!.attempt).toBe(2);
     });
@@ -275,9 +261,9 @@ export function runConformance(target: ConformanceTarget): void {
         { name: "missing attributes", topic: T, headers: { "content-type": "application/json", "ce-id": "p-missing" }, body: enc("{}"), code: ErrorCodes.DECODE },
         { name: "huge header", topic: T, headers: ceHeaders(T, "p-hdr", { "x-huge": "h".repeat(DEFAULT_LIMITS.maxHeaderBytes + 1) }), body: enc("{}"), code: ErrorCodes.TOO_LARGE },
       ];
-      for (const c of cases) await h.plain.publish(c.topic, c.headers, c.body);
+      for (const c of cases) await fx.h.plain.publish(c.topic, c.headers, c.body);
       // A valid v1 message is upcast, proving the worker is still alive after the poison.
-      await h.plain.publish(T, ceHeaders(T, "ok-v1", { "ce-dataschema": `${T}/v1`, "ce-key": "a" }), enc('{"orderId":"a","seq":1,"total":1.5}'));
+      await fx.h.plain.publish(T, ceHeaders(T, "ok-v1", { "ce-dataschema": `${T}/v1`, "ce-key": "a" }), enc('{"orderId":"a","seq":1,"total":1.5}'));
       await waitFor(async () => (await b.transport.deadLetters!.count({ group: "poison" })) === cases.length && calls === 1, 20_000, "every poison message dead-lettered");
       expect(({} as Record<string, unknown>)["polluted"]).toBeUndefined();
       const entries = await b.transport.deadLetters!.list({ group: "poison", limit: 100 });
@@ -351,10 +337,10 @@ export function runConformance(target: ConformanceTarget): void {
     });
 
     it("close - under load, nothing is lost: what was not finished is redelivered", async () => {
-      const first = await h.bus({ service: "first" });
+      const first = await fx.h.bus({ service: "first" });
       const handled = new Set<number>();
       const n = 2000;
-      await first.consume(OrderPlaced, { group: "closing", concurrency: 8, lease: h.leaseMs }, async (d) => {
+      await first.consume(OrderPlaced, { group: "closing", concurrency: 8, lease: fx.h.leaseMs }, async (d) => {
         await sleep(5 + Math.random() * 5);
         handled.add(d.seq);
       }).ready;
@@ -364,8 +350,8 @@ export function runConformance(target: ConformanceTarget): void {
       const before = handled.size;
       expect(before).toBeLessThan(n);
       const second = await bus("second");
-      await second.consume(OrderPlaced, { group: "closing", concurrency: 8, lease: h.leaseMs }, (d) => void handled.add(d.seq)).ready;
-      await waitFor(() => handled.size === n, h.leaseMs * 4 + 30_000, "every message after the restart");
+      await second.consume(OrderPlaced, { group: "closing", concurrency: 8, lease: fx.h.leaseMs }, (d) => void handled.add(d.seq)).ready;
+      await waitFor(() => handled.size === n, fx.h.leaseMs * 4 + 30_000, "every message after the restart");
     });
 
     it("delay - a delayed publish is not delivered before its time, and others are not held behind it", async () => {
@@ -460,8 +446,8 @@ export function runConformance(target: ConformanceTarget): void {
       const b = await bus();
       const got: Envelope[] = [];
       await b.consume(OrderPlaced, { group: "interop" }, (_d, ctx) => void got.push(ctx.message)).ready;
-      await h.plain.publish(OrderPlaced.type, ceHeaders(OrderPlaced.type, "plain-1", { "ce-dataschema": `${OrderPlaced.type}/v2`, "ce-key": "o-9" }), enc('{"orderId":"o-9","seq":3,"totalCents":100}'));
-      await h.plain.publish(OrderPlaced.type, { "content-type": "application/cloudevents+json" }, enc(JSON.stringify({
+      await fx.h.plain.publish(OrderPlaced.type, ceHeaders(OrderPlaced.type, "plain-1", { "ce-dataschema": `${OrderPlaced.type}/v2`, "ce-key": "o-9" }), enc('{"orderId":"o-9","seq":3,"totalCents":100}'));
+      await fx.h.plain.publish(OrderPlaced.type, { "content-type": "application/cloudevents+json" }, enc(JSON.stringify({
         specversion: "1.0", id: "plain-2", source: "plain-client", type: OrderPlaced.type, datacontenttype: "application/json", data: { orderId: "o-9", seq: 4, totalCents: 200 },
       })));
       await waitFor(() => got.length === 2, 10_000, "both plain messages");
@@ -473,7 +459,7 @@ export function runConformance(target: ConformanceTarget): void {
       const b = await bus("checkout");
       await b.declare(OrderPlaced, "plain-reader");
       const r = await b.publish(OrderPlaced, { orderId: "o-1", seq: 1, totalCents: 5 });
-      const [msg] = await h.plain.take("plain-reader", 10);
+      const [msg] = await fx.h.plain.take("plain-reader", 10);
       expect(msg).toBeDefined();
       expect(msg!.headers["ce-id"]).toBe(r.id);
       expect(msg!.headers["ce-type"]).toBe(OrderPlaced.type);

@@ -69,7 +69,7 @@ await checkout.transport.publish([{
 }]);
 console.log("legacy-batch-job: published a message that is not JSON\n");
 
-const dlq = billing.transport.deadLetters!;
+const dlq = billing.deadLetters();
 const deadline = Date.now() + 15_000;
 while ((handled < 3 || (await dlq.count({ group: "billing" })) < 2) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
 await new Promise((r) => setTimeout(r, 300)); // let the duplicate arrive and be absorbed
@@ -81,11 +81,11 @@ console.log(`billing consumer: ${JSON.stringify(consumer.stats())}`);
 
 console.log("\ndead-letter queue of group billing:");
 for (const entry of await dlq.list({ group: "billing" })) {
-  const h = entry.wire.headers;
-  console.log(`- ${h["ce-id"]} (${entry.topic})`);
-  console.log(`    reason: ${h["missive-reason"]}, error: ${h["missive-error-class"]} ${h["missive-error-code"]}`);
-  console.log(`    message: ${h["missive-error-message"]}`);
-  console.log(`    attempts: ${h["missive-attempts"]}, first failure ${h["missive-first-failure"]}, host ${h["missive-host"]}, missive ${h["missive-version"]}`);
+  const d = entry.diagnostics;
+  console.log(`- ${entry.messageId} (${entry.topic})`);
+  console.log(`    reason: ${d.reason}, error: ${d.errorClass} ${d.errorCode}`);
+  console.log(`    message: ${d.errorMessage}`);
+  console.log(`    attempts: ${d.attempts}, first failure ${new Date(d.firstFailureAt ?? 0).toISOString()}, host ${d.host}, missive ${d.version}`);
   console.log(`    body kept as sent: ${Buffer.from(entry.wire.body).toString("utf8")}`);
 }
 
@@ -98,3 +98,4 @@ if (charges.length !== 3) {
   process.exit(1);
 }
 console.log("\ndemo finished: 3 charges, 1 duplicate absorbed, 2 dead letters with diagnostics.");
+console.log("next: `npx tsx examples/incident.ts` replays dead letters as an operator would; `npx missive --help` for the CLI.");

@@ -4,7 +4,7 @@
  * oversized headers. Earlier diagnostics are replaced, not piled up.
  */
 import { hostname } from "node:os";
-import { isMissiveError } from "../errors.js";
+import { ErrorCodes, isMissiveError } from "../errors.js";
 import { DIAGNOSTIC_PREFIX, DiagnosticHeaders, withoutDiagnostics } from "../transport/diagnostic-prefix.js";
 import { MISSIVE_VERSION } from "../version.js";
 
@@ -92,7 +92,7 @@ function codeOf(err: unknown): string {
   if (err !== null && typeof err === "object" && "code" in err && typeof (err as { code: unknown }).code === "string") {
     return (err as { code: string }).code;
   }
-  return "UNCLASSIFIED";
+  return ErrorCodes.UNKNOWN;
 }
 
 const TRUNCATED = "…[truncated]";

@@ -152,10 +152,10 @@ describe("diagnostics deadLetterHeaders", () => {
   });
 
   it.each([
-    ["a string", "plain failure", "string", "UNCLASSIFIED", "plain failure"],
-    ["a number", 42, "number", "UNCLASSIFIED", "42"],
-    ["undefined", undefined, "undefined", "UNCLASSIFIED", "undefined"],
-    ["null", null, "object", "UNCLASSIFIED", "null"],
+    ["a string", "plain failure", "string", "MISSIVE_UNKNOWN", "plain failure"],
+    ["a number", 42, "number", "MISSIVE_UNKNOWN", "42"],
+    ["undefined", undefined, "undefined", "MISSIVE_UNKNOWN", "undefined"],
+    ["null", null, "object", "MISSIVE_UNKNOWN", "null"],
     ["an error with a string code", Object.assign(new Error("reset"), { code: "ECONNRESET" }), "Error", "ECONNRESET", "reset"],
     ["an object with a code", { code: "E_X", message: "m" }, "object", "E_X", "[object Object]"],
   ])("diagnostics - a thrown %s is described", (_what, thrown, cls, code, message) => {

@@ -1,0 +1,17 @@
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { describe, expect, it } from "vitest";
+
+const run = promisify(execFile);
+
+describe("examples - incident", () => {
+  it("incident - summary by type × error, an edit refused then accepted, a replay by query: 4 shipped, none left", async () => {
+    const { stdout } = await run(process.execPath, ["--import", "tsx", "examples/incident.ts"], { cwd: process.cwd(), timeout: 60_000 });
+    expect(stdout).toContain("3 × order.paid  MISSIVE_UNKNOWN TypeError");
+    expect(stdout).toContain("1 × order.paid  MISSIVE_SCHEMA SchemaValidationError");
+    expect(stdout).toContain("edit refused by the contract");
+    expect(stdout).toContain("replayed 3 of 3 dead letters of the bad deploy");
+    expect(stdout).toContain("shipped: o-1 to 75001, o-2 to 75001, o-3 to 75001, o-4 to 75004");
+    expect(stdout).toContain("incident example finished");
+  }, 90_000);
+});

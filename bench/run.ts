@@ -5,7 +5,7 @@
  * rate, peak RSS) and writes bench/results/latest.json, one object per case.
  *
  *   npm run bench -- [--messages 50000] [--runs 3] [--backlog 100000]
- *                    [--rate 2000] [--seconds 5] [--quick] [--no-peer] [--out PATH]
+ *                    [--rate 2000] [--seconds 5] [--quick] [--no-peer] [--no-durable-peer] [--out PATH]
  *
  * Every measurement runs in a child process of its own (bench/child.ts).
  * Throughput cases run in rounds: raw, missive and the peer back to back,
@@ -18,6 +18,7 @@ import { parseArgs } from "./lib/args.js";
 import { runChild } from "./lib/child.js";
 import { emptyRow, median, ratios, roundInt, writeResults, type Row } from "./lib/results.js";
 import { formatTable } from "./lib/table.js";
+import { startBroker, type BrokerProcess } from "../test/support/broker-process.js";
 import type { PeerThroughput, RedisAddress } from "./cases/bullmq.js";
 import { redisUnreachable } from "./cases/bullmq.js";
 import type { DrainResult, LatencyResult, ThroughputResult } from "./cases/sqlite.js";
@@ -39,23 +40,36 @@ const redis: RedisAddress = cfg.redis;
 const peerSkipped = cfg.peer ? await redisUnreachable(redis) : "--no-peer given";
 if (peerSkipped) log(`BullMQ peer cases skipped: ${peerSkipped}`);
 const peer = peerSkipped === undefined;
+// The local Redis keeps nothing on disk; missive fsyncs every commit. For a like-for-like
+// figure the peer also runs on a Redis of our own that fsyncs every write.
+let durableRedis: BrokerProcess | undefined;
+if (peer && cfg.durablePeer) {
+  durableRedis = await startBroker("redis", { appendOnly: true }).catch((err: unknown) => {
+    log(`durable BullMQ peer skipped: ${err instanceof Error ? err.message : String(err)}`);
+    return undefined;
+  });
+}
 
 log(`missive bench: ${cfg.messages} messages per throughput case, ${cfg.runs} round(s); latency at ${cfg.rate} msg/s for ${cfg.seconds} s; drain of ${cfg.backlog}`);
 
 const raw: ThroughputResult[] = [];
 const mis: ThroughputResult[] = [];
 const bull: PeerThroughput[] = [];
+const durableBull: PeerThroughput[] = [];
 for (let round = 1; round <= cfg.runs; round++) {
   const params = { messages: cfg.messages, publishers: cfg.publishers };
   raw.push(await inTempDir((dir) => runChild<ThroughputResult>("sqlite-raw", { ...params, dir }, caseTimeoutMs)));
   mis.push(await inTempDir((dir) => runChild<ThroughputResult>("sqlite-missive", { ...params, dir }, caseTimeoutMs)));
   if (peer) bull.push(await runChild<PeerThroughput>("bullmq-throughput", { ...params, redis }, caseTimeoutMs));
+  if (durableRedis) durableBull.push(await runChild<PeerThroughput>("bullmq-throughput", { ...params, redis: { host: "127.0.0.1", port: durableRedis.port } }, caseTimeoutMs));
   const b = bull[round - 1];
   log(
     `round ${round}: publish missive ${mis[round - 1]!.publish} raw ${raw[round - 1]!.publish}${b ? ` bullmq ${b.add}` : ""}; ` +
-      `consume missive ${mis[round - 1]!.consume} raw ${raw[round - 1]!.consume}${b ? ` bullmq ${b.worker}` : ""} msg/s`,
+      `consume missive ${mis[round - 1]!.consume} raw ${raw[round - 1]!.consume}${b ? ` bullmq ${b.worker}` : ""} msg/s` +
+      (durableBull[round - 1] ? `; durable bullmq add ${durableBull[round - 1]!.add} worker ${durableBull[round - 1]!.worker}` : ""),
   );
 }
+await durableRedis?.stop();
 
 log("latency…");
 const lat = await inTempDir((dir) => runChild<LatencyResult>("sqlite-latency", { dir, rate: cfg.rate, seconds: cfg.seconds }, caseTimeoutMs));
@@ -70,6 +84,15 @@ const drain = await inTempDir(async (dir) => {
 const pick = <T>(list: readonly T[], f: (x: T) => number): number[] => list.map(f);
 const med = (xs: readonly number[]): number | null => roundInt(median(xs));
 const medRatio = (xs: readonly number[]): number | null => median(xs);
+
+/** The peer on a Redis with `appendonly yes, appendfsync always`: in the row's notes and runs. */
+function addDurablePeer(r: Row, missive: number[], durable: number[]): void {
+  r.runs["durable_peer_msgs_per_s"] = durable;
+  r.runs["durable_peer_ratio"] = ratios(missive, durable);
+  r.notes["durable_peer_msgs_per_s"] = med(durable);
+  r.notes["durable_peer_ratio"] = medRatio(r.runs["durable_peer_ratio"]);
+  r.notes["durable_peer_redis"] = durableBull[0]!.redisPersistence;
+}
 
 const rows: Row[] = [];
 {
@@ -93,6 +116,7 @@ const rows: Row[] = [];
     r.notes["peer_client"] = bull[0]!.client;
     r.notes["peer_redis_persistence"] = bull[0]!.redisPersistence;
   }
+  if (durableBull.length > 0) addDurablePeer(r, m, pick(durableBull, (x) => x.add));
   rows.push(r);
 }
 {
@@ -114,6 +138,7 @@ const rows: Row[] = [];
     r.peer_ratio = medRatio(r.runs["peer_ratio"]);
     r.notes["peer_rss_mb"] = Math.max(...pick(bull, (x) => x.workerRssMb));
   }
+  if (durableBull.length > 0) addDurablePeer(r, m, pick(durableBull, (x) => x.worker));
   rows.push(r);
 }
 {
@@ -149,7 +174,12 @@ const rows: Row[] = [];
 log("\n" + formatTable(rows));
 log(
   `\ndrain RSS: start ${drain.startMb} MB, at 20% ${drain.at20Mb} MB, at 90% ${drain.at90Mb} MB (growth ${drain.growthMb} MB), peak ${drain.peakMb} MB` +
-    (peer ? `\npeer: ${String(rows[0]!.notes["peer_client"])}; Redis persistence ${String(rows[0]!.notes["peer_redis_persistence"])}` : ""),
+    (peer ? `\npeer: ${String(rows[0]!.notes["peer_client"])}; Redis persistence ${String(rows[0]!.notes["peer_redis_persistence"])}` : "") +
+    (durableBull.length > 0
+      ? `\ndurable peer (BullMQ on a Redis of its own, ${String(rows[0]!.notes["durable_peer_redis"])}): ` +
+        `add ${String(rows[0]!.notes["durable_peer_msgs_per_s"])} msg/s (missive/peer ${String(rows[0]!.notes["durable_peer_ratio"])}), ` +
+        `worker ${String(rows[1]!.notes["durable_peer_msgs_per_s"])} msg/s (missive/peer ${String(rows[1]!.notes["durable_peer_ratio"])})`
+      : ""),
 );
 writeResults(cfg.out, rows);
 log(`written to ${cfg.out}`);

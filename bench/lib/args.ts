@@ -2,7 +2,7 @@
  * Command-line options of `npm run bench`, with their defaults in one place.
  *
  *   npm run bench -- [--messages N] [--runs N] [--backlog N] [--rate N] [--seconds N]
- *                    [--quick] [--no-peer] [--out PATH]
+ *                    [--quick] [--no-peer] [--no-durable-peer] [--out PATH]
  *
  * `--quick` shrinks every count (the smoke test uses it). `--out` (or the
  * MISSIVE_BENCH_OUT environment variable) writes the JSON elsewhere than
@@ -24,6 +24,8 @@ export interface BenchConfig {
   /** Concurrent publishers (and raw transaction size). */
   readonly publishers: number;
   readonly peer: boolean;
+  /** Also run the peer on a Redis of the bench's own with `appendfsync always` (durable like missive). Off with --quick or --no-durable-peer. */
+  readonly durablePeer: boolean;
   readonly quick: boolean;
   readonly out: string;
   readonly redis: { readonly host: string; readonly port: number };
@@ -54,6 +56,7 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = proc
     seconds: num("--seconds", base.seconds),
     publishers: 64,
     peer: !argv.includes("--no-peer"),
+    durablePeer: !quick && !argv.includes("--no-peer") && !argv.includes("--no-durable-peer"),
     quick,
     out: str("--out") ?? env["MISSIVE_BENCH_OUT"] ?? join(import.meta.dirname, "..", "results", "latest.json"),
     redis: { host: env["MISSIVE_BENCH_REDIS_HOST"] ?? "127.0.0.1", port: Number(env["MISSIVE_BENCH_REDIS_PORT"] ?? 6379) },

@@ -279,9 +279,12 @@ export class ConsumerImpl implements Consumer {
     while (this.acking.size > 0) await Promise.all(this.acking);
   }
 
-  /** Closing: a delivery whose handler never started goes back now rather than when its lease runs out. */
+  /**
+   * Closing (or a stale key): a delivery whose handler never started goes back now rather than when its
+   * lease runs out, and without counting as an attempt, so restarts never use up a retry budget.
+   */
   private async giveBack(delivery: Delivery): Promise<void> {
-    if (this.deps.transport.capabilities.nativeDelay) await delivery.retry(0, delivery.wire.headers);
+    await delivery.release();
   }
 
   /**

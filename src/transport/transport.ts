@@ -83,6 +83,13 @@ export interface Delivery {
   retry(delayMs: number, headers: Readonly<Record<string, string>>): Promise<void>;
   /** Move to the dead-letter store with `headers` replacing the message's headers. Requires `nativeDeadLetter`. */
   deadLetter(headers: Readonly<Record<string, string>>): Promise<void>;
+  /**
+   * Give the message back unhandled (its handler never started: the consumer
+   * is closing): deliverable again at once, headers unchanged, and this
+   * delivery not counted in the next one's `attempt`, so graceful restarts
+   * never use up a message's retry budget.
+   */
+  release(): Promise<void>;
 }
 
 export interface SubscribeOptions {

@@ -336,6 +336,28 @@ export function runConformance(target: ConformanceTarget): void {
       expect(c.stats().peakInFlight).toBeLessThanOrEqual(4);
     });
 
+    it("close - messages whose handler never started go back without using up an attempt", async () => {
+      const first = await fx.h.bus({ service: "first" });
+      await first.declare(OrderPlaced, "restarts");
+      for (let i = 0; i < 5; i++) await first.publish(OrderPlaced, { orderId: `r${i}`, seq: i, totalCents: 1 });
+      let started = 0;
+      const c = first.consume(OrderPlaced, { group: "restarts", concurrency: 1, prefetch: 5, lease: fx.h.leaseMs }, async (_d, ctx) => {
+        started++;
+        await new Promise<void>((resolve) => ctx.signal.addEventListener("abort", () => resolve()));
+        throw new TransientError("cut off by close");
+      });
+      await c.ready;
+      await waitFor(() => started === 1 && c.stats().held === 5, 10_000, "one handler running, five held");
+      await first.close({ deadline: 200 });
+      const attempts = new Map<number, number>();
+      const second = await bus("second");
+      await second.consume(OrderPlaced, { group: "restarts", lease: fx.h.leaseMs }, (d, ctx) => void attempts.set(d.seq, ctx.attempt)).ready;
+      await waitFor(() => attempts.size === 5, 15_000, "all five redelivered");
+      const started0 = [...attempts].filter(([, a]) => a === 2).map(([seq]) => seq);
+      expect(started0, "only the message whose handler ran counts a second attempt").toHaveLength(1);
+      expect([...attempts.values()].filter((a) => a === 1)).toHaveLength(4);
+    });
+
     it("close - under load, nothing is lost: what was not finished is redelivered", async () => {
       const first = await fx.h.bus({ service: "first" });
       const handled = new Set<number>();

@@ -15,7 +15,7 @@ async function oneDelivery(broker: MemoryBroker = createMemoryBroker()): Promise
 /** A delivery from some other transport: the memory inbox cannot ack it. */
 const foreign: Delivery = {
   topic: "t", group: "g", key: undefined, attempt: 1, wire: wire("x"),
-  ack: () => Promise.resolve(), retry: () => Promise.resolve(), deadLetter: () => Promise.resolve(),
+  ack: () => Promise.resolve(), retry: () => Promise.resolve(), deadLetter: () => Promise.resolve(), release: () => Promise.resolve(),
 };
 
 describe("memory inbox", () => {

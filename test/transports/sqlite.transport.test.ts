@@ -222,6 +222,20 @@ describe("sqlite transport", () => {
     await theirs!.ack();
   });
 
+  it("sqlite - release gives a message back at once, headers kept, its claim not counted as an attempt", async () => {
+    const t = fx.open();
+    const sub = await t.subscribe(subOptions("g", ["t"]));
+    await t.publish([message("t", "m1", "K"), message("t", "m2", "K")]);
+    const [d] = await sub.receive(1, 1000);
+    expect(d).toMatchObject({ attempt: 1 });
+    await d!.release();
+    await d!.release(); // settled: no-op
+    const [again] = await sub.receive(1, 1000);
+    expect(bodyOf(again!)).toBe("m1"); // still the key's head
+    expect(again).toMatchObject({ attempt: 1 });
+    expect({ ...again!.wire.headers }).toEqual({ "ce-id": "m1", "ce-type": "t" });
+  });
+
   it("sqlite - closing the transport hands unsettled leases back at once", async () => {
     const t = fx.open();
     const sub = await t.subscribe(subOptions("g", ["t"], { leaseMs: 60_000 }));

@@ -33,7 +33,8 @@ type DeliveryState = "held" | "done" | "lost" | "abandoned" | "closed";
 type Settle =
   | { readonly kind: "ack" }
   | { readonly kind: "retry"; readonly delayMs: number; readonly headers: Readonly<Record<string, string>> }
-  | { readonly kind: "deadLetter"; readonly headers: Readonly<Record<string, string>> };
+  | { readonly kind: "deadLetter"; readonly headers: Readonly<Record<string, string>> }
+  | { readonly kind: "release" };
 
 /** How a delivery lets go of its row without a settle. */
 export type AbandonMode = "release" | "lapse" | "close";
@@ -77,6 +78,10 @@ export class MemoryDelivery implements Delivery, LeaseHolder {
 
   deadLetter(headers: Readonly<Record<string, string>>): Promise<void> {
     return this.settleSoon({ kind: "deadLetter", headers });
+  }
+
+  release(): Promise<void> {
+    return this.settleSoon({ kind: "release" });
   }
 
   /** For the memory inbox: throws, before anything commits, when an ack could not apply. */
@@ -159,6 +164,11 @@ export class MemoryDelivery implements Delivery, LeaseHolder {
         break;
       case "deadLetter":
         state.deadLetter(group, this.row, settle.headers);
+        break;
+      case "release":
+        // The claim counted an attempt the handler never made.
+        this.row.attempts = Math.max(0, this.row.attempts - 1);
+        state.release(group, this.row);
         break;
     }
     this.finish();

@@ -43,6 +43,10 @@ export class SqliteDelivery implements Delivery, LeaseRef {
     return this.settle("dead-letter", () => this.queue.deadLetter(this, headers));
   }
 
+  release(): Promise<void> {
+    return this.settle("release", () => this.queue.releaseUnhandled(this));
+  }
+
   /** Settled by a committed transaction outside the queue store (the inbox's). */
   settledElsewhere(): void {
     // Deleting a key's head made the next row of the key claimable.

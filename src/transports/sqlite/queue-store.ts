@@ -52,7 +52,7 @@ export class QueueStore {
   private readonly s: {
     insert: Stmt; boundGroups: Stmt; groupExists: Stmt;
     claimable: [Stmt, Stmt]; nextVisible: [Stmt, Stmt]; claim: [Stmt, Stmt];
-    renew: Stmt; ack: Stmt; retry: Stmt; release: Stmt; copyToDeadLetters: Stmt;
+    renew: Stmt; ack: Stmt; retry: Stmt; release: Stmt; releaseUnhandled: Stmt; copyToDeadLetters: Stmt;
     upsertGroup: Stmt; upsertBinding: Stmt;
     dropTempRows: Stmt; dropTempBindings: Stmt; dropTempGroup: Stmt;
     dataVersion: Stmt;
@@ -100,6 +100,8 @@ export class QueueStore {
       ack: prep(`DELETE FROM ${q} WHERE seq = ? AND lease_token = ?`),
       retry: prep(`UPDATE ${q} SET visible_at = ?, headers = ?, lease_token = NULL WHERE seq = ? AND lease_token = ?`),
       release: prep(`UPDATE ${q} SET visible_at = ?, lease_token = NULL WHERE seq = ? AND lease_token = ?`),
+      // The claim that handed it out counted an attempt the handler never made: take it back.
+      releaseUnhandled: prep(`UPDATE ${q} SET visible_at = ?, lease_token = NULL, attempts = MAX(attempts - 1, 0) WHERE seq = ? AND lease_token = ?`),
       copyToDeadLetters: prep(
         `INSERT INTO ${t.deadLetters} (group_name, topic, message_id, key, headers, body, attempts, dead_lettered_at)
          SELECT group_name, topic, message_id, key, ?, body, attempts, ? FROM ${q} WHERE seq = ? AND lease_token = ?`,
@@ -254,6 +256,15 @@ export class QueueStore {
       if (this.s.copyToDeadLetters.run(json, ctx.now, lease.seq, lease.token).changes === 0) return false;
       this.s.ack.run(lease.seq, lease.token);
       if (lease.key !== undefined) ctx.touch(lease.group);
+      return true;
+    });
+  }
+
+  /** One delivery whose handler never ran goes back, claimable at once, its claim not counted as an attempt. */
+  releaseUnhandled(lease: LeaseRef): Promise<boolean> {
+    return this.writer.submit((ctx) => {
+      if (this.s.releaseUnhandled.run(ctx.now, lease.seq, lease.token).changes === 0) return false;
+      ctx.touch(lease.group);
       return true;
     });
   }

@@ -102,6 +102,8 @@ export class ConsumerImpl implements Consumer {
   private received = 0;
   /** Acks of handled unkeyed deliveries still committing (see process); close waits for them. */
   private readonly acking = new Set<Promise<void>>();
+  /** `ctx.transaction` without an inbox: it depends on the group only, so one function serves every delivery. */
+  private readonly noTransaction: HandlerContext<unknown>["transaction"];
 
   constructor(private readonly deps: ConsumerDeps) {
     const s = deps.settings;
@@ -113,6 +115,8 @@ export class ConsumerImpl implements Consumer {
     runtimeMiddleware.push(...s.middleware);
     if (deps.inbox) runtimeMiddleware.push(inboxMiddleware(deps.inbox));
     this.chain = compose(runtimeMiddleware, deps.handler);
+    const group = s.group;
+    this.noTransaction = () => Promise.reject(new ConfigurationError(`ctx.transaction needs idempotency: "inbox" on group ${group}`));
     const caps = deps.transport.capabilities;
     // A broker-side retry lets later messages of the key overtake unless the broker itself blocks the key.
     this.useBrokerRetry = caps.nativeDelay && (!s.ordered || caps.ordering === "key");
@@ -235,43 +239,53 @@ export class ConsumerImpl implements Consumer {
     const tracked = key !== undefined && this.givesBackStaleKeys;
     if (tracked) this.heldByKey.set(key, (this.heldByKey.get(key) ?? 0) + 1);
     const receivedAs = ++this.received;
-    this.scheduler.submit(key, async () => {
-      const staleUpTo = tracked ? this.staleKeys.get(key) : undefined;
-      if (this.closing.signal.aborted || (staleUpTo !== undefined && receivedAs <= staleUpTo)) {
-        await this.giveBack(delivery).catch(() => undefined);
-        this.release(key);
-        return;
-      }
-      const system = this.deps.transport.name;
-      const report: ProcessReport = { outcome: "handled", error: undefined };
-      const startedAt = performance.now();
-      const span = startProcess(system, delivery.topic, this.group, envelope.id, Math.max(delivery.attempt, 1), envelope);
-      const finish = (): void => {
-        endProcess(span, system, delivery.topic, this.group, startedAt, report.outcome, report.error);
-        this.release(key);
-      };
-      const settleFailed = (err: unknown): void => {
-        report.outcome = "settle-failed";
-        report.error = err;
-        if (isMissiveError(err) && err.code === ErrorCodes.LEASE_LOST) this.markStale(key);
-        this.deps.log.warn({ err, group: this.group, id: envelope.id }, "settling a delivery failed; it will be redelivered");
-      };
-      try {
-        await this.process(delivery, envelope, report, key === undefined);
-        if (report.outcome === "lease-lost") this.markStale(key);
-      } catch (err) {
-        settleFailed(err);
-      }
-      const ack = report.ack;
-      if (ack === undefined) return finish();
-      // The handler is done, so its lane slot is free for the next one while the ack commits: the acks of
-      // many handlers then share one commit. The delivery stays held (prefetch) until the ack settled.
-      const settled: Promise<void> = ack.catch(settleFailed).finally(() => {
+    this.scheduler.submit(key, () => this.run(delivery, envelope, key, tracked, receivedAs));
+  }
+
+  /**
+   * One delivery's turn in its lane. A method with its per-delivery state passed in, not closures made per
+   * delivery: this runs once per message.
+   */
+  private async run(delivery: Delivery, envelope: Envelope, key: string | undefined, tracked: boolean, receivedAs: number): Promise<void> {
+    const staleUpTo = tracked ? this.staleKeys.get(key!) : undefined;
+    if (this.closing.signal.aborted || (staleUpTo !== undefined && receivedAs <= staleUpTo)) {
+      await this.giveBack(delivery).catch(() => undefined);
+      this.release(key);
+      return;
+    }
+    const report: ProcessReport = { outcome: "handled", error: undefined };
+    const startedAt = performance.now();
+    const span = startProcess(this.deps.transport.name, delivery.topic, this.group, envelope.id, Math.max(delivery.attempt, 1), envelope);
+    try {
+      await this.process(delivery, envelope, report, key === undefined);
+      if (report.outcome === "lease-lost") this.markStale(key);
+    } catch (err) {
+      this.settleFailed(report, key, envelope, err);
+    }
+    const ack = report.ack;
+    if (ack === undefined) return this.finish(span, delivery, startedAt, report, key);
+    // The handler is done, so its lane slot is free for the next one while the ack commits: the acks of
+    // many handlers then share one commit. The delivery stays held (prefetch) until the ack settled.
+    const settled: Promise<void> = ack
+      .catch((err: unknown) => this.settleFailed(report, key, envelope, err))
+      .finally(() => {
         this.acking.delete(settled);
-        finish();
+        this.finish(span, delivery, startedAt, report, key);
       });
-      this.acking.add(settled);
-    });
+    this.acking.add(settled);
+  }
+
+  /** A delivery's turn is over: end its span and free its prefetch slot. */
+  private finish(span: ReturnType<typeof startProcess>, delivery: Delivery, startedAt: number, report: ProcessReport, key: string | undefined): void {
+    endProcess(span, this.deps.transport.name, delivery.topic, this.group, startedAt, report.outcome, report.error);
+    this.release(key);
+  }
+
+  private settleFailed(report: ProcessReport, key: string | undefined, envelope: Envelope, err: unknown): void {
+    report.outcome = "settle-failed";
+    report.error = err;
+    if (isMissiveError(err) && err.code === ErrorCodes.LEASE_LOST) this.markStale(key);
+    this.deps.log.warn({ err, group: this.group, id: envelope.id }, "settling a delivery failed; it will be redelivered");
   }
 
   /** Resolves when every ack still committing has settled. */
@@ -413,7 +427,7 @@ export class ConsumerImpl implements Consumer {
       idempotencyKey: `${group}:${envelope.id}`,
       signal: this.stopHandlers.signal,
       log,
-      transaction: () => Promise.reject(new ConfigurationError(`ctx.transaction needs idempotency: "inbox" on group ${group}`)),
+      transaction: this.noTransaction,
       ...replyContext(producer, envelope, log),
       [DELIVERY_STATE]: state,
     };

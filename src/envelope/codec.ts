@@ -79,7 +79,7 @@ function failure(error: MissiveError, id: unknown, type: unknown): DecodeFailure
 }
 
 function decodeBinary(wire: WireMessage, h: Readonly<Record<string, string>>): DecodeResult {
-  const attrs: Record<string, string> = emptyHeaders();
+  const attrs = newAttributes();
   const extensions: Record<string, string> = emptyHeaders();
   for (const name in h) {
     if (!name.startsWith(CE_PREFIX)) continue;
@@ -106,7 +106,7 @@ function decodeStructured(wire: WireMessage, h: Readonly<Record<string, string>>
   if (doc === null || typeof doc !== "object" || Array.isArray(doc)) {
     return failure(new DecodeError("structured CloudEvent is not a JSON object"), undefined, undefined);
   }
-  const attrs: Record<string, string> = emptyHeaders();
+  const attrs = newAttributes();
   const extensions: Record<string, string> = emptyHeaders();
   const record = doc as Record<string, unknown>;
   for (const name of Object.keys(record)) {
@@ -133,10 +133,27 @@ function isJsonContentType(ct: string): boolean {
   return base === "application/json" || base.endsWith("+json") || base === "text/json";
 }
 
+/**
+ * The context attributes found while decoding, by name. Only names in KNOWN_ATTRIBUTES are ever written
+ * (both decoders check) and only fixed names are read, so every access hits one of these own fields and
+ * nothing is looked up on Object.prototype. A plain object of fixed shape rather than a null-prototype
+ * record: it is filled and read for every message, and V8 keeps null-prototype objects as hash
+ * dictionaries, several times slower to build and read.
+ */
+type Attributes = Record<string, string | undefined>;
+
+function newAttributes(): Attributes {
+  return {
+    id: undefined, source: undefined, type: undefined, specversion: undefined, time: undefined, datacontenttype: undefined,
+    dataschema: undefined, key: undefined, correlationid: undefined, causationid: undefined, replyto: undefined,
+    traceparent: undefined, tracestate: undefined, data: undefined, data_base64: undefined, subject: undefined,
+  };
+}
+
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 const OPTIONAL_ATTRIBUTES = ["key", "correlationid", "causationid", "replyto", "traceparent", "tracestate"] as const;
 
-function build(attrs: Record<string, string>, extensions: Record<string, string>, data: unknown): DecodeResult {
+function build(attrs: Attributes, extensions: Record<string, string>, data: unknown): DecodeResult {
   const id = attrs["id"];
   const type = attrs["type"];
   const source = attrs["source"];

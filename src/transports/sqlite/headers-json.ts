@@ -31,11 +31,31 @@ export function decodeHeaders(text: unknown): Record<string, string> {
     out[BAD_HEADERS_HEADER] = text.slice(0, BAD_HEADERS_KEEP);
     return out;
   }
-  for (const name of Object.keys(parsed)) {
-    const value = (parsed as Record<string, unknown>)[name];
+  const record = parsed as Record<string, unknown>;
+  if (isCanonical(record)) return adopt(record);
+  for (const name of Object.keys(record)) {
+    const value = record[name];
     if (value === null || value === undefined) continue;
     out[name.toLowerCase()] = typeof value === "string" ? value : typeof value === "object" ? JSON.stringify(value) : String(value);
   }
   return out;
+}
+
+/** What missive itself writes: every name lower-case, every value a string. The copy would change nothing. */
+function isCanonical(record: Record<string, unknown>): boolean {
+  for (const name of Object.keys(record)) {
+    if (typeof record[name] !== "string" || name.toLowerCase() !== name) return false;
+  }
+  return true;
+}
+
+/**
+ * Make a canonical object (fresh from JSON.parse, referenced nowhere else) the null-prototype record
+ * itself instead of copying it: the same own properties in the same order (a `__proto__` key is an own
+ * property either way). Headers are enumerated and read several times per message, and V8 keeps this
+ * object in fast mode, while it makes every Object.create(null) a hash dictionary, several times slower.
+ */
+function adopt(record: Record<string, unknown>): Record<string, string> {
+  return Object.setPrototypeOf(record, null) as Record<string, string>;
 }
 

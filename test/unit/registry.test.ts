@@ -202,4 +202,13 @@ describe("registry", () => {
       expect(await failure(r.read(envelope(t, "", {})))).toBeInstanceOf(UnknownTypeError);
     }
   });
+
+  // The current version's dataschema is recognised by comparison; every other spelling still goes through versionOf.
+  it("registry - the current dataschema, an equivalent spelling and a version too long to name resolve as before", async () => {
+    const r = registryWith(defineMessage({ type: "a", schema }));
+    for (const ds of ["a/v1", "a/v01", "b/v1", ""]) expect(await r.read(envelope("a", ds, { n: 1 }))).toMatchObject({ data: { n: 1 } });
+    const huge = registryWith(defineMessage({ type: "h", version: 1e10, schema }));
+    expect(await failure(huge.read(envelope("h", "h/v10000000000", { n: 1 })))).toBeInstanceOf(UnknownVersionError);
+    expect(await huge.read(envelope("h", "", { n: 1 }))).toMatchObject({ data: { n: 1 } });
+  });
 });

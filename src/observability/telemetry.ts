@@ -87,12 +87,14 @@ export function startProcess(system: string, destination: string, group: string,
 
 export function endProcess(span: Span, system: string, destination: string, group: string, startedAt: number, outcome: string, error: unknown): void {
   span.setAttribute("missive.outcome", outcome);
-  meters().processDuration.record((performance.now() - startedAt) / 1000, {
+  const attributes: Attributes = {
     "messaging.system": system,
     "messaging.destination.name": destination,
     "messaging.consumer.group.name": group,
-    ...(error !== undefined ? { "error.type": error instanceof Error ? error.name : "unknown" } : {}),
-  });
+  };
+  // Added when there is an error rather than spread in: no throwaway object per message.
+  if (error !== undefined) attributes["error.type"] = error instanceof Error ? error.name : "unknown";
+  meters().processDuration.record((performance.now() - startedAt) / 1000, attributes);
   end(span, error);
 }
 

@@ -41,9 +41,13 @@ export function decodeHeaders(text: unknown): Record<string, string> {
   return out;
 }
 
-/** What missive itself writes: every name lower-case, every value a string. The copy would change nothing. */
+/**
+ * What missive itself writes: every name lower-case, every value a string. The copy would change nothing.
+ * for-in rather than Object.keys: no array per message. It also visits enumerable names someone put on
+ * Object.prototype, but those never reach the record: both adopting and copying keep own names only.
+ */
 function isCanonical(record: Record<string, unknown>): boolean {
-  for (const name of Object.keys(record)) {
+  for (const name in record) {
     if (typeof record[name] !== "string" || name.toLowerCase() !== name) return false;
   }
   return true;

@@ -7,7 +7,7 @@
  * behind rabbitmq-server's shell script).
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BROKER_SPECS, type BrokerKind, type LaunchContext } from "./broker-specs.js";
@@ -30,10 +30,10 @@ export interface BrokerProcess {
   readonly dataDir: string;
   /** Pid of the process group leader, undefined while not running. */
   readonly pid: number | undefined;
-  /** SIGSTOP the whole group: connections stay open, nothing answers (a hung broker). */
-  pause(): void;
-  /** SIGCONT after `pause`. */
-  resume(): void;
+  /** SIGSTOP the whole group: connections stay open, nothing answers (a hung broker). Resolves once every process of the group is stopped. */
+  pause(): Promise<void>;
+  /** SIGCONT after `pause`; resolves once the group runs again. */
+  resume(): Promise<void>;
   /** SIGKILL the whole group (a crash) and wait until it is gone. */
   kill(): Promise<void>;
   /** Stop (gracefully if running) and start again on the same port and data directory; resolves once ready. */
@@ -129,8 +129,27 @@ class Handle implements BrokerProcess {
     }
   }
 
-  pause(): void { this.signal("SIGSTOP"); }
-  resume(): void { this.signal("SIGCONT"); }
+  // A signal is delivered asynchronously: wait until the kernel shows the group stopped (or running),
+  // so a probe right after pause() cannot meet a broker that has not stopped yet (a loaded machine).
+  pause(): Promise<void> {
+    this.signal("SIGSTOP");
+    return this.untilGroup((state) => state === "T" || state === "t", "stopped");
+  }
+
+  resume(): Promise<void> {
+    this.signal("SIGCONT");
+    return this.untilGroup((state) => state !== "T" && state !== "t", "running");
+  }
+
+  private async untilGroup(ok: (state: string) => boolean, what: string): Promise<void> {
+    const pgid = this.child?.pid;
+    if (pgid === undefined) return;
+    const deadline = Date.now() + 5000;
+    while (!groupStates(pgid).every(ok)) {
+      if (Date.now() > deadline) throw new Error(`${this.kind}: process group ${pgid} not ${what} after 5 s`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  }
 
   async kill(): Promise<void> {
     this.signal("SIGKILL");
@@ -233,4 +252,22 @@ export async function startBroker(kind: BrokerKind, options: BrokerOptions = {})
 /** Stop every broker this process started and has not stopped yet (for `afterAll`). */
 export async function stopAllBrokers(): Promise<void> {
   await Promise.all([...live].map((h) => h.stop()));
+}
+
+/** The state letter (R, S, T, Z, …) of every live process in process group `pgid`, from /proc. */
+function groupStates(pgid: number): string[] {
+  const states: string[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+    } catch {
+      continue; // gone meanwhile
+    }
+    // After "pid (comm) ": state, ppid, pgrp. comm may hold spaces and parentheses: split after the last ")".
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    if (Number(fields[2]) === pgid && fields[0] !== "Z") states.push(fields[0] ?? "");
+  }
+  return states;
 }

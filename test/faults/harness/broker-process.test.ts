@@ -24,9 +24,9 @@ for (const kind of KINDS) {
         expect(broker.url).toContain(`127.0.0.1:${broker.port}`);
         await broker.probe();
 
-        broker.pause();
+        await broker.pause();
         await expect(broker.probe(800)).rejects.toThrow(/no answer|pg_isready/);
-        broker.resume();
+        await broker.resume();
         await broker.probe(5000);
 
         const port = broker.port;

@@ -34,7 +34,7 @@ export function secretsIn(sources: ReadonlyArray<string | undefined>): string[] 
 
 /** Text safe to print: credentials masked, known secrets blanked, control characters escaped. */
 export function scrub(text: string, secrets: readonly string[]): string {
-  let out = redact(text).replace(CREDENTIALS, (m) => m.replace(/:[^@/]*@$/, ":***@"));
+  let out = redact(text);
   for (const secret of secrets) out = out.split(secret).join("***");
   return out;
 }

@@ -214,7 +214,7 @@ export interface QueueStats {
   readonly oldestAgeMs: number | undefined;
   /** Entries of this group in the dead-letter store; `undefined` without a native store. */
   readonly deadLetters: number | undefined;
-  /** Live consumers (subscriptions, any process) of the group; `undefined` when the broker cannot tell. */
+  /** Live consumers (subscriptions, in every process) of the group; `undefined` when the broker cannot tell. */
   readonly consumers: number | undefined;
   /** A temporary group (request-reply, `missive tail`), removed when its subscription closes. */
   readonly temporary: boolean;

@@ -7,6 +7,7 @@ import { ConfigurationError } from "../../errors.js";
 import { BrokerState, type BrokerCounters } from "./broker-state.js";
 import type { FaultOptions } from "./faults.js";
 import { memoryInbox, type MemoryInbox } from "./memory-inbox.js";
+import { queueStats } from "./memory-stats.js";
 import { createMemoryTransport, type MemoryTransport, type MemoryTransportOverrides } from "./memory-transport.js";
 import { randomSeed } from "./rng.js";
 
@@ -63,17 +64,8 @@ export function createMemoryBroker(options: MemoryBrokerOptions = {}): MemoryBro
 }
 
 function snapshot(state: BrokerState): MemoryBrokerStats {
-  const now = state.now();
-  const queues: Array<[string, MemoryQueueStats]> = [];
-  for (const [name, group] of state.groups) {
-    let inFlight = 0;
-    let scheduled = 0;
-    for (const row of group.all()) {
-      if (row.lease !== undefined && row.lease.isLive(now)) inFlight++;
-      else if (row.lease === undefined && row.visibleAt > now) scheduled++;
-    }
-    queues.push([name, { depth: group.depth, inFlight, scheduled }]);
-  }
+  // The same per-group counts as the seam's stats(), under the broker's own names.
+  const queues = queueStats(state, false).map((q): [string, MemoryQueueStats] => [q.group, { depth: q.depth, inFlight: q.inFlight, scheduled: q.delayed }]);
   return { ...state.counters, queues: Object.fromEntries(queues), deadLetters: state.deadLetters.size };
 }
 

@@ -13,8 +13,9 @@ export function queueStats(state: BrokerState, withDeadLetters: boolean): QueueS
     let oldest = Infinity;
     for (const row of group.all()) {
       oldest = Math.min(oldest, row.enqueuedAt);
+      // A row whose lease ran out is deliverable again: ready, not delayed.
       if (row.lease !== undefined && row.lease.isLive(now)) inFlight++;
-      else if (row.visibleAt > now) delayed++;
+      else if (row.lease === undefined && row.visibleAt > now) delayed++;
     }
     out.push({
       group: name,

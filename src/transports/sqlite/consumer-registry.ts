@@ -70,17 +70,12 @@ export class ConsumerRegistry {
     void this.writer.submit(() => this.s.remove.run(id)).catch(() => undefined);
   }
 
-  /** Stop heartbeating (the transport is closing); rows left behind go stale on their own. */
-  stop(): string[] {
+  /** The transport is closing: stop heartbeating and queue the removal of its rows (best effort: left-behind rows go stale). */
+  close(): void {
     this.stopTimer();
     const ids = [...this.ids];
     this.ids.clear();
-    return ids;
-  }
-
-  /** Remove rows inside a write the caller is running (the transport's last write). */
-  removeNow(ids: readonly string[]): void {
-    for (const id of ids) this.s.remove.run(id);
+    if (ids.length > 0) void this.writer.submit(() => ids.forEach((id) => this.s.remove.run(id))).catch(() => undefined);
   }
 
   private sweepAbandoned(before: number): void {

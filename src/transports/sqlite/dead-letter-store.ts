@@ -46,7 +46,7 @@ const ERROR_CLASS = diagnostic(DiagnosticHeaders.errorClass);
 export class SqliteDeadLetterStore implements DeadLetterStore {
   private readonly table: string;
   private readonly statements = new Map<string, Stmt>();
-  private readonly s: { get: Stmt; requeue: Stmt; requeueEdited: Stmt; remove: Stmt };
+  private readonly s: { get: Stmt; groupOf: Stmt; requeue: Stmt; requeueEdited: Stmt; remove: Stmt };
 
   constructor(
     private readonly db: Database.Database,
@@ -60,6 +60,8 @@ export class SqliteDeadLetterStore implements DeadLetterStore {
     const insert = `INSERT INTO ${t.queue} (group_name, topic, message_id, key, headers, body, visible_at, attempts, enqueued_at)`;
     this.s = {
       get: db.prepare(`SELECT ${COLUMNS} FROM ${this.table} WHERE entry_id = ?`),
+      // What a replay needs to know of an entry (not its body): whom to wake, and the headers to strip.
+      groupOf: db.prepare(`SELECT group_name, headers FROM ${this.table} WHERE entry_id = ?`),
       requeue: db.prepare(`${insert} SELECT group_name, topic, message_id, key, ?, body, ?, 0, ? FROM ${this.table} WHERE ${live}`),
       requeueEdited: db.prepare(`${insert} SELECT group_name, topic, message_id, key, ?, ?, ?, 0, ? FROM ${this.table} WHERE ${live}`),
       remove: db.prepare(`DELETE FROM ${this.table} WHERE entry_id = ?`),
@@ -111,7 +113,7 @@ export class SqliteDeadLetterStore implements DeadLetterStore {
     return this.writer.submit((ctx) => {
       let moved = 0;
       for (const id of ids) {
-        const row = this.s.get.get(id) as DeadLetterRow | undefined;
+        const row = this.s.groupOf.get(id) as Pick<DeadLetterRow, "group_name" | "headers"> | undefined;
         if (!row) continue;
         const headers = encodeHeaders(withoutDiagnostics(decodeHeaders(row.headers)));
         if (this.s.requeue.run(headers, ctx.now, ctx.now, id).changes === 0) continue;
@@ -129,7 +131,7 @@ export class SqliteDeadLetterStore implements DeadLetterStore {
     const headers = encodeHeaders(wire.headers);
     const body = Buffer.from(wire.body.buffer, wire.body.byteOffset, wire.body.byteLength);
     return this.writer.submit((ctx) => {
-      const row = this.s.get.get(id) as DeadLetterRow | undefined;
+      const row = this.s.groupOf.get(id) as Pick<DeadLetterRow, "group_name"> | undefined;
       if (!row || this.s.requeueEdited.run(headers, body, ctx.now, ctx.now, id).changes === 0) return false;
       this.s.remove.run(id);
       ctx.touch(row.group_name);

@@ -168,8 +168,7 @@ class SqliteTransportImpl implements SqliteTransport {
     // Unsettled deliveries go back to their queues at once instead of waiting out their leases.
     if (held.length > 0) void this.queue.release(held).catch(() => undefined);
     for (const s of subscriptions) if (s.settings.temporary) void this.queue.dropTemporaryGroup(s.settings.group).catch(() => undefined);
-    const consumerIds = this.consumers.stop();
-    if (consumerIds.length > 0) void this.writer.submit(() => this.consumers.removeNow(consumerIds)).catch(() => undefined);
+    this.consumers.close();
     this.writer.drainAndClose();
     this.subscriptions.clear();
     releaseChannel(this.fileKey, this.channel);

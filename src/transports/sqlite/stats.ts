@@ -48,7 +48,11 @@ export function createStatsReader(db: Database.Database, prefix: string): () => 
     const names = new Set<string>([...s.groups.map((r) => r.g), ...s.queue.map((r) => r.g), ...s.deadLetters.map((r) => r.g)]);
     const temporary = new Map(s.groups.map((r) => [r.g, r.temporary === 1]));
     const topics = new Map<string, string[]>();
-    for (const b of s.bindings) topics.set(b.g, [...(topics.get(b.g) ?? []), b.topic]);
+    for (const b of s.bindings) {
+      const list = topics.get(b.g);
+      if (list) list.push(b.topic);
+      else topics.set(b.g, [b.topic]);
+    }
     const queues = new Map(s.queue.map((r) => [r.g, r]));
     const dead = new Map(s.deadLetters.map((r) => [r.g, r.n]));
     const live = new Map(s.consumers.map((r) => [r.g, r.n]));

@@ -94,53 +94,49 @@ function addDurablePeer(r: Row, missive: number[], durable: number[]): void {
   r.notes["durable_peer_redis"] = durableBull[0]!.redisPersistence;
 }
 
+/** One throughput row: missive vs raw in the same rounds, and the peer (local and durable) where it ran. */
+function throughputRow(
+  name: string,
+  side: { readonly rate: (t: ThroughputResult) => number; readonly rss: (t: ThroughputResult) => number; readonly cpu: (t: ThroughputResult) => number },
+  peerSide: { readonly label: string; readonly rate: (p: PeerThroughput) => number; readonly rss: (p: PeerThroughput) => number },
+): Row {
+  const r = emptyRow("sqlite", name);
+  const m = pick(mis, side.rate);
+  const w = pick(raw, side.rate);
+  r.msgs_per_s = med(m);
+  r.raw_msgs_per_s = med(w);
+  r.runs = { msgs_per_s: m, raw_msgs_per_s: w, ratio: ratios(m, w) };
+  r.ratio = medRatio(r.runs["ratio"]!);
+  r.rss_mb = Math.max(...pick(mis, side.rss));
+  r.notes = { cpu_us_per_msg: median(pick(mis, side.cpu)), raw_cpu_us_per_msg: median(pick(raw, side.cpu)), raw_rss_mb: Math.max(...pick(raw, side.rss)) };
+  if (peer) {
+    const b = pick(bull, peerSide.rate);
+    r.peer = peerSide.label;
+    r.peer_msgs_per_s = med(b);
+    r.runs["peer_msgs_per_s"] = b;
+    r.runs["peer_ratio"] = ratios(m, b);
+    r.peer_ratio = medRatio(r.runs["peer_ratio"]);
+    r.notes["peer_rss_mb"] = Math.max(...pick(bull, peerSide.rss));
+  }
+  if (durableBull.length > 0) addDurablePeer(r, m, pick(durableBull, peerSide.rate));
+  return r;
+}
+
 const rows: Row[] = [];
-{
-  const r = emptyRow("sqlite", `publish, ${cfg.publishers} concurrent publishers, synchronous=FULL`);
-  const m = pick(mis, (x) => x.publish);
-  const w = pick(raw, (x) => x.publish);
-  r.msgs_per_s = med(m);
-  r.raw_msgs_per_s = med(w);
-  r.runs = { msgs_per_s: m, raw_msgs_per_s: w, ratio: ratios(m, w) };
-  r.ratio = medRatio(r.runs["ratio"]!);
-  r.rss_mb = Math.max(...pick(mis, (x) => x.publishRssMb));
-  r.notes = { cpu_us_per_msg: median(pick(mis, (x) => x.publishCpuUsPerMsg)), raw_cpu_us_per_msg: median(pick(raw, (x) => x.publishCpuUsPerMsg)), raw_rss_mb: Math.max(...pick(raw, (x) => x.publishRssMb)) };
-  if (peer) {
-    const b = pick(bull, (x) => x.add);
-    r.peer = `bullmq Queue.add, ${cfg.publishers} concurrent callers`;
-    r.peer_msgs_per_s = med(b);
-    r.runs["peer_msgs_per_s"] = b;
-    r.runs["peer_ratio"] = ratios(m, b);
-    r.peer_ratio = medRatio(r.runs["peer_ratio"]);
-    r.notes["peer_rss_mb"] = Math.max(...pick(bull, (x) => x.addRssMb));
-    r.notes["peer_client"] = bull[0]!.client;
-    r.notes["peer_redis_persistence"] = bull[0]!.redisPersistence;
-  }
-  if (durableBull.length > 0) addDurablePeer(r, m, pick(durableBull, (x) => x.add));
-  rows.push(r);
+rows.push(throughputRow(
+  `publish, ${cfg.publishers} concurrent publishers, synchronous=FULL`,
+  { rate: (x) => x.publish, rss: (x) => x.publishRssMb, cpu: (x) => x.publishCpuUsPerMsg },
+  { label: `bullmq Queue.add, ${cfg.publishers} concurrent callers`, rate: (x) => x.add, rss: (x) => x.addRssMb },
+));
+if (peer) {
+  rows[0]!.notes["peer_client"] = bull[0]!.client;
+  rows[0]!.notes["peer_redis_persistence"] = bull[0]!.redisPersistence;
 }
-{
-  const r = emptyRow("sqlite", "consume+ack, concurrency 64, prefetch 256");
-  const m = pick(mis, (x) => x.consume);
-  const w = pick(raw, (x) => x.consume);
-  r.msgs_per_s = med(m);
-  r.raw_msgs_per_s = med(w);
-  r.runs = { msgs_per_s: m, raw_msgs_per_s: w, ratio: ratios(m, w) };
-  r.ratio = medRatio(r.runs["ratio"]!);
-  r.rss_mb = Math.max(...pick(mis, (x) => x.consumeRssMb));
-  r.notes = { cpu_us_per_msg: median(pick(mis, (x) => x.consumeCpuUsPerMsg)), raw_cpu_us_per_msg: median(pick(raw, (x) => x.consumeCpuUsPerMsg)), raw_rss_mb: Math.max(...pick(raw, (x) => x.consumeRssMb)) };
-  if (peer) {
-    const b = pick(bull, (x) => x.worker);
-    r.peer = `bullmq Worker, concurrency ${50}`;
-    r.peer_msgs_per_s = med(b);
-    r.runs["peer_msgs_per_s"] = b;
-    r.runs["peer_ratio"] = ratios(m, b);
-    r.peer_ratio = medRatio(r.runs["peer_ratio"]);
-    r.notes["peer_rss_mb"] = Math.max(...pick(bull, (x) => x.workerRssMb));
-  }
-  if (durableBull.length > 0) addDurablePeer(r, m, pick(durableBull, (x) => x.worker));
-  rows.push(r);
-}
+rows.push(throughputRow(
+  "consume+ack, concurrency 64, prefetch 256",
+  { rate: (x) => x.consume, rss: (x) => x.consumeRssMb, cpu: (x) => x.consumeCpuUsPerMsg },
+  { label: "bullmq Worker, concurrency 50", rate: (x) => x.worker, rss: (x) => x.workerRssMb },
+));
 {
   const r = emptyRow("sqlite", `publish→handler latency at ${cfg.rate} msg/s for ${cfg.seconds} s`);
   r.msgs_per_s = lat.handledPerS;

@@ -1,12 +1,9 @@
-import { execFile } from "node:child_process";
-import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
-
-const run = promisify(execFile);
+import { runExample } from "./run-example.js";
 
 describe("examples - incident", () => {
   it("incident - summary by type × error, an edit refused then accepted, a replay by query: 4 shipped, none left", async () => {
-    const { stdout } = await run(process.execPath, ["--import", "tsx", "examples/incident.ts"], { cwd: process.cwd(), timeout: 60_000 });
+    const stdout = await runExample("incident");
     expect(stdout).toContain("3 × order.paid  MISSIVE_UNKNOWN TypeError");
     expect(stdout).toContain("1 × order.paid  MISSIVE_SCHEMA SchemaValidationError");
     expect(stdout).toContain("edit refused by the contract");

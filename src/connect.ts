@@ -8,6 +8,9 @@ import { BusImpl, type Bus } from "./runtime/bus.js";
 import { busSettings, type BusOptions } from "./runtime/bus-options.js";
 import type { InboxStore } from "./stores/inbox.js";
 import type { Transport } from "./transport/transport.js";
+import { redact } from "./redact.js";
+
+export { redact };
 
 interface Resolved {
   readonly transport: Transport;
@@ -53,10 +56,6 @@ export async function resolveTransport(url: string, options: ResolveOptions = {}
   return factory(url, options);
 }
 
-/** Text safe to print: the password of every URL in it replaced (`user:***@`, `:***@` with no user). */
-export function redact(text: string): string {
-  return text.replace(/\/\/([^:/@\s]*):([^@/\s]*)@/g, "//$1:***@");
-}
 
 /**
  * Create a bus. Connects before resolving, so a wrong URL or refused

@@ -144,6 +144,8 @@ export class ConsumerImpl implements Consumer {
     // Closing the subscription ends a receive() that is waiting, so the loop stops at once.
     await this.subscription?.close().catch((err: unknown) => this.deps.log.warn({ err }, "subscription close failed"));
     await this.loopDone;
+    // Work that never started goes back now, not after the handlers ahead of it (which may run to the deadline).
+    this.scheduler.unbound();
     const timer = setTimeout(() => this.stopHandlers.abort(new ClosedError("close deadline passed")), deadlineMs);
     const giveUp = new AbortController();
     // Handlers that ignore the abort signal are left behind after the deadline: their messages are not acked.

@@ -16,8 +16,20 @@ export class LaneScheduler {
   private readonly lanes = new Map<string, Lane>();
   private idleWaiters: Array<() => void> = [];
   private peak = 0;
+  private bounded = true;
 
-  constructor(private readonly concurrency: number) {}
+  constructor(private concurrency: number) {}
+
+  /**
+   * Closing: tasks waiting only for a free slot start now (they give their message back without
+   * running a handler), instead of queueing behind handlers that may run until the close deadline.
+   * Tasks waiting for their key's lane still wait for it, so a key's order holds.
+   */
+  unbound(): void {
+    this.bounded = false;
+    this.concurrency = Number.POSITIVE_INFINITY;
+    this.pump();
+  }
 
   /** Tasks running now. */
   get active(): number {
@@ -61,7 +73,7 @@ export class LaneScheduler {
     while (this.running < this.concurrency && this.ready.length > 0) {
       const item = this.ready.shift()!;
       this.running++;
-      if (this.running > this.peak) this.peak = this.running;
+      if (this.bounded && this.running > this.peak) this.peak = this.running;
       void this.run(item.task, item.key);
     }
   }

@@ -1,5 +1,5 @@
 import type { StandardSchemaV1 } from "@standard-schema/spec";
-import { SchemaValidationError, type SchemaIssue } from "../errors.js";
+import { ConfigurationError, SchemaValidationError, type SchemaIssue } from "../errors.js";
 
 function toIssues(issues: ReadonlyArray<StandardSchemaV1.Issue>): SchemaIssue[] {
   return issues.map((i) => ({
@@ -20,6 +20,24 @@ function describe(what: string, issues: readonly SchemaIssue[]): string {
 export async function validateWith<T>(schema: StandardSchemaV1<unknown, T>, value: unknown, what: string): Promise<T> {
   let result = schema["~standard"].validate(value);
   if (result instanceof Promise) result = await result;
+  return outcome(result, what);
+}
+
+/**
+ * Validate where no await is possible (inside a synchronous SQLite
+ * transaction). A schema that validates asynchronously is a
+ * ConfigurationError.
+ */
+export function validateSyncWith<T>(schema: StandardSchemaV1<unknown, T>, value: unknown, what: string): T {
+  const result = schema["~standard"].validate(value);
+  if (result instanceof Promise) {
+    result.catch(() => undefined);
+    throw new ConfigurationError(`${what}: the schema validates asynchronously, which a synchronous transaction cannot wait for`);
+  }
+  return outcome(result, what);
+}
+
+function outcome<T>(result: StandardSchemaV1.Result<T>, what: string): T {
   if (result.issues) {
     const issues = toIssues(result.issues);
     throw new SchemaValidationError(describe(what, issues), issues);

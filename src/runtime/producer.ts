@@ -107,28 +107,7 @@ export class Producer {
 
   /** The envelope of a publish: `id` and trace context come from the caller's span unless the options set them. */
   envelopeFor(definition: MessageDefinition<string, unknown, unknown>, data: unknown, options: PublishOptions, id: string, trace: TraceCarrier = {}): Envelope {
-    const key = options.key ?? definition.keyOf(data);
-    const traceparent = options.traceparent ?? trace.traceparent;
-    const tracestate = options.tracestate ?? trace.tracestate;
-    // Optional attributes are assigned only when set (never as undefined), in the envelope's usual order.
-    const envelope = {
-      id,
-      source: this.settings.source,
-      type: definition.type,
-      specversion: "1.0",
-      time: isoNow(),
-      datacontenttype: JSON_CONTENT_TYPE,
-      dataschema: dataschemaOf(definition.type, definition.version),
-    } as Mutable<Envelope>;
-    if (key !== undefined) envelope.key = String(key);
-    if (options.correlationId !== undefined) envelope.correlationid = options.correlationId;
-    if (options.causationId !== undefined) envelope.causationid = options.causationId;
-    if (options.replyTo !== undefined) envelope.replyto = options.replyTo;
-    if (traceparent !== undefined) envelope.traceparent = traceparent;
-    if (tracestate !== undefined) envelope.tracestate = tracestate;
-    envelope.extensions = options.extensions ? checkedExtensions(options.extensions) : NO_EXTENSIONS;
-    envelope.data = data;
-    return envelope;
+    return buildEnvelope(this.settings.source, definition, data, options, id, trace);
   }
 
   /** Resolves when every accepted publish has settled. */
@@ -198,6 +177,36 @@ export class Producer {
       }
     }
   }
+}
+
+/**
+ * The envelope of a message of `definition` from `source` (the producer's, and
+ * the outbox's at add time): `id` and trace context come from the caller's
+ * span unless the options set them.
+ */
+export function buildEnvelope(source: string, definition: MessageDefinition<string, unknown, unknown>, data: unknown, options: PublishOptions, id: string, trace: TraceCarrier = {}): Envelope {
+  const key = options.key ?? definition.keyOf(data);
+  const traceparent = options.traceparent ?? trace.traceparent;
+  const tracestate = options.tracestate ?? trace.tracestate;
+  // Optional attributes are assigned only when set (never as undefined), in the envelope's usual order.
+  const envelope = {
+    id,
+    source,
+    type: definition.type,
+    specversion: "1.0",
+    time: isoNow(),
+    datacontenttype: JSON_CONTENT_TYPE,
+    dataschema: dataschemaOf(definition.type, definition.version),
+  } as Mutable<Envelope>;
+  if (key !== undefined) envelope.key = String(key);
+  if (options.correlationId !== undefined) envelope.correlationid = options.correlationId;
+  if (options.causationId !== undefined) envelope.causationid = options.causationId;
+  if (options.replyTo !== undefined) envelope.replyto = options.replyTo;
+  if (traceparent !== undefined) envelope.traceparent = traceparent;
+  if (tracestate !== undefined) envelope.tracestate = tracestate;
+  envelope.extensions = options.extensions ? checkedExtensions(options.extensions) : NO_EXTENSIONS;
+  envelope.data = data;
+  return envelope;
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };

@@ -1,0 +1,305 @@
+/**
+ * The outbox relay (DESIGN.md §8), dialect-independent: claims rows from a
+ * `RelaySource`, publishes them through any missive Transport (resolving only
+ * after the broker's confirm), and marks them sent. The source decides which
+ * rows a relay may claim so that, with several relays on one table, no two
+ * ever publish rows of the same key at once (docs/adr/003-outbox-relay.md).
+ *
+ * A row is marked sent only after its confirm; a crash between the two
+ * publishes it again under the same id (an inbox absorbs the copy). When a
+ * row fails on its own (e.g. UnroutableError) the rest of its key stays
+ * unsent, so a later row never overtakes it. When the database or the broker
+ * is down the relay backs off with exponential delays and full jitter.
+ */
+import { ConfigurationError, isFatal, MissiveError } from "../errors.js";
+import { toHeaderRecord, type WireMessage } from "../envelope/wire.js";
+import { noopLogger, type Logger } from "../observability/logger.js";
+import { fullJitterDelay, sleep, type Random } from "../runtime/backoff.js";
+import type { OutgoingMessage, PublishResult, Transport } from "../transport/transport.js";
+import type { OutboxLag } from "./outbox.js";
+import { intOption, optionsObject } from "./sql/names.js";
+
+/** A claimed row, ready to publish. `seq` is the table's sequence value. */
+export interface RelayRow {
+  readonly seq: number;
+  readonly id: string;
+  readonly topic: string;
+  readonly key: string | undefined;
+  readonly lane: string;
+  readonly wire: WireMessage;
+  readonly createdAt: number;
+}
+
+/** Rows one relay holds until it settles or abandons them. */
+export interface ClaimedBatch {
+  /** In publish order: sequence order within each lane. */
+  readonly rows: readonly RelayRow[];
+  /** Mark `sent` sent (and count an attempt on `failed`), and let go of the claim. */
+  settle(sent: readonly RelayRow[], failed: ReadonlyArray<{ readonly row: RelayRow; readonly error: Error }>): Promise<void>;
+  /** Let go of the claim without marking anything (the rows will be claimed again). Never rejects. */
+  abandon(): Promise<void>;
+}
+
+/** What a dialect provides to the relay. */
+export interface RelaySource {
+  readonly name: string;
+  /** Claim up to `max` rows; `undefined` when there is nothing this relay may take now. */
+  claim(max: number): Promise<ClaimedBatch | undefined>;
+  /** Resolve when new rows may have been committed (a notification), after `ms`, or when `signal` aborts. */
+  wait(ms: number, signal: AbortSignal): Promise<void>;
+  lag(): Promise<OutboxLag>;
+  /** Delete up to `limit` rows sent before `before` (unix ms); resolves with how many. */
+  deleteSent(before: number, limit: number): Promise<number>;
+  /** Release the source's own connections (not the user's pool or database). */
+  close(): Promise<void>;
+}
+
+export interface RelayOptions {
+  /** Where rows are published; the relay connects it, never closes it. */
+  readonly transport: Transport;
+  /** Most rows per claim and per transport batch. Default 256. */
+  readonly batchSize?: number;
+  /** How long an idle relay waits before looking again, ms (a PostgreSQL NOTIFY wakes it sooner). Default per store. */
+  readonly pollIntervalMs?: number;
+  /** Keep sent rows this long, ms, then delete them. Default 7 days; 0 deletes them at the next cleanup. */
+  readonly retentionMs?: number;
+  /** How often the relay deletes expired sent rows, ms. Default 60 000. */
+  readonly cleanupIntervalMs?: number;
+  /** Rows per cleanup DELETE (cleanup loops in chunks of this size). Default 1000. */
+  readonly cleanupChunk?: number;
+  /** Backoff while the database or broker fails: first delay cap and largest delay, ms. Default 100 and 30 000. */
+  readonly backoff?: { readonly baseMs?: number; readonly maxMs?: number };
+  readonly logger?: Logger;
+  /** Uniform [0, 1) numbers for jitter. Default Math.random. */
+  readonly random?: Random;
+}
+
+export interface RelayStats {
+  /** Rows confirmed by the transport and marked sent. */
+  readonly published: number;
+  /** Claim → publish → settle rounds that moved at least one row. */
+  readonly batches: number;
+  /** Rounds that failed (database or broker) and backed off. */
+  readonly failures: number;
+}
+
+export interface OutboxRelay {
+  /** Stop after the current round (its rows are settled or abandoned) and release the relay's connections. */
+  stop(): Promise<void>;
+  /** Resolves when no unsent row is left (or rejects after `timeoutMs`, default 30 000). */
+  drain(timeoutMs?: number): Promise<void>;
+  /** Unsent rows and the age of the oldest: the relay's lag. */
+  lag(): Promise<OutboxLag>;
+  /** Delete sent rows older than the retention now, in chunks; resolves with how many. */
+  cleanup(): Promise<number>;
+  /** Look for rows now instead of at the next poll (e.g. right after a commit on SQLite or MySQL). */
+  wake(): void;
+  readonly stats: RelayStats;
+}
+
+export interface RelayDefaults {
+  readonly pollIntervalMs: number;
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** Start a relay on `source`. Options are checked here, once. */
+export function startRelay(source: RelaySource, given: RelayOptions, defaults: RelayDefaults): OutboxRelay {
+  const o = optionsObject<RelayOptions>(given, `${source.name} relay`);
+  const transport = o.transport;
+  if (!transport || typeof transport !== "object" || typeof transport.publish !== "function") throw new ConfigurationError(`${source.name} relay: \`transport\` must be a missive Transport`);
+  const backoff = optionsObject<{ baseMs: number; maxMs: number }>(o.backoff, `${source.name} relay backoff`);
+  if (o.logger !== undefined && (o.logger === null || typeof o.logger.warn !== "function")) throw new ConfigurationError(`${source.name} relay: \`logger\` must be a Logger`);
+  if (o.random !== undefined && typeof o.random !== "function") throw new ConfigurationError(`${source.name} relay: \`random\` must be a function`);
+  const settings: Settings = {
+    batchSize: intOption(o.batchSize, 256, 1, 10_000, "relay batchSize"),
+    pollIntervalMs: intOption(o.pollIntervalMs, defaults.pollIntervalMs, 1, 600_000, "relay pollIntervalMs"),
+    retentionMs: intOption(o.retentionMs, 7 * DAY_MS, 0, 3650 * DAY_MS, "relay retentionMs"),
+    cleanupIntervalMs: intOption(o.cleanupIntervalMs, 60_000, 10, 7 * DAY_MS, "relay cleanupIntervalMs"),
+    cleanupChunk: intOption(o.cleanupChunk, 1000, 1, 100_000, "relay cleanupChunk"),
+    baseMs: intOption(backoff.baseMs, 100, 1, 600_000, "relay backoff.baseMs"),
+    maxMs: intOption(backoff.maxMs, 30_000, 1, 3_600_000, "relay backoff.maxMs"),
+  };
+  return new Relay(source, transport, settings, o.logger ?? noopLogger, o.random ?? Math.random);
+}
+
+interface Settings {
+  readonly batchSize: number;
+  readonly pollIntervalMs: number;
+  readonly retentionMs: number;
+  readonly cleanupIntervalMs: number;
+  readonly cleanupChunk: number;
+  readonly baseMs: number;
+  readonly maxMs: number;
+}
+
+/** The message a row publishes: the stored wire, topic, key and id, unchanged. */
+export function toOutgoing(row: RelayRow): OutgoingMessage {
+  return { topic: row.topic, id: row.id, key: row.key, wire: row.wire };
+}
+
+/** Parse a stored headers column into a null-prototype record of strings. */
+export function parseHeaders(text: string): Record<string, string> {
+  const parsed = JSON.parse(text) as unknown;
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) throw new MissiveError("MISSIVE_DECODE", "outbox row: headers are not a JSON object");
+  return toHeaderRecord(Object.entries(parsed as Record<string, unknown>));
+}
+
+/**
+ * Which confirmed rows may be marked sent: in each lane, those before the
+ * lane's first failure. A confirmed row after a failed one stays unsent and
+ * is published again (same id) after the failed one, so the key's order at
+ * the consumer, after inbox deduplication, is the outbox's.
+ */
+export function sentPrefix(rows: readonly RelayRow[], results: readonly PublishResult[]): { sent: RelayRow[]; failed: Array<{ row: RelayRow; error: Error }> } {
+  const blocked = new Set<string>();
+  const sent: RelayRow[] = [];
+  const failed: Array<{ row: RelayRow; error: Error }> = [];
+  for (let i = 0; i < rows.length; i++) {
+    const row = rows[i]!;
+    const error = results[i];
+    if (error) {
+      failed.push({ row, error });
+      blocked.add(row.lane);
+    } else if (!blocked.has(row.lane)) sent.push(row);
+  }
+  return { sent, failed };
+}
+
+/** Rows to publish when some lanes are suspect: all rows of the others, only the first row of each suspect lane. */
+function headsOfSuspectLanes(rows: readonly RelayRow[], suspect: ReadonlySet<string>): RelayRow[] {
+  const seen = new Set<string>();
+  return rows.filter((r) => {
+    if (!suspect.has(r.lane)) return true;
+    if (seen.has(r.lane)) return false;
+    seen.add(r.lane);
+    return true;
+  });
+}
+
+class Relay implements OutboxRelay {
+  private published = 0;
+  private batches = 0;
+  private failures = 0;
+  private readonly stopping = new AbortController();
+  private wakeUp = new AbortController();
+  private readonly loop: Promise<void>;
+  private nextCleanup: number;
+  /** Lanes whose head the transport refused: until it goes through, it is published alone, without the rows behind it. */
+  private readonly suspect = new Set<string>();
+
+  constructor(
+    private readonly source: RelaySource,
+    private readonly transport: Transport,
+    private readonly s: Settings,
+    private readonly log: Logger,
+    private readonly random: Random,
+  ) {
+    this.nextCleanup = Date.now() + Math.floor(this.random() * s.cleanupIntervalMs);
+    this.loop = this.run();
+  }
+
+  get stats(): RelayStats {
+    return { published: this.published, batches: this.batches, failures: this.failures };
+  }
+
+  wake(): void {
+    this.wakeUp.abort();
+  }
+
+  async stop(): Promise<void> {
+    this.stopping.abort();
+    this.wakeUp.abort();
+    await this.loop;
+    await this.source.close();
+  }
+
+  lag(): Promise<OutboxLag> {
+    return this.source.lag();
+  }
+
+  async drain(timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const { unsent } = await this.source.lag();
+      if (unsent === 0) return;
+      if (Date.now() > deadline) throw new MissiveError("MISSIVE_PUBLISH_TIMEOUT", `${this.source.name} relay: ${unsent} row(s) still unsent after ${timeoutMs} ms`);
+      this.wake();
+      await sleep(Math.min(50, this.s.pollIntervalMs));
+    }
+  }
+
+  cleanup(): Promise<number> {
+    return this.sweep(undefined);
+  }
+
+  /** Delete expired sent rows chunk by chunk, until a chunk comes back short (or `signal` aborts). */
+  private async sweep(signal: AbortSignal | undefined): Promise<number> {
+    const before = Date.now() - this.s.retentionMs;
+    let total = 0;
+    for (;;) {
+      const n = await this.source.deleteSent(before, this.s.cleanupChunk);
+      total += n;
+      if (n < this.s.cleanupChunk || signal?.aborted) return total;
+    }
+  }
+
+  private async run(): Promise<void> {
+    let failuresInARow = 0;
+    const signal = this.stopping.signal;
+    while (!signal.aborted) {
+      let moved: number;
+      try {
+        if (failuresInARow === 0 && Date.now() >= this.nextCleanup) {
+          this.nextCleanup = Date.now() + this.s.cleanupIntervalMs;
+          await this.sweep(signal);
+        }
+        await this.transport.connect();
+        moved = await this.round();
+        failuresInARow = 0;
+      } catch (err) {
+        this.failures++;
+        failuresInARow++;
+        if (isFatal(err)) this.log.error({ err }, `${this.source.name} relay: configuration or credentials refused; retrying`);
+        const delay = fullJitterDelay(failuresInARow, { baseMs: this.s.baseMs, maxMs: this.s.maxMs }, this.random);
+        this.log.warn({ err, attempt: failuresInARow, delayMs: delay }, `${this.source.name} relay: round failed; backing off`);
+        await sleep(delay, signal);
+        continue;
+      }
+      if (moved === 0 && !signal.aborted) {
+        if (this.wakeUp.signal.aborted) this.wakeUp = new AbortController();
+        else {
+          const both = AbortSignal.any([signal, this.wakeUp.signal]);
+          await this.source.wait(this.s.pollIntervalMs, both);
+          if (this.wakeUp.signal.aborted) this.wakeUp = new AbortController();
+        }
+      }
+    }
+  }
+
+  /** One claim → publish → settle; resolves with rows marked sent (0: nothing to do). Throws to back off. */
+  private async round(): Promise<number> {
+    const batch = await this.source.claim(this.s.batchSize);
+    if (!batch) return 0;
+    let sent: RelayRow[];
+    let failed: Array<{ row: RelayRow; error: Error }>;
+    const rows = this.suspect.size === 0 ? batch.rows : headsOfSuspectLanes(batch.rows, this.suspect);
+    try {
+      const results = await this.transport.publish(rows.map(toOutgoing));
+      ({ sent, failed } = sentPrefix(rows, results));
+    } catch (err) {
+      await batch.abandon();
+      throw err;
+    }
+    for (const f of failed) this.suspect.add(f.row.lane);
+    for (const r of sent) this.suspect.delete(r.lane);
+    await batch.settle(sent, failed);
+    this.published += sent.length;
+    this.batches++;
+    if (failed.length > 0) {
+      const first = failed[0]!;
+      throw new MissiveError("MISSIVE_UNKNOWN", `${failed.length} outbox row(s) refused by the transport, first ${first.row.id}: ${first.error.message}`, { cause: first.error });
+    }
+    return sent.length;
+  }
+}

@@ -5,6 +5,7 @@ import { registerDlqBulk } from "./commands/dlq-bulk.js";
 import { registerDlqEdit } from "./commands/dlq-edit.js";
 import { registerDlqRead } from "./commands/dlq-read.js";
 import { registerDoctor } from "./commands/doctor.js";
+import { registerMigrate } from "./commands/migrate.js";
 import { registerPublish } from "./commands/publish.js";
 import { registerQueues } from "./commands/queues.js";
 import { registerTail } from "./commands/tail.js";
@@ -42,5 +43,6 @@ export function buildProgram(done: (code: number) => void, scrub: (text: string)
   registerTail(program, done);
   registerPublish(program, done);
   registerDoctor(program, done);
+  registerMigrate(program, done);
   return program;
 }

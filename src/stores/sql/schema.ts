@@ -124,9 +124,12 @@ export function inboxSchema(dialect: Dialect, t: string): string[] {
   }
 }
 
-/** Statements as one SQL file. */
-export function renderSql(statements: readonly string[]): string {
-  return statements.map((s) => `${s};\n`).join("\n");
+/** Statements as one SQL file, under a comment saying where they come from and how to rename the table. */
+export function renderSql(statements: readonly string[], table: string): string {
+  const header =
+    `-- missive: generated from src/stores/sql/schema.ts (the statements \`missive migrate\` runs).\n` +
+    `-- To choose another table name, replace every ${table} below (index, trigger and channel names follow it).\n\n`;
+  return header + statements.map((s) => `${s};\n`).join("\n");
 }
 
 /** Statements that drop what `outboxSchema`/`inboxSchema` created (tests, and `missive migrate --down` is deliberately absent). */

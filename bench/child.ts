@@ -5,9 +5,10 @@
  */
 import { bullmqLatency, bullmqThroughput } from "./cases/bullmq.js";
 import { sqliteDrain, sqliteFill, sqliteLatency, sqliteMissive, sqliteRaw } from "./cases/sqlite.js";
+import { outboxNaive, outboxRelay } from "./outbox-cases.js";
 
 // Parameters come from the orchestrator, which builds them per case.
-type AnyParams = Parameters<typeof sqliteRaw>[0] & Parameters<typeof sqliteDrain>[0] & Parameters<typeof sqliteLatency>[0] & Parameters<typeof bullmqThroughput>[0];
+type AnyParams = Parameters<typeof sqliteRaw>[0] & Parameters<typeof sqliteDrain>[0] & Parameters<typeof sqliteLatency>[0] & Parameters<typeof bullmqThroughput>[0] & Parameters<typeof outboxRelay>[0];
 
 const cases: Record<string, (p: AnyParams) => unknown> = {
   "sqlite-raw": sqliteRaw,
@@ -17,6 +18,8 @@ const cases: Record<string, (p: AnyParams) => unknown> = {
   "sqlite-drain": sqliteDrain,
   "bullmq-throughput": bullmqThroughput,
   "bullmq-latency": bullmqLatency,
+  "outbox-naive": outboxNaive,
+  "outbox-relay": outboxRelay,
 };
 
 const [name, json] = process.argv.slice(2);

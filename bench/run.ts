@@ -22,6 +22,7 @@ import { startBroker, type BrokerProcess } from "../test/support/broker-process.
 import type { PeerThroughput, RedisAddress } from "./cases/bullmq.js";
 import { redisUnreachable } from "./cases/bullmq.js";
 import type { DrainResult, LatencyResult, ThroughputResult } from "./cases/sqlite.js";
+import { outboxRows } from "./outbox-run.js";
 
 const cfg = parseArgs(process.argv.slice(2));
 const log = (line: string): void => void process.stdout.write(line + "\n");
@@ -166,6 +167,9 @@ rows.push(throughputRow(
   };
   rows.push(r);
 }
+
+log("outbox vs insert-then-publish…");
+rows.push(...(await outboxRows(cfg, inTempDir, log, caseTimeoutMs)));
 
 log("\n" + formatTable(rows));
 log(

@@ -46,6 +46,7 @@ describe("bench", () => {
       expect.stringMatching(/^consume\+ack/),
       expect.stringMatching(/latency/),
       expect.stringMatching(/^drain a 1000-message backlog/),
+      expect.stringMatching(/^outbox: write \+ outbox\.add/),
     ]);
     for (const row of rows) {
       for (const field of REQUIRED) expect(row, `${String(row["case"])} has ${field}`).toHaveProperty(field);
@@ -62,6 +63,9 @@ describe("bench", () => {
     expect(publish!["ratio"]).toEqual(expect.any(Number));
     expect(consume!["ratio"]).toEqual(expect.any(Number));
     expect(latency!["p99_ms"]).toEqual(expect.any(Number));
+    const outbox = rows[4]!;
+    expect(outbox["ratio"]).toEqual(expect.any(Number));
+    expect(outbox["p99_ms"]).toEqual(expect.any(Number));
     if (process.env["CI"]) {
       // Redis is part of CI: the peer must have run, not been skipped.
       expect(r.stdout).not.toContain("peer cases skipped");

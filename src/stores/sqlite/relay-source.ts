@@ -53,7 +53,8 @@ export class SqliteRelaySource implements RelaySource {
       const now = Date.now();
       const holder = this.s.holder.get() as { owner: string; expires_at: number } | undefined;
       if (holder && holder.owner !== this.owner && holder.expires_at > now) return undefined;
-      this.s.take.run(this.owner, now + this.leaseMs);
+      // Renew only past half the lease: a claim that writes nothing commits without an fsync.
+      if (!holder || holder.owner !== this.owner || holder.expires_at - now < this.leaseMs / 2) this.s.take.run(this.owner, now + this.leaseMs);
       return this.s.rows.all(max) as Row[];
     });
   }

@@ -6,6 +6,7 @@
  */
 import { ConfigurationError } from "../errors.js";
 import { redact } from "../redact.js";
+import type { OutboxLag } from "../stores/outbox.js";
 import type { Dialect } from "../stores/sql/schema.js";
 
 export function dialectOf(url: string): Dialect {
@@ -21,6 +22,46 @@ async function load<T>(name: string, loader: () => Promise<T>): Promise<T> {
     return await loader();
   } catch (cause) {
     throw new ConfigurationError(`migrate: this URL needs the ${name} package (npm install ${name})`, { cause });
+  }
+}
+
+/** The outbox's lag on the database at `url`: unsent rows and the age of the oldest. */
+export async function outboxLagAt(url: string, table: string): Promise<OutboxLag> {
+  const dialect = dialectOf(url);
+  if (dialect === "postgres") {
+    const { default: pg } = await load("pg", () => import("pg"));
+    const { postgresOutbox } = await import("../stores/postgres/outbox.js");
+    const pool = new pg.Pool({ connectionString: url, max: 1, connectionTimeoutMillis: 10_000 });
+    pool.on("error", () => undefined);
+    try {
+      return await postgresOutbox({ pool, table, source: "missive-cli" }).lag();
+    } finally {
+      await pool.end().catch(() => undefined);
+    }
+  }
+  if (dialect === "mysql") {
+    const mysql = await load("mysql2", () => import("mysql2/promise"));
+    const { mysqlOutbox } = await import("../stores/mysql/outbox.js");
+    const pool = mysql.createPool({ uri: url.replace(/^mariadb:/i, "mysql:"), connectionLimit: 1, connectTimeout: 10_000 });
+    try {
+      return await mysqlOutbox({ pool, table, source: "missive-cli" }).lag();
+    } finally {
+      await pool.end().catch(() => undefined);
+    }
+  }
+  const { default: Database } = await import("better-sqlite3");
+  const { sqliteOutbox } = await import("../stores/sqlite/outbox.js");
+  const path = sqlitePath(url);
+  let db;
+  try {
+    db = new Database(path, { fileMustExist: true, readonly: true });
+  } catch (cause) {
+    throw new ConfigurationError(`outbox: cannot open the SQLite file ${JSON.stringify(path)} (it must exist: the CLI never creates one)`, { cause });
+  }
+  try {
+    return await sqliteOutbox({ database: db, table, source: "missive-cli" }).lag();
+  } finally {
+    db.close();
   }
 }
 

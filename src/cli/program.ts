@@ -6,6 +6,7 @@ import { registerDlqEdit } from "./commands/dlq-edit.js";
 import { registerDlqRead } from "./commands/dlq-read.js";
 import { registerDoctor } from "./commands/doctor.js";
 import { registerMigrate } from "./commands/migrate.js";
+import { registerOutboxStatus } from "./commands/outbox.js";
 import { registerPublish } from "./commands/publish.js";
 import { registerQueues } from "./commands/queues.js";
 import { registerTail } from "./commands/tail.js";
@@ -44,5 +45,6 @@ export function buildProgram(done: (code: number) => void, scrub: (text: string)
   registerPublish(program, done);
   registerDoctor(program, done);
   registerMigrate(program, done);
+  registerOutboxStatus(program, done);
   return program;
 }

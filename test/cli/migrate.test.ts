@@ -82,4 +82,24 @@ describe("cli migrate", () => {
     expect(refused.stderr).toContain("MISSIVE_CONNECTION");
     expect(refused.stderr).not.toContain("hunter22");
   });
+
+  it("cli outbox status - unsent rows and the age of the oldest, as text and --json; a missing table exits 2", async () => {
+    const path = join(tmp.dir, "status.db");
+    new Database(path).close();
+    expect((await cli(["migrate", "--url", `sqlite://${path}`, "--only", "outbox"])).code).toBe(0);
+    const db = new Database(path);
+    db.prepare("INSERT INTO missive_outbox (message_id, topic, lane, headers, body, created_at) VALUES ('a', 't', 'k:a', '{}', x'', ?)").run(Date.now() - 90_000);
+    db.close();
+    const text = await cli(["outbox", "status", "--url", `sqlite://${path}`]);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout.trim()).toBe("missive_outbox: 1 unsent, oldest 1m old");
+    const json = await cli(["outbox", "status", "--url", `sqlite://${path}`, "--json"]);
+    const doc = JSON.parse(json.stdout) as { unsent: number; oldestAgeMs: number; table: string; dialect: string };
+    expect(doc).toMatchObject({ unsent: 1, table: "missive_outbox", dialect: "sqlite" });
+    expect(doc.oldestAgeMs).toBeGreaterThanOrEqual(90_000);
+    const missing = await cli(["outbox", "status", "--url", `sqlite://${path}`, "--table", "nope"]);
+    expect(missing.code).toBe(2);
+    expectCleanError(missing.stderr);
+    expect((await cli(["outbox", "status", "--url", `sqlite://${path}`, "--table", "Bad-Name"])).code).toBe(2);
+  });
 });

@@ -42,6 +42,14 @@ export function sqliteOutbox(options: SqliteOutboxOptions): SqliteOutbox {
   const leaseMs = intOption(o.leaseMs, 10_000, 100, 3_600_000, "sqlite outbox leaseMs");
   const insertSql = `INSERT INTO "${table}" (message_id, topic, msg_key, lane, headers, body, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (message_id) DO NOTHING`;
   const inserts = new WeakMap<Database.Database, Database.Statement>();
+  // Statements are prepared here: a missing table is a ConfigurationError (run the migration).
+  const source = (): SqliteRelaySource => {
+    try {
+      return new SqliteRelaySource(database, table, leaseMs);
+    } catch (err) {
+      throw toStoreError(err, "sqlite outbox", "preparing the relay's statements failed");
+    }
+  };
   return {
     table,
     add(db, definition, data, addOptions) {
@@ -57,8 +65,8 @@ export function sqliteOutbox(options: SqliteOutboxOptions): SqliteOutbox {
       }
       return { id: r.id };
     },
-    relay: (relayOptions) => startRelay(new SqliteRelaySource(database, table, leaseMs), relayOptions, { pollIntervalMs: 50 }),
-    lag: () => new SqliteRelaySource(database, table, leaseMs).lag(),
+    relay: (relayOptions) => startRelay(source(), relayOptions, { pollIntervalMs: 50 }),
+    lag: async () => source().lag(),
     migrate() {
       try {
         runSqliteStatements(database, outboxSchema("sqlite", table));

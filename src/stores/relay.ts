@@ -11,7 +11,7 @@
  * unsent, so a later row never overtakes it. When the database or the broker
  * is down the relay backs off with exponential delays and full jitter.
  */
-import { ConfigurationError, isFatal, MissiveError } from "../errors.js";
+import { ConfigurationError, isFatal, MissiveError, PublishTimeoutError } from "../errors.js";
 import { toHeaderRecord, type WireMessage } from "../envelope/wire.js";
 import { noopLogger, type Logger } from "../observability/logger.js";
 import { fullJitterDelay, sleep, type Random } from "../runtime/backoff.js";
@@ -67,6 +67,12 @@ export interface RelayOptions {
   readonly cleanupIntervalMs?: number;
   /** Rows per cleanup DELETE (cleanup loops in chunks of this size). Default 1000. */
   readonly cleanupChunk?: number;
+  /**
+   * Give up on a transport publish after this long, ms: the claim is let go
+   * (rows stay unsent, locks released) and the relay backs off. A publish that
+   * still lands later makes a duplicate (same id), never a loss. Default 30 000.
+   */
+  readonly publishTimeoutMs?: number;
   /** Backoff while the database or broker fails: first delay cap and largest delay, ms. Default 100 and 30 000. */
   readonly backoff?: { readonly baseMs?: number; readonly maxMs?: number };
   readonly logger?: Logger;
@@ -117,6 +123,7 @@ export function startRelay(source: RelaySource, given: RelayOptions, defaults: R
     retentionMs: intOption(o.retentionMs, 7 * DAY_MS, 0, 3650 * DAY_MS, "relay retentionMs"),
     cleanupIntervalMs: intOption(o.cleanupIntervalMs, 60_000, 10, 7 * DAY_MS, "relay cleanupIntervalMs"),
     cleanupChunk: intOption(o.cleanupChunk, 1000, 1, 100_000, "relay cleanupChunk"),
+    publishTimeoutMs: intOption(o.publishTimeoutMs, 30_000, 1, 3_600_000, "relay publishTimeoutMs"),
     baseMs: intOption(backoff.baseMs, 100, 1, 600_000, "relay backoff.baseMs"),
     maxMs: intOption(backoff.maxMs, 30_000, 1, 3_600_000, "relay backoff.maxMs"),
   };
@@ -129,6 +136,7 @@ interface Settings {
   readonly retentionMs: number;
   readonly cleanupIntervalMs: number;
   readonly cleanupChunk: number;
+  readonly publishTimeoutMs: number;
   readonly baseMs: number;
   readonly maxMs: number;
 }
@@ -277,6 +285,17 @@ class Relay implements OutboxRelay {
     }
   }
 
+  /** The transport's publish, or a PublishTimeoutError after `publishTimeoutMs`. */
+  private publishWithin(rows: readonly RelayRow[]): Promise<PublishResult[]> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new PublishTimeoutError(`${this.source.name} relay: the transport did not confirm ${rows.length} row(s) within ${this.s.publishTimeoutMs} ms`)), this.s.publishTimeoutMs);
+    });
+    const publish = this.transport.publish(rows.map(toOutgoing));
+    publish.catch(() => undefined);
+    return Promise.race([publish, timeout]).finally(() => clearTimeout(timer));
+  }
+
   /** One claim → publish → settle; resolves with rows marked sent (0: nothing to do). Throws to back off. */
   private async round(): Promise<number> {
     const batch = await this.source.claim(this.s.batchSize);
@@ -285,7 +304,7 @@ class Relay implements OutboxRelay {
     let failed: Array<{ row: RelayRow; error: Error }>;
     const rows = this.suspect.size === 0 ? batch.rows : headsOfSuspectLanes(batch.rows, this.suspect);
     try {
-      const results = await this.transport.publish(rows.map(toOutgoing));
+      const results = await this.publishWithin(rows);
       ({ sent, failed } = sentPrefix(rows, results));
     } catch (err) {
       await batch.abandon();

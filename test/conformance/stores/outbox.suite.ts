@@ -202,6 +202,19 @@ export function runOutboxConformance(target: StoreTarget): void {
       expect(w.got.filter((e) => e.key === "k").map((e) => e.id)).toEqual([k1]);
     });
 
+    it("outbox - a publish that never confirms is given up after publishTimeoutMs: rows stay unsent, another relay sends them", async () => {
+      const w = await world(fx);
+      const hung: Transport = { ...jittery(w.transport()), publish: () => new Promise(() => undefined) };
+      await fx.h.write([order("a", 1), order("b", 1)]);
+      const stuck = fx.relay(hung, { publishTimeoutMs: 100, backoff: { baseMs: 10, maxMs: 50 } });
+      await waitFor(() => stuck.stats.failures >= 2, 10_000, "two timed-out rounds");
+      expect((await fx.h.rows()).every((r) => !r.sent)).toBe(true);
+      await stuck.stop();
+      const relay = fx.relay(w.transport());
+      await relay.drain(10_000);
+      await waitFor(() => w.got.length === 2, 10_000, "both messages");
+    });
+
     it("outbox - sent rows are deleted after the retention period, in chunks; unsent rows never", async () => {
       const w = await world(fx);
       const relay = fx.relay(w.transport(), { retentionMs: 60_000, cleanupChunk: 3 });

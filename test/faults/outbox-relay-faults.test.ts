@@ -23,7 +23,7 @@ import { queueDepth } from "./sqlite-fault-support.js";
 afterEach(() => killFixtures());
 
 async function startRelay(w: OutboxWorld, appName: string, republished: Map<string, number>) {
-  const args: OutboxRelayArgs = { pgUrl: w.pgUrl, table: w.names.outbox, brokerPath: w.brokerPath, appName, batchSize: 16 };
+  const args: OutboxRelayArgs = { dbUrl: w.pgUrl, table: w.names.outbox, brokerPath: w.brokerPath, appName, batchSize: 16 };
   const child = forkFixture("outbox-relay", [JSON.stringify(args)]);
   child.on("message", (m: OutboxRelayMessage) => {
     if ("confirmed" in m) for (const id of m.confirmed) republished.set(id, (republished.get(id) ?? 0) + 1);

@@ -275,12 +275,9 @@ class Relay implements OutboxRelay {
         continue;
       }
       if (moved === 0 && !signal.aborted) {
-        if (this.wakeUp.signal.aborted) this.wakeUp = new AbortController();
-        else {
-          const both = AbortSignal.any([signal, this.wakeUp.signal]);
-          await this.source.wait(this.s.pollIntervalMs, both);
-          if (this.wakeUp.signal.aborted) this.wakeUp = new AbortController();
-        }
+        // stop() aborts the wake-up signal too, so one signal serves both (no AbortSignal.any per idle poll).
+        if (!this.wakeUp.signal.aborted) await this.source.wait(this.s.pollIntervalMs, this.wakeUp.signal);
+        if (this.wakeUp.signal.aborted && !signal.aborted) this.wakeUp = new AbortController();
       }
     }
   }
@@ -300,6 +297,10 @@ class Relay implements OutboxRelay {
   private async round(): Promise<number> {
     const batch = await this.source.claim(this.s.batchSize);
     if (!batch) return 0;
+    if (batch.rows.length === 0) {
+      await batch.abandon();
+      return 0;
+    }
     let sent: RelayRow[];
     let failed: Array<{ row: RelayRow; error: Error }>;
     const rows = this.suspect.size === 0 ? batch.rows : headsOfSuspectLanes(batch.rows, this.suspect);

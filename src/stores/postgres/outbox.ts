@@ -62,7 +62,12 @@ export function postgresOutbox(options: PostgresOutboxOptions): PostgresOutbox {
       }
       return { id: r.id };
     },
-    relay: (relayOptions) => startRelay(new PostgresRelaySource(pool, table, window), relayOptions, { pollIntervalMs: 1000 }),
+    relay(relayOptions) {
+      // One connection LISTENs for the relay's whole life; claims need another.
+      const max = (pool as { options?: { max?: unknown } }).options?.max;
+      if (typeof max === "number" && max < 2) throw new ConfigurationError(`postgres outbox: a relay needs a pool of at least 2 connections (one LISTENs), got max ${max}`);
+      return startRelay(new PostgresRelaySource(pool, table, window), relayOptions, { pollIntervalMs: 1000 });
+    },
     lag: () => new PostgresRelaySource(pool, table, window).lag(),
     migrate: () => migratePostgres(pool, { outbox: table }),
   };

@@ -90,7 +90,8 @@ WHERE lane = ANY($1::text[]) AND sent_at IS NULL ORDER BY seq LIMIT $2 FOR UPDAT
       );
     };
     try {
-      await client.query("BEGIN");
+      // READ COMMITTED whatever the database's default: each statement sees the latest commits (see the class comment).
+      await client.query("BEGIN ISOLATION LEVEL READ COMMITTED");
       const heads = (await client.query<{ seq: string; lane: string }>(this.sql.heads, [Math.max(this.window, max), max])).rows;
       const locked = heads.length === 0 ? [] : (await client.query<{ seq: string; lane: string }>(this.sql.lock, [heads.map((h) => h.seq)])).rows;
       if (locked.length === 0) {

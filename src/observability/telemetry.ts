@@ -64,6 +64,30 @@ export function startSend(system: string, destination: string, messageId: string
   return { span, carrier };
 }
 
+/**
+ * A `create` span for a message written now and sent later (the outbox: the
+ * row is added in the caller's transaction, a relay publishes it). It is a
+ * child of the caller's active span and ends at once; the returned trace
+ * context travels in the message, so the consumer's `process` span joins the
+ * trace of the request that wrote the row.
+ */
+export function createSpan(destination: string, messageId: string): TraceCarrier {
+  const parent = context.active();
+  const span = tracer.startSpan(`create ${destination}`, {
+    kind: SpanKind.PRODUCER,
+    attributes: {
+      "messaging.operation.name": "create",
+      "messaging.operation.type": "create",
+      "messaging.destination.name": destination,
+      "messaging.message.id": messageId,
+    },
+  }, parent);
+  const carrier: TraceCarrier = {};
+  propagation.inject(trace.setSpan(parent, span), carrier);
+  span.end();
+  return carrier;
+}
+
 export function endSend(span: Span, system: string, destination: string, error: unknown): void {
   if (error === undefined) meters().sent.add(1, { "messaging.system": system, "messaging.destination.name": destination });
   end(span, error);

@@ -14,6 +14,7 @@ import { validateSyncWith, validateWith } from "../contract/validate.js";
 import { encodeEnvelope, type ContentMode } from "../envelope/codec.js";
 import { DEFAULT_LIMITS, type SizeLimits } from "../envelope/limits.js";
 import { uuidv7 } from "../envelope/uuidv7.js";
+import { createSpan } from "../observability/telemetry.js";
 import { buildEnvelope } from "../runtime/producer.js";
 import type { PublishOptions } from "../runtime/publish-options.js";
 import { describeValue, optionsObject } from "./sql/names.js";
@@ -127,7 +128,7 @@ export class OutboxEncoder {
 
   private record(definition: MessageDefinition<string, unknown, unknown>, value: unknown, opts: Partial<OutboxAddOptions>): OutboxRecord {
     const id = opts.id ?? uuidv7();
-    const envelope = buildEnvelope(this.source, definition, value, opts, id);
+    const envelope = buildEnvelope(this.source, definition, value, opts, id, createSpan(definition.type, id));
     const wire = encodeEnvelope(envelope, this.mode, this.limits);
     const key = envelope.key ?? null;
     if (key !== null && key.length > 4096) throw new ConfigurationError("outbox.add: the contract's key is longer than 4096 characters");

@@ -10,7 +10,7 @@
  */
 import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket } from "mysql2/promise";
 import type { OutboxLag } from "../outbox.js";
-import { parseHeaders, type ClaimedBatch, type RelayRow, type RelaySource } from "../relay.js";
+import { parseHeaders, type ClaimedBatch, type RelayRow, type RelaySource } from "../relay-source.js";
 import { toStoreError } from "../sql/errors.js";
 import { sleep } from "../../runtime/backoff.js";
 import { connectionOf, dispose } from "./pool.js";

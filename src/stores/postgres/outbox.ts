@@ -7,7 +7,7 @@
  */
 import type { Pool } from "pg";
 import { ConfigurationError } from "../../errors.js";
-import type { MessageDefinition } from "../../contract/define-message.js";
+import type { MessageDefinition, MessageInput } from "../../contract/define-message.js";
 import { OutboxEncoder, type OutboxAddOptions, type OutboxLag, type OutboxReceipt, type OutboxSettings } from "../outbox.js";
 import { startRelay, type OutboxRelay, type RelayOptions } from "../relay.js";
 import { toStoreError } from "../sql/errors.js";
@@ -32,7 +32,7 @@ export interface PgQueryable {
 export interface PostgresOutbox {
   readonly table: string;
   /** Validate, encode and insert, in the transaction `tx` is in. Resolves with the message id. */
-  add<M extends MessageDefinition<string, unknown, unknown>>(tx: PgQueryable | SqlExecutor, definition: M, data: unknown, options?: OutboxAddOptions): Promise<OutboxReceipt>;
+  add<M extends MessageDefinition<string, unknown, unknown>>(tx: PgQueryable | SqlExecutor, definition: M, data: MessageInput<M>, options?: OutboxAddOptions): Promise<OutboxReceipt>;
   /** Start a relay publishing this table's rows through `options.transport`. Poll interval default 1000 ms (NOTIFY wakes it sooner). */
   relay(options: RelayOptions): OutboxRelay;
   /** Unsent rows and the age of the oldest. */

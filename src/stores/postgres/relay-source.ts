@@ -13,7 +13,7 @@
  */
 import type { Pool, PoolClient } from "pg";
 import type { OutboxLag } from "../outbox.js";
-import { parseHeaders, type ClaimedBatch, type RelayRow, type RelaySource } from "../relay.js";
+import { parseHeaders, type ClaimedBatch, type RelayRow, type RelaySource } from "../relay-source.js";
 import { toStoreError } from "../sql/errors.js";
 
 interface Row {

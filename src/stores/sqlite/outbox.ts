@@ -7,7 +7,7 @@
  */
 import type Database from "better-sqlite3";
 import { ConfigurationError } from "../../errors.js";
-import type { MessageDefinition } from "../../contract/define-message.js";
+import type { MessageDefinition, MessageInput } from "../../contract/define-message.js";
 import { OutboxEncoder, type OutboxAddOptions, type OutboxLag, type OutboxReceipt, type OutboxSettings } from "../outbox.js";
 import { startRelay, type OutboxRelay, type RelayOptions } from "../relay.js";
 import { toStoreError } from "../sql/errors.js";
@@ -26,7 +26,7 @@ export interface SqliteOutboxOptions extends OutboxSettings {
 export interface SqliteOutbox {
   readonly table: string;
   /** Validate, encode and insert, synchronously, inside the transaction `db` is in. */
-  add<M extends MessageDefinition<string, unknown, unknown>>(db: Database.Database, definition: M, data: unknown, options?: OutboxAddOptions): OutboxReceipt;
+  add<M extends MessageDefinition<string, unknown, unknown>>(db: Database.Database, definition: M, data: MessageInput<M>, options?: OutboxAddOptions): OutboxReceipt;
   /** Start a relay publishing this table's rows through `options.transport`. Poll interval default 50 ms. */
   relay(options: RelayOptions): OutboxRelay;
   lag(): Promise<OutboxLag>;

@@ -12,7 +12,7 @@ import { randomUUID } from "node:crypto";
 import type Database from "better-sqlite3";
 import { sleep } from "../../runtime/backoff.js";
 import type { OutboxLag } from "../outbox.js";
-import { parseHeaders, type ClaimedBatch, type RelayRow, type RelaySource } from "../relay.js";
+import { parseHeaders, type ClaimedBatch, type RelayRow, type RelaySource } from "../relay-source.js";
 import { toStoreError } from "../sql/errors.js";
 
 interface Row {

@@ -26,6 +26,11 @@ interface Row {
   created_at: number;
 }
 
+interface Holder {
+  owner: string;
+  expires_at: number;
+}
+
 export class SqliteRelaySource implements RelaySource {
   readonly name = "sqlite outbox";
   private readonly owner = randomUUID();
@@ -49,12 +54,12 @@ export class SqliteRelaySource implements RelaySource {
       lag: db.prepare(`SELECT count(*) AS n, min(created_at) AS oldest FROM ${t} WHERE sent_at IS NULL`),
       cleanup: db.prepare(`DELETE FROM ${t} WHERE seq IN (SELECT seq FROM ${t} WHERE sent_at IS NOT NULL AND sent_at < ? ORDER BY sent_at LIMIT ?)`),
     };
+    // Taking or renewing the lease writes: only then is the write lock taken (see claim()).
     this.claimTx = db.transaction((max: number) => {
       const now = Date.now();
-      const holder = this.s.holder.get() as { owner: string; expires_at: number } | undefined;
+      const holder = this.s.holder.get() as Holder | undefined;
       if (holder && holder.owner !== this.owner && holder.expires_at > now) return undefined;
-      // Renew only past half the lease: a claim that writes nothing commits without an fsync.
-      if (!holder || holder.owner !== this.owner || holder.expires_at - now < this.leaseMs / 2) this.s.take.run(this.owner, now + this.leaseMs);
+      this.s.take.run(this.owner, now + this.leaseMs);
       return this.s.rows.all(max) as Row[];
     });
   }
@@ -62,7 +67,14 @@ export class SqliteRelaySource implements RelaySource {
   async claim(max: number): Promise<ClaimedBatch | undefined> {
     let rows: Row[] | undefined;
     try {
-      rows = this.claimTx.immediate(max);
+      // Reads first, without the write lock: an idle relay polling every 50 ms never makes the application's writers wait.
+      const now = Date.now();
+      const holder = this.s.holder.get() as Holder | undefined;
+      if (holder && holder.owner !== this.owner && holder.expires_at > now) return undefined;
+      rows = this.s.rows.all(max) as Row[];
+      if (rows.length === 0) return undefined;
+      // Our lease with more than half left: the rows just read are ours to publish. Else take or renew it, and read again under it.
+      if (!holder || holder.owner !== this.owner || holder.expires_at - now < this.leaseMs / 2) rows = this.claimTx.immediate(max);
     } catch (err) {
       throw toStoreError(err, this.name, "claiming rows failed");
     }

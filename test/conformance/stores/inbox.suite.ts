@@ -94,6 +94,26 @@ export function runInboxConformance(target: StoreTarget): void {
       }
     });
 
+    it("inbox + outbox - a handler's effect and its follow-up message commit together, or neither does", async () => {
+      const inbox = await fx.h.inbox();
+      const next = { definition: OrderPlaced, data: { orderId: "follow-up", seq: 1, totalCents: 1 } };
+      const both = (tx: unknown, id: string): unknown => {
+        const results = [fx.h.effect(tx, id), fx.h.addInTx(tx, next)];
+        return results.some((r) => r instanceof Promise) ? Promise.all(results) : results;
+      };
+      await inbox.runOnce("billing", "m-1", delivery, (tx) => both(tx, "m-1"));
+      const boom = new Error("after the add");
+      await expect(
+        inbox.runOnce("billing", "m-2", delivery, (tx) => {
+          const r = both(tx, "m-2");
+          if (r instanceof Promise) return r.then(() => Promise.reject(boom));
+          throw boom;
+        }),
+      ).rejects.toBe(boom);
+      expect(await fx.h.effects()).toEqual(new Map([["m-1", 1]]));
+      expect(await fx.h.rows()).toEqual([expect.objectContaining({ sent: false })]);
+    });
+
     it("inbox - cleanup deletes rows older than the age given, in chunks, and keeps the rest", async () => {
       const inbox = await fx.h.inbox({ cleanupChunk: 2 });
       for (let i = 0; i < 5; i++) await inbox.runOnce("g", `old-${i}`, delivery, () => undefined);

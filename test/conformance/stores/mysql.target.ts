@@ -82,6 +82,7 @@ export const mysqlTarget: StoreTarget = {
       async ageSent(ms) {
         await pool.query(`UPDATE \`${names.outbox}\` SET sent_at = sent_at - ? WHERE sent_at IS NOT NULL`, [ms]);
       },
+      addInTx: (tx, a) => outbox.add(tx as mysql.PoolConnection, a.definition, a.data, a.options),
       addWith: (tx, a) => outbox.add(tx as mysql.PoolConnection, a.definition, a.data, a.options),
       makeOutbox: (options) => mysqlOutbox({ pool, source: "x", ...options } as never),
       makeInbox: (options) => mysqlInbox({ pool, ...options } as never),

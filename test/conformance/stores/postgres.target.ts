@@ -89,6 +89,7 @@ export const postgresTarget: StoreTarget = {
       async ageSent(ms) {
         await pool.query(`UPDATE "${names.outbox}" SET sent_at = sent_at - $1 WHERE sent_at IS NOT NULL`, [ms]);
       },
+      addInTx: (tx, a) => outbox.add(tx as pg.PoolClient, a.definition, a.data, a.options),
       addWith: (tx, a) => outbox.add(tx as pg.PoolClient, a.definition, a.data, a.options),
       makeOutbox: (options) => postgresOutbox({ pool, source: "x", ...options } as never),
       makeInbox: (options) => postgresInbox({ pool, ...options } as never),

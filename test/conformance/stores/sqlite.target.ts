@@ -76,6 +76,7 @@ export const sqliteStoreTarget: StoreTarget = {
       async ageSent(ms) {
         db.prepare(`UPDATE "${names.outbox}" SET sent_at = sent_at - ? WHERE sent_at IS NOT NULL`).run(ms);
       },
+      addInTx: (tx, a) => outbox.add(tx as Database.Database, a.definition, a.data, a.options),
       async addWith(tx, a) {
         // SQLite's add is synchronous and must run inside a transaction of the handle given.
         if (tx instanceof Database) return tx.transaction(() => outbox.add(tx, a.definition, a.data, a.options))();

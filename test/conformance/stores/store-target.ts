@@ -38,6 +38,8 @@ export interface StoreHandle {
   rows(): Promise<Array<{ id: string; sent: boolean; attempts: number }>>;
   /** Set every sent row's sent_at back by `ms` (retention tests). */
   ageSent(ms: number): Promise<void>;
+  /** outbox.add with the transaction handle an inbox gave (`effects(tx)`): synchronous on SQLite, a promise elsewhere. */
+  addInTx(tx: unknown, add: Add): unknown;
   /** Add with a raw value as the transaction handle (hostile-input tests). */
   addWith(tx: unknown, add: Add): Promise<unknown>;
   /** Build an outbox / inbox with these options on this database (hostile-input tests): throws synchronously on bad options. */

@@ -26,6 +26,8 @@ const SCHEMES: Readonly<Record<string, (url: string, options: ResolveOptions) =>
     const transport = mod.sqliteTransport({ ...mod.parseSqliteUrl(url), ...(options.create === undefined ? {} : { create: options.create }) });
     return { transport, inbox: mod.sqliteInbox(transport) as InboxStore<unknown> };
   },
+  amqp: (url) => rabbitmq(url),
+  amqps: (url) => rabbitmq(url),
   memory: async (url) => {
     const mod = await import("./transports/memory/index.js");
     const name = url.slice("memory://".length) || "default";
@@ -36,6 +38,12 @@ const SCHEMES: Readonly<Record<string, (url: string, options: ResolveOptions) =>
     return { transport: broker.transport(), inbox };
   },
 };
+
+/** RabbitMQ keeps no inbox of its own: pass one (`inbox:` in the bus options) for effectively-once handlers. */
+async function rabbitmq(url: string): Promise<Resolved> {
+  const mod = await import("./transports/rabbitmq/index.js");
+  return { transport: mod.rabbitmqTransport(url), inbox: undefined };
+}
 
 export interface ResolveOptions {
   /**

@@ -1,0 +1,96 @@
+/**
+ * The CloudEvents AMQP binding at the transport's edge: missive's wire
+ * headers (`ce-*`, `content-type`, others) to AMQP properties and
+ * application headers (`cloudEvents_*`), and back. Headers that arrive from
+ * the network are untrusted: any AMQP field type becomes a string, names are
+ * lower-cased into a null-prototype record, and the broker's own bookkeeping
+ * headers (x-death, x-delivery-count, …) are not part of the message.
+ */
+import type { MessagePropertyHeaders, Options } from "amqplib";
+import { CE_PREFIX, CONTENT_TYPE, emptyHeaders } from "../../envelope/wire.js";
+
+/** The CloudEvents AMQP binding's prefix for attributes (the `:` form is also read). */
+export const AMQP_CE_PREFIX = "cloudEvents_";
+const AMQP_CE_PREFIX_COLON = "cloudevents:";
+/** Headers the transport itself carries across a retry copy; never shown to the runtime. */
+export const PRIVATE_PREFIX = "x-missive-";
+/** Deliveries before this copy (crash redeliveries and retries), carried on retry copies. */
+export const ATTEMPTS_HEADER = "x-missive-attempts";
+
+/** Broker bookkeeping, not message headers. */
+const BROKER_HEADERS = new Set([
+  "x-death", "x-first-death-exchange", "x-first-death-queue", "x-first-death-reason",
+  "x-last-death-exchange", "x-last-death-queue", "x-last-death-reason", "x-delivery-count", "x-stream-offset",
+]);
+
+/** AMQP publish options for wire headers: persistent, CloudEvents attributes as `cloudEvents_*`, content type as the property. */
+export function toAmqpProperties(headers: Readonly<Record<string, string>>, extra?: Record<string, string | number>): Options.Publish {
+  const amqpHeaders: Record<string, string | number> = {};
+  let contentType: string | undefined;
+  let messageId: string | undefined;
+  for (const name in headers) {
+    const value = headers[name]!;
+    if (name === CONTENT_TYPE) contentType = value;
+    else if (name.startsWith(CE_PREFIX)) {
+      const attribute = name.slice(CE_PREFIX.length);
+      if (attribute === "id") messageId = value;
+      amqpHeaders[AMQP_CE_PREFIX + attribute] = value;
+    } else amqpHeaders[name] = value;
+  }
+  if (extra) for (const name in extra) amqpHeaders[name] = extra[name]!;
+  const options: Options.Publish = { persistent: true, headers: amqpHeaders, timestamp: Math.floor(Date.now() / 1000) };
+  if (contentType !== undefined) options.contentType = contentType;
+  if (messageId !== undefined) options.messageId = messageId;
+  return options;
+}
+
+export interface IncomingHeaders {
+  readonly headers: Record<string, string>;
+  /** Deliveries of earlier copies of this message (ATTEMPTS_HEADER), 0 when none. */
+  readonly carriedAttempts: number;
+  /** The broker's x-delivery-count (quorum queues): returns of this copy. */
+  readonly deliveryCount: number | undefined;
+}
+
+/** Wire headers from a received message's properties. */
+export function fromAmqpProperties(properties: { readonly headers?: MessagePropertyHeaders | undefined; readonly contentType?: unknown }): IncomingHeaders {
+  const out = emptyHeaders();
+  let carriedAttempts = 0;
+  let deliveryCount: number | undefined;
+  const source = properties.headers;
+  if (source !== undefined && source !== null && typeof source === "object") {
+    for (const rawName of Object.keys(source)) {
+      const value: unknown = (source as Record<string, unknown>)[rawName];
+      const name = rawName.toLowerCase();
+      if (name === "x-delivery-count") {
+        const n = Number(value);
+        if (Number.isSafeInteger(n) && n >= 0) deliveryCount = n;
+        continue;
+      }
+      if (name === ATTEMPTS_HEADER) {
+        const n = Number(value);
+        if (Number.isSafeInteger(n) && n >= 0 && n < 1_000_000) carriedAttempts = n;
+        continue;
+      }
+      if (BROKER_HEADERS.has(name) || name.startsWith(PRIVATE_PREFIX) || value === undefined || value === null) continue;
+      const text = stringOf(value);
+      if (name.startsWith(AMQP_CE_PREFIX.toLowerCase())) out[CE_PREFIX + name.slice(AMQP_CE_PREFIX.length)] = text;
+      else if (name.startsWith(AMQP_CE_PREFIX_COLON)) out[CE_PREFIX + name.slice(AMQP_CE_PREFIX_COLON.length)] = text;
+      else out[name] = text;
+    }
+  }
+  if (typeof properties.contentType === "string") out[CONTENT_TYPE] = properties.contentType;
+  return { headers: out, carriedAttempts, deliveryCount };
+}
+
+/** Any AMQP field value as text: strings as they are, bytes as UTF-8, tables and arrays as JSON. */
+function stringOf(value: unknown): string {
+  if (typeof value === "string") return value;
+  if (Buffer.isBuffer(value)) return value.toString("utf8");
+  if (typeof value === "number" || typeof value === "bigint" || typeof value === "boolean") return String(value);
+  try {
+    return JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v)) ?? "";
+  } catch {
+    return String(value);
+  }
+}

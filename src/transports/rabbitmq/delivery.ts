@@ -1,0 +1,159 @@
+/**
+ * One message received from a group's queue. Settles on the channel it
+ * came on: once that channel is gone (reconnect, consumer timeout) the
+ * broker has put the message back, and settling is a LeaseLostError.
+ * Retries and dead letters are published with a confirm first and only then
+ * is the original acked, so a crash in between leaves a duplicate, never a
+ * loss.
+ */
+import type { Channel, ConsumeMessage } from "amqplib";
+import { LeaseLostError } from "../../errors.js";
+import { uuidv7 } from "../../envelope/uuidv7.js";
+import type { WireMessage } from "../../envelope/wire.js";
+import type { Delivery, OutgoingMessage, PublishResult } from "../../transport/transport.js";
+import { ATTEMPTS_HEADER } from "./amqp-headers.js";
+import { deadLetterQueueOf } from "./names.js";
+
+/** Headers the dead-letter store keeps beside the message (private: never part of the wire headers). */
+export const DlqHeaders = {
+  entry: "x-missive-dlq-entry",
+  at: "x-missive-dlq-at",
+  topic: "x-missive-dlq-topic",
+  group: "x-missive-dlq-group",
+} as const;
+
+export interface DeliveryHost {
+  /** True while `channel` is the subscription's live channel. */
+  isLive(channel: Channel): boolean;
+  publish(batch: readonly OutgoingMessage[]): Promise<PublishResult[]>;
+  /** The delivery is settled: its prefetch slot is free. */
+  settled(delivery: RabbitmqDelivery): void;
+  /** Record that this message is given back unhandled, so its next delivery does not count this one. */
+  noteRelease(delivery: RabbitmqDelivery): Promise<void>;
+  /** A settle under way: the transport's close waits for it (bounded) before dropping the channel. */
+  track<T>(work: Promise<T>): Promise<T>;
+}
+
+export class RabbitmqDelivery implements Delivery {
+  private done = false;
+  /** The channel it came on is gone: the broker has the message back, and settling it is a LeaseLostError. */
+  private lost = false;
+
+  constructor(
+    private readonly host: DeliveryHost,
+    private readonly channel: Channel,
+    private readonly message: ConsumeMessage,
+    readonly topic: string,
+    readonly group: string,
+    readonly wire: WireMessage,
+    readonly key: string | undefined,
+    readonly attempt: number,
+    /** Deliveries of this message before this one, as carried on a retry copy plus broker redeliveries. */
+    readonly priorDeliveries: number,
+  ) {}
+
+  get messageId(): string {
+    return this.wire.headers["ce-id"] ?? String(this.message.properties.messageId ?? "");
+  }
+
+  async ack(): Promise<void> {
+    if (!this.begin()) return;
+    this.channel.ack(this.message);
+    this.host.settled(this);
+  }
+
+  retry(delayMs: number, headers: Readonly<Record<string, string>>): Promise<void> {
+    return this.host.track(this.retryNow(delayMs, headers));
+  }
+
+  deadLetter(headers: Readonly<Record<string, string>>): Promise<void> {
+    return this.host.track(this.deadLetterNow(headers));
+  }
+
+  release(): Promise<void> {
+    return this.host.track(this.releaseNow());
+  }
+
+  private async retryNow(delayMs: number, headers: Readonly<Record<string, string>>): Promise<void> {
+    if (!this.begin()) return;
+    try {
+      const copy: OutgoingMessage = {
+        topic: this.topic,
+        id: this.messageId,
+        key: this.key,
+        group: this.group,
+        wire: { headers: { ...headers, [ATTEMPTS_HEADER]: String(this.priorDeliveries + 1) }, body: this.wire.body },
+        ...(delayMs > 0 ? { delayMs } : {}),
+      };
+      await this.publishOrThrow(copy);
+      this.settleOnChannel();
+    } catch (err) {
+      this.done = false;
+      throw err;
+    }
+  }
+
+  private async deadLetterNow(headers: Readonly<Record<string, string>>): Promise<void> {
+    if (!this.begin()) return;
+    try {
+      const entry: OutgoingMessage = {
+        topic: this.topic,
+        id: this.messageId,
+        key: this.key,
+        group: deadLetterQueueOf(this.group),
+        wire: {
+          headers: { ...headers, [DlqHeaders.entry]: uuidv7(), [DlqHeaders.at]: String(Date.now()), [DlqHeaders.topic]: this.topic, [DlqHeaders.group]: this.group },
+          body: this.wire.body,
+        },
+      };
+      await this.publishOrThrow(entry);
+      this.settleOnChannel();
+    } catch (err) {
+      this.done = false;
+      throw err;
+    }
+  }
+
+  private async releaseNow(): Promise<void> {
+    if (!this.begin()) return;
+    await this.host.noteRelease(this).catch(() => undefined);
+    if (this.host.isLive(this.channel)) this.channel.nack(this.message, false, true);
+    this.host.settled(this);
+  }
+
+  /** Settled by the subscription when its channel died: the broker has the message back. */
+  abandon(): void {
+    if (this.done) return;
+    this.done = true;
+    this.lost = true;
+    this.host.settled(this);
+  }
+
+  /** False when already settled; throws LeaseLostError when the channel it came on is gone. */
+  private begin(): boolean {
+    if (this.lost) throw new LeaseLostError(`rabbitmq: the channel that delivered message ${this.messageId} closed; the broker redelivers it`);
+    if (this.done) return false;
+    if (!this.host.isLive(this.channel)) {
+      this.done = true;
+      this.lost = true;
+      this.host.settled(this);
+      throw new LeaseLostError(`rabbitmq: the channel that delivered message ${this.messageId} closed; the broker redelivers it`);
+    }
+    this.done = true;
+    return true;
+  }
+
+  private settleOnChannel(): void {
+    if (!this.host.isLive(this.channel)) {
+      this.host.settled(this);
+      throw new LeaseLostError(`rabbitmq: the channel that delivered message ${this.messageId} closed before its ack; the broker redelivers it`);
+    }
+    this.channel.ack(this.message);
+    this.host.settled(this);
+  }
+
+  private async publishOrThrow(message: OutgoingMessage): Promise<void> {
+    const [result] = await this.host.publish([message]);
+    if (result) throw result;
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * Options of the RabbitMQ transport, and the one function that applies their
+ * defaults and validates them (STYLE.md §7).
+ */
+import type { ConnectionOptions as TlsOptions } from "node:tls";
+import { ConfigurationError } from "../../errors.js";
+
+export type RabbitmqQueueType = "quorum" | "classic";
+
+export interface RabbitmqTransportOptions {
+  /** `amqp://user:pass@host:port/vhost` or `amqps://…`. Query parameters (`heartbeat`, `frameMax`) pass to amqplib. */
+  readonly url: string;
+  /** Type of every queue missive declares (group queues, dead-letter queues, delay levels). Default `quorum`. */
+  readonly queueType?: RabbitmqQueueType;
+  /**
+   * Declare the topology (exchanges, queues, bindings) on demand. Default `true`.
+   * `false`: only check (passively) that what is needed exists, for services run
+   * with least-privilege users after `missive topology` declared it.
+   */
+  readonly declare?: boolean;
+  /** Most publishes awaiting a broker confirm at once, per transport. Default 1000. */
+  readonly publishWindow?: number;
+  /** A publish not confirmed within this is retried (same message id), ms. Default 10,000. */
+  readonly confirmTimeoutMs?: number;
+  /** While the broker blocks publishing (memory or disk alarm), a publish waits this long, then fails with ConnectionError, ms. Default 30,000. */
+  readonly blockedTimeoutMs?: number;
+  /** Reconnect backoff: the first delay cap and the largest delay, ms (full jitter). Defaults 100 and 10,000. */
+  readonly reconnectBaseMs?: number;
+  readonly reconnectMaxMs?: number;
+  /** AMQP heartbeat, seconds (a dead peer is noticed within about twice this). Default 10. */
+  readonly heartbeatSeconds?: number;
+  /** TLS settings for `amqps://` (ca, cert, key, passphrase, servername, …), passed to Node's tls.connect. */
+  readonly tls?: TlsOptions;
+  /** Name shown for the connection in RabbitMQ's tools. Default `missive`. */
+  readonly connectionName?: string;
+}
+
+export interface ResolvedRabbitmqOptions {
+  readonly url: string;
+  readonly queueType: RabbitmqQueueType;
+  readonly declare: boolean;
+  readonly publishWindow: number;
+  readonly confirmTimeoutMs: number;
+  readonly blockedTimeoutMs: number;
+  readonly reconnectBaseMs: number;
+  readonly reconnectMaxMs: number;
+  readonly heartbeatSeconds: number;
+  readonly tls: TlsOptions | undefined;
+  readonly connectionName: string;
+}
+
+export const RABBITMQ_DEFAULTS = Object.freeze({
+  queueType: "quorum" as RabbitmqQueueType,
+  declare: true,
+  publishWindow: 1000,
+  confirmTimeoutMs: 10_000,
+  blockedTimeoutMs: 30_000,
+  reconnectBaseMs: 100,
+  reconnectMaxMs: 10_000,
+  heartbeatSeconds: 10,
+  connectionName: "missive",
+});
+
+export function resolveRabbitmqOptions(options: RabbitmqTransportOptions): ResolvedRabbitmqOptions {
+  if (options === null || typeof options !== "object") throw new ConfigurationError("rabbitmq transport: options must be an object or an amqp:// URL");
+  const { url } = options;
+  if (typeof url !== "string" || !/^amqps?:\/\//i.test(url)) throw new ConfigurationError("rabbitmq transport: `url` must be an amqp:// or amqps:// URL");
+  try {
+    new URL(url);
+  } catch {
+    throw new ConfigurationError("rabbitmq transport: `url` is not a valid URL");
+  }
+  const queueType = options.queueType ?? RABBITMQ_DEFAULTS.queueType;
+  if (queueType !== "quorum" && queueType !== "classic") {
+    throw new ConfigurationError(`rabbitmq transport: \`queueType\` must be "quorum" or "classic", got ${JSON.stringify(queueType)}`);
+  }
+  if (options.declare !== undefined && typeof options.declare !== "boolean") throw new ConfigurationError("rabbitmq transport: `declare` must be a boolean");
+  if (options.tls !== undefined && (options.tls === null || typeof options.tls !== "object")) throw new ConfigurationError("rabbitmq transport: `tls` must be an object");
+  const connectionName = options.connectionName ?? RABBITMQ_DEFAULTS.connectionName;
+  if (typeof connectionName !== "string" || connectionName.length > 200) throw new ConfigurationError("rabbitmq transport: `connectionName` must be a string of at most 200 characters");
+  const reconnectBaseMs = integer("reconnectBaseMs", options.reconnectBaseMs, RABBITMQ_DEFAULTS.reconnectBaseMs, 1);
+  const reconnectMaxMs = integer("reconnectMaxMs", options.reconnectMaxMs, Math.max(RABBITMQ_DEFAULTS.reconnectMaxMs, reconnectBaseMs), 1);
+  if (reconnectMaxMs < reconnectBaseMs) throw new ConfigurationError("rabbitmq transport: `reconnectMaxMs` is below `reconnectBaseMs`");
+  return Object.freeze({
+    url,
+    queueType,
+    declare: options.declare ?? RABBITMQ_DEFAULTS.declare,
+    publishWindow: integer("publishWindow", options.publishWindow, RABBITMQ_DEFAULTS.publishWindow, 1),
+    confirmTimeoutMs: integer("confirmTimeoutMs", options.confirmTimeoutMs, RABBITMQ_DEFAULTS.confirmTimeoutMs, 1),
+    blockedTimeoutMs: integer("blockedTimeoutMs", options.blockedTimeoutMs, RABBITMQ_DEFAULTS.blockedTimeoutMs, 0),
+    reconnectBaseMs,
+    reconnectMaxMs,
+    heartbeatSeconds: integer("heartbeatSeconds", options.heartbeatSeconds, RABBITMQ_DEFAULTS.heartbeatSeconds, 0),
+    tls: options.tls,
+    connectionName,
+  });
+}
+
+function integer(name: string, value: number | undefined, fallback: number, min: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < min) {
+    throw new ConfigurationError(`rabbitmq transport: \`${name}\` must be an integer ≥ ${min}, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}

@@ -1,0 +1,341 @@
+/**
+ * Publishing with confirms: one confirm channel per transport, persistent
+ * messages, `mandatory` (an unroutable message comes back as a per-message
+ * UnroutableError), and a window of outstanding confirms shared by every
+ * concurrent batch so publishes pipeline instead of waiting one by one.
+ * A nack, a confirm that does not come in time or a channel lost mid-batch
+ * re-publishes just those messages (same message id) with backoff and full
+ * jitter, waiting for the reconnect if it must; past `confirmTimeoutMs` the
+ * batch rejects with ConnectionError and the runtime's producer retries it.
+ * While the broker blocks publishers (a memory or disk alarm) publishes wait,
+ * up to `blockedTimeoutMs`.
+ *
+ * The same channel serves RabbitMQ's direct reply-to, which must consume and
+ * publish requests on one channel.
+ */
+import type { ConfirmChannel, ConsumeMessage, Message } from "amqplib";
+import { ClosedError, ConnectionError, MessageTooLargeError, UnroutableError, isMissiveError } from "../../errors.js";
+import { fullJitterDelay } from "../../runtime/backoff.js";
+import type { OutgoingMessage, PublishResult } from "../../transport/transport.js";
+import { toAmqpError } from "./amqp-errors.js";
+import { toAmqpProperties } from "./amqp-headers.js";
+import { DIRECT_REPLY_TO, delayLevelExchange, delayRoutingKey, delayUnits, levelsOf } from "./names.js";
+import type { ResolvedRabbitmqOptions } from "./options.js";
+import type { AmqpSession } from "./session.js";
+import type { Topology } from "./topology.js";
+
+/** Where one message goes on the broker. */
+interface Route {
+  readonly exchange: string;
+  readonly routingKey: string;
+}
+
+/** A publish waiting for its confirm, findable by a basic.return. */
+interface Outstanding {
+  readonly route: Route;
+  returned: boolean;
+}
+
+interface RetryRound {
+  readonly waiters: Array<{ ticket: number; release: () => void }>;
+  /** Resolves once the waiters were released: new batches write after them. */
+  readonly gate: Promise<void>;
+}
+
+type Attempt = { ok: true; returned: boolean } | { ok: false; error: Error; retry: boolean };
+
+export class Publisher {
+  private channel: Promise<ConfirmChannel> | undefined;
+  private outstanding = 0;
+  private slotWaiters: Array<() => void> = [];
+  /** Publishes awaiting confirms, by AMQP message-id, oldest first (returns arrive in publish order). */
+  private readonly awaiting = new Map<string, Outstanding[]>();
+  private replySink: ((message: ConsumeMessage) => void) | undefined;
+  private readonly replyTopics = new Set<string>();
+  private closed = false;
+  /** The last write in the serial order of channel writes. */
+  private tail: Promise<unknown> = Promise.resolve();
+  /** Call order of publishes: retries are re-sent in it. */
+  private nextTicket = 0;
+  /** Batches waiting to re-send after a failure, released together in call order. */
+  private retryRound: RetryRound | undefined;
+  /** Consecutive failed rounds: the shared retry backoff grows with them. */
+  private failedRounds = 0;
+
+  constructor(
+    private readonly session: AmqpSession,
+    private readonly topology: Topology,
+    private readonly options: ResolvedRabbitmqOptions,
+    private readonly maxMessageBytes: number,
+  ) {
+    session.onLost(() => (this.channel = undefined));
+  }
+
+  async publish(batch: readonly OutgoingMessage[]): Promise<PublishResult[]> {
+    const ticket = this.nextTicket++;
+    const results: PublishResult[] = new Array<PublishResult>(batch.length).fill(undefined);
+    const routes: Array<Route | undefined> = new Array<Route | undefined>(batch.length).fill(undefined);
+    const deadline = Date.now() + this.options.confirmTimeoutMs;
+    let pending = batch.map((_, i) => i);
+    let lastError: Error | undefined;
+    // A new batch never overtakes the re-sends of earlier batches that failed.
+    while (this.retryRound) await this.retryRound.gate;
+    for (let round = 1; pending.length > 0; round++) {
+      if (this.closed) throw new ClosedError("the rabbitmq transport is closed");
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) {
+        throw new ConnectionError(`rabbitmq: ${pending.length} message(s) not confirmed within ${this.options.confirmTimeoutMs} ms`, { cause: lastError });
+      }
+      const current = pending;
+      // Writes to the channel happen in call order across concurrent batches; only the confirms are awaited in parallel.
+      const outcomes = await this.serial(async () => {
+        if (round === 1) await this.resolveRoutes(batch, routes, results);
+        return this.write(batch, routes, current.filter((i) => routes[i] !== undefined && results[i] === undefined), remaining);
+      });
+      const attempts = await this.awaitConfirms(outcomes.promises, outcomes.giveUp, remaining);
+      const failed: number[] = [];
+      attempts.forEach((attempt, j) => {
+        const i = outcomes.indexes[j]!;
+        if (attempt.ok) results[i] = attempt.returned ? new UnroutableError(`no queue is bound to ${describe(batch[i]!)}`) : undefined;
+        else if (attempt.retry) {
+          failed.push(i);
+          lastError = attempt.error;
+        } else results[i] = attempt.error;
+      });
+      pending = failed;
+      if (pending.length > 0) {
+        // Whatever else is outstanding on that channel is in doubt too: fail it all now, so every
+        // batch joins one retry round and is re-sent in call order (a key is never reordered by retries).
+        if (outcomes.channel) this.abandonChannel(outcomes.channel);
+        await this.retryTurn(ticket, deadline);
+      } else this.failedRounds = 0;
+    }
+    return results;
+  }
+
+  /** Serve direct reply-to for `topic` (the runtime's reply topic): requests naming it get RabbitMQ's reply address. */
+  async serveReplies(topic: string, sink: (message: ConsumeMessage) => void): Promise<void> {
+    this.replyTopics.add(topic);
+    this.replySink = sink;
+    // Consume on the current channel now: replies to requests published from here on come back.
+    await this.channelFor(this.options.confirmTimeoutMs);
+  }
+
+  stopReplies(topic: string): void {
+    this.replyTopics.delete(topic);
+    if (this.replyTopics.size === 0) this.replySink = undefined;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const w of this.slotWaiters.splice(0)) w();
+    const ch = this.channel;
+    this.channel = undefined;
+    const live = await ch?.catch(() => undefined);
+    await live?.close().catch(() => undefined);
+  }
+
+  private async routeOf(m: OutgoingMessage): Promise<Route> {
+    let size = m.wire.body.byteLength;
+    for (const name in m.wire.headers) size += name.length + m.wire.headers[name]!.length;
+    if (size > this.maxMessageBytes) throw new MessageTooLargeError(`message is ${size} bytes, the broker accepts ${this.maxMessageBytes}`);
+    if (m.delayMs !== undefined && m.delayMs > 0) {
+      const units = delayUnits(m.delayMs);
+      if (units > 0) {
+        const destination = m.group !== undefined ? { kind: "group" as const, name: m.group } : { kind: "topic" as const, name: m.topic };
+        await this.topology.ensureDelay(units, destination);
+        return { exchange: delayLevelExchange(levelsOf(units)[0]!), routingKey: delayRoutingKey(units, destination) };
+      }
+    }
+    // A reply to a direct reply-to address, or a message for one group only: the default exchange routes by queue name.
+    if (m.topic.startsWith(DIRECT_REPLY_TO + ".")) return { exchange: "", routingKey: m.topic };
+    if (m.group !== undefined) return { exchange: "", routingKey: m.group };
+    await this.topology.ensureExchange(m.topic);
+    return { exchange: m.topic, routingKey: "" };
+  }
+
+  /** Routes of a batch; a message that cannot be routed (too large, a delay too long) gets its error as its result. */
+  private async resolveRoutes(batch: readonly OutgoingMessage[], routes: Array<Route | undefined>, results: PublishResult[]): Promise<void> {
+    for (let i = 0; i < batch.length; i++) {
+      try {
+        routes[i] = await this.routeOf(batch[i]!);
+      } catch (err) {
+        if (isMissiveError(err) && (err.code === "MISSIVE_CONFIG" || err.code === "MISSIVE_TOO_LARGE")) results[i] = err;
+        else throw err;
+      }
+    }
+  }
+
+  /** Publish each of `indexes` once, in order; each promise settles with that message's outcome. */
+  private async write(
+    batch: readonly OutgoingMessage[], routes: ReadonlyArray<Route | undefined>, indexes: number[], waitMs: number,
+  ): Promise<{ indexes: number[]; promises: Array<Promise<Attempt>>; giveUp: Array<(error: Error) => void>; channel?: ConfirmChannel }> {
+    let ch: ConfirmChannel;
+    try {
+      await this.session.whenUnblocked(this.options.blockedTimeoutMs);
+      ch = await this.channelFor(waitMs);
+    } catch (err) {
+      const error = err instanceof Error ? err : new Error(String(err));
+      if (isMissiveError(error) && error.code !== "MISSIVE_CONNECTION") throw error;
+      return { indexes, promises: indexes.map(() => Promise.resolve<Attempt>({ ok: false, error, retry: true })), giveUp: [] };
+    }
+    const promises: Array<Promise<Attempt>> = [];
+    const giveUp: Array<(error: Error) => void> = [];
+    for (const i of indexes) {
+      await this.slot();
+      const pending = this.publishOne(ch, batch[i]!, routes[i]!);
+      promises.push(pending.attempt);
+      giveUp.push(pending.giveUp);
+    }
+    return { indexes, promises, giveUp, channel: ch };
+  }
+
+  /**
+   * Each outcome; those still unconfirmed after `waitMs` are given up (a retryable timeout, their
+   * window slots freed; a late confirm of that copy is ignored, and the retry carries the same id).
+   */
+  private async awaitConfirms(promises: ReadonlyArray<Promise<Attempt>>, giveUp: ReadonlyArray<(error: Error) => void>, waitMs: number): Promise<Attempt[]> {
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), Math.max(1, waitMs))));
+    const all = Promise.all(promises);
+    if ((await Promise.race([all, timedOut])) === "timeout") {
+      const timeout = new ConnectionError(`rabbitmq: no publish confirm within ${waitMs} ms`);
+      for (const g of giveUp) g(timeout);
+    }
+    clearTimeout(timer);
+    return all;
+  }
+
+  /**
+   * Wait for the shared retry round: one backoff for every batch that failed, then each is released
+   * in call order (tickets), and only then do new batches write.
+   */
+  private retryTurn(ticket: number, deadline: number): Promise<void> {
+    if (!this.retryRound) {
+      let openGate!: () => void;
+      const gate = new Promise<void>((resolve) => (openGate = resolve));
+      const round: RetryRound = { waiters: [], gate };
+      this.retryRound = round;
+      const delay = Math.min(fullJitterDelay(++this.failedRounds, { baseMs: 50, maxMs: 2000 }, Math.random) + 50, Math.max(0, deadline - Date.now()));
+      setTimeout(() => {
+        this.retryRound = undefined;
+        round.waiters.sort((a, b) => a.ticket - b.ticket);
+        for (const w of round.waiters) w.release();
+        openGate();
+      }, delay);
+    }
+    const round = this.retryRound;
+    return new Promise<void>((release) => round.waiters.push({ ticket, release }));
+  }
+
+  /** Close a channel whose confirms are in doubt, so every publish outstanding on it fails at once. */
+  private abandonChannel(ch: ConfirmChannel): void {
+    void this.channel?.then((current) => {
+      if (current !== ch) return;
+      this.channel = undefined;
+      void ch.close().catch(() => undefined);
+    }, () => undefined);
+  }
+
+  private serial<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.tail.then(work, work);
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Publishes now (the caller holds a window slot); `attempt` settles with the confirm, or when given up. */
+  private publishOne(ch: ConfirmChannel, m: OutgoingMessage, route: Route): { attempt: Promise<Attempt>; giveUp: (error: Error) => void } {
+    const entry: Outstanding = { route, returned: false };
+    const id = m.id;
+    let list = this.awaiting.get(id);
+    if (!list) this.awaiting.set(id, (list = []));
+    list.push(entry);
+    const forget = (): void => {
+      const l = this.awaiting.get(id);
+      if (!l) return;
+      const at = l.indexOf(entry);
+      if (at >= 0) l.splice(at, 1);
+      if (l.length === 0) this.awaiting.delete(id);
+    };
+    let giveUp: (error: Error) => void = () => undefined;
+    const attempt = new Promise<Attempt>((resolve) => {
+      let finished = false;
+      const done = (outcome: Attempt): void => {
+        if (finished) return;
+        finished = true;
+        forget();
+        this.release();
+        resolve(outcome);
+      };
+      giveUp = (error) => done({ ok: false, error, retry: true });
+      try {
+        const properties = toAmqpProperties(m.wire.headers);
+        properties.mandatory = true;
+        properties.messageId = id;
+        const replyTo = m.wire.headers["ce-replyto"];
+        if (replyTo !== undefined && this.replyTopics.has(replyTo)) properties.replyTo = DIRECT_REPLY_TO;
+        ch.publish(route.exchange, route.routingKey, Buffer.from(m.wire.body.buffer, m.wire.body.byteOffset, m.wire.body.byteLength), properties, (err: unknown) => {
+          if (err) done({ ok: false, error: toAmqpError(err, "rabbitmq: publish not confirmed"), retry: true });
+          else done({ ok: true, returned: entry.returned });
+        });
+      } catch (err) {
+        // amqplib refuses a header table past its 64 KiB encoding buffer synchronously.
+        if (err instanceof RangeError) done({ ok: false, error: new MessageTooLargeError(`rabbitmq: ${err.message}`), retry: false });
+        else done({ ok: false, error: toAmqpError(err, "rabbitmq: publish failed"), retry: true });
+      }
+    });
+    return { attempt, giveUp };
+  }
+
+  private onReturn(message: Message): void {
+    const id = message.properties.messageId as unknown;
+    if (typeof id !== "string") return;
+    const list = this.awaiting.get(id);
+    const entry = list?.find((e) => !e.returned && e.route.exchange === message.fields.exchange && e.route.routingKey === message.fields.routingKey);
+    if (entry) entry.returned = true;
+  }
+
+  private async slot(): Promise<void> {
+    while (this.outstanding >= this.options.publishWindow && !this.closed) {
+      await new Promise<void>((resolve) => this.slotWaiters.push(resolve));
+    }
+    this.outstanding++;
+  }
+
+  private release(): void {
+    this.outstanding--;
+    this.slotWaiters.shift()?.();
+  }
+
+  private channelFor(waitMs: number): Promise<ConfirmChannel> {
+    if (!this.channel) {
+      const opening = (async () => {
+        const { model } = await this.session.connection(waitMs);
+        const ch = await model.createConfirmChannel();
+        ch.on("error", () => undefined);
+        ch.on("return", (message: Message) => this.onReturn(message));
+        ch.on("close", () => {
+          if (this.channel === opening) this.channel = undefined;
+        });
+        if (this.replySink) {
+          const sink = this.replySink;
+          await ch.consume(DIRECT_REPLY_TO, (message) => {
+            if (message) sink(message);
+          }, { noAck: true });
+        }
+        return ch;
+      })();
+      opening.catch(() => {
+        if (this.channel === opening) this.channel = undefined;
+      });
+      this.channel = opening;
+    }
+    return this.channel.catch((err: unknown) => {
+      throw toAmqpError(err, "rabbitmq: opening the publish channel failed");
+    });
+  }
+}
+
+function describe(m: OutgoingMessage): string {
+  return m.group !== undefined ? `group ${JSON.stringify(m.group)}` : `topic ${JSON.stringify(m.topic)}`;
+}

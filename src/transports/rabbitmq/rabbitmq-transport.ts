@@ -1,0 +1,176 @@
+/**
+ * The RabbitMQ transport (docs/transports/rabbitmq.md): durable exchanges per
+ * message type, a durable queue per consumer group (quorum by default),
+ * publisher confirms with `mandatory`, manual acks, delay levels for
+ * retries, a dead-letter queue per group, direct reply-to, and a connection
+ * that comes back by itself.
+ */
+import type { ConsumeMessage } from "amqplib";
+import { ClosedError } from "../../errors.js";
+import type {
+  DeadLetterStore, DurabilityReport, OutgoingMessage, PublishResult, QueueStats, SubscribeOptions, Subscription, Transport, TransportCapabilities,
+} from "../../transport/transport.js";
+import { Catalog } from "./catalog.js";
+import { RabbitmqDeadLetterStore } from "./dead-letter-store.js";
+import { checkGroupName, checkTopicName, RUNTIME_REPLY_PREFIX } from "./names.js";
+import { resolveRabbitmqOptions, type RabbitmqTransportOptions, type ResolvedRabbitmqOptions } from "./options.js";
+import { Publisher } from "./publisher.js";
+import type { ReleaseLedger } from "./release-ledger.js";
+import { StreamReleaseLedger } from "./stream-release-ledger.js";
+import { ReplySubscription } from "./reply-subscription.js";
+import { AmqpSession } from "./session.js";
+import { StatsReader } from "./stats.js";
+import { StatusReporter } from "./status-reporter.js";
+import { RabbitmqSubscription } from "./subscription.js";
+import { Topology } from "./topology.js";
+
+/** RabbitMQ's default `max_message_size` (128 MiB). */
+const MAX_MESSAGE_BYTES = 128 * 1024 * 1024;
+
+export interface RabbitmqTransport extends Transport {
+  readonly deadLetters: DeadLetterStore;
+  readonly options: ResolvedRabbitmqOptions;
+  /** Declare a group with its dead-letter queue and every delay level, and its topics (for `missive topology`). */
+  declareTopology(group: string, topics: readonly string[]): Promise<void>;
+  /** Drop the connection as a crash or a cut network would: nothing settles, the broker takes back what was unacked. For fault tests. */
+  destroy(): void;
+}
+
+export function rabbitmqTransport(options: RabbitmqTransportOptions | string): RabbitmqTransport {
+  return new RabbitmqTransportImpl(resolveRabbitmqOptions(typeof options === "string" ? { url: options } : options));
+}
+
+class RabbitmqTransportImpl implements RabbitmqTransport {
+  readonly name = "rabbitmq";
+  readonly capabilities: TransportCapabilities = Object.freeze({
+    nativeDelay: true,
+    nativeDeadLetter: true,
+    consumerGroups: true,
+    ordering: "none",
+    requestReply: true,
+    leases: false,
+    maxMessageBytes: MAX_MESSAGE_BYTES,
+  });
+  readonly deadLetters: RabbitmqDeadLetterStore;
+  private readonly session: AmqpSession;
+  private readonly topology: Topology;
+  private readonly publisher: Publisher;
+  private readonly ledger: ReleaseLedger;
+  private readonly catalog: Catalog;
+  private readonly status: StatusReporter;
+  private readonly statsReader: StatsReader;
+  private readonly subscriptions = new Set<RabbitmqSubscription | ReplySubscription>();
+  private closed = false;
+
+  constructor(readonly options: ResolvedRabbitmqOptions) {
+    this.session = new AmqpSession(options);
+    const publish = (batch: readonly OutgoingMessage[]): Promise<PublishResult[]> => this.publisher.publish(batch);
+    // AMQP cannot list queues: the topology tells the catalog what it declared, and stats and dead letters read it back.
+    this.catalog = new Catalog(this.session, options.declare);
+    this.topology = new Topology(this.session, options, this.catalog);
+    this.publisher = new Publisher(this.session, this.topology, options, MAX_MESSAGE_BYTES);
+    this.ledger = new StreamReleaseLedger(this.session, publish);
+    this.deadLetters = new RabbitmqDeadLetterStore(this.session, this.catalog, publish);
+    this.status = new StatusReporter(this.session, options.declare, publish);
+    this.statsReader = new StatsReader(this.session, this.catalog, this.status, options.declare);
+  }
+
+  async connect(): Promise<void> {
+    this.assertOpen();
+    await this.session.connect();
+  }
+
+  async bind(group: string, topics: readonly string[]): Promise<void> {
+    this.assertOpen();
+    checkGroupName(group);
+    for (const t of topics) checkTopicName(t);
+    await this.topology.ensureGroup(group, topics, false);
+  }
+
+  async publish(batch: readonly OutgoingMessage[]): Promise<PublishResult[]> {
+    this.assertOpen();
+    return this.publisher.publish(batch);
+  }
+
+  async subscribe(options: SubscribeOptions): Promise<Subscription> {
+    this.assertOpen();
+    if (options.temporary === true && options.topics.length === 1 && options.topics[0]!.startsWith(RUNTIME_REPLY_PREFIX)) {
+      // The runtime's request-reply: RabbitMQ's direct reply-to, no queue at all.
+      const reply = new ReplySubscription(options, (topic, sink) => this.publisher.serveReplies(topic, sink), (topic) => this.publisher.stopReplies(topic), (s) => this.subscriptions.delete(s));
+      this.subscriptions.add(reply);
+      await reply.start();
+      return reply;
+    }
+    checkGroupName(options.group);
+    for (const t of options.topics) checkTopicName(t);
+    const subscription = new RabbitmqSubscription({
+      session: this.session,
+      topology: this.topology,
+      publish: (batch) => this.publisher.publish(batch),
+      ledger: this.ledger,
+      onFinished: (s) => {
+        this.subscriptions.delete(s);
+        this.status.untrack(options.group, s);
+      },
+    }, options);
+    this.subscriptions.add(subscription);
+    if (options.temporary !== true) this.status.track(options.group, subscription);
+    try {
+      await subscription.start();
+    } catch (err) {
+      this.subscriptions.delete(subscription);
+      this.status.untrack(options.group, subscription);
+      await subscription.shutdown();
+      throw err;
+    }
+    return subscription;
+  }
+
+  async declareTopology(group: string, topics: readonly string[]): Promise<void> {
+    await this.bind(group, topics);
+    await this.topology.ensureAllDelayLevels({ kind: "group", name: group });
+    for (const topic of topics) await this.topology.ensureAllDelayLevels({ kind: "topic", name: topic });
+  }
+
+  stats(): Promise<QueueStats[]> {
+    this.assertOpen();
+    return this.statsReader.read();
+  }
+
+  async durability(): Promise<DurabilityReport> {
+    const { queueType } = this.options;
+    return {
+      confirm: queueType === "quorum"
+        ? "a publish resolves after the broker confirmed it: persistent, and written to a majority of the quorum queue's replicas (fsynced)"
+        : "a publish resolves after the broker confirmed it: persistent, written to the classic queue's disk on one node",
+      settings: { queueType, declare: String(this.options.declare) },
+      warnings: queueType === "classic" ? ["classic queues live on one node: losing that node's disk loses its confirmed messages; use quorum queues for replication"] : [],
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all([...this.subscriptions].map((s) => s.shutdown()));
+    this.subscriptions.clear();
+    await this.status.close();
+    await this.ledger.close();
+    await this.deadLetters.close();
+    await this.catalog.close();
+    await this.publisher.close();
+    await this.topology.close();
+    await this.session.close();
+  }
+
+  /** Drop every connection as a crash would (tests): nothing is settled or closed cleanly. */
+  destroy(): void {
+    this.closed = true;
+    this.session.destroy();
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new ClosedError("the rabbitmq transport is closed");
+  }
+}
+
+export type { ConsumeMessage };

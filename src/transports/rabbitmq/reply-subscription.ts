@@ -1,0 +1,80 @@
+/**
+ * The runtime's reply group, served by RabbitMQ's direct reply-to: requests
+ * are published with reply address `amq.rabbitmq.reply-to` on the channel
+ * that consumes it, and replies come straight back, with no queue to declare
+ * or remove. Replies are unacknowledged by design (a request that loses its
+ * reply times out), so settling them does nothing.
+ */
+import type { ConsumeMessage } from "amqplib";
+import type { Delivery, SubscribeOptions, Subscription } from "../../transport/transport.js";
+import { fromAmqpProperties } from "./amqp-headers.js";
+
+export class ReplySubscription implements Subscription {
+  private readonly buffer: ConsumeMessage[] = [];
+  private waiters: Array<() => void> = [];
+  private closed = false;
+  private readonly topic: string;
+
+  constructor(
+    readonly options: SubscribeOptions,
+    private readonly serve: (topic: string, sink: (m: ConsumeMessage) => void) => Promise<void>,
+    private readonly stop: (topic: string) => void,
+    private readonly onFinished: (s: ReplySubscription) => void,
+  ) {
+    this.topic = options.topics[0]!;
+  }
+
+  async start(): Promise<void> {
+    await this.serve(this.topic, (message) => {
+      // Bounded like any subscription: beyond prefetch, a reply nobody reads is dropped (its request times out).
+      if (this.closed || this.buffer.length >= Math.max(1, this.options.prefetch) * 4) return;
+      this.buffer.push(message);
+      for (const w of this.waiters.splice(0)) w();
+    });
+  }
+
+  async receive(max: number, waitMs: number): Promise<Delivery[]> {
+    const limit = Math.floor(max);
+    if (!(limit >= 1) || this.closed) return [];
+    if (this.buffer.length === 0 && waitMs > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, waitMs);
+        function done(): void {
+          clearTimeout(timer);
+          resolve();
+        }
+        this.waiters.push(done);
+      });
+    }
+    return this.buffer.splice(0, limit).map((m) => this.deliveryOf(m));
+  }
+
+  async close(): Promise<void> {
+    await this.shutdown();
+  }
+
+  async shutdown(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.stop(this.topic);
+    for (const w of this.waiters.splice(0)) w();
+    this.buffer.length = 0;
+    this.onFinished(this);
+  }
+
+  private deliveryOf(message: ConsumeMessage): Delivery {
+    const { headers } = fromAmqpProperties(message.properties);
+    const settle = async (): Promise<void> => undefined;
+    return {
+      topic: this.topic,
+      group: this.options.group,
+      wire: { headers, body: new Uint8Array(message.content.buffer, message.content.byteOffset, message.content.byteLength) },
+      key: headers["ce-key"],
+      attempt: 1,
+      ack: settle,
+      retry: settle,
+      deadLetter: settle,
+      release: settle,
+    };
+  }
+}

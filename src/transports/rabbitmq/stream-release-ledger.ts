@@ -1,0 +1,180 @@
+/**
+ * The release ledger kept in a RabbitMQ stream (`missive.releases`), so it
+ * holds across processes: a consumer giving messages back appends
+ * {group, id, prior} with a confirm before the message returns to the queue,
+ * and a consumer receiving a redelivered message reads the stream up to a
+ * barrier it appended after the message arrived, so it has seen every
+ * release made before. Reads are needed only for redelivered messages.
+ * If the ledger cannot be read in time the release counts as an attempt:
+ * the safe direction (a retry budget used up early, never an extra retry).
+ */
+import { randomUUID } from "node:crypto";
+import type { Channel, ConsumeMessage } from "amqplib";
+import type { OutgoingMessage, PublishResult } from "../../transport/transport.js";
+import { RELEASE_STREAM } from "./names.js";
+import type { ReleaseLedger } from "./release-ledger.js";
+import type { AmqpSession } from "./session.js";
+
+/** How far back a new reader starts, and how long records are kept in memory. */
+const WINDOW_MS = 60 * 60 * 1000;
+/** Most (group, message) pairs remembered; the oldest go first. */
+const MAX_ENTRIES = 100_000;
+/** A read that cannot reach its barrier within this counts no releases. */
+const BARRIER_TIMEOUT_MS = 3000;
+
+interface Barrier {
+  readonly nonce: string;
+  readonly startedAt: number;
+  readonly reached: Promise<boolean>;
+  resolve(reached: boolean): void;
+}
+
+export class StreamReleaseLedger implements ReleaseLedger {
+  /** Key `group\0id` → the `prior` of each release, in arrival order (a Map keeps insertion order for eviction). */
+  private readonly releases = new Map<string, { at: number; priors: number[] }>();
+  private reader: Promise<Channel> | undefined;
+  private nextOffset: number | undefined;
+  private declared: Promise<void> | undefined;
+  private barrier: Barrier | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly session: AmqpSession,
+    private readonly publish: (batch: readonly OutgoingMessage[]) => Promise<PublishResult[]>,
+  ) {}
+
+  async noteRelease(group: string, messageId: string, prior: number): Promise<void> {
+    await this.append({ g: group, id: messageId, p: prior });
+  }
+
+  async releasesOf(group: string, messageId: string, from: number, upTo: number): Promise<number> {
+    if (this.closed) return 0;
+    const reached = await this.sync().catch(() => false);
+    if (!reached) return 0;
+    const entry = this.releases.get(`${group}\u0000${messageId}`);
+    if (!entry) return 0;
+    let n = 0;
+    for (const p of entry.priors) if (p >= from && p < upTo) n++;
+    return n;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.barrier?.resolve(false);
+    const reader = await this.reader?.catch(() => undefined);
+    this.reader = undefined;
+    await reader?.close().catch(() => undefined);
+  }
+
+  /** Append a barrier and wait until the reader has read it (or give up after BARRIER_TIMEOUT_MS). */
+  private sync(): Promise<boolean> {
+    const now = Date.now();
+    // A barrier started after this call began covers it; join it rather than appending another.
+    if (this.barrier && this.barrier.startedAt >= now) return this.barrier.reached;
+    let resolve!: (reached: boolean) => void;
+    const reached = new Promise<boolean>((r) => (resolve = r));
+    const barrier: Barrier = { nonce: randomUUID(), startedAt: now, reached, resolve };
+    this.barrier = barrier;
+    const timer = setTimeout(() => barrier.resolve(false), BARRIER_TIMEOUT_MS);
+    void reached.then(() => {
+      clearTimeout(timer);
+      if (this.barrier === barrier) this.barrier = undefined;
+    });
+    void (async () => {
+      await this.ensureReader();
+      await this.append({ sync: barrier.nonce });
+    })().catch(() => barrier.resolve(false));
+    return reached;
+  }
+
+  private async append(record: Record<string, unknown>): Promise<void> {
+    await this.declare();
+    const [result] = await this.publish([{
+      topic: RELEASE_STREAM,
+      group: RELEASE_STREAM,
+      id: randomUUID(),
+      key: undefined,
+      wire: { headers: { "content-type": "application/json" }, body: Buffer.from(JSON.stringify(record)) },
+    }]);
+    if (result) throw result;
+  }
+
+  private declare(): Promise<void> {
+    if (!this.declared) {
+      this.declared = (async () => {
+        const { model } = await this.session.connection();
+        const ch = await model.createChannel();
+        ch.on("error", () => undefined);
+        try {
+          await ch.assertQueue(RELEASE_STREAM, {
+            durable: true,
+            arguments: { "x-queue-type": "stream", "x-max-age": "2h", "x-stream-max-segment-size-bytes": 1_000_000 },
+          });
+        } finally {
+          await ch.close().catch(() => undefined);
+        }
+      })();
+      this.declared.catch(() => (this.declared = undefined));
+    }
+    return this.declared;
+  }
+
+  private ensureReader(): Promise<Channel> {
+    if (!this.reader) {
+      const opening = (async () => {
+        await this.declare();
+        const { model } = await this.session.connection();
+        const ch = await model.createChannel();
+        ch.on("error", () => undefined);
+        ch.on("close", () => {
+          if (this.reader === opening) this.reader = undefined;
+        });
+        await ch.prefetch(1000);
+        // A typed AMQP timestamp (seconds): a stream offset "from this time on".
+        const offset = this.nextOffset ?? { "!": "timestamp", value: Math.floor((Date.now() - WINDOW_MS) / 1000) };
+        await ch.consume(RELEASE_STREAM, (message) => {
+          if (!message) return;
+          this.read(message);
+          ch.ack(message);
+        }, { noAck: false, arguments: { "x-stream-offset": offset } });
+        return ch;
+      })();
+      opening.catch(() => {
+        if (this.reader === opening) this.reader = undefined;
+      });
+      this.reader = opening;
+    }
+    return this.reader;
+  }
+
+  private read(message: ConsumeMessage): void {
+    const offset = Number(message.properties.headers?.["x-stream-offset"]);
+    if (Number.isSafeInteger(offset)) this.nextOffset = offset + 1;
+    let record: unknown;
+    try {
+      record = JSON.parse(message.content.toString("utf8"));
+    } catch {
+      return; // not ours
+    }
+    if (record === null || typeof record !== "object") return;
+    const r = record as { g?: unknown; id?: unknown; p?: unknown; sync?: unknown };
+    if (typeof r.sync === "string") {
+      if (this.barrier?.nonce === r.sync) this.barrier.resolve(true);
+      return;
+    }
+    if (typeof r.g !== "string" || typeof r.id !== "string" || typeof r.p !== "number") return;
+    const key = `${r.g}\u0000${r.id}`;
+    const now = Date.now();
+    const entry = this.releases.get(key);
+    if (entry) {
+      entry.priors.push(r.p);
+      entry.at = now;
+      return;
+    }
+    this.releases.set(key, { at: now, priors: [r.p] });
+    for (const [k, v] of this.releases) {
+      if (this.releases.size <= MAX_ENTRIES && now - v.at < WINDOW_MS) break;
+      this.releases.delete(k);
+    }
+  }
+}

@@ -1,0 +1,264 @@
+/**
+ * A consumer group's subscription: AMQP's push (`basic.consume`) turned into
+ * the seam's pull. The broker's prefetch (`basic.qos`) is the subscription's
+ * prefetch, so what the broker pushes is bounded by what the runtime may hold.
+ * When the channel or the connection is lost, the subscription consumes again
+ * on a new channel by itself (after the session reconnects, for a lost
+ * connection); deliveries of the old channel are then lost leases.
+ */
+import type { Channel, ConsumeMessage } from "amqplib";
+import { ClosedError } from "../../errors.js";
+import { sleep } from "../../runtime/backoff.js";
+import type { Delivery, OutgoingMessage, PublishResult, SubscribeOptions, Subscription } from "../../transport/transport.js";
+import { fromAmqpProperties } from "./amqp-headers.js";
+import { RabbitmqDelivery, type DeliveryHost } from "./delivery.js";
+import { DELAY_DELIVER_EXCHANGE, DIRECT_REPLY_TO } from "./names.js";
+import type { ReleaseLedger } from "./release-ledger.js";
+import type { AmqpSession } from "./session.js";
+import { enqueuedAtOf, type StatusSource, type UnsettledSnapshot } from "./status-reporter.js";
+import type { Topology } from "./topology.js";
+
+/** How long the transport's close waits for settles already under way. */
+const SHUTDOWN_SETTLE_MS = 5000;
+
+export interface SubscriptionDeps {
+  readonly session: AmqpSession;
+  readonly topology: Topology;
+  readonly publish: (batch: readonly OutgoingMessage[]) => Promise<PublishResult[]>;
+  readonly ledger: ReleaseLedger;
+  readonly onFinished: (s: RabbitmqSubscription) => void;
+}
+
+export class RabbitmqSubscription implements Subscription, DeliveryHost, StatusSource {
+  private channel: Channel | undefined;
+  private consumerTag: string | undefined;
+  private readonly buffer: ConsumeMessage[] = [];
+  private readonly bufferedOn = new WeakMap<ConsumeMessage, Channel>();
+  private readonly held = new Set<RabbitmqDelivery>();
+  private waiters: Array<() => void> = [];
+  private closed = false;
+  private restarting: Promise<void> | undefined;
+  private readonly offReconnect: () => void;
+  private readonly settling = new Set<Promise<unknown>>();
+  /** For status reports (stats' in-flight count and age): messages pushed so far, and when each held one was enqueued. */
+  private arrivals = 0;
+  private readonly enqueuedAt = new WeakMap<RabbitmqDelivery, number>();
+
+  constructor(
+    private readonly deps: SubscriptionDeps,
+    readonly options: SubscribeOptions,
+  ) {
+    const offReconnect = deps.session.onReconnect(() => void this.restart());
+    // amqplib does not always emit a channel's 'close' when its connection drops: the session tells us.
+    const offLost = deps.session.onLost(() => {
+      if (this.channel) this.channelLost(this.channel);
+    });
+    this.offReconnect = () => {
+      offReconnect();
+      offLost();
+    };
+  }
+
+  /** Declare the group and start consuming. */
+  async start(): Promise<void> {
+    await this.consume();
+  }
+
+  get heldCount(): number {
+    return this.held.size;
+  }
+
+  /** What the broker has pushed here and not had settled: buffered plus held (status-reporter.ts). */
+  unsettled(): UnsettledSnapshot {
+    let oldestAt: number | undefined;
+    const see = (at: number): void => {
+      if (oldestAt === undefined || at < oldestAt) oldestAt = at;
+    };
+    for (const m of this.buffer) see(enqueuedAtOf(m));
+    for (const d of this.held) see(this.enqueuedAt.get(d) ?? Date.now());
+    const count = this.buffer.length + this.held.size;
+    const spare = this.channel !== undefined && this.consumerTag !== undefined && !this.closed && this.buffer.length === 0 && count < Math.max(1, Math.min(this.options.prefetch, 65_535));
+    return { group: this.options.group, count, oldestAt, spare, arrivals: this.arrivals };
+  }
+
+  async receive(max: number, waitMs: number): Promise<Delivery[]> {
+    if (this.deps.session.isClosed) throw new ClosedError("the rabbitmq transport is closed");
+    const limit = Math.floor(max);
+    if (!(limit >= 1) || this.closed) return [];
+    const deadline = Date.now() + (Number.isFinite(waitMs) && waitMs > 0 ? waitMs : 0);
+    while (this.buffer.length === 0 && !this.closed) {
+      const left = deadline - Date.now();
+      if (left <= 0) return [];
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, left);
+        function done(): void {
+          clearTimeout(timer);
+          resolve();
+        }
+        this.waiters.push(done);
+      });
+    }
+    const taken: Array<[Channel, ConsumeMessage]> = [];
+    while (taken.length < limit && this.buffer.length > 0) {
+      const message = this.buffer.shift()!;
+      const channel = this.bufferedOn.get(message);
+      if (!channel || !this.isLive(channel)) continue; // the broker has it back already
+      taken.push([channel, message]);
+    }
+    const out: Delivery[] = [];
+    for (const [channel, message] of taken) out.push(await this.deliveryOf(channel, message));
+    return out;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.offReconnect();
+    this.wake();
+    const ch = this.channel;
+    if (ch && this.consumerTag !== undefined) await ch.cancel(this.consumerTag).catch(() => undefined);
+    // Messages pushed but never handed out go back at once, in their order.
+    for (const message of this.buffer.splice(0)) if (ch && this.bufferedOn.get(message) === ch) ch.nack(message, false, true);
+    this.finishIfIdle();
+  }
+
+  /**
+   * The transport is closing: settles already under way (a retry publishing its copy, a release
+   * recording itself) finish first, within a bound; then the channel closes and the broker takes
+   * back whatever is unsettled.
+   */
+  async shutdown(): Promise<void> {
+    this.closed = true;
+    this.offReconnect();
+    this.wake();
+    if (this.settling.size > 0 && !this.deps.session.isClosed) {
+      await Promise.race([Promise.allSettled([...this.settling]), sleep(SHUTDOWN_SETTLE_MS)]);
+    }
+    const ch = this.channel;
+    this.channel = undefined;
+    for (const d of this.held) d.abandon();
+    if (ch) await ch.close().catch(() => undefined);
+  }
+
+  // DeliveryHost
+  isLive(channel: Channel): boolean {
+    return this.channel === channel;
+  }
+
+  publish(batch: readonly OutgoingMessage[]): Promise<PublishResult[]> {
+    return this.deps.publish(batch);
+  }
+
+  settled(delivery: RabbitmqDelivery): void {
+    this.held.delete(delivery);
+    if (this.closed) this.finishIfIdle();
+  }
+
+  track<T>(work: Promise<T>): Promise<T> {
+    this.settling.add(work);
+    const forget = (): void => void this.settling.delete(work);
+    work.then(forget, forget);
+    return work;
+  }
+
+  noteRelease(delivery: RabbitmqDelivery): Promise<void> {
+    return this.deps.ledger.noteRelease(this.options.group, delivery.messageId, delivery.priorDeliveries);
+  }
+
+  private async deliveryOf(channel: Channel, message: ConsumeMessage): Promise<RabbitmqDelivery> {
+    const incoming = fromAmqpProperties(message.properties);
+    const headers = incoming.headers;
+    const replyTo = message.properties.replyTo as unknown;
+    if (typeof replyTo === "string" && replyTo.startsWith(DIRECT_REPLY_TO + ".")) headers["ce-replyto"] = replyTo;
+    // Broker redeliveries of this copy: x-delivery-count on quorum queues; on classic queues only "at least one".
+    const returns = incoming.deliveryCount ?? (message.fields.redelivered ? 1 : 0);
+    const id = headers["ce-id"] ?? (typeof message.properties.messageId === "string" ? message.properties.messageId : "");
+    const released = returns > 0 ? await this.deps.ledger.releasesOf(this.options.group, id, incoming.carriedAttempts, incoming.carriedAttempts + returns) : 0;
+    const prior = incoming.carriedAttempts + returns - released;
+    const body = new Uint8Array(message.content.buffer, message.content.byteOffset, message.content.byteLength);
+    const delivery = new RabbitmqDelivery(this, channel, message, this.topicOf(message, headers), this.options.group, { headers, body }, headers["ce-key"], prior + 1, prior);
+    this.held.add(delivery);
+    this.enqueuedAt.set(delivery, enqueuedAtOf(message));
+    return delivery;
+  }
+
+  private topicOf(message: ConsumeMessage, headers: Readonly<Record<string, string>>): string {
+    const exchange = message.fields.exchange;
+    if (exchange !== "" && exchange !== DELAY_DELIVER_EXCHANGE && !exchange.startsWith("missive.delay.") && this.options.topics.includes(exchange)) return exchange;
+    const type = headers["ce-type"];
+    if (type !== undefined && this.options.topics.includes(type)) return type;
+    return this.options.topics[0] ?? exchange;
+  }
+
+  private async consume(): Promise<void> {
+    const { group, topics, temporary, prefetch } = this.options;
+    await this.deps.topology.ensureGroup(group, topics, temporary === true);
+    const { model } = await this.deps.session.connection();
+    const ch = await model.createChannel();
+    ch.on("error", () => undefined);
+    ch.on("close", () => this.channelLost(ch));
+    await ch.prefetch(Math.max(1, Math.min(prefetch, 65_535)));
+    this.channel = ch;
+    const ok = await ch.consume(group, (message) => {
+      if (message === null) {
+        // Our own cancel (closing): the channel stays until what is held is settled.
+        if (this.closed) return;
+        // The broker cancelled the consumer (queue deleted): consume again.
+        this.channelLost(ch);
+        void ch.close().catch(() => undefined);
+        return;
+      }
+      this.bufferedOn.set(message, ch);
+      this.buffer.push(message);
+      this.arrivals++;
+      this.wake();
+    }, { noAck: false });
+    this.consumerTag = ok.consumerTag;
+  }
+
+  private channelLost(ch: Channel): void {
+    if (this.channel !== ch) return;
+    this.channel = undefined;
+    this.consumerTag = undefined;
+    this.buffer.length = 0;
+    for (const d of this.held) d.abandon();
+    if (this.closed) {
+      this.finishIfIdle();
+      return;
+    }
+    // A channel closed while the connection lives (consumer timeout, a deleted queue): consume again
+    // after a pause. A lost connection is picked up by onReconnect instead.
+    void sleep(200).then(() => {
+      if (!this.deps.session.isClosed && !this.closed && !this.channel) void this.restart();
+    });
+  }
+
+  private restart(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    if (!this.restarting) {
+      this.restarting = (async () => {
+        for (let attempt = 1; !this.closed && !this.channel && !this.deps.session.isClosed; attempt++) {
+          try {
+            await this.consume();
+          } catch {
+            await sleep(Math.min(5000, 100 * 2 ** Math.min(attempt, 6)));
+          }
+        }
+      })().finally(() => (this.restarting = undefined));
+    }
+    return this.restarting;
+  }
+
+  private wake(): void {
+    for (const w of this.waiters.splice(0)) w();
+  }
+
+  private finishIfIdle(): void {
+    if (!this.closed || this.held.size > 0) return;
+    const ch = this.channel;
+    this.channel = undefined;
+    if (ch) void ch.close().catch(() => undefined);
+    if (this.options.temporary) void this.deps.topology.deleteGroup(this.options.group).catch(() => undefined);
+    this.deps.onFinished(this);
+  }
+}

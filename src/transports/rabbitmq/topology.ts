@@ -1,0 +1,223 @@
+/**
+ * Declares (or, with `declare: false`, checks) what missive needs on the
+ * broker, once per process per object: topic exchanges, group queues with
+ * their bindings and dead-letter queues, and the delay levels of each
+ * destination. Declarations run on a channel of their own, because a failed
+ * passive check closes the channel it ran on.
+ */
+import type { Channel, Options } from "amqplib";
+import { ConfigurationError, isMissiveError } from "../../errors.js";
+import { toAmqpError } from "./amqp-errors.js";
+import {
+  DELAY_DELIVER_EXCHANGE, DELAY_LEVELS, DELAY_UNIT_MS, deadLetterQueueOf, delayLevelExchange, delayLevelQueue, deliverPattern,
+  levelQueuePattern, levelSkipPattern, levelsOf, nextExchangeAfter, type DelayDestination,
+} from "./names.js";
+import type { ResolvedRabbitmqOptions } from "./options.js";
+import type { AmqpSession } from "./session.js";
+
+export interface QueueInfo {
+  readonly messageCount: number;
+  readonly consumerCount: number;
+}
+
+/** Told what was declared, so the catalog (catalog.ts) can record it: AMQP cannot list queues. */
+export interface TopologyHooks {
+  onGroupDeclared(group: string, topics: readonly string[]): Promise<void>;
+  onDelayDeclared(level: number, destination: DelayDestination): Promise<void>;
+}
+
+export class Topology {
+  private channel: Promise<Channel> | undefined;
+  private readonly done = new Set<string>();
+  private readonly running = new Map<string, Promise<void>>();
+
+  constructor(
+    private readonly session: AmqpSession,
+    private readonly options: ResolvedRabbitmqOptions,
+    private readonly hooks?: TopologyHooks,
+  ) {
+    session.onLost(() => (this.channel = undefined));
+  }
+
+  /** A topic's exchange. */
+  ensureExchange(topic: string): Promise<void> {
+    return this.once(`x:${topic}`, async (ch) => {
+      if (this.options.declare) await ch.assertExchange(topic, "fanout", { durable: true });
+      else await this.check(() => ch.checkExchange(topic), `exchange ${JSON.stringify(topic)}`);
+    });
+  }
+
+  /** A group's queue, its dead-letter queue, and its bindings to `topics`. A temporary group is exclusive to this connection. */
+  async ensureGroup(group: string, topics: readonly string[], temporary: boolean): Promise<void> {
+    for (const topic of topics) await this.ensureExchange(topic);
+    if (temporary) {
+      // Not cached: an exclusive queue dies with its connection and is declared again after a reconnect.
+      const ch = await this.open();
+      await this.run(async () => {
+        await ch.assertQueue(group, { durable: false, exclusive: true, autoDelete: true, arguments: { "x-queue-type": "classic" } });
+        for (const topic of topics) await ch.bindQueue(group, topic, "");
+      });
+      return;
+    }
+    await this.once(`g:${group}`, async (ch) => {
+      if (this.options.declare) {
+        await ch.assertQueue(group, { durable: true, arguments: this.queueArguments() });
+        await ch.assertQueue(deadLetterQueueOf(group), { durable: true, arguments: this.queueArguments() });
+      } else {
+        await this.check(() => ch.checkQueue(group), `queue ${JSON.stringify(group)}`);
+        await this.check(() => ch.checkQueue(deadLetterQueueOf(group)), `queue ${JSON.stringify(deadLetterQueueOf(group))}`);
+      }
+    });
+    for (const topic of topics) {
+      await this.once(`b:${group}\u0000${topic}`, async (ch) => {
+        // Bindings cannot be checked passively over AMQP: without `declare` they are trusted to exist.
+        if (this.options.declare) await ch.bindQueue(group, topic, "");
+      });
+    }
+    await this.hooks?.onGroupDeclared(group, topics);
+  }
+
+  /** Every level queue a delay of `units` passes through for `destination`, and the shared level exchanges. */
+  async ensureDelay(units: number, destination: DelayDestination): Promise<void> {
+    await this.once("delay-infrastructure", (ch) => this.declareDelayInfrastructure(ch));
+    if (destination.kind === "topic") await this.ensureExchange(destination.name);
+    const dest = destination.kind === "group" ? `g:${destination.name}` : `t:${destination.name}`;
+    await this.once(`d:${dest}`, async (ch) => {
+      if (!this.options.declare) return;
+      if (destination.kind === "topic") await ch.bindExchange(destination.name, DELAY_DELIVER_EXCHANGE, deliverPattern(destination));
+      else await ch.bindQueue(destination.name, DELAY_DELIVER_EXCHANGE, deliverPattern(destination));
+    });
+    for (const level of levelsOf(units)) {
+      await this.once(`l:${level}:${dest}`, async (ch) => {
+        const queue = delayLevelQueue(level, destination);
+        if (!this.options.declare) {
+          await this.check(() => ch.checkQueue(queue), `delay queue ${JSON.stringify(queue)}`);
+          return;
+        }
+        await ch.assertQueue(queue, { durable: true, arguments: this.levelArguments(level) });
+        await ch.bindQueue(queue, delayLevelExchange(level), levelQueuePattern(level, destination));
+      });
+      await this.hooks?.onDelayDeclared(level, destination);
+    }
+  }
+
+  /** Declare a destination's every delay level (for `missive topology`, so services can run with `declare: false`). */
+  async ensureAllDelayLevels(destination: DelayDestination): Promise<void> {
+    await this.ensureDelay(2 ** DELAY_LEVELS - 1, destination);
+  }
+
+  /** Remove a group's queue and dead-letter queue (temporary groups, tests). */
+  async deleteGroup(group: string): Promise<void> {
+    const ch = await this.open();
+    await this.run(async () => {
+      await ch.deleteQueue(group);
+    });
+    this.forget(`g:${group}`);
+  }
+
+  /** Ready messages and consumers of a queue, or undefined when it does not exist. */
+  async queueInfo(queue: string): Promise<QueueInfo | undefined> {
+    const ch = await this.open();
+    try {
+      const ok = await ch.checkQueue(queue);
+      return { messageCount: ok.messageCount, consumerCount: ok.consumerCount };
+    } catch (err) {
+      this.channel = undefined;
+      if ((err as { code?: unknown }).code === 404) return undefined;
+      throw toAmqpError(err, `rabbitmq: reading queue ${JSON.stringify(queue)}`);
+    }
+  }
+
+  async close(): Promise<void> {
+    const ch = this.channel;
+    this.channel = undefined;
+    if (ch) await (await ch.catch(() => undefined))?.close().catch(() => undefined);
+  }
+
+  private queueArguments(): Options.AssertQueue["arguments"] {
+    return { "x-queue-type": this.options.queueType };
+  }
+
+  private levelArguments(level: number): Options.AssertQueue["arguments"] {
+    const args: Record<string, unknown> = {
+      "x-queue-type": this.options.queueType,
+      "x-message-ttl": 2 ** level * DELAY_UNIT_MS,
+      "x-dead-letter-exchange": nextExchangeAfter(level),
+    };
+    if (this.options.queueType === "quorum") {
+      // Quorum queues dead-letter at-least-once only with this strategy (RabbitMQ ≥ 3.10), which needs reject-publish.
+      args["x-dead-letter-strategy"] = "at-least-once";
+      args["x-overflow"] = "reject-publish";
+    }
+    return args;
+  }
+
+  private async declareDelayInfrastructure(ch: Channel): Promise<void> {
+    if (!this.options.declare) {
+      await this.check(() => ch.checkExchange(DELAY_DELIVER_EXCHANGE), `exchange ${DELAY_DELIVER_EXCHANGE}`);
+      return;
+    }
+    await ch.assertExchange(DELAY_DELIVER_EXCHANGE, "topic", { durable: true });
+    for (let level = 0; level < DELAY_LEVELS; level++) await ch.assertExchange(delayLevelExchange(level), "topic", { durable: true });
+    for (let level = 0; level < DELAY_LEVELS; level++) await ch.bindExchange(nextExchangeAfter(level), delayLevelExchange(level), levelSkipPattern(level));
+  }
+
+  /** Run `work` once per key per process; concurrent callers share the run, a failure lets the next caller try again. */
+  private async once(key: string, work: (ch: Channel) => Promise<void>): Promise<void> {
+    if (this.done.has(key)) return;
+    let running = this.running.get(key);
+    if (!running) {
+      running = (async () => {
+        const ch = await this.open();
+        await this.run(() => work(ch));
+        this.done.add(key);
+      })().finally(() => this.running.delete(key));
+      this.running.set(key, running);
+    }
+    await running;
+  }
+
+  private forget(key: string): void {
+    this.done.delete(key);
+  }
+
+  private async run(work: () => Promise<void>): Promise<void> {
+    try {
+      await work();
+    } catch (err) {
+      // A channel error (404, 406, 403) closes the channel: the next declaration opens a new one.
+      this.channel = undefined;
+      throw isMissiveError(err) ? err : toAmqpError(err, "rabbitmq: declaring the topology failed");
+    }
+  }
+
+  private async check(probe: () => Promise<unknown>, what: string): Promise<void> {
+    try {
+      await probe();
+    } catch (err) {
+      if ((err as { code?: unknown }).code === 404) {
+        throw new ConfigurationError(`rabbitmq: ${what} does not exist, and this transport runs with \`declare: false\`; declare it with \`missive topology\` (or let the service declare it)`, { cause: err });
+      }
+      throw err;
+    }
+  }
+
+  private open(): Promise<Channel> {
+    if (!this.channel) {
+      const opening = (async () => {
+        const { model } = await this.session.connection();
+        const ch = await model.createChannel();
+        ch.on("error", () => undefined);
+        ch.on("close", () => {
+          if (this.channel === opening) this.channel = undefined;
+        });
+        return ch;
+      })();
+      opening.catch(() => {
+        if (this.channel === opening) this.channel = undefined;
+      });
+      this.channel = opening;
+    }
+    return this.channel;
+  }
+}

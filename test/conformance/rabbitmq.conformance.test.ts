@@ -1,0 +1,4 @@
+import { runConformance } from "./suite.js";
+import { rabbitmqTarget } from "./rabbitmq.target.js";
+
+runConformance(rabbitmqTarget);

@@ -10,11 +10,12 @@ import { registerOutboxStatus } from "./commands/outbox.js";
 import { registerPublish } from "./commands/publish.js";
 import { registerQueues } from "./commands/queues.js";
 import { registerTail } from "./commands/tail.js";
+import { registerTopology } from "./commands/topology.js";
 import { EXIT_CODES_HELP } from "./exit-codes.js";
 
 const ABOUT = `
 The transport URL comes from --url or MISSIVE_URL, e.g. sqlite://./missive.db
-(the file must exist: the CLI never creates one). MISSIVE_DEBUG=1 adds stack
+(the file must exist: the CLI never creates one) or amqp://user:pass@host/vhost. MISSIVE_DEBUG=1 adds stack
 traces to errors. Errors are one line on stderr: missive: <message> [MISSIVE_CODE].
 
 ${EXIT_CODES_HELP}`;
@@ -46,5 +47,6 @@ export function buildProgram(done: (code: number) => void, scrub: (text: string)
   registerDoctor(program, done);
   registerMigrate(program, done);
   registerOutboxStatus(program, done);
+  registerTopology(program, done);
   return program;
 }

@@ -3,30 +3,40 @@
  * case named in argv[2] with the JSON parameters in argv[3] and sends back
  * `{ ok, value }` over IPC.
  */
-import { bullmqLatency, bullmqThroughput } from "./cases/bullmq.js";
-import { sqliteDrain, sqliteFill, sqliteLatency, sqliteMissive, sqliteRaw } from "./cases/sqlite.js";
-import { outboxNaive, outboxRelay } from "./outbox-cases.js";
+import type { bullmqThroughput } from "./cases/bullmq.js";
+import type { rabbitRaw } from "./cases/rabbitmq.js";
+import type { sqliteDrain, sqliteLatency, sqliteRaw } from "./cases/sqlite.js";
+import type { outboxRelay } from "./outbox-cases.js";
 
 // Parameters come from the orchestrator, which builds them per case.
-type AnyParams = Parameters<typeof sqliteRaw>[0] & Parameters<typeof sqliteDrain>[0] & Parameters<typeof sqliteLatency>[0] & Parameters<typeof bullmqThroughput>[0] & Parameters<typeof outboxRelay>[0];
+type AnyParams = Parameters<typeof sqliteRaw>[0] & Parameters<typeof sqliteDrain>[0] & Parameters<typeof sqliteLatency>[0] & Parameters<typeof bullmqThroughput>[0] & Parameters<typeof outboxRelay>[0] & Parameters<typeof rabbitRaw>[0];
+type Case = (p: AnyParams) => unknown;
 
-const cases: Record<string, (p: AnyParams) => unknown> = {
-  "sqlite-raw": sqliteRaw,
-  "sqlite-missive": sqliteMissive,
-  "sqlite-latency": sqliteLatency,
-  "sqlite-fill": sqliteFill,
-  "sqlite-drain": sqliteDrain,
-  "bullmq-throughput": bullmqThroughput,
-  "bullmq-latency": bullmqLatency,
-  "outbox-naive": outboxNaive,
-  "outbox-relay": outboxRelay,
+// Loaded on demand: a case's child loads only its own broker client, so one that is missing or
+// broken (an optional peer dependency, a transport mid-change) cannot take the other cases down.
+const cases: Record<string, () => Promise<Case>> = {
+  "sqlite-raw": async () => (await import("./cases/sqlite.js")).sqliteRaw,
+  "sqlite-missive": async () => (await import("./cases/sqlite.js")).sqliteMissive,
+  "sqlite-latency": async () => (await import("./cases/sqlite.js")).sqliteLatency,
+  "sqlite-fill": async () => (await import("./cases/sqlite.js")).sqliteFill,
+  "sqlite-drain": async () => (await import("./cases/sqlite.js")).sqliteDrain,
+  "bullmq-throughput": async () => (await import("./cases/bullmq.js")).bullmqThroughput,
+  "bullmq-latency": async () => (await import("./cases/bullmq.js")).bullmqLatency,
+  "outbox-naive": async () => (await import("./outbox-cases.js")).outboxNaive,
+  "outbox-relay": async () => (await import("./outbox-cases.js")).outboxRelay,
+  "rabbitmq-raw": async () => (await import("./cases/rabbitmq.js")).rabbitRaw,
+  "rabbitmq-missive": async () => (await import("./cases/rabbitmq.js")).rabbitMissive,
+  "rascal-throughput": async () => (await import("./cases/rascal.js")).rascalThroughput,
+  "rabbitmq-fill": async () => (await import("./cases/rabbitmq.js")).rabbitFill,
+  "rabbitmq-drain": async () => (await import("./cases/rabbitmq.js")).rabbitDrain,
 };
 
 const [name, json] = process.argv.slice(2);
-const run = cases[name ?? ""];
+const load = cases[name ?? ""];
 let reply: { ok: boolean; value?: unknown; error?: string };
 try {
-  if (!run) throw new Error(`unknown bench case ${String(name)}`);
+  if (!load) throw new Error(`unknown bench case ${String(name)}`);
+  const run = await load();
   reply = { ok: true, value: await run(JSON.parse(json ?? "{}") as AnyParams) };
 } catch (err) {
   reply = { ok: false, error: err instanceof Error ? (err.stack ?? err.message) : String(err) };

@@ -23,6 +23,7 @@ import type { PeerThroughput, RedisAddress } from "./cases/bullmq.js";
 import { redisUnreachable } from "./cases/bullmq.js";
 import type { DrainResult, LatencyResult, ThroughputResult } from "./cases/sqlite.js";
 import { outboxRows } from "./outbox-run.js";
+import { rabbitmqRows } from "./rabbitmq-run.js";
 
 const cfg = parseArgs(process.argv.slice(2));
 const log = (line: string): void => void process.stdout.write(line + "\n");
@@ -171,6 +172,10 @@ rows.push(throughputRow(
 log("outbox vs insert-then-publish…");
 rows.push(...(await outboxRows(cfg, inTempDir, log, caseTimeoutMs)));
 
+log("rabbitmq: missive vs amqplib vs rascal…");
+const rabbit = await rabbitmqRows(cfg, log, caseTimeoutMs);
+rows.push(...rabbit.rows);
+
 log("\n" + formatTable(rows));
 log(
   `\ndrain RSS: start ${drain.startMb} MB, at 20% ${drain.at20Mb} MB, at 90% ${drain.at90Mb} MB (growth ${drain.growthMb} MB), peak ${drain.peakMb} MB` +
@@ -179,7 +184,8 @@ log(
       ? `\ndurable peer (BullMQ on a Redis of its own, ${String(rows[0]!.notes["durable_peer_redis"])}): ` +
         `add ${String(rows[0]!.notes["durable_peer_msgs_per_s"])} msg/s (missive/peer ${String(rows[0]!.notes["durable_peer_ratio"])}), ` +
         `worker ${String(rows[1]!.notes["durable_peer_msgs_per_s"])} msg/s (missive/peer ${String(rows[1]!.notes["durable_peer_ratio"])})`
-      : ""),
+      : "") +
+    rabbit.summary.map((line) => `\n${line}`).join(""),
 );
 writeResults(cfg.out, rows);
 log(`written to ${cfg.out}`);

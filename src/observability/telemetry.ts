@@ -8,7 +8,8 @@
  * Without an SDK every call here is the API's no-op: nothing is recorded.
  */
 import {
-  context, metrics, propagation, SpanKind, SpanStatusCode, trace, type Attributes, type Counter, type Histogram, type MeterProvider, type Span,
+  context, metrics, propagation, SpanKind, SpanStatusCode, trace, type Attributes, type BatchObservableResult, type Counter, type Histogram, type MeterProvider,
+  type ObservableGauge, type Span,
 } from "@opentelemetry/api";
 import { MISSIVE_VERSION } from "../version.js";
 
@@ -129,4 +130,58 @@ function end(span: Span, error: unknown): void {
     if (error instanceof Error) span.recordException(error);
   }
   span.end();
+}
+
+/** A running outbox relay's lag, read when the metrics SDK collects. */
+export interface LagSource {
+  /** The store, e.g. `postgres outbox`, and its table: the gauges' attributes. */
+  readonly store: string;
+  readonly table: string;
+  read(): Promise<{ readonly unsent: number; readonly oldestAgeMs: number | undefined }>;
+}
+
+const lagSources = new Set<LagSource>();
+let lagGauges: { provider: MeterProvider; unsent: ObservableGauge; age: ObservableGauge } | undefined;
+
+async function observeLag(result: BatchObservableResult): Promise<void> {
+  const gauges = lagGauges;
+  if (!gauges) return;
+  await Promise.all([...lagSources].map(async (source) => {
+    let lag;
+    try {
+      lag = await source.read();
+    } catch {
+      return; // the database is down: no reading this time (the relay logs its own failures)
+    }
+    const attributes = { "missive.outbox.store": source.store, "missive.outbox.table": source.table };
+    result.observe(gauges.unsent, lag.unsent, attributes);
+    result.observe(gauges.age, (lag.oldestAgeMs ?? 0) / 1000, attributes);
+  }));
+}
+
+/**
+ * `missive.outbox.unsent` and `missive.outbox.oldest_age` (s) gauges for the
+ * running relays. Like the counters, they follow an SDK registered late:
+ * callers refresh on every relay round.
+ */
+function ensureLagGauges(): void {
+  const provider = metrics.getMeterProvider();
+  if (lagGauges?.provider === provider) return;
+  const meter = provider.getMeter("missive", MISSIVE_VERSION);
+  const unsent = meter.createObservableGauge("missive.outbox.unsent", { description: "Outbox rows not yet confirmed by the transport", unit: "{message}" });
+  const age = meter.createObservableGauge("missive.outbox.oldest_age", { description: "Age of the oldest unsent outbox row: the relay lag", unit: "s" });
+  meter.addBatchObservableCallback(observeLag, [unsent, age]);
+  lagGauges = { provider, unsent, age };
+}
+
+/** Report `source` in the lag gauges until the returned function is called. */
+export function observeOutboxLag(source: LagSource): () => void {
+  lagSources.add(source);
+  ensureLagGauges();
+  return () => void lagSources.delete(source);
+}
+
+/** Pick up a meter provider registered since the gauges were made (cheap when nothing changed). */
+export function refreshOutboxLag(): void {
+  if (lagSources.size > 0) ensureLagGauges();
 }

@@ -31,7 +31,9 @@ export interface ClaimedBatch {
 
 /** What a dialect provides to the relay. */
 export interface RelaySource {
+  /** e.g. `postgres outbox`: for logs and the lag gauges. */
   readonly name: string;
+  readonly table: string;
   /** Claim up to `max` rows; `undefined` when there is nothing this relay may take now. */
   claim(max: number): Promise<ClaimedBatch | undefined>;
   /** Resolve when new rows may have been committed (a notification), after `ms`, or when `signal` aborts. */

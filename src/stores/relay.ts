@@ -13,6 +13,7 @@
  */
 import { ConfigurationError, isFatal, MissiveError, PublishTimeoutError } from "../errors.js";
 import { noopLogger, type Logger } from "../observability/logger.js";
+import { observeOutboxLag, refreshOutboxLag } from "../observability/telemetry.js";
 import { fullJitterDelay, sleep, type Random } from "../runtime/backoff.js";
 import type { OutgoingMessage, PublishResult, Transport } from "../transport/transport.js";
 import type { OutboxLag } from "./outbox.js";
@@ -153,6 +154,7 @@ class Relay implements OutboxRelay {
   private nextCleanup: number;
   /** Lanes whose head the transport refused: until it goes through, it is published alone, without the rows behind it. */
   private readonly suspect = new Set<string>();
+  private readonly unobserve: () => void;
 
   constructor(
     private readonly source: RelaySource,
@@ -162,6 +164,7 @@ class Relay implements OutboxRelay {
     private readonly random: Random,
   ) {
     this.nextCleanup = Date.now() + Math.floor(this.random() * s.cleanupIntervalMs);
+    this.unobserve = observeOutboxLag({ store: source.name, table: source.table, read: () => source.lag() });
     this.loop = this.run();
   }
 
@@ -176,6 +179,7 @@ class Relay implements OutboxRelay {
   async stop(): Promise<void> {
     this.stopping.abort();
     this.wakeUp.abort();
+    this.unobserve();
     await this.loop;
     await this.source.close();
   }
@@ -220,6 +224,7 @@ class Relay implements OutboxRelay {
           this.nextCleanup = Date.now() + this.s.cleanupIntervalMs;
           await this.sweep(signal);
         }
+        refreshOutboxLag();
         await this.transport.connect();
         moved = await this.round();
         failuresInARow = 0;

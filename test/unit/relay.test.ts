@@ -12,6 +12,7 @@ function memorySource(rows: RelayRow[], failClaims = 0): RelaySource & { sent: n
   const unsent = [...rows];
   const src = {
     name: "memory outbox",
+    table: "memory",
     sent: [] as number[],
     claims: 0,
     async claim(max: number): Promise<ClaimedBatch | undefined> {

@@ -32,7 +32,7 @@ export class MysqlRelaySource implements RelaySource {
 
   constructor(
     private readonly pool: Pool,
-    table: string,
+    readonly table: string,
     private readonly window: number,
   ) {
     const t = `\`${table}\``;

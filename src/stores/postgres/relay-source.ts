@@ -50,7 +50,7 @@ export class PostgresRelaySource implements RelaySource {
 
   constructor(
     private readonly pool: Pool,
-    private readonly table: string,
+    readonly table: string,
     private readonly window: number,
   ) {
     const t = `"${table}"`;

@@ -39,7 +39,7 @@ export class SqliteRelaySource implements RelaySource {
 
   constructor(
     private readonly db: Database.Database,
-    table: string,
+    readonly table: string,
     private readonly leaseMs: number,
   ) {
     const t = `"${table}"`;

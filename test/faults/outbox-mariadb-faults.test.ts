@@ -64,8 +64,8 @@ describe("faults - outbox relay on mariadb", () => {
           conn.release();
         }
       };
-      const startRelay = async (appName: string) => {
-        const args: OutboxRelayArgs = { dbUrl, table: names.outbox, brokerPath, appName, batchSize: 16 };
+      const startRelay = async (appName: string, stallAfterConfirm = false) => {
+        const args: OutboxRelayArgs = { dbUrl, table: names.outbox, brokerPath, appName, batchSize: 16, stallAfterConfirm };
         const child = forkFixture("outbox-relay", [JSON.stringify(args)]);
         child.on("message", (m: OutboxRelayMessage) => {
           if ("confirmed" in m) for (const id of m.confirmed) confirms.set(id, (confirms.get(id) ?? 0) + 1);
@@ -79,7 +79,7 @@ describe("faults - outbox relay on mariadb", () => {
       const { id: lateId } = await outbox.add(held, OrderPlaced, { orderId: "late", seq: 0, totalCents: 1 });
       checker.attempted(lateId);
 
-      const victim = await startRelay("victim");
+      const victim = await startRelay("victim", true);
       const racer = await startRelay("racer");
       const keys = 20;
       let seq = 0;

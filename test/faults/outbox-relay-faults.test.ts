@@ -22,8 +22,8 @@ import { queueDepth } from "./sqlite-fault-support.js";
 
 afterEach(() => killFixtures());
 
-async function startRelay(w: OutboxWorld, appName: string, republished: Map<string, number>) {
-  const args: OutboxRelayArgs = { dbUrl: w.pgUrl, table: w.names.outbox, brokerPath: w.brokerPath, appName, batchSize: 16 };
+async function startRelay(w: OutboxWorld, appName: string, republished: Map<string, number>, stallAfterConfirm = false) {
+  const args: OutboxRelayArgs = { dbUrl: w.pgUrl, table: w.names.outbox, brokerPath: w.brokerPath, appName, batchSize: 16, stallAfterConfirm };
   const child = forkFixture("outbox-relay", [JSON.stringify(args)]);
   child.on("message", (m: OutboxRelayMessage) => {
     if ("confirmed" in m) for (const id of m.confirmed) republished.set(id, (republished.get(id) ?? 0) + 1);
@@ -52,7 +52,7 @@ describe("faults - outbox relay", () => {
       const { id: lateId } = await w.outbox.add(held, OrderPlaced, { orderId: "late", seq: 0, totalCents: 1 });
       checker.attempted(lateId);
 
-      const victim = await startRelay(w, "relay-victim", confirms);
+      const victim = await startRelay(w, "relay-victim", confirms, true);
       const racer = await startRelay(w, "relay-racer", confirms);
       const keys = 24;
       let seq = 0;

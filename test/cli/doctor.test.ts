@@ -67,7 +67,7 @@ describe("cli", () => {
     expect(none.stderr).toContain("no transport URL");
     expectCleanError(none.stderr);
 
-    for (const url of ["amqp://user:secret@127.0.0.1:1/", "redis://admin:s3cr%40t@127.0.0.1:1/0"]) {
+    for (const url of ["nats://user:secret@127.0.0.1:1/", "redis://admin:s3cr%40t@127.0.0.1:1/0"]) {
       for (const args of [["doctor", "--url", url], ["queues", `--url=${url}`], ["dlq", "ls", "--url", url, "--json"]]) {
         const r = await cli(args);
         expect(r.code, args.join(" ")).toBe(2);
@@ -77,10 +77,17 @@ describe("cli", () => {
       }
     }
     // From the environment too, and with MISSIVE_DEBUG's stack trace.
-    const envUrl = await cli(["queues"], { env: { MISSIVE_URL: "amqp://user:secret@127.0.0.1:1/", MISSIVE_DEBUG: "1" } });
+    const envUrl = await cli(["queues"], { env: { MISSIVE_URL: "nats://user:secret@127.0.0.1:1/", MISSIVE_DEBUG: "1" } });
     expect(envUrl.code).toBe(2);
     expect(envUrl.stderr).toMatch(/\n\s+at /);
     expect(envUrl.stderr).not.toContain("secret");
+
+    // A supported scheme with nothing listening: a connection failure (exit 1), one clean line, no password.
+    const refused = await cli(["queues", "--url", "amqp://user:secret@127.0.0.1:1/"]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain("MISSIVE_CONNECTION");
+    expect(refused.stderr + refused.stdout).not.toContain("secret");
+    expectCleanError(refused.stderr);
 
     const missing = join(tmp.dir, "typo.db");
     const m = await cli(["queues", "--url", urlOf(missing)]);

@@ -24,16 +24,13 @@ import type { ResolvedRabbitmqOptions } from "./options.js";
 import type { AmqpSession } from "./session.js";
 import type { Topology } from "./topology.js";
 
+/** Topic routes remembered once their exchange is declared (a bound on memory, not on topics). */
+const MAX_CACHED_ROUTES = 10_000;
+
 /** Where one message goes on the broker. */
 interface Route {
   readonly exchange: string;
   readonly routingKey: string;
-}
-
-/** A publish waiting for its confirm, findable by a basic.return. */
-interface Outstanding {
-  readonly route: Route;
-  returned: boolean;
 }
 
 interface RetryRound {
@@ -48,11 +45,16 @@ export class Publisher {
   private channel: Promise<ConfirmChannel> | undefined;
   private outstanding = 0;
   private slotWaiters: Array<() => void> = [];
-  /** Publishes awaiting confirms, by AMQP message-id, oldest first (returns arrive in publish order). */
-  private readonly awaiting = new Map<string, Outstanding[]>();
+  /**
+   * basic.returns not yet matched to their confirm, by exchange, routing key and message id. RabbitMQ
+   * sends a message's return before its ack, so the confirm callback finds it here; nothing is kept
+   * per message on the normal path.
+   */
+  private readonly returned = new Map<string, number>();
   private replySink: ((message: ConsumeMessage) => void) | undefined;
   private readonly replyTopics = new Set<string>();
   private closed = false;
+  private readonly topicRoutes = new Map<string, Route>();
   /** The last write in the serial order of channel writes. */
   private tail: Promise<unknown> = Promise.resolve();
   /** Call order of publishes: retries are re-sent in it. */
@@ -135,10 +137,14 @@ export class Publisher {
     await live?.close().catch(() => undefined);
   }
 
+  /** The route when it needs no declaration (the hot path: no promise per message), else undefined. */
+  private knownRoute(m: OutgoingMessage): Route | undefined {
+    if (m.delayMs !== undefined && m.delayMs > 0) return undefined;
+    if (m.group !== undefined) return { exchange: "", routingKey: m.group };
+    return this.topicRoutes.get(m.topic);
+  }
+
   private async routeOf(m: OutgoingMessage): Promise<Route> {
-    let size = m.wire.body.byteLength;
-    for (const name in m.wire.headers) size += name.length + m.wire.headers[name]!.length;
-    if (size > this.maxMessageBytes) throw new MessageTooLargeError(`message is ${size} bytes, the broker accepts ${this.maxMessageBytes}`);
     if (m.delayMs !== undefined && m.delayMs > 0) {
       const units = delayUnits(m.delayMs);
       if (units > 0) {
@@ -151,14 +157,20 @@ export class Publisher {
     if (m.topic.startsWith(DIRECT_REPLY_TO + ".")) return { exchange: "", routingKey: m.topic };
     if (m.group !== undefined) return { exchange: "", routingKey: m.group };
     await this.topology.ensureExchange(m.topic);
-    return { exchange: m.topic, routingKey: "" };
+    const route: Route = { exchange: m.topic, routingKey: "" };
+    if (this.topicRoutes.size < MAX_CACHED_ROUTES) this.topicRoutes.set(m.topic, route);
+    return route;
   }
 
   /** Routes of a batch; a message that cannot be routed (too large, a delay too long) gets its error as its result. */
   private async resolveRoutes(batch: readonly OutgoingMessage[], routes: Array<Route | undefined>, results: PublishResult[]): Promise<void> {
     for (let i = 0; i < batch.length; i++) {
+      const m = batch[i]!;
       try {
-        routes[i] = await this.routeOf(batch[i]!);
+        let size = m.wire.body.byteLength;
+        for (const name in m.wire.headers) size += name.length + m.wire.headers[name]!.length;
+        if (size > this.maxMessageBytes) throw new MessageTooLargeError(`message is ${size} bytes, the broker accepts ${this.maxMessageBytes}`);
+        routes[i] = this.knownRoute(m) ?? (await this.routeOf(m));
       } catch (err) {
         if (isMissiveError(err) && (err.code === "MISSIVE_CONFIG" || err.code === "MISSIVE_TOO_LARGE")) results[i] = err;
         else throw err;
@@ -182,7 +194,8 @@ export class Publisher {
     const promises: Array<Promise<Attempt>> = [];
     const giveUp: Array<(error: Error) => void> = [];
     for (const i of indexes) {
-      await this.slot();
+      if (this.outstanding < this.options.publishWindow) this.outstanding++;
+      else await this.slot();
       const pending = this.publishOne(ch, batch[i]!, routes[i]!);
       promises.push(pending.attempt);
       giveUp.push(pending.giveUp);
@@ -245,25 +258,13 @@ export class Publisher {
 
   /** Publishes now (the caller holds a window slot); `attempt` settles with the confirm, or when given up. */
   private publishOne(ch: ConfirmChannel, m: OutgoingMessage, route: Route): { attempt: Promise<Attempt>; giveUp: (error: Error) => void } {
-    const entry: Outstanding = { route, returned: false };
     const id = m.id;
-    let list = this.awaiting.get(id);
-    if (!list) this.awaiting.set(id, (list = []));
-    list.push(entry);
-    const forget = (): void => {
-      const l = this.awaiting.get(id);
-      if (!l) return;
-      const at = l.indexOf(entry);
-      if (at >= 0) l.splice(at, 1);
-      if (l.length === 0) this.awaiting.delete(id);
-    };
     let giveUp: (error: Error) => void = () => undefined;
     const attempt = new Promise<Attempt>((resolve) => {
       let finished = false;
       const done = (outcome: Attempt): void => {
         if (finished) return;
         finished = true;
-        forget();
         this.release();
         resolve(outcome);
       };
@@ -276,7 +277,7 @@ export class Publisher {
         if (replyTo !== undefined && this.replyTopics.has(replyTo)) properties.replyTo = DIRECT_REPLY_TO;
         ch.publish(route.exchange, route.routingKey, Buffer.from(m.wire.body.buffer, m.wire.body.byteOffset, m.wire.body.byteLength), properties, (err: unknown) => {
           if (err) done({ ok: false, error: toAmqpError(err, "rabbitmq: publish not confirmed"), retry: true });
-          else done({ ok: true, returned: entry.returned });
+          else done({ ok: true, returned: this.returned.size > 0 && this.takeReturn(route, id) });
         });
       } catch (err) {
         // amqplib refuses a header table past its 64 KiB encoding buffer synchronously.
@@ -290,9 +291,18 @@ export class Publisher {
   private onReturn(message: Message): void {
     const id = message.properties.messageId as unknown;
     if (typeof id !== "string") return;
-    const list = this.awaiting.get(id);
-    const entry = list?.find((e) => !e.returned && e.route.exchange === message.fields.exchange && e.route.routingKey === message.fields.routingKey);
-    if (entry) entry.returned = true;
+    const key = returnKey(message.fields.exchange, message.fields.routingKey, id);
+    this.returned.set(key, (this.returned.get(key) ?? 0) + 1);
+  }
+
+  /** Whether a return came for this publish (consuming it). */
+  private takeReturn(route: Route, id: string): boolean {
+    const key = returnKey(route.exchange, route.routingKey, id);
+    const n = this.returned.get(key);
+    if (n === undefined) return false;
+    if (n <= 1) this.returned.delete(key);
+    else this.returned.set(key, n - 1);
+    return true;
   }
 
   private async slot(): Promise<void> {
@@ -316,6 +326,7 @@ export class Publisher {
         ch.on("return", (message: Message) => this.onReturn(message));
         ch.on("close", () => {
           if (this.channel === opening) this.channel = undefined;
+          this.returned.clear();
         });
         if (this.replySink) {
           const sink = this.replySink;
@@ -334,6 +345,10 @@ export class Publisher {
       throw toAmqpError(err, "rabbitmq: opening the publish channel failed");
     });
   }
+}
+
+function returnKey(exchange: string, routingKey: string, id: string): string {
+  return `${exchange}\u0000${routingKey}\u0000${id}`;
 }
 
 function describe(m: OutgoingMessage): string {

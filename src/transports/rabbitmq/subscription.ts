@@ -10,7 +10,7 @@ import type { Channel, ConsumeMessage } from "amqplib";
 import { ClosedError } from "../../errors.js";
 import { sleep } from "../../runtime/backoff.js";
 import type { Delivery, OutgoingMessage, PublishResult, SubscribeOptions, Subscription } from "../../transport/transport.js";
-import { fromAmqpProperties } from "./amqp-headers.js";
+import { fromAmqpProperties, type IncomingHeaders } from "./amqp-headers.js";
 import { RabbitmqDelivery, type DeliveryHost } from "./delivery.js";
 import { DELAY_DELIVER_EXCHANGE, DIRECT_REPLY_TO } from "./names.js";
 import type { ReleaseLedger } from "./release-ledger.js";
@@ -106,7 +106,14 @@ export class RabbitmqSubscription implements Subscription, DeliveryHost, StatusS
       taken.push([channel, message]);
     }
     const out: Delivery[] = [];
-    for (const [channel, message] of taken) out.push(await this.deliveryOf(channel, message));
+    for (const [channel, message] of taken) {
+      const incoming = fromAmqpProperties(message.properties);
+      // Broker redeliveries of this copy: x-delivery-count on quorum queues; on classic queues only "at least one".
+      const returns = incoming.deliveryCount ?? (message.fields.redelivered ? 1 : 0);
+      // Only a redelivered message needs the release ledger (a read of a stream): the normal path stays synchronous.
+      const released = returns > 0 ? await this.releasesOf(message, incoming, returns) : 0;
+      out.push(this.deliveryOf(channel, message, incoming, incoming.carriedAttempts + returns - released));
+    }
     return out;
   }
 
@@ -165,16 +172,16 @@ export class RabbitmqSubscription implements Subscription, DeliveryHost, StatusS
     return this.deps.ledger.noteRelease(this.options.group, delivery.messageId, delivery.priorDeliveries);
   }
 
-  private async deliveryOf(channel: Channel, message: ConsumeMessage): Promise<RabbitmqDelivery> {
-    const incoming = fromAmqpProperties(message.properties);
+  private releasesOf(message: ConsumeMessage, incoming: IncomingHeaders, returns: number): Promise<number> {
+    const id = incoming.headers["ce-id"] ?? (typeof message.properties.messageId === "string" ? message.properties.messageId : "");
+    return this.deps.ledger.releasesOf(this.options.group, id, incoming.carriedAttempts, incoming.carriedAttempts + returns);
+  }
+
+  /** `prior`: deliveries of this message before this one that count as attempts. */
+  private deliveryOf(channel: Channel, message: ConsumeMessage, incoming: IncomingHeaders, prior: number): RabbitmqDelivery {
     const headers = incoming.headers;
     const replyTo = message.properties.replyTo as unknown;
     if (typeof replyTo === "string" && replyTo.startsWith(DIRECT_REPLY_TO + ".")) headers["ce-replyto"] = replyTo;
-    // Broker redeliveries of this copy: x-delivery-count on quorum queues; on classic queues only "at least one".
-    const returns = incoming.deliveryCount ?? (message.fields.redelivered ? 1 : 0);
-    const id = headers["ce-id"] ?? (typeof message.properties.messageId === "string" ? message.properties.messageId : "");
-    const released = returns > 0 ? await this.deps.ledger.releasesOf(this.options.group, id, incoming.carriedAttempts, incoming.carriedAttempts + returns) : 0;
-    const prior = incoming.carriedAttempts + returns - released;
     const body = new Uint8Array(message.content.buffer, message.content.byteOffset, message.content.byteLength);
     const delivery = new RabbitmqDelivery(this, channel, message, this.topicOf(message, headers), this.options.group, { headers, body }, headers["ce-key"], prior + 1, prior);
     this.held.add(delivery);

@@ -8,8 +8,10 @@
  * A row is marked sent only after its confirm; a crash between the two
  * publishes it again under the same id (an inbox absorbs the copy). When a
  * row fails on its own (e.g. UnroutableError) the rest of its key stays
- * unsent, so a later row never overtakes it. When the database or the broker
- * is down the relay backs off with exponential delays and full jitter.
+ * unsent, so a later row never overtakes it: a claim with several rows of a
+ * key goes out in waves, each row after the one before it is confirmed. When
+ * the database or the broker is down the relay backs off with exponential
+ * delays and full jitter.
  */
 import { ConfigurationError, isFatal, MissiveError, PublishTimeoutError } from "../errors.js";
 import { noopLogger, type Logger } from "../observability/logger.js";
@@ -113,35 +115,21 @@ export function toOutgoing(row: RelayRow): OutgoingMessage {
 }
 
 /**
- * Which confirmed rows may be marked sent: in each lane, those before the
- * lane's first failure. A confirmed row after a failed one stays unsent and
- * is published again (same id) after the failed one, so the key's order at
- * the consumer, after inbox deduplication, is the outbox's.
+ * A claimed batch in waves: wave i holds the i-th row of every lane, in claim
+ * order. The relay sends a wave only after the one before it was confirmed,
+ * and leaves out the lanes that had a row refused, so no row of a key ever
+ * goes out before the rows ahead of it are confirmed. A batch with one row per
+ * lane (the usual case) is one wave: the claimed rows themselves.
  */
-export function sentPrefix(rows: readonly RelayRow[], results: readonly PublishResult[]): { sent: RelayRow[]; failed: Array<{ row: RelayRow; error: Error }> } {
-  const blocked = new Set<string>();
-  const sent: RelayRow[] = [];
-  const failed: Array<{ row: RelayRow; error: Error }> = [];
-  for (let i = 0; i < rows.length; i++) {
-    const row = rows[i]!;
-    const error = results[i];
-    if (error) {
-      failed.push({ row, error });
-      blocked.add(row.lane);
-    } else if (!blocked.has(row.lane)) sent.push(row);
+export function waves(rows: readonly RelayRow[]): ReadonlyArray<readonly RelayRow[]> {
+  const depth = new Map<string, number>();
+  const out: RelayRow[][] = [];
+  for (const row of rows) {
+    const d = depth.get(row.lane) ?? 0;
+    depth.set(row.lane, d + 1);
+    (out[d] ??= []).push(row);
   }
-  return { sent, failed };
-}
-
-/** Rows to publish when some lanes are suspect: all rows of the others, only the first row of each suspect lane. */
-function headsOfSuspectLanes(rows: readonly RelayRow[], suspect: ReadonlySet<string>): RelayRow[] {
-  const seen = new Set<string>();
-  return rows.filter((r) => {
-    if (!suspect.has(r.lane)) return true;
-    if (seen.has(r.lane)) return false;
-    seen.add(r.lane);
-    return true;
-  });
+  return out.length === 1 ? [rows] : out;
 }
 
 class Relay implements OutboxRelay {
@@ -152,8 +140,6 @@ class Relay implements OutboxRelay {
   private wakeUp = new AbortController();
   private readonly loop: Promise<void>;
   private nextCleanup: number;
-  /** Lanes whose head the transport refused: until it goes through, it is published alone, without the rows behind it. */
-  private readonly suspect = new Set<string>();
   private readonly unobserve: () => void;
 
   constructor(
@@ -256,7 +242,12 @@ class Relay implements OutboxRelay {
     return Promise.race([publish, timeout]).finally(() => clearTimeout(timer));
   }
 
-  /** One claim → publish → settle; resolves with rows marked sent (0: nothing to do). Throws to back off. */
+  /**
+   * One claim → publish (wave by wave) → settle; resolves with rows marked
+   * sent (0: nothing to do). Throws to back off: after a refusal (the
+   * confirmed rows are marked first), or when the transport fails (rows
+   * confirmed by earlier waves are marked, the rest stay unsent).
+   */
   private async round(): Promise<number> {
     const batch = await this.source.claim(this.s.batchSize);
     if (!batch) return 0;
@@ -264,21 +255,40 @@ class Relay implements OutboxRelay {
       await batch.abandon();
       return 0;
     }
-    let sent: RelayRow[];
-    let failed: Array<{ row: RelayRow; error: Error }>;
-    const rows = this.suspect.size === 0 ? batch.rows : headsOfSuspectLanes(batch.rows, this.suspect);
-    try {
-      const results = await this.publishWithin(rows);
-      ({ sent, failed } = sentPrefix(rows, results));
-    } catch (err) {
-      await batch.abandon();
-      throw err;
+    const sent: RelayRow[] = [];
+    const failed: Array<{ row: RelayRow; error: Error }> = [];
+    /** Lanes with a refused row in this claim: their later rows wait for the next claim. */
+    let refused: Set<string> | undefined;
+    let broken: { err: unknown } | undefined;
+    for (const wave of waves(batch.rows)) {
+      const skip = refused;
+      const rows = skip === undefined ? wave : wave.filter((r) => !skip.has(r.lane));
+      // A wave's lanes are among the previous wave's: once one is empty, so are the rest.
+      if (rows.length === 0) break;
+      let results: PublishResult[];
+      try {
+        results = await this.publishWithin(rows);
+      } catch (err) {
+        broken = { err };
+        break;
+      }
+      for (let i = 0; i < rows.length; i++) {
+        const row = rows[i]!;
+        const error = results[i];
+        if (error) {
+          failed.push({ row, error });
+          (refused ??= new Set()).add(row.lane);
+        } else sent.push(row);
+      }
     }
-    for (const f of failed) this.suspect.add(f.row.lane);
-    for (const r of sent) this.suspect.delete(r.lane);
+    if (broken && sent.length === 0 && failed.length === 0) {
+      await batch.abandon();
+      throw broken.err;
+    }
     await batch.settle(sent, failed);
     this.published += sent.length;
     this.batches++;
+    if (broken) throw broken.err;
     if (failed.length > 0) {
       const first = failed[0]!;
       throw new MissiveError("MISSIVE_UNKNOWN", `${failed.length} outbox row(s) refused by the transport, first ${first.row.id}: ${first.error.message}`, { cause: first.error });

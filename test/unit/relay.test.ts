@@ -1,7 +1,7 @@
 /** The relay's dialect-independent rules, on a source in memory: which confirmed rows count as sent, batch bounds, backoff. */
 import { describe, expect, it } from "vitest";
 import { UnroutableError, type OutgoingMessage, type Transport } from "../../src/index.js";
-import { sentPrefix, startRelay } from "../../src/stores/relay.js";
+import { startRelay, waves } from "../../src/stores/relay.js";
 import type { ClaimedBatch, RelayRow, RelaySource } from "../../src/stores/relay-source.js";
 import { waitFor } from "../support/wait.js";
 
@@ -58,11 +58,12 @@ function recordingTransport(refuse: (m: OutgoingMessage) => boolean = () => fals
 }
 
 describe("relay", () => {
-  it("relay - a lane's confirmed rows after its first refused row are not marked sent; other lanes are", () => {
-    const rows = [row(1, "a"), row(2, "b"), row(3, "a"), row(4, "b"), row(5, "c")];
-    const { sent, failed } = sentPrefix(rows, [undefined, new UnroutableError("x"), undefined, undefined, undefined]);
-    expect(sent.map((r) => r.seq)).toEqual([1, 3, 5]);
-    expect(failed.map((f) => f.row.seq)).toEqual([2]);
+  it("relay - a claim is split in waves: the i-th row of every lane, in claim order; one row per lane is one wave, the rows themselves", () => {
+    const rows = [row(1, "a"), row(2, "b"), row(3, "a"), row(4, "b"), row(5, "c"), row(6, "a")];
+    expect(waves(rows).map((w) => w.map((r) => r.seq))).toEqual([[1, 2, 5], [3, 4], [6]]);
+    const distinct = [row(1, "a"), row(2, "b")];
+    expect(waves(distinct)).toEqual([distinct]);
+    expect(waves(distinct)[0]).toBe(distinct);
   });
 
   it("relay - publishes at most batchSize rows per transport batch, in claim order, and marks them sent", async () => {
@@ -77,19 +78,35 @@ describe("relay", () => {
     expect(relay.stats).toMatchObject({ published: 23, failures: 0 });
   });
 
-  it("relay - after a refusal, the suspect lane's head goes alone until it passes; its successors never go ahead of it again", async () => {
+  it("relay - a refused row is never overtaken: the rows behind it in its key are not sent in that claim, other keys go on", async () => {
     let refusing = true;
-    const src = memorySource([row(1, "a"), row(2, "a"), row(3, "b"), row(4, "a")]);
+    const src = memorySource([row(1, "a"), row(2, "a"), row(3, "b"), row(4, "a"), row(5, "b")]);
     const t = recordingTransport((m) => refusing && m.id === "id-1");
     const relay = startRelay(src, { transport: t, backoff: { baseMs: 1, maxMs: 5 } }, { pollIntervalMs: 10 });
-    await waitFor(() => t.batches.length >= 3, 5000, "three rounds");
-    // First round: everything (the refusal is not known yet); then lane a's head alone, lane b in full.
-    expect(t.batches[0]!.map((m) => m.id)).toEqual(["id-1", "id-2", "id-3", "id-4"]);
-    for (const b of t.batches.slice(1)) expect(b.map((m) => m.id).filter((id) => id !== "id-3")).toEqual(["id-1"]);
+    await waitFor(() => t.batches.length >= 4, 5000, "four publishes");
+    // First claim: wave [1, 3] (1 refused), then wave [5] (lane b only); then lane a's head alone.
+    expect(t.batches.slice(0, 3).map((b) => b.map((m) => m.id))).toEqual([["id-1", "id-3"], ["id-5"], ["id-1"]]);
     refusing = false;
     await relay.drain(5000);
     await relay.stop();
-    expect(src.sent).toEqual([3, 1, 2, 4]);
+    const ids = t.batches.flat().map((m) => m.id);
+    // Lane a's rows 2 and 4 went out once each, only after row 1 was confirmed.
+    expect(ids.filter((id) => id === "id-2" || id === "id-4")).toEqual(["id-2", "id-4"]);
+    expect(ids.indexOf("id-2")).toBeGreaterThan(ids.lastIndexOf("id-1"));
+    expect(src.sent).toEqual([3, 5, 1, 2, 4]);
+  });
+
+  it("relay - when a later wave's publish fails, the rows confirmed by earlier waves are marked sent and the relay backs off", async () => {
+    const src = memorySource([row(1, "a"), row(2, "a")]);
+    const t = recordingTransport();
+    let calls = 0;
+    const flaky: Transport = { ...t, publish: (batch) => (++calls === 2 ? Promise.reject(new Error("broker down")) : t.publish(batch)) };
+    const relay = startRelay(src, { transport: flaky, backoff: { baseMs: 1, maxMs: 5 } }, { pollIntervalMs: 10 });
+    await relay.drain(5000);
+    await relay.stop();
+    expect(src.sent).toEqual([1, 2]);
+    expect(t.batches.map((b) => b.map((m) => m.id))).toEqual([["id-1"], ["id-2"]]);
+    expect(relay.stats).toMatchObject({ published: 2, failures: 1 });
   });
 
   it("relay - claims that fail back off with full jitter instead of retrying at once", async () => {

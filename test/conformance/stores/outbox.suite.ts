@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from "vitest";
 import {
-  ConfigurationError, defineMessage, MessageTooLargeError, missive, SchemaValidationError, type Bus, type Envelope, type Transport,
+  ConfigurationError, defineMessage, MessageTooLargeError, missive, SchemaValidationError, UnroutableError, type Bus, type Envelope, type Transport,
 } from "../../../src/index.js";
 import { createMemoryBroker, type MemoryBroker } from "../../../src/transports/memory/index.js";
 import { sleep, waitFor } from "../../support/wait.js";
@@ -200,6 +200,35 @@ export function runOutboxConformance(target: StoreTarget): void {
       await waitFor(() => late.length === 1 && w.got.some((e) => e.key === "k"), 10_000, "the key's messages");
       expect(late).toEqual([bad]);
       expect(w.got.filter((e) => e.key === "k").map((e) => e.id)).toEqual([k1]);
+    });
+
+    // Regression: later rows of a key published in the same transport batch as its refused first row went out once before it (then again after it).
+    it("outbox - a refused first row is never overtaken by the rows behind it in the same claim: the key's order at the consumer is exact", async () => {
+      const w = await world(fx);
+      let refusing = true;
+      const inner = w.transport();
+      // Refuses the key's first row on its own (as a broker refuses an unroutable message) until `refusing` is cleared.
+      const refusingFirst: Transport = {
+        ...jittery(inner),
+        publish: async (batch) => {
+          const results = await inner.publish(batch.filter((m) => !(refusing && m.id === first)));
+          return batch.map((m) => (refusing && m.id === first ? new UnroutableError(`${m.topic}: refused by the test`) : results.shift()));
+        },
+      };
+      // One transaction, so one claim: key k's refused head, two rows behind it, and another key.
+      const [first, , , j1, j2] = await fx.h.write([order("k", 0), order("k", 1), order("k", 2), order("j", 1), order("j", 2)]);
+      const relay = fx.relay(refusingFirst, { backoff: { baseMs: 20, maxMs: 100 } });
+      await waitFor(async () => (await fx.h.rows())[0]!.attempts > 0, 10_000, "the refusal");
+      await waitFor(() => w.got.filter((e) => e.key === "j").length === 2, 10_000, "the other key's messages");
+      await sleep(300);
+      expect(w.got.filter((e) => e.key === "k")).toEqual([]);
+      expect(w.got.filter((e) => e.key === "j").map((e) => e.id)).toEqual([j1, j2]);
+      refusing = false;
+      await relay.drain(15_000);
+      await waitFor(() => w.got.filter((e) => e.key === "k").length >= 3, 10_000, "the key's messages");
+      await sleep(200);
+      expect(w.got.filter((e) => e.key === "k").map((e) => (e.data as { seq: number }).seq)).toEqual([0, 1, 2]);
+      expect(w.got).toHaveLength(5);
     });
 
     it("outbox - a publish that never confirms is given up after publishTimeoutMs: rows stay unsent, another relay sends them", async () => {

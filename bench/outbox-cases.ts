@@ -1,6 +1,7 @@
 /**
- * Outbox cases (SQLite app database, WAL, synchronous=FULL; SQLite transport
- * as the broker). Each runs in a child process of its own (bench/child.ts).
+ * Outbox cases (SQLite app database, WAL, synchronous=FULL; the SQLite
+ * transport as the broker, or RabbitMQ when `url` is given: a vhost of the
+ * run's own). Each runs in a child process of its own (bench/child.ts).
  *
  * - naive: what code without an outbox does: commit the business write,
  *   then `bus.publish` and await its confirm (a crash between the two loses
@@ -25,6 +26,10 @@ export interface OutboxBenchParams {
   readonly dir: string;
   readonly messages: number;
   readonly writers: number;
+  /** amqp:// URL of the run's vhost: publish to RabbitMQ instead of the SQLite transport. */
+  readonly url?: string;
+  /** The group bound to the bench type (its queue on RabbitMQ). Default GROUP. */
+  readonly group?: string;
 }
 
 export interface OutboxBenchResult {
@@ -44,11 +49,12 @@ function appDatabase(dir: string): Database.Database {
   return db;
 }
 
-/** The broker file with the bench group bound, so publishes are routable. */
-async function broker(dir: string): Promise<Transport> {
-  const t = sqliteTransport({ path: join(dir, "broker.db") });
+/** The broker (a SQLite file, or RabbitMQ at `url`) with the bench group bound, so publishes are routable. */
+async function broker(p: OutboxBenchParams): Promise<Transport> {
+  // RabbitMQ's client is loaded only by the RabbitMQ cases.
+  const t = p.url === undefined ? sqliteTransport({ path: join(p.dir, "broker.db") }) : (await import("../src/transports/rabbitmq/index.js")).rabbitmqTransport({ url: p.url });
   await t.connect();
-  await t.bind(GROUP, [BenchEvent.type]);
+  await t.bind(p.group ?? GROUP, [BenchEvent.type]);
   return t;
 }
 
@@ -65,7 +71,7 @@ async function writers(n: number, count: number, write: (i: number) => Promise<v
 
 export async function outboxNaive(p: OutboxBenchParams): Promise<OutboxBenchResult> {
   const db = appDatabase(p.dir);
-  const bus = await missive({ service: "bench", transport: await broker(p.dir) });
+  const bus = await missive({ service: "bench", transport: await broker(p) });
   const insert = db.prepare("INSERT INTO orders (order_id, total_cents) VALUES (?, ?)");
   const rss = new RssSampler();
   const t0 = performance.now();
@@ -84,7 +90,7 @@ export async function outboxRelay(p: OutboxBenchParams): Promise<OutboxBenchResu
   const db = appDatabase(p.dir);
   const outbox = sqliteOutbox({ database: db, source: "bench" });
   outbox.migrate();
-  const inner = await broker(p.dir);
+  const inner = await broker(p);
   const lags: number[] = [];
   let confirmed = 0;
   let allConfirmed: () => void = () => undefined;

@@ -1,11 +1,14 @@
 /**
  * The outbox rows of `npm run bench`: the outbox path (business write +
- * outbox.add in one transaction, a relay publishing to the SQLite transport)
- * against naive "insert then publish" code, in the same rounds, and the
- * relay's lag. Each business transaction is a durable commit, so the counts
- * are a fifth of the throughput cases' (at least 100).
+ * outbox.add in one transaction, a relay publishing to the SQLite transport,
+ * then to RabbitMQ) against naive "insert then publish" code, in the same
+ * rounds, and the relay's lag. Each business transaction is a durable commit,
+ * so the counts are a fifth of the throughput cases' (at least 100). The
+ * RabbitMQ row runs in a vhost of its own, deleted at the end whatever
+ * happens; when the broker is unreachable it is skipped and said so.
  */
-import type { OutboxBenchResult } from "./outbox-cases.js";
+import { createVhost, rabbitmqMissing, type TestVhost } from "../test/support/rabbitmq.js";
+import type { OutboxBenchParams, OutboxBenchResult } from "./outbox-cases.js";
 import { runChild } from "./lib/child.js";
 import { emptyRow, median, ratios, roundInt, type Row } from "./lib/results.js";
 
@@ -15,7 +18,54 @@ export interface OutboxBenchConfig {
   readonly publishers: number;
 }
 
-export async function outboxRows(
+type Broker = Pick<OutboxBenchParams, "url" | "group">;
+
+/** The SQLite-transport outbox row. */
+export function outboxRows(
+  cfg: OutboxBenchConfig,
+  inTempDir: <T>(fn: (dir: string) => Promise<T>) => Promise<T>,
+  log: (line: string) => void,
+  timeoutMs: number,
+): Promise<Row[]> {
+  return measure("sqlite", () => ({}), cfg, inTempDir, log, timeoutMs);
+}
+
+/** The RabbitMQ outbox row (none when the broker is unreachable, said in the log). */
+export async function outboxRabbitmqRows(
+  cfg: OutboxBenchConfig,
+  inTempDir: <T>(fn: (dir: string) => Promise<T>) => Promise<T>,
+  log: (line: string) => void,
+  timeoutMs: number,
+): Promise<Row[]> {
+  const missing = await rabbitmqMissing();
+  if (missing) {
+    log(`RabbitMQ outbox cases skipped: ${missing}`);
+    return [];
+  }
+  let vhost: TestVhost;
+  try {
+    vhost = await createVhost("bench-outbox");
+  } catch (err) {
+    log(`RabbitMQ outbox cases skipped: cannot create a vhost (${err instanceof Error ? err.message : String(err)})`);
+    return [];
+  }
+  // An interrupted run must not leave its queues on the shared broker.
+  const onSignal = (signal: NodeJS.Signals): void => void vhost.remove().finally(() => process.kill(process.pid, signal));
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  try {
+    // A queue per case and round, so no case publishes into another's backlog.
+    return await measure("rabbitmq", (side, round) => ({ url: vhost.url, group: `outbox-${side}-r${round}` }), cfg, inTempDir, log, timeoutMs);
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    await vhost.remove();
+  }
+}
+
+async function measure(
+  transport: "sqlite" | "rabbitmq",
+  brokerFor: (side: "naive" | "relay", round: number) => Broker,
   cfg: OutboxBenchConfig,
   inTempDir: <T>(fn: (dir: string) => Promise<T>) => Promise<T>,
   log: (line: string) => void,
@@ -26,12 +76,12 @@ export async function outboxRows(
   const outbox: OutboxBenchResult[] = [];
   for (let round = 1; round <= cfg.runs; round++) {
     const params = { messages, writers: cfg.publishers };
-    naive.push(await inTempDir((dir) => runChild<OutboxBenchResult>("outbox-naive", { ...params, dir }, timeoutMs)));
-    outbox.push(await inTempDir((dir) => runChild<OutboxBenchResult>("outbox-relay", { ...params, dir }, timeoutMs)));
+    naive.push(await inTempDir((dir) => runChild<OutboxBenchResult>("outbox-naive", { ...params, ...brokerFor("naive", round), dir }, timeoutMs)));
+    outbox.push(await inTempDir((dir) => runChild<OutboxBenchResult>("outbox-relay", { ...params, ...brokerFor("relay", round), dir }, timeoutMs)));
     const o = outbox[round - 1]!;
-    log(`round ${round}: outbox ${o.perS} naive ${naive[round - 1]!.perS} msg/s; relay lag p99 ${o.lagP99} ms`);
+    log(`${transport} outbox round ${round}: outbox ${o.perS} naive ${naive[round - 1]!.perS} msg/s; relay lag p99 ${o.lagP99} ms`);
   }
-  const r = emptyRow("sqlite", `outbox: write + outbox.add, relay to the transport (${messages} msgs, ${cfg.publishers} writers) vs insert-then-publish`);
+  const r = emptyRow(transport, `outbox: write + outbox.add, relay to the transport (${messages} msgs, ${cfg.publishers} writers) vs insert-then-publish`);
   const o = outbox.map((x) => x.perS);
   const n = naive.map((x) => x.perS);
   r.msgs_per_s = roundInt(median(o));

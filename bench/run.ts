@@ -22,7 +22,7 @@ import { startBroker, type BrokerProcess } from "../test/support/broker-process.
 import type { PeerThroughput, RedisAddress } from "./cases/bullmq.js";
 import { redisUnreachable } from "./cases/bullmq.js";
 import type { DrainResult, LatencyResult, ThroughputResult } from "./cases/sqlite.js";
-import { outboxRows } from "./outbox-run.js";
+import { outboxRabbitmqRows, outboxRows } from "./outbox-run.js";
 import { rabbitmqRows } from "./rabbitmq-run.js";
 
 const cfg = parseArgs(process.argv.slice(2));
@@ -171,6 +171,8 @@ rows.push(throughputRow(
 
 log("outbox vs insert-then-publish…");
 rows.push(...(await outboxRows(cfg, inTempDir, log, caseTimeoutMs)));
+log("outbox to RabbitMQ vs insert-then-publish…");
+rows.push(...(await outboxRabbitmqRows(cfg, inTempDir, log, caseTimeoutMs)));
 
 log("rabbitmq: missive vs amqplib vs rascal…");
 const rabbit = await rabbitmqRows(cfg, log, caseTimeoutMs);

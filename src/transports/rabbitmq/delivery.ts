@@ -4,13 +4,15 @@
  * broker has put the message back, and settling is a LeaseLostError.
  * Retries and dead letters are published with a confirm first and only then
  * is the original acked, so a crash in between leaves a duplicate, never a
- * loss.
+ * loss. Acks go through the channel's coalescer (ack-coalescer.ts); nacks
+ * are sent at once.
  */
-import type { Channel, ConsumeMessage } from "amqplib";
+import type { Channel } from "amqplib";
 import { LeaseLostError } from "../../errors.js";
 import { uuidv7 } from "../../envelope/uuidv7.js";
 import type { WireMessage } from "../../envelope/wire.js";
 import type { Delivery, OutgoingMessage, PublishResult } from "../../transport/transport.js";
+import type { Pushed } from "./ack-coalescer.js";
 import { ATTEMPTS_HEADER } from "./amqp-headers.js";
 import { deadLetterQueueOf } from "./names.js";
 
@@ -41,8 +43,7 @@ export class RabbitmqDelivery implements Delivery {
 
   constructor(
     private readonly host: DeliveryHost,
-    private readonly channel: Channel,
-    private readonly message: ConsumeMessage,
+    private readonly pushed: Pushed,
     readonly topic: string,
     readonly group: string,
     readonly wire: WireMessage,
@@ -50,15 +51,17 @@ export class RabbitmqDelivery implements Delivery {
     readonly attempt: number,
     /** Deliveries of this message before this one, as carried on a retry copy plus broker redeliveries. */
     readonly priorDeliveries: number,
+    /** Unix ms the message was enqueued (status reports). */
+    readonly enqueuedAt: number,
   ) {}
 
   get messageId(): string {
-    return this.wire.headers["ce-id"] ?? String(this.message.properties.messageId ?? "");
+    return this.wire.headers["ce-id"] ?? String(this.pushed.message.properties.messageId ?? "");
   }
 
   async ack(): Promise<void> {
     if (!this.begin()) return;
-    this.channel.ack(this.message);
+    this.pushed.acks.ack(this.pushed);
     this.host.settled(this);
   }
 
@@ -117,7 +120,7 @@ export class RabbitmqDelivery implements Delivery {
   private async releaseNow(): Promise<void> {
     if (!this.begin()) return;
     await this.host.noteRelease(this).catch(() => undefined);
-    if (this.host.isLive(this.channel)) this.channel.nack(this.message, false, true);
+    if (this.host.isLive(this.pushed.acks.channel)) this.pushed.acks.nack(this.pushed, true);
     this.host.settled(this);
   }
 
@@ -133,7 +136,7 @@ export class RabbitmqDelivery implements Delivery {
   private begin(): boolean {
     if (this.lost) throw new LeaseLostError(`rabbitmq: the channel that delivered message ${this.messageId} closed; the broker redelivers it`);
     if (this.done) return false;
-    if (!this.host.isLive(this.channel)) {
+    if (!this.host.isLive(this.pushed.acks.channel)) {
       this.done = true;
       this.lost = true;
       this.host.settled(this);
@@ -144,11 +147,11 @@ export class RabbitmqDelivery implements Delivery {
   }
 
   private settleOnChannel(): void {
-    if (!this.host.isLive(this.channel)) {
+    if (!this.host.isLive(this.pushed.acks.channel)) {
       this.host.settled(this);
       throw new LeaseLostError(`rabbitmq: the channel that delivered message ${this.messageId} closed before its ack; the broker redelivers it`);
     }
-    this.channel.ack(this.message);
+    this.pushed.acks.ack(this.pushed);
     this.host.settled(this);
   }
 

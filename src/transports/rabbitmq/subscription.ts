@@ -4,12 +4,14 @@
  * prefetch, so what the broker pushes is bounded by what the runtime may hold.
  * When the channel or the connection is lost, the subscription consumes again
  * on a new channel by itself (after the session reconnects, for a lost
- * connection); deliveries of the old channel are then lost leases.
+ * connection); deliveries of the old channel are then lost leases. Acks are
+ * coalesced per channel (ack-coalescer.ts).
  */
-import type { Channel, ConsumeMessage } from "amqplib";
+import type { Channel } from "amqplib";
 import { ClosedError } from "../../errors.js";
 import { sleep } from "../../runtime/backoff.js";
 import type { Delivery, OutgoingMessage, PublishResult, SubscribeOptions, Subscription } from "../../transport/transport.js";
+import { ChannelAcks, type Pushed } from "./ack-coalescer.js";
 import { fromAmqpProperties, type IncomingHeaders } from "./amqp-headers.js";
 import { RabbitmqDelivery, type DeliveryHost } from "./delivery.js";
 import { DELAY_DELIVER_EXCHANGE, DIRECT_REPLY_TO } from "./names.js";
@@ -31,18 +33,18 @@ export interface SubscriptionDeps {
 
 export class RabbitmqSubscription implements Subscription, DeliveryHost, StatusSource {
   private channel: Channel | undefined;
+  /** The live channel's acks. */
+  private acks: ChannelAcks | undefined;
   private consumerTag: string | undefined;
-  private readonly buffer: ConsumeMessage[] = [];
-  private readonly bufferedOn = new WeakMap<ConsumeMessage, Channel>();
+  private readonly buffer: Pushed[] = [];
   private readonly held = new Set<RabbitmqDelivery>();
   private waiters: Array<() => void> = [];
   private closed = false;
   private restarting: Promise<void> | undefined;
   private readonly offReconnect: () => void;
   private readonly settling = new Set<Promise<unknown>>();
-  /** For status reports (stats' in-flight count and age): messages pushed so far, and when each held one was enqueued. */
+  /** For status reports (stats' in-flight count): messages pushed so far. */
   private arrivals = 0;
-  private readonly enqueuedAt = new WeakMap<RabbitmqDelivery, number>();
 
   constructor(
     private readonly deps: SubscriptionDeps,
@@ -74,8 +76,8 @@ export class RabbitmqSubscription implements Subscription, DeliveryHost, StatusS
     const see = (at: number): void => {
       if (oldestAt === undefined || at < oldestAt) oldestAt = at;
     };
-    for (const m of this.buffer) see(enqueuedAtOf(m));
-    for (const d of this.held) see(this.enqueuedAt.get(d) ?? Date.now());
+    for (const p of this.buffer) see(enqueuedAtOf(p.message));
+    for (const d of this.held) see(d.enqueuedAt);
     const count = this.buffer.length + this.held.size;
     const spare = this.channel !== undefined && this.consumerTag !== undefined && !this.closed && this.buffer.length === 0 && count < Math.max(1, Math.min(this.options.prefetch, 65_535));
     return { group: this.options.group, count, oldestAt, spare, arrivals: this.arrivals };
@@ -98,21 +100,21 @@ export class RabbitmqSubscription implements Subscription, DeliveryHost, StatusS
         this.waiters.push(done);
       });
     }
-    const taken: Array<[Channel, ConsumeMessage]> = [];
+    const taken: Pushed[] = [];
     while (taken.length < limit && this.buffer.length > 0) {
-      const message = this.buffer.shift()!;
-      const channel = this.bufferedOn.get(message);
-      if (!channel || !this.isLive(channel)) continue; // the broker has it back already
-      taken.push([channel, message]);
+      const pushed = this.buffer.shift()!;
+      if (!this.isLive(pushed.acks.channel)) continue; // the broker has it back already
+      taken.push(pushed);
     }
     const out: Delivery[] = [];
-    for (const [channel, message] of taken) {
+    for (const pushed of taken) {
+      const message = pushed.message;
       const incoming = fromAmqpProperties(message.properties);
       // Broker redeliveries of this copy: x-delivery-count on quorum queues; on classic queues only "at least one".
       const returns = incoming.deliveryCount ?? (message.fields.redelivered ? 1 : 0);
       // Only a redelivered message needs the release ledger (a read of a stream): the normal path stays synchronous.
       const released = returns > 0 ? await this.releasesOf(message, incoming, returns) : 0;
-      out.push(this.deliveryOf(channel, message, incoming, incoming.carriedAttempts + returns - released));
+      out.push(this.deliveryOf(pushed, incoming, incoming.carriedAttempts + returns - released));
     }
     return out;
   }
@@ -125,7 +127,7 @@ export class RabbitmqSubscription implements Subscription, DeliveryHost, StatusS
     const ch = this.channel;
     if (ch && this.consumerTag !== undefined) await ch.cancel(this.consumerTag).catch(() => undefined);
     // Messages pushed but never handed out go back at once, in their order.
-    for (const message of this.buffer.splice(0)) if (ch && this.bufferedOn.get(message) === ch) ch.nack(message, false, true);
+    for (const pushed of this.buffer.splice(0)) if (ch && pushed.acks.channel === ch) pushed.acks.nack(pushed, true);
     this.finishIfIdle();
   }
 
@@ -143,6 +145,7 @@ export class RabbitmqSubscription implements Subscription, DeliveryHost, StatusS
     }
     const ch = this.channel;
     this.channel = undefined;
+    this.dropAcks(true);
     for (const d of this.held) d.abandon();
     if (ch) await ch.close().catch(() => undefined);
   }
@@ -172,24 +175,25 @@ export class RabbitmqSubscription implements Subscription, DeliveryHost, StatusS
     return this.deps.ledger.noteRelease(this.options.group, delivery.messageId, delivery.priorDeliveries);
   }
 
-  private releasesOf(message: ConsumeMessage, incoming: IncomingHeaders, returns: number): Promise<number> {
+  private releasesOf(message: Pushed["message"], incoming: IncomingHeaders, returns: number): Promise<number> {
     const id = incoming.headers["ce-id"] ?? (typeof message.properties.messageId === "string" ? message.properties.messageId : "");
     return this.deps.ledger.releasesOf(this.options.group, id, incoming.carriedAttempts, incoming.carriedAttempts + returns);
   }
 
   /** `prior`: deliveries of this message before this one that count as attempts. */
-  private deliveryOf(channel: Channel, message: ConsumeMessage, incoming: IncomingHeaders, prior: number): RabbitmqDelivery {
+  private deliveryOf(pushed: Pushed, incoming: IncomingHeaders, prior: number): RabbitmqDelivery {
+    const message = pushed.message;
     const headers = incoming.headers;
     const replyTo = message.properties.replyTo as unknown;
     if (typeof replyTo === "string" && replyTo.startsWith(DIRECT_REPLY_TO + ".")) headers["ce-replyto"] = replyTo;
     const body = new Uint8Array(message.content.buffer, message.content.byteOffset, message.content.byteLength);
-    const delivery = new RabbitmqDelivery(this, channel, message, this.topicOf(message, headers), this.options.group, { headers, body }, headers["ce-key"], prior + 1, prior);
+    const topic = this.topicOf(message, headers);
+    const delivery = new RabbitmqDelivery(this, pushed, topic, this.options.group, { headers, body }, headers["ce-key"], prior + 1, prior, enqueuedAtOf(message));
     this.held.add(delivery);
-    this.enqueuedAt.set(delivery, enqueuedAtOf(message));
     return delivery;
   }
 
-  private topicOf(message: ConsumeMessage, headers: Readonly<Record<string, string>>): string {
+  private topicOf(message: Pushed["message"], headers: Readonly<Record<string, string>>): string {
     const exchange = message.fields.exchange;
     if (exchange !== "" && exchange !== DELAY_DELIVER_EXCHANGE && !exchange.startsWith("missive.delay.") && this.options.topics.includes(exchange)) return exchange;
     const type = headers["ce-type"];
@@ -205,7 +209,9 @@ export class RabbitmqSubscription implements Subscription, DeliveryHost, StatusS
     ch.on("error", () => undefined);
     ch.on("close", () => this.channelLost(ch));
     await ch.prefetch(Math.max(1, Math.min(prefetch, 65_535)));
+    const acks = new ChannelAcks(ch);
     this.channel = ch;
+    this.acks = acks;
     const ok = await ch.consume(group, (message) => {
       if (message === null) {
         // Our own cancel (closing): the channel stays until what is held is settled.
@@ -215,8 +221,7 @@ export class RabbitmqSubscription implements Subscription, DeliveryHost, StatusS
         void ch.close().catch(() => undefined);
         return;
       }
-      this.bufferedOn.set(message, ch);
-      this.buffer.push(message);
+      this.buffer.push(acks.pushed(message));
       this.arrivals++;
       this.wake();
     }, { noAck: false });
@@ -226,6 +231,7 @@ export class RabbitmqSubscription implements Subscription, DeliveryHost, StatusS
   private channelLost(ch: Channel): void {
     if (this.channel !== ch) return;
     this.channel = undefined;
+    this.dropAcks(false);
     this.consumerTag = undefined;
     this.buffer.length = 0;
     for (const d of this.held) d.abandon();
@@ -260,10 +266,19 @@ export class RabbitmqSubscription implements Subscription, DeliveryHost, StatusS
     for (const w of this.waiters.splice(0)) w();
   }
 
+  /** The channel is going: acks still waiting go out first when it closes in order (`flush`), else never. */
+  private dropAcks(flush: boolean): void {
+    const acks = this.acks;
+    this.acks = undefined;
+    if (flush) acks?.flush();
+    acks?.kill();
+  }
+
   private finishIfIdle(): void {
     if (!this.closed || this.held.size > 0) return;
     const ch = this.channel;
     this.channel = undefined;
+    this.dropAcks(true);
     if (ch) void ch.close().catch(() => undefined);
     if (this.options.temporary) void this.deps.topology.deleteGroup(this.options.group).catch(() => undefined);
     this.deps.onFinished(this);

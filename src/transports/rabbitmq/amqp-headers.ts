@@ -4,13 +4,16 @@
  * application headers (`cloudEvents_*`), and back. Headers that arrive from
  * the network are untrusted: any AMQP field type becomes a string, names are
  * lower-cased into a null-prototype record, and the broker's own bookkeeping
- * headers (x-death, x-delivery-count, …) are not part of the message.
+ * headers (x-death, x-delivery-count, …) are not part of the message. What a
+ * header name becomes is worked out once per distinct name (a bounded cache),
+ * not once per message.
  */
 import type { MessagePropertyHeaders, Options } from "amqplib";
 import { CE_PREFIX, CONTENT_TYPE, emptyHeaders } from "../../envelope/wire.js";
 
 /** The CloudEvents AMQP binding's prefix for attributes (the `:` form is also read). */
 export const AMQP_CE_PREFIX = "cloudEvents_";
+const AMQP_CE_PREFIX_LOWER = AMQP_CE_PREFIX.toLowerCase();
 const AMQP_CE_PREFIX_COLON = "cloudevents:";
 /** Headers the transport itself carries across a retry copy; never shown to the runtime. */
 export const PRIVATE_PREFIX = "x-missive-";
@@ -22,6 +25,33 @@ const BROKER_HEADERS = new Set([
   "x-death", "x-first-death-exchange", "x-first-death-queue", "x-first-death-reason",
   "x-last-death-exchange", "x-last-death-queue", "x-last-death-reason", "x-delivery-count", "x-stream-offset",
 ]);
+
+/** What a received header name is: a wire header (its lower-cased name), or one of these. */
+const SKIP = 0;
+const DELIVERY_COUNT = 1;
+const ATTEMPTS = 2;
+type NameRule = string | typeof SKIP | typeof DELIVERY_COUNT | typeof ATTEMPTS;
+/** Names seen so far and their rule; bounded, so names a hostile sender makes up only ever take the slow path. */
+const rules = new Map<string, NameRule>();
+const RULES_MAX = 1024;
+
+function ruleOf(rawName: string): NameRule {
+  let rule = rules.get(rawName);
+  if (rule === undefined) {
+    rule = ruleFor(rawName.toLowerCase());
+    if (rules.size < RULES_MAX) rules.set(rawName, rule);
+  }
+  return rule;
+}
+
+function ruleFor(name: string): NameRule {
+  if (name === "x-delivery-count") return DELIVERY_COUNT;
+  if (name === ATTEMPTS_HEADER) return ATTEMPTS;
+  if (BROKER_HEADERS.has(name) || name.startsWith(PRIVATE_PREFIX)) return SKIP;
+  if (name.startsWith(AMQP_CE_PREFIX_LOWER)) return CE_PREFIX + name.slice(AMQP_CE_PREFIX.length);
+  if (name.startsWith(AMQP_CE_PREFIX_COLON)) return CE_PREFIX + name.slice(AMQP_CE_PREFIX_COLON.length);
+  return name;
+}
 
 /** AMQP publish options for wire headers: persistent, CloudEvents attributes as `cloudEvents_*`, content type as the property. */
 export function toAmqpProperties(headers: Readonly<Record<string, string>>, extra?: Record<string, string | number>): Options.Publish {
@@ -61,22 +91,16 @@ export function fromAmqpProperties(properties: { readonly headers?: MessagePrope
   if (source !== undefined && source !== null && typeof source === "object") {
     for (const rawName of Object.keys(source)) {
       const value: unknown = (source as Record<string, unknown>)[rawName];
-      const name = rawName.toLowerCase();
-      if (name === "x-delivery-count") {
+      const rule = ruleOf(rawName);
+      if (typeof rule === "string") {
+        if (value !== undefined && value !== null) out[rule] = typeof value === "string" ? value : stringOf(value);
+      } else if (rule === DELIVERY_COUNT) {
         const n = Number(value);
         if (Number.isSafeInteger(n) && n >= 0) deliveryCount = n;
-        continue;
-      }
-      if (name === ATTEMPTS_HEADER) {
+      } else if (rule === ATTEMPTS) {
         const n = Number(value);
         if (Number.isSafeInteger(n) && n >= 0 && n < 1_000_000) carriedAttempts = n;
-        continue;
       }
-      if (BROKER_HEADERS.has(name) || name.startsWith(PRIVATE_PREFIX) || value === undefined || value === null) continue;
-      const text = stringOf(value);
-      if (name.startsWith(AMQP_CE_PREFIX.toLowerCase())) out[CE_PREFIX + name.slice(AMQP_CE_PREFIX.length)] = text;
-      else if (name.startsWith(AMQP_CE_PREFIX_COLON)) out[CE_PREFIX + name.slice(AMQP_CE_PREFIX_COLON.length)] = text;
-      else out[name] = text;
     }
   }
   if (typeof properties.contentType === "string") out[CONTENT_TYPE] = properties.contentType;

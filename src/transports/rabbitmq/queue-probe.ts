@@ -6,7 +6,11 @@
 import type { Channel } from "amqplib";
 import { toAmqpError } from "./amqp-errors.js";
 import type { AmqpSession } from "./session.js";
-import type { QueueInfo } from "./topology.js";
+
+export interface QueueInfo {
+  readonly messageCount: number;
+  readonly consumerCount: number;
+}
 
 export class QueueProbe {
   private channel: Channel | undefined;

@@ -11,6 +11,7 @@ import { randomUUID } from "node:crypto";
 import type { Channel, ConfirmChannel, ConsumeMessage } from "amqplib";
 import { ConfigurationError } from "../../errors.js";
 import { toAmqpError } from "./amqp-errors.js";
+import { LazyChannel } from "./lazy-channel.js";
 import type { AmqpSession } from "./session.js";
 
 /** Where a read starts: a numeric offset, the stream's first record, or a unix time in ms (the broker starts at the chunk holding it). */
@@ -112,12 +113,14 @@ function parseRecord(content: Buffer): unknown {
  * while the Publisher is routing a delayed message, and would wait on itself.
  */
 export class StreamAppender {
-  private channel: Promise<ConfirmChannel> | undefined;
+  private readonly channel: LazyChannel<ConfirmChannel>;
 
   constructor(
-    private readonly session: AmqpSession,
+    session: AmqpSession,
     private readonly stream: string,
-  ) {}
+  ) {
+    this.channel = new LazyChannel(session, (model) => model.createConfirmChannel());
+  }
 
   async append(records: readonly unknown[]): Promise<void> {
     try {
@@ -127,33 +130,16 @@ export class StreamAppender {
       }
       await ch.waitForConfirms();
     } catch (err) {
-      this.channel = undefined;
+      this.channel.forget();
       throw toAmqpError(err, `rabbitmq: appending to stream ${this.stream}`);
     }
   }
 
-  async close(): Promise<void> {
-    const ch = this.channel;
-    this.channel = undefined;
-    await (await ch?.catch(() => undefined))?.close().catch(() => undefined);
+  close(): Promise<void> {
+    return this.channel.close();
   }
 
   private open(): Promise<ConfirmChannel> {
-    if (!this.channel) {
-      const opening = (async () => {
-        const { model } = await this.session.connection();
-        const ch = await model.createConfirmChannel();
-        ch.on("error", () => undefined);
-        ch.on("close", () => {
-          if (this.channel === opening) this.channel = undefined;
-        });
-        return ch;
-      })();
-      opening.catch(() => {
-        if (this.channel === opening) this.channel = undefined;
-      });
-      this.channel = opening;
-    }
-    return this.channel;
+    return this.channel.get();
   }
 }

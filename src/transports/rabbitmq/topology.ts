@@ -13,12 +13,8 @@ import {
   levelQueuePattern, levelSkipPattern, levelsOf, nextExchangeAfter, type DelayDestination,
 } from "./names.js";
 import type { ResolvedRabbitmqOptions } from "./options.js";
+import { LazyChannel } from "./lazy-channel.js";
 import type { AmqpSession } from "./session.js";
-
-export interface QueueInfo {
-  readonly messageCount: number;
-  readonly consumerCount: number;
-}
 
 /** Told what was declared, so the catalog (catalog.ts) can record it: AMQP cannot list queues. */
 export interface TopologyHooks {
@@ -27,7 +23,7 @@ export interface TopologyHooks {
 }
 
 export class Topology {
-  private channel: Promise<Channel> | undefined;
+  private readonly channel: LazyChannel<Channel>;
   private readonly done = new Set<string>();
   private readonly running = new Map<string, Promise<void>>();
 
@@ -36,7 +32,7 @@ export class Topology {
     private readonly options: ResolvedRabbitmqOptions,
     private readonly hooks?: TopologyHooks,
   ) {
-    session.onLost(() => (this.channel = undefined));
+    this.channel = new LazyChannel(session, (model) => model.createChannel());
   }
 
   /** A topic's exchange. */
@@ -115,23 +111,8 @@ export class Topology {
     this.forget(`g:${group}`);
   }
 
-  /** Ready messages and consumers of a queue, or undefined when it does not exist. */
-  async queueInfo(queue: string): Promise<QueueInfo | undefined> {
-    const ch = await this.open();
-    try {
-      const ok = await ch.checkQueue(queue);
-      return { messageCount: ok.messageCount, consumerCount: ok.consumerCount };
-    } catch (err) {
-      this.channel = undefined;
-      if ((err as { code?: unknown }).code === 404) return undefined;
-      throw toAmqpError(err, `rabbitmq: reading queue ${JSON.stringify(queue)}`);
-    }
-  }
-
-  async close(): Promise<void> {
-    const ch = this.channel;
-    this.channel = undefined;
-    if (ch) await (await ch.catch(() => undefined))?.close().catch(() => undefined);
+  close(): Promise<void> {
+    return this.channel.close();
   }
 
   private queueArguments(): Options.AssertQueue["arguments"] {
@@ -186,7 +167,7 @@ export class Topology {
       await work();
     } catch (err) {
       // A channel error (404, 406, 403) closes the channel: the next declaration opens a new one.
-      this.channel = undefined;
+      this.channel.forget();
       throw isMissiveError(err) ? err : toAmqpError(err, "rabbitmq: declaring the topology failed");
     }
   }
@@ -203,21 +184,6 @@ export class Topology {
   }
 
   private open(): Promise<Channel> {
-    if (!this.channel) {
-      const opening = (async () => {
-        const { model } = await this.session.connection();
-        const ch = await model.createChannel();
-        ch.on("error", () => undefined);
-        ch.on("close", () => {
-          if (this.channel === opening) this.channel = undefined;
-        });
-        return ch;
-      })();
-      opening.catch(() => {
-        if (this.channel === opening) this.channel = undefined;
-      });
-      this.channel = opening;
-    }
-    return this.channel;
+    return this.channel.get();
   }
 }

@@ -5,22 +5,22 @@
  * retries, a dead-letter queue per group, direct reply-to, and a connection
  * that comes back by itself.
  */
-import type { ConsumeMessage } from "amqplib";
 import { ClosedError } from "../../errors.js";
 import type {
   DeadLetterStore, DurabilityReport, OutgoingMessage, PublishResult, QueueStats, SubscribeOptions, Subscription, Transport, TransportCapabilities,
 } from "../../transport/transport.js";
 import { Catalog } from "./catalog.js";
 import { RabbitmqDeadLetterStore } from "./dead-letter-store.js";
-import { checkGroupName, checkTopicName, RUNTIME_REPLY_PREFIX } from "./names.js";
+import { CATALOG_STREAM, checkGroupName, checkTopicName, RELEASE_STREAM, RUNTIME_REPLY_PREFIX, STATUS_STREAM } from "./names.js";
 import { resolveRabbitmqOptions, type RabbitmqTransportOptions, type ResolvedRabbitmqOptions } from "./options.js";
 import { Publisher } from "./publisher.js";
 import type { ReleaseLedger } from "./release-ledger.js";
-import { StreamReleaseLedger } from "./stream-release-ledger.js";
+import { declareStream } from "./stream-reader.js";
+import { RELEASE_STREAM_ARGS, StreamReleaseLedger } from "./stream-release-ledger.js";
 import { ReplySubscription } from "./reply-subscription.js";
 import { AmqpSession } from "./session.js";
 import { StatsReader } from "./stats.js";
-import { StatusReporter } from "./status-reporter.js";
+import { STATUS_STREAM_ARGS, StatusReporter } from "./status-reporter.js";
 import { RabbitmqSubscription } from "./subscription.js";
 import { Topology } from "./topology.js";
 
@@ -69,7 +69,7 @@ class RabbitmqTransportImpl implements RabbitmqTransport {
     this.catalog = new Catalog(this.session, options.declare);
     this.topology = new Topology(this.session, options, this.catalog);
     this.publisher = new Publisher(this.session, this.topology, options, MAX_MESSAGE_BYTES);
-    this.ledger = new StreamReleaseLedger(this.session, publish);
+    this.ledger = new StreamReleaseLedger(this.session, publish, options.declare);
     this.deadLetters = new RabbitmqDeadLetterStore(this.session, this.catalog, publish);
     this.status = new StatusReporter(this.session, options.declare, publish);
     this.statsReader = new StatsReader(this.session, this.catalog, this.status, options.declare);
@@ -128,6 +128,10 @@ class RabbitmqTransportImpl implements RabbitmqTransport {
 
   async declareTopology(group: string, topics: readonly string[]): Promise<void> {
     await this.bind(group, topics);
+    // missive's own streams, which a service with `declare: false` only checks.
+    await declareStream(this.session, CATALOG_STREAM, {}, true);
+    await declareStream(this.session, STATUS_STREAM, STATUS_STREAM_ARGS, true);
+    await declareStream(this.session, RELEASE_STREAM, RELEASE_STREAM_ARGS, true);
     await this.topology.ensureAllDelayLevels({ kind: "group", name: group });
     for (const topic of topics) await this.topology.ensureAllDelayLevels({ kind: "topic", name: topic });
   }
@@ -173,4 +177,3 @@ class RabbitmqTransportImpl implements RabbitmqTransport {
   }
 }
 
-export type { ConsumeMessage };

@@ -13,7 +13,11 @@ import type { Channel, ConsumeMessage } from "amqplib";
 import type { OutgoingMessage, PublishResult } from "../../transport/transport.js";
 import { RELEASE_STREAM } from "./names.js";
 import type { ReleaseLedger } from "./release-ledger.js";
+import { declareStream } from "./stream-reader.js";
 import type { AmqpSession } from "./session.js";
+
+/** Releases matter for minutes (a restart); segments small enough for the age limit to bite. */
+export const RELEASE_STREAM_ARGS = { "x-max-age": "2h", "x-stream-max-segment-size-bytes": 1_000_000 } as const;
 
 /** How far back a new reader starts, and how long records are kept in memory. */
 const WINDOW_MS = 60 * 60 * 1000;
@@ -41,6 +45,8 @@ export class StreamReleaseLedger implements ReleaseLedger {
   constructor(
     private readonly session: AmqpSession,
     private readonly publish: (batch: readonly OutgoingMessage[]) => Promise<PublishResult[]>,
+    /** False with `declare: false`: the stream is only checked (missive topology declares it). */
+    private readonly mayDeclare: boolean,
   ) {}
 
   async noteRelease(group: string, messageId: string, prior: number): Promise<void> {
@@ -101,19 +107,7 @@ export class StreamReleaseLedger implements ReleaseLedger {
 
   private declare(): Promise<void> {
     if (!this.declared) {
-      this.declared = (async () => {
-        const { model } = await this.session.connection();
-        const ch = await model.createChannel();
-        ch.on("error", () => undefined);
-        try {
-          await ch.assertQueue(RELEASE_STREAM, {
-            durable: true,
-            arguments: { "x-queue-type": "stream", "x-max-age": "2h", "x-stream-max-segment-size-bytes": 1_000_000 },
-          });
-        } finally {
-          await ch.close().catch(() => undefined);
-        }
-      })();
+      this.declared = declareStream(this.session, RELEASE_STREAM, RELEASE_STREAM_ARGS, this.mayDeclare);
       this.declared.catch(() => (this.declared = undefined));
     }
     return this.declared;

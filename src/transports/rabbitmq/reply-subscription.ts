@@ -8,10 +8,11 @@
 import type { ConsumeMessage } from "amqplib";
 import type { Delivery, SubscribeOptions, Subscription } from "../../transport/transport.js";
 import { fromAmqpProperties } from "./amqp-headers.js";
+import { WakeList } from "./wake-list.js";
 
 export class ReplySubscription implements Subscription {
   private readonly buffer: ConsumeMessage[] = [];
-  private waiters: Array<() => void> = [];
+  private readonly waiters = new WakeList();
   private closed = false;
   private readonly topic: string;
 
@@ -29,7 +30,7 @@ export class ReplySubscription implements Subscription {
       // Bounded like any subscription: beyond prefetch, a reply nobody reads is dropped (its request times out).
       if (this.closed || this.buffer.length >= Math.max(1, this.options.prefetch) * 4) return;
       this.buffer.push(message);
-      for (const w of this.waiters.splice(0)) w();
+      this.waiters.wake();
     });
   }
 
@@ -37,14 +38,7 @@ export class ReplySubscription implements Subscription {
     const limit = Math.floor(max);
     if (!(limit >= 1) || this.closed) return [];
     if (this.buffer.length === 0 && waitMs > 0) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(done, waitMs);
-        function done(): void {
-          clearTimeout(timer);
-          resolve();
-        }
-        this.waiters.push(done);
-      });
+      await this.waiters.wait(waitMs);
     }
     return this.buffer.splice(0, limit).map((m) => this.deliveryOf(m));
   }
@@ -57,7 +51,7 @@ export class ReplySubscription implements Subscription {
     if (this.closed) return;
     this.closed = true;
     this.stop(this.topic);
-    for (const w of this.waiters.splice(0)) w();
+    this.waiters.wake();
     this.buffer.length = 0;
     this.onFinished(this);
   }

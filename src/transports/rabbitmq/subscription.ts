@@ -14,7 +14,8 @@ import type { Delivery, OutgoingMessage, PublishResult, SubscribeOptions, Subscr
 import { ChannelAcks, type Pushed } from "./ack-coalescer.js";
 import { fromAmqpProperties, type IncomingHeaders } from "./amqp-headers.js";
 import { RabbitmqDelivery, type DeliveryHost } from "./delivery.js";
-import { DELAY_DELIVER_EXCHANGE, DIRECT_REPLY_TO } from "./names.js";
+import { DIRECT_REPLY_TO } from "./names.js";
+import { WakeList } from "./wake-list.js";
 import type { ReleaseLedger } from "./release-ledger.js";
 import type { AmqpSession } from "./session.js";
 import { enqueuedAtOf, type StatusSource, type UnsettledSnapshot } from "./status-reporter.js";
@@ -38,7 +39,7 @@ export class RabbitmqSubscription implements Subscription, DeliveryHost, StatusS
   private consumerTag: string | undefined;
   private readonly buffer: Pushed[] = [];
   private readonly held = new Set<RabbitmqDelivery>();
-  private waiters: Array<() => void> = [];
+  private readonly waiters = new WakeList();
   private closed = false;
   private restarting: Promise<void> | undefined;
   private readonly offReconnect: () => void;
@@ -91,14 +92,7 @@ export class RabbitmqSubscription implements Subscription, DeliveryHost, StatusS
     while (this.buffer.length === 0 && !this.closed) {
       const left = deadline - Date.now();
       if (left <= 0) return [];
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(done, left);
-        function done(): void {
-          clearTimeout(timer);
-          resolve();
-        }
-        this.waiters.push(done);
-      });
+      await this.waiters.wait(left);
     }
     const taken: Pushed[] = [];
     while (taken.length < limit && this.buffer.length > 0) {
@@ -195,7 +189,9 @@ export class RabbitmqSubscription implements Subscription, DeliveryHost, StatusS
 
   private topicOf(message: Pushed["message"], headers: Readonly<Record<string, string>>): string {
     const exchange = message.fields.exchange;
-    if (exchange !== "" && exchange !== DELAY_DELIVER_EXCHANGE && !exchange.startsWith("missive.delay.") && this.options.topics.includes(exchange)) return exchange;
+    // Topics never name a delay exchange (checkTopicName): a copy that came through the delay levels
+    // or the default exchange is known by its type header instead.
+    if (this.options.topics.includes(exchange)) return exchange;
     const type = headers["ce-type"];
     if (type !== undefined && this.options.topics.includes(type)) return type;
     return this.options.topics[0] ?? exchange;
@@ -263,7 +259,7 @@ export class RabbitmqSubscription implements Subscription, DeliveryHost, StatusS
   }
 
   private wake(): void {
-    for (const w of this.waiters.splice(0)) w();
+    this.waiters.wake();
   }
 
   /** The channel is going: acks still waiting go out first when it closes in order (`flush`), else never. */

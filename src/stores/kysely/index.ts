@@ -10,15 +10,23 @@
  * be a transaction on that database: a PostgresDialect transaction for
  * `postgresOutbox`, a MysqlDialect one for `mysqlOutbox`.
  */
-import { CompiledQuery, type Transaction } from "kysely";
+import { CompiledQuery, type QueryResult } from "kysely";
 import { ConfigurationError } from "../../errors.js";
 import { SQL_EXECUTOR, type SqlExecutor } from "../sql/executor.js";
 
 export type { SqlExecutor } from "../sql/executor.js";
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any database schema: the outbox only runs its own statements
-export function kyselyTx(trx: Transaction<any>): SqlExecutor {
-  if (!trx || typeof trx !== "object" || typeof (trx as unknown as { executeQuery?: unknown }).executeQuery !== "function" || !(trx as unknown as { isTransaction?: unknown }).isTransaction) {
+/**
+ * What the outbox needs of a Kysely `Transaction<DB>`, for any database schema `DB` (the outbox runs
+ * only its own statements): a structural type, so no `any` leaks into the public signature.
+ */
+export interface KyselyTransactionLike {
+  readonly isTransaction: boolean;
+  executeQuery<R>(query: CompiledQuery<R>): Promise<QueryResult<R>>;
+}
+
+export function kyselyTx(trx: KyselyTransactionLike): SqlExecutor {
+  if (!trx || typeof trx !== "object" || typeof (trx as Partial<KyselyTransactionLike>).executeQuery !== "function" || !(trx as Partial<KyselyTransactionLike>).isTransaction) {
     throw new ConfigurationError("kyselyTx: pass the transaction Kysely gives db.transaction().execute(async (trx) => …)");
   }
   return {

@@ -9,6 +9,7 @@ import type { Pool, PoolClient } from "pg";
 import type { InboxOutcome, InboxStore } from "../inbox.js";
 import type { Delivery } from "../../transport/transport.js";
 import { toStoreError } from "../sql/errors.js";
+import { holdClient } from "./checked-out.js";
 import { checkAge, storedKey } from "../sql/ids.js";
 import { DEFAULT_INBOX_TABLE, optionsObject, tableName } from "../sql/names.js";
 import { retention, startSweeper, type RetentionOptions, type Sweeper } from "../sql/sweeper.js";
@@ -75,6 +76,8 @@ class PgInbox implements PostgresInbox {
     } catch (err) {
       throw toStoreError(err, "postgres inbox", "connecting failed");
     }
+    // Held across the handler's effects, which may await anything while the server dies.
+    const letGo = holdClient(client);
     let broken: Error | undefined;
     const rollback = (): Promise<unknown> => client.query("ROLLBACK").catch((e: Error) => (broken = e));
     try {
@@ -105,6 +108,7 @@ class PgInbox implements PostgresInbox {
       }
       return { duplicate: false, value: value as R, acked: false };
     } finally {
+      letGo();
       client.release(broken);
     }
   }

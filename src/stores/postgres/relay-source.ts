@@ -15,6 +15,7 @@ import type { Pool, PoolClient } from "pg";
 import type { OutboxLag } from "../outbox.js";
 import { parseHeaders, type ClaimedBatch, type RelayRow, type RelaySource } from "../relay-source.js";
 import { toStoreError } from "../sql/errors.js";
+import { holdClient } from "./checked-out.js";
 
 interface Row {
   seq: string;
@@ -44,6 +45,7 @@ export class PostgresRelaySource implements RelaySource {
   private readonly sql;
   private listener: PoolClient | undefined;
   private listening: Promise<void> | undefined;
+  private releaseListener: ((err?: Error | boolean) => void) | undefined;
   private notified = false;
   private waiter: (() => void) | undefined;
   private closed = false;
@@ -76,14 +78,20 @@ WHERE lane = ANY($1::text[]) AND sent_at IS NULL ORDER BY seq LIMIT $2 FOR UPDAT
     } catch (err) {
       throw toStoreError(err, this.name, "connecting failed");
     }
+    // The claim is held across the transport's publish: the server may die meanwhile.
+    const letGo = holdClient(client);
     let done = false;
     const finish = (sql: string | undefined, broken?: Error): Promise<void> => {
       if (done) return Promise.resolve();
       done = true;
       const end = sql === undefined || broken ? Promise.resolve() : client.query(sql).then(() => undefined);
       return end.then(
-        () => client.release(broken),
+        () => {
+          letGo();
+          client.release(broken);
+        },
         (err: Error) => {
+          letGo();
           client.release(err);
           throw toStoreError(err, this.name, "ending the claim failed");
         },
@@ -143,23 +151,30 @@ WHERE lane = ANY($1::text[]) AND sent_at IS NULL ORDER BY seq LIMIT $2 FOR UPDAT
   private listen(): Promise<void> {
     if (this.listener || this.closed) return Promise.resolve();
     this.listening ??= (async () => {
-      let client: PoolClient | undefined;
+      let release: ((err?: Error | boolean) => void) | undefined;
       try {
-        client = await this.pool.connect();
-        const c = client;
+        const c = await this.pool.connect();
+        // A dead connection's error event, a failed LISTEN and close() can each
+        // want to give this client back; pg throws on a second release.
+        let released = false;
+        release = (err) => {
+          if (released) return;
+          released = true;
+          if (this.listener === c) this.listener = undefined;
+          c.release(err);
+        };
+        const releaseBroken = release;
+        this.releaseListener = releaseBroken;
         c.on("notification", () => {
           this.notified = true;
           this.waiter?.();
         });
-        c.on("error", () => {
-          if (this.listener === c) this.listener = undefined;
-          c.release(new Error("listener connection failed"));
-        });
+        c.on("error", () => releaseBroken(new Error("listener connection failed")));
         await c.query(`LISTEN "${this.table}"`);
-        if (this.closed) c.release(true);
-        else this.listener = c;
+        if (this.closed) release(true);
+        else if (!released) this.listener = c;
       } catch {
-        client?.release(true);
+        release?.(true);
       } finally {
         this.listening = undefined;
       }
@@ -188,10 +203,11 @@ WHERE lane = ANY($1::text[]) AND sent_at IS NULL ORDER BY seq LIMIT $2 FOR UPDAT
     this.closed = true;
     await this.listening;
     const l = this.listener;
+    const release = this.releaseListener;
     this.listener = undefined;
-    if (l) {
+    if (l && release) {
       await l.query(`UNLISTEN "${this.table}"`).catch(() => undefined);
-      l.release(true);
+      release(true);
     }
   }
 }

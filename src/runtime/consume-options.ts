@@ -4,6 +4,7 @@ import type { BreakerOptions } from "./circuit-breaker.js";
 import { toMs, type Duration } from "./duration.js";
 import type { RetrySettings } from "./failure-policy.js";
 import type { Middleware } from "./handler-context.js";
+import { rateLimitSettings, type RateLimitOptions, type RateLimitSettings } from "./token-bucket.js";
 
 export interface RetryOptions {
   /** Most attempts in all, the first included. Default 5 (or delays.length + 1 when `delays` is set). */
@@ -36,6 +37,12 @@ export interface ConsumeOptions<TTx = unknown> {
   readonly lease?: Duration;
   /** Consumer circuit breaker; `false` disables it. Default threshold 10, cool-down 1 s to 30 s. */
   readonly breaker?: Partial<BreakerOptions> | false;
+  /**
+   * Most handler attempts a second for this consumer (token bucket: `burst` at once after an idle period,
+   * then `perSecond`; retries count). Waiting for a token is not part of `timeout`; closing ends the wait and
+   * the message goes back for redelivery. Default: none.
+   */
+  readonly rateLimit?: RateLimitOptions;
   /** Extra middleware, outermost first, around the handler (inside the runtime's own). */
   readonly middleware?: readonly Middleware[];
 }
@@ -51,6 +58,7 @@ export interface ConsumerSettings {
   readonly timeoutMs: number | undefined;
   readonly leaseMs: number;
   readonly breaker: BreakerOptions;
+  readonly rateLimit: RateLimitSettings | undefined;
   readonly middleware: readonly Middleware[];
 }
 
@@ -90,6 +98,7 @@ export function consumerSettings(options: ConsumeOptions<unknown>): ConsumerSett
     breaker: breakerOpt === false
       ? { threshold: 0, cooldownMs: 1000, maxCooldownMs: 30_000 }
       : { threshold: breakerOpt?.threshold ?? 10, cooldownMs: breakerOpt?.cooldownMs ?? 1000, maxCooldownMs: breakerOpt?.maxCooldownMs ?? 30_000 },
+    rateLimit: options.rateLimit === undefined ? undefined : rateLimitSettings(options.rateLimit, "rateLimit"),
     middleware: options.middleware ?? [],
   };
 }

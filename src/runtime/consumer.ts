@@ -13,6 +13,7 @@ import type { Logger } from "../observability/logger.js";
 import { endProcess, startProcess } from "../observability/telemetry.js";
 import { compose } from "../middleware/compose.js";
 import { inboxMiddleware } from "../middleware/inbox.js";
+import { rateLimitMiddleware } from "../middleware/rate-limit.js";
 import { timeoutMiddleware } from "../middleware/timeout.js";
 import type { InboxStore } from "../stores/inbox.js";
 import { deadLetterTopic, type Delivery, type Subscription, type Transport } from "../transport/transport.js";
@@ -27,6 +28,7 @@ import type { Handler, HandlerContext, Middleware } from "./handler-context.js";
 import { LaneScheduler } from "./lane-scheduler.js";
 import type { Producer } from "./producer.js";
 import { replyContext } from "./reply.js";
+import { TokenBucket } from "./token-bucket.js";
 
 export interface ConsumerStats {
   /** Handlers running now. */
@@ -69,7 +71,7 @@ const RECEIVE_WAIT_MS = 500;
 
 /** How one delivery ended, for its `process` span and metrics. */
 interface ProcessReport {
-  outcome: "handled" | "duplicate" | "retried" | "dead-lettered" | "stopped" | "dropped" | "settle-failed" | "lease-lost";
+  outcome: "handled" | "duplicate" | "retried" | "dead-lettered" | "stopped" | "dropped" | "settle-failed" | "lease-lost" | "given-back";
   error: unknown;
   /** A successful handler's ack, still committing: its lane slot is free, the delivery is held until it settles. */
   ack?: Promise<void>;
@@ -111,6 +113,8 @@ export class ConsumerImpl implements Consumer {
     this.scheduler = new LaneScheduler(s.concurrency);
     this.breaker = new CircuitBreaker(s.breaker, deps.random, (state) => deps.log.warn({ group: s.group, state }, `consumer circuit breaker ${state}`));
     const runtimeMiddleware: Middleware[] = [];
+    // Outermost: waiting for a token is not handler time (the timeout starts after it), and closing ends the wait.
+    if (s.rateLimit) runtimeMiddleware.push(rateLimitMiddleware(new TokenBucket(s.rateLimit), this.closing.signal));
     if (s.timeoutMs !== undefined) runtimeMiddleware.push(timeoutMiddleware(s.timeoutMs));
     runtimeMiddleware.push(...s.middleware);
     if (deps.inbox) runtimeMiddleware.push(inboxMiddleware(deps.inbox));
@@ -324,7 +328,7 @@ export class ConsumerImpl implements Consumer {
     if (this.deps.settings.atMostOnce) {
       await delivery.ack();
       try {
-        await this.chain(resolved.data, this.contextFor(envelope, attempt, { delivery, settled: false, committed: false }));
+        await this.chain(resolved.data, this.contextFor(envelope, attempt, { delivery, settled: false, committed: false, givenBack: false }));
         this.counts.handled++;
       } catch (err) {
         report.outcome = "dropped";
@@ -333,8 +337,9 @@ export class ConsumerImpl implements Consumer {
       }
       return;
     }
+    let failedHere = false;
     for (;;) {
-      const state: DeliveryState = { delivery, settled: false, committed: false };
+      const state: DeliveryState = { delivery, settled: false, committed: false, givenBack: false };
       let failure: { error: unknown } | undefined;
       try {
         await this.chain(resolved.data, this.contextFor(envelope, attempt, state));
@@ -355,6 +360,16 @@ export class ConsumerImpl implements Consumer {
         this.handledOk();
         return;
       }
+      if (state.givenBack) {
+        // Closing cut the rate limit's wait short: the handler never ran, so this is no failed attempt.
+        report.outcome = "given-back";
+        report.error = undefined;
+        // A first attempt goes back now, uncounted; after an in-process failure it stays unsettled (as when
+        // closing ends a retry delay) so the failed attempt still counts when it is redelivered.
+        if (!failedHere) await this.giveBack(delivery);
+        return;
+      }
+      failedHere = true;
       firstFailureAt ??= Date.now();
       report.error = failure.error;
       const next = await this.settleFailure(delivery, envelope, failure.error, attempt, firstFailureAt, state, report);

@@ -14,6 +14,11 @@ export interface DeliveryState {
   settled: boolean;
   /** The handler's effects were already committed (by the inbox transaction). */
   committed: boolean;
+  /**
+   * Set by runtime middleware that stopped before the handler ran because the consumer is closing (a rate
+   * limit's wait cut short): the delivery is given back untouched, not settled as a failed attempt.
+   */
+  givenBack: boolean;
 }
 
 export function deliveryStateOf(ctx: object): DeliveryState | undefined {

@@ -75,5 +75,16 @@ export async function missive(options: BusOptions): Promise<Bus> {
     ? await resolveTransport(options.transport)
     : { transport: options.transport, inbox: undefined };
   await resolved.transport.connect();
-  return new BusImpl(resolved.transport, settings, options.inbox ?? resolved.inbox);
+  const spoolSettings = settings.producer.spool;
+  if (!spoolSettings) return new BusImpl(resolved.transport, settings, options.inbox ?? resolved.inbox);
+  // The spool's SQLite file is opened only when asked for.
+  const { openSqliteSpool } = await import("./stores/spool/index.js");
+  let spool;
+  try {
+    spool = openSqliteSpool({ path: spoolSettings.path, maxMessages: spoolSettings.maxMessages, maxBytes: spoolSettings.maxBytes });
+  } catch (err) {
+    await resolved.transport.close();
+    throw err;
+  }
+  return new BusImpl(resolved.transport, settings, options.inbox ?? resolved.inbox, spool);
 }

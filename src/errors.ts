@@ -39,6 +39,8 @@ export const ErrorCodes = {
   DUPLICATE: "MISSIVE_DUPLICATE",
   /** A delivery's lease was lost (it expired and the message went to another consumer). */
   LEASE_LOST: "MISSIVE_LEASE_LOST",
+  /** The producer's local spool is full (its byte or message bound): the message was neither sent nor spooled. */
+  SPOOL_FULL: "MISSIVE_SPOOL_FULL",
   /** Something failed that missive did not classify. Retried like a transient error. */
   UNKNOWN: "MISSIVE_UNKNOWN",
 } as const;
@@ -105,6 +107,9 @@ export const DuplicateMessageError = defineError("DuplicateMessageError", ErrorC
 export type DuplicateMessageError = InstanceType<typeof DuplicateMessageError>;
 export const LeaseLostError = defineError("LeaseLostError", ErrorCodes.LEASE_LOST);
 export type LeaseLostError = InstanceType<typeof LeaseLostError>;
+/** The spool is full and `whenFull` says reject (or the wait ran out): nothing was sent or spooled; publish again later. */
+export const SpoolFullError = defineError("SpoolFullError", ErrorCodes.SPOOL_FULL);
+export type SpoolFullError = InstanceType<typeof SpoolFullError>;
 
 /** One issue reported by a Standard Schema validator. */
 export interface SchemaIssue {

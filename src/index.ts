@@ -1,13 +1,16 @@
 /** missive: reliable messaging by default. The public API, and nothing else. */
 export { missive, resolveTransport } from "./connect.js";
 export type { Bus, RequestOptions } from "./runtime/bus.js";
-export type { BusOptions, PublisherOptions } from "./runtime/bus-options.js";
+export type { BusOptions, PublisherOptions, SpoolOptions } from "./runtime/bus-options.js";
+export type { StatusEvent, StatusListener, ProducerStatus } from "./runtime/status.js";
+export type { SpoolDepth } from "./runtime/spool.js";
 export type { ConsumeOptions, RetryOptions } from "./runtime/consume-options.js";
 export type { Consumer, ConsumerStats } from "./runtime/consumer.js";
 export type { Handler, HandlerContext, Middleware } from "./runtime/handler-context.js";
 export type { PublishOptions, PublishReceipt } from "./runtime/publish-options.js";
 export type { Duration } from "./runtime/duration.js";
 export type { BreakerOptions, BreakerState } from "./runtime/circuit-breaker.js";
+export type { RateLimitOptions } from "./runtime/token-bucket.js";
 export { classifyFailure, retryDelay, type FailureDecision, type RetrySettings } from "./runtime/failure-policy.js";
 export { fullJitterDelay, type Random } from "./runtime/backoff.js";
 export { DIAGNOSTIC_PREFIX, DiagnosticHeaders, readDiagnostics, type DeadLetterDiagnostics } from "./runtime/diagnostics.js";
@@ -40,7 +43,7 @@ export {
   ErrorCodes, MissiveError, PermanentError, TransientError, DecodeError, SchemaValidationError,
   UnknownTypeError, UnknownVersionError, MessageTooLargeError, UnroutableError, PublishTimeoutError,
   ConnectionError, AuthenticationError, ConfigurationError, RequestTimeoutError, HandlerTimeoutError,
-  ClosedError, DuplicateMessageError, LeaseLostError, isMissiveError, isRetryable, isPoison, isFatal,
+  ClosedError, DuplicateMessageError, LeaseLostError, SpoolFullError, isMissiveError, isRetryable, isPoison, isFatal,
   type ErrorCode, type SchemaIssue,
 } from "./errors.js";
 export { MISSIVE_VERSION } from "./version.js";

@@ -6,7 +6,10 @@ import type { InboxStore } from "../stores/inbox.js";
 import type { Transport } from "../transport/transport.js";
 import type { Random } from "./backoff.js";
 import { toMs, type Duration } from "./duration.js";
-import type { ProducerSettings } from "./producer.js";
+import type { BreakerOptions } from "./circuit-breaker.js";
+import type { ProducerSettings, SpoolSettings } from "./producer.js";
+import { SPOOL_DEFAULTS } from "./spool.js";
+import { rateLimitSettings, type RateLimitOptions } from "./token-bucket.js";
 
 export interface PublisherOptions {
   /** Reject a publish not confirmed within this (retrying meanwhile). Default `"30s"`. */
@@ -19,6 +22,46 @@ export interface PublisherOptions {
   readonly retryBase?: Duration;
   /** Largest retry backoff. Default `"5s"`. */
   readonly retryMax?: Duration;
+  /**
+   * The outage bound: a batch not confirmed within this means the broker is
+   * down (a status event; with a spool, its messages are spooled). Keep it
+   * above the broker's usual confirm latency. Default `"5s"`.
+   */
+  readonly outageAfter?: Duration;
+  /**
+   * The producer's circuit breaker: after `threshold` failed publishes in a
+   * row (or one outage) it stops sending, then probes with backoff and
+   * jitter; a confirmed probe closes it. `false` disables it. Default
+   * threshold 3, cool-down 500 ms doubling to 5 s (a probe is one message:
+   * probing a dead broker every few seconds costs it nothing, and the flush
+   * starts within seconds of its return).
+   */
+  readonly breaker?: Partial<BreakerOptions> | false;
+  /** Most publishes per second (token bucket), spool flushes included. Default: none. */
+  readonly rateLimit?: RateLimitOptions;
+  /**
+   * A durable local spool (a SQLite file, `synchronous = FULL`) for what the
+   * broker cannot confirm in time: the publish resolves `{ outcome:
+   * "spooled" }` and the message is flushed, in order and under its id, when
+   * the broker is back, by this process or the next one. A path, or options.
+   * Default: none (an unconfirmed publish retries until `timeout`, then rejects).
+   */
+  readonly spool?: string | SpoolOptions;
+}
+
+export interface SpoolOptions {
+  /** The spool file, one per service instance; created when missing. */
+  readonly path: string;
+  /** Most messages it holds. Default 100 000. */
+  readonly maxMessages?: number;
+  /** Most bytes (headers + bodies) it holds. Default 256 MiB. */
+  readonly maxBytes?: number;
+  /** When full: `"wait"` for room (backpressure, up to `timeout`, then SpoolFullError) or `"reject"` at once with SpoolFullError. Default `"wait"`. */
+  readonly whenFull?: "wait" | "reject";
+  /** The flush lease (one flushing process per file); a holder that stops renewing it loses it after this. Default `"30s"`. */
+  readonly lease?: Duration;
+  /** Most messages per flush batch. Default 512. */
+  readonly flushBatch?: number;
 }
 
 export interface BusOptions {
@@ -75,6 +118,39 @@ export function busSettings(options: BusOptions): BusSettings {
       publishTimeoutMs: toMs(p.timeout ?? "30s", "publisher.timeout"),
       retryBaseMs: toMs(p.retryBase ?? "50ms", "publisher.retryBase"),
       retryMaxMs: toMs(p.retryMax ?? "5s", "publisher.retryMax"),
+      outageAfterMs: positive(toMs(p.outageAfter ?? "5s", "publisher.outageAfter"), "publisher.outageAfter"),
+      breaker: p.breaker === false
+        ? { threshold: 0, cooldownMs: 500, maxCooldownMs: 5000 }
+        : { threshold: p.breaker?.threshold ?? 3, cooldownMs: p.breaker?.cooldownMs ?? 500, maxCooldownMs: p.breaker?.maxCooldownMs ?? 5000 },
+      rateLimit: p.rateLimit === undefined ? undefined : rateLimitSettings(p.rateLimit, "publisher.rateLimit"),
+      spool: p.spool === undefined ? undefined : spoolSettings(p.spool),
     },
+  };
+}
+
+function positive(ms: number, what: string): number {
+  if (!(ms > 0)) throw new ConfigurationError(`${what} must be longer than 0`);
+  return ms;
+}
+
+function spoolSettings(option: string | SpoolOptions): SpoolSettings {
+  const o: SpoolOptions = typeof option === "string" ? { path: option } : option;
+  if (typeof o !== "object" || o === null || typeof o.path !== "string" || o.path === "" || o.path === ":memory:") {
+    throw new ConfigurationError("publisher.spool must be a file path (or { path, ... }): the spool must outlive the process");
+  }
+  const whenFull = o.whenFull ?? "wait";
+  if (whenFull !== "wait" && whenFull !== "reject") throw new ConfigurationError(`publisher.spool.whenFull must be "wait" or "reject"`);
+  const int = (v: number | undefined, d: number, what: string): number => {
+    const n = v ?? d;
+    if (!Number.isInteger(n) || n < 1) throw new ConfigurationError(`publisher.spool.${what} must be a positive integer`);
+    return n;
+  };
+  return {
+    path: o.path,
+    maxMessages: int(o.maxMessages, SPOOL_DEFAULTS.maxMessages, "maxMessages"),
+    maxBytes: int(o.maxBytes, SPOOL_DEFAULTS.maxBytes, "maxBytes"),
+    whenFull,
+    leaseMs: positive(toMs(o.lease ?? "30s", "publisher.spool.lease"), "publisher.spool.lease"),
+    flushBatch: int(o.flushBatch, 512, "flushBatch"),
   };
 }

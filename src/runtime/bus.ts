@@ -15,6 +15,8 @@ import type { Handler } from "./handler-context.js";
 import { Producer } from "./producer.js";
 import type { PublishOptions, PublishReceipt } from "./publish-options.js";
 import { Requester } from "./requester.js";
+import type { Spool } from "./spool.js";
+import type { ProducerStatus, StatusListener } from "./status.js";
 
 /** Any contract, whatever its data type. */
 type AnyDefinition = MessageDefinition<string, unknown, unknown>;
@@ -48,6 +50,13 @@ export interface Bus {
    * when the transport has no dead-letter store.
    */
   deadLetters(options?: DeadLetterAdminOptions): DeadLetterAdmin;
+  /**
+   * Listen to status events: the broker going down or up, the producer's
+   * breaker, the spool filling or draining. Returns the unsubscribe function.
+   */
+  onStatus(listener: StatusListener): () => void;
+  /** The producer's health now: broker up or down, breaker state, spool depth. */
+  status(): ProducerStatus;
   /** Stop consumers (in-flight handlers get `deadline`, default 10 s), flush publishes, close the transport. */
   close(options?: { deadline?: Duration }): Promise<void>;
 }
@@ -65,14 +74,23 @@ export class BusImpl implements Bus {
     readonly transport: Transport,
     private readonly settings: BusSettings,
     private readonly defaultInbox: InboxStore<unknown> | undefined,
+    spool?: Spool,
   ) {
     this.service = settings.service;
-    this.producer = new Producer(transport, settings.producer, settings.random, settings.logger);
+    this.producer = new Producer(transport, settings.producer, settings.random, settings.logger, spool);
     this.requester = new Requester(transport, this.producer, settings.limits, settings.logger);
   }
 
   publish<M extends AnyDefinition>(definition: M, data: MessageInput<M>, options?: PublishOptions): Promise<PublishReceipt> {
     return this.producer.publish(definition, data, options);
+  }
+
+  onStatus(listener: StatusListener): () => void {
+    return this.producer.onStatus(listener);
+  }
+
+  status(): ProducerStatus {
+    return this.producer.status();
   }
 
   consume<M extends AnyDefinition, TTx = unknown>(definitions: M | readonly M[], options: ConsumeOptions<TTx>, handler: Handler<MessageData<M>, TTx>): Consumer {

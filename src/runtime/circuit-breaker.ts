@@ -1,7 +1,7 @@
 /**
- * A consumer circuit breaker: after `threshold` consecutive failures it opens
- * and the consumer stops fetching (instead of burning every message's retry
- * budget against a dead dependency). After a cool-down it lets one probe
+ * A circuit breaker: after `threshold` consecutive failures it opens. A
+ * consumer's stops fetching (instead of burning every message's retry budget
+ * against a dead dependency); the producer's stops sending to a dead broker. After a cool-down it lets one probe
  * through (half-open); a success closes it, a failure reopens it for longer.
  */
 import type { Random } from "./backoff.js";
@@ -75,15 +75,24 @@ export class CircuitBreaker {
     if (this.options.threshold <= 0) return;
     this.consecutiveFailures++;
     const s = this.state;
-    if (s === "half-open" || (s === "closed" && this.consecutiveFailures >= this.options.threshold)) {
-      this.opens++;
-      const cap = Math.min(this.options.maxCooldownMs, this.options.cooldownMs * 2 ** Math.min(this.opens - 1, 20));
-      // Half fixed, half jittered: never zero, and several consumers do not probe in lockstep.
-      this.cooldown = cap / 2 + this.random() * (cap / 2);
-      this.openUntil = this.now() + this.cooldown;
-      this.probing = false;
-      this.set("open");
-    }
+    if (s === "half-open" || (s === "closed" && this.consecutiveFailures >= this.options.threshold)) this.open();
+  }
+
+  /** Open now, whatever the count: an outage was detected another way (a confirm that did not come in time). */
+  trip(): void {
+    if (this.options.threshold <= 0) return;
+    this.consecutiveFailures = Math.max(this.consecutiveFailures, this.options.threshold);
+    if (this.state !== "open") this.open();
+  }
+
+  private open(): void {
+    this.opens++;
+    const cap = Math.min(this.options.maxCooldownMs, this.options.cooldownMs * 2 ** Math.min(this.opens - 1, 20));
+    // Half fixed, half jittered: never zero, and several consumers do not probe in lockstep.
+    this.cooldown = cap / 2 + this.random() * (cap / 2);
+    this.openUntil = this.now() + this.cooldown;
+    this.probing = false;
+    this.set("open");
   }
 
   private set(state: BreakerState): void {

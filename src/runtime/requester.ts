@@ -58,7 +58,8 @@ export class Requester {
       this.waiting.set(correlationId, { definition: replyDefinition, resolve, reject, timer });
     });
     try {
-      await this.producer.publish(definition, data, { ...options, id, correlationId, replyTo: this.topic });
+      // Never spooled: a request waits for its reply, so one the broker cannot take now should fail now.
+      await this.producer.publish(definition, data, { ...options, id, correlationId, replyTo: this.topic, spool: false });
     } catch (err) {
       const w = this.waiting.get(correlationId);
       if (w) {

@@ -5,6 +5,9 @@ import { redact } from "../../src/connect.js";
 import { createMemoryBroker } from "../../src/transports/memory/index.js";
 import { OrderPlaced } from "../conformance/contracts.js";
 import { z } from "zod";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 const config = { code: ErrorCodes.CONFIG };
 
@@ -27,6 +30,29 @@ describe("options", () => {
     await expect(missive({ transport, service: "s", limits: { maxBodyBytes: -1 } })).rejects.toMatchObject(config);
     await expect(missive({ transport, service: "s", contentMode: "xml" as "binary" })).rejects.toMatchObject(config);
     await expect(missive({ transport, service: "s", publisher: { timeout: "soon" as "1s" } })).rejects.toMatchObject(config);
+  });
+
+  it("missive - bad spool, outage, breaker and rate-limit options are refused; a spool file that is not a spool is too", async () => {
+    const transport = createMemoryBroker().transport();
+    const bad: unknown[] = [
+      { spool: "" }, { spool: ":memory:" }, { spool: { path: 5 } }, { spool: { path: "/tmp/x.db", maxMessages: 0 } },
+      { spool: { path: "/tmp/x.db", maxBytes: -1 } }, { spool: { path: "/tmp/x.db", whenFull: "drop" } }, { spool: { path: "/tmp/x.db", lease: "0ms" } },
+      { outageAfter: "0ms" }, { outageAfter: "later" }, { rateLimit: { perSecond: 0 } }, { rateLimit: { perSecond: 10, burst: 0.5 } },
+      { rateLimit: { perSecond: Number.NaN } }, { spool: null },
+    ];
+    for (const publisher of bad) {
+      await expect(missive({ transport, service: "s", publisher: publisher as never }), JSON.stringify(publisher)).rejects.toMatchObject(config);
+    }
+    const dir = mkdtempSync(join(tmpdir(), "missive-opt-"));
+    try {
+      const notSpool = join(dir, "other.db");
+      writeFileSync(notSpool, "this is not a database at all, just text that is long enough to not be a header".repeat(20));
+      // A fresh transport each: a bus that fails to open its spool closes the transport it connected.
+      await expect(missive({ transport: createMemoryBroker().transport(), service: "s", publisher: { spool: notSpool } })).rejects.toMatchObject(config);
+      await expect(missive({ transport: createMemoryBroker().transport(), service: "s", publisher: { spool: join(dir, "no", "such", "dir", "x.db") } })).rejects.toMatchObject(config);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("missive - an unopenable SQLite path is a ConfigurationError", async () => {

@@ -9,6 +9,7 @@ import {
   ErrorCodes,
   HandlerTimeoutError,
   LeaseLostError,
+  SpoolFullError,
   MessageTooLargeError,
   MissiveError,
   PermanentError,
@@ -46,6 +47,7 @@ const CLASSES: ReadonlyArray<readonly [Ctor, ErrorCode, string]> = [
   [ClosedError, "MISSIVE_CLOSED", "ClosedError"],
   [DuplicateMessageError, "MISSIVE_DUPLICATE", "DuplicateMessageError"],
   [LeaseLostError, "MISSIVE_LEASE_LOST", "LeaseLostError"],
+  [SpoolFullError, "MISSIVE_SPOOL_FULL", "SpoolFullError"],
 ];
 
 /** One instance per code (SchemaValidationError has its own constructor). */

@@ -1,0 +1,146 @@
+/**
+ * The producer's view of the broker: up or down, and a circuit breaker that
+ * stops it hammering a broker that does not confirm. An outage is detected
+ * when a publish fails `breaker.threshold` times in a row, or at once when a
+ * batch goes unconfirmed for `outageAfterMs` (a silent blackhole never fails
+ * a publish by itself). While the breaker is open nothing is sent; after a
+ * cool-down (backoff with jitter) one probe goes out, and its confirm closes
+ * the breaker and marks the broker up. Every change is a status event.
+ */
+import type { Logger } from "../observability/logger.js";
+import type { Random } from "./backoff.js";
+import { CircuitBreaker, type BreakerOptions, type BreakerState } from "./circuit-breaker.js";
+import type { StatusEvents } from "./status.js";
+
+/** How often a caller waiting behind another's probe looks again, ms. */
+const PROBE_RECHECK_MS = 250;
+
+export class BrokerHealth {
+  private readonly breaker: CircuitBreaker;
+  private downSince: number | undefined;
+  private waiters: Array<() => void> = [];
+  private timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(
+    breaker: BreakerOptions,
+    random: Random,
+    private readonly events: StatusEvents,
+    private readonly log: Logger,
+    private readonly onChange: () => void = () => {},
+  ) {
+    this.breaker = new CircuitBreaker(breaker, random, (state) => this.breakerChanged(state));
+  }
+
+  get up(): boolean {
+    return this.downSince === undefined;
+  }
+
+  get breakerState(): BreakerState {
+    return this.breaker.state;
+  }
+
+  /** Unix ms the current outage began; `undefined` while up. */
+  get downAt(): number | undefined {
+    return this.downSince;
+  }
+
+  /** A publish (or probe) was confirmed: the broker is up. */
+  confirmed(): void {
+    this.breaker.success();
+    if (this.downSince !== undefined) {
+      const downForMs = Date.now() - this.downSince;
+      this.downSince = undefined;
+      this.log.info({ downForMs }, "broker confirms again");
+      this.events.emit({ type: "broker", state: "up", at: Date.now(), downForMs });
+      this.onChange();
+    }
+    this.wake();
+  }
+
+  /** A publish failed (retryably). Enough of them in a row open the breaker: an outage. */
+  failed(reason: string): void {
+    this.breaker.failure();
+    if (this.breaker.state === "open") this.down(reason);
+  }
+
+  /** An outage was detected another way (a confirm did not come in time): open the breaker now. */
+  outage(reason: string): void {
+    this.breaker.trip();
+    this.down(reason);
+  }
+
+  /**
+   * May an attempt go to the broker now? True when closed; when half-open,
+   * true for the one probe (taken here). False while open: `waitMs()` says
+   * for how long.
+   */
+  permit(): boolean {
+    const allowance = this.breaker.allowance();
+    if (allowance === 0) return false;
+    if (allowance !== Number.POSITIVE_INFINITY) this.breaker.probeTaken();
+    return true;
+  }
+
+  /** ms until a probe may go (0 when one may go now or the breaker is closed). */
+  waitMs(): number {
+    return this.breaker.waitMs();
+  }
+
+  /**
+   * Resolves when the state may have changed: a confirm, an outage, or the
+   * end of the current cool-down (at most `maxMs`). Never rejects.
+   */
+  changed(maxMs: number, signal?: AbortSignal): Promise<void> {
+    // The cool-down may have ended since the caller asked (reading the state half-opens the breaker): then a
+    // probe may go now, and nothing else would wake this caller.
+    if (signal?.aborted || this.breaker.allowance() > 0) return Promise.resolve();
+    // Open: until the cool-down ends. Half-open with someone else's probe out: look again now and then, since a
+    // probe that is never answered stops holding its slot after a while.
+    const until = this.breaker.state === "open" ? this.waitMs() : PROBE_RECHECK_MS;
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(t);
+        signal?.removeEventListener("abort", done);
+        resolve();
+      };
+      const t = setTimeout(done, Math.max(1, Math.min(maxMs, until)));
+      this.waiters.push(done);
+      signal?.addEventListener("abort", done, { once: true });
+    });
+  }
+
+  close(): void {
+    clearTimeout(this.timer);
+    this.wake();
+  }
+
+  private down(reason: string): void {
+    if (this.downSince !== undefined) return;
+    this.downSince = Date.now();
+    this.log.warn({ reason }, "broker outage detected");
+    this.events.emit({ type: "broker", state: "down", at: this.downSince, reason });
+    this.onChange();
+    this.wake();
+  }
+
+  private breakerChanged(state: BreakerState): void {
+    this.events.emit({ type: "breaker", state, at: Date.now() });
+    this.onChange();
+    // A half-open breaker lets a probe through: waiters must look again when the cool-down ends.
+    clearTimeout(this.timer);
+    if (state === "open") {
+      this.timer = setTimeout(() => {
+        void this.breaker.state;
+        this.wake();
+      }, Math.max(1, this.breaker.waitMs()));
+      this.timer.unref?.();
+    }
+    this.wake();
+  }
+
+  private wake(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) f();
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * What a bus says about its producer's health (DESIGN.md §7): status events,
+ * a discriminated union on `type`, and the snapshot `bus.status()` returns.
+ * Listeners are called synchronously and must not throw (a throwing
+ * listener is logged and ignored: it must never break a publish).
+ */
+import type { Logger } from "../observability/logger.js";
+import type { BreakerState } from "./circuit-breaker.js";
+import type { SpoolDepth } from "./spool.js";
+
+export type StatusEvent =
+  /** The broker stopped confirming (an outage was detected) or confirms again. */
+  | {
+      readonly type: "broker";
+      readonly state: "up" | "down";
+      /** Unix ms of the change. */
+      readonly at: number;
+      /** Why it is down: the error or the confirm that did not come in time. */
+      readonly reason?: string;
+      /** When up again: how long it was down, ms. */
+      readonly downForMs?: number;
+    }
+  /** The producer's circuit breaker changed state. */
+  | { readonly type: "breaker"; readonly state: BreakerState; readonly at: number }
+  /**
+   * The spool started taking messages (`spooling`), was emptied by a flush
+   * (`drained`), or refused messages for lack of room (`full`).
+   */
+  | { readonly type: "spool"; readonly state: "spooling" | "drained" | "full"; readonly at: number; readonly depth: SpoolDepth }
+  /** The broker refused a spooled message for good while flushing (e.g. unroutable): it stays parked in the spool. */
+  | { readonly type: "spool-parked"; readonly at: number; readonly messageId: string; readonly topic: string; readonly reason: string };
+
+export type StatusListener = (event: StatusEvent) => void;
+
+/** The producer's health at one moment. */
+export interface ProducerStatus {
+  /** `down` from a detected outage until a publish or probe is confirmed again. */
+  readonly broker: "up" | "down";
+  readonly breaker: BreakerState;
+  /** Present when the bus has a spool. */
+  readonly spool: (SpoolDepth & { readonly path: string; readonly flushing: boolean }) | undefined;
+}
+
+/** A tiny synchronous event fan-out. */
+export class StatusEvents {
+  private readonly listeners = new Set<StatusListener>();
+
+  constructor(private readonly log: Logger) {}
+
+  on(listener: StatusListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  emit(event: StatusEvent): void {
+    for (const l of this.listeners) {
+      try {
+        l(event);
+      } catch (err) {
+        this.log.error({ err, event: event.type }, "status listener threw");
+      }
+    }
+  }
+}

@@ -68,6 +68,22 @@ describe("rabbitmq transport", () => {
     await expect(ok.bind("fine", ["amq.direct"])).rejects.toBeInstanceOf(ConfigurationError);
   });
 
+  it("rabbitmq - a connection attempt into a blackhole gives up after connectTimeoutMs with a ConnectionError", async ({ skip }) => {
+    if (fx.skip()) return skip();
+    const proxy = await startTcpProxy({ upstreamPort: RABBITMQ_PORT });
+    await proxy.blackhole();
+    const t = rabbitmqTransport({ url: `amqp://guest:guest@127.0.0.1:${proxy.port}/`, connectTimeoutMs: 300 });
+    const started = Date.now();
+    const err = await t.connect().catch((e: unknown) => e);
+    const took = Date.now() - started;
+    await proxy.stop();
+    await t.close();
+    expect(err).toBeInstanceOf(ConnectionError);
+    expect(took).toBeGreaterThanOrEqual(250);
+    expect(took).toBeLessThan(5000);
+    expect(() => rabbitmqTransport({ url: "amqp://h", connectTimeoutMs: 0 })).toThrow(ConfigurationError);
+  });
+
   it("rabbitmq - unroutable: a topic nobody is bound to, and a group whose queue is gone, are UnroutableErrors per message", async ({ skip }) => {
     if (fx.skip()) return skip();
     const t = fx.open();

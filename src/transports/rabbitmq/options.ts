@@ -29,6 +29,8 @@ export interface RabbitmqTransportOptions {
   readonly reconnectMaxMs?: number;
   /** AMQP heartbeat, seconds (a dead peer is noticed within about twice this). Default 10. */
   readonly heartbeatSeconds?: number;
+  /** A connection attempt (TCP, TLS, the AMQP handshake) silent for this long gives up, ms: bounds a reconnect into a blackholed network. Default 10,000. */
+  readonly connectTimeoutMs?: number;
   /** TLS settings for `amqps://` (ca, cert, key, passphrase, servername, …), passed to Node's tls.connect. */
   readonly tls?: TlsOptions;
   /** Name shown for the connection in RabbitMQ's tools. Default `missive`. */
@@ -45,6 +47,7 @@ export interface ResolvedRabbitmqOptions {
   readonly reconnectBaseMs: number;
   readonly reconnectMaxMs: number;
   readonly heartbeatSeconds: number;
+  readonly connectTimeoutMs: number;
   readonly tls: TlsOptions | undefined;
   readonly connectionName: string;
 }
@@ -58,6 +61,7 @@ export const RABBITMQ_DEFAULTS = Object.freeze({
   reconnectBaseMs: 100,
   reconnectMaxMs: 10_000,
   heartbeatSeconds: 10,
+  connectTimeoutMs: 10_000,
   connectionName: "missive",
 });
 
@@ -91,6 +95,7 @@ export function resolveRabbitmqOptions(options: RabbitmqTransportOptions): Resol
     reconnectBaseMs,
     reconnectMaxMs,
     heartbeatSeconds: integer("heartbeatSeconds", options.heartbeatSeconds, RABBITMQ_DEFAULTS.heartbeatSeconds, 0),
+    connectTimeoutMs: integer("connectTimeoutMs", options.connectTimeoutMs, RABBITMQ_DEFAULTS.connectTimeoutMs, 1),
     tls: options.tls,
     connectionName,
   });

@@ -128,7 +128,7 @@ export class AmqpSession {
       model = await amqp.connect(this.urlWithDefaults(), {
         ...(this.options.tls ?? {}),
         clientProperties: { connection_name: this.options.connectionName, product: "missive" },
-        timeout: 10_000,
+        timeout: this.options.connectTimeoutMs,
       });
     } catch (err) {
       this.lastError = toAmqpError(err, "rabbitmq: connecting failed");

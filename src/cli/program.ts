@@ -10,6 +10,7 @@ import { registerOutboxStatus } from "./commands/outbox.js";
 import { registerPublish } from "./commands/publish.js";
 import { registerQueues } from "./commands/queues.js";
 import { registerTail } from "./commands/tail.js";
+import { registerSpool } from "./commands/spool.js";
 import { registerTopology } from "./commands/topology.js";
 import { EXIT_CODES_HELP } from "./exit-codes.js";
 
@@ -48,5 +49,6 @@ export function buildProgram(done: (code: number) => void, scrub: (text: string)
   registerMigrate(program, done);
   registerOutboxStatus(program, done);
   registerTopology(program, done);
+  registerSpool(program, done);
   return program;
 }

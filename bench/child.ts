@@ -6,10 +6,11 @@
 import type { bullmqThroughput } from "./cases/bullmq.js";
 import type { rabbitRaw } from "./cases/rabbitmq.js";
 import type { sqliteDrain, sqliteLatency, sqliteRaw } from "./cases/sqlite.js";
+import type { spoolPublish } from "./cases/spool.js";
 import type { outboxRelay } from "./outbox-cases.js";
 
 // Parameters come from the orchestrator, which builds them per case.
-type AnyParams = Parameters<typeof sqliteRaw>[0] & Parameters<typeof sqliteDrain>[0] & Parameters<typeof sqliteLatency>[0] & Parameters<typeof bullmqThroughput>[0] & Parameters<typeof outboxRelay>[0] & Parameters<typeof rabbitRaw>[0];
+type AnyParams = Parameters<typeof sqliteRaw>[0] & Parameters<typeof sqliteDrain>[0] & Parameters<typeof sqliteLatency>[0] & Parameters<typeof bullmqThroughput>[0] & Parameters<typeof outboxRelay>[0] & Parameters<typeof rabbitRaw>[0] & Parameters<typeof spoolPublish>[0];
 type Case = (p: AnyParams) => unknown;
 
 // Loaded on demand: a case's child loads only its own broker client, so one that is missing or
@@ -29,6 +30,8 @@ const cases: Record<string, () => Promise<Case>> = {
   "rascal-throughput": async () => (await import("./cases/rascal.js")).rascalThroughput,
   "rabbitmq-fill": async () => (await import("./cases/rabbitmq.js")).rabbitFill,
   "rabbitmq-drain": async () => (await import("./cases/rabbitmq.js")).rabbitDrain,
+  "spool-publish": async () => (await import("./cases/spool.js")).spoolPublish,
+  "spool-flush": async () => (await import("./cases/spool.js")).spoolFlush,
 };
 
 const [name, json] = process.argv.slice(2);

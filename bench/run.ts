@@ -24,6 +24,7 @@ import { redisUnreachable } from "./cases/bullmq.js";
 import type { DrainResult, LatencyResult, ThroughputResult } from "./cases/sqlite.js";
 import { outboxRabbitmqRows, outboxRows } from "./outbox-run.js";
 import { rabbitmqRows } from "./rabbitmq-run.js";
+import { spoolRows } from "./spool-run.js";
 
 const cfg = parseArgs(process.argv.slice(2));
 const log = (line: string): void => void process.stdout.write(line + "\n");
@@ -177,6 +178,9 @@ rows.push(...(await outboxRabbitmqRows(cfg, inTempDir, log, caseTimeoutMs)));
 log("rabbitmq: missive vs amqplib vs rascal…");
 const rabbit = await rabbitmqRows(cfg, log, caseTimeoutMs);
 rows.push(...rabbit.rows);
+
+log("publish spool: with vs without (broker healthy), spooling, flush after an outage…");
+rows.push(...(await spoolRows(cfg, inTempDir, log, caseTimeoutMs)));
 
 log("\n" + formatTable(rows));
 log(

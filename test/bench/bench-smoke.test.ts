@@ -3,8 +3,8 @@
  * every case's child process, the table and the JSON file (written to a temp
  * path, never over bench/results/latest.json). Under CI the BullMQ peer must
  * run too (CI has Redis on 127.0.0.1:6379), and so must the RabbitMQ rows,
- * the outbox one included (RabbitMQ on 127.0.0.1:5672); elsewhere they may be
- * skipped, and say so.
+ * the outbox and spool ones included (RabbitMQ on 127.0.0.1:5672); elsewhere
+ * they may be skipped, and say so.
  */
 import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -20,10 +20,21 @@ const REQUIRED = ["transport", "case", "msgs_per_s", "raw_msgs_per_s", "ratio", 
 function runBench(out: string): Promise<{ code: number; stdout: string; stderr: string }> {
   const args = ["--import", "tsx", join("bench", "run.ts"), "--quick", "--messages", "500", "--backlog", "1000", "--rate", "500", "--seconds", "1", "--out", out];
   return new Promise((resolve) => {
-    execFile(process.execPath, args, { timeout: 45_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, args, { timeout: 80_000 }, (err, stdout, stderr) => {
       resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
     });
   });
+}
+
+/** The spool rows of one transport (bench/spool-run.ts), in order. */
+function spoolRows(transport: string, healthy: readonly string[]): unknown[] {
+  return [
+    ...healthy.map((v) => expect.stringMatching(new RegExp(`^${transport}: publish, spool enabled vs disabled, broker healthy \\(${v},`))),
+    expect.stringMatching(new RegExp(`^${transport}: spool while the broker is unreachable \\(unkeyed`)),
+    expect.stringMatching(new RegExp(`^${transport}: spool while the broker is unreachable \\(256 keys`)),
+    expect.stringMatching(new RegExp(`^${transport}: flush after an outage \\(unkeyed`)),
+    expect.stringMatching(new RegExp(`^${transport}: flush after an outage \\(256 keys`)),
+  ];
 }
 
 /** Every number in `value`, with the path that leads to it. */
@@ -45,6 +56,7 @@ describe("bench", () => {
     expect(Array.isArray(rows)).toBe(true);
     const rabbitSkipped = r.stdout.includes("RabbitMQ cases skipped");
     const rabbitOutboxSkipped = r.stdout.includes("RabbitMQ outbox cases skipped");
+    const rabbitSpoolSkipped = r.stdout.includes("RabbitMQ spool cases skipped");
     expect(rows.map((row) => `${String(row["transport"])}: ${String(row["case"])}`)).toEqual([
       expect.stringMatching(/^sqlite: publish, 64 concurrent publishers/),
       expect.stringMatching(/^sqlite: consume\+ack/),
@@ -59,6 +71,8 @@ describe("bench", () => {
         expect.stringMatching(/^rabbitmq: consume\+ack \(quorum queue\)/),
         expect.stringMatching(/^rabbitmq: drain a 1000-message backlog/),
       ]),
+      ...spoolRows("sqlite", ["unkeyed", "256 keys"]),
+      ...(rabbitSpoolSkipped ? [] : spoolRows("rabbitmq", ["unkeyed"])),
     ]);
     for (const row of rows) {
       for (const field of REQUIRED) expect(row, `${String(row["case"])} has ${field}`).toHaveProperty(field);
@@ -66,8 +80,11 @@ describe("bench", () => {
       expect(row["rss_mb"]).toEqual(expect.any(Number));
       for (const [path, n] of numbers(row)) {
         expect(Number.isFinite(n), `${String(row["case"])}: ${path} = ${n}`).toBe(true);
-        // RSS growth through the drain may be zero or negative; every other figure is a rate, a time or a size.
-        if (!path.includes("growth")) expect(n, `${String(row["case"])}: ${path}`).toBeGreaterThan(0);
+        // RSS growth through the drain may be zero or negative, and a healthy broker leaves no spooled receipts;
+        // every other figure is a rate, a time or a size.
+        if (path.includes("growth")) continue;
+        if (path.includes("spooled_receipts")) expect(n, `${String(row["case"])}: ${path}`).toBeGreaterThanOrEqual(0);
+        else expect(n, `${String(row["case"])}: ${path}`).toBeGreaterThan(0);
       }
     }
     const [publish, consume, latency] = rows;
@@ -86,10 +103,17 @@ describe("bench", () => {
       expect(latency!["peer_p99_ms"]).toEqual(expect.any(Number));
       expect(rabbitSkipped).toBe(false);
       expect(rabbitOutboxSkipped).toBe(false);
+      expect(rabbitSpoolSkipped).toBe(false);
     }
-    for (const row of rows.filter((x) => x["transport"] === "rabbitmq" && String(x["case"]).startsWith("publish"))) {
+    for (const row of rows.filter((x) => String(x["case"]).startsWith("publish, spool enabled vs disabled"))) {
+      expect(row["ratio"]).toEqual(expect.any(Number));
+    }
+    for (const row of rows.filter((x) => String(x["case"]).startsWith("flush after an outage"))) {
+      expect((row["notes"] as Record<string, unknown>)["all_arrived"], String(row["case"])).toBe(true);
+    }
+    for (const row of rows.filter((x) => x["transport"] === "rabbitmq" && String(x["case"]).startsWith("publish ("))) {
       expect(row["ratio"]).toEqual(expect.any(Number));
       if (!r.stdout.includes("rascal peer skipped")) expect(row["peer_ratio"]).toEqual(expect.any(Number));
     }
-  }, 50_000);
+  }, 85_000);
 });

@@ -7,7 +7,7 @@ import type { Transport } from "../transport/transport.js";
 import type { Random } from "./backoff.js";
 import { toMs, type Duration } from "./duration.js";
 import type { BreakerOptions } from "./circuit-breaker.js";
-import type { ProducerSettings, SpoolSettings } from "./producer.js";
+import type { ProducerSettings, SpoolSettings } from "./producer-settings.js";
 import { SPOOL_DEFAULTS } from "./spool.js";
 import { rateLimitSettings, type RateLimitOptions } from "./token-bucket.js";
 

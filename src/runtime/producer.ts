@@ -14,12 +14,10 @@
  * spool queues behind them in the spool, so a key is never reordered by it.
  */
 import { hostname } from "node:os";
-import { ClosedError, ConfigurationError, ConnectionError, isRetryable, PublishTimeoutError, SpoolFullError } from "../errors.js";
-import { dataschemaOf, EXTENSION_NAME, KNOWN_ATTRIBUTES, NO_EXTENSIONS, type Envelope } from "../envelope/envelope.js";
-import { encodeEnvelope, type ContentMode } from "../envelope/codec.js";
-import type { SizeLimits } from "../envelope/limits.js";
+import { ClosedError, ConfigurationError, ConnectionError, isRetryable, PublishTimeoutError } from "../errors.js";
+import type { Envelope } from "../envelope/envelope.js";
+import { encodeEnvelope } from "../envelope/codec.js";
 import { uuidv7 } from "../envelope/uuidv7.js";
-import { JSON_CONTENT_TYPE } from "../envelope/wire.js";
 import type { MessageDefinition } from "../contract/define-message.js";
 import { validateWith } from "../contract/validate.js";
 import type { Logger } from "../observability/logger.js";
@@ -27,72 +25,16 @@ import { endSend, startSend, type TraceCarrier } from "../observability/telemetr
 import type { OutgoingMessage, PublishResult, Transport } from "../transport/transport.js";
 import { fullJitterDelay, sleep, type Random } from "./backoff.js";
 import { BrokerHealth } from "./broker-health.js";
-import type { BreakerOptions } from "./circuit-breaker.js";
+import { buildEnvelope, type Mutable } from "./build-envelope.js";
 import { toMs } from "./duration.js";
+import type { Batch, Pending } from "./producer-batch.js";
+import type { ProducerSettings, Route } from "./producer-settings.js";
 import type { PublishOptions, PublishReceipt } from "./publish-options.js";
-import { spooledBytes, type Spool } from "./spool.js";
+import type { Spool } from "./spool.js";
 import { SpoolFlusher } from "./spool-flusher.js";
+import { SpoolRouter } from "./spool-router.js";
 import { StatusEvents, type ProducerStatus, type StatusListener } from "./status.js";
-import { TokenBucket, type RateLimitSettings } from "./token-bucket.js";
-
-export interface ProducerSettings {
-  readonly source: string;
-  readonly mode: ContentMode;
-  readonly limits: SizeLimits;
-  /** Most messages in one transport batch. */
-  readonly maxBatch: number;
-  /** Batches awaiting confirms at once. */
-  readonly maxInFlightBatches: number;
-  /** Give up on a publish after this long, ms. */
-  readonly publishTimeoutMs: number;
-  readonly retryBaseMs: number;
-  readonly retryMaxMs: number;
-  /** A batch unconfirmed this long means the broker is down, ms. */
-  readonly outageAfterMs: number;
-  readonly breaker: BreakerOptions;
-  readonly rateLimit: RateLimitSettings | undefined;
-  readonly spool: SpoolSettings | undefined;
-}
-
-export interface SpoolSettings {
-  readonly path: string;
-  readonly maxMessages: number;
-  readonly maxBytes: number;
-  /** When the spool is full: wait for room (up to the publish timeout), or reject at once. */
-  readonly whenFull: "wait" | "reject";
-  readonly leaseMs: number;
-  readonly flushBatch: number;
-}
-
-/** Where a message goes when not simply to every group bound to its type. */
-export interface Route {
-  /** Topic instead of the message type (replies go to the requester's reply topic). */
-  readonly topic?: string;
-  /** Only this group. */
-  readonly group?: string;
-}
-
-interface Pending {
-  readonly message: OutgoingMessage;
-  readonly resolve: (receipt: PublishReceipt) => void;
-  readonly reject: (err: Error) => void;
-  /** May be resolved by a spool write (not a broker-only publish, not a reply or redrive). */
-  readonly spoolable: boolean;
-  /** Unix ms after which it is rejected rather than waited for. */
-  readonly deadline: number;
-}
-
-/** A batch handed to the transport; its unsettled callers, and what of it was spooled meanwhile. */
-interface Batch {
-  pending: Pending[];
-  /** Spool positions of its messages spooled while the attempt was in flight. */
-  held: number[];
-  attemptInFlight: boolean;
-  /** The last failure of an attempt: none yet means it was never handed to the broker. */
-  lastError: unknown;
-}
-
-const SPOOL_RECHECK_MS = 100;
+import { TokenBucket } from "./token-bucket.js";
 
 export class Producer {
   private queue: Pending[] = [];
@@ -105,8 +47,7 @@ export class Producer {
   private readonly health: BrokerHealth;
   private readonly bucket: TokenBucket | undefined;
   private readonly flusher: SpoolFlusher | undefined;
-  private spoolRecheck: ReturnType<typeof setTimeout> | undefined;
-  private spoolWasEmpty = true;
+  private readonly router: SpoolRouter | undefined;
 
   constructor(
     private readonly transport: Transport,
@@ -126,8 +67,11 @@ export class Producer {
         retryBaseMs: settings.retryBaseMs,
         retryMaxMs: settings.retryMaxMs,
         pollMs: 1000,
-      }, this.bucket, () => this.spoolShrank());
-      this.spoolWasEmpty = this.flusher.waitingMessages === 0;
+      }, this.bucket, () => this.router?.shrank());
+      this.router = new SpoolRouter(spool, this.flusher, this.health, this.events, {
+        maxBatch: settings.maxBatch,
+        whenFull: settings.spool.whenFull,
+      }, this.abort.signal, () => this.schedule());
       this.flusher.start();
     }
   }
@@ -190,12 +134,12 @@ export class Producer {
     const timer = setTimeout(() => {
       this.abort.abort();
       // Held: an attempt confirmed before the process ends still takes its messages out of the spool.
-      this.spoolUnconfirmed(true);
+      this.router?.spoolUnconfirmed(this.batches, true);
       this.schedule();
     }, deadlineMs);
     await this.drain();
     clearTimeout(timer);
-    clearTimeout(this.spoolRecheck);
+    this.router?.close();
     this.health.close();
     await this.flusher?.stop();
     this.recordStatus();
@@ -219,7 +163,7 @@ export class Producer {
     }
     const push = (): Promise<PublishReceipt> => new Promise<PublishReceipt>((resolve, reject) => {
       const deadline = Date.now() + this.settings.publishTimeoutMs;
-      this.queue.push({ message, resolve, reject, spoolable: spoolable && this.flusher !== undefined, deadline });
+      this.queue.push({ message, resolve, reject, spoolable: spoolable && this.router !== undefined, deadline });
       this.schedule();
     });
     // The rate limit paces what enters the queue: a burst waits here, in call order, instead of reaching the broker.
@@ -245,14 +189,17 @@ export class Producer {
 
   /** Hand queued messages out in call order: to the spool when they must go there, else to the broker. */
   private pump(): void {
+    const router = this.router;
     while (this.queue.length > 0) {
-      if (this.toSpool(this.queue[0]!)) {
-        if (!this.spoolHead()) break;
+      if (router?.mustSpool(this.queue[0]!)) {
+        const head = router.spoolHead(this.queue, this.batches);
+        this.queue = head.queue;
+        if (!head.progressed) break;
         continue;
       }
       if (this.batches.size >= this.settings.maxInFlightBatches) break;
       let n = 0;
-      while (n < this.queue.length && n < this.settings.maxBatch && (n === 0 || !this.toSpool(this.queue[n]!))) n++;
+      while (n < this.queue.length && n < this.settings.maxBatch && (n === 0 || !router?.mustSpool(this.queue[n]!))) n++;
       const items = n === this.queue.length ? this.queue : this.queue.slice(0, n);
       this.queue = n === this.queue.length ? [] : this.queue.slice(n);
       const batch: Batch = { pending: items, held: [], attemptInFlight: false, lastError: undefined };
@@ -267,147 +214,8 @@ export class Producer {
     }
   }
 
-  /** Must this message go to the spool: the broker is down, or its key has messages waiting there. */
-  private toSpool(p: Pending): boolean {
-    if (!p.spoolable) return false;
-    if (!this.health.up) return true;
-    const key = p.message.key;
-    return key !== undefined && this.flusher!.waitingMessages > 0 && this.spool!.hasKey(key);
-  }
-
-  /**
-   * Spool the run of queued messages at the head that must go there. False
-   * when the spool is full and they wait for room (order is kept: nothing
-   * behind them goes first).
-   */
-  private spoolHead(): boolean {
-    // While a batch sent earlier is in flight unspooled, a later message of its key must not be spooled ahead of it.
-    if (!this.health.up) {
-      this.spoolUnconfirmed(true);
-      if (this.unspooledInFlight()) {
-        this.waitForRoom();
-        return false;
-      }
-    }
-    let n = 0;
-    while (n < this.queue.length && n < this.settings.maxBatch && this.toSpool(this.queue[n]!)) n++;
-    // As many as fit, oldest first: a run larger than the room left still makes progress.
-    const fitting = this.fittingPrefix(n);
-    if (fitting > 0) {
-      const items = this.queue.slice(0, fitting);
-      try {
-        this.appendToSpool(items);
-        this.queue = this.queue.slice(fitting);
-        for (const p of items) p.resolve({ id: p.message.id, outcome: "spooled" });
-        return true;
-      } catch (err) {
-        if (!(err instanceof SpoolFullError)) throw err;
-        // Another process took the room meanwhile: treated as full, below.
-      }
-    } else {
-      this.events.emit({ type: "spool", state: "full", at: Date.now(), depth: this.spool!.depth() });
-    }
-    // The head does not fit: reject it (whenFull "reject", or its wait ran out) or wait for room, in order.
-    const now = Date.now();
-    const rejectAll = this.settings.spool!.whenFull === "reject" || this.abort.signal.aborted;
-    const late = this.queue.slice(0, n).filter((p) => rejectAll || p.deadline <= now);
-    if (late.length === 0) {
-      this.waitForRoom();
-      return false;
-    }
-    const room = this.spool!.room();
-    const err = new SpoolFullError(`spool ${this.spool!.path} is full (room left: ${room.messages} messages, ${room.bytes} bytes); the message was neither sent nor spooled`);
-    for (const p of late) p.reject(err);
-    this.queue = this.queue.filter((p) => !late.includes(p));
-    return true;
-  }
-
-  /** How many of the first `n` queued messages fit in the spool's room now. */
-  private fittingPrefix(n: number): number {
-    const room = this.spool!.room();
-    let bytes = 0;
-    let k = 0;
-    while (k < n && k < room.messages) {
-      bytes += spooledBytes(this.queue[k]!.message);
-      if (bytes > room.bytes) break;
-      k++;
-    }
-    return k;
-  }
-
-  /** Durably append, then tell the flusher; SpoolFullError when they do not fit (any spool failure counts as no room). */
-  private appendToSpool(items: readonly Pending[]): number[] {
-    let seqs: number[];
-    try {
-      seqs = this.spool!.append(items.map((p) => p.message));
-    } catch (err) {
-      if (err instanceof SpoolFullError) {
-        this.events.emit({ type: "spool", state: "full", at: Date.now(), depth: this.spool!.depth() });
-        throw err;
-      }
-      throw new SpoolFullError(`spool ${this.spool!.path} cannot take messages: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
-    }
-    this.flusher!.appended(seqs.length);
-    if (this.spoolWasEmpty) {
-      this.spoolWasEmpty = false;
-      this.events.emit({ type: "spool", state: "spooling", at: Date.now(), depth: this.spool!.depth() });
-    }
-    return seqs;
-  }
-
-  private waitForRoom(): void {
-    if (this.spoolRecheck) return;
-    this.spoolRecheck = setTimeout(() => {
-      this.spoolRecheck = undefined;
-      this.schedule();
-    }, SPOOL_RECHECK_MS);
-  }
-
-  /**
-   * Spool the spoolable messages of batches still in flight (an outage was
-   * detected, or the bus closes): their callers get `spooled`. `hold`: their
-   * attempt may still be confirmed, so the flusher waits for it first.
-   * Batches go in call order; one that does not fit stops the rest, so none
-   * is spooled ahead of an earlier one.
-   */
-  private spoolUnconfirmed(hold: boolean): void {
-    for (const batch of this.batches) if (!this.spoolBatch(batch, hold)) return;
-  }
-
-  /** Spool one batch's spoolable messages, all or none; false when they do not fit. */
-  private spoolBatch(batch: Batch, hold: boolean): boolean {
-    if (!this.flusher) return false;
-    const items = batch.pending.filter((p) => p.spoolable);
-    if (items.length === 0) return true;
-    let seqs: number[];
-    try {
-      seqs = this.appendToSpool(items);
-    } catch {
-      return false; // No room: they stay with their attempt (and its timeout).
-    }
-    if (hold && batch.attemptInFlight) {
-      this.flusher.hold(seqs);
-      batch.held.push(...seqs);
-    }
-    batch.pending = batch.pending.filter((p) => !p.spoolable);
-    for (const p of items) p.resolve({ id: p.message.id, outcome: "spooled" });
-    return true;
-  }
-
-  /** A batch sent earlier still holds messages the spool could not take: nothing newer may be spooled before it. */
-  private unspooledInFlight(): boolean {
-    for (const batch of this.batches) if (batch.pending.some((p) => p.spoolable)) return true;
-    return false;
-  }
-
-  /** A flush or a late confirm took messages out: room for waiters, and keys may have left the spool. */
-  private spoolShrank(): void {
-    if (this.flusher!.waitingMessages === 0) this.spoolWasEmpty = true;
-    this.schedule();
-  }
-
   private healthChanged(): void {
-    if (!this.health.up) this.spoolUnconfirmed(true);
+    if (!this.health.up) this.router?.spoolUnconfirmed(this.batches, true);
     this.recordStatus();
     this.schedule();
   }
@@ -448,7 +256,7 @@ export class Producer {
   /** Wait until the breaker lets an attempt go; false when the batch was settled meanwhile (spooled or timed out). */
   private async permit(batch: Batch): Promise<boolean> {
     while (!this.health.permit()) {
-      if (!this.health.up) this.spoolUnconfirmed(false);
+      if (!this.health.up) this.router?.spoolUnconfirmed(this.batches, false);
       if (batch.pending.length === 0) return false;
       const now = Date.now();
       const overdue = batch.pending.filter((p) => p.deadline <= now || this.abort.signal.aborted);
@@ -487,7 +295,7 @@ export class Producer {
     if (err instanceof ConnectionError) this.health.outage(reason);
     else this.health.failed(reason);
     // With a spool, a failed batch goes there at once: the flusher retries it with backoff, and later messages of its keys queue behind it.
-    this.spoolBatch(batch, false);
+    this.router?.spoolBatch(batch, false);
     if (batch.pending.length === 0) return false;
     const now = Date.now();
     const remaining = Math.min(...batch.pending.map((p) => p.deadline)) - now;
@@ -521,63 +329,7 @@ export class Producer {
   }
 }
 
-/**
- * The envelope of a message of `definition` from `source` (the producer's, and
- * the outbox's at add time): `id` and trace context come from the caller's
- * span unless the options set them.
- */
-export function buildEnvelope(source: string, definition: MessageDefinition<string, unknown, unknown>, data: unknown, options: PublishOptions, id: string, trace: TraceCarrier = {}): Envelope {
-  const key = options.key ?? definition.keyOf(data);
-  const traceparent = options.traceparent ?? trace.traceparent;
-  const tracestate = options.tracestate ?? trace.tracestate;
-  // Optional attributes are assigned only when set (never as undefined), in the envelope's usual order.
-  const envelope = {
-    id,
-    source,
-    type: definition.type,
-    specversion: "1.0",
-    time: isoNow(),
-    datacontenttype: JSON_CONTENT_TYPE,
-    dataschema: dataschemaOf(definition.type, definition.version),
-  } as Mutable<Envelope>;
-  if (key !== undefined) envelope.key = String(key);
-  if (options.correlationId !== undefined) envelope.correlationid = options.correlationId;
-  if (options.causationId !== undefined) envelope.causationid = options.causationId;
-  if (options.replyTo !== undefined) envelope.replyto = options.replyTo;
-  if (traceparent !== undefined) envelope.traceparent = traceparent;
-  if (tracestate !== undefined) envelope.tracestate = tracestate;
-  envelope.extensions = options.extensions ? checkedExtensions(options.extensions) : NO_EXTENSIONS;
-  envelope.data = data;
-  return envelope;
-}
-
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };
-
 let host: string | undefined;
 function hostnameOnce(): string {
   return (host ??= hostname());
-}
-
-// The envelope's `time`, formatted once per millisecond rather than once per message.
-let isoMs = Number.NaN;
-let isoText = "";
-function isoNow(): string {
-  const ms = Date.now();
-  if (ms !== isoMs) {
-    isoMs = ms;
-    isoText = new Date(ms).toISOString();
-  }
-  return isoText;
-}
-
-/** User extensions, checked: CloudEvents names that are not attributes of their own, string values. */
-function checkedExtensions(given: Readonly<Record<string, string>>): Record<string, string> {
-  const extensions: Record<string, string> = Object.create(null) as Record<string, string>;
-  for (const name of Object.keys(given)) {
-    if (!EXTENSION_NAME.test(name) || KNOWN_ATTRIBUTES.has(name)) throw new ConfigurationError(`invalid CloudEvents extension name ${JSON.stringify(name)}`);
-    const value = given[name];
-    if (typeof value !== "string") throw new ConfigurationError(`extension ${name} must be a string`);
-    extensions[name] = value;
-  }
-  return extensions;
 }

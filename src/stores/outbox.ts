@@ -15,7 +15,7 @@ import { encodeEnvelope, type ContentMode } from "../envelope/codec.js";
 import { DEFAULT_LIMITS, type SizeLimits } from "../envelope/limits.js";
 import { uuidv7 } from "../envelope/uuidv7.js";
 import { createSpan } from "../observability/telemetry.js";
-import { buildEnvelope } from "../runtime/producer.js";
+import { buildEnvelope } from "../runtime/build-envelope.js";
 import type { PublishOptions } from "../runtime/publish-options.js";
 import { describeValue, optionsObject } from "./sql/names.js";
 

@@ -1,0 +1,67 @@
+/**
+ * Building a message's CloudEvents envelope, shared by the producer (at
+ * publish) and the outbox (at add): the attributes from the contract and the
+ * options, checked user extensions, and the caller's trace context.
+ */
+import { ConfigurationError } from "../errors.js";
+import { dataschemaOf, EXTENSION_NAME, KNOWN_ATTRIBUTES, NO_EXTENSIONS, type Envelope } from "../envelope/envelope.js";
+import { JSON_CONTENT_TYPE } from "../envelope/wire.js";
+import type { MessageDefinition } from "../contract/define-message.js";
+import type { TraceCarrier } from "../observability/telemetry.js";
+import type { PublishOptions } from "./publish-options.js";
+
+/**
+ * The envelope of a message of `definition` from `source` (the producer's, and
+ * the outbox's at add time): `id` and trace context come from the caller's
+ * span unless the options set them.
+ */
+export function buildEnvelope(source: string, definition: MessageDefinition<string, unknown, unknown>, data: unknown, options: PublishOptions, id: string, trace: TraceCarrier = {}): Envelope {
+  const key = options.key ?? definition.keyOf(data);
+  const traceparent = options.traceparent ?? trace.traceparent;
+  const tracestate = options.tracestate ?? trace.tracestate;
+  // Optional attributes are assigned only when set (never as undefined), in the envelope's usual order.
+  const envelope = {
+    id,
+    source,
+    type: definition.type,
+    specversion: "1.0",
+    time: isoNow(),
+    datacontenttype: JSON_CONTENT_TYPE,
+    dataschema: dataschemaOf(definition.type, definition.version),
+  } as Mutable<Envelope>;
+  if (key !== undefined) envelope.key = String(key);
+  if (options.correlationId !== undefined) envelope.correlationid = options.correlationId;
+  if (options.causationId !== undefined) envelope.causationid = options.causationId;
+  if (options.replyTo !== undefined) envelope.replyto = options.replyTo;
+  if (traceparent !== undefined) envelope.traceparent = traceparent;
+  if (tracestate !== undefined) envelope.tracestate = tracestate;
+  envelope.extensions = options.extensions ? checkedExtensions(options.extensions) : NO_EXTENSIONS;
+  envelope.data = data;
+  return envelope;
+}
+
+export type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+// The envelope's `time`, formatted once per millisecond rather than once per message.
+let isoMs = Number.NaN;
+let isoText = "";
+function isoNow(): string {
+  const ms = Date.now();
+  if (ms !== isoMs) {
+    isoMs = ms;
+    isoText = new Date(ms).toISOString();
+  }
+  return isoText;
+}
+
+/** User extensions, checked: CloudEvents names that are not attributes of their own, string values. */
+function checkedExtensions(given: Readonly<Record<string, string>>): Record<string, string> {
+  const extensions: Record<string, string> = Object.create(null) as Record<string, string>;
+  for (const name of Object.keys(given)) {
+    if (!EXTENSION_NAME.test(name) || KNOWN_ATTRIBUTES.has(name)) throw new ConfigurationError(`invalid CloudEvents extension name ${JSON.stringify(name)}`);
+    const value = given[name];
+    if (typeof value !== "string") throw new ConfigurationError(`extension ${name} must be a string`);
+    extensions[name] = value;
+  }
+  return extensions;
+}

@@ -92,8 +92,8 @@ class SqliteSpool implements Spool {
       peek: db.prepare("SELECT seq, id, topic, key, grp, due_at, headers, body, spooled_at, attempts FROM missive_spool WHERE parked_at IS NULL ORDER BY seq LIMIT ?"),
       parked: db.prepare("SELECT seq, id, topic, key, grp, due_at, headers, body, spooled_at, attempts, parked_at, last_error FROM missive_spool WHERE parked_at IS NOT NULL ORDER BY seq LIMIT ?"),
       oldest: db.prepare("SELECT spooled_at FROM missive_spool WHERE parked_at IS NULL ORDER BY seq LIMIT 1"),
-      rowSize: db.prepare("SELECT bytes, parked_at FROM missive_spool WHERE seq = ?"),
-      remove: db.prepare("DELETE FROM missive_spool WHERE seq = ?"),
+      // One statement per row: what it held comes back for the counters.
+      remove: db.prepare("DELETE FROM missive_spool WHERE seq = ? RETURNING bytes, parked_at"),
       attempted: db.prepare("UPDATE missive_spool SET attempts = attempts + 1 WHERE seq = ?"),
       park: db.prepare("UPDATE missive_spool SET parked_at = ?, last_error = ? WHERE seq = ? AND parked_at IS NULL"),
       unpark: db.prepare("UPDATE missive_spool SET parked_at = NULL, last_error = NULL WHERE parked_at IS NOT NULL"),
@@ -154,9 +154,8 @@ class SqliteSpool implements Spool {
       let bytes = 0;
       let parked = 0;
       for (const seq of seqs) {
-        const row = this.stmt.rowSize.get(seq) as { bytes: number; parked_at: number | null } | undefined;
+        const row = this.stmt.remove.get(seq) as { bytes: number; parked_at: number | null } | undefined;
         if (!row) continue;
-        this.stmt.remove.run(seq);
         bytes += row.bytes;
         if (row.parked_at === null) n++;
         else parked++;

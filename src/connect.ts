@@ -3,9 +3,10 @@
  * transport (loading its module, and so its broker client, only when that
  * scheme is used) and builds the bus. The runtime itself knows no broker.
  */
-import { ConfigurationError } from "./errors.js";
+import { ConfigurationError, ConnectionError } from "./errors.js";
 import { BusImpl, type Bus } from "./runtime/bus.js";
 import { busSettings, type BusOptions } from "./runtime/bus-options.js";
+import { connectLate } from "./runtime/late-connect.js";
 import type { InboxStore } from "./stores/inbox.js";
 import type { Transport } from "./transport/transport.js";
 import { redact } from "./redact.js";
@@ -67,15 +68,24 @@ export async function resolveTransport(url: string, options: ResolveOptions = {}
 
 /**
  * Create a bus. Connects before resolving, so a wrong URL or refused
- * credentials fail here with a typed error, not at the first publish.
+ * credentials fail here with a typed error, not at the first publish. With
+ * a spool, an unreachable broker is an outage like any other: the bus
+ * starts, publishes go to the spool, and the transport connects in the
+ * background (runtime/late-connect.ts).
  */
 export async function missive(options: BusOptions): Promise<Bus> {
   const settings = busSettings(options);
   const resolved: Resolved = typeof options.transport === "string"
     ? await resolveTransport(options.transport)
     : { transport: options.transport, inbox: undefined };
-  await resolved.transport.connect();
   const spoolSettings = settings.producer.spool;
+  let unreachable: ConnectionError | undefined;
+  try {
+    await resolved.transport.connect();
+  } catch (err) {
+    if (!spoolSettings || !(err instanceof ConnectionError)) throw err;
+    unreachable = err;
+  }
   if (!spoolSettings) return new BusImpl(resolved.transport, settings, options.inbox ?? resolved.inbox);
   // The spool's SQLite file is opened only when asked for.
   const { openSqliteSpool } = await import("./stores/spool/index.js");
@@ -86,5 +96,9 @@ export async function missive(options: BusOptions): Promise<Bus> {
     await resolved.transport.close();
     throw err;
   }
-  return new BusImpl(resolved.transport, settings, options.inbox ?? resolved.inbox, spool);
+  const breaker = settings.producer.breaker;
+  const transport = unreachable === undefined
+    ? resolved.transport
+    : connectLate(resolved.transport, unreachable, { baseMs: breaker.cooldownMs, maxMs: breaker.maxCooldownMs }, settings.random, settings.logger).transport;
+  return new BusImpl(transport, settings, options.inbox ?? resolved.inbox, spool);
 }

@@ -116,7 +116,10 @@ export class BusImpl implements Bus {
       random: this.settings.random,
       onClosed: (c) => this.consumers.delete(c),
     });
-    consumer.ready.catch((err: unknown) => this.settings.logger.error({ err, group: settings.group }, "consumer failed to start"));
+    consumer.ready.catch((err: unknown) => {
+      // A start cut short by close (the broker never answered) is no failure.
+      if (!this.closed) this.settings.logger.error({ err, group: settings.group }, "consumer failed to start");
+    });
     this.consumers.add(consumer);
     return consumer;
   }

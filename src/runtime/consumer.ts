@@ -144,7 +144,11 @@ export class ConsumerImpl implements Consumer {
       this.closing.abort(new ClosedError("consumer closing"));
       this.capacityWaiter?.();
     }
-    await this.ready.catch(() => undefined);
+    // A start still waiting for the broker (down, or not reached yet) holds the close up to the deadline at most;
+    // if it succeeds later it sees the consumer closing and closes its subscription itself.
+    const startWait = new AbortController();
+    await Promise.race([this.ready.catch(() => undefined), sleep(deadlineMs, startWait.signal)]);
+    startWait.abort();
     // Closing the subscription ends a receive() that is waiting, so the loop stops at once.
     await this.subscription?.close().catch((err: unknown) => this.deps.log.warn({ err }, "subscription close failed"));
     await this.loopDone;
@@ -166,14 +170,19 @@ export class ConsumerImpl implements Consumer {
       const dlq = deadLetterTopic(s.group);
       await transport.bind(dlq, [dlq]);
     }
-    this.subscription = await transport.subscribe({
+    const subscription = await transport.subscribe({
       group: s.group,
       topics: this.deps.registry.types(),
       prefetch: s.prefetch,
       ordered: s.ordered,
       leaseMs: s.leaseMs,
     });
-    this.loopDone = this.loop(this.subscription);
+    if (this.closing.signal.aborted) {
+      await subscription.close().catch((err: unknown) => this.deps.log.warn({ err }, "subscription close failed"));
+      return;
+    }
+    this.subscription = subscription;
+    this.loopDone = this.loop(subscription);
   }
 
   private async loop(sub: Subscription): Promise<void> {

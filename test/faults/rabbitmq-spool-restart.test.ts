@@ -9,7 +9,7 @@
 import { describe, it } from "vitest";
 import { rabbitmqFaults } from "./rabbitmq-fault-support.js";
 import { rabbitmqWorld } from "./spool-fault-worlds.js";
-import { restartScenario } from "./spool-scenarios.js";
+import { restartScenario, startDownScenario } from "./spool-scenarios.js";
 
 const fx = rabbitmqFaults();
 
@@ -18,4 +18,9 @@ describe("faults - rabbitmq spool across a producer restart", () => {
     if (fx.skip()) return skip();
     await restartScenario(await rabbitmqWorld(fx), 1000);
   }, 120_000);
+
+  it("faults - rabbitmq spool: a producer started while the broker is unreachable comes up, spools 500 publishes, and all arrive once it is back", async ({ skip }) => {
+    if (fx.skip()) return skip();
+    await startDownScenario(await rabbitmqWorld(fx), 500);
+  }, 90_000);
 });

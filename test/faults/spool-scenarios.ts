@@ -214,3 +214,30 @@ export async function silentOutageScenario(world: SpoolFaultWorld, outageMs: num
   expect(report.counts.distinct).toBe(promised.size);
   expectKept(report);
 }
+
+/**
+ * A producer (re)started while the broker is unreachable: it starts, its
+ * `count` publishes resolve spooled, and once the broker is back they all
+ * arrive, once each, in key order.
+ */
+export async function startDownScenario(world: SpoolFaultWorld, count: number): Promise<void> {
+  const started = Date.now();
+  const cutAt = await world.cut();
+  const producer = await startSpoolProducer(world.producerArgs());
+  const upAfterMs = Date.now() - cutAt;
+  const published = await producer.publish({ count, keys: 10, keyPrefix: "k", window: 100 }, 60_000);
+  const down = await producer.status();
+  const backAt = await world.heal();
+  const status = await producer.drained(60_000);
+  const drainedMs = Date.now() - backAt;
+  const delivered = await world.delivered(promisedIds(producer.outcomes), producer.outcomes);
+
+  const report = runReport(createChecker(), producer.outcomes, delivered);
+  console.log(`[fault] ${world.name} spool start during outage: published=${count} producer_up_after_ms=${upAfterMs} status_while_down=${down.broker}/${down.breaker} spool_depth_while_down=${down.spool?.messages} flushed_in_ms=${drainedMs} parked=${status.spool?.parked} ${report.line} events=${eventLine(producer.events, cutAt)} ${seconds(started)}`);
+  expect(published).toEqual({ confirmed: 0, spooled: count, rejected: 0 });
+  expect(down.spool?.messages).toBe(count);
+  expect(status.spool?.parked).toBe(0);
+  expect(report.counts.distinct).toBe(count);
+  expect(report.counts.duplicates).toBe(0);
+  expectKept(report);
+}

@@ -295,7 +295,7 @@ export class Producer {
     if (err instanceof ConnectionError) this.health.outage(reason);
     else this.health.failed(reason);
     // With a spool, a failed batch goes there at once: the flusher retries it with backoff, and later messages of its keys queue behind it.
-    this.router?.spoolBatch(batch, false);
+    this.router?.spoolFailed(this.batches, batch);
     if (batch.pending.length === 0) return false;
     const now = Date.now();
     const remaining = Math.min(...batch.pending.map((p) => p.deadline)) - now;

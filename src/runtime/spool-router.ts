@@ -105,6 +105,18 @@ export class SpoolRouter {
     for (const batch of batches) if (!this.spoolBatch(batch, hold)) return;
   }
 
+  /**
+   * After a failed attempt, spool `failed`, and first every batch sent
+   * before it that is still unconfirmed (held, their attempts may still be
+   * confirmed): a later batch that fails first must not land in the spool
+   * ahead of an earlier one, or the flush would reorder their keys.
+   */
+  spoolFailed(batches: ReadonlySet<Batch>, failed: Batch): void {
+    for (const batch of batches) {
+      if (!this.spoolBatch(batch, true) || batch === failed) return;
+    }
+  }
+
   /** Spool one batch's spoolable messages, all or none; false when they do not fit. */
   spoolBatch(batch: Batch, hold: boolean): boolean {
     const items = batch.pending.filter((p) => p.spoolable);

@@ -16,7 +16,10 @@ export interface PublisherOptions {
   readonly timeout?: Duration;
   /** Most messages in one transport batch. Default 512. */
   readonly maxBatch?: number;
-  /** Batches awaiting broker confirms at once. Default 2. */
+  /**
+   * Batches awaiting broker confirms at once. Default 2. Without a spool, a retried batch can land behind a
+   * later batch of the same key confirmed meanwhile; 1 keeps each key's order through failures (docs/producer.md).
+   */
   readonly maxInFlightBatches?: number;
   /** First retry backoff cap after a failed batch. Default `"50ms"`. */
   readonly retryBase?: Duration;

@@ -71,7 +71,7 @@ export class Producer {
       this.router = new SpoolRouter(spool, this.flusher, this.health, this.events, {
         maxBatch: settings.maxBatch,
         whenFull: settings.spool.whenFull,
-      }, this.abort.signal, () => this.schedule());
+      }, this.abort.signal, () => this.schedule(), log);
       this.flusher.start();
     }
   }

@@ -42,7 +42,7 @@ export class SpoolFlusher {
   private readonly abort = new AbortController();
   private loopDone: Promise<void> = Promise.resolve();
   private wakeUp: (() => void) | undefined;
-  private leaseCheckedAt = 0;
+  private leaseCheckedAt = Number.NEGATIVE_INFINITY;
   private leased = false;
   private waiting = 0;
   private flushingNow = false;
@@ -91,8 +91,15 @@ export class SpoolFlusher {
   /** Their first attempt settled: confirmed (forget them) or not (flush them). */
   release(seqs: readonly number[], confirmed: boolean): void {
     if (seqs.length === 0) return;
-    if (confirmed) this.removeConfirmed(seqs, false);
+    // Unheld first: if forgetting them fails below, the flush sends them again (a duplicate id, never a stuck key).
     for (const s of seqs) this.held.delete(s);
+    if (confirmed) {
+      try {
+        this.removeConfirmed(seqs, false);
+      } catch (err) {
+        this.log.warn({ err, path: this.spool.path }, "could not forget late-confirmed messages in the spool; they will be flushed again under the same ids");
+      }
+    }
     this.wake();
   }
 
@@ -127,16 +134,23 @@ export class SpoolFlusher {
           continue;
         }
         const probe = this.health.breakerState !== "closed";
-        if (!this.health.permit()) {
-          await this.health.changed(this.settings.pollMs, this.abort.signal);
-          continue;
-        }
+        // Rows first: a half-open breaker's single probe is not spent when everything waiting is held.
         const rows = this.nextRows(probe ? 1 : this.settings.batch);
         if (rows.length === 0) {
           await this.idle(this.settings.pollMs);
           continue;
         }
-        if (this.bucket && !this.bucket.tryTake(rows.length)) await this.bucket.take(rows.length, this.abort.signal);
+        if (!this.health.permit()) {
+          await this.health.changed(this.settings.pollMs, this.abort.signal);
+          continue;
+        }
+        if (this.bucket && !this.bucket.tryTake(rows.length)) {
+          await this.bucket.take(rows.length, this.abort.signal);
+          // The wait may have outlasted the lease (another process took over) or the flusher (stopping).
+          if (this.abort.signal.aborted) break;
+          this.leaseCheckedAt = Number.NEGATIVE_INFINITY;
+          if (!this.holdLease()) continue;
+        }
         wasFlushing = this.flushingNow = true;
         const ok = await this.flush(rows);
         if (ok) {
@@ -163,7 +177,9 @@ export class SpoolFlusher {
   }
 
   /** One flush batch; true when the broker answered it. */
-  private async flush(rows: readonly SpooledMessage[]): Promise<boolean> {
+  private async flush(all: readonly SpooledMessage[]): Promise<boolean> {
+    const rows = this.parkDamaged(all);
+    if (rows.length === 0) return true;
     const timer = setTimeout(() => this.health.outage(`spool flush not confirmed within ${this.settings.outageAfterMs} ms`), this.settings.outageAfterMs);
     let results: PublishResult[];
     try {
@@ -184,16 +200,27 @@ export class SpoolFlusher {
       const row = rows[i]!;
       if (err === undefined) confirmed.push(row.seq);
       else if (isRetryable(err)) retry.push(row.seq);
-      else {
-        this.spool.park(row.seq, `${err.name}: ${err.message}`);
-        this.log.error({ err, id: row.message.id, topic: row.message.topic }, "spooled message refused by the broker: parked in the spool");
-        this.events.emit({ type: "spool-parked", at: Date.now(), messageId: row.message.id, topic: row.message.topic, reason: err.message });
-      }
+      else this.park(row, `${err.name}: ${err.message}`, err);
     }
     this.spool.attempted(retry);
     this.removeConfirmed(confirmed, true);
     this.health.confirmed();
     return retry.length === 0;
+  }
+
+  /** Rows the file holds damaged are parked with the reason, never sent altered; the rest, up to the first of them. */
+  private parkDamaged(rows: readonly SpooledMessage[]): readonly SpooledMessage[] {
+    const first = rows.findIndex((r) => r.damaged !== undefined);
+    if (first === -1) return rows;
+    // Only the head is parked now: the rows after it go in the next round, in order.
+    if (first === 0) this.park(rows[0]!, rows[0]!.damaged!, undefined);
+    return rows.slice(0, first);
+  }
+
+  private park(row: SpooledMessage, reason: string, err: unknown): void {
+    this.spool.park(row.seq, reason);
+    this.log.error({ err, reason, id: row.message.id, topic: row.message.topic }, "spooled message refused: parked in the spool");
+    this.events.emit({ type: "spool-parked", at: Date.now(), messageId: row.message.id, topic: row.message.topic, reason });
   }
 
   private removeConfirmed(seqs: readonly number[], byFlush: boolean): void {
@@ -205,7 +232,8 @@ export class SpoolFlusher {
   }
 
   private holdLease(): boolean {
-    const now = Date.now();
+    // Monotonic: a wall-clock jump must not stretch the interval between renewals.
+    const now = performance.now();
     if (now - this.leaseCheckedAt >= this.settings.leaseMs / 3) {
       this.leased = this.spool.lease(this.owner, this.settings.leaseMs);
       this.leaseCheckedAt = now;

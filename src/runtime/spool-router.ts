@@ -8,6 +8,7 @@
  * none per batch, in call order).
  */
 import { SpoolFullError } from "../errors.js";
+import type { Logger } from "../observability/logger.js";
 import type { BrokerHealth } from "./broker-health.js";
 import type { Batch, Pending } from "./producer-batch.js";
 import { spooledBytes, type Spool } from "./spool.js";
@@ -37,6 +38,7 @@ export class SpoolRouter {
     private readonly closing: AbortSignal,
     /** Run the producer's pump again (room was made, or a key left the spool). */
     private readonly reschedule: () => void,
+    private readonly log: Logger,
   ) {
     this.wasEmpty = flusher.waitingMessages === 0;
   }
@@ -46,7 +48,8 @@ export class SpoolRouter {
     if (!p.spoolable) return false;
     if (!this.health.up) return true;
     const key = p.message.key;
-    return key !== undefined && this.flusher.waitingMessages > 0 && this.spool.hasKey(key);
+    // Unreadable spool: assume the key is there, so nothing of it goes out ahead of what may be waiting.
+    return key !== undefined && this.flusher.waitingMessages > 0 && this.read("hasKey", () => this.spool.hasKey(key), true);
   }
 
   /**
@@ -78,7 +81,7 @@ export class SpoolRouter {
         // Another process took the room meanwhile: treated as full, below.
       }
     } else {
-      this.events.emit({ type: "spool", state: "full", at: Date.now(), depth: this.spool.depth() });
+      this.emitFull();
     }
     // The head does not fit: reject it (whenFull "reject", or its wait ran out) or wait for room, in order.
     const now = Date.now();
@@ -88,7 +91,7 @@ export class SpoolRouter {
       this.waitForRoom();
       return { queue, progressed: false };
     }
-    const room = this.spool.room();
+    const room = this.room();
     const err = new SpoolFullError(`spool ${this.spool.path} is full (room left: ${room.messages} messages, ${room.bytes} bytes); the message was neither sent nor spooled`);
     for (const p of late) p.reject(err);
     return { queue: queue.filter((p) => !late.includes(p)), progressed: true };
@@ -149,7 +152,7 @@ export class SpoolRouter {
 
   /** How many of the first `n` queued messages fit in the spool's room now. */
   private fittingPrefix(queue: readonly Pending[], n: number): number {
-    const room = this.spool.room();
+    const room = this.room();
     let bytes = 0;
     let k = 0;
     while (k < n && k < room.messages) {
@@ -167,7 +170,7 @@ export class SpoolRouter {
       seqs = this.spool.append(items.map((p) => p.message));
     } catch (err) {
       if (err instanceof SpoolFullError) {
-        this.events.emit({ type: "spool", state: "full", at: Date.now(), depth: this.spool.depth() });
+        this.emitFull();
         throw err;
       }
       throw new SpoolFullError(`spool ${this.spool.path} cannot take messages: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
@@ -175,9 +178,34 @@ export class SpoolRouter {
     this.flusher.appended(seqs.length);
     if (this.wasEmpty) {
       this.wasEmpty = false;
-      this.events.emit({ type: "spool", state: "spooling", at: Date.now(), depth: this.spool.depth() });
+      const depth = this.read("depth", () => this.spool.depth(), undefined);
+      if (depth) this.events.emit({ type: "spool", state: "spooling", at: Date.now(), depth });
     }
     return seqs;
+  }
+
+  /** Room left; none when the file cannot be read (publishes then wait or reject as when full). */
+  private room(): { messages: number; bytes: number } {
+    return this.read("room", () => this.spool.room(), { messages: 0, bytes: 0 });
+  }
+
+  private emitFull(): void {
+    const depth = this.read("depth", () => this.spool.depth(), undefined);
+    if (depth) this.events.emit({ type: "spool", state: "full", at: Date.now(), depth });
+  }
+
+  /**
+   * A read of the spool file. It runs inside the producer's pump (a
+   * microtask), where a throw would crash the process: a failure (a lock
+   * held past the busy timeout, a disk error) is logged and `fallback` used.
+   */
+  private read<T>(what: string, fn: () => T, fallback: T): T {
+    try {
+      return fn();
+    } catch (err) {
+      this.log.error({ err, path: this.spool.path }, `spool ${what} failed`);
+      return fallback;
+    }
   }
 
   private waitForRoom(): void {

@@ -21,6 +21,12 @@ export interface SpooledMessage {
   readonly spooledAt: number;
   /** Flush attempts so far. */
   readonly attempts: number;
+  /**
+   * Set when the row is damaged (a body that is not bytes, headers that are
+   * not an object of strings, an id that disagrees with its ce-id): such a
+   * message is parked with this reason, never sent altered.
+   */
+  readonly damaged?: string;
 }
 
 /** How full the spool is. */
@@ -40,6 +46,12 @@ export interface SpoolLease {
   readonly owner: string;
   readonly host: string;
   readonly pid: number;
+  /**
+   * Where `pid` means something: host name, boot id and PID namespace. Only a
+   * holder with the same node can be seen to be dead (containers sharing a
+   * host name see each other's pids as missing).
+   */
+  readonly node?: string;
   /** Unix ms the lease runs out unless renewed. */
   readonly expiresAt: number;
 }
@@ -68,8 +80,8 @@ export interface Spool {
   room(): { readonly messages: number; readonly bytes: number };
   /** The oldest waiting (unparked) messages, in spool order, at most `limit`. */
   peek(limit: number): SpooledMessage[];
-  /** Forget flushed (or otherwise confirmed) messages. Unknown positions are ignored. */
-  remove(seqs: readonly number[]): void;
+  /** Forget flushed (or otherwise confirmed) messages; how many were there. Unknown positions are ignored. */
+  remove(seqs: readonly number[]): number;
   /** Count a failed flush attempt of these messages. */
   attempted(seqs: readonly number[]): void;
   /** Parked messages, in spool order, at most `limit`, with why and when they were parked. */
@@ -92,10 +104,10 @@ export interface Spool {
   close(): void;
 }
 
-/** Bytes a message occupies in the spool and counts against its byte bound. */
+/** Bytes a message occupies in the spool and counts against its byte bound (headers in UTF-8). */
 export function spooledBytes(message: OutgoingMessage): number {
   let n = message.wire.body.byteLength;
   const headers = message.wire.headers;
-  for (const name in headers) n += name.length + headers[name]!.length;
+  for (const name in headers) n += Buffer.byteLength(name) + Buffer.byteLength(headers[name]!);
   return n;
 }

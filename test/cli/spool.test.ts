@@ -6,6 +6,7 @@
  */
 import { join } from "node:path";
 import { writeFileSync } from "node:fs";
+import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { defineMessage, missive, resolveTransport, type Bus } from "../../src/index.js";
 import { openSqliteSpool } from "../../src/stores/spool/index.js";
@@ -102,5 +103,46 @@ describe("cli - spool", () => {
     const bad = await cli(["spool", "status", junk]);
     expect(bad.code).toBe(2);
     expectCleanError(bad.stderr);
+  });
+
+  it("spool flush - another SQLite file is refused and left exactly as it was (no WAL switch, no tables)", async () => {
+    const other = join(tmp.dir, "app.db");
+    const app = new Database(other);
+    app.exec("CREATE TABLE orders (id INTEGER PRIMARY KEY)");
+    app.close();
+    const r = await cli(["spool", "flush", other, "--url", urlOf(db)]);
+    expect(r.code).toBe(2);
+    expectCleanError(r.stderr);
+    const check = new Database(other, { readonly: true });
+    try {
+      expect(check.pragma("journal_mode", { simple: true })).toBe("delete");
+      expect((check.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as Array<{ name: string }>).map((t) => t.name)).toEqual(["orders"]);
+    } finally {
+      check.close();
+    }
+  });
+
+  it("spool status - terminal escapes in the recorded lease and status are shown escaped, never sent to the terminal", async () => {
+    const file = join(tmp.dir, "hostile.spool.db");
+    openSqliteSpool({ path: file }).close();
+    const raw = new Database(file);
+    const esc = String.raw`\u001b]0;owned\u0007\u001b[2J`; // JSON escapes: the parsed values hold the control characters
+    const record = (name: string, value: string) => raw.prepare("INSERT OR REPLACE INTO missive_spool_meta (name, value) VALUES (?, ?)").run(name, value);
+    // Escapes in the strings the CLI prints: escaped.
+    record("lease", `{"owner": "o", "host": "h${esc}", "pid": 1, "expiresAt": 1}`);
+    record("status", `{"broker": "down", "breaker": "open", "pid": 1, "host": "h${esc}", "at": 1, "reason": "r${esc}"}`);
+    const escaped = await cli(["spool", "status", file]);
+    expect(escaped.code).toBe(0);
+    expect(escaped.stdout).not.toContain("\u001b");
+    expect(escaped.stdout).toContain("\\x1b");
+    // Escapes where a number or a state belongs: the record is not shown at all.
+    record("lease", `{"owner": "o", "host": "h", "pid": "1${esc}", "expiresAt": 1}`);
+    record("status", `{"broker": "down", "breaker": "${esc}", "pid": 1, "host": "h", "at": 1e300}`);
+    raw.close();
+    const ignored = await cli(["spool", "status", file]);
+    expect(ignored.code).toBe(0);
+    expect(ignored.stdout).not.toContain("\u001b");
+    expect(ignored.stdout).toContain("flush lease: nobody");
+    expect(ignored.stdout).toContain("producer: no status recorded");
   });
 });

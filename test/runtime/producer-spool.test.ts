@@ -8,6 +8,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   PublishTimeoutError, SpoolFullError, missive, type Bus, type StatusEvent, type Transport,
@@ -106,6 +107,30 @@ describe("producer spool", () => {
     expect(got.map((d) => d.wire.headers["ce-id"])).toEqual(receipts.map((r) => r.id));
     expect(t.stored.length).toBe(20);
   });
+
+  it("spool - a late confirm that cannot be written to a locked spool file crashes nothing: the messages are flushed again under their ids", async () => {
+    const broker = createMemoryBroker();
+    const t = switchable(broker.transport());
+    const path = spoolPath();
+    const bus = await busOn(t, path);
+    await bus.declare(OrderPlaced, "g");
+    t.mode = "silent";
+    const receipts = await Promise.all(Array.from({ length: 5 }, (_, i) => bus.publish(OrderPlaced, { orderId: "k", seq: i, totalCents: 1 })));
+    expect(receipts.every((r) => r.outcome === "spooled")).toBe(true);
+    // Another connection holds the spool's write lock past the busy timeout (5 s) while the held attempt is
+    // confirmed. (In this process: each blocked spool write stalls the event loop for the busy timeout, so the
+    // test takes about 30 s.)
+    const locker = new Database(path);
+    locker.exec("BEGIN EXCLUSIVE");
+    t.mode = "pass";
+    await waitFor(() => t.stored.length >= 5, 5000, "the held attempt confirmed");
+    await new Promise((r) => setTimeout(r, 5500));
+    locker.exec("COMMIT");
+    locker.close();
+    await waitFor(() => bus.status().spool?.messages === 0, 20_000, "the spool flushed after the lock");
+    const got = await receiveAll(broker.transport(), "g", [OrderPlaced.type], 5);
+    expect(new Set(got.map((d) => d.wire.headers["ce-id"]))).toEqual(new Set(receipts.map((r) => r.id)));
+  }, 40_000);
 
   it("spool - a key with messages in the spool keeps its order: later ones queue behind them while the broker is up", async () => {
     const broker = createMemoryBroker();

@@ -21,7 +21,8 @@ const LEASE_MS = 30_000;
 
 function openSpool(path: string, readonly: boolean): Spool {
   if (!existsSync(path)) throw usageError(`no spool file at ${JSON.stringify(path)}`);
-  return openSqliteSpool({ path, readonly });
+  // create: false: pointed at some other SQLite file, the CLI refuses it and leaves it as it was.
+  return openSqliteSpool({ path, readonly, create: false });
 }
 
 function withSpool<T>(path: string, readonly: boolean, work: (spool: Spool) => Promise<T> | T): Promise<T> {
@@ -119,19 +120,28 @@ export function registerSpool(program: Command, done: (code: number) => void): v
         const owner = `missive-cli:${hostname()}:${process.pid}`;
         if (!s.lease(owner, LEASE_MS)) {
           const holder = s.leaseHolder();
-          throw new CliError(`the spool is being flushed by ${holder ? `${holder.host} pid ${holder.pid}` : "another process"}: not flushing it twice`, ExitCode.failed);
+          throw new CliError(`the spool is being flushed by ${holder ? `${safeText(holder.host)} pid ${holder.pid}` : "another process"}: not flushing it twice`, ExitCode.failed);
         }
-        const transport = await openTransport(url);
         const stop = stopOnSignals();
         const started = Date.now();
         let flushed = 0;
         let parked = 0;
+        let transport: Awaited<ReturnType<typeof openTransport>> | undefined;
         try {
+          transport = await openTransport(url);
           if (options.includeParked) s.unpark();
           while (!stop.signal.aborted) {
             if (!s.lease(owner, LEASE_MS)) throw new CliError("lost the spool's flush lease: stopping", ExitCode.failed);
-            const rows = s.peek(batch);
-            if (rows.length === 0) break;
+            const peeked = s.peek(batch);
+            if (peeked.length === 0) break;
+            // A damaged row is parked, never sent altered; the rows after it go in the next round, in order.
+            const damaged = peeked.findIndex((r) => r.damaged !== undefined);
+            if (damaged === 0) {
+              s.park(peeked[0]!.seq, peeked[0]!.damaged!);
+              parked++;
+              continue;
+            }
+            const rows = damaged === -1 ? peeked : peeked.slice(0, damaged);
             let results;
             try {
               results = await transport.publish(rows.map((r) => r.message));
@@ -151,13 +161,18 @@ export function registerSpool(program: Command, done: (code: number) => void): v
                 throw new CliError(`the broker did not take message ${rows[i]!.message.id}: ${err.message} (it stays spooled)`, ExitCode.failed);
               }
             }
-            s.remove(confirmed);
+            // The file must forget what was confirmed, or the next round would send it again, forever.
+            if (s.remove(confirmed) < confirmed.length) {
+              throw new CliError(`the spool file did not forget ${confirmed.length} confirmed messages (is it damaged?): stopping after ${flushed + confirmed.length}`, ExitCode.failed);
+            }
             flushed += confirmed.length;
+            // Let a signal in between batches, whatever the transport does.
+            await new Promise((resolve) => setImmediate(resolve));
           }
         } finally {
           s.releaseLease(owner);
           stop.dispose();
-          await transport.close().catch(() => undefined);
+          await transport?.close().catch(() => undefined);
         }
         const remaining = s.depth();
         const seconds = (Date.now() - started) / 1000;

@@ -32,3 +32,12 @@ CREATE TABLE IF NOT EXISTS missive_spool_meta (
   value TEXT NOT NULL
 );
 `;
+
+/** The counters row recounted from the rows (at every writable open). */
+export const RECOUNT = `
+UPDATE missive_spool_counters SET
+  messages = (SELECT count(*) FROM missive_spool WHERE parked_at IS NULL),
+  bytes = (SELECT coalesce(sum(bytes), 0) FROM missive_spool),
+  parked = (SELECT count(*) FROM missive_spool WHERE parked_at IS NOT NULL)
+WHERE one = 1;
+`;

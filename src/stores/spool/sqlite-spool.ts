@@ -6,12 +6,13 @@
  * file without counting the table on every append. The flush lease is a row
  * too: several producers may append to one file, one flushes it at a time.
  */
+import { readFileSync, readlinkSync } from "node:fs";
 import { hostname } from "node:os";
 import Database from "better-sqlite3";
 import { ConfigurationError, SpoolFullError } from "../../errors.js";
 import type { OutgoingMessage } from "../../transport/transport.js";
 import { SPOOL_DEFAULTS, spooledBytes, type Spool, type SpoolDepth, type SpooledMessage, type SpoolLease, type SpoolStatusRecord } from "../../runtime/spool.js";
-import { SPOOL_SCHEMA } from "./schema.js";
+import { RECOUNT, SPOOL_SCHEMA } from "./schema.js";
 import { decodeSpoolHeaders, encodeSpoolHeaders } from "./spool-headers.js";
 
 export interface SqliteSpoolOptions {
@@ -25,19 +26,26 @@ export interface SqliteSpoolOptions {
   readonly busyTimeoutMs?: number;
   /** Open read-only (the CLI's inspect): no schema is created, every write throws. Default false. */
   readonly readonly?: boolean;
+  /**
+   * Create the spool's tables when the file has none (a producer's first
+   * start). False: the file must already be a spool, and nothing in it is
+   * touched otherwise (the CLI, which may be pointed at any file). Default true.
+   */
+  readonly create?: boolean;
 }
 
 const BUSY_TIMEOUT_MS = 5000;
 
+/** A row as stored; typed loosely, since a damaged or hand-edited file can hold anything. */
 interface Row {
   seq: number;
-  id: string;
-  topic: string;
-  key: string | null;
-  grp: string | null;
+  id: unknown;
+  topic: unknown;
+  key: unknown;
+  grp: unknown;
   due_at: number | null;
-  headers: string;
-  body: Buffer;
+  headers: unknown;
+  body: unknown;
   spooled_at: number;
   attempts: number;
 }
@@ -53,6 +61,7 @@ class SqliteSpool implements Spool {
   private readonly maxMessages: number;
   private readonly maxBytes: number;
   private readonly host = hostname();
+  private readonly node = nodeIdentity();
   private readonly stmt: ReturnType<SqliteSpool["prepare"]>;
 
   constructor(options: SqliteSpoolOptions) {
@@ -70,12 +79,21 @@ class SqliteSpool implements Spool {
     }
     try {
       this.db.pragma(`busy_timeout = ${busy}`);
+      const isSpool = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'missive_spool'").get() !== undefined;
+      if (!isSpool && (options.readonly || options.create === false)) throw new Error("it has no missive_spool table");
       if (!options.readonly) {
         this.db.pragma("journal_mode = WAL");
         // FULL: a commit is fsynced before it returns, so "spooled" means on disk.
         this.db.pragma("synchronous = FULL");
-        this.db.transaction(() => this.db.exec(SPOOL_SCHEMA)).immediate();
+        this.db.transaction(() => {
+          this.db.exec(SPOOL_SCHEMA);
+          // Counters are recounted from the rows at every open: a damaged or hand-edited file heals here.
+          this.db.exec(RECOUNT);
+        }).immediate();
       }
+      // Positions are JS numbers: a (hand-made) position past 2^53 would be rounded and never match its row.
+      const top = this.db.prepare("SELECT max(seq) AS top FROM missive_spool").safeIntegers(true).get() as { top: bigint | null };
+      if (top.top !== null && top.top > BigInt(Number.MAX_SAFE_INTEGER)) throw new Error(`a position (${top.top}) is past 2^53`);
       this.stmt = this.prepare();
     } catch (cause) {
       this.db.close();
@@ -88,6 +106,8 @@ class SqliteSpool implements Spool {
     return {
       insert: db.prepare("INSERT INTO missive_spool (id, topic, key, grp, due_at, headers, body, bytes, spooled_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"),
       counters: db.prepare("SELECT messages, bytes, parked FROM missive_spool_counters WHERE one = 1"),
+      count: db.prepare(`SELECT count(*) FILTER (WHERE parked_at IS NULL) AS messages, coalesce(sum(bytes), 0) AS bytes,
+        count(*) FILTER (WHERE parked_at IS NOT NULL) AS parked FROM missive_spool`),
       addCounters: db.prepare("UPDATE missive_spool_counters SET messages = messages + ?, bytes = bytes + ?, parked = parked + ? WHERE one = 1"),
       peek: db.prepare("SELECT seq, id, topic, key, grp, due_at, headers, body, spooled_at, attempts FROM missive_spool WHERE parked_at IS NULL ORDER BY seq LIMIT ?"),
       parked: db.prepare("SELECT seq, id, topic, key, grp, due_at, headers, body, spooled_at, attempts, parked_at, last_error FROM missive_spool WHERE parked_at IS NOT NULL ORDER BY seq LIMIT ?"),
@@ -147,9 +167,9 @@ class SqliteSpool implements Spool {
     }));
   }
 
-  remove(seqs: readonly number[]): void {
-    if (seqs.length === 0) return;
-    this.db.transaction(() => {
+  remove(seqs: readonly number[]): number {
+    if (seqs.length === 0) return 0;
+    return this.db.transaction(() => {
       let n = 0;
       let bytes = 0;
       let parked = 0;
@@ -161,6 +181,7 @@ class SqliteSpool implements Spool {
         else parked++;
       }
       if (n + parked > 0) this.stmt.addCounters.run(-n, -bytes, -parked);
+      return n + parked;
     }).immediate();
   }
 
@@ -200,7 +221,7 @@ class SqliteSpool implements Spool {
       const now = Date.now();
       const held = this.leaseHolder();
       if (held && held.owner !== owner && held.expiresAt > now && !this.ownerIsDead(held)) return false;
-      const lease: SpoolLease = { owner, host: this.host, pid: process.pid, expiresAt: now + ttlMs };
+      const lease: SpoolLease = { owner, host: this.host, pid: process.pid, node: this.node, expiresAt: now + ttlMs };
       this.stmt.setMeta.run("lease", JSON.stringify(lease));
       return true;
     }).immediate();
@@ -213,7 +234,12 @@ class SqliteSpool implements Spool {
   }
 
   leaseHolder(): SpoolLease | undefined {
-    return this.readJson("lease") as SpoolLease | undefined;
+    const v = this.readJson("lease");
+    if (!v) return undefined;
+    // Checked field by field: the file may have been edited by hand (and the CLI prints these).
+    const { owner, host, pid, node, expiresAt } = v;
+    if (typeof owner !== "string" || typeof host !== "string" || !Number.isSafeInteger(pid) || !isTime(expiresAt)) return undefined;
+    return { owner, host, pid: pid as number, expiresAt, ...(typeof node === "string" ? { node } : {}) };
   }
 
   writeStatus(status: SpoolStatusRecord): void {
@@ -221,7 +247,12 @@ class SqliteSpool implements Spool {
   }
 
   readStatus(): SpoolStatusRecord | undefined {
-    return this.readJson("status") as SpoolStatusRecord | undefined;
+    const v = this.readJson("status");
+    if (!v) return undefined;
+    const { broker, breaker, pid, host, at, reason } = v;
+    if ((broker !== "up" && broker !== "down") || (breaker !== "closed" && breaker !== "open" && breaker !== "half-open")) return undefined;
+    if (!Number.isSafeInteger(pid) || typeof host !== "string" || !isTime(at)) return undefined;
+    return { broker, breaker, pid: pid as number, host, at, ...(typeof reason === "string" ? { reason } : {}) };
   }
 
   close(): void {
@@ -229,23 +260,24 @@ class SqliteSpool implements Spool {
   }
 
   private counters(): { messages: number; bytes: number; parked: number } {
-    return this.stmt.counters.get() as { messages: number; bytes: number; parked: number };
+    // The row is missing only from a damaged file opened read-only (a writable open recounts): count the rows.
+    return (this.stmt.counters.get() ?? this.stmt.count.get()) as { messages: number; bytes: number; parked: number };
   }
 
-  private readJson(name: string): unknown {
-    const row = this.stmt.meta.get(name) as { value: string } | undefined;
-    if (!row) return undefined;
+  private readJson(name: string): Record<string, unknown> | undefined {
+    const row = this.stmt.meta.get(name) as { value: unknown } | undefined;
+    if (!row || typeof row.value !== "string") return undefined;
     try {
       const value: unknown = JSON.parse(row.value);
-      return value !== null && typeof value === "object" ? value : undefined;
+      return value !== null && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
     } catch {
       return undefined;
     }
   }
 
-  /** A holder on this host whose process is gone (SIGKILLed): its lease need not run out first. */
+  /** A holder on this node (host, boot, PID namespace) whose process is gone (SIGKILLed): its lease need not run out first. */
   private ownerIsDead(lease: SpoolLease): boolean {
-    if (lease.host !== this.host || !Number.isInteger(lease.pid) || lease.pid <= 0) return false;
+    if (lease.node !== this.node || !Number.isInteger(lease.pid) || lease.pid <= 0) return false;
     if (lease.pid === process.pid) return false;
     try {
       process.kill(lease.pid, 0);
@@ -257,16 +289,53 @@ class SqliteSpool implements Spool {
 }
 
 function toSpooled(r: Row, now: number): SpooledMessage {
+  const headers = decodeSpoolHeaders(r.headers);
+  const body = r.body instanceof Uint8Array ? new Uint8Array(r.body.buffer, r.body.byteOffset, r.body.byteLength) : new Uint8Array(0);
+  const id = typeof r.id === "string" ? r.id : String(r.id);
   const message: { -readonly [K in keyof OutgoingMessage]: OutgoingMessage[K] } = {
-    topic: r.topic,
-    id: r.id,
-    key: r.key ?? undefined,
-    wire: { headers: decodeSpoolHeaders(r.headers), body: new Uint8Array(r.body.buffer, r.body.byteOffset, r.body.byteLength) },
+    topic: typeof r.topic === "string" ? r.topic : String(r.topic),
+    id,
+    key: typeof r.key === "string" ? r.key : undefined,
+    wire: { headers: headers ?? (Object.create(null) as Record<string, string>), body },
   };
   // A delay counts from when the message was published, not from the flush.
-  if (r.due_at !== null && r.due_at > now) message.delayMs = r.due_at - now;
-  if (r.grp !== null) message.group = r.grp;
-  return { seq: r.seq, message, spooledAt: r.spooled_at, attempts: r.attempts };
+  if (typeof r.due_at === "number" && r.due_at > now) message.delayMs = r.due_at - now;
+  if (typeof r.grp === "string") message.group = r.grp;
+  const damaged = damageOf(r, headers);
+  return { seq: r.seq, message, spooledAt: r.spooled_at, attempts: r.attempts, ...(damaged === undefined ? {} : { damaged }) };
+}
+
+/** Why a row cannot be sent as it was published, if it cannot. */
+function damageOf(r: Row, headers: Record<string, string> | undefined): string | undefined {
+  if (!(r.body instanceof Uint8Array)) return "damaged row: the body is not bytes";
+  if (!headers) return "damaged row: the headers are not a JSON object of strings";
+  if (typeof r.id !== "string" || typeof r.topic !== "string") return "damaged row: id or topic is not text";
+  if (r.key !== null && typeof r.key !== "string") return "damaged row: the key is not text";
+  if (r.grp !== null && typeof r.grp !== "string") return "damaged row: the group is not text";
+  const ceId = headers["ce-id"];
+  if (ceId !== undefined && ceId !== r.id) return "damaged row: its id disagrees with its ce-id header";
+  return undefined;
+}
+
+/**
+ * The host name, boot id and PID namespace: two processes with the same node
+ * see the same pids, so one can tell the other's process is gone. Where the
+ * latter two cannot be read (not Linux), the host name alone.
+ */
+function nodeIdentity(): string {
+  const parts = [hostname()];
+  try {
+    parts.push(readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim());
+    parts.push(readlinkSync("/proc/self/ns/pid"));
+  } catch {
+    // Not Linux: no PID namespaces to tell apart.
+  }
+  return parts.join("/");
+}
+
+/** A Unix ms a Date can hold. */
+function isTime(value: unknown): value is number {
+  return typeof value === "number" && Number.isFinite(value) && Math.abs(value) <= 8.64e15;
 }
 
 function bound(value: number | undefined, fallback: number, what: string): number {

@@ -9,7 +9,7 @@
 import { describe, it } from "vitest";
 import { rabbitmqFaults } from "./rabbitmq-fault-support.js";
 import { rabbitmqWorld } from "./spool-fault-worlds.js";
-import { restartScenario, startDownScenario } from "./spool-scenarios.js";
+import { killMidFlushScenario, restartScenario, startDownScenario } from "./spool-scenarios.js";
 
 const fx = rabbitmqFaults();
 
@@ -23,4 +23,9 @@ describe("faults - rabbitmq spool across a producer restart", () => {
     if (fx.skip()) return skip();
     await startDownScenario(await rabbitmqWorld(fx), 500);
   }, 90_000);
+
+  it("faults - rabbitmq spool: the producer SIGKILLed at a random point of a paced flush of 2,000; the next one finishes it: all arrive, key order kept, copies at most one batch", async ({ skip }) => {
+    if (fx.skip()) return skip();
+    await killMidFlushScenario(await rabbitmqWorld(fx), 2000);
+  }, 120_000);
 });

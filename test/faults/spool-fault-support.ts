@@ -24,8 +24,12 @@ export const GROUP = "billing";
 /** Outage bound of every spool fault test: publisher.outageAfter. */
 export const OUTAGE_AFTER_MS = 1000;
 
-/** Publisher options of the spool producer, with the test's spool; `spool` fields override. */
-export function spoolPublisher(path: string, spool: { maxMessages?: number; whenFull?: "wait" | "reject" } = {}): SpoolProducerArgs["publisher"] {
+/** Publisher options of the spool producer, with the test's spool; `spool` fields and `extra` options override. */
+export function spoolPublisher(
+  path: string,
+  spool: { maxMessages?: number; whenFull?: "wait" | "reject"; flushBatch?: number } = {},
+  extra: Partial<SpoolProducerArgs["publisher"]> = {},
+): SpoolProducerArgs["publisher"] {
   return {
     spool: { path, ...spool },
     outageAfter: OUTAGE_AFTER_MS,
@@ -33,6 +37,7 @@ export function spoolPublisher(path: string, spool: { maxMessages?: number; when
     retryBase: "20ms",
     retryMax: "500ms",
     breaker: { cooldownMs: 200, maxCooldownMs: 1000 },
+    ...extra,
   };
 }
 

@@ -18,13 +18,14 @@ import { consumeAll, GROUP, rabbitmqChild, spoolPublisher, sqliteQueue, startLoc
 export interface SpoolBound {
   readonly maxMessages?: number;
   readonly whenFull?: "wait" | "reject";
+  readonly flushBatch?: number;
 }
 
 export interface SpoolFaultWorld {
   readonly name: "rabbitmq" | "sqlite";
   readonly spoolPath: string;
-  /** The spool producer's arguments: this world's broker, the world's spool file with `bound`. */
-  producerArgs(bound?: SpoolBound): SpoolProducerArgs;
+  /** The spool producer's arguments: this world's broker, the world's spool file with `bound`, other publisher options. */
+  producerArgs(bound?: SpoolBound, extra?: Partial<SpoolProducerArgs["publisher"]>): SpoolProducerArgs;
   /** Unreachable (connections refused and reset / the write lock held); the Unix ms it holds from. */
   cut(): Promise<number>;
   /** Silent (packets dropped / the write lock held); the Unix ms it holds from. */
@@ -53,9 +54,9 @@ export async function rabbitmqWorld(fx: RabbitmqFaults): Promise<SpoolFaultWorld
     proxy,
     spoolPath,
     exactlyOnce: false,
-    producerArgs: (bound = {}) => ({
+    producerArgs: (bound = {}, extra = {}) => ({
       transport: { rabbitmq: rabbitmqChild(viaPort(fx.vhost().url, proxy.port)) },
-      publisher: spoolPublisher(spoolPath, bound),
+      publisher: spoolPublisher(spoolPath, bound, extra),
     }),
     async cut() {
       const at = Date.now();
@@ -86,9 +87,9 @@ export async function sqliteWorld(file: FaultFile): Promise<SpoolFaultWorld> {
     name: "sqlite",
     spoolPath,
     exactlyOnce: true,
-    producerArgs: (bound = {}) => ({
+    producerArgs: (bound = {}, extra = {}) => ({
       transport: { sqlite: `sqlite://${file.path}?busyTimeoutMs=50` },
-      publisher: spoolPublisher(spoolPath, bound),
+      publisher: spoolPublisher(spoolPath, bound, extra),
     }),
     cut: () => locker.lock(),
     silence: () => locker.lock(),

@@ -241,3 +241,46 @@ export async function startDownScenario(world: SpoolFaultWorld, count: number): 
   expect(report.counts.duplicates).toBe(0);
   expectKept(report);
 }
+
+/**
+ * Killed at a random point of a flush: `count` messages spooled during an
+ * outage, the broker back, the flush paced (batches of 50, 1,000 msg/s) and
+ * the producer SIGKILLed somewhere in it; a new producer finishes the flush.
+ * Every message arrives, each key's first deliveries in order; the copies are
+ * at most the batch in flight at the kill.
+ */
+export async function killMidFlushScenario(world: SpoolFaultWorld, count: number): Promise<void> {
+  const started = Date.now();
+  const FLUSH_BATCH = 50;
+  const args = world.producerArgs({ flushBatch: FLUSH_BATCH }, { rateLimit: { perSecond: 1000, burst: FLUSH_BATCH } });
+  const first = await startSpoolProducer(args);
+  const cutAt = await world.cut();
+  const published = await first.publish({ count, keys: 10, keyPrefix: "k", window: 100 }, 60_000);
+  const backAt = await world.heal();
+  // Wait for the flush to start, then kill at a random point of it.
+  let before = await first.status();
+  const deadline = Date.now() + 20_000;
+  while ((before.spool?.messages ?? 0) >= count && Date.now() < deadline) {
+    await sleep(20);
+    before = await first.status();
+  }
+  const killAfterMs = Math.round(Math.random() * 800);
+  await sleep(killAfterMs);
+  const atKill = await first.status();
+  await first.kill();
+
+  const second = await startSpoolProducer(args);
+  const status = await second.drained(60_000);
+  const drainedMs = Date.now() - backAt;
+  const delivered = await world.delivered(promisedIds(first.outcomes), first.outcomes);
+
+  const report = runReport(createChecker(), first.outcomes, delivered);
+  console.log(`[fault] ${world.name} spool killed mid-flush: published=${count} kill_after_flush_start_ms=${killAfterMs} waiting_at_kill=${atKill.spool?.messages} flushed_by_second_in_ms=${drainedMs} parked=${status.spool?.parked} ${report.line} events1=${eventLine(first.events, cutAt)} ${seconds(started)}`);
+  expect(published).toEqual({ confirmed: 0, spooled: count, rejected: 0 });
+  expect(atKill.spool?.messages).toBeGreaterThan(0); // killed before the flush ended
+  expect(atKill.spool?.messages).toBeLessThan(count); // and after it began
+  expect(status.spool?.parked).toBe(0);
+  expect(report.counts.distinct).toBe(count);
+  expect(report.counts.duplicates).toBeLessThanOrEqual(FLUSH_BATCH);
+  expectKept(report);
+}

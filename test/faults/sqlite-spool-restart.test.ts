@@ -15,7 +15,7 @@
 import { describe, it } from "vitest";
 import { sqliteFaultFiles } from "./sqlite-fault-support.js";
 import { sqliteWorld } from "./spool-fault-worlds.js";
-import { restartScenario } from "./spool-scenarios.js";
+import { killMidFlushScenario, restartScenario } from "./spool-scenarios.js";
 
 const files = sqliteFaultFiles();
 
@@ -23,4 +23,8 @@ describe("faults - sqlite spool across a producer restart", () => {
   it("faults - sqlite spool: database locked, 1,000 publishes spooled, producer SIGKILLed, lock released, producer restarted: 1,000 of 1,000 arrive", async () => {
     await restartScenario(await sqliteWorld(files()), 1000);
   }, 90_000);
+
+  it("faults - sqlite spool: the producer SIGKILLed at a random point of a paced flush of 2,000; the next one finishes it: all arrive, key order kept, copies at most one batch", async () => {
+    await killMidFlushScenario(await sqliteWorld(files()), 2000);
+  }, 120_000);
 });

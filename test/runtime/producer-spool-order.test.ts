@@ -5,15 +5,13 @@
  * flush would reorder their keys. Over the memory transport behind a gate
  * the test opens per publish call.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
-import { ConnectionError, TransientError, missive, type Bus, type OutgoingMessage, type PublishResult, type Transport } from "../../src/index.js";
+import { describe, expect, it } from "vitest";
+import { ConnectionError, TransientError, missive, type OutgoingMessage, type PublishResult, type Transport } from "../../src/index.js";
 import { openSqliteSpool } from "../../src/stores/spool/index.js";
 import { createMemoryBroker } from "../../src/transports/memory/index.js";
 import { OrderPlaced } from "../conformance/contracts.js";
 import { receiveAtLeast } from "../support/receive.js";
+import { spoolFiles } from "../support/spool-files.js";
 import { waitFor } from "../support/wait.js";
 
 interface Call {
@@ -45,25 +43,18 @@ function gated(inner: Transport): Transport & { calls: Call[]; open(): void } {
   };
 }
 
-const dirs: string[] = [];
-const buses: Bus[] = [];
-afterEach(async () => {
-  await Promise.all(buses.splice(0).map((b) => b.close({ deadline: 200 }).catch(() => undefined)));
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
+const { spoolPath, keep } = spoolFiles("spool-order", 200);
 
 describe("producer spool order", () => {
   it("spool order - the later of two batches in flight fails first (not an outage), then the earlier: the spool holds the earlier batch first", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "missive-spool-order-"));
-    dirs.push(dir);
-    const path = join(dir, "spool.db");
+    const path = spoolPath();
     const t = gated(createMemoryBroker().transport());
     const bus = await missive({
       service: "spool-order",
       transport: t,
       publisher: { spool: path, maxBatch: 3, maxInFlightBatches: 2, outageAfter: "60s", retryBase: "5ms", retryMax: "10ms", breaker: { threshold: 10 } },
     });
-    buses.push(bus);
+    keep(bus);
     await bus.declare(OrderPlaced, "billing");
     // Six publishes of one key in one turn: batch 1 holds seq 0-2, batch 2 seq 3-5.
     const receipts = Array.from({ length: 6 }, (_, seq) => bus.publish(OrderPlaced, { orderId: "k", seq, totalCents: seq }));

@@ -5,11 +5,8 @@
  * key is never reordered, a full spool waits or rejects, and a spool file
  * outlives its bus.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import Database from "better-sqlite3";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   PublishTimeoutError, SpoolFullError, missive, type Bus, type StatusEvent, type Transport,
 } from "../../src/index.js";
@@ -18,6 +15,7 @@ import { openSqliteSpool } from "../../src/stores/spool/index.js";
 import { OrderPlaced } from "../conformance/contracts.js";
 import { receiveAtLeast } from "../support/receive.js";
 import { switchable } from "../support/switchable-transport.js";
+import { spoolFiles } from "../support/spool-files.js";
 import { waitFor } from "../support/wait.js";
 
 /** Everything `group` has, acked, in delivery order (at least `count`, waiting up to 5 s). */
@@ -32,18 +30,7 @@ async function receiveAll(transport: Transport, group: string, topics: readonly 
   return got;
 }
 
-const dirs: string[] = [];
-const buses: Bus[] = [];
-afterEach(async () => {
-  await Promise.all(buses.splice(0).map((b) => b.close({ deadline: 500 }).catch(() => undefined)));
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-
-function spoolPath(): string {
-  const dir = mkdtempSync(join(tmpdir(), "missive-spool-"));
-  dirs.push(dir);
-  return join(dir, "spool.db");
-}
+const { spoolPath, keep } = spoolFiles("spool");
 
 async function busOn(transport: Transport, path: string, publisher: Record<string, unknown> = {}): Promise<Bus> {
   const bus = await missive({
@@ -51,7 +38,7 @@ async function busOn(transport: Transport, path: string, publisher: Record<strin
     transport,
     publisher: { spool: path, outageAfter: "300ms", retryBase: "5ms", retryMax: "50ms", breaker: { cooldownMs: 50, maxCooldownMs: 200 }, ...publisher },
   });
-  buses.push(bus);
+  keep(bus);
   return bus;
 }
 

@@ -6,28 +6,15 @@
  * refused credentials, missive() still fails at once. Over the real memory
  * transport whose first connects fail.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
-import { AuthenticationError, ConnectionError, missive, type Bus, type PublisherOptions, type Transport } from "../../src/index.js";
+import { describe, expect, it } from "vitest";
+import { AuthenticationError, ConnectionError, missive, type PublisherOptions, type Transport } from "../../src/index.js";
 import { openSqliteSpool } from "../../src/stores/spool/index.js";
 import { createMemoryBroker } from "../../src/transports/memory/index.js";
 import { OrderPlaced } from "../conformance/contracts.js";
+import { spoolFiles } from "../support/spool-files.js";
 import { sleep, waitFor } from "../support/wait.js";
 
-const dirs: string[] = [];
-const buses: Bus[] = [];
-afterEach(async () => {
-  await Promise.all(buses.splice(0).map((b) => b.close({ deadline: 500 }).catch(() => undefined)));
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-
-function spoolPath(): string {
-  const dir = mkdtempSync(join(tmpdir(), "missive-start-down-"));
-  dirs.push(dir);
-  return join(dir, "spool.db");
-}
+const { spoolPath, keep } = spoolFiles("start-down");
 
 /** The memory transport, its connect failing with `error` until `up` is set. */
 function unreachable(inner: Transport, error: () => Error): Transport & { up: boolean; attempts: number } {
@@ -59,7 +46,7 @@ describe("starting during an outage", () => {
     const broker = createMemoryBroker();
     const t = unreachable(broker.transport(), () => new ConnectionError("connect ECONNREFUSED 127.0.0.1:1"));
     const bus = await missive({ service: "start-down", transport: t, publisher: publisher(spoolPath()) });
-    buses.push(bus);
+    keep(bus);
 
     const receipts = [];
     for (let seq = 0; seq < 20; seq++) receipts.push(await bus.publish(OrderPlaced, order(seq)));

@@ -6,30 +6,17 @@
  * records of the wrong shape (ignored), and a dead lease holder that only
  * looks dead from another PID namespace (not taken over).
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import Database from "better-sqlite3";
-import { afterEach, describe, expect, it } from "vitest";
-import { ConfigurationError, missive, type Bus, type StatusEvent } from "../../src/index.js";
+import { describe, expect, it } from "vitest";
+import { ConfigurationError, missive, type StatusEvent } from "../../src/index.js";
 import { openSqliteSpool } from "../../src/stores/spool/index.js";
 import { createMemoryBroker } from "../../src/transports/memory/index.js";
 import { OrderPlaced } from "../conformance/contracts.js";
 import { receiveAtLeast } from "../support/receive.js";
+import { spoolFiles } from "../support/spool-files.js";
 import { waitFor } from "../support/wait.js";
 
-const dirs: string[] = [];
-const buses: Bus[] = [];
-afterEach(async () => {
-  await Promise.all(buses.splice(0).map((b) => b.close({ deadline: 200 }).catch(() => undefined)));
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-
-function spoolPath(): string {
-  const dir = mkdtempSync(join(tmpdir(), "missive-spool-damage-"));
-  dirs.push(dir);
-  return join(dir, "spool.db");
-}
+const { spoolPath, keep } = spoolFiles("spool-damage", 200);
 
 const message = (id: string, key = "k") => ({
   topic: OrderPlaced.type,
@@ -76,7 +63,7 @@ describe("spool file damage", () => {
     await setup.connect();
     await setup.bind("g", [OrderPlaced.type]);
     const bus = await missive({ service: "spool-damage", transport: broker.transport(), publisher: { spool: path } });
-    buses.push(bus);
+    keep(bus);
     bus.onStatus((e) => events.push(e));
     await waitFor(() => bus.status().spool?.messages === 0, 10_000, "the spool flushed");
     expect(bus.status().spool?.parked).toBe(1);

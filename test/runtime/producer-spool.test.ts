@@ -110,14 +110,15 @@ describe("producer spool", () => {
     const locker = new Database(path);
     locker.exec("BEGIN EXCLUSIVE");
     t.mode = "pass";
-    await waitFor(() => t.stored.length >= 5, 5000, "the held attempt confirmed");
+    // Generous: the blocked spool writes stall this process's event loop for the busy timeout each.
+    await waitFor(() => t.stored.length >= 5, 20_000, "the held attempt confirmed");
     await new Promise((r) => setTimeout(r, 5500));
     locker.exec("COMMIT");
     locker.close();
     await waitFor(() => bus.status().spool?.messages === 0, 20_000, "the spool flushed after the lock");
     const got = await receiveAll(broker.transport(), "g", [OrderPlaced.type], 5);
     expect(new Set(got.map((d) => d.wire.headers["ce-id"]))).toEqual(new Set(receipts.map((r) => r.id)));
-  }, 40_000);
+  }, 90_000);
 
   it("spool - a key with messages in the spool keeps its order: later ones queue behind them while the broker is up", async () => {
     const broker = createMemoryBroker();

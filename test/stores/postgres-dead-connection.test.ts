@@ -85,7 +85,8 @@ describe("postgres - connections terminated while missive holds them", () => {
       const source = new PostgresRelaySource(pool, OUTBOX, 100);
       const ctl = new AbortController();
       await source.wait(1, ctl.signal); // opens the LISTEN connection
-      expect(await terminate(`LISTEN "${OUTBOX}"`)).toBe(1);
+      // At least ours: a backend terminated in the previous round may still be listed while it exits.
+      expect(await terminate(`LISTEN "${OUTBOX}"`)).toBeGreaterThanOrEqual(1);
       await expect(source.close()).resolves.toBeUndefined();
     }
     expect((await pool.query("SELECT 1 AS one")).rows[0]).toEqual({ one: 1 });

@@ -110,11 +110,11 @@ export class Producer {
   }
 
   status(): ProducerStatus {
-    const depth = this.spool && this.flusher ? this.spool.depth() : undefined;
+    const { spool, flusher } = this;
     return {
       broker: this.health.up ? "up" : "down",
       breaker: this.health.breakerState,
-      spool: depth && this.spool && this.flusher ? { ...depth, path: this.spool.path, flushing: this.flusher.flushing } : undefined,
+      spool: spool && flusher ? { ...spool.depth(), path: spool.path, flushing: flusher.flushing } : undefined,
     };
   }
 
@@ -198,8 +198,9 @@ export class Producer {
         continue;
       }
       if (this.batches.size >= this.settings.maxInFlightBatches) break;
-      let n = 0;
-      while (n < this.queue.length && n < this.settings.maxBatch && (n === 0 || !router?.mustSpool(this.queue[n]!))) n++;
+      // Without a spool every message goes to the broker: no per-message look at the spool.
+      let n = router ? 1 : Math.min(this.queue.length, this.settings.maxBatch);
+      while (router && n < this.queue.length && n < this.settings.maxBatch && !router.mustSpool(this.queue[n]!)) n++;
       const items = n === this.queue.length ? this.queue : this.queue.slice(0, n);
       this.queue = n === this.queue.length ? [] : this.queue.slice(n);
       const batch: Batch = { pending: items, held: [], attemptInFlight: false, lastError: undefined };
@@ -240,11 +241,12 @@ export class Producer {
       batch.attemptInFlight = false;
       this.health.confirmed();
       this.flusher?.release(batch.held.splice(0), true);
-      // Callers spooled while the attempt was in flight were resolved already; the rest hear the broker's answer.
-      const stillPending = new Set(batch.pending);
+      // Callers spooled while the attempt was in flight were resolved already (spooling replaces
+      // batch.pending); the rest hear the broker's answer.
+      const stillPending = batch.pending === pending ? undefined : new Set(batch.pending);
       for (let i = 0; i < pending.length; i++) {
         const p = pending[i]!;
-        if (!stillPending.has(p)) continue;
+        if (stillPending && !stillPending.has(p)) continue;
         const err = results[i];
         if (err) p.reject(err);
         else p.resolve({ id: p.message.id, outcome: "confirmed" });

@@ -19,7 +19,7 @@ import type { Logger } from "../observability/logger.js";
 import type { PublishResult, Transport } from "../transport/transport.js";
 import { fullJitterDelay, sleep, type Random } from "./backoff.js";
 import type { BrokerHealth } from "./broker-health.js";
-import type { Spool, SpooledMessage } from "./spool.js";
+import { flushRound, type Spool, type SpooledMessage } from "./spool.js";
 import type { StatusEvents } from "./status.js";
 import type { TokenBucket } from "./token-bucket.js";
 
@@ -210,11 +210,9 @@ export class SpoolFlusher {
 
   /** Rows the file holds damaged are parked with the reason, never sent altered; the rest, up to the first of them. */
   private parkDamaged(rows: readonly SpooledMessage[]): readonly SpooledMessage[] {
-    const first = rows.findIndex((r) => r.damaged !== undefined);
-    if (first === -1) return rows;
-    // Only the head is parked now: the rows after it go in the next round, in order.
-    if (first === 0) this.park(rows[0]!, rows[0]!.damaged!, undefined);
-    return rows.slice(0, first);
+    const round = flushRound(rows);
+    if (round.damagedHead) this.park(round.damagedHead, round.damagedHead.damaged!, undefined);
+    return round.send;
   }
 
   private park(row: SpooledMessage, reason: string, err: unknown): void {

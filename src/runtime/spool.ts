@@ -111,3 +111,14 @@ export function spooledBytes(message: OutgoingMessage): number {
   for (const name in headers) n += Buffer.byteLength(name) + Buffer.byteLength(headers[name]!);
   return n;
 }
+
+/**
+ * The rows of one flush round: those before the first damaged one (sent), and
+ * that damaged row when it is the head (parked, never sent altered). The rows
+ * after a damaged one wait for the next round, so order is kept.
+ */
+export function flushRound(rows: readonly SpooledMessage[]): { send: readonly SpooledMessage[]; damagedHead: SpooledMessage | undefined } {
+  const first = rows.findIndex((r) => r.damaged !== undefined);
+  if (first === -1) return { send: rows, damagedHead: undefined };
+  return { send: rows.slice(0, first), damagedHead: first === 0 ? rows[0] : undefined };
+}

@@ -10,7 +10,7 @@ import { existsSync } from "node:fs";
 import { hostname } from "node:os";
 import type { Command } from "commander";
 import { isRetryable } from "../../errors.js";
-import type { Spool, SpooledMessage } from "../../runtime/spool.js";
+import { flushRound, type Spool, type SpooledMessage } from "../../runtime/spool.js";
 import { openSqliteSpool } from "../../stores/spool/index.js";
 import { CliError, ExitCode, usageError } from "../exit-codes.js";
 import { formatAge, formatTime, isoOrNull, safeText, table, writeJson, writeOut } from "../output.js";
@@ -134,14 +134,12 @@ export function registerSpool(program: Command, done: (code: number) => void): v
             if (!s.lease(owner, LEASE_MS)) throw new CliError("lost the spool's flush lease: stopping", ExitCode.failed);
             const peeked = s.peek(batch);
             if (peeked.length === 0) break;
-            // A damaged row is parked, never sent altered; the rows after it go in the next round, in order.
-            const damaged = peeked.findIndex((r) => r.damaged !== undefined);
-            if (damaged === 0) {
-              s.park(peeked[0]!.seq, peeked[0]!.damaged!);
+            const { send: rows, damagedHead } = flushRound(peeked);
+            if (damagedHead) {
+              s.park(damagedHead.seq, damagedHead.damaged!);
               parked++;
               continue;
             }
-            const rows = damaged === -1 ? peeked : peeked.slice(0, damaged);
             let results;
             try {
               results = await transport.publish(rows.map((r) => r.message));

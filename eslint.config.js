@@ -24,9 +24,17 @@ export default tseslint.config(
   },
   {
     // The core knows no broker: only src/transports/* may import a transport.
-    files: ["src/runtime/**/*.ts", "src/envelope/**/*.ts", "src/contract/**/*.ts", "src/transport/**/*.ts", "src/middleware/**/*.ts", "src/stores/*.ts", "src/index.ts"],
+    files: ["src/runtime/**/*.ts", "src/envelope/**/*.ts", "src/contract/**/*.ts", "src/transport/**/*.ts", "src/middleware/**/*.ts", "src/stores/*.ts", "src/index.ts", "src/connect.ts"],
     rules: {
-      "no-restricted-imports": ["error", { patterns: [{ group: ["**/transports/**"], message: "The core must not import a transport (STYLE.md §1)." }, { group: ["better-sqlite3"], message: "The core knows no broker client." }, { group: ["pg", "mysql2", "mysql2/*", "kysely"], message: "The core knows no database client." }, { group: ["**/stores/postgres/**", "**/stores/mysql/**", "**/stores/sqlite/**", "**/stores/kysely/**", "./postgres/**", "./mysql/**", "./sqlite/**", "./kysely/**"], message: "Database stores are reached through their subpath exports, never from the core." }] }],
+      // The one exception: the entry point loads the shipped transports' registrations (builtin.ts, no broker client).
+      "no-restricted-imports": ["error", { patterns: [{ group: ["**/transports/**", "!./transports/builtin.js"], message: "The core must not import a transport (STYLE.md §1)." }, { group: ["better-sqlite3"], message: "The core knows no broker client." }, { group: ["pg", "mysql2", "mysql2/*", "kysely"], message: "The core knows no database client." }, { group: ["**/stores/postgres/**", "**/stores/mysql/**", "**/stores/sqlite/**", "**/stores/kysely/**", "./postgres/**", "./mysql/**", "./sqlite/**", "./kysely/**"], message: "Database stores are reached through their subpath exports, never from the core." }] }],
+    },
+  },
+  {
+    // A transport's registration loads its module lazily: a static import here would load the broker client with missive.
+    files: ["src/transports/builtin.ts", "src/transports/*/register.ts"],
+    rules: {
+      "no-restricted-imports": ["error", { patterns: [{ group: ["./index.js", "amqplib", "better-sqlite3", "pg", "mysql2", "./*-transport.js"], message: "A registration must not load its transport statically." }] }],
     },
   },
 );

@@ -1,11 +1,27 @@
 import { defineConfig } from "vitest/config";
 
+/**
+ * The suite in lanes (vitest projects), so a developer can run a fast one:
+ *   npx vitest run --project unit            pure functions, the memory transport, property tests (seconds)
+ *   npx vitest run --project conformance     the seam and bus suites on every transport, real brokers
+ *   npx vitest --project unit --project runtime   while working on the runtime
+ * `npm test` runs every project.
+ */
+const lane = (name: string, include: string[]) => ({ extends: true, test: { name, include } });
+
 export default defineConfig({
   test: {
-    include: ["test/**/*.test.ts", "src/**/*.test.ts"],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: "forks",
+    projects: [
+      lane("unit", ["test/unit/**/*.test.ts", "src/**/*.test.ts", "test/property/**/*.test.ts"]),
+      lane("runtime", ["test/runtime/**/*.test.ts", "test/stores/**/*.test.ts"]),
+      lane("conformance", ["test/conformance/**/*.test.ts"]),
+      lane("transports", ["test/transports/**/*.test.ts"]),
+      lane("cli", ["test/cli/**/*.test.ts", "test/examples/**/*.test.ts", "test/bench/**/*.test.ts"]),
+      lane("faults", ["test/faults/**/*.test.ts"]),
+    ],
     // A floor, not a target: it catches a change that leaves whole paths untested.
     coverage: {
       provider: "v8",

@@ -102,7 +102,6 @@ export async function outboxRelay(p: OutboxBenchParams): Promise<OutboxBenchResu
     connect: () => inner.connect(),
     bind: inner.bind.bind(inner),
     subscribe: inner.subscribe.bind(inner),
-    stats: () => inner.stats(),
     close: () => inner.close(),
     async publish(batch: Parameters<Transport["publish"]>[0]) {
       const results = await inner.publish(batch);

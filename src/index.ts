@@ -1,4 +1,6 @@
 /** missive: reliable messaging by default. The public API, and nothing else. */
+// The shipped transports register their URL schemes (no broker client loads until its scheme is used).
+import "./transports/builtin.js";
 export { missive, resolveTransport } from "./connect.js";
 export type { Bus, RequestOptions } from "./runtime/bus.js";
 export type { BusOptions, PublisherOptions, SpoolOptions } from "./runtime/bus-options.js";
@@ -34,10 +36,15 @@ export type { OutboxAddOptions, OutboxLag, OutboxReceipt, OutboxSettings } from 
 export type { OutboxRelay, RelayOptions, RelayStats } from "./stores/relay.js";
 export type { Logger } from "./observability/logger.js";
 export type {
-  Transport, TransportCapabilities, Delivery, Subscription, SubscribeOptions, OutgoingMessage,
+  Transport, TransportCapabilities, TransportContext, TransportEvent, Delivery, Subscription, SubscribeOptions, OutgoingMessage,
   PublishResult, DeadLetter, DeadLetterFilter, DeadLetterQuery, DeadLetterSummary, DeadLetterStore, DurabilityReport, QueueStats,
 } from "./transport/transport.js";
 export { deadLetterTopic } from "./transport/transport.js";
+export {
+  hasNativeDeadLetters, canInspectQueues, reportsDurability, declaresTopology, hasReplyAddress,
+  type NativeDeadLetters, type QueueInspection, type DurabilityReporting, type TopologyDeclaration, type ReplyAddress, type ReplyInbox,
+} from "./transport/abilities.js";
+export { registerTransport, type TransportRegistration, type OpenedTransport, type OpenOptions } from "./transport/registry.js";
 
 export {
   ErrorCodes, MissiveError, PermanentError, TransientError, DecodeError, SchemaValidationError,

@@ -20,6 +20,7 @@ import { ConnectionError, missive, type Bus, type OutgoingMessage, type Transpor
 import { sqliteTransport } from "../../src/transports/sqlite/index.js";
 import { RssSampler } from "../lib/rss-sampler.js";
 import { BenchEvent, eventData } from "./event.js";
+import { statsOf } from "../../test/support/abilities.js";
 
 export interface SpoolBenchParams {
   readonly broker: "sqlite" | "rabbitmq";
@@ -136,7 +137,6 @@ function switchable(inner: Transport): { transport: Transport; setDown(down: boo
     connect: () => inner.connect(),
     bind: (group, topics) => inner.bind(group, topics),
     subscribe: (options) => inner.subscribe(options),
-    stats: () => inner.stats(),
     close: () => inner.close(),
     publish: (batch: readonly OutgoingMessage[]) => (down ? Promise.reject(new ConnectionError("bench: the broker is unreachable")) : inner.publish(batch)),
   };
@@ -173,7 +173,7 @@ export async function spoolFlush(p: SpoolBenchParams): Promise<SpoolFlushResult>
     const t2 = performance.now();
     flushRss.stop();
     const first = firstConfirmAt ?? t1;
-    const queueDepth = (await inner.stats()).find((s) => s.group === p.group)?.depth ?? 0;
+    const queueDepth = (await statsOf(inner)).find((s) => s.group === p.group)?.depth ?? 0;
     return {
       spoolPerS: rate(p.messages, spoolMs), spoolRssMb: spoolRss.peakMb, spooled: outcomes.spooled, depthBefore,
       probeWaitMs: Math.round((first - t1) * 100) / 100, flushPerS: rate(depthBefore, t2 - first), recoveryPerS: rate(depthBefore, t2 - t1),

@@ -4,6 +4,8 @@
  * new empty database), connected, and always closed when the command ends.
  */
 import type { Command } from "commander";
+// The shipped transports' URL schemes.
+import "../transports/builtin.js";
 import { resolveTransport } from "../connect.js";
 import type { Transport } from "../transport/transport.js";
 import { usageError } from "./exit-codes.js";

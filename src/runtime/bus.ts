@@ -16,7 +16,7 @@ import { Producer } from "./producer.js";
 import type { PublishOptions, PublishReceipt } from "./publish-options.js";
 import { Requester } from "./requester.js";
 import type { Spool } from "./spool.js";
-import type { ProducerStatus, StatusListener } from "./status.js";
+import type { ProducerStatus, StatusEvents, StatusListener } from "./status.js";
 
 /** Any contract, whatever its data type. */
 type AnyDefinition = MessageDefinition<string, unknown, unknown>;
@@ -75,9 +75,10 @@ export class BusImpl implements Bus {
     private readonly settings: BusSettings,
     private readonly defaultInbox: InboxStore<unknown> | undefined,
     spool?: Spool,
+    events?: StatusEvents,
   ) {
     this.service = settings.service;
-    this.producer = new Producer(transport, settings.producer, settings.random, settings.logger, spool);
+    this.producer = new Producer(transport, settings.producer, settings.random, settings.logger, spool, events);
     this.requester = new Requester(transport, this.producer, settings.limits, settings.logger);
   }
 

@@ -16,6 +16,7 @@ import { inboxMiddleware } from "../middleware/inbox.js";
 import { rateLimitMiddleware } from "../middleware/rate-limit.js";
 import { timeoutMiddleware } from "../middleware/timeout.js";
 import type { InboxStore } from "../stores/inbox.js";
+import { hasNativeDeadLetters } from "../transport/abilities.js";
 import { deadLetterTopic, type Delivery, type Subscription, type Transport } from "../transport/transport.js";
 import { sleep, type Random } from "./backoff.js";
 import { CircuitBreaker, type BreakerState } from "./circuit-breaker.js";
@@ -166,7 +167,7 @@ export class ConsumerImpl implements Consumer {
   private async start(): Promise<void> {
     const s = this.deps.settings;
     const transport = this.deps.transport;
-    if (!transport.capabilities.nativeDeadLetter) {
+    if (!hasNativeDeadLetters(transport)) {
       const dlq = deadLetterTopic(s.group);
       await transport.bind(dlq, [dlq]);
     }

@@ -9,6 +9,7 @@
 import type { MessageDefinition } from "../contract/define-message.js";
 import { DEFAULT_LIMITS, type SizeLimits } from "../envelope/limits.js";
 import { ConfigurationError } from "../errors.js";
+import { hasNativeDeadLetters } from "../transport/abilities.js";
 import type { DeadLetter, DeadLetterFilter, DeadLetterQuery, DeadLetterStore, DeadLetterSummary, Transport } from "../transport/transport.js";
 import { editedWire } from "./dead-letter-edit.js";
 import { readDiagnostics, type DeadLetterDiagnostics } from "./diagnostics.js";
@@ -65,13 +66,12 @@ export interface DeadLetterAdmin {
 
 /** The admin over a transport's dead-letter store. Throws ConfigurationError when the transport has none. */
 export function deadLetterAdmin(transport: Transport, options: DeadLetterAdminOptions = {}): DeadLetterAdmin {
-  const store = transport.deadLetters;
-  if (!store) {
+  if (!hasNativeDeadLetters(transport)) {
     throw new ConfigurationError(`transport ${transport.name} has no dead-letter store: its dead letters are published to the missive.dlq.<group> topics`);
   }
   const contracts = new Map<string, MessageDefinition>();
   for (const c of options.contracts ?? []) contracts.set(c.type, c);
-  return new Admin(store, contracts, options.limits ?? DEFAULT_LIMITS);
+  return new Admin(transport.deadLetters, contracts, options.limits ?? DEFAULT_LIMITS);
 }
 
 const withDiagnostics = (entry: DeadLetter): DeadLetterEntry => ({ ...entry, diagnostics: readDiagnostics(entry.wire.headers) });

@@ -4,6 +4,7 @@
  * included, to the group's dead-letter topic with a confirm and then acking
  * it (ADR 001). Either way the original body and headers are kept.
  */
+import { hasNativeDeadLetters } from "../transport/abilities.js";
 import { deadLetterTopic, type Delivery, type Transport } from "../transport/transport.js";
 import { deadLetterHeaders } from "./diagnostics.js";
 
@@ -26,7 +27,7 @@ export async function deadLetterDelivery(transport: Transport, delivery: Deliver
     topic: delivery.topic,
     group: request.group,
   });
-  if (transport.capabilities.nativeDeadLetter) {
+  if (hasNativeDeadLetters(transport)) {
     await delivery.deadLetter(headers);
     return headers;
   }

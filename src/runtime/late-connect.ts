@@ -19,7 +19,8 @@
  */
 import { ClosedError, ConnectionError, isRetryable } from "../errors.js";
 import type { Logger } from "../observability/logger.js";
-import type { DeadLetterStore, Transport } from "../transport/transport.js";
+import { ABILITY_METHODS, hasNativeDeadLetters } from "../transport/abilities.js";
+import type { DeadLetterStore, Transport, TransportContext } from "../transport/transport.js";
 import { fullJitterDelay, sleep, type BackoffOptions, type Random } from "./backoff.js";
 
 export interface LateConnect {
@@ -28,7 +29,7 @@ export interface LateConnect {
   readonly connected: Promise<void>;
 }
 
-export function connectLate(inner: Transport, firstError: unknown, backoff: BackoffOptions, random: Random, log: Logger): LateConnect {
+export function connectLate(inner: Transport, firstError: unknown, backoff: BackoffOptions, random: Random, log: Logger, context: TransportContext): LateConnect {
   let live = false;
   let closed = false;
   let lastError: unknown = firstError;
@@ -43,7 +44,7 @@ export function connectLate(inner: Transport, firstError: unknown, backoff: Back
       await sleep(fullJitterDelay(fatal ? 30 : attempt, backoff, random), stop.signal);
       if (stop.signal.aborted) break;
       try {
-        await inner.connect();
+        await inner.connect(context);
         live = true;
         log.info({ attempts: attempt }, `${inner.name}: connected`);
         break;
@@ -66,7 +67,6 @@ export function connectLate(inner: Transport, firstError: unknown, backoff: Back
     return new ConnectionError(`${inner.name}: not connected yet (${why})`, { cause: lastError });
   };
 
-  const durability = inner.durability?.bind(inner);
   const transport: Transport = {
     name: inner.name,
     capabilities: inner.capabilities,
@@ -80,17 +80,6 @@ export function connectLate(inner: Transport, firstError: unknown, backoff: Back
       await ready();
       return inner.subscribe(options);
     },
-    stats: async () => {
-      await ready();
-      return inner.stats();
-    },
-    ...(durability ? {
-      durability: async () => {
-        await ready();
-        return durability();
-      },
-    } : {}),
-    ...(inner.deadLetters ? { deadLetters: waitingStore(inner.deadLetters, ready) } : {}),
     close: async () => {
       closed = true;
       stop.abort();
@@ -99,6 +88,18 @@ export function connectLate(inner: Transport, firstError: unknown, backoff: Back
       await inner.close();
     },
   };
+  // Every ability the inner transport has, each call after the connection (abilities.ts lists them all).
+  const forwarded = transport as unknown as Record<string, unknown>;
+  const source = inner as unknown as Record<string, unknown>;
+  for (const method of ABILITY_METHODS) {
+    const fn = source[method];
+    if (typeof fn !== "function") continue;
+    forwarded[method] = async (...args: unknown[]): Promise<unknown> => {
+      await ready();
+      return (fn as (...a: unknown[]) => Promise<unknown>).apply(inner, args);
+    };
+  }
+  if (hasNativeDeadLetters(inner)) forwarded["deadLetters"] = waitingStore(inner.deadLetters, ready);
   return { transport, connected };
 }
 

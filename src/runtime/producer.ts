@@ -14,7 +14,8 @@
  * spool queues behind them in the spool, so a key is never reordered by it.
  */
 import { hostname } from "node:os";
-import { ClosedError, ConfigurationError, ConnectionError, isRetryable, PublishTimeoutError } from "../errors.js";
+import { ClosedError, ConfigurationError, ConnectionError, isRetryable, MessageTooLargeError, PublishTimeoutError } from "../errors.js";
+import { exactHeaderBytes } from "../envelope/limits.js";
 import type { Envelope } from "../envelope/envelope.js";
 import { encodeEnvelope } from "../envelope/codec.js";
 import { uuidv7 } from "../envelope/uuidv7.js";
@@ -55,8 +56,9 @@ export class Producer {
     private readonly random: Random,
     private readonly log: Logger,
     private readonly spool: Spool | undefined = undefined,
+    events?: StatusEvents,
   ) {
-    this.events = new StatusEvents(log);
+    this.events = events ?? new StatusEvents(log);
     this.health = new BrokerHealth(settings.breaker, random, this.events, log, () => this.healthChanged());
     this.bucket = settings.rateLimit ? new TokenBucket(settings.rateLimit) : undefined;
     if (spool && settings.spool) {
@@ -158,8 +160,15 @@ export class Producer {
     const message: Mutable<OutgoingMessage> = { topic: route.topic ?? envelope.type, id: envelope.id, key: envelope.key, wire };
     if (delayMs !== undefined && delayMs > 0) message.delayMs = delayMs;
     if (group !== undefined) message.group = group;
-    if (message.delayMs !== undefined && !this.transport.capabilities.nativeDelay) {
+    const caps = this.transport.capabilities;
+    if (message.delayMs !== undefined && !caps.nativeDelay) {
       return Promise.reject(new ConfigurationError(`transport ${this.transport.name} cannot delay a publish`));
+    }
+    // Refused here, not by the broker: a message the broker can never take must not be retried or spooled.
+    // The encoder already bounded the headers, so the exact count is needed only near the limit.
+    const bytes = wire.body.byteLength + this.settings.limits.maxHeadersBytes > caps.maxMessageBytes ? wire.body.byteLength + exactHeaderBytes(wire.headers) : 0;
+    if (bytes > caps.maxMessageBytes) {
+      return Promise.reject(new MessageTooLargeError(`message ${envelope.id} is ${bytes} bytes; the ${this.transport.name} transport accepts at most ${caps.maxMessageBytes}`));
     }
     const push = (): Promise<PublishReceipt> => new Promise<PublishReceipt>((resolve, reject) => {
       const deadline = Date.now() + this.settings.publishTimeoutMs;

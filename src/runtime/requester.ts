@@ -15,6 +15,11 @@ import type { Delivery, Subscription, Transport } from "../transport/transport.j
 import { sleep } from "./backoff.js";
 import type { Producer } from "./producer.js";
 import type { PublishOptions } from "./publish-options.js";
+import { hasReplyAddress } from "../transport/abilities.js";
+
+/** Every bus's private reply topic starts so (one place: transports see only the address they are given). */
+const REPLY_TOPIC_PREFIX = "missive.reply.";
+const REPLY_PREFETCH = 64;
 
 interface Waiting {
   readonly definition: MessageDefinition<string, unknown, unknown>;
@@ -36,7 +41,7 @@ export class Requester {
     private readonly limits: SizeLimits,
     private readonly log: Logger,
   ) {
-    this.topic = `missive.reply.${uuidv7()}`;
+    this.topic = `${REPLY_TOPIC_PREFIX}${uuidv7()}`;
   }
 
   async request(
@@ -88,14 +93,11 @@ export class Requester {
 
   private ensureSubscribed(): Promise<Subscription> {
     if (!this.subscription) {
-      this.subscription = this.transport.subscribe({
-        group: this.topic,
-        topics: [this.topic],
-        prefetch: 64,
-        ordered: false,
-        leaseMs: 30_000,
-        temporary: true,
-      });
+      const transport = this.transport;
+      // A native reply address where the broker has one; otherwise a temporary group on the private topic.
+      this.subscription = hasReplyAddress(transport)
+        ? transport.openReplies(this.topic, REPLY_PREFETCH)
+        : transport.subscribe({ group: this.topic, topics: [this.topic], prefetch: REPLY_PREFETCH, ordered: false, leaseMs: 30_000, temporary: true });
       this.subscription.then((sub) => (this.loop = this.receiveLoop(sub)), () => (this.subscription = undefined));
     }
     return this.subscription;

@@ -7,6 +7,7 @@
 import type { Logger } from "../observability/logger.js";
 import type { BreakerState } from "./circuit-breaker.js";
 import type { SpoolDepth } from "./spool.js";
+import type { TransportContext, TransportEvent } from "../transport/transport.js";
 
 export type StatusEvent =
   /** The broker stopped confirming (an outage was detected) or confirms again. */
@@ -28,7 +29,9 @@ export type StatusEvent =
    */
   | { readonly type: "spool"; readonly state: "spooling" | "drained" | "full"; readonly at: number; readonly depth: SpoolDepth }
   /** The broker refused a spooled message for good while flushing (e.g. unroutable): it stays parked in the spool. */
-  | { readonly type: "spool-parked"; readonly at: number; readonly messageId: string; readonly topic: string; readonly reason: string };
+  | { readonly type: "spool-parked"; readonly at: number; readonly messageId: string; readonly topic: string; readonly reason: string }
+  /** What the transport reported: its connection dropped or came back, a subscription is failing or resumed. */
+  | { readonly type: "transport"; readonly at: number; readonly transport: string; readonly event: TransportEvent };
 
 export type StatusListener = (event: StatusEvent) => void;
 
@@ -61,4 +64,12 @@ export class StatusEvents {
       }
     }
   }
+}
+
+/** The context a bus hands its transport: its logger, and its reports as `transport` status events. */
+export function transportContext(name: string, events: StatusEvents, log: Logger): TransportContext {
+  return {
+    log,
+    report: (event) => events.emit({ type: "transport", at: Date.now(), transport: name, event }),
+  };
 }

@@ -10,37 +10,57 @@
  * and anything a runtime could do once for every broker.
  */
 import type { WireMessage } from "../envelope/wire.js";
+import type { Logger } from "../observability/logger.js";
 
+/**
+ * What the broker does natively that changes what the runtime does. Each one
+ * is read by the runtime, and each has a test that runs with it off (the
+ * memory transport can turn any of them off). Optional features that add
+ * methods are abilities instead (abilities.ts).
+ */
 export interface TransportCapabilities {
   /**
-   * `retry(delayMs)` schedules redelivery durably inside the broker. Without
-   * it the runtime keeps the delivery unsettled, waits in-process, and runs
-   * the handler again (the lease keeps other consumers off it).
+   * `retry(delayMs)` and `OutgoingMessage.delayMs` schedule delivery durably
+   * inside the broker. Without it the runtime keeps a retrying delivery
+   * unsettled and waits in-process (the lease keeps other consumers off it),
+   * and refuses delayed publishes with a ConfigurationError.
    */
   readonly nativeDelay: boolean;
   /**
-   * `deadLetter()` moves the message into a dead-letter store atomically and
-   * `deadLetters` can list and replay it. Without it the runtime publishes
-   * the dead letter to `deadLetterTopic(group)` with a confirm, then acks.
-   */
-  readonly nativeDeadLetter: boolean;
-  /** Named groups: competing consumers inside a group; every group bound to a topic gets every message. */
-  readonly consumerGroups: boolean;
-  /**
    * `key`: the transport never hands out a message while an earlier message
    * of the same key in the same group is unsettled or scheduled for retry,
-   * across all consumers of the group. `fifo`: publish order per group, not
-   * key-aware. `none`: no promise (the runtime's lanes still order what one
-   * consumer holds).
+   * across all consumers of the group; the runtime then retries through the
+   * broker. `none`: no promise across consumers: the runtime orders what one
+   * consumer holds (lanes), keeps a keyed retry in-process so it cannot be
+   * overtaken, and gives back later deliveries of a key whose lease was lost.
    */
-  readonly ordering: "key" | "fifo" | "none";
-  /** A native reply address (e.g. direct reply-to). Without it the runtime uses a temporary group. */
-  readonly requestReply: boolean;
-  /** Unsettled deliveries come back after a visibility timeout even when the consumer's connection stays up. */
-  readonly leases: boolean;
-  /** Largest wire message (headers + body) the broker accepts, in bytes. */
+  readonly ordering: "key" | "none";
+  /**
+   * Largest wire message (headers + body) the broker accepts, in bytes. The
+   * producer refuses a bigger one with MessageTooLargeError before it reaches
+   * the broker (and never spools it: it could never be sent).
+   */
   readonly maxMessageBytes: number;
 }
+
+/**
+ * What the bus hands a transport when it connects: where to log, and where to
+ * report what an operator must see (a connection lost, a subscription that
+ * cannot resume). A transport never swallows an error: it logs it here at the
+ * right level, reports it, or lets it propagate.
+ */
+export interface TransportContext {
+  readonly log: Logger;
+  /** A change an operator must see; it reaches the bus's status listeners. */
+  report(event: TransportEvent): void;
+}
+
+/** What a transport reports (`bus.onStatus`, type `transport`). */
+export type TransportEvent =
+  /** The broker connection dropped (`down`) or is back (`up`). */
+  | { readonly kind: "connection"; readonly state: "down" | "up"; readonly reason?: string }
+  /** A subscription stopped receiving and keeps trying (`failing`, with the broker's reason), or receives again (`resumed`). */
+  | { readonly kind: "subscription"; readonly group: string; readonly state: "failing" | "resumed"; readonly reason?: string };
 
 /** One message to publish. */
 export interface OutgoingMessage {
@@ -81,7 +101,11 @@ export interface Delivery {
   ack(): Promise<void>;
   /** Deliver again after `delayMs` with `headers` replacing the message's headers. Requires `nativeDelay`. */
   retry(delayMs: number, headers: Readonly<Record<string, string>>): Promise<void>;
-  /** Move to the dead-letter store with `headers` replacing the message's headers. Requires `nativeDeadLetter`. */
+  /**
+   * Move to the broker's dead-letter store with `headers` replacing the
+   * message's headers. Called only on transports with the NativeDeadLetters
+   * ability (abilities.ts); others may reject with ConfigurationError.
+   */
   deadLetter(headers: Readonly<Record<string, string>>): Promise<void>;
   /**
    * Give the message back unhandled (its handler never started: the consumer
@@ -170,7 +194,8 @@ export interface DeadLetterSummary {
 }
 
 /**
- * Transport-level dead-letter store (native dead-lettering). Replays are
+ * A dead-letter store: the broker's own (NativeDeadLetters) or one kept in a
+ * database by the runtime for brokers without one. Replays are
  * at-least-once: a crash half-way leaves each entry in the store or its
  * message back in the queue, or briefly both, never neither.
  */
@@ -233,12 +258,20 @@ export interface DurabilityReport {
   readonly warnings: readonly string[];
 }
 
+/**
+ * The core every transport implements. Optional features are abilities
+ * (abilities.ts): a transport implements those its broker has.
+ */
 export interface Transport {
   /** Short name of the broker, e.g. `sqlite`; the OTel `messaging.system`. */
   readonly name: string;
   readonly capabilities: TransportCapabilities;
-  /** Open connections. Idempotent. Rejects with AuthenticationError, ConfigurationError or ConnectionError. */
-  connect(): Promise<void>;
+  /**
+   * Open connections. Idempotent. Rejects with AuthenticationError,
+   * ConfigurationError or ConnectionError. The bus passes its context (logger,
+   * status reports); without one the transport logs nowhere.
+   */
+  connect(context?: TransportContext): Promise<void>;
   /** Durably bind `group` to `topics` (a durable queue). Idempotent. */
   bind(group: string, topics: readonly string[]): Promise<void>;
   /**
@@ -250,12 +283,6 @@ export interface Transport {
    */
   publish(batch: readonly OutgoingMessage[]): Promise<PublishResult[]>;
   subscribe(options: SubscribeOptions): Promise<Subscription>;
-  /** Present when `capabilities.nativeDeadLetter`. */
-  readonly deadLetters?: DeadLetterStore;
-  /** Every consumer group's queue, by group name. */
-  stats(): Promise<QueueStats[]>;
-  /** Read the broker's durability settings. Optional: a transport without it reports nothing. */
-  durability?(): Promise<DurabilityReport>;
   /** Close connections; pending unsettled deliveries return to their queues (or their leases run out). */
   close(): Promise<void>;
 }

@@ -6,6 +6,7 @@ import { shouldSkip } from "../faults/harness/skip.js";
 import { createVhost, rabbitmqMissing, type TestVhost } from "../support/rabbitmq.js";
 import { waitFor } from "../support/wait.js";
 import { Order, cli, ensureBuilt } from "./helpers.js";
+import { deadLettersOf } from "../support/abilities.js";
 
 let skip = false;
 let vhost: TestVhost | undefined;
@@ -58,7 +59,7 @@ describe("cli on rabbitmq", () => {
       handled.push(d.orderId);
     }).ready;
     await bus.publish(Order, { orderId: "o-9", totalCents: 1 });
-    await waitFor(async () => (await bus.transport.deadLetters!.count({ group: "payments" })) === 1, 10_000, "the dead letter");
+    await waitFor(async () => (await deadLettersOf(bus.transport).count({ group: "payments" })) === 1, 10_000, "the dead letter");
     const queues = await cli(["queues", "--json", "--url", url]);
     expect(queues.code).toBe(0);
     const { groups } = JSON.parse(queues.stdout) as { groups: Array<{ group: string; topics: string[]; deadLetters: number }> };

@@ -1,11 +1,12 @@
 import { missive, type Bus, type InboxStore } from "../../src/index.js";
 import { createMemoryBroker, memoryInbox, DEFAULT_MEMORY_CAPABILITIES, type MemoryTransport } from "../../src/transports/memory/index.js";
+import { seamCapabilities } from "../../src/transports/memory/memory-capabilities.js";
 import { plainViaTransport } from "./plain-via-transport.js";
 import type { ConformanceTarget } from "./target.js";
 
 export const memoryTarget: ConformanceTarget = {
   name: "memory",
-  capabilities: DEFAULT_MEMORY_CAPABILITIES,
+  capabilities: seamCapabilities(DEFAULT_MEMORY_CAPABILITIES),
   async setup() {
     const broker = createMemoryBroker();
     const inbox = memoryInbox() as InboxStore<unknown>;

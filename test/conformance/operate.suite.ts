@@ -11,6 +11,7 @@ import { waitFor } from "../support/wait.js";
 import { OrderPlaced, Ping } from "./contracts.js";
 import { useTarget } from "./fixture.js";
 import type { ConformanceTarget } from "./target.js";
+import { statsOf } from "../support/abilities.js";
 
 const ce = (type: string, id: string): Record<string, string> => ({ "ce-id": id, "ce-source": "plain-client", "ce-type": type, "ce-specversion": "1.0", "content-type": "application/json" });
 
@@ -122,7 +123,7 @@ export function runOperateConformance(target: ConformanceTarget): void {
       for (let i = 0; i < 3; i++) await b.publish(OrderPlaced, { orderId: `s${i}`, seq: i, totalCents: 1 });
       if (target.capabilities.nativeDelay) await b.publish(OrderPlaced, { orderId: "later", seq: 9, totalCents: 1 }, { delay: "60s" });
       const delayed = target.capabilities.nativeDelay ? 1 : 0;
-      const of = async (): Promise<QueueStats> => (await b.transport.stats()).find((s) => s.group === "st")!;
+      const of = async (): Promise<QueueStats> => (await statsOf(b.transport)).find((s) => s.group === "st")!;
       const before = await of();
       expect(before).toMatchObject({ group: "st", topics: [OrderPlaced.type], depth: 3 + delayed, ready: 3, inFlight: 0, delayed, temporary: false });
       expect(before.oldestAgeMs).toBeGreaterThanOrEqual(0);

@@ -13,6 +13,7 @@ import { OrderPlaced, Ping, Pong } from "./contracts.js";
 import { runOperateConformance } from "./operate.suite.js";
 import { useTarget } from "./fixture.js";
 import type { ConformanceTarget } from "./target.js";
+import { deadLettersOf } from "../support/abilities.js";
 
 const enc = (s: string): Uint8Array => Buffer.from(s);
 
@@ -206,7 +207,7 @@ export function runConformance(target: ConformanceTarget): void {
         throw new TransientError("still down");
       }).ready;
       const r = await b.publish(OrderPlaced, { orderId: "k", seq: 1, totalCents: 1 });
-      await waitFor(async () => (await b.transport.deadLetters!.count({ group: "ladder" })) === 1, 15_000, "the dead letter");
+      await waitFor(async () => (await deadLettersOf(b.transport).count({ group: "ladder" })) === 1, 15_000, "the dead letter");
       expect(attempts).toEqual([1, 2, 3]);
       const gap1 = times[1]! - times[0]!;
       const gap2 = times[2]! - times[1]!;
@@ -214,7 +215,7 @@ export function runConformance(target: ConformanceTarget): void {
       expect(gap2).toBeGreaterThanOrEqual(380);
       expect(gap1).toBeLessThan(200 + 3000);
       expect(gap2).toBeLessThan(400 + 3000);
-      const [entry] = await b.transport.deadLetters!.list({ group: "ladder" });
+      const [entry] = await deadLettersOf(b.transport).list({ group: "ladder" });
       const hd = entry!.wire.headers;
       expect(hd["ce-id"]).toBe(r.id);
       expect(hd[DiagnosticHeaders.errorClass]).toBe("TransientError");
@@ -240,7 +241,7 @@ export function runConformance(target: ConformanceTarget): void {
         throw new PermanentError("card declined for good");
       }).ready;
       await b.publish(OrderPlaced, { orderId: "k", seq: 1, totalCents: 1 });
-      await waitFor(async () => (await b.transport.deadLetters!.count({ group: "perm" })) === 1, 10_000, "the dead letter");
+      await waitFor(async () => (await deadLettersOf(b.transport).count({ group: "perm" })) === 1, 10_000, "the dead letter");
       expect(calls).toBe(1);
     });
 
@@ -264,9 +265,9 @@ export function runConformance(target: ConformanceTarget): void {
       for (const c of cases) await fx.h.plain.publish(c.topic, c.headers, c.body);
       // A valid v1 message is upcast, proving the worker is still alive after the poison.
       await fx.h.plain.publish(T, ceHeaders(T, "ok-v1", { "ce-dataschema": `${T}/v1`, "ce-key": "a" }), enc('{"orderId":"a","seq":1,"total":1.5}'));
-      await waitFor(async () => (await b.transport.deadLetters!.count({ group: "poison" })) === cases.length && calls === 1, 20_000, "every poison message dead-lettered");
+      await waitFor(async () => (await deadLettersOf(b.transport).count({ group: "poison" })) === cases.length && calls === 1, 20_000, "every poison message dead-lettered");
       expect(({} as Record<string, unknown>)["polluted"]).toBeUndefined();
-      const entries = await b.transport.deadLetters!.list({ group: "poison", limit: 100 });
+      const entries = await deadLettersOf(b.transport).list({ group: "poison", limit: 100 });
       for (const c of cases) {
         const e = entries.find((x) => x.wire.headers["ce-id"] === c.headers["ce-id"]);
         expect(e, c.name).toBeDefined();
@@ -286,7 +287,7 @@ export function runConformance(target: ConformanceTarget): void {
         await ctx.transaction(() => void effects.push(ctx.message.id));
       }).ready;
       const r = await b.publish(OrderPlaced, { orderId: "k", seq: 1, totalCents: 1 });
-      const store = b.transport.deadLetters!;
+      const store = deadLettersOf(b.transport);
       await waitFor(async () => (await store.count({ group: "redrive" })) === 1, 10_000, "the dead letter");
       broken = false;
       const [entry] = await store.list({ group: "redrive" });
@@ -445,7 +446,7 @@ export function runConformance(target: ConformanceTarget): void {
       await waitFor(() => calls === 1, 10_000, "the handler");
       await sleep(500);
       expect(calls).toBe(1);
-      expect(await b.transport.deadLetters!.count({ group: "telemetry" })).toBe(0);
+      expect(await deadLettersOf(b.transport).count({ group: "telemetry" })).toBe(0);
     });
 
     it("breaker - consecutive failures pause fetching instead of burning every message's budget", async () => {

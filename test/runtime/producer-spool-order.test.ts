@@ -35,7 +35,6 @@ function gated(inner: Transport): Transport & { calls: Call[]; open(): void } {
     connect: () => inner.connect(),
     bind: (group, topics) => inner.bind(group, topics),
     subscribe: (options) => inner.subscribe(options),
-    stats: () => inner.stats(),
     close: () => inner.close(),
     publish: (batch) => opened ? inner.publish(batch) : new Promise<PublishResult[]>((resolve, reject) => {
       calls.push({ batch, fail: reject, pass: () => void inner.publish(batch).then(resolve, reject) });

@@ -21,7 +21,6 @@ function failingPublishes(inner: Transport, fail: (call: number) => Error | unde
     bind: (group, topics) => inner.bind(group, topics),
     subscribe: (options) => inner.subscribe(options),
     close: () => inner.close(),
-    stats: () => inner.stats(),
     publish(batch: readonly OutgoingMessage[]) {
       calls.push([...batch]);
       const err = fail(calls.length);

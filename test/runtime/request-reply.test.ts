@@ -5,6 +5,7 @@ import { ClosedError, ErrorCodes, defineMessage, missive, type Bus, type Envelop
 import { createMemoryBroker } from "../../src/transports/memory/index.js";
 import { OrderPlaced, Ping, Pong } from "../conformance/contracts.js";
 import { sleep, waitFor } from "../support/wait.js";
+import { deadLettersOf } from "../support/abilities.js";
 
 const Charged = defineMessage({ type: "rr.charged", schema: z.object({ orderId: z.string() }) });
 
@@ -43,7 +44,7 @@ describe("request-reply and ctx.publish", () => {
     }).ready;
     await client.publish(Ping, { n: 1 });
     await waitFor(() => handled === 1, 10_000, "the handler");
-    expect(await server.transport.deadLetters!.count()).toBe(0);
+    expect(await deadLettersOf(server.transport).count()).toBe(0);
   });
 
   it("ctx.reply - a requester that is gone is logged, the request still counts as handled", async () => {
@@ -57,7 +58,7 @@ describe("request-reply and ctx.publish", () => {
     await expect(client.request(Ping, { n: 1 }, { reply: Pong, timeout: "50ms" })).rejects.toMatchObject({ code: ErrorCodes.REQUEST_TIMEOUT });
     await client.close();
     await waitFor(() => handled === 1, 10_000, "the late handler");
-    expect(await server.transport.deadLetters!.count()).toBe(0);
+    expect(await deadLettersOf(server.transport).count()).toBe(0);
   });
 
   it("request - a reply of the wrong type or shape rejects with a typed error", async () => {

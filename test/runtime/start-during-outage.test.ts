@@ -32,7 +32,6 @@ function unreachable(inner: Transport, error: () => Error): Transport & { up: bo
     publish: (batch: Parameters<Transport["publish"]>[0]) => inner.publish(batch),
     bind: (group: string, topics: readonly string[]) => inner.bind(group, topics),
     subscribe: (options: Parameters<Transport["subscribe"]>[0]) => inner.subscribe(options),
-    stats: () => inner.stats(),
     close: () => inner.close(),
   };
   return t;

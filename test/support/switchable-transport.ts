@@ -36,7 +36,6 @@ export function switchable(inner: Transport): SwitchableTransport {
     bind: (group, topics) => inner.bind(group, topics),
     subscribe: (options) => inner.subscribe(options),
     close: () => inner.close(),
-    stats: () => inner.stats(),
     async publish(batch: readonly OutgoingMessage[]): Promise<PublishResult[]> {
       while (mode === "silent") await new Promise<void>((r) => waiters.push(r));
       if (mode === "fail") throw new ConnectionError("broker unreachable (test switch)");

@@ -1,16 +1,27 @@
 import { describe, expect, it, vi } from "vitest";
 import { ConfigurationError } from "../../src/errors.js";
+import { hasNativeDeadLetters, hasReplyAddress } from "../../src/transport/abilities.js";
 import { DEFAULT_MEMORY_CAPABILITIES, createMemoryBroker } from "../../src/transports/memory/index.js";
 import { bodies, brokerWithTransport, connected, drainOnFakeTime, message } from "./memory-support.js";
 
 const sub = (group: string, extra: { ordered?: boolean; leaseMs?: number } = {}) => ({ group, topics: ["t"], prefetch: 20, ordered: extra.ordered ?? true, leaseMs: extra.leaseMs ?? 20 });
 
 describe("memory transport - capability overrides", () => {
-  it("memory - defaults: native delay and dead letters, groups, key order, leases, no native request-reply", async () => {
+  it("memory - defaults: native delay and dead letters, groups, key order, leases, no native reply address", async () => {
     const { transport } = await brokerWithTransport();
-    expect(transport.capabilities).toEqual(DEFAULT_MEMORY_CAPABILITIES);
-    expect(transport.capabilities).toMatchObject({ nativeDelay: true, nativeDeadLetter: true, consumerGroups: true, ordering: "key", requestReply: false, leases: true });
-    expect(transport.deadLetters).toBeDefined();
+    expect(transport.simulated).toEqual(DEFAULT_MEMORY_CAPABILITIES);
+    expect(transport.simulated).toMatchObject({ nativeDelay: true, nativeDeadLetter: true, consumerGroups: true, ordering: "key", leases: true });
+    expect(transport.capabilities).toEqual({ nativeDelay: true, ordering: "key", maxMessageBytes: DEFAULT_MEMORY_CAPABILITIES.maxMessageBytes });
+    expect(hasNativeDeadLetters(transport)).toBe(true);
+    expect(hasReplyAddress(transport)).toBe(false);
+  });
+
+  it("memory - fifo is simulated but the runtime sees no key order; dead letters off removes the ability", async () => {
+    const broker = createMemoryBroker();
+    const transport = broker.transport({ capabilities: { ordering: "fifo", nativeDeadLetter: false } });
+    expect(transport.capabilities.ordering).toBe("none");
+    expect(hasNativeDeadLetters(transport)).toBe(false);
+    await transport.close();
   });
 
   it("memory - a bad override is a ConfigurationError", () => {

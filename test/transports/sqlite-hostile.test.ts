@@ -11,6 +11,7 @@ import { DiagnosticHeaders, ErrorCodes, missive, type Bus } from "../../src/inde
 import { sqliteTransport } from "../../src/transports/sqlite/index.js";
 import { OrderPlaced } from "../conformance/contracts.js";
 import { waitFor } from "../support/wait.js";
+import { deadLettersOf } from "../support/abilities.js";
 
 let dir: string | undefined;
 let bus: Bus | undefined;
@@ -37,7 +38,7 @@ describe("sqlite - hostile rows from a plain client", () => {
     insert.run(T, "h-5", "[1,2,3]", Buffer.alloc(0));
     insert.run(T, "ok", JSON.stringify({ ...ce("ok"), "ce-dataschema": `${T}/v2` }), Buffer.from('{"orderId":"a","seq":7,"totalCents":1}'));
     db.close();
-    const store = bus.transport.deadLetters!;
+    const store = deadLettersOf(bus.transport);
     await waitFor(async () => (await store.count({ group: "victim" })) === 5 && handled.length === 1, 15_000, "5 dead letters and the good message");
     expect(handled).toEqual([7]);
     expect(({} as Record<string, unknown>)["polluted"]).toBeUndefined();

@@ -44,11 +44,10 @@ function recordingTransport(refuse: (m: OutgoingMessage) => boolean = () => fals
   return {
     batches,
     name: "recording",
-    capabilities: { nativeDelay: false, nativeDeadLetter: false, consumerGroups: true, ordering: "none", requestReply: false, leases: false, maxMessageBytes: 1 << 20 },
+    capabilities: { nativeDelay: false, ordering: "none", maxMessageBytes: 1 << 20 },
     connect: async () => undefined,
     bind: async () => undefined,
     subscribe: () => Promise.reject(new Error("not used")),
-    stats: async () => [],
     close: async () => undefined,
     async publish(batch) {
       batches.push([...batch]);

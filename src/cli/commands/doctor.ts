@@ -4,6 +4,7 @@ import { redact } from "../../connect.js";
 import { ExitCode } from "../exit-codes.js";
 import { safeText, writeJson, writeOut } from "../output.js";
 import { urlOf, withTransport } from "../session.js";
+import { reportsDurability } from "../../transport/abilities.js";
 
 export function registerDoctor(program: Command, done: (code: number) => void): void {
   program
@@ -14,7 +15,7 @@ export function registerDoctor(program: Command, done: (code: number) => void): 
       const url = urlOf(command);
       done(
         await withTransport(command, async (transport) => {
-          const report = transport.durability ? await transport.durability() : undefined;
+          const report = reportsDurability(transport) ? await transport.durability() : undefined;
           if (options.json) {
             writeJson({ url: redact(url), transport: transport.name, capabilities: transport.capabilities, durability: report ?? null });
           } else {

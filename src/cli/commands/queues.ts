@@ -6,10 +6,11 @@
 import type { Command } from "commander";
 import type { QueueStats } from "../../transport/transport.js";
 import { secondsAtLeast } from "../args.js";
-import { ExitCode } from "../exit-codes.js";
+import { ExitCode, usageError } from "../exit-codes.js";
 import { clip, formatAge, orDash, table, toJson, writeOut } from "../output.js";
 import { sleepUnlessAborted, stopOnSignals } from "../signals.js";
 import { withTransport } from "../session.js";
+import { canInspectQueues } from "../../transport/abilities.js";
 
 interface QueuesOptions {
   readonly watch?: boolean | number;
@@ -29,6 +30,7 @@ export function registerQueues(program: Command, done: (code: number) => void): 
     .action(async (options: QueuesOptions, command: Command) => {
       done(
         await withTransport(command, async (transport) => {
+          if (!canInspectQueues(transport)) throw usageError(`the ${transport.name} transport cannot report its queues`);
           const read = async (): Promise<QueueStats[]> => (await transport.stats()).filter((s) => options.all || !s.temporary);
           if (options.watch === undefined) {
             render(await read(), options, false);

@@ -15,6 +15,7 @@ import { bodyView } from "../message-view.js";
 import { clip, safeText, toJson, writeOut } from "../output.js";
 import { stopOnSignals } from "../signals.js";
 import { withTransport } from "../session.js";
+import { canInspectQueues } from "../../transport/abilities.js";
 
 interface TailOptions {
   readonly json?: boolean;
@@ -35,7 +36,8 @@ export function registerTail(program: Command, done: (code: number) => void): vo
     .action(async (target: string, options: TailOptions, command: Command) => {
       done(
         await withTransport(command, async (transport) => {
-          const group = (await transport.stats()).find((s) => s.group === target && !s.temporary);
+          // Without queue inspection the target can only be a message type.
+          const group = canInspectQueues(transport) ? (await transport.stats()).find((s) => s.group === target && !s.temporary) : undefined;
           if (group && group.topics.length === 0) throw new CliError(`group ${safeText(target)} is bound to no topics: nothing to follow`, ExitCode.failed);
           const topics = group ? [...group.topics] : [target];
           const name = `missive.tail.${randomBytes(6).toString("hex")}`;

@@ -9,15 +9,8 @@ import type { Command } from "commander";
 import { ExitCode, usageError } from "../exit-codes.js";
 import { safeText, writeJson, writeOut } from "../output.js";
 import { withTransport } from "../session.js";
+import { declaresTopology } from "../../transport/abilities.js";
 
-/** A transport that can declare a group's whole topology ahead of time. */
-interface DeclaresTopology {
-  declareTopology(group: string, topics: readonly string[]): Promise<void>;
-}
-
-function declaresTopology(transport: object): transport is DeclaresTopology {
-  return typeof (transport as Partial<DeclaresTopology>).declareTopology === "function";
-}
 
 export function registerTopology(program: Command, done: (code: number) => void): void {
   program

@@ -4,6 +4,7 @@ export type { MemoryBroker, MemoryBrokerOptions, MemoryBrokerStats, MemoryQueueS
 export { DEFAULT_MEMORY_CAPABILITIES } from "./memory-transport.js";
 export type { MemoryTransport, MemoryTransportOverrides } from "./memory-transport.js";
 export type { FaultOptions } from "./faults.js";
+export type { MemoryCapabilities } from "./memory-capabilities.js";
 export { memoryInbox } from "./memory-inbox.js";
 export type { MemoryInbox, MemoryTx } from "./memory-inbox.js";
 export { createRng } from "./rng.js";

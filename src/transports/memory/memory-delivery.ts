@@ -6,7 +6,8 @@
  */
 import { ClosedError, ConfigurationError, LeaseLostError } from "../../errors.js";
 import type { WireMessage } from "../../envelope/wire.js";
-import type { Delivery, TransportCapabilities } from "../../transport/transport.js";
+import type { Delivery} from "../../transport/transport.js";
+import type { MemoryCapabilities } from "./memory-capabilities.js";
 import type { BrokerState } from "./broker-state.js";
 import type { GroupQueue, LeaseHolder, Row } from "./group-queue.js";
 
@@ -15,7 +16,7 @@ export interface DeliveryHost {
   readonly state: BrokerState;
   readonly group: GroupQueue;
   readonly leaseMs: number;
-  readonly capabilities: TransportCapabilities;
+  readonly capabilities: MemoryCapabilities;
   /** The subscription's unsettled deliveries (prefetch accounting, crash fault). */
   readonly holding: Set<MemoryDelivery>;
   /** The transport's deliveries whose rows may still carry their lease (released on close). */

@@ -6,7 +6,8 @@
  * polling, no fixed sleeps.
  */
 import { ConfigurationError } from "../../errors.js";
-import type { Delivery, SubscribeOptions, Subscription, TransportCapabilities } from "../../transport/transport.js";
+import type { Delivery, SubscribeOptions, Subscription} from "../../transport/transport.js";
+import type { MemoryCapabilities } from "./memory-capabilities.js";
 import type { BrokerState } from "./broker-state.js";
 import type { GroupQueue, ScanOrder } from "./group-queue.js";
 import { MemoryDelivery, type AbandonMode, type DeliveryHost } from "./memory-delivery.js";
@@ -28,7 +29,7 @@ export class MemorySubscription implements Subscription, DeliveryHost {
   constructor(
     readonly state: BrokerState,
     readonly group: GroupQueue,
-    readonly capabilities: TransportCapabilities,
+    readonly capabilities: MemoryCapabilities,
     readonly owned: Set<MemoryDelivery>,
     private readonly options: SubscribeOptions,
     private readonly onClosed: (subscription: MemorySubscription) => void,

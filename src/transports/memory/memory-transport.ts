@@ -12,6 +12,8 @@ import type { WireMessage } from "../../envelope/wire.js";
 import type {
   DeadLetterStore, OutgoingMessage, PublishResult, QueueStats, SubscribeOptions, Subscription, Transport, TransportCapabilities,
 } from "../../transport/transport.js";
+import type { QueueInspection } from "../../transport/abilities.js";
+import { seamCapabilities, type MemoryCapabilities } from "./memory-capabilities.js";
 import { copyHeaders, type BrokerState } from "./broker-state.js";
 import { createDeadLetterStore } from "./memory-dead-letters.js";
 import { queueStats } from "./memory-stats.js";
@@ -19,23 +21,25 @@ import type { MemoryDelivery } from "./memory-delivery.js";
 import { MemorySubscription } from "./memory-subscription.js";
 import { exactHeaderBytes } from "../../envelope/limits.js";
 
-export const DEFAULT_MEMORY_CAPABILITIES: TransportCapabilities = Object.freeze({
+export const DEFAULT_MEMORY_CAPABILITIES: MemoryCapabilities = Object.freeze({
   nativeDelay: true,
   nativeDeadLetter: true,
   consumerGroups: true,
   ordering: "key",
-  // The seam has no native reply address to offer: the runtime's temporary-group fallback is used.
-  requestReply: false,
   leases: true,
   maxMessageBytes: 8 * 1024 * 1024,
 });
 
 export interface MemoryTransportOverrides {
   /** Capabilities to replace (defaults: DEFAULT_MEMORY_CAPABILITIES); turning one off really disables it. */
-  readonly capabilities?: Partial<TransportCapabilities>;
+  readonly capabilities?: Partial<MemoryCapabilities>;
 }
 
-export interface MemoryTransport extends Transport {
+export interface MemoryTransport extends Transport, QueueInspection {
+  /** What this connection simulates: the seam's capabilities plus what only the memory broker can turn off. */
+  readonly simulated: MemoryCapabilities;
+  /** Present unless `nativeDeadLetter` is turned off. */
+  readonly deadLetters?: DeadLetterStore;
   /**
    * Die like a SIGKILLed process: the transport closes without settling or
    * releasing anything. With `leases`, the rows it held come back when their
@@ -48,7 +52,7 @@ export interface MemoryTransport extends Transport {
   crash(): void;
 }
 
-function resolveCapabilities(overrides: Partial<TransportCapabilities> | undefined): TransportCapabilities {
+function resolveCapabilities(overrides: Partial<MemoryCapabilities> | undefined): MemoryCapabilities {
   const caps = { ...DEFAULT_MEMORY_CAPABILITIES, ...overrides };
   if (!["key", "fifo", "none"].includes(caps.ordering)) throw new ConfigurationError(`memory transport: unknown ordering ${String(caps.ordering)}`);
   if (!(caps.maxMessageBytes > 0)) throw new ConfigurationError(`memory transport: maxMessageBytes must be positive, got ${String(caps.maxMessageBytes)}`);
@@ -71,6 +75,8 @@ function validateSubscribe(options: SubscribeOptions): void {
 class MemoryTransportImpl implements MemoryTransport {
   readonly name = "memory";
   readonly capabilities: TransportCapabilities;
+  /** What this connection simulates (the capabilities plus what only the memory broker can turn off). */
+  readonly simulated: MemoryCapabilities;
   readonly deadLetters?: DeadLetterStore;
   private status: "new" | "open" | "closed" = "new";
   private readonly subscriptions = new Set<MemorySubscription>();
@@ -81,8 +87,9 @@ class MemoryTransportImpl implements MemoryTransport {
     private readonly state: BrokerState,
     overrides: MemoryTransportOverrides | undefined,
   ) {
-    this.capabilities = resolveCapabilities(overrides?.capabilities);
-    if (this.capabilities.nativeDeadLetter) this.deadLetters = createDeadLetterStore(state);
+    this.simulated = resolveCapabilities(overrides?.capabilities);
+    this.capabilities = seamCapabilities(this.simulated);
+    if (this.simulated.nativeDeadLetter) this.deadLetters = createDeadLetterStore(state);
   }
 
   connect(): Promise<void> {
@@ -106,19 +113,19 @@ class MemoryTransportImpl implements MemoryTransport {
     return this.whenOpen(() => {
       validateSubscribe(options);
       const existing = this.state.groups.get(options.group);
-      if (!this.capabilities.consumerGroups && existing !== undefined && existing.activeSubscriptions > 0) {
+      if (!this.simulated.consumerGroups && existing !== undefined && existing.activeSubscriptions > 0) {
         throw new ConfigurationError(`memory transport: group ${options.group} already has a consumer, and this transport has no consumer groups`);
       }
       const group = this.state.bind(options.group, options.topics);
       if (options.temporary === true && group.activeSubscriptions === 0) group.temporary = true;
-      const subscription = new MemorySubscription(this.state, group, this.capabilities, this.owned, options, (s) => this.subscriptions.delete(s));
+      const subscription = new MemorySubscription(this.state, group, this.simulated, this.owned, options, (s) => this.subscriptions.delete(s));
       this.subscriptions.add(subscription);
       return subscription;
     });
   }
 
   stats(): Promise<QueueStats[]> {
-    return this.whenOpen(() => queueStats(this.state, this.capabilities.nativeDeadLetter));
+    return this.whenOpen(() => queueStats(this.state, this.simulated.nativeDeadLetter));
   }
 
   close(): Promise<void> {

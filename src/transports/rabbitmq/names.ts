@@ -28,8 +28,6 @@ export const DELAY_LEVELS = 25;
 export const MAX_DELAY_MS = (2 ** DELAY_LEVELS - 1) * DELAY_UNIT_MS;
 /** The reply address of RabbitMQ's direct reply-to; the broker appends a channel-specific suffix. */
 export const DIRECT_REPLY_TO = "amq.rabbitmq.reply-to";
-/** Topics the runtime uses for request-reply; served by direct reply-to on this transport. */
-export const RUNTIME_REPLY_PREFIX = "missive.reply.";
 
 /** Throws ConfigurationError unless `name` can be a group (queue) name. */
 export function checkGroupName(name: unknown): string {

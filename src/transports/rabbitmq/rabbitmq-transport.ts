@@ -9,9 +9,10 @@ import { ClosedError } from "../../errors.js";
 import type {
   DeadLetterStore, DurabilityReport, OutgoingMessage, PublishResult, QueueStats, SubscribeOptions, Subscription, Transport, TransportCapabilities,
 } from "../../transport/transport.js";
+import type { DurabilityReporting, NativeDeadLetters, QueueInspection, ReplyAddress, ReplyInbox, TopologyDeclaration } from "../../transport/abilities.js";
 import { Catalog } from "./catalog.js";
 import { RabbitmqDeadLetterStore } from "./dead-letter-store.js";
-import { CATALOG_STREAM, checkGroupName, checkTopicName, RELEASE_STREAM, RUNTIME_REPLY_PREFIX, STATUS_STREAM } from "./names.js";
+import { CATALOG_STREAM, checkGroupName, checkTopicName, RELEASE_STREAM, STATUS_STREAM } from "./names.js";
 import { resolveRabbitmqOptions, type RabbitmqTransportOptions, type ResolvedRabbitmqOptions } from "./options.js";
 import { Publisher } from "./publisher.js";
 import type { ReleaseLedger } from "./release-ledger.js";
@@ -27,11 +28,9 @@ import { Topology } from "./topology.js";
 /** RabbitMQ's default `max_message_size` (128 MiB). */
 const MAX_MESSAGE_BYTES = 128 * 1024 * 1024;
 
-export interface RabbitmqTransport extends Transport {
+export interface RabbitmqTransport extends Transport, NativeDeadLetters, QueueInspection, DurabilityReporting, TopologyDeclaration, ReplyAddress {
   readonly deadLetters: DeadLetterStore;
   readonly options: ResolvedRabbitmqOptions;
-  /** Declare a group with its dead-letter queue and every delay level, and its topics (for `missive topology`). */
-  declareTopology(group: string, topics: readonly string[]): Promise<void>;
   /** Drop the connection as a crash or a cut network would: nothing settles, the broker takes back what was unacked. For fault tests. */
   destroy(): void;
 }
@@ -44,11 +43,7 @@ class RabbitmqTransportImpl implements RabbitmqTransport {
   readonly name = "rabbitmq";
   readonly capabilities: TransportCapabilities = Object.freeze({
     nativeDelay: true,
-    nativeDeadLetter: true,
-    consumerGroups: true,
     ordering: "none",
-    requestReply: true,
-    leases: false,
     maxMessageBytes: MAX_MESSAGE_BYTES,
   });
   readonly deadLetters: RabbitmqDeadLetterStore;
@@ -94,13 +89,6 @@ class RabbitmqTransportImpl implements RabbitmqTransport {
 
   async subscribe(options: SubscribeOptions): Promise<Subscription> {
     this.assertOpen();
-    if (options.temporary === true && options.topics.length === 1 && options.topics[0]!.startsWith(RUNTIME_REPLY_PREFIX)) {
-      // The runtime's request-reply: RabbitMQ's direct reply-to, no queue at all.
-      const reply = new ReplySubscription(options, (topic, sink) => this.publisher.serveReplies(topic, sink), (topic) => this.publisher.stopReplies(topic), (s) => this.subscriptions.delete(s));
-      this.subscriptions.add(reply);
-      await reply.start();
-      return reply;
-    }
     checkGroupName(options.group);
     for (const t of options.topics) checkTopicName(t);
     const subscription = new RabbitmqSubscription({
@@ -124,6 +112,15 @@ class RabbitmqTransportImpl implements RabbitmqTransport {
       throw err;
     }
     return subscription;
+  }
+
+  /** The runtime's request-reply: RabbitMQ's direct reply-to, no queue at all. */
+  async openReplies(address: string, prefetch: number): Promise<ReplyInbox> {
+    this.assertOpen();
+    const reply = new ReplySubscription(address, prefetch, (topic, sink) => this.publisher.serveReplies(topic, sink), (topic) => this.publisher.stopReplies(topic), (s) => this.subscriptions.delete(s));
+    this.subscriptions.add(reply);
+    await reply.start();
+    return reply;
   }
 
   async declareTopology(group: string, topics: readonly string[]): Promise<void> {

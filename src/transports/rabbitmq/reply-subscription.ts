@@ -6,29 +6,27 @@
  * reply times out), so settling them does nothing.
  */
 import type { ConsumeMessage } from "amqplib";
-import type { Delivery, SubscribeOptions, Subscription } from "../../transport/transport.js";
+import type { ReplyInbox } from "../../transport/abilities.js";
+import type { Delivery } from "../../transport/transport.js";
 import { fromAmqpProperties } from "./amqp-headers.js";
 import { WakeList } from "./wake-list.js";
 
-export class ReplySubscription implements Subscription {
+export class ReplySubscription implements ReplyInbox {
   private readonly buffer: ConsumeMessage[] = [];
   private readonly waiters = new WakeList();
   private closed = false;
-  private readonly topic: string;
-
   constructor(
-    readonly options: SubscribeOptions,
+    readonly address: string,
+    private readonly prefetch: number,
     private readonly serve: (topic: string, sink: (m: ConsumeMessage) => void) => Promise<void>,
     private readonly stop: (topic: string) => void,
     private readonly onFinished: (s: ReplySubscription) => void,
-  ) {
-    this.topic = options.topics[0]!;
-  }
+  ) {}
 
   async start(): Promise<void> {
-    await this.serve(this.topic, (message) => {
+    await this.serve(this.address, (message) => {
       // Bounded like any subscription: beyond prefetch, a reply nobody reads is dropped (its request times out).
-      if (this.closed || this.buffer.length >= Math.max(1, this.options.prefetch) * 4) return;
+      if (this.closed || this.buffer.length >= Math.max(1, this.prefetch) * 4) return;
       this.buffer.push(message);
       this.waiters.wake();
     });
@@ -50,7 +48,7 @@ export class ReplySubscription implements Subscription {
   async shutdown(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.stop(this.topic);
+    this.stop(this.address);
     this.waiters.wake();
     this.buffer.length = 0;
     this.onFinished(this);
@@ -60,8 +58,8 @@ export class ReplySubscription implements Subscription {
     const { headers } = fromAmqpProperties(message.properties);
     const settle = async (): Promise<void> => undefined;
     return {
-      topic: this.topic,
-      group: this.options.group,
+      topic: this.address,
+      group: this.address,
       wire: { headers, body: new Uint8Array(message.content.buffer, message.content.byteOffset, message.content.byteLength) },
       key: headers["ce-key"],
       attempt: 1,

@@ -18,6 +18,7 @@ import type {
   Transport,
   TransportCapabilities,
 } from "../../transport/transport.js";
+import type { DurabilityReporting, NativeDeadLetters, QueueInspection } from "../../transport/abilities.js";
 import { ConsumerRegistry } from "./consumer-registry.js";
 import { SqliteDeadLetterStore } from "./dead-letter-store.js";
 import { readDurability } from "./durability.js";
@@ -31,7 +32,7 @@ import { acquireChannel, releaseChannel, type WakeChannel } from "./wake.js";
 import { WriteBatcher } from "./write-batcher.js";
 
 /** A Transport over one SQLite file, with the handle so handlers can write to the same file. */
-export interface SqliteTransport extends Transport {
+export interface SqliteTransport extends Transport, NativeDeadLetters, QueueInspection, DurabilityReporting {
   /** The better-sqlite3 connection this transport writes with (use it for writes that must commit with an inbox row). */
   readonly database: Database.Database;
   /** The database file as configured. */
@@ -74,11 +75,7 @@ class SqliteTransportImpl implements SqliteTransport {
     this.tablePrefix = options.tablePrefix;
     this.capabilities = Object.freeze({
       nativeDelay: true,
-      nativeDeadLetter: true,
-      consumerGroups: true,
       ordering: "key",
-      requestReply: false,
-      leases: true,
       maxMessageBytes: options.maxMessageBytes,
     });
     this.database = openDatabase(options);

@@ -51,7 +51,6 @@ function jittery(t: Transport): Transport {
       return results;
     },
     subscribe: (options) => t.subscribe(options),
-    stats: () => t.stats(),
     close: () => t.close(),
   };
 }

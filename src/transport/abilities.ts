@@ -1,0 +1,78 @@
+/**
+ * Optional abilities of a transport: each a small interface a transport
+ * implements when its broker has the feature, and a type guard the runtime
+ * and the CLI test it with (Watermill's optional interfaces). A transport
+ * without an ability is still a whole transport: the runtime fills the gap
+ * (a dead-letter topic or database store, a temporary reply group) or the
+ * tool says plainly that the broker cannot tell.
+ *
+ * Every ability is listed in ABILITY_METHODS, so a wrapper (late-connect.ts)
+ * can forward each one without naming them.
+ */
+import type { DeadLetterStore, DurabilityReport, QueueStats, Subscription, Transport } from "./transport.js";
+
+/**
+ * A browsable dead-letter store kept by the broker. With it, `Delivery.deadLetter`
+ * moves a message into the store; without it the runtime never calls
+ * `deadLetter` and keeps dead letters itself (a database store, or the
+ * `missive.dlq.<group>` topic).
+ */
+export interface NativeDeadLetters {
+  readonly deadLetters: DeadLetterStore;
+}
+
+/** Queue depth, lag and consumers per group, as `missive queues` shows them. */
+export interface QueueInspection {
+  /** Every consumer group's queue. */
+  stats(): Promise<QueueStats[]>;
+}
+
+/** How durable a confirm is, read from the broker's (or file's) own settings, never from this process's options. */
+export interface DurabilityReporting {
+  durability(): Promise<DurabilityReport>;
+}
+
+/** A broker with a topology of its own to declare ahead of time (`missive topology`, services with least privilege). */
+export interface TopologyDeclaration {
+  /** Declare everything `group` needs to consume `topics`. Idempotent. */
+  declareTopology(group: string, topics: readonly string[]): Promise<void>;
+}
+
+/** Where replies to this process's requests arrive. */
+export interface ReplyInbox extends Subscription {
+  /** The address a request carries (`replyto`); a reply is published to it as its topic. */
+  readonly address: string;
+}
+
+/**
+ * A native reply address (RabbitMQ's direct reply-to): no queue to declare or
+ * remove. Without it the runtime subscribes a temporary group to a private
+ * topic. Replies are at-most-once either way: a lost reply times its request out.
+ */
+export interface ReplyAddress {
+  /** Open the reply inbox for `address`, a topic name unique to this process chosen by the runtime. */
+  openReplies(address: string, prefetch: number): Promise<ReplyInbox>;
+}
+
+export function hasNativeDeadLetters<T extends Transport>(t: T): t is T & NativeDeadLetters {
+  return typeof (t as Partial<NativeDeadLetters>).deadLetters === "object" && (t as Partial<NativeDeadLetters>).deadLetters !== null;
+}
+
+export function canInspectQueues<T extends Transport>(t: T): t is T & QueueInspection {
+  return typeof (t as Partial<QueueInspection>).stats === "function";
+}
+
+export function reportsDurability<T extends Transport>(t: T): t is T & DurabilityReporting {
+  return typeof (t as Partial<DurabilityReporting>).durability === "function";
+}
+
+export function declaresTopology<T extends Transport>(t: T): t is T & TopologyDeclaration {
+  return typeof (t as Partial<TopologyDeclaration>).declareTopology === "function";
+}
+
+export function hasReplyAddress<T extends Transport>(t: T): t is T & ReplyAddress {
+  return typeof (t as Partial<ReplyAddress>).openReplies === "function";
+}
+
+/** The methods of every optional ability that is a function, for wrappers that forward abilities. */
+export const ABILITY_METHODS = ["stats", "durability", "declareTopology", "openReplies"] as const;

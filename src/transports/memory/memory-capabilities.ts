@@ -1,0 +1,29 @@
+/**
+ * What a memory broker connection simulates. A superset of the seam's
+ * capabilities: the memory transport can also turn off what real brokers
+ * differ in (a dead-letter store, lease expiry, competing consumers, fifo
+ * order), so the runtime's fill-ins run against each of them.
+ */
+import type { TransportCapabilities } from "../../transport/transport.js";
+
+export interface MemoryCapabilities {
+  readonly nativeDelay: boolean;
+  /** A browsable dead-letter store (the NativeDeadLetters ability). Off: the transport has no `deadLetters`. */
+  readonly nativeDeadLetter: boolean;
+  /** `fifo`: publish order per group, not key-aware (exposed to the runtime as `none`). */
+  readonly ordering: "key" | "fifo" | "none";
+  /** Unsettled deliveries come back after their lease even while the connection stays up. */
+  readonly leases: boolean;
+  /** Competing consumers in a group; off: one live subscription per group. */
+  readonly consumerGroups: boolean;
+  readonly maxMessageBytes: number;
+}
+
+/** What the runtime sees of a simulated broker. */
+export function seamCapabilities(simulated: MemoryCapabilities): TransportCapabilities {
+  return Object.freeze({
+    nativeDelay: simulated.nativeDelay,
+    ordering: simulated.ordering === "key" ? "key" : "none",
+    maxMessageBytes: simulated.maxMessageBytes,
+  });
+}

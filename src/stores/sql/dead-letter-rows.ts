@@ -40,6 +40,7 @@ export const INSERT_COLUMNS = "group_name, topic, message_id, message_key, msg_k
 export const SELECT_COLUMNS = "entry_id, group_name, topic, message_id, msg_key, headers, body, dead_lettered_at";
 
 // A NUL cannot be stored in PostgreSQL text, and a lone surrogate becomes U+FFFD in UTF-8: either would change the value.
+// eslint-disable-next-line no-control-regex -- matching NUL is the point
 const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 function text(value: unknown, what: string, store: string, maxChars?: number): string {

@@ -7,7 +7,7 @@ import { defineConfig } from "vitest/config";
  *   npx vitest --project unit --project runtime   while working on the runtime
  * `npm test` runs every project.
  */
-const lane = (name: string, include: string[]) => ({ extends: true, test: { name, include } });
+const lane = (name: string, include: string[]) => ({ extends: true as const, test: { name, include } });
 
 export default defineConfig({
   test: {

@@ -32,6 +32,7 @@ export { timeoutMiddleware } from "./middleware/timeout.js";
 export { compose } from "./middleware/compose.js";
 
 export type { InboxStore, InboxOutcome } from "./stores/inbox.js";
+export type { DeadLetterDatabase, NewDeadLetter } from "./stores/dead-letters.js";
 export type { OutboxAddOptions, OutboxLag, OutboxReceipt, OutboxSettings } from "./stores/outbox.js";
 export type { OutboxRelay, RelayOptions, RelayStats } from "./stores/relay.js";
 export type { Logger } from "./observability/logger.js";

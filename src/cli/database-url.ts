@@ -17,7 +17,7 @@ export function dialectOf(url: string): Dialect {
   throw new ConfigurationError(`migrate: a database URL is postgres://, mysql://, mariadb:// or sqlite://, got ${JSON.stringify(redact(url).slice(0, 100))}`);
 }
 
-async function load<T>(name: string, loader: () => Promise<T>): Promise<T> {
+export async function load<T>(name: string, loader: () => Promise<T>): Promise<T> {
   try {
     return await loader();
   } catch (cause) {
@@ -106,7 +106,7 @@ export async function runOnDatabase(url: string, statements: readonly string[]):
   }
 }
 
-function sqlitePath(url: string): string {
+export function sqlitePath(url: string): string {
   const rest = url.slice("sqlite://".length).split("?")[0] ?? "";
   let path: string;
   try {

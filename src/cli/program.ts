@@ -39,6 +39,8 @@ export function buildProgram(done: (code: number) => void, scrub: (text: string)
   const dlq = program
     .command("dlq")
     .description("the dead-letter store: ls, show, summary, replay, discard, edit")
+    .option("--dead-letters <db-url>", "work on a database dead-letter store (postgres://… | mysql://… | sqlite://… | a SQLite path) instead of the transport's own; default $MISSIVE_DEAD_LETTERS")
+    .option("--dead-letters-table <name>", "its table (default missive_dlq)")
     .addHelpText("after", `\nFilters (ls, summary, replay, discard): --group, --type, --error <MISSIVE_CODE|ErrorClass>, --id <messageId>,\n--since/--until <ISO time | 30m | 2h | 7d>.\n\n${EXIT_CODES_HELP}`);
   registerDlqRead(dlq, done);
   registerDlqBulk(dlq, done);

@@ -2,6 +2,7 @@ import { ConfigurationError } from "../errors.js";
 import type { ContentMode } from "../envelope/codec.js";
 import { DEFAULT_LIMITS, type SizeLimits } from "../envelope/limits.js";
 import { noopLogger, type Logger } from "../observability/logger.js";
+import { checkDeadLetterDatabase, type DeadLetterDatabase } from "../stores/dead-letters.js";
 import type { InboxStore } from "../stores/inbox.js";
 import type { Transport } from "../transport/transport.js";
 import type { Random } from "./backoff.js";
@@ -74,6 +75,16 @@ export interface BusOptions {
   readonly service: string;
   /** The inbox used by `idempotency: "inbox"`. Default: the transport's own, when it has one. */
   readonly inbox?: InboxStore<unknown>;
+  /**
+   * Keep dead letters in this database table (`sqliteDeadLetters`,
+   * `postgresDeadLetters`, `mysqlDeadLetters` from `missive/stores/*`):
+   * dead-lettering writes the entry there, then acks, and `deadLetters()` and
+   * `missive dlq --dead-letters` work on it; replays go back through the
+   * transport. It wins over the transport's own store when both exist.
+   * Default: the transport's native store, or its `missive.dlq.<group>`
+   * topics when it has none (docs/dead-letters.md).
+   */
+  readonly deadLetters?: DeadLetterDatabase;
   /** A pino-compatible logger. Default: no-op. */
   readonly logger?: Logger;
   /** Message size limits. Defaults: body 1 MiB, one header 8 KiB, all headers 64 KiB, 128 headers. */
@@ -91,6 +102,7 @@ export interface BusSettings {
   readonly limits: SizeLimits;
   readonly producer: ProducerSettings;
   readonly random: Random;
+  readonly deadLetters: DeadLetterDatabase | undefined;
 }
 
 const SERVICE = /^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,199}$/;
@@ -112,6 +124,7 @@ export function busSettings(options: BusOptions): BusSettings {
     logger: options.logger ?? noopLogger,
     limits,
     random: options.random ?? Math.random,
+    deadLetters: options.deadLetters === undefined ? undefined : checkDeadLetterDatabase(options.deadLetters, "deadLetters"),
     producer: {
       source: options.service,
       mode,

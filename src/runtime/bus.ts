@@ -44,10 +44,10 @@ export interface Bus {
   /** Declare durably that `group` receives these contracts, before any consumer runs. */
   declare(definitions: AnyDefinition | readonly AnyDefinition[], group: string): Promise<void>;
   /**
-   * The dead-letter store of this bus's transport: list, summarise, replay,
-   * discard, edit. Edits are validated against the contracts this bus
-   * consumes or declared, plus `options.contracts`. Throws ConfigurationError
-   * when the transport has no dead-letter store.
+   * The dead-letter store of this bus (its `deadLetters` database, else its
+   * transport's native store): list, summarise, replay, discard, edit. Edits
+   * are validated against the contracts this bus consumes or declared, plus
+   * `options.contracts`. Throws ConfigurationError when there is no store.
    */
   deadLetters(options?: DeadLetterAdminOptions): DeadLetterAdmin;
   /**
@@ -111,6 +111,7 @@ export class BusImpl implements Bus {
       settings,
       handler: handler as Handler<unknown, unknown>,
       inbox,
+      ...(this.settings.deadLetters ? { deadLetters: this.settings.deadLetters } : {}),
       limits: this.settings.limits,
       producer: this.producer,
       log: this.settings.logger,
@@ -136,7 +137,8 @@ export class BusImpl implements Bus {
   }
 
   deadLetters(options?: DeadLetterAdminOptions): DeadLetterAdmin {
-    return deadLetterAdmin(this.transport, { limits: this.settings.limits, ...options, contracts: [...this.known.values(), ...(options?.contracts ?? [])] });
+    const database = this.settings.deadLetters ? { deadLetters: this.settings.deadLetters } : {};
+    return deadLetterAdmin(this.transport, { limits: this.settings.limits, ...database, ...options, contracts: [...this.known.values(), ...(options?.contracts ?? [])] });
   }
 
   private remember(registry: ContractRegistry): ContractRegistry {

@@ -15,6 +15,7 @@ import { compose } from "../middleware/compose.js";
 import { inboxMiddleware } from "../middleware/inbox.js";
 import { rateLimitMiddleware } from "../middleware/rate-limit.js";
 import { timeoutMiddleware } from "../middleware/timeout.js";
+import type { DeadLetterDatabase } from "../stores/dead-letters.js";
 import type { InboxStore } from "../stores/inbox.js";
 import { hasNativeDeadLetters } from "../transport/abilities.js";
 import { deadLetterTopic, type Delivery, type Subscription, type Transport } from "../transport/transport.js";
@@ -61,6 +62,8 @@ export interface ConsumerDeps {
   readonly settings: ConsumerSettings;
   readonly handler: Handler<unknown, unknown>;
   readonly inbox: InboxStore<unknown> | undefined;
+  /** Where dead letters go when set (the bus's `deadLetters`), instead of the transport. */
+  readonly deadLetters?: DeadLetterDatabase;
   readonly limits: SizeLimits;
   readonly producer: Producer;
   readonly log: Logger;
@@ -167,7 +170,7 @@ export class ConsumerImpl implements Consumer {
   private async start(): Promise<void> {
     const s = this.deps.settings;
     const transport = this.deps.transport;
-    if (!hasNativeDeadLetters(transport)) {
+    if (!hasNativeDeadLetters(transport) && !this.deps.deadLetters) {
       const dlq = deadLetterTopic(s.group);
       await transport.bind(dlq, [dlq]);
     }
@@ -465,7 +468,7 @@ export class ConsumerImpl implements Consumer {
   }
 
   private async deadLetter(delivery: Delivery, error: unknown, reason: string, attempts: number, firstFailureAt: number): Promise<void> {
-    const headers = await deadLetterDelivery(this.deps.transport, delivery, { error, reason, attempts, firstFailureAt, group: this.group });
+    const headers = await deadLetterDelivery(this.deps.transport, delivery, { error, reason, attempts, firstFailureAt, group: this.group }, this.deps.deadLetters);
     this.counts.deadLettered++;
     this.deps.log.warn({ group: this.group, topic: delivery.topic, reason, code: headers[DiagnosticHeaders.errorCode] }, "message dead-lettered");
   }

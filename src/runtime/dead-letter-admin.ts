@@ -10,7 +10,9 @@ import type { MessageDefinition } from "../contract/define-message.js";
 import { DEFAULT_LIMITS, type SizeLimits } from "../envelope/limits.js";
 import { ConfigurationError } from "../errors.js";
 import { hasNativeDeadLetters } from "../transport/abilities.js";
+import { checkDeadLetterDatabase, type DeadLetterDatabase } from "../stores/dead-letters.js";
 import type { DeadLetter, DeadLetterFilter, DeadLetterQuery, DeadLetterStore, DeadLetterSummary, Transport } from "../transport/transport.js";
+import { databaseDeadLetterStore } from "./database-dead-letters.js";
 import { editedWire } from "./dead-letter-edit.js";
 import { readDiagnostics, type DeadLetterDiagnostics } from "./diagnostics.js";
 
@@ -47,6 +49,11 @@ export interface DeadLetterAdminOptions {
   readonly contracts?: readonly MessageDefinition[];
   /** Size limits an edited message must keep. Default DEFAULT_LIMITS. */
   readonly limits?: SizeLimits;
+  /**
+   * Work on this database dead-letter store (replays publish through the
+   * transport) instead of the transport's native one. Default: the native one.
+   */
+  readonly deadLetters?: DeadLetterDatabase;
 }
 
 export interface DeadLetterAdmin {
@@ -64,14 +71,17 @@ export interface DeadLetterAdmin {
   edit(entryId: string, data: unknown, options?: EditOptions): Promise<boolean>;
 }
 
-/** The admin over a transport's dead-letter store. Throws ConfigurationError when the transport has none. */
+/** The admin over a database dead-letter store or a transport's own. Throws ConfigurationError when there is neither. */
 export function deadLetterAdmin(transport: Transport, options: DeadLetterAdminOptions = {}): DeadLetterAdmin {
-  if (!hasNativeDeadLetters(transport)) {
-    throw new ConfigurationError(`transport ${transport.name} has no dead-letter store: its dead letters are published to the missive.dlq.<group> topics`);
+  const store = options.deadLetters !== undefined
+    ? databaseDeadLetterStore(checkDeadLetterDatabase(options.deadLetters, "deadLetters"), transport)
+    : hasNativeDeadLetters(transport) ? transport.deadLetters : undefined;
+  if (!store) {
+    throw new ConfigurationError(`transport ${transport.name} has no dead-letter store: its dead letters are published to the missive.dlq.<group> topics (or keep them in a database: the deadLetters option)`);
   }
   const contracts = new Map<string, MessageDefinition>();
   for (const c of options.contracts ?? []) contracts.set(c.type, c);
-  return new Admin(transport.deadLetters, contracts, options.limits ?? DEFAULT_LIMITS);
+  return new Admin(store, contracts, options.limits ?? DEFAULT_LIMITS);
 }
 
 const withDiagnostics = (entry: DeadLetter): DeadLetterEntry => ({ ...entry, diagnostics: readDiagnostics(entry.wire.headers) });

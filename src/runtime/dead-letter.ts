@@ -1,11 +1,15 @@
 /**
- * Dead-lettering one delivery: natively when the transport has a dead-letter
- * store (one atomic move), otherwise by publishing the message, diagnostics
- * included, to the group's dead-letter topic with a confirm and then acking
- * it (ADR 001). Either way the original body and headers are kept.
+ * Dead-lettering one delivery: into the database dead-letter store when the
+ * bus has one (the row committed, then the ack: database-dead-letters.ts),
+ * else natively when the transport has a dead-letter store (one atomic
+ * move), otherwise by publishing the message, diagnostics included, to the
+ * group's dead-letter topic with a confirm and then acking it (ADR 001).
+ * Either way the original body and headers are kept.
  */
 import { hasNativeDeadLetters } from "../transport/abilities.js";
+import type { DeadLetterDatabase } from "../stores/dead-letters.js";
 import { deadLetterTopic, type Delivery, type Transport } from "../transport/transport.js";
+import { messageIdOf } from "./database-dead-letters.js";
 import { deadLetterHeaders } from "./diagnostics.js";
 
 export interface DeadLetterRequest {
@@ -17,16 +21,29 @@ export interface DeadLetterRequest {
 }
 
 /** Resolves with the diagnostics written; rejects when the dead letter was not stored (the message then comes back). */
-export async function deadLetterDelivery(transport: Transport, delivery: Delivery, request: DeadLetterRequest): Promise<Record<string, string>> {
+export async function deadLetterDelivery(
+  transport: Transport,
+  delivery: Delivery,
+  request: DeadLetterRequest,
+  database?: DeadLetterDatabase,
+): Promise<Record<string, string>> {
+  const failedAt = Date.now();
   const headers = deadLetterHeaders(delivery.wire.headers, {
     error: request.error,
     reason: request.reason,
     attempts: request.attempts,
     firstFailureAt: request.firstFailureAt,
-    failedAt: Date.now(),
+    failedAt,
     topic: delivery.topic,
     group: request.group,
   });
+  // A configured database store wins over a native one: the operators chose where dead letters live.
+  if (database) {
+    const wire = { headers, body: delivery.wire.body };
+    await database.add({ group: request.group, topic: delivery.topic, messageId: messageIdOf(delivery.wire), key: delivery.key, wire, deadLetteredAt: failedAt });
+    await delivery.ack();
+    return headers;
+  }
   if (hasNativeDeadLetters(transport)) {
     await delivery.deadLetter(headers);
     return headers;
@@ -38,5 +55,3 @@ export async function deadLetterDelivery(transport: Transport, delivery: Deliver
   await delivery.ack();
   return headers;
 }
-
-

@@ -4,7 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { DIALECTS, dropSchema, inboxSchema, outboxSchema, renderSql } from "../../src/stores/sql/schema.js";
-import { DEFAULT_INBOX_TABLE, DEFAULT_OUTBOX_TABLE } from "../../src/stores/sql/names.js";
+import { DEFAULT_DEAD_LETTER_TABLE, DEFAULT_INBOX_TABLE, DEFAULT_OUTBOX_TABLE } from "../../src/stores/sql/names.js";
+import { deadLetterSchema } from "../../src/stores/sql/dead-letter-schema.js";
 import { postgresOutbox } from "../../src/stores/postgres/index.js";
 import { mysqlOutbox } from "../../src/stores/mysql/index.js";
 import { sqliteOutbox } from "../../src/stores/sqlite/index.js";
@@ -24,6 +25,7 @@ describe("sql files", () => {
     it(`sql files - sql/${dialect}/*.sql are the statements migrate() runs, with the default names`, () => {
       expect(file(dialect, "001_outbox.sql")).toBe(renderSql(outboxSchema(dialect, DEFAULT_OUTBOX_TABLE), DEFAULT_OUTBOX_TABLE));
       expect(file(dialect, "002_inbox.sql")).toBe(renderSql(inboxSchema(dialect, DEFAULT_INBOX_TABLE), DEFAULT_INBOX_TABLE));
+      expect(file(dialect, "003_dead_letters.sql")).toBe(renderSql(deadLetterSchema(dialect, DEFAULT_DEAD_LETTER_TABLE), DEFAULT_DEAD_LETTER_TABLE));
     });
   }
 

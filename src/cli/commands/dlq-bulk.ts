@@ -6,7 +6,7 @@
  * is reported, and the exit code is 5.
  */
 import { Option, type Command } from "commander";
-import { deadLetterAdmin, type BulkOptions as BulkOptionsOfAdmin, type BulkResult, type DeadLetterAdmin } from "../../runtime/dead-letter-admin.js";
+import type { BulkOptions as BulkOptionsOfAdmin, BulkResult, DeadLetterAdmin } from "../../runtime/dead-letter-admin.js";
 import type { DeadLetterQuery } from "../../transport/transport.js";
 import { integerIn } from "../args.js";
 import { ask } from "../confirm.js";
@@ -15,7 +15,7 @@ import { addFilterOptions, describeQuery, hasFilter, queryOf, type FilterOptions
 import { progressLine } from "../progress.js";
 import { safeText, toJson, writeJson, writeOut } from "../output.js";
 import { stopOnSignals } from "../signals.js";
-import { withTransport } from "../session.js";
+import { withDeadLetterAdmin } from "../dead-letter-session.js";
 
 interface BulkOptions extends FilterOptions {
   readonly all?: boolean;
@@ -58,8 +58,7 @@ async function run(verb: Verb, ids: string[], options: BulkOptions, command: Com
   if (ids.length > 0 && (options.all || hasFilter(query))) throw usageError(`dlq ${verb.name}: give entry ids or --all/filters, not both`);
   if (ids.length === 0 && !options.all && !hasFilter(query)) throw usageError(`dlq ${verb.name}: give entry ids, --all, or at least one filter (--group, --type, --error, --id, --since, --until)`);
   if (options.all && hasFilter(query)) throw usageError(`dlq ${verb.name}: --all means every dead letter; leave it out to use filters`);
-  return withTransport(command, async (transport) => {
-    const admin = deadLetterAdmin(transport);
+  return withDeadLetterAdmin(command, async (admin) => {
     return ids.length > 0 ? byIds(verb, admin, [...new Set(ids)], options) : byQuery(verb, admin, options);
   });
 

@@ -13,12 +13,12 @@ import type { Command } from "commander";
 import type { MessageDefinition } from "../../contract/define-message.js";
 import { decodeEnvelope } from "../../envelope/codec.js";
 import { DEFAULT_LIMITS } from "../../envelope/limits.js";
-import { deadLetterAdmin, type DeadLetterEntry } from "../../runtime/dead-letter-admin.js";
+import type { DeadLetterEntry } from "../../runtime/dead-letter-admin.js";
 import { contractFor, contractsPathOf } from "../contracts-module.js";
 import { CliError, ExitCode, usageError } from "../exit-codes.js";
 import { parseJsonArgument } from "../json-arg.js";
 import { safeText, writeJson, writeOut } from "../output.js";
-import { withTransport } from "../session.js";
+import { withDeadLetterAdmin } from "../dead-letter-session.js";
 
 interface EditOptions {
   readonly data?: string;
@@ -42,8 +42,7 @@ export function registerDlqEdit(dlq: Command, done: (code: number) => void): voi
     .action(async (entryId: string, options: EditOptions, command: Command) => {
       if (options.data !== undefined && options.file !== undefined) throw usageError("dlq edit: give --data or --file, not both");
       done(
-        await withTransport(command, async (transport) => {
-          const admin = deadLetterAdmin(transport);
+        await withDeadLetterAdmin(command, async (admin) => {
           const entry = await admin.get(entryId);
           if (!entry) throw new CliError(`no dead letter with entry id ${JSON.stringify(safeText(entryId))}`, ExitCode.notFound);
           const contract = options.validate ? await contractOf(entry, options.contracts) : undefined;

@@ -1,13 +1,13 @@
 /** `missive dlq ls|show|summary`: read the dead-letter store. */
 import type { Command } from "commander";
-import { deadLetterAdmin, type DeadLetterEntry } from "../../runtime/dead-letter-admin.js";
+import type { DeadLetterEntry } from "../../runtime/dead-letter-admin.js";
 import type { DeadLetterSummary } from "../../transport/transport.js";
 import { integerIn } from "../args.js";
 import { CliError, ExitCode } from "../exit-codes.js";
 import { addFilterOptions, queryOf, type FilterOptions } from "../filters.js";
 import { bodyText, bodyView, originalHeaders } from "../message-view.js";
 import { clip, formatAge, formatTime, isoOrNull, orDash, safeText, table, writeJson, writeOut } from "../output.js";
-import { withTransport } from "../session.js";
+import { withDeadLetterAdmin } from "../dead-letter-session.js";
 
 const DEFAULT_LIMIT = 50;
 const MAX_LIMIT = 10_000;
@@ -21,9 +21,9 @@ export function registerDlqRead(dlq: Command, done: (code: number) => void): voi
       const query = queryOf(options);
       const limit = options.limit ?? DEFAULT_LIMIT;
       done(
-        await withTransport(command, async (transport) => {
+        await withDeadLetterAdmin(command, async (admin) => {
           // One more than asked: a next page is promised only when there is one.
-          const page = await deadLetterAdmin(transport).list({ ...query, limit: Math.min(limit + 1, MAX_LIMIT), ...(options.after === undefined ? {} : { after: options.after }) });
+          const page = await admin.list({ ...query, limit: Math.min(limit + 1, MAX_LIMIT), ...(options.after === undefined ? {} : { after: options.after }) });
           const entries = page.slice(0, limit);
           const next = page.length > limit || (limit === MAX_LIMIT && page.length === MAX_LIMIT) ? entries[entries.length - 1]!.entryId : null;
           if (options.json) {
@@ -51,8 +51,8 @@ export function registerDlqRead(dlq: Command, done: (code: number) => void): voi
     .option("--json", "one JSON document (docs/cli.md)")
     .action(async (entryId: string, options: { json?: boolean }, command: Command) => {
       done(
-        await withTransport(command, async (transport) => {
-          const entry = await deadLetterAdmin(transport).get(entryId);
+        await withDeadLetterAdmin(command, async (admin) => {
+          const entry = await admin.get(entryId);
           if (!entry) throw new CliError(`no dead letter with entry id ${JSON.stringify(safeText(entryId))}`, ExitCode.notFound);
           if (options.json) writeJson(showJson(entry));
           else writeOut(showText(entry));
@@ -66,8 +66,8 @@ export function registerDlqRead(dlq: Command, done: (code: number) => void): voi
     .action(async (options: FilterOptions & { json?: boolean }, command: Command) => {
       const query = queryOf(options);
       done(
-        await withTransport(command, async (transport) => {
-          const rows = await deadLetterAdmin(transport).summary(query);
+        await withDeadLetterAdmin(command, async (admin) => {
+          const rows = await admin.summary(query);
           if (options.json) writeJson({ summary: rows.map(summaryJson) });
           else if (rows.length === 0) writeOut("no dead letters match");
           else writeOut(table(

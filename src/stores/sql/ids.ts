@@ -11,6 +11,11 @@ const MAX_PLAIN = 200;
 
 export function storedKey(value: unknown, what: string): string {
   if (typeof value !== "string" || value.length === 0) throw new ConfigurationError(`inbox: ${what} must be a non-empty string`);
+  return indexedKey(value);
+}
+
+/** `value` itself up to 200 characters, else `sha256:<hex>` of it: what an indexed key column holds (the dead-letter table's too). */
+export function indexedKey(value: string): string {
   return value.length <= MAX_PLAIN ? value : `sha256:${createHash("sha256").update(value).digest("hex")}`;
 }
 

@@ -10,6 +10,8 @@ export const TABLE_NAME = /^[a-z][a-z0-9_]{0,47}$/;
 
 export const DEFAULT_OUTBOX_TABLE = "missive_outbox";
 export const DEFAULT_INBOX_TABLE = "missive_inbox";
+// Not `missive_dead_letters`: that is the SQLite transport's native table, and both may share one file.
+export const DEFAULT_DEAD_LETTER_TABLE = "missive_dlq";
 
 /** `name`, or `fallback` when undefined; a ConfigurationError for anything else than a valid table name. */
 export function tableName(name: unknown, fallback: string, what: string): string {

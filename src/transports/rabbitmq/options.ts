@@ -4,6 +4,7 @@
  */
 import type { ConnectionOptions as TlsOptions } from "node:tls";
 import { ConfigurationError } from "../../errors.js";
+import { checkPartitions } from "./partition-names.js";
 
 export type RabbitmqQueueType = "quorum" | "classic";
 
@@ -35,6 +36,13 @@ export interface RabbitmqTransportOptions {
   readonly tls?: TlsOptions;
   /** Name shown for the connection in RabbitMQ's tools. Default `missive`. */
   readonly connectionName?: string;
+  /**
+   * Partitions of every ordered group (`ordered: true`): a power of two, 1 to 256. Default 16.
+   * Key order holds across processes; at most this many processes of one ordered group do work at
+   * once. Fixed once the group's partitions exist: a consumer asking for another number is refused
+   * with a ConfigurationError (docs/transports/rabbitmq.md, "Ordered groups", for the migration).
+   */
+  readonly partitions?: number;
 }
 
 export interface ResolvedRabbitmqOptions {
@@ -50,6 +58,7 @@ export interface ResolvedRabbitmqOptions {
   readonly connectTimeoutMs: number;
   readonly tls: TlsOptions | undefined;
   readonly connectionName: string;
+  readonly partitions: number;
 }
 
 export const RABBITMQ_DEFAULTS = Object.freeze({
@@ -63,6 +72,7 @@ export const RABBITMQ_DEFAULTS = Object.freeze({
   heartbeatSeconds: 10,
   connectTimeoutMs: 10_000,
   connectionName: "missive",
+  partitions: 16,
 });
 
 export function resolveRabbitmqOptions(options: RabbitmqTransportOptions): ResolvedRabbitmqOptions {
@@ -98,6 +108,7 @@ export function resolveRabbitmqOptions(options: RabbitmqTransportOptions): Resol
     connectTimeoutMs: integer("connectTimeoutMs", options.connectTimeoutMs, RABBITMQ_DEFAULTS.connectTimeoutMs, 1),
     tls: options.tls,
     connectionName,
+    partitions: checkPartitions(options.partitions ?? RABBITMQ_DEFAULTS.partitions),
   });
 }
 

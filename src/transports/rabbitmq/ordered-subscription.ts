@@ -223,6 +223,9 @@ export class OrderedSubscription implements Subscription, DeliveryHost, StatusSo
       source.outstanding--;
       out.push(this.handOut(delivery, source));
     }
+    // A key passed over once stays passed over for the rest of this pass: its holder may settle while a
+    // ledger read below yields, and the key's next message would then be taken ahead of the one kept.
+    const passedOver = new Set<string>();
     for (const source of this.sources.values()) {
       if (out.length >= limit) break;
       if (source.draining || source.buffer.length === 0) continue;
@@ -230,8 +233,12 @@ export class OrderedSubscription implements Subscription, DeliveryHost, StatusSo
       let kept = 0;
       for (let i = 0; i < buffer.length; i++) {
         const b = buffer[i]!;
-        if (out.length < limit && (b.key === undefined || !this.busy.has(b.key))) out.push(await this.deliveryOf(b, source));
-        else buffer[kept++] = b;
+        const free = b.key === undefined || (!this.busy.has(b.key) && !passedOver.has(b.key));
+        if (out.length < limit && free) out.push(await this.deliveryOf(b, source));
+        else {
+          if (b.key !== undefined) passedOver.add(b.key);
+          buffer[kept++] = b;
+        }
       }
       buffer.length = kept;
     }
@@ -374,6 +381,7 @@ export class OrderedSubscription implements Subscription, DeliveryHost, StatusSo
   /** A source's channel died: the broker has its unsettled messages back; the balancer claims partitions again. */
   private lost(source: PartitionSource): void {
     if (!this.sources.delete(source.channel)) return;
+    if (!this.closed) this.deps.log.warn({ group: this.options.group, queue: source.queue }, "an ordered subscription lost a channel; its unsettled messages go back to their queue");
     source.dropped();
     this.forgetSource(source);
     for (const [d, s] of [...this.held]) if (s === source) d.abandon();

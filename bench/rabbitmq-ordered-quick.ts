@@ -4,7 +4,7 @@
  * drain them with one ordered consumer (concurrency 32) in this process, in a
  * vhost of its own. Run against any checkout, to compare before and after:
  *
- *   npx tsx bench/rabbitmq-ordered-quick.ts [srcRoot=.] [messages=20000] [keys=500]
+ *   [PARTITIONS=n] npx tsx bench/rabbitmq-ordered-quick.ts [srcRoot=.] [messages=20000] [keys=500]
  */
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -22,7 +22,7 @@ const r = (await import(pathToFileURL(`${root}/src/transports/rabbitmq/index.ts`
 const Ordered = m.defineMessage({ type: "bench.ordered", version: 1, schema: z.object({ k: z.string(), seq: z.number() }), key: (d) => d.k });
 const vhost = await createVhost("bench-ordered");
 try {
-  const bus = await m.missive({ transport: r.rabbitmqTransport({ url: vhost.url }), service: "bench" });
+  const bus = await m.missive({ transport: r.rabbitmqTransport({ url: vhost.url, ...(process.env["PARTITIONS"] ? { partitions: Number(process.env["PARTITIONS"]) } : {}) }), service: "bench" });
   let handled = 0;
   let done!: () => void;
   const all = new Promise<void>((res) => (done = res));

@@ -13,7 +13,6 @@ import Database from "better-sqlite3";
 import type { ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { OrderPlaced } from "../conformance/contracts.js";
 import type { RabbitmqOrderedConsumerArgs, RabbitmqOrderedConsumerMessage } from "../fixtures/rabbitmq-ordered-consumer.js";
 import { createChecker } from "../support/checker.js";
 import { forkFixture, killOnMessage, nextMessage } from "../support/fixture-process.js";

@@ -6,6 +6,7 @@
  *
  *   { "v": 1, "kind": "group", "group", "topics", "temporary", "at" }
  *   { "v": 1, "kind": "delay", "destination": { "kind", "name" }, "level", "at" }
+ *   { "v": 1, "kind": "partitioned", "group", "partitions", "at" }
  *
  * Folding them gives every durable group with the union of its topics (and
  * when it was first recorded), and the delay level queues worth probing.
@@ -28,10 +29,12 @@ export interface CatalogGroup {
   readonly topics: ReadonlySet<string>;
   /** Unix ms of the group's first record: its queue existed from about then. */
   readonly since: number;
+  /** Partitions of an ordered group (partition-names.ts); undefined for a group that is not partitioned. */
+  readonly partitions: number | undefined;
 }
 
 export class Catalog implements TopologyHooks {
-  private readonly groupsByName = new Map<string, { topics: Set<string>; since: number }>();
+  private readonly groupsByName = new Map<string, { topics: Set<string>; since: number; partitions: number | undefined }>();
   /** Destination key (`g:name` / `t:name`) → its recorded delay levels. */
   private readonly delays = new Map<string, Set<number>>();
   private nextOffset: number | undefined;
@@ -57,6 +60,13 @@ export class Catalog implements TopologyHooks {
     await this.refresh();
     if (this.knowsGroup(group, topics)) return;
     await this.append({ v: 1, kind: "group", group, topics: [...topics], temporary: false, at: Date.now() });
+  }
+
+  async onGroupPartitioned(group: string, partitions: number): Promise<void> {
+    if (this.groupsByName.get(group)?.partitions === partitions) return;
+    await this.refresh();
+    if (this.groupsByName.get(group)?.partitions === partitions) return;
+    await this.append({ v: 1, kind: "partitioned", group, partitions, at: Date.now() });
   }
 
   async onDelayDeclared(level: number, destination: DelayDestination): Promise<void> {
@@ -127,9 +137,16 @@ export class Catalog implements TopologyHooks {
     const at = typeof r["at"] === "number" && Number.isFinite(r["at"]) ? r["at"] : 0;
     if (r["kind"] === "group" && typeof r["group"] === "string" && r["group"] !== "" && Array.isArray(r["topics"]) && r["temporary"] !== true) {
       let g = this.groupsByName.get(r["group"]);
-      if (!g) this.groupsByName.set(r["group"], (g = { topics: new Set(), since: at }));
+      if (!g) this.groupsByName.set(r["group"], (g = { topics: new Set(), since: at, partitions: undefined }));
       g.since = Math.min(g.since, at);
       for (const t of r["topics"] as unknown[]) if (typeof t === "string") g.topics.add(t);
+      return;
+    }
+    const partitions = r["partitions"];
+    if (r["kind"] === "partitioned" && typeof r["group"] === "string" && typeof partitions === "number" && Number.isInteger(partitions) && partitions >= 1) {
+      // Recorded after its group record, so the group is known; the latest number wins.
+      const g = this.groupsByName.get(r["group"]);
+      if (g) g.partitions = partitions;
       return;
     }
     const d = r["destination"] as { kind?: unknown; name?: unknown } | null | undefined;

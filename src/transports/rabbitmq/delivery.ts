@@ -34,6 +34,13 @@ export interface DeliveryHost {
   noteRelease(delivery: RabbitmqDelivery): Promise<void>;
   /** A settle under way: the transport's close waits for it (bounded) before dropping the channel. */
   track<T>(work: Promise<T>): Promise<T>;
+  /**
+   * An ordered subscription's: hold a keyed retry here through its delay (the message stays unacked and its
+   * key blocked) instead of publishing a copy that later messages of the key would overtake.
+   */
+  holdRetry?(delivery: RabbitmqDelivery, delayMs: number, headers: Readonly<Record<string, string>>): void;
+  /** Leave released messages unsettled until the channel closes (ordered-subscription.ts says why). */
+  readonly keepsReleased?: boolean;
 }
 
 export class RabbitmqDelivery implements Delivery {
@@ -55,6 +62,11 @@ export class RabbitmqDelivery implements Delivery {
     readonly enqueuedAt: number,
   ) {}
 
+  /** The broker's message and channel this delivery settles on (a held retry is handed out again on it). */
+  get pushedMessage(): Pushed {
+    return this.pushed;
+  }
+
   get messageId(): string {
     return this.wire.headers["ce-id"] ?? String(this.pushed.message.properties.messageId ?? "");
   }
@@ -66,6 +78,7 @@ export class RabbitmqDelivery implements Delivery {
   }
 
   retry(delayMs: number, headers: Readonly<Record<string, string>>): Promise<void> {
+    if (this.key !== undefined && this.host.holdRetry) return this.holdRetry(delayMs, headers);
     return this.host.track(this.retryNow(delayMs, headers));
   }
 
@@ -96,6 +109,12 @@ export class RabbitmqDelivery implements Delivery {
     }
   }
 
+  private async holdRetry(delayMs: number, headers: Readonly<Record<string, string>>): Promise<void> {
+    if (!this.begin()) return;
+    this.host.holdRetry!(this, delayMs, headers);
+    this.host.settled(this);
+  }
+
   private async deadLetterNow(headers: Readonly<Record<string, string>>): Promise<void> {
     if (!this.begin()) return;
     try {
@@ -120,7 +139,7 @@ export class RabbitmqDelivery implements Delivery {
   private async releaseNow(): Promise<void> {
     if (!this.begin()) return;
     await this.host.noteRelease(this).catch(() => undefined);
-    if (this.host.isLive(this.pushed.acks.channel)) this.pushed.acks.nack(this.pushed, true);
+    if (this.host.isLive(this.pushed.acks.channel) && this.host.keepsReleased !== true) this.pushed.acks.nack(this.pushed, true);
     this.host.settled(this);
   }
 

@@ -11,6 +11,7 @@
  *   first needed, so a group's delayed messages can be counted.
  */
 import { ConfigurationError } from "../../errors.js";
+import { isPartitionExchangeName, isPartitionQueueName } from "./partition-names.js";
 
 /** RabbitMQ's limit on queue and exchange names (bytes). */
 const MAX_NAME_BYTES = 255;
@@ -36,6 +37,7 @@ export function checkGroupName(name: unknown): string {
   if (s.endsWith(DLQ_LOCK_SUFFIX)) throw new ConfigurationError(`rabbitmq: a group name may not end with ${DLQ_LOCK_SUFFIX} (reserved for dead-letter scan locks)`);
   if (s.endsWith(DLQ_SUFFIX)) throw new ConfigurationError(`rabbitmq: a group name may not end with ${DLQ_SUFFIX} (reserved for dead-letter queues): ${JSON.stringify(s.slice(0, 80))}`);
   if (s.startsWith("amq.")) throw new ConfigurationError(`rabbitmq: a group name may not start with "amq." (reserved by RabbitMQ)`);
+  if (isPartitionQueueName(s)) throw new ConfigurationError(`rabbitmq: a group name may not end with .partition.<n>, .partition.<n>.lock or .partition.members (reserved for partitions of ordered groups)`);
   if (s.startsWith("missive.delay.") || s === CATALOG_STREAM || s === RELEASE_STREAM || s === STATUS_STREAM) throw new ConfigurationError(`rabbitmq: ${JSON.stringify(s.slice(0, 80))} is reserved by missive`);
   return s;
 }
@@ -45,7 +47,7 @@ export function checkTopicName(name: unknown): string {
   checkName("topic", name);
   const s = name as string;
   if (s.startsWith("amq.")) throw new ConfigurationError(`rabbitmq: a topic may not start with "amq." (reserved by RabbitMQ)`);
-  if (s.startsWith("missive.delay.")) throw new ConfigurationError(`rabbitmq: ${JSON.stringify(s.slice(0, 80))} is reserved by missive`);
+  if (s.startsWith("missive.delay.") || isPartitionExchangeName(s)) throw new ConfigurationError(`rabbitmq: ${JSON.stringify(s.slice(0, 80))} is reserved by missive`);
   return s;
 }
 

@@ -4,6 +4,8 @@
  */
 import type { ConnectionOptions as TlsOptions } from "node:tls";
 import { ConfigurationError } from "../../errors.js";
+import { noopLogger, type Logger } from "../../observability/logger.js";
+import { checkPartitions } from "./partition-names.js";
 
 export type RabbitmqQueueType = "quorum" | "classic";
 
@@ -35,6 +37,15 @@ export interface RabbitmqTransportOptions {
   readonly tls?: TlsOptions;
   /** Name shown for the connection in RabbitMQ's tools. Default `missive`. */
   readonly connectionName?: string;
+  /**
+   * Partitions of every ordered group (`ordered: true`): a power of two, 1 to 256. Default 16.
+   * Key order holds across processes; at most this many processes of one ordered group do work at
+   * once. Fixed once the group's partitions exist: a consumer asking for another number is refused
+   * with a ConfigurationError (docs/transports/rabbitmq.md, "Ordered groups", for the migration).
+   */
+  readonly partitions?: number;
+  /** Where the transport reports what it recovers from by itself (a partition claim that failed, …). Default: no-op. */
+  readonly logger?: Logger;
 }
 
 export interface ResolvedRabbitmqOptions {
@@ -50,6 +61,8 @@ export interface ResolvedRabbitmqOptions {
   readonly connectTimeoutMs: number;
   readonly tls: TlsOptions | undefined;
   readonly connectionName: string;
+  readonly partitions: number;
+  readonly logger: Logger;
 }
 
 export const RABBITMQ_DEFAULTS = Object.freeze({
@@ -63,6 +76,7 @@ export const RABBITMQ_DEFAULTS = Object.freeze({
   heartbeatSeconds: 10,
   connectTimeoutMs: 10_000,
   connectionName: "missive",
+  partitions: 16,
 });
 
 export function resolveRabbitmqOptions(options: RabbitmqTransportOptions): ResolvedRabbitmqOptions {
@@ -98,6 +112,8 @@ export function resolveRabbitmqOptions(options: RabbitmqTransportOptions): Resol
     connectTimeoutMs: integer("connectTimeoutMs", options.connectTimeoutMs, RABBITMQ_DEFAULTS.connectTimeoutMs, 1),
     tls: options.tls,
     connectionName,
+    partitions: checkPartitions(options.partitions ?? RABBITMQ_DEFAULTS.partitions),
+    logger: options.logger ?? noopLogger,
   });
 }
 

@@ -16,10 +16,12 @@
 import type { ConfirmChannel, ConsumeMessage, Message } from "amqplib";
 import { ClosedError, ConnectionError, MessageTooLargeError, UnroutableError, isMissiveError } from "../../errors.js";
 import { fullJitterDelay } from "../../runtime/backoff.js";
+import { keyHash } from "../../runtime/key-hash.js";
 import type { OutgoingMessage, PublishResult } from "../../transport/transport.js";
 import { toAmqpError } from "./amqp-errors.js";
 import { toAmqpProperties } from "./amqp-headers.js";
 import { DIRECT_REPLY_TO, delayLevelExchange, delayRoutingKey, delayUnits, levelsOf } from "./names.js";
+import { partitionRoutingKey } from "./partition-names.js";
 import type { ResolvedRabbitmqOptions } from "./options.js";
 import type { AmqpSession } from "./session.js";
 import type { Topology } from "./topology.js";
@@ -31,6 +33,11 @@ const MAX_CACHED_ROUTES = 10_000;
 interface Route {
   readonly exchange: string;
   readonly routingKey: string;
+  /**
+   * A topic's fanout exchange: the routing key is the message's key hash bits instead (partition-names.ts),
+   * which fanout ignores and an ordered group's partition exchange routes by.
+   */
+  readonly byKey?: boolean;
 }
 
 interface RetryRound {
@@ -63,6 +70,8 @@ export class Publisher {
   private retryRound: RetryRound | undefined;
   /** Consecutive failed rounds: the shared retry backoff grows with them. */
   private failedRounds = 0;
+  /** Spreads unkeyed messages over an ordered group's partitions (they need no order). */
+  private spread = 0;
 
   constructor(
     private readonly session: AmqpSession,
@@ -157,7 +166,7 @@ export class Publisher {
     if (m.topic.startsWith(DIRECT_REPLY_TO + ".")) return { exchange: "", routingKey: m.topic };
     if (m.group !== undefined) return { exchange: "", routingKey: m.group };
     await this.topology.ensureExchange(m.topic);
-    const route: Route = { exchange: m.topic, routingKey: "" };
+    const route: Route = { exchange: m.topic, routingKey: "", byKey: true };
     if (this.topicRoutes.size < MAX_CACHED_ROUTES) this.topicRoutes.set(m.topic, route);
     return route;
   }
@@ -275,9 +284,10 @@ export class Publisher {
         properties.messageId = id;
         const replyTo = m.wire.headers["ce-replyto"];
         if (replyTo !== undefined && this.replyTopics.has(replyTo)) properties.replyTo = DIRECT_REPLY_TO;
-        ch.publish(route.exchange, route.routingKey, Buffer.from(m.wire.body.buffer, m.wire.body.byteOffset, m.wire.body.byteLength), properties, (err: unknown) => {
+        const routingKey = route.byKey === true ? partitionRoutingKey(m.key !== undefined ? keyHash(m.key) : this.spread++) : route.routingKey;
+        ch.publish(route.exchange, routingKey, Buffer.from(m.wire.body.buffer, m.wire.body.byteOffset, m.wire.body.byteLength), properties, (err: unknown) => {
           if (err) done({ ok: false, error: toAmqpError(err, "rabbitmq: publish not confirmed"), retry: true });
-          else done({ ok: true, returned: this.returned.size > 0 && this.takeReturn(route, id) });
+          else done({ ok: true, returned: this.returned.size > 0 && this.takeReturn(route.exchange, routingKey, id) });
         });
       } catch (err) {
         // amqplib refuses a header table past its 64 KiB encoding buffer synchronously.
@@ -296,8 +306,8 @@ export class Publisher {
   }
 
   /** Whether a return came for this publish (consuming it). */
-  private takeReturn(route: Route, id: string): boolean {
-    const key = returnKey(route.exchange, route.routingKey, id);
+  private takeReturn(exchange: string, routingKey: string, id: string): boolean {
+    const key = returnKey(exchange, routingKey, id);
     const n = this.returned.get(key);
     if (n === undefined) return false;
     if (n <= 1) this.returned.delete(key);

@@ -30,6 +30,19 @@ export class QueueProbe {
     }
   }
 
+  /** Whether `exchange` exists. */
+  async exchangeExists(exchange: string): Promise<boolean> {
+    const ch = await this.open();
+    try {
+      await ch.checkExchange(exchange);
+      return true;
+    } catch (err) {
+      this.channel = undefined;
+      if ((err as { code?: unknown }).code === 404) return false;
+      throw toAmqpError(err, `rabbitmq: reading exchange ${JSON.stringify(exchange)}`);
+    }
+  }
+
   async close(): Promise<void> {
     const ch = this.channel;
     this.channel = undefined;

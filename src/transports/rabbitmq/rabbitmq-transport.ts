@@ -5,7 +5,7 @@
  * retries, a dead-letter queue per group, direct reply-to, and a connection
  * that comes back by itself.
  */
-import { ClosedError } from "../../errors.js";
+import { ClosedError, ConfigurationError } from "../../errors.js";
 import type {
   DeadLetterStore, DurabilityReport, OutgoingMessage, PublishResult, QueueStats, SubscribeOptions, Subscription, Transport, TransportCapabilities,
 } from "../../transport/transport.js";
@@ -14,6 +14,7 @@ import { Catalog } from "./catalog.js";
 import { RabbitmqDeadLetterStore } from "./dead-letter-store.js";
 import { CATALOG_STREAM, checkGroupName, checkTopicName, RELEASE_STREAM, STATUS_STREAM } from "./names.js";
 import { resolveRabbitmqOptions, type RabbitmqTransportOptions, type ResolvedRabbitmqOptions } from "./options.js";
+import { OrderedSubscription } from "./ordered-subscription.js";
 import { Publisher } from "./publisher.js";
 import type { ReleaseLedger } from "./release-ledger.js";
 import { declareStream } from "./stream-reader.js";
@@ -43,7 +44,8 @@ class RabbitmqTransportImpl implements RabbitmqTransport {
   readonly name = "rabbitmq";
   readonly capabilities: TransportCapabilities = Object.freeze({
     nativeDelay: true,
-    ordering: "none",
+    // Ordered groups are partitioned by key onto one consumer at a time (ordered-subscription.ts, ADR 007).
+    ordering: "key",
     maxMessageBytes: MAX_MESSAGE_BYTES,
   });
   readonly deadLetters: RabbitmqDeadLetterStore;
@@ -54,7 +56,9 @@ class RabbitmqTransportImpl implements RabbitmqTransport {
   private readonly catalog: Catalog;
   private readonly status: StatusReporter;
   private readonly statsReader: StatsReader;
-  private readonly subscriptions = new Set<RabbitmqSubscription | ReplySubscription>();
+  private readonly subscriptions = new Set<RabbitmqSubscription | OrderedSubscription | ReplySubscription>();
+  /** Partitions owned by this process's ordered subscriptions: their locks are per connection, so shared by them all. */
+  private readonly claims = new Set<string>();
   private closed = false;
 
   constructor(readonly options: ResolvedRabbitmqOptions) {
@@ -91,7 +95,11 @@ class RabbitmqTransportImpl implements RabbitmqTransport {
     this.assertOpen();
     checkGroupName(options.group);
     for (const t of options.topics) checkTopicName(t);
-    const subscription = new RabbitmqSubscription({
+    const durable = options.temporary !== true;
+    if (durable && !options.ordered && await this.topology.isPartitioned(options.group)) {
+      throw new ConfigurationError(`rabbitmq: group ${JSON.stringify(options.group)} is ordered (partitioned by key); consume it with \`ordered: true\``);
+    }
+    const subscription = durable && options.ordered ? this.orderedSubscription(options) : new RabbitmqSubscription({
       session: this.session,
       topology: this.topology,
       publish: (batch) => this.publisher.publish(batch),
@@ -121,6 +129,22 @@ class RabbitmqTransportImpl implements RabbitmqTransport {
     this.subscriptions.add(reply);
     await reply.start();
     return reply;
+  }
+
+  private orderedSubscription(options: SubscribeOptions): OrderedSubscription {
+    return new OrderedSubscription({
+      session: this.session,
+      topology: this.topology,
+      publish: (batch) => this.publisher.publish(batch),
+      ledger: this.ledger,
+      partitions: this.options.partitions,
+      claims: this.claims,
+      log: this.options.logger,
+      onFinished: (s) => {
+        this.subscriptions.delete(s);
+        this.status.untrack(options.group, s);
+      },
+    }, options);
   }
 
   async declareTopology(group: string, topics: readonly string[]): Promise<void> {

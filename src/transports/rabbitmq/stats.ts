@@ -4,7 +4,9 @@
  * messages):
  *
  * - groups: the catalog's durable groups (catalog.ts) whose queue still exists;
- * - ready, consumers: the group queue's declare-ok (passive);
+ * - ready, consumers: the group queue's declare-ok (passive); an ordered
+ *   (partitioned) group's ready adds its partition queues' (every ordered
+ *   subscription also consumes the group queue, so its consumers count them);
  * - deadLetters: the dead-letter queue's ready count (during a dead-letter
  *   scan its entries are unacked, so it reads low until the scan ends);
  * - delayed: ready counts of the delay level queues the catalog recorded for
@@ -23,6 +25,7 @@
 import type { QueueStats } from "../../transport/transport.js";
 import type { Catalog } from "./catalog.js";
 import { deadLetterQueueOf, delayLevelQueue, type DelayDestination } from "./names.js";
+import { partitionQueueOf } from "./partition-names.js";
 import { QueueProbe } from "./queue-probe.js";
 import type { AmqpSession } from "./session.js";
 import { readLiveStatus } from "./status-reader.js";
@@ -59,7 +62,8 @@ export class StatsReader {
           for (const level of this.catalog.delayLevels(destination)) delayed += (await probe.info(delayLevelQueue(level, destination)))?.messageCount ?? 0;
         }
         const status = live.get(group);
-        const ready = info.messageCount;
+        let ready = info.messageCount;
+        for (let i = 0; i < (entry.partitions ?? 0); i++) ready += (await probe.info(partitionQueueOf(group, i)))?.messageCount ?? 0;
         const inFlight = status?.inFlight ?? 0;
         const ages: number[] = [];
         if (inFlight > 0 && status?.oldestAt !== undefined) ages.push(now - status.oldestAt);

@@ -14,18 +14,28 @@ import {
 } from "./names.js";
 import type { ResolvedRabbitmqOptions } from "./options.js";
 import { LazyChannel } from "./lazy-channel.js";
+import {
+  membersQueueOf, partitionBindingPattern, partitionExchangeOf, partitionQueueOf, unpartitionedExchangeOf,
+} from "./partition-names.js";
+import { QueueProbe } from "./queue-probe.js";
 import type { AmqpSession } from "./session.js";
 
 /** Told what was declared, so the catalog (catalog.ts) can record it: AMQP cannot list queues. */
 export interface TopologyHooks {
   onGroupDeclared(group: string, topics: readonly string[]): Promise<void>;
   onDelayDeclared(level: number, destination: DelayDestination): Promise<void>;
+  onGroupPartitioned(group: string, partitions: number): Promise<void>;
 }
+
+/** Members queues expire this long after their last ordered subscription left. */
+const MEMBERS_EXPIRE_MS = 3_600_000;
 
 export class Topology {
   private readonly channel: LazyChannel<Channel>;
   private readonly done = new Set<string>();
   private readonly running = new Map<string, Promise<void>>();
+  /** Groups found partitioned (ordered) on the broker, and those found not to be, once per process. */
+  private readonly partitioned = new Map<string, Promise<boolean>>();
 
   constructor(
     private readonly session: AmqpSession,
@@ -64,13 +74,69 @@ export class Topology {
         await this.check(() => ch.checkQueue(deadLetterQueueOf(group)), `queue ${JSON.stringify(deadLetterQueueOf(group))}`);
       }
     });
+    // A group made ordered elsewhere takes its topics through its partitions, never straight into its queue.
+    const partitioned = await this.isPartitioned(group);
     for (const topic of topics) {
       await this.once(`b:${group}\u0000${topic}`, async (ch) => {
         // Bindings cannot be checked passively over AMQP: without `declare` they are trusted to exist.
-        if (this.options.declare) await ch.bindQueue(group, topic, "");
+        if (!this.options.declare) return;
+        if (partitioned) await ch.bindExchange(partitionExchangeOf(group), topic, "");
+        else await ch.bindQueue(group, topic, "");
       });
     }
     await this.hooks?.onGroupDeclared(group, topics);
+  }
+
+  /** Whether `group` is an ordered group, split into partitions (its partition exchange exists). Asked once per process. */
+  isPartitioned(group: string): Promise<boolean> {
+    let known = this.partitioned.get(group);
+    if (!known) {
+      known = this.probe(async (p) => (await p.exchangeExists(partitionExchangeOf(group))));
+      known.catch(() => this.partitioned.delete(group));
+      this.partitioned.set(group, known);
+    }
+    return known;
+  }
+
+  /**
+   * An ordered group (docs/adr/007-key-order-across-processes.md): its queue and dead-letter queue, its
+   * partition queues (single active consumer) behind its partition exchange, which its topics feed
+   * instead of its queue, and its members queue. Refused when the partitions exist in another number.
+   */
+  async ensurePartitionedGroup(group: string, topics: readonly string[], partitions: number): Promise<void> {
+    await this.ensureGroup(group, [], false);
+    for (const topic of topics) await this.ensureExchange(topic);
+    await this.once(`p:${group}`, async (ch) => {
+      await this.checkPartitionCount(group, partitions);
+      const px = partitionExchangeOf(group);
+      if (!this.options.declare) {
+        await this.check(() => ch.checkExchange(px), `exchange ${JSON.stringify(px)}`);
+        for (let i = 0; i < partitions; i++) await this.check(() => ch.checkQueue(partitionQueueOf(group, i)), `queue ${JSON.stringify(partitionQueueOf(group, i))}`);
+        return;
+      }
+      await ch.assertExchange(unpartitionedExchangeOf(group), "fanout", { durable: true });
+      await ch.bindQueue(group, unpartitionedExchangeOf(group), "");
+      await ch.assertExchange(px, "topic", { durable: true, alternateExchange: unpartitionedExchangeOf(group) });
+      for (let i = 0; i < partitions; i++) {
+        const queue = partitionQueueOf(group, i);
+        await ch.assertQueue(queue, { durable: true, arguments: { ...this.queueArguments(), "x-single-active-consumer": true } });
+        await ch.bindQueue(queue, px, partitionBindingPattern(i, partitions));
+      }
+      await ch.assertQueue(membersQueueOf(group), { durable: false, arguments: { "x-queue-type": "classic", "x-expires": MEMBERS_EXPIRE_MS } });
+    });
+    this.partitioned.set(group, Promise.resolve(true));
+    for (const topic of topics) {
+      await this.once(`pb:${group}\u0000${topic}`, async (ch) => {
+        if (!this.options.declare) return;
+        // Into the partitions first, then out of the group's queue: a message published in between
+        // arrives twice (the inbox absorbs it), never not at all.
+        await ch.bindExchange(partitionExchangeOf(group), topic, "");
+        await ch.unbindQueue(group, topic, "");
+      });
+      this.forget(`b:${group}\u0000${topic}`);
+    }
+    await this.hooks?.onGroupDeclared(group, topics);
+    await this.hooks?.onGroupPartitioned(group, partitions);
   }
 
   /** Every level queue a delay of `units` passes through for `destination`, and the shared level exchanges. */
@@ -156,6 +222,30 @@ export class Topology {
       this.running.set(key, running);
     }
     await running;
+  }
+
+  /** Partitions exist in this number, or not at all: another number would split keys between two layouts. */
+  private async checkPartitionCount(group: string, partitions: number): Promise<void> {
+    const found = await this.probe(async (p) => {
+      if (!(await p.info(partitionQueueOf(group, 0)))) return undefined;
+      if (await p.info(partitionQueueOf(group, partitions))) return "more";
+      return (await p.info(partitionQueueOf(group, partitions - 1))) ? undefined : "fewer";
+    });
+    if (found !== undefined) {
+      throw new ConfigurationError(
+        `rabbitmq: ordered group ${JSON.stringify(group)} already has ${found} than ${partitions} partitions; ` +
+        "keep the transport's `partitions` as it was, or migrate the group (docs/transports/rabbitmq.md, \"Ordered groups\")",
+      );
+    }
+  }
+
+  private async probe<T>(work: (probe: QueueProbe) => Promise<T>): Promise<T> {
+    const probe = new QueueProbe(this.session);
+    try {
+      return await work(probe);
+    } finally {
+      await probe.close();
+    }
   }
 
   private forget(key: string): void {

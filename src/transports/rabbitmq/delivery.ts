@@ -15,6 +15,7 @@ import type { Delivery, OutgoingMessage, PublishResult } from "../../transport/t
 import type { Pushed } from "./ack-coalescer.js";
 import { ATTEMPTS_HEADER } from "./amqp-headers.js";
 import { deadLetterQueueOf } from "./names.js";
+import type { Logger } from "../../observability/logger.js";
 
 /** Headers the dead-letter store keeps beside the message (private: never part of the wire headers). */
 export const DlqHeaders = {
@@ -34,6 +35,8 @@ export interface DeliveryHost {
   noteRelease(delivery: RabbitmqDelivery): Promise<void>;
   /** A settle under way: the transport's close waits for it (bounded) before dropping the channel. */
   track<T>(work: Promise<T>): Promise<T>;
+  /** The transport's logger (the bus's, once connected). */
+  readonly log: Logger;
 }
 
 export class RabbitmqDelivery implements Delivery {
@@ -119,7 +122,8 @@ export class RabbitmqDelivery implements Delivery {
 
   private async releaseNow(): Promise<void> {
     if (!this.begin()) return;
-    await this.host.noteRelease(this).catch(() => undefined);
+    // Unrecorded, the release counts as an attempt on the next delivery: worth a warning, not a failed release.
+    await this.host.noteRelease(this).catch((err: unknown) => this.host.log.warn({ err, group: this.group }, "rabbitmq: recording a release failed; the next delivery may count it as an attempt"));
     if (this.host.isLive(this.pushed.acks.channel)) this.pushed.acks.nack(this.pushed, true);
     this.host.settled(this);
   }

@@ -32,10 +32,12 @@ export async function outboxLagAt(url: string, table: string): Promise<OutboxLag
     const { default: pg } = await load("pg", () => import("pg"));
     const { postgresOutbox } = await import("../stores/postgres/outbox.js");
     const pool = new pg.Pool({ connectionString: url, max: 1, connectionTimeoutMillis: 10_000 });
+    // An idle client's error: the command's own query fails with it and reports it.
     pool.on("error", () => undefined);
     try {
       return await postgresOutbox({ pool, table, source: "missive-cli" }).lag();
     } finally {
+      // Cleanup of a one-shot command: its result or its error is what the user sees; a failed close has nothing left to do.
       await pool.end().catch(() => undefined);
     }
   }
@@ -46,6 +48,7 @@ export async function outboxLagAt(url: string, table: string): Promise<OutboxLag
     try {
       return await mysqlOutbox({ pool, table, source: "missive-cli" }).lag();
     } finally {
+      // Cleanup of a one-shot command: its result or its error is what the user sees; a failed close has nothing left to do.
       await pool.end().catch(() => undefined);
     }
   }
@@ -72,10 +75,12 @@ export async function runOnDatabase(url: string, statements: readonly string[]):
     const { default: pg } = await load("pg", () => import("pg"));
     const { runPostgresStatements } = await import("../stores/postgres/migrate.js");
     const pool = new pg.Pool({ connectionString: url, max: 1, connectionTimeoutMillis: 10_000 });
+    // An idle client's error: the command's own query fails with it and reports it.
     pool.on("error", () => undefined);
     try {
       await runPostgresStatements(pool, statements);
     } finally {
+      // Cleanup of a one-shot command: its result or its error is what the user sees; a failed close has nothing left to do.
       await pool.end().catch(() => undefined);
     }
   } else if (dialect === "mysql") {
@@ -85,6 +90,7 @@ export async function runOnDatabase(url: string, statements: readonly string[]):
     try {
       await runMysqlStatements(pool, statements);
     } finally {
+      // Cleanup of a one-shot command: its result or its error is what the user sees; a failed close has nothing left to do.
       await pool.end().catch(() => undefined);
     }
   } else {

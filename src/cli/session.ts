@@ -26,6 +26,7 @@ export async function openTransport(url: string): Promise<Transport> {
   try {
     await transport.connect();
   } catch (err) {
+    // The error being thrown is what the user needs; a failed close on the way out has nothing left to do.
     await transport.close().catch(() => undefined);
     throw err;
   }
@@ -38,6 +39,7 @@ export async function withTransport<T>(command: Command, work: (transport: Trans
   try {
     return await work(transport);
   } finally {
+    // Cleanup of a one-shot command: its result or its error is what the user sees; a failed close has nothing left to do.
     await transport.close().catch(() => undefined);
   }
 }

@@ -31,6 +31,7 @@ export async function validateWith<T>(schema: StandardSchemaV1<unknown, T>, valu
 export function validateSyncWith<T>(schema: StandardSchemaV1<unknown, T>, value: unknown, what: string): T {
   const result = schema["~standard"].validate(value);
   if (result instanceof Promise) {
+    // The ConfigurationError below is the answer; the abandoned validation's own outcome is moot.
     result.catch(() => undefined);
     throw new ConfigurationError(`${what}: the schema validates asynchronously, which a synchronous transaction cannot wait for`);
   }

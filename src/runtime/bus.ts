@@ -52,7 +52,9 @@ export interface Bus {
   deadLetters(options?: DeadLetterAdminOptions): DeadLetterAdmin;
   /**
    * Listen to status events: the broker going down or up, the producer's
-   * breaker, the spool filling or draining. Returns the unsubscribe function.
+   * breaker, the spool filling or draining, and what the transport reports
+   * (`transport`: its connection down or up, a subscription failing or
+   * resumed). Returns the unsubscribe function.
    */
   onStatus(listener: StatusListener): () => void;
   /** The producer's health now: broker up or down, breaker state, spool depth. */

@@ -84,6 +84,7 @@ export class Requester {
       this.waiting.delete(id);
     }
     if (this.subscription) {
+      // A reply subscription that never opened has nothing to close; the requests that waited on it got its error.
       const sub = await this.subscription.catch(() => undefined);
       // Closing the subscription first ends a receive() that is waiting, so the loop stops at once.
       await sub?.close();

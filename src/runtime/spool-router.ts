@@ -173,6 +173,8 @@ export class SpoolRouter {
         this.emitFull();
         throw err;
       }
+      // Not a full spool but a broken one (disk, lock past the busy timeout): callers treat it as no room, so say why here.
+      this.log.error({ err, path: this.spool.path }, "spool append failed; treating the spool as full");
       throw new SpoolFullError(`spool ${this.spool.path} cannot take messages: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
     }
     this.flusher.appended(seqs.length);

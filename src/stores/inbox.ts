@@ -37,6 +37,7 @@ export function assertSynchronousEffects(value: unknown, message: string): void 
   if (value === null || (typeof value !== "object" && typeof value !== "function")) return;
   const then = (value as { then?: unknown }).then;
   if (typeof then !== "function") return;
+  // The ConfigurationError below is the answer; the abandoned promise's own outcome is moot.
   Promise.resolve(value).catch(() => undefined);
   throw new ConfigurationError(message);
 }

@@ -238,7 +238,8 @@ class Relay implements OutboxRelay {
       timer = setTimeout(() => reject(new PublishTimeoutError(`${this.source.name} relay: the transport did not confirm ${rows.length} row(s) within ${this.s.publishTimeoutMs} ms`)), this.s.publishTimeoutMs);
     });
     const publish = this.transport.publish(rows.map(toOutgoing));
-    publish.catch(() => undefined);
+    // After a timeout the race has already failed the round; a late rejection changes nothing (the rows stay unsent).
+    publish.catch((err: unknown) => this.log.debug({ err }, `${this.source.name} relay: a publish failed after its timeout`));
     return Promise.race([publish, timeout]).finally(() => clearTimeout(timer));
   }
 

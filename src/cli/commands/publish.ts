@@ -52,6 +52,7 @@ export function registerPublish(program: Command, done: (code: number) => void):
       const url = urlOf(command);
       const transport = await openTransport(url);
       const bus = await missive({ service: options.source ?? "missive-cli", transport, publisher: { timeout: "15s" } }).catch(async (err: unknown) => {
+        // The error being thrown is what the user needs; a failed close on the way out has nothing left to do.
         await transport.close().catch(() => undefined);
         throw err;
       });
@@ -65,6 +66,7 @@ export function registerPublish(program: Command, done: (code: number) => void):
         }
         throw err;
       } finally {
+        // Cleanup of a one-shot command: its result or its error is what the user sees; a failed close has nothing left to do.
         await bus.close({ deadline: 1000 }).catch(() => undefined);
       }
       done(ExitCode.ok);

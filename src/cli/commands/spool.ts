@@ -170,6 +170,7 @@ export function registerSpool(program: Command, done: (code: number) => void): v
         } finally {
           s.releaseLease(owner);
           stop.dispose();
+          // Cleanup of a one-shot command: its result or its error is what the user sees; a failed close has nothing left to do.
           await transport?.close().catch(() => undefined);
         }
         const remaining = s.depth();

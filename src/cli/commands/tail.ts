@@ -60,6 +60,7 @@ export function registerTail(program: Command, done: (code: number) => void): vo
             }
           } finally {
             stop.dispose();
+            // Cleanup of a one-shot command: its result or its error is what the user sees; a failed close has nothing left to do.
             await subscription?.close().catch(() => undefined);
           }
           return ExitCode.ok;

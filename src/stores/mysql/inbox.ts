@@ -49,6 +49,7 @@ export function mysqlInbox(options: MysqlInboxOptions): MysqlInbox {
       const params = [storedKey(group, "group"), storedKey(messageId, "message id"), Date.now()];
       const conn = await connectionOf(pool, "mysql inbox");
       let broken = false;
+      // A failed ROLLBACK marks the connection broken (destroyed, not pooled): the server rolls back as it goes; the caller gets the original error.
       const rollback = (): Promise<unknown> => conn.query("ROLLBACK").catch(() => (broken = true));
       try {
         try {

@@ -88,6 +88,7 @@ WHERE lane IN (?) AND sent_at IS NULL ORDER BY seq LIMIT ? FOR UPDATE SKIP LOCKE
           }
           await finish("COMMIT", false);
         },
+        // A failed ROLLBACK released the connection as broken: the server rolls the claim back as it closes.
         abandon: () => finish("ROLLBACK", false).catch(() => undefined),
       };
     } catch (err) {

@@ -122,6 +122,7 @@ WHERE lane = ANY($1::text[]) AND sent_at IS NULL ORDER BY seq LIMIT $2 FOR UPDAT
           }
           await finish("COMMIT");
         },
+        // A failed ROLLBACK released the client as broken: the server rolls the claim back as it closes.
         abandon: () => finish("ROLLBACK").catch(() => undefined),
       };
     } catch (err) {
@@ -174,6 +175,7 @@ WHERE lane = ANY($1::text[]) AND sent_at IS NULL ORDER BY seq LIMIT $2 FOR UPDAT
         if (this.closed) release(true);
         else if (!released) this.listener = c;
       } catch {
+        // No LISTEN: the relay polls, which is the designed fallback (DESIGN.md §8); the next wait tries LISTEN again.
         release?.(true);
       } finally {
         this.listening = undefined;
@@ -206,6 +208,7 @@ WHERE lane = ANY($1::text[]) AND sent_at IS NULL ORDER BY seq LIMIT $2 FOR UPDAT
     const release = this.releaseListener;
     this.listener = undefined;
     if (l && release) {
+      // The client is destroyed just below either way, and its LISTEN with it: a failed UNLISTEN changes nothing.
       await l.query(`UNLISTEN "${this.table}"`).catch(() => undefined);
       release(true);
     }

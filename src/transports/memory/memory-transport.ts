@@ -10,7 +10,7 @@
 import { ClosedError, ConfigurationError, ConnectionError, MessageTooLargeError, UnroutableError } from "../../errors.js";
 import type { WireMessage } from "../../envelope/wire.js";
 import type {
-  DeadLetterStore, OutgoingMessage, PublishResult, QueueStats, SubscribeOptions, Subscription, Transport, TransportCapabilities,
+  DeadLetterStore, OutgoingMessage, PublishResult, QueueStats, SubscribeOptions, Subscription, Transport, TransportCapabilities, TransportContext,
 } from "../../transport/transport.js";
 import type { QueueInspection } from "../../transport/abilities.js";
 import { seamCapabilities, type MemoryCapabilities } from "./memory-capabilities.js";
@@ -20,6 +20,7 @@ import { queueStats } from "./memory-stats.js";
 import type { MemoryDelivery } from "./memory-delivery.js";
 import { MemorySubscription } from "./memory-subscription.js";
 import { exactHeaderBytes } from "../../envelope/limits.js";
+import { ContextSlot } from "../../transport/context.js";
 
 export const DEFAULT_MEMORY_CAPABILITIES: MemoryCapabilities = Object.freeze({
   nativeDelay: true,
@@ -82,6 +83,8 @@ class MemoryTransportImpl implements MemoryTransport {
   private readonly subscriptions = new Set<MemorySubscription>();
   /** Deliveries whose rows may still carry their lease: released when this transport closes. */
   private readonly owned = new Set<MemoryDelivery>();
+  /** The bus's logger and reporter, once connect() received them. */
+  private readonly context = new ContextSlot();
 
   constructor(
     private readonly state: BrokerState,
@@ -92,7 +95,8 @@ class MemoryTransportImpl implements MemoryTransport {
     if (this.simulated.nativeDeadLetter) this.deadLetters = createDeadLetterStore(state);
   }
 
-  connect(): Promise<void> {
+  connect(context?: TransportContext): Promise<void> {
+    this.context.use(context);
     if (this.status === "closed") return Promise.reject(new ClosedError("memory transport: closed; create a new transport"));
     this.status = "open";
     return Promise.resolve();
@@ -141,6 +145,9 @@ class MemoryTransportImpl implements MemoryTransport {
     if (this.status === "closed") return;
     this.status = "closed";
     this.state.counters.crashes++;
+    // A simulated crash is what a real transport reports as its connection going down.
+    this.context.log.warn({}, "memory transport: crashed (simulated)");
+    this.context.report({ kind: "connection", state: "down", reason: "crashed (simulated)" });
     for (const subscription of [...this.subscriptions]) subscription.shutdown("lapse");
     for (const delivery of [...this.owned]) delivery.abandon("lapse");
   }

@@ -123,6 +123,7 @@ export class Catalog implements TopologyHooks {
   private ensureStream(): Promise<void> {
     if (!this.declared) {
       this.declared = declareStream(this.session, CATALOG_STREAM, {}, this.declare);
+      // Forget a failed declaration so the next call tries again; the awaiting caller gets the error itself.
       this.declared.catch(() => (this.declared = undefined));
     }
     return this.declared;

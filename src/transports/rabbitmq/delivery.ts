@@ -15,6 +15,7 @@ import type { Delivery, OutgoingMessage, PublishResult } from "../../transport/t
 import type { Pushed } from "./ack-coalescer.js";
 import { ATTEMPTS_HEADER } from "./amqp-headers.js";
 import { deadLetterQueueOf } from "./names.js";
+import type { Logger } from "../../observability/logger.js";
 
 /** Headers the dead-letter store keeps beside the message (private: never part of the wire headers). */
 export const DlqHeaders = {
@@ -41,6 +42,8 @@ export interface DeliveryHost {
   holdRetry?(delivery: RabbitmqDelivery, delayMs: number, headers: Readonly<Record<string, string>>): void;
   /** Leave released messages unsettled until the channel closes (ordered-subscription.ts says why). */
   readonly keepsReleased?: boolean;
+  /** The transport's logger (the bus's, once connected). */
+  readonly log: Logger;
 }
 
 export class RabbitmqDelivery implements Delivery {
@@ -138,7 +141,8 @@ export class RabbitmqDelivery implements Delivery {
 
   private async releaseNow(): Promise<void> {
     if (!this.begin()) return;
-    await this.host.noteRelease(this).catch(() => undefined);
+    // Unrecorded, the release counts as an attempt on the next delivery: worth a warning, not a failed release.
+    await this.host.noteRelease(this).catch((err: unknown) => this.host.log.warn({ err, group: this.group }, "rabbitmq: recording a release failed; the next delivery may count it as an attempt"));
     if (this.host.isLive(this.pushed.acks.channel) && this.host.keepsReleased !== true) this.pushed.acks.nack(this.pushed, true);
     this.host.settled(this);
   }

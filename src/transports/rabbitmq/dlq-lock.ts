@@ -12,6 +12,7 @@ import { fullJitterDelay, sleep } from "../../runtime/backoff.js";
 import { toAmqpError } from "./amqp-errors.js";
 import { deadLetterLockOf } from "./names.js";
 import type { AmqpSession } from "./session.js";
+import { closeChannel, logChannelErrors } from "./channel-log.js";
 
 export const LOCK_WAIT_MS = 10_000;
 const RESOURCE_LOCKED = 405;
@@ -48,11 +49,11 @@ export class DeadLetterLocks {
     for (let attempt = 1; ; attempt++) {
       const { model } = await this.session.connection();
       const ch = await model.createChannel();
-      ch.on("error", () => undefined);
+      logChannelErrors(ch, this.session.context, `dead-letter lock of ${group}`);
       try {
         await ch.assertQueue(lock, { exclusive: true, autoDelete: true, durable: false, arguments: { "x-queue-type": "classic" } });
       } catch (err) {
-        await ch.close().catch(() => undefined);
+        await closeChannel(ch, this.session.context, `dead-letter lock of ${group}`);
         if ((err as { code?: unknown }).code !== RESOURCE_LOCKED) throw toAmqpError(err, `rabbitmq: taking the dead-letter lock of ${JSON.stringify(group)}`);
         const wait = Math.min(fullJitterDelay(attempt, { baseMs: 50, maxMs: 1000 }, Math.random) + 10, deadline - Date.now());
         if (wait <= 0) throw new ConnectionError(`rabbitmq: another connection has held the dead-letter lock of ${JSON.stringify(group)} for ${LOCK_WAIT_MS} ms`, { cause: err });
@@ -61,8 +62,11 @@ export class DeadLetterLocks {
       }
       return async () => {
         // Deleting is what frees it for other connections: retry on a fresh channel if this one died.
-        const deleted = await ch.deleteQueue(lock).then(() => true, () => false);
-        await ch.close().catch(() => undefined);
+        const deleted = await ch.deleteQueue(lock).then(() => true, (err: unknown) => {
+          this.session.context.log.debug({ err, group }, "rabbitmq: freeing the dead-letter lock failed; trying on a fresh channel");
+          return false;
+        });
+        await closeChannel(ch, this.session.context, `dead-letter lock of ${group}`);
         if (!deleted) await this.deleteOnFreshChannel(lock);
       };
     }
@@ -72,11 +76,13 @@ export class DeadLetterLocks {
     try {
       const { model } = await this.session.connection(1000);
       const ch = await model.createChannel();
-      ch.on("error", () => undefined);
-      await ch.deleteQueue(lock).catch(() => undefined);
-      await ch.close().catch(() => undefined);
-    } catch {
+      logChannelErrors(ch, this.session.context, `dead-letter lock ${lock}`);
+      // Held until this connection ends: other processes' dead-letter admin waits for it, then fails.
+      await ch.deleteQueue(lock).catch((err: unknown) => this.session.context.log.warn({ err, lock }, "rabbitmq: freeing a dead-letter lock failed; it is held until this connection closes"));
+      await closeChannel(ch, this.session.context, `dead-letter lock ${lock}`);
+    } catch (err) {
       // The connection is gone, and the exclusive queue with it.
+      this.session.context.log.debug({ err, lock }, "rabbitmq: no connection to free a dead-letter lock; it went with the old one");
     }
   }
 }

@@ -21,6 +21,7 @@ import { deadLetterOf } from "./dead-letter-entry.js";
 import type { DeadLetterLocks } from "./dlq-lock.js";
 import { deadLetterQueueOf } from "./names.js";
 import type { AmqpSession } from "./session.js";
+import { closeChannel, logChannelErrors } from "./channel-log.js";
 
 export const MAX_SCAN_MESSAGES = 500_000;
 /** Arrival time allowed on top of a per-message allowance before a scan gives up. */
@@ -46,7 +47,7 @@ export class DeadLetterScanner {
       const queue = deadLetterQueueOf(group);
       const { model } = await this.session.connection();
       const ch = await model.createChannel();
-      ch.on("error", () => undefined);
+      logChannelErrors(ch, this.session.context, `dead-letter scan of ${group}`);
       try {
         let ready: number;
         try {
@@ -64,7 +65,7 @@ export class DeadLetterScanner {
         throw toAmqpError(err, `rabbitmq: scanning ${JSON.stringify(queue)}`);
       } finally {
         // Every message not acked goes back, in order.
-        await ch.close().catch(() => undefined);
+        await closeChannel(ch, this.session.context, `dead-letter scan of ${group}`);
       }
     });
   }

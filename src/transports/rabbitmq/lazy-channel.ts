@@ -5,6 +5,7 @@
  */
 import type { Channel, ChannelModel } from "amqplib";
 import type { AmqpSession } from "./session.js";
+import { closeChannel, logChannelErrors } from "./channel-log.js";
 
 export class LazyChannel<C extends Channel> {
   private channel: Promise<C> | undefined;
@@ -21,12 +22,14 @@ export class LazyChannel<C extends Channel> {
       const opening = (async () => {
         const { model } = await this.session.connection();
         const ch = await this.create(model);
-        ch.on("error", () => undefined);
+        // The call that broke the channel rejects with the same error: debug here.
+        logChannelErrors(ch, this.session.context, "declarations");
         ch.on("close", () => {
           if (this.channel === opening) this.channel = undefined;
         });
         return ch;
       })();
+      // Forget a failed opening so the next get() tries again; the awaiting caller gets the error itself.
       opening.catch(() => {
         if (this.channel === opening) this.channel = undefined;
       });
@@ -43,6 +46,8 @@ export class LazyChannel<C extends Channel> {
   async close(): Promise<void> {
     const ch = this.channel;
     this.channel = undefined;
-    await (await ch?.catch(() => undefined))?.close().catch(() => undefined);
+    // A channel that failed to open has nothing to close; its opening's callers saw why.
+    const live = await ch?.catch((err: unknown) => this.session.context.log.debug({ err }, "rabbitmq: a channel never opened"));
+    await closeChannel(live ?? undefined, this.session.context, "declarations");
   }
 }

@@ -4,7 +4,6 @@
  */
 import type { ConnectionOptions as TlsOptions } from "node:tls";
 import { ConfigurationError } from "../../errors.js";
-import { noopLogger, type Logger } from "../../observability/logger.js";
 import { checkPartitions } from "./partition-names.js";
 
 export type RabbitmqQueueType = "quorum" | "classic";
@@ -44,8 +43,6 @@ export interface RabbitmqTransportOptions {
    * with a ConfigurationError (docs/transports/rabbitmq.md, "Ordered groups", for the migration).
    */
   readonly partitions?: number;
-  /** Where the transport reports what it recovers from by itself (a partition claim that failed, …). Default: no-op. */
-  readonly logger?: Logger;
 }
 
 export interface ResolvedRabbitmqOptions {
@@ -62,7 +59,6 @@ export interface ResolvedRabbitmqOptions {
   readonly tls: TlsOptions | undefined;
   readonly connectionName: string;
   readonly partitions: number;
-  readonly logger: Logger;
 }
 
 export const RABBITMQ_DEFAULTS = Object.freeze({
@@ -113,7 +109,6 @@ export function resolveRabbitmqOptions(options: RabbitmqTransportOptions): Resol
     tls: options.tls,
     connectionName,
     partitions: checkPartitions(options.partitions ?? RABBITMQ_DEFAULTS.partitions),
-    logger: options.logger ?? noopLogger,
   });
 }
 

@@ -28,6 +28,7 @@ import { QueueProbe } from "./queue-probe.js";
 import type { SubscriptionDeps } from "./subscription.js";
 import { enqueuedAtOf, type StatusSource, type UnsettledSnapshot } from "./status-reporter.js";
 import { WakeList } from "./wake-list.js";
+import { closeChannel, logChannelErrors } from "./channel-log.js";
 
 /** How often a member re-counts the group and takes or hands over partitions (jittered ±25%). */
 const BALANCE_MS = 1000;
@@ -38,7 +39,6 @@ export interface OrderedSubscriptionDeps extends Omit<SubscriptionDeps, "onFinis
   /** Partitions owned by subscriptions of this process (`group\0index`): the lock is per connection, so it cannot tell them apart. */
   readonly claims: Set<string>;
   readonly onFinished: (s: OrderedSubscription) => void;
-  readonly log: Logger;
 }
 
 /** A keyed retry held through its delay: its message stays unacked, its key busy. */
@@ -60,6 +60,12 @@ export class OrderedSubscription implements Subscription, DeliveryHost, StatusSo
   /** A released delivery stays unsettled until its channel closes: on quorum queues a nack would put it behind later ones. */
   readonly keepsReleased = true;
   private readonly sources = new Map<Channel, PartitionSource>();
+
+  /** The transport's logger (the bus's, once connected). */
+  get log(): Logger {
+    return this.deps.session.context.log;
+  }
+
   /** Owned partitions, by index. */
   private readonly owned = new Map<number, PartitionSource>();
   private base: PartitionSource | undefined;
@@ -280,7 +286,7 @@ export class OrderedSubscription implements Subscription, DeliveryHost, StatusSo
   private async join(): Promise<void> {
     const { model } = await this.deps.session.connection();
     const members = await model.createChannel();
-    members.on("error", () => undefined);
+    logChannelErrors(members, this, "ordered group members");
     await members.consume(membersQueueOf(this.options.group), () => undefined, { noAck: true });
     this.members = members;
     this.base = await this.open(this.options.group, undefined);
@@ -294,7 +300,7 @@ export class OrderedSubscription implements Subscription, DeliveryHost, StatusSo
         try {
           await this.join();
         } catch (err) {
-          this.deps.log.warn({ err, group: this.options.group }, "rejoining an ordered group failed; retrying");
+          this.log.warn({ err, group: this.options.group }, "rejoining an ordered group failed; retrying");
           await sleep(Math.min(5000, 100 * 2 ** Math.min(attempt, 6)));
         }
       }
@@ -357,7 +363,7 @@ export class OrderedSubscription implements Subscription, DeliveryHost, StatusSo
       if (this.owned.has(index) || this.deps.claims.has(claim)) continue;
       this.deps.claims.add(claim);
       const source = await this.open(partitionQueueOf(group, index), index).catch((err: unknown) => {
-        this.deps.log.warn({ err, group, partition: index }, "claiming a partition failed");
+        this.log.warn({ err, group, partition: index }, "claiming a partition failed");
         return undefined;
       });
       if (!source) this.deps.claims.delete(claim);
@@ -368,7 +374,7 @@ export class OrderedSubscription implements Subscription, DeliveryHost, StatusSo
     if (this.closed) return;
     this.balancer = setTimeout(() => {
       void this.balance()
-        .catch((err: unknown) => this.deps.log.warn({ err, group: this.options.group }, "balancing partitions failed; trying again"))
+        .catch((err: unknown) => this.log.warn({ err, group: this.options.group }, "balancing partitions failed; trying again"))
         .finally(() => this.schedule());
     }, BALANCE_MS * (0.75 + Math.random() / 2));
   }
@@ -381,7 +387,7 @@ export class OrderedSubscription implements Subscription, DeliveryHost, StatusSo
   /** A source's channel died: the broker has its unsettled messages back; the balancer claims partitions again. */
   private lost(source: PartitionSource): void {
     if (!this.sources.delete(source.channel)) return;
-    if (!this.closed) this.deps.log.warn({ group: this.options.group, queue: source.queue }, "an ordered subscription lost a channel; its unsettled messages go back to their queue");
+    if (!this.closed) this.log.warn({ group: this.options.group, queue: source.queue }, "an ordered subscription lost a channel; its unsettled messages go back to their queue");
     source.dropped();
     this.forgetSource(source);
     for (const [d, s] of [...this.held]) if (s === source) d.abandon();
@@ -390,7 +396,7 @@ export class OrderedSubscription implements Subscription, DeliveryHost, StatusSo
       void sleep(200).then(async () => {
         if (this.closed || this.base || this.deps.session.isClosed || !this.members) return;
         this.base = await this.open(this.options.group, undefined).catch((err: unknown) => {
-          this.deps.log.warn({ err, group: this.options.group }, "consuming the group's queue again failed; the next balance retries");
+          this.log.warn({ err, group: this.options.group }, "consuming the group's queue again failed; the next balance retries");
           return undefined;
         });
       });
@@ -426,7 +432,7 @@ export class OrderedSubscription implements Subscription, DeliveryHost, StatusSo
     await Promise.all([...this.sources.values()].map((s) => this.leave(s)));
     const members = this.members;
     this.members = undefined;
-    await members?.close().catch(() => undefined);
+    await closeChannel(members, this, "ordered group members");
   }
 
   private finishIfIdle(): void {

@@ -10,6 +10,8 @@ import type { Channel } from "amqplib";
 import { ChannelAcks, type Pushed } from "./ack-coalescer.js";
 import { fromAmqpProperties, type IncomingHeaders } from "./amqp-headers.js";
 import type { AmqpSession } from "./session.js";
+import { closeChannel } from "./channel-log.js";
+import type { Logger } from "../../observability/logger.js";
 
 /** RabbitMQ refuses an exclusive queue another connection holds with 405. */
 const RESOURCE_LOCKED = 405;
@@ -43,6 +45,8 @@ export class PartitionSource {
     private readonly lock: string | undefined,
     readonly channel: Channel,
     readonly acks: ChannelAcks,
+    /** The transport's context: where a failed cancel or close is logged. */
+    private readonly ctx: { readonly log: Logger },
   ) {}
 
   /**
@@ -60,12 +64,12 @@ export class PartitionSource {
       try {
         await ch.assertQueue(lock, { exclusive: true, durable: false, autoDelete: false, arguments: { "x-queue-type": "classic" } });
       } catch (err) {
-        await ch.close().catch(() => undefined);
+        await closeChannel(ch, session.context, "partition lock");
         if ((err as { code?: unknown }).code === RESOURCE_LOCKED) return undefined;
         throw err;
       }
     }
-    const source = new PartitionSource(queue, partition, lock, ch, new ChannelAcks(ch));
+    const source = new PartitionSource(queue, partition, lock, ch, new ChannelAcks(ch), session.context);
     ch.on("close", () => {
       if (!source.leaving) events.lost(source);
     });
@@ -73,7 +77,8 @@ export class PartitionSource {
     const ok = await ch.consume(queue, (message) => {
       // null: the broker cancelled the consumer (queue deleted); closing the channel makes it a lost source.
       if (message === null) {
-        void ch.close().catch(() => undefined);
+        session.context.log.warn({ queue }, "rabbitmq: the broker cancelled a partition consumer (queue deleted?); its channel closes and the partition is given up");
+        void closeChannel(ch, session.context, "partition");
         return;
       }
       const incoming = fromAmqpProperties(message.properties);
@@ -88,7 +93,7 @@ export class PartitionSource {
   async stopConsuming(): Promise<void> {
     const tag = this.consumerTag;
     this.consumerTag = undefined;
-    if (tag !== undefined) await this.channel.cancel(tag).catch(() => undefined);
+    if (tag !== undefined) await this.channel.cancel(tag).catch((err: unknown) => this.ctx.log.debug({ err, queue: this.queue }, "rabbitmq: cancelling a partition consumer failed; its channel is gone already"));
   }
 
   /**
@@ -102,8 +107,9 @@ export class PartitionSource {
     this.buffer.length = 0;
     this.acks.flush();
     this.acks.kill();
-    if (this.lock !== undefined) await this.channel.deleteQueue(this.lock).catch(() => undefined);
-    await this.channel.close().catch(() => undefined);
+    // A lock that cannot be deleted dies with the connection anyway (exclusive): debug.
+    if (this.lock !== undefined) await this.channel.deleteQueue(this.lock).catch((err: unknown) => this.ctx.log.debug({ err, lock: this.lock }, "rabbitmq: deleting a partition lock failed; it goes with the connection"));
+    await closeChannel(this.channel, this.ctx, "partition");
   }
 
   /** The channel died: nothing more to send on it. */

@@ -25,6 +25,7 @@ import { partitionRoutingKey } from "./partition-names.js";
 import type { ResolvedRabbitmqOptions } from "./options.js";
 import type { AmqpSession } from "./session.js";
 import type { Topology } from "./topology.js";
+import { closeChannel, logChannelErrors } from "./channel-log.js";
 
 /** Topic routes remembered once their exchange is declared (a bound on memory, not on topics). */
 const MAX_CACHED_ROUTES = 10_000;
@@ -142,8 +143,9 @@ export class Publisher {
     for (const w of this.slotWaiters.splice(0)) w();
     const ch = this.channel;
     this.channel = undefined;
-    const live = await ch?.catch(() => undefined);
-    await live?.close().catch(() => undefined);
+    // A channel that failed to open has nothing to close; its opening's callers saw why.
+    const live = await ch?.catch((err: unknown) => this.session.context.log.debug({ err }, "rabbitmq: the publish channel never opened"));
+    await closeChannel(live ?? undefined, this.session.context, "publish");
   }
 
   /** The route when it needs no declaration (the hot path: no promise per message), else undefined. */
@@ -255,12 +257,13 @@ export class Publisher {
     void this.channel?.then((current) => {
       if (current !== ch) return;
       this.channel = undefined;
-      void ch.close().catch(() => undefined);
-    }, () => undefined);
+      void closeChannel(ch, this.session.context, "publish");
+    }, (err: unknown) => this.session.context.log.debug({ err }, "rabbitmq: the publish channel to abandon never opened"));
   }
 
   private serial<T>(work: () => Promise<T>): Promise<T> {
     const run = this.tail.then(work, work);
+    // The tail only orders the work; the caller gets `run` and its error.
     this.tail = run.catch(() => undefined);
     return run;
   }
@@ -332,7 +335,8 @@ export class Publisher {
       const opening = (async () => {
         const { model } = await this.session.connection(waitMs);
         const ch = await model.createConfirmChannel();
-        ch.on("error", () => undefined);
+        // Publishes outstanding on it fail with a bare "channel closed": the broker's reason is only here.
+        logChannelErrors(ch, this.session.context, "publish", "warn");
         ch.on("return", (message: Message) => this.onReturn(message));
         ch.on("close", () => {
           if (this.channel === opening) this.channel = undefined;
@@ -346,6 +350,7 @@ export class Publisher {
         }
         return ch;
       })();
+      // Forget a failed opening so the next publish tries again; the awaiting publish gets the error itself.
       opening.catch(() => {
         if (this.channel === opening) this.channel = undefined;
       });

@@ -6,6 +6,7 @@
 import type { Channel } from "amqplib";
 import { toAmqpError } from "./amqp-errors.js";
 import type { AmqpSession } from "./session.js";
+import { closeChannel, logChannelErrors } from "./channel-log.js";
 
 export interface QueueInfo {
   readonly messageCount: number;
@@ -46,14 +47,14 @@ export class QueueProbe {
   async close(): Promise<void> {
     const ch = this.channel;
     this.channel = undefined;
-    await ch?.close().catch(() => undefined);
+    await closeChannel(ch, this.session.context, "queue probe");
   }
 
   private async open(): Promise<Channel> {
     if (this.channel) return this.channel;
     const { model } = await this.session.connection();
     const ch = await model.createChannel();
-    ch.on("error", () => undefined);
+    logChannelErrors(ch, this.session.context, "queue probe");
     ch.on("close", () => {
       if (this.channel === ch) this.channel = undefined;
     });

@@ -7,7 +7,7 @@
  */
 import { ClosedError, ConfigurationError } from "../../errors.js";
 import type {
-  DeadLetterStore, DurabilityReport, OutgoingMessage, PublishResult, QueueStats, SubscribeOptions, Subscription, Transport, TransportCapabilities,
+  DeadLetterStore, DurabilityReport, OutgoingMessage, PublishResult, QueueStats, SubscribeOptions, Subscription, Transport, TransportCapabilities, TransportContext,
 } from "../../transport/transport.js";
 import type { DurabilityReporting, NativeDeadLetters, QueueInspection, ReplyAddress, ReplyInbox, TopologyDeclaration } from "../../transport/abilities.js";
 import { Catalog } from "./catalog.js";
@@ -74,8 +74,10 @@ class RabbitmqTransportImpl implements RabbitmqTransport {
     this.statsReader = new StatsReader(this.session, this.catalog, this.status, options.declare);
   }
 
-  async connect(): Promise<void> {
+  async connect(context?: TransportContext): Promise<void> {
     this.assertOpen();
+    // Every part shares the session, and logs and reports through the context it carries.
+    this.session.context.use(context);
     await this.session.connect();
   }
 
@@ -139,7 +141,6 @@ class RabbitmqTransportImpl implements RabbitmqTransport {
       ledger: this.ledger,
       partitions: this.options.partitions,
       claims: this.claims,
-      log: this.options.logger,
       onFinished: (s) => {
         this.subscriptions.delete(s);
         this.status.untrack(options.group, s);

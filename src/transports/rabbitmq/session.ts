@@ -5,10 +5,15 @@
  * that need the connection while it is down wait for the next one. The
  * broker's `connection.blocked` (memory or disk alarm) is tracked so
  * publishers can wait instead of piling messages into a blocked socket.
+ * The session carries the transport's context (the bus's logger and status
+ * reports) for every part that shares the connection; it reports the
+ * connection going `down` and coming back `up`.
  */
 import amqp, { type ChannelModel } from "amqplib";
-import { ClosedError, ConnectionError, type MissiveError } from "../../errors.js";
+import { ClosedError, ConnectionError, isFatal, type MissiveError } from "../../errors.js";
 import { fullJitterDelay, sleep } from "../../runtime/backoff.js";
+import { ContextSlot, reasonOf } from "../../transport/context.js";
+import { FailureStreak } from "../../transport/failure-streak.js";
 import { toAmqpError } from "./amqp-errors.js";
 import type { ResolvedRabbitmqOptions } from "./options.js";
 
@@ -31,6 +36,9 @@ export class AmqpSession {
   private unblockWaiters: Array<() => void> = [];
   /** The last reason the connection could not be opened (for errors of waiters that give up). */
   lastError: MissiveError | undefined;
+  /** The bus's logger and reporter, once connect() received them; every part of the transport logs here. */
+  readonly context = new ContextSlot();
+  private readonly reconnects = new FailureStreak(this.context, { what: "rabbitmq: reconnecting" });
 
   constructor(private readonly options: ResolvedRabbitmqOptions) {}
 
@@ -108,8 +116,9 @@ export class AmqpSession {
     this.releaseBlocked();
     const live = this.live;
     this.live = undefined;
-    await this.opening?.catch(() => undefined);
-    if (live) await live.model.close().catch(() => undefined);
+    // An opening under way fails with ClosedError now; its own waiters see that.
+    await this.opening?.catch((err: unknown) => this.context.log.debug({ err }, "rabbitmq: a connection attempt ended by close"));
+    if (live) await live.model.close().catch((err: unknown) => this.context.log.debug({ err }, "rabbitmq: closing the connection failed; it was gone already"));
   }
 
   /** Drop the connection as a crash or a network fault would (tests, `kill`): nothing closes cleanly. */
@@ -135,7 +144,7 @@ export class AmqpSession {
       throw this.lastError;
     }
     if (this.closed) {
-      await model.close().catch(() => undefined);
+      await model.close().catch((err: unknown) => this.context.log.debug({ err }, "rabbitmq: closing a connection opened during close failed"));
       throw new ClosedError("the rabbitmq transport is closed");
     }
     const live: LiveConnection = { model, generation: ++this.generation };
@@ -144,27 +153,38 @@ export class AmqpSession {
     model.on("error", () => {
       // 'close' follows with the same error; handled there.
     });
-    model.on("close", () => this.lost(live));
+    model.on("close", (err: unknown) => this.lost(live, err));
     model.on("blocked", (reason: string) => {
       this.blockedReason = String(reason || "resource alarm");
+      this.context.log.warn({ reason: this.blockedReason }, "rabbitmq: the broker blocks publishing (a resource alarm); publishes wait");
     });
-    model.on("unblocked", () => this.releaseBlocked());
+    model.on("unblocked", () => {
+      this.context.log.info({}, "rabbitmq: the broker lets publishing through again");
+      this.releaseBlocked();
+    });
     return live;
   }
 
-  private lost(live: LiveConnection): void {
+  private lost(live: LiveConnection, err: unknown): void {
     if (this.live !== live) return;
     this.live = undefined;
     this.releaseBlocked();
     for (const fn of this.lostListeners) fn();
     if (this.closed) return;
+    // amqplib closes with no error when the server closed the connection cleanly (an operator, a restart).
+    const reason = err === undefined ? "closed by the broker" : reasonOf(err);
+    this.context.log.warn({ err, reason }, "rabbitmq: connection lost; reconnecting");
+    this.context.report({ kind: "connection", state: "down", reason });
     // Reconnect in the background so consumers come back without anyone asking.
     if (!this.opening) this.opening = this.reconnectLoop().finally(() => (this.opening = undefined));
     this.opening.then(
       (next) => {
+        this.context.log.info({ generation: next.generation }, "rabbitmq: connection restored");
+        this.context.report({ kind: "connection", state: "up" });
         for (const fn of this.reconnectListeners) fn(next);
       },
-      () => undefined,
+      // The loop only gives up when the transport closes: nothing to restore.
+      (e: unknown) => this.context.log.debug({ err: e }, "rabbitmq: reconnecting stopped: the transport closed"),
     );
   }
 
@@ -172,10 +192,14 @@ export class AmqpSession {
     for (let attempt = 1; ; attempt++) {
       if (this.closed) throw new ClosedError("the rabbitmq transport is closed");
       try {
-        return await this.open();
+        const live = await this.open();
+        this.reconnects.ok();
+        return live;
       } catch (err) {
         if (this.closed) throw new ClosedError("the rabbitmq transport is closed");
         this.lastError = toAmqpError(err, "rabbitmq: reconnecting failed");
+        // Refused credentials keep failing until someone fixes them: error, not warn.
+        this.reconnects.fail(this.lastError, isFatal(this.lastError));
         await sleep(fullJitterDelay(attempt, { baseMs: this.options.reconnectBaseMs, maxMs: this.options.reconnectMaxMs }, Math.random) + 10, this.closing.signal);
       }
     }

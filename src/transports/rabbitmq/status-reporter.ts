@@ -183,7 +183,9 @@ export class StatusReporter {
           key: undefined,
           wire: { headers: { "content-type": "application/json" }, body: Buffer.from(JSON.stringify(r)) },
         })));
-      } catch {
+      } catch (err) {
+        // Status records feed `stats()` of other processes; a missed one is replaced by the next report.
+        this.session.context.log.warn({ err }, "rabbitmq: writing a status report failed; the next report replaces it");
         this.declared = undefined;
       }
     });

@@ -13,6 +13,7 @@ import { ConfigurationError } from "../../errors.js";
 import { toAmqpError } from "./amqp-errors.js";
 import { LazyChannel } from "./lazy-channel.js";
 import type { AmqpSession } from "./session.js";
+import { closeChannel, logChannelErrors } from "./channel-log.js";
 
 /** Where a read starts: a numeric offset, the stream's first record, or a unix time in ms (the broker starts at the chunk holding it). */
 export type StreamStart = { readonly offset: number } | { readonly first: true } | { readonly sinceMs: number };
@@ -36,7 +37,7 @@ export async function readStream(
   let ch: Channel | undefined;
   try {
     ch = await model.createChannel();
-    ch.on("error", () => undefined);
+    logChannelErrors(ch, session.context, `reader of ${stream}`);
     const channel = ch;
     await channel.prefetch(options.prefetch ?? 1000);
     let next: number | undefined;
@@ -68,7 +69,7 @@ export async function readStream(
   } catch (err) {
     throw toAmqpError(err, `rabbitmq: reading stream ${stream}`);
   } finally {
-    await ch?.close().catch(() => undefined);
+    await closeChannel(ch, session.context, `reader of ${stream}`);
   }
 }
 
@@ -76,7 +77,7 @@ export async function readStream(
 export async function declareStream(session: AmqpSession, stream: string, args: Record<string, unknown>, declare: boolean): Promise<void> {
   const { model } = await session.connection();
   const ch = await model.createChannel();
-  ch.on("error", () => undefined);
+  logChannelErrors(ch, session.context, `declaration of ${stream}`);
   try {
     if (declare) await ch.assertQueue(stream, { durable: true, arguments: { ...args, "x-queue-type": "stream" } });
     else await ch.checkQueue(stream);
@@ -86,7 +87,7 @@ export async function declareStream(session: AmqpSession, stream: string, args: 
     }
     throw toAmqpError(err, `rabbitmq: declaring stream ${stream}`);
   } finally {
-    await ch.close().catch(() => undefined);
+    await closeChannel(ch, session.context, `declaration of ${stream}`);
   }
 }
 

@@ -15,6 +15,7 @@ import { RELEASE_STREAM } from "./names.js";
 import type { ReleaseLedger } from "./release-ledger.js";
 import { declareStream } from "./stream-reader.js";
 import type { AmqpSession } from "./session.js";
+import { closeChannel, logChannelErrors } from "./channel-log.js";
 
 /** Releases matter for minutes (a restart); segments small enough for the age limit to bite. */
 export const RELEASE_STREAM_ARGS = { "x-max-age": "2h", "x-stream-max-segment-size-bytes": 1_000_000 } as const;
@@ -55,8 +56,12 @@ export class StreamReleaseLedger implements ReleaseLedger {
 
   async releasesOf(group: string, messageId: string, from: number, upTo: number): Promise<number> {
     if (this.closed) return 0;
-    const reached = await this.sync().catch(() => false);
-    if (!reached) return 0;
+    // sync() never rejects: a failure resolves it false (logged where it failed).
+    const reached = await this.sync();
+    if (!reached) {
+      this.session.context.log.warn({ group, messageId }, "rabbitmq: the release ledger was not read in time; this delivery may count a release as an attempt");
+      return 0;
+    }
     const entry = this.releases.get(`${group}\u0000${messageId}`);
     if (!entry) return 0;
     let n = 0;
@@ -67,9 +72,10 @@ export class StreamReleaseLedger implements ReleaseLedger {
   async close(): Promise<void> {
     this.closed = true;
     this.barrier?.resolve(false);
-    const reader = await this.reader?.catch(() => undefined);
+    // A reader that failed to open has nothing to close; its opening's callers saw why.
+    const reader = await this.reader?.catch((err: unknown) => this.session.context.log.debug({ err }, "rabbitmq: the release ledger reader never opened"));
     this.reader = undefined;
-    await reader?.close().catch(() => undefined);
+    await closeChannel(reader ?? undefined, this.session.context, "release ledger reader");
   }
 
   /** Append a barrier and wait until the reader has read it (or give up after BARRIER_TIMEOUT_MS). */
@@ -89,7 +95,10 @@ export class StreamReleaseLedger implements ReleaseLedger {
     void (async () => {
       await this.ensureReader();
       await this.append({ sync: barrier.nonce });
-    })().catch(() => barrier.resolve(false));
+    })().catch((err: unknown) => {
+      this.session.context.log.warn({ err }, "rabbitmq: syncing with the release ledger failed");
+      barrier.resolve(false);
+    });
     return reached;
   }
 
@@ -108,6 +117,7 @@ export class StreamReleaseLedger implements ReleaseLedger {
   private declare(): Promise<void> {
     if (!this.declared) {
       this.declared = declareStream(this.session, RELEASE_STREAM, RELEASE_STREAM_ARGS, this.mayDeclare);
+      // Forget a failed declaration so the next call tries again; the awaiting caller gets the error itself.
       this.declared.catch(() => (this.declared = undefined));
     }
     return this.declared;
@@ -119,7 +129,7 @@ export class StreamReleaseLedger implements ReleaseLedger {
         await this.declare();
         const { model } = await this.session.connection();
         const ch = await model.createChannel();
-        ch.on("error", () => undefined);
+        logChannelErrors(ch, this.session.context, "release ledger reader", "warn");
         ch.on("close", () => {
           if (this.reader === opening) this.reader = undefined;
         });
@@ -133,6 +143,7 @@ export class StreamReleaseLedger implements ReleaseLedger {
         }, { noAck: false, arguments: { "x-stream-offset": offset } });
         return ch;
       })();
+      // Forget a failed opening so the next call tries again; the awaiting caller gets the error itself.
       opening.catch(() => {
         if (this.reader === opening) this.reader = undefined;
       });

@@ -5,14 +5,21 @@
  * When the channel or the connection is lost, the subscription consumes again
  * on a new channel by itself (after the session reconnects, for a lost
  * connection); deliveries of the old channel are then lost leases. Acks are
- * coalesced per channel (ack-coalescer.ts).
+ * coalesced per channel (ack-coalescer.ts). While it cannot consume (a
+ * deleted queue, a revoked permission) it retries with jittered backoff, logs
+ * (rate-limited; error when an operator must act) and reports the
+ * subscription `failing`, then `resumed` once it consumes again.
  */
 import type { Channel } from "amqplib";
-import { ClosedError } from "../../errors.js";
-import { sleep } from "../../runtime/backoff.js";
+import type { Logger } from "../../observability/logger.js";
+import { ClosedError, isFatal } from "../../errors.js";
+import { fullJitterDelay, sleep } from "../../runtime/backoff.js";
+import { FailureStreak } from "../../transport/failure-streak.js";
 import type { Delivery, OutgoingMessage, PublishResult, SubscribeOptions, Subscription } from "../../transport/transport.js";
 import { ChannelAcks, type Pushed } from "./ack-coalescer.js";
+import { toAmqpError } from "./amqp-errors.js";
 import { fromAmqpProperties, type IncomingHeaders } from "./amqp-headers.js";
+import { closeChannel } from "./channel-log.js";
 import { RabbitmqDelivery, type DeliveryHost } from "./delivery.js";
 import { DIRECT_REPLY_TO } from "./names.js";
 import { WakeList } from "./wake-list.js";
@@ -23,6 +30,9 @@ import type { Topology } from "./topology.js";
 
 /** How long the transport's close waits for settles already under way. */
 const SHUTDOWN_SETTLE_MS = 5000;
+/** Consuming again after a failure: at least this long, plus full jitter growing to RESTART_BACKOFF.maxMs. */
+const RESTART_FLOOR_MS = 100;
+const RESTART_BACKOFF = { baseMs: 200, maxMs: 5000 } as const;
 
 export interface SubscriptionDeps {
   readonly session: AmqpSession;
@@ -46,11 +56,19 @@ export class RabbitmqSubscription implements Subscription, DeliveryHost, StatusS
   private readonly settling = new Set<Promise<unknown>>();
   /** For status reports (stats' in-flight count): messages pushed so far. */
   private arrivals = 0;
+  /** Consecutive failures to consume again: logged and reported as `failing`, then `resumed`. */
+  private readonly failures: FailureStreak;
 
   constructor(
     private readonly deps: SubscriptionDeps,
     readonly options: SubscribeOptions,
   ) {
+    const group = options.group;
+    this.failures = new FailureStreak(deps.session.context, {
+      what: `rabbitmq: consuming group ${JSON.stringify(group)}`,
+      fields: { group },
+      event: (state, reason) => ({ kind: "subscription", group, state: state === "failing" ? "failing" : "resumed", ...(reason === undefined ? {} : { reason }) }),
+    });
     const offReconnect = deps.session.onReconnect(() => void this.restart());
     // amqplib does not always emit a channel's 'close' when its connection drops: the session tells us.
     const offLost = deps.session.onLost(() => {
@@ -119,7 +137,10 @@ export class RabbitmqSubscription implements Subscription, DeliveryHost, StatusS
     this.offReconnect();
     this.wake();
     const ch = this.channel;
-    if (ch && this.consumerTag !== undefined) await ch.cancel(this.consumerTag).catch(() => undefined);
+    if (ch && this.consumerTag !== undefined) {
+      // A channel that died meanwhile has no consumer left to cancel.
+      await ch.cancel(this.consumerTag).catch((err: unknown) => this.log.debug({ err, group: this.options.group }, "rabbitmq: cancelling the consumer failed; its channel was gone"));
+    }
     // Messages pushed but never handed out go back at once, in their order.
     for (const pushed of this.buffer.splice(0)) if (ch && pushed.acks.channel === ch) pushed.acks.nack(pushed, true);
     this.finishIfIdle();
@@ -141,7 +162,7 @@ export class RabbitmqSubscription implements Subscription, DeliveryHost, StatusS
     this.channel = undefined;
     this.dropAcks(true);
     for (const d of this.held) d.abandon();
-    if (ch) await ch.close().catch(() => undefined);
+    await closeChannel(ch, this.deps.session.context, `consumer of ${this.options.group}`);
   }
 
   // DeliveryHost
@@ -202,7 +223,12 @@ export class RabbitmqSubscription implements Subscription, DeliveryHost, StatusS
     await this.deps.topology.ensureGroup(group, topics, temporary === true);
     const { model } = await this.deps.session.connection();
     const ch = await model.createChannel();
-    ch.on("error", () => undefined);
+    ch.on("error", (err: unknown) => {
+      // While consuming nobody else sees this (an ack of an unknown tag, a consumer timeout): warn. During
+      // setup the failing call rejects with it, and the restart loop logs that.
+      const consuming = this.channel === ch && this.consumerTag !== undefined;
+      this.log[consuming ? "warn" : "debug"]({ err, group }, "rabbitmq: the consume channel was closed by an error; consuming again");
+    });
     ch.on("close", () => this.channelLost(ch));
     await ch.prefetch(Math.max(1, Math.min(prefetch, 65_535)));
     const acks = new ChannelAcks(ch);
@@ -213,8 +239,9 @@ export class RabbitmqSubscription implements Subscription, DeliveryHost, StatusS
         // Our own cancel (closing): the channel stays until what is held is settled.
         if (this.closed) return;
         // The broker cancelled the consumer (queue deleted): consume again.
+        this.log.warn({ group }, "rabbitmq: the broker cancelled the consumer (was the queue deleted?); consuming again");
         this.channelLost(ch);
-        void ch.close().catch(() => undefined);
+        void closeChannel(ch, this.deps.session.context, `consumer of ${group}`);
         return;
       }
       this.buffer.push(acks.pushed(message));
@@ -249,8 +276,14 @@ export class RabbitmqSubscription implements Subscription, DeliveryHost, StatusS
         for (let attempt = 1; !this.closed && !this.channel && !this.deps.session.isClosed; attempt++) {
           try {
             await this.consume();
-          } catch {
-            await sleep(Math.min(5000, 100 * 2 ** Math.min(attempt, 6)));
+            this.failures.ok();
+          } catch (err) {
+            if (this.closed || this.deps.session.isClosed) break; // closing, not failing
+            // 404 (queue deleted) and 403 (permission revoked) map to configuration and auth errors: an operator must act.
+            const mapped = toAmqpError(err, `rabbitmq: consuming group ${JSON.stringify(this.options.group)} failed`);
+            this.failures.fail(mapped, isFatal(mapped));
+            // Jittered, so the consumers of a deleted queue do not all hammer the broker in step.
+            await sleep(RESTART_FLOOR_MS + fullJitterDelay(attempt, RESTART_BACKOFF, Math.random));
           }
         }
       })().finally(() => (this.restarting = undefined));
@@ -260,6 +293,10 @@ export class RabbitmqSubscription implements Subscription, DeliveryHost, StatusS
 
   private wake(): void {
     this.waiters.wake();
+  }
+
+  get log(): Logger {
+    return this.deps.session.context.log;
   }
 
   /** The channel is going: acks still waiting go out first when it closes in order (`flush`), else never. */
@@ -275,8 +312,11 @@ export class RabbitmqSubscription implements Subscription, DeliveryHost, StatusS
     const ch = this.channel;
     this.channel = undefined;
     this.dropAcks(true);
-    if (ch) void ch.close().catch(() => undefined);
-    if (this.options.temporary) void this.deps.topology.deleteGroup(this.options.group).catch(() => undefined);
+    void closeChannel(ch, this.deps.session.context, `consumer of ${this.options.group}`);
+    if (this.options.temporary) {
+      // A temporary queue is exclusive to this connection: if this delete fails, the broker drops it when the connection ends.
+      void this.deps.topology.deleteGroup(this.options.group).catch((err: unknown) => this.log.debug({ err, group: this.options.group }, "rabbitmq: deleting a temporary group failed; it goes with the connection"));
+    }
     this.deps.onFinished(this);
   }
 }

@@ -11,6 +11,8 @@ import { hostname } from "node:os";
 import type Database from "better-sqlite3";
 import { tableNames } from "./schema.js";
 import type { WriteBatcher } from "./write-batcher.js";
+import { silentContext } from "../../transport/context.js";
+import type { TransportContext } from "../../transport/transport.js";
 
 export const HEARTBEAT_MS = 5_000;
 /** A consumer unseen for this long is gone (three missed heartbeats). */
@@ -32,6 +34,7 @@ export class ConsumerRegistry {
     db: Database.Database,
     prefix: string,
     private readonly writer: WriteBatcher,
+    private readonly context: TransportContext = silentContext,
   ) {
     const names = tableNames(prefix);
     const t = names.consumers;
@@ -67,7 +70,7 @@ export class ConsumerRegistry {
   unregister(id: string): void {
     if (!this.ids.delete(id)) return;
     if (this.ids.size === 0) this.stopTimer();
-    void this.writer.submit(() => this.s.remove.run(id)).catch(() => undefined);
+    void this.writer.submit(() => this.s.remove.run(id)).catch((err: unknown) => this.context.log.debug({ err }, "sqlite: forgetting a consumer failed; its row goes stale"));
   }
 
   /** The transport is closing: stop heartbeating and queue the removal of its rows (best effort: left-behind rows go stale). */
@@ -75,7 +78,7 @@ export class ConsumerRegistry {
     this.stopTimer();
     const ids = [...this.ids];
     this.ids.clear();
-    if (ids.length > 0) void this.writer.submit(() => ids.forEach((id) => this.s.remove.run(id))).catch(() => undefined);
+    if (ids.length > 0) void this.writer.submit(() => ids.forEach((id) => this.s.remove.run(id))).catch((err: unknown) => this.context.log.debug({ err }, "sqlite: forgetting consumers at close failed; their rows go stale"));
   }
 
   private sweepAbandoned(before: number): void {
@@ -90,7 +93,10 @@ export class ConsumerRegistry {
     const ids = [...this.ids];
     return this.writer.submit((ctx) => {
       for (const id of ids) this.s.seen.run(ctx.now, id);
-    }).catch(() => undefined);
+    }).catch((err: unknown) => {
+      // Missed for long enough, another process takes this one for dead and sweeps its temporary groups.
+      this.context.log.warn({ err }, "sqlite: a consumer heartbeat failed; the next one tries again");
+    });
   }
 
   private stopTimer(): void {

@@ -287,6 +287,7 @@ export class QueueStore {
     try {
       return this.s.dataVersion.get() as number;
     } catch {
+      // Closing under a waiting receive: no version means "poll", and the receive ends with the transport.
       return undefined;
     }
   }

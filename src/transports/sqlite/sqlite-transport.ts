@@ -17,6 +17,7 @@ import type {
   Subscription,
   Transport,
   TransportCapabilities,
+  TransportContext,
 } from "../../transport/transport.js";
 import type { DurabilityReporting, NativeDeadLetters, QueueInspection } from "../../transport/abilities.js";
 import { ConsumerRegistry } from "./consumer-registry.js";
@@ -30,6 +31,7 @@ import { SqliteSubscription } from "./subscription.js";
 import { parseSqliteUrl } from "./url.js";
 import { acquireChannel, releaseChannel, type WakeChannel } from "./wake.js";
 import { WriteBatcher } from "./write-batcher.js";
+import { ContextSlot } from "../../transport/context.js";
 
 /** A Transport over one SQLite file, with the handle so handlers can write to the same file. */
 export interface SqliteTransport extends Transport, NativeDeadLetters, QueueInspection, DurabilityReporting {
@@ -69,6 +71,8 @@ class SqliteTransportImpl implements SqliteTransport {
   private readonly readStats: () => QueueStats[];
   private open = true;
   private closing: Promise<void> | undefined;
+  /** The bus's logger and reporter, once connect() received them; the writer, registry and subscriptions log here. */
+  private readonly context = new ContextSlot();
 
   constructor(private readonly options: ResolvedSqliteOptions) {
     this.path = options.path;
@@ -82,15 +86,16 @@ class SqliteTransportImpl implements SqliteTransport {
     // Instances on one file share wake-ups; `:memory:` databases are private to their connection.
     this.fileKey = this.database.memory ? `memory:${randomUUID()}` : realpathSync(this.database.name);
     this.channel = acquireChannel(this.fileKey);
-    this.writer = new WriteBatcher(this.database, (groups) => this.channel.signal(groups));
+    this.writer = new WriteBatcher(this.database, (groups) => this.channel.signal(groups), this.context);
     this.queue = new QueueStore(this.database, options.tablePrefix, this.writer, options.maxMessageBytes);
     this.deadLetters = new SqliteDeadLetterStore(this.database, options.tablePrefix, this.writer);
-    this.consumers = new ConsumerRegistry(this.database, options.tablePrefix, this.writer);
+    this.consumers = new ConsumerRegistry(this.database, options.tablePrefix, this.writer, this.context);
     this.readStats = createStatsReader(this.database, options.tablePrefix);
   }
 
-  async connect(): Promise<void> {
+  async connect(context?: TransportContext): Promise<void> {
     this.assertOpen();
+    this.context.use(context);
   }
 
   async bind(group: string, topics: readonly string[]): Promise<void> {
@@ -127,6 +132,7 @@ class SqliteTransportImpl implements SqliteTransport {
         pollMinMs: this.options.pollMinMs,
         pollMaxMs: this.options.pollMaxMs,
         isOpen: () => this.open,
+        context: this.context,
         onFinished: (s) => {
           this.subscriptions.delete(s);
           this.consumers.unregister(consumerId);
@@ -159,12 +165,19 @@ class SqliteTransportImpl implements SqliteTransport {
     for (const s of subscriptions) s.stop();
     // Let claims and settles already queued commit, and their callers take what they claimed,
     // so the leases below cover everything this process holds.
-    await this.writer.submit(() => undefined).catch(() => undefined);
+    // A barrier: if it fails, the writes queued before it failed too, and their callers got the error.
+    await this.writer.submit(() => undefined).catch((err: unknown) => this.context.log.debug({ err }, "sqlite: the close barrier write failed"));
     await new Promise<void>((resolve) => setImmediate(resolve));
     const held = subscriptions.flatMap((s) => s.heldDeliveries()).filter((d) => d.status !== "settled");
     // Unsettled deliveries go back to their queues at once instead of waiting out their leases.
-    if (held.length > 0) void this.queue.release(held).catch(() => undefined);
-    for (const s of subscriptions) if (s.settings.temporary) void this.queue.dropTemporaryGroup(s.settings.group).catch(() => undefined);
+    if (held.length > 0) {
+      void this.queue.release(held).catch((err: unknown) => this.context.log.warn({ err, count: held.length }, "sqlite: releasing held deliveries at close failed; they come back when their leases run out"));
+    }
+    for (const s of subscriptions) {
+      if (!s.settings.temporary) continue;
+      // Left behind, the consumer registry sweeps the group once it has been abandoned long enough.
+      void this.queue.dropTemporaryGroup(s.settings.group).catch((err: unknown) => this.context.log.warn({ err, group: s.settings.group }, "sqlite: dropping a temporary group at close failed; it is swept later"));
+    }
     this.consumers.close();
     this.writer.drainAndClose();
     this.subscriptions.clear();

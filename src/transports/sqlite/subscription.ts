@@ -4,8 +4,9 @@
  * of deliveries it still holds every leaseMs/3, so a long handler keeps its
  * message while a killed process's rows come back after leaseMs.
  */
-import type { Delivery, Subscription } from "../../transport/transport.js";
-import { ClosedError, ErrorCodes, isMissiveError } from "../../errors.js";
+import type { Delivery, Subscription, TransportContext } from "../../transport/transport.js";
+import { ClosedError, ErrorCodes, isFatal, isMissiveError } from "../../errors.js";
+import { FailureStreak } from "../../transport/failure-streak.js";
 import { SqliteDelivery } from "./delivery.js";
 import { decodeHeaders } from "./headers-json.js";
 import type { Claim, QueueStore } from "./queue-store.js";
@@ -27,6 +28,8 @@ export interface SubscriptionDeps {
   readonly pollMaxMs: number;
   /** False once the transport started closing. */
   readonly isOpen: () => boolean;
+  /** Where claim and renewal failures are logged and reported. */
+  readonly context: TransportContext;
   /** Called once the subscription is closed and holds nothing, so the transport forgets it. */
   readonly onFinished: (subscription: SqliteSubscription) => void;
 }
@@ -44,11 +47,23 @@ export class SqliteSubscription implements Subscription {
   private renewTimer: NodeJS.Timeout | undefined;
   private renewing = false;
   private readonly release = (d: SqliteDelivery): void => this.deliveryDone(d);
+  /** Claims that fail (the file locked past the busy timeout, a broken file): reported `failing`, then `resumed`. */
+  private readonly claims: FailureStreak;
+  /** Lease renewals that fail: a lease not renewed in time is lost, and the message handed out again. */
+  private readonly renewals: FailureStreak;
 
   constructor(
     private readonly deps: SubscriptionDeps,
     readonly settings: SubscriptionSettings,
-  ) {}
+  ) {
+    const group = settings.group;
+    this.claims = new FailureStreak(deps.context, {
+      what: `sqlite: claiming messages for group ${JSON.stringify(group)}`,
+      fields: { group },
+      event: (state, reason) => ({ kind: "subscription", group, state: state === "failing" ? "failing" : "resumed", ...(reason === undefined ? {} : { reason }) }),
+    });
+    this.renewals = new FailureStreak(deps.context, { what: `sqlite: renewing leases of group ${JSON.stringify(group)}`, fields: { group } });
+  }
 
   async receive(max: number, waitMs: number): Promise<Delivery[]> {
     // A closed transport is an error (a caller looping on receive must not spin); a closed subscription is just empty.
@@ -72,10 +87,13 @@ export class SqliteSubscription implements Subscription {
           claim = await queue.claim(group, ordered, room, leaseMs);
         } catch (err) {
           if (!this.live() || (isMissiveError(err) && err.code === ErrorCodes.CLOSED)) return [];
+          // The caller gets the error as well (and retries); the streak makes a stuck loop visible once, not per poll.
+          this.claims.fail(err, isFatal(err));
           throw err;
         } finally {
           this.reserved -= room;
         }
+        this.claims.ok();
         if (claim.rows.length > 0) return this.hold(claim);
       }
       const now = Date.now();
@@ -183,8 +201,10 @@ export class SqliteSubscription implements Subscription {
       lost.forEach((isLost, i) => {
         if (isLost) leases[i]!.lost = true;
       });
-    } catch {
-      // Busy or closing: the next tick tries again, well within the lease.
+      this.renewals.ok();
+    } catch (err) {
+      // Busy or closing: the next tick tries again, well within the lease; a run of failures loses leases.
+      if (this.deps.isOpen()) this.renewals.fail(err);
     } finally {
       this.renewing = false;
     }

@@ -13,6 +13,9 @@
 import type Database from "better-sqlite3";
 import { ClosedError, ConnectionError } from "../../errors.js";
 import { isBusy, toTransportError } from "./sqlite-errors.js";
+import { silentContext } from "../../transport/context.js";
+import { FailureStreak } from "../../transport/failure-streak.js";
+import type { TransportContext } from "../../transport/transport.js";
 
 /** What an op sees while it runs inside the shared transaction. */
 export interface WriteContext {
@@ -39,11 +42,15 @@ export class WriteBatcher {
   private scheduled = false;
   private closed = false;
   private readonly runAll: Database.Transaction<(ops: readonly PendingOp[], ctx: WriteContext) => unknown[]>;
+  /** Write transactions that fail whole (a lock held past the busy timeout): logged, rate-limited. */
+  private readonly failures: FailureStreak;
 
   constructor(
     private readonly db: Database.Database,
     private readonly onCommit: (groups: ReadonlySet<string>) => void,
+    private readonly context: TransportContext = silentContext,
   ) {
+    this.failures = new FailureStreak(context, { what: "sqlite: a write transaction" });
     this.runAll = db.transaction((ops: readonly PendingOp[], ctx: WriteContext) => ops.map((op) => op.run(ctx)));
   }
 
@@ -111,12 +118,15 @@ export class WriteBatcher {
     } catch (err) {
       if (ops.length === 1 || isBusy(err) || !this.db.open) {
         const mapped = toTransportError(err, "write transaction failed");
+        // Each caller gets the error; a lock held past the busy timeout fails every write, so it is also logged here, once per streak.
+        if (isBusy(err) && this.db.open) this.failures.fail(mapped);
         for (const op of ops) op.reject(mapped);
         return;
       }
       for (const op of ops) this.runBatch([op]);
       return;
     }
+    this.failures.ok();
     this.commitDone(groups);
     for (let i = 0; i < ops.length; i++) ops[i]!.resolve(results[i]);
   }
@@ -130,8 +140,9 @@ export class WriteBatcher {
     if (groups.size === 0) return;
     try {
       this.onCommit(groups);
-    } catch {
-      // A wake-up listener failing must not turn a committed write into a failure.
+    } catch (err) {
+      // A wake-up listener failing must not turn a committed write into a failure; waiters still poll.
+      this.context.log.error({ err }, "sqlite: waking consumers after a commit failed; they find the change at their next poll");
     }
   }
 }

@@ -48,7 +48,7 @@ async function plainAmqp(url: string): Promise<PlainClient & { close(): Promise<
 
 export const rabbitmqTarget: ConformanceTarget = {
   name: "rabbitmq",
-  capabilities: { nativeDelay: true, ordering: "none", maxMessageBytes: 128 * 1024 * 1024 },
+  capabilities: { nativeDelay: true, ordering: "none", maxMessageBytes: 128 * 1024 * 1024, priorities: 0 },
   async setup() {
     const vhost = await createVhost("conformance");
     const plain = await plainAmqp(vhost.url);

@@ -273,6 +273,8 @@ export class Publisher {
         const properties = toAmqpProperties(m.wire.headers);
         properties.mandatory = true;
         properties.messageId = id;
+        // Unkeyed only: a priority queue would let a keyed message overtake earlier messages of its key.
+        if (m.priority !== undefined && m.key === undefined && this.options.priorities) properties.priority = m.priority;
         const replyTo = m.wire.headers["ce-replyto"];
         if (replyTo !== undefined && this.replyTopics.has(replyTo)) properties.replyTo = DIRECT_REPLY_TO;
         ch.publish(route.exchange, route.routingKey, Buffer.from(m.wire.body.buffer, m.wire.body.byteOffset, m.wire.body.byteLength), properties, (err: unknown) => {

@@ -106,3 +106,25 @@ describe("expiry and priority attributes", () => {
     expect(() => defineMessage({ type: "t", schema: z.object({}), expiresIn: 0 })).toThrow(ConfigurationError);
   });
 });
+
+describe("expiry middleware and failure policy", () => {
+  it("expiry - an expired message never reaches the handler; the policy dead-letters it as expired, unretried", async () => {
+    const { expiryMiddleware } = await import("../../src/middleware/expiry.js");
+    const { classifyFailure } = await import("../../src/runtime/failure-policy.js");
+    const { MessageExpiredError, isRetryable } = await import("../../src/errors.js");
+    let calls = 0;
+    const handler = expiryMiddleware(() => Date.UTC(2026, 0, 1))(() => {
+      calls++;
+    });
+    const ctx = (expiresat?: string) => ({ message: { ...base, ...(expiresat === undefined ? {} : { expiresat }) }, attempt: 2 }) as never;
+    await handler({}, ctx());
+    await handler({}, ctx("2026-01-01T00:00:01.000Z"));
+    expect(calls).toBe(2);
+    const err = await Promise.resolve(handler({}, ctx("2025-12-31T23:59:59.000Z"))).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(MessageExpiredError);
+    expect(calls).toBe(2);
+    expect(isRetryable(err)).toBe(false);
+    const retry = { maxAttempts: 5, delaysMs: undefined, baseMs: 1, maxMs: 1 };
+    expect(classifyFailure(err, 1, retry, () => 0.5)).toEqual({ action: "dead-letter", reason: "expired" });
+  });
+});

@@ -11,7 +11,7 @@ import { createVhost } from "../support/rabbitmq.js";
 import type { ConformanceTarget, PlainClient } from "./target.js";
 
 /** A plain amqplib client using the CloudEvents AMQP binding (docs/transports/rabbitmq.md). */
-async function plainAmqp(url: string): Promise<PlainClient & { close(): Promise<void> }> {
+export async function plainAmqp(url: string): Promise<PlainClient & { close(): Promise<void> }> {
   const connection = await amqp.connect(url);
   const ch = await connection.createConfirmChannel();
   return {

@@ -41,6 +41,8 @@ export const ErrorCodes = {
   LEASE_LOST: "MISSIVE_LEASE_LOST",
   /** The producer's local spool is full (its byte or message bound): the message was neither sent nor spooled. */
   SPOOL_FULL: "MISSIVE_SPOOL_FULL",
+  /** The message's expiry time (`expiresat`, from `expiresIn` or a request's timeout) passed before it was handled: dead-lettered, never handled. */
+  EXPIRED: "MISSIVE_EXPIRED",
   /** Something failed that missive did not classify. Retried like a transient error. */
   UNKNOWN: "MISSIVE_UNKNOWN",
 } as const;
@@ -111,6 +113,10 @@ export type LeaseLostError = InstanceType<typeof LeaseLostError>;
 export const SpoolFullError = defineError("SpoolFullError", ErrorCodes.SPOOL_FULL);
 export type SpoolFullError = InstanceType<typeof SpoolFullError>;
 
+/** A message's expiry time passed before its handler ran: it is dead-lettered with reason `expired`, never handled, never retried. */
+export const MessageExpiredError = defineError("MessageExpiredError", ErrorCodes.EXPIRED);
+export type MessageExpiredError = InstanceType<typeof MessageExpiredError>;
+
 /** One issue reported by a Standard Schema validator. */
 export interface SchemaIssue {
   readonly message: string;
@@ -143,6 +149,7 @@ const NOT_RETRYABLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   ErrorCodes.AUTH,
   ErrorCodes.CONFIG,
   ErrorCodes.CLOSED,
+  ErrorCodes.EXPIRED,
 ]);
 
 /** True when a later attempt may succeed: transient, timeouts, connection loss, and errors missive does not know. */

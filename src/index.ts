@@ -51,7 +51,8 @@ export {
   ErrorCodes, MissiveError, PermanentError, TransientError, DecodeError, SchemaValidationError,
   UnknownTypeError, UnknownVersionError, MessageTooLargeError, UnroutableError, PublishTimeoutError,
   ConnectionError, AuthenticationError, ConfigurationError, RequestTimeoutError, HandlerTimeoutError,
-  ClosedError, DuplicateMessageError, LeaseLostError, SpoolFullError, isMissiveError, isRetryable, isPoison, isFatal,
+  ClosedError, DuplicateMessageError, LeaseLostError, SpoolFullError, MessageExpiredError, isMissiveError, isRetryable, isPoison, isFatal,
   type ErrorCode, type SchemaIssue,
 } from "./errors.js";
 export { MISSIVE_VERSION } from "./version.js";
+export { PRIORITY_LEVELS, MAX_PRIORITY } from "./envelope/expiry-priority.js";

@@ -1,5 +1,7 @@
 import type { StandardSchemaV1 } from "@standard-schema/spec";
 import { ConfigurationError } from "../errors.js";
+import { isPriority } from "../envelope/expiry-priority.js";
+import { toMs, type Duration } from "../runtime/duration.js";
 
 /** Turns data of version N into data of version N + 1. */
 export type Upcaster = (older: never) => unknown;
@@ -19,6 +21,13 @@ export interface MessageDefinitionOptions<TType extends string, TSchema extends 
    * current version, then validated against `schema`.
    */
   readonly upcast?: Readonly<Record<number, (older: never) => unknown>>;
+  /**
+   * Messages of this type are not handled after this long (dead-lettered
+   * with reason `expired`); a publish's `expiresIn` overrides it. Default: never.
+   */
+  readonly expiresIn?: Duration;
+  /** Priority of this type's messages, 0 (lowest) to 9; a publish's `priority` overrides it. Default: none (0). */
+  readonly priority?: number;
 }
 
 /** A versioned, validated message contract. Create one with `defineMessage`. */
@@ -32,6 +41,10 @@ export interface MessageDefinition<TType extends string = string, TData = unknow
   readonly minVersion: number;
   /** Upcast `data` written at `fromVersion` to the current version (no validation). */
   upcastFrom(fromVersion: number, data: unknown): unknown;
+  /** Default expiry of a message, ms after its publish; undefined: never. */
+  readonly expiresInMs?: number;
+  /** Default priority, 0–9; undefined: none. */
+  readonly priority?: number;
 }
 
 /** The data type of a message definition. */
@@ -57,6 +70,9 @@ export function defineMessage<TType extends string, TSchema extends StandardSche
     if (typeof fn !== "function") throw new ConfigurationError(`upcaster of ${options.type} from version ${from} is not a function`);
     upcasters.set(v, fn as (older: unknown) => unknown);
   }
+  const expiresInMs = options.expiresIn === undefined ? undefined : toMs(options.expiresIn, `expiresIn of ${options.type}`);
+  if (expiresInMs !== undefined && expiresInMs <= 0) throw new ConfigurationError(`expiresIn of ${options.type} must be positive`);
+  if (options.priority !== undefined && !isPriority(options.priority)) throw new ConfigurationError(`priority of ${options.type} must be an integer from 0 to 9`);
   let minVersion = version;
   while (upcasters.has(minVersion - 1)) minVersion--;
   type Out = StandardSchemaV1.InferOutput<TSchema>;
@@ -73,5 +89,7 @@ export function defineMessage<TType extends string, TSchema extends StandardSche
       for (let v = fromVersion; v < version; v++) value = upcasters.get(v)!(value);
       return value;
     },
+    ...(expiresInMs === undefined ? {} : { expiresInMs }),
+    ...(options.priority === undefined ? {} : { priority: options.priority }),
   });
 }

@@ -1,5 +1,6 @@
 import { DecodeError, MissiveError } from "../errors.js";
 import { EXTENSION_NAME, KNOWN_ATTRIBUTES, type Envelope } from "./envelope.js";
+import { parseExpiresAt, parsePriority } from "./expiry-priority.js";
 import { checkLimits, type SizeLimits } from "./limits.js";
 import { decodeUtf8, parseJsonSafely } from "./safe-json.js";
 import { CE_PREFIX, CONTENT_TYPE, JSON_CONTENT_TYPE, STRUCTURED_CONTENT_TYPE, emptyHeaders, type WireMessage } from "./wire.js";
@@ -7,7 +8,7 @@ import { CE_PREFIX, CONTENT_TYPE, JSON_CONTENT_TYPE, STRUCTURED_CONTENT_TYPE, em
 export type ContentMode = "binary" | "structured";
 
 /** Attributes of the binary mode that live in headers; `datacontenttype` is `content-type`. */
-const HEADER_ATTRIBUTES = ["id", "source", "type", "specversion", "time", "dataschema", "key", "correlationid", "causationid", "replyto"] as const;
+const HEADER_ATTRIBUTES = ["id", "source", "type", "specversion", "time", "dataschema", "key", "correlationid", "causationid", "replyto", "expiresat", "priority"] as const;
 const W3C_HEADERS = ["traceparent", "tracestate"] as const;
 /** `[attribute, "ce-" + attribute]`, built once: no header name is concatenated per message. */
 const HEADER_NAMES = HEADER_ATTRIBUTES.map((attr) => [attr, CE_PREFIX + attr] as const);
@@ -112,6 +113,11 @@ function decodeStructured(wire: WireMessage, h: Readonly<Record<string, string>>
   for (const name of Object.keys(record)) {
     const value = record[name];
     if (name === "data" || name === "data_base64") continue;
+    // CloudEvents' JSON format writes an Integer attribute as a number.
+    if (name === "priority" && typeof value === "number") {
+      attrs[name] = String(value);
+      continue;
+    }
     if (typeof value !== "string") {
       if (KNOWN_ATTRIBUTES.has(name)) return failure(new DecodeError(`attribute ${name} is not a string`), record["id"], record["type"]);
       continue;
@@ -146,12 +152,12 @@ function newAttributes(): Attributes {
   return {
     id: undefined, source: undefined, type: undefined, specversion: undefined, time: undefined, datacontenttype: undefined,
     dataschema: undefined, key: undefined, correlationid: undefined, causationid: undefined, replyto: undefined,
-    traceparent: undefined, tracestate: undefined, data: undefined, data_base64: undefined, subject: undefined,
+    traceparent: undefined, tracestate: undefined, expiresat: undefined, priority: undefined, data: undefined, data_base64: undefined, subject: undefined,
   };
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
-const OPTIONAL_ATTRIBUTES = ["key", "correlationid", "causationid", "replyto", "traceparent", "tracestate"] as const;
+const OPTIONAL_ATTRIBUTES = ["key", "correlationid", "causationid", "replyto", "traceparent", "tracestate", "expiresat", "priority"] as const;
 
 function build(attrs: Attributes, extensions: Record<string, string>, data: unknown): DecodeResult {
   const id = attrs["id"];
@@ -162,6 +168,14 @@ function build(attrs: Attributes, extensions: Record<string, string>, data: unkn
   if (attrs["specversion"] !== "1.0") return failure(new DecodeError(`unsupported specversion ${JSON.stringify(attrs["specversion"]!.slice(0, 20))}`), id, type);
   if (id!.length > 256) return failure(new DecodeError("id is longer than 256 characters"), undefined, type);
   if (type!.length > 256) return failure(new DecodeError("type is longer than 256 characters"), id, undefined);
+  const expiresat = attrs["expiresat"];
+  if (expiresat !== undefined && parseExpiresAt(expiresat) === undefined) {
+    return failure(new DecodeError(`expiresat ${JSON.stringify(expiresat.slice(0, 40))} is not an RFC 3339 time`), id, type);
+  }
+  const priority = attrs["priority"];
+  if (priority !== undefined && parsePriority(priority) === undefined) {
+    return failure(new DecodeError(`priority ${JSON.stringify(priority.slice(0, 20))} is not an integer from 0 to 9`), id, type);
+  }
   // Optional attributes are assigned only when present (never as undefined), in the same order as always.
   const envelope: Mutable<Envelope> = {
     id: id!,

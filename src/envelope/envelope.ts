@@ -23,6 +23,14 @@ export interface Envelope<T = unknown> {
   readonly replyto?: string;
   readonly traceparent?: string;
   readonly tracestate?: string;
+  /**
+   * RFC 3339 time after which the message is not handled but dead-lettered
+   * with reason `expired` (extension `expiresat`; `publish({ expiresIn })`,
+   * a contract's `expiresIn`, a request's timeout).
+   */
+  readonly expiresat?: string;
+  /** `0`–`9`, higher first; absent means 0 (extension `priority`; docs/expiry-priority.md). */
+  readonly priority?: string;
   /** Further CloudEvents extension attributes, lower-case names, string values. */
   readonly extensions: Readonly<Record<string, string>>;
   readonly data: T;
@@ -31,7 +39,7 @@ export interface Envelope<T = unknown> {
 /** Attribute names that are not extensions. */
 export const KNOWN_ATTRIBUTES: ReadonlySet<string> = new Set([
   "id", "source", "type", "specversion", "time", "datacontenttype", "dataschema",
-  "key", "correlationid", "causationid", "replyto", "traceparent", "tracestate", "data", "data_base64", "subject",
+  "key", "correlationid", "causationid", "replyto", "traceparent", "tracestate", "expiresat", "priority", "data", "data_base64", "subject",
 ]);
 
 /** A CloudEvents extension attribute name (lower-case letters and digits, at most 20). */

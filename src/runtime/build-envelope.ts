@@ -6,8 +6,10 @@
 import { ConfigurationError } from "../errors.js";
 import { dataschemaOf, EXTENSION_NAME, KNOWN_ATTRIBUTES, NO_EXTENSIONS, type Envelope } from "../envelope/envelope.js";
 import { JSON_CONTENT_TYPE } from "../envelope/wire.js";
+import { formatExpiresAt, isPriority } from "../envelope/expiry-priority.js";
 import type { MessageDefinition } from "../contract/define-message.js";
 import type { TraceCarrier } from "../observability/telemetry.js";
+import { toMs } from "./duration.js";
 import type { PublishOptions } from "./publish-options.js";
 
 /**
@@ -35,9 +37,25 @@ export function buildEnvelope(source: string, definition: MessageDefinition<stri
   if (options.replyTo !== undefined) envelope.replyto = options.replyTo;
   if (traceparent !== undefined) envelope.traceparent = traceparent;
   if (tracestate !== undefined) envelope.tracestate = tracestate;
+  const expiresInMs = options.expiresIn === undefined ? definition.expiresInMs : positiveMs(options.expiresIn);
+  if (expiresInMs !== undefined) envelope.expiresat = formatExpiresAt(Date.now() + expiresInMs);
+  const priority = options.priority ?? definition.priority;
+  if (priority !== undefined) {
+    if (!isPriority(priority)) throw new ConfigurationError(`priority must be an integer from 0 to 9, got ${JSON.stringify(priority)}`);
+    envelope.priority = PRIORITY_TEXT[priority]!;
+  }
   envelope.extensions = options.extensions ? checkedExtensions(options.extensions) : NO_EXTENSIONS;
   envelope.data = data;
   return envelope;
+}
+
+/** "0" … "9", made once. */
+const PRIORITY_TEXT = Array.from({ length: 10 }, (_, i) => String(i));
+
+function positiveMs(expiresIn: NonNullable<PublishOptions["expiresIn"]>): number {
+  const ms = toMs(expiresIn, "expiresIn");
+  if (ms <= 0) throw new ConfigurationError("expiresIn must be positive");
+  return ms;
 }
 
 export type Mutable<T> = { -readonly [K in keyof T]: T[K] };

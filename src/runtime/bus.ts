@@ -24,7 +24,11 @@ type AnyDefinition = MessageDefinition<string, unknown, unknown>;
 export interface RequestOptions<R extends AnyDefinition> extends PublishOptions {
   /** The contract of the expected reply. */
   readonly reply: R;
-  /** Reject with RequestTimeoutError after this. Default `"10s"`. */
+  /**
+   * Reject with RequestTimeoutError after this. Default `"10s"`. The request
+   * also expires then (`expiresat`): a consumer that gets it later
+   * dead-letters it unhandled, as nobody waits for its reply.
+   */
   readonly timeout?: Duration;
 }
 

@@ -6,12 +6,14 @@
  */
 import { ClosedError, ConfigurationError, ErrorCodes, isMissiveError } from "../errors.js";
 import { decodeEnvelope } from "../envelope/codec.js";
+import { priorityOf } from "../envelope/expiry-priority.js";
 import type { Envelope } from "../envelope/envelope.js";
 import type { SizeLimits } from "../envelope/limits.js";
 import type { ContractRegistry } from "../contract/registry.js";
 import type { Logger } from "../observability/logger.js";
 import { endProcess, startProcess } from "../observability/telemetry.js";
 import { compose } from "../middleware/compose.js";
+import { expiryMiddleware } from "../middleware/expiry.js";
 import { inboxMiddleware } from "../middleware/inbox.js";
 import { rateLimitMiddleware } from "../middleware/rate-limit.js";
 import { timeoutMiddleware } from "../middleware/timeout.js";
@@ -96,6 +98,7 @@ export class ConsumerImpl implements Consumer {
   private counts = { handled: 0, retried: 0, deadLettered: 0, duplicates: 0 };
   private readonly useBrokerRetry: boolean;
   private readonly refillBatch: number;
+  private readonly localPriority: boolean;
   /**
    * Whether held deliveries of a key are given back after a lease loss (see markStale): only on a
    * broker that does not block keys itself, and that can take a delivery back (native delay).
@@ -119,6 +122,8 @@ export class ConsumerImpl implements Consumer {
     const runtimeMiddleware: Middleware[] = [];
     // Outermost: waiting for a token is not handler time (the timeout starts after it), and closing ends the wait.
     if (s.rateLimit) runtimeMiddleware.push(rateLimitMiddleware(new TokenBucket(s.rateLimit), this.closing.signal));
+    // After the rate limit's wait (a message can expire during it), before everything that handles it.
+    runtimeMiddleware.push(expiryMiddleware());
     if (s.timeoutMs !== undefined) runtimeMiddleware.push(timeoutMiddleware(s.timeoutMs));
     runtimeMiddleware.push(...s.middleware);
     if (deps.inbox) runtimeMiddleware.push(inboxMiddleware(deps.inbox));
@@ -129,6 +134,8 @@ export class ConsumerImpl implements Consumer {
     // A broker-side retry lets later messages of the key overtake unless the broker itself blocks the key.
     this.useBrokerRetry = caps.nativeDelay && (!s.ordered || caps.ordering === "key");
     this.givesBackStaleKeys = s.ordered && caps.ordering !== "key" && caps.nativeDelay;
+    // Without native priority, the runtime fills in: held deliveries start highest priority first (lane-scheduler.ts).
+    this.localPriority = caps.priorities === 0;
     this.refillBatch = Math.max(1, Math.floor((s.prefetch - s.concurrency) / 2), Math.floor(s.prefetch / 4));
     this.ready = this.start();
   }
@@ -258,7 +265,8 @@ export class ConsumerImpl implements Consumer {
     const tracked = key !== undefined && this.givesBackStaleKeys;
     if (tracked) this.heldByKey.set(key, (this.heldByKey.get(key) ?? 0) + 1);
     const receivedAs = ++this.received;
-    this.scheduler.submit(key, () => this.run(delivery, envelope, key, tracked, receivedAs));
+    const priority = this.localPriority && envelope.priority !== undefined ? priorityOf(envelope) : 0;
+    this.scheduler.submit(key, () => this.run(delivery, envelope, key, tracked, receivedAs), priority);
   }
 
   /**
@@ -438,7 +446,8 @@ export class ConsumerImpl implements Consumer {
       return "done";
     }
     await this.deadLetter(delivery, err, decision.reason, attempt, firstFailureAt);
-    if (decision.reason !== "poison") this.breaker.failure();
+    // A bad or expired message says nothing about the handler's health.
+    if (decision.reason !== "poison" && decision.reason !== "expired") this.breaker.failure();
     return "done";
   }
 

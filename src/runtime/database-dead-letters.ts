@@ -18,6 +18,7 @@ import { STRUCTURED_CONTENT_TYPE, CONTENT_TYPE, type WireMessage } from "../enve
 import type { DeadLetterDatabase } from "../stores/dead-letters.js";
 import { withoutDiagnostics } from "../transport/diagnostic-prefix.js";
 import type { DeadLetter, DeadLetterFilter, DeadLetterQuery, DeadLetterStore, DeadLetterSummary, OutgoingMessage, Transport } from "../transport/transport.js";
+import { wirePriority } from "../envelope/expiry-priority.js";
 
 /** Entries replayed per transport publish: bounded memory whatever the batch the admin asks for. */
 const REPLAY_CHUNK = 64;
@@ -112,5 +113,8 @@ class DatabaseDeadLetterStore implements DeadLetterStore {
 }
 
 function outgoing(entry: DeadLetter, wire: WireMessage): OutgoingMessage {
-  return { topic: entry.topic, id: entry.messageId, key: entry.key, wire, group: entry.group };
+  // A replay keeps the message's priority (binary mode: its `ce-priority` header).
+  const priority = wirePriority(wire.headers);
+  const message = { topic: entry.topic, id: entry.messageId, key: entry.key, wire, group: entry.group };
+  return priority === undefined ? message : { ...message, priority };
 }

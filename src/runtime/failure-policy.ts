@@ -19,7 +19,7 @@ export interface RetrySettings {
 
 export type FailureDecision =
   | { readonly action: "retry"; readonly delayMs: number; readonly reason: "transient" | "unknown" }
-  | { readonly action: "dead-letter"; readonly reason: "poison" | "permanent" | "attempts-exhausted" }
+  | { readonly action: "dead-letter"; readonly reason: "poison" | "permanent" | "attempts-exhausted" | "expired" }
   | { readonly action: "stop"; readonly reason: "fatal" }
   /** The delivery is no longer ours (its lease went to another delivery): settle nothing, it is being handled elsewhere. */
   | { readonly action: "abandon"; readonly reason: "lease-lost" };
@@ -28,6 +28,8 @@ export function classifyFailure(error: unknown, attempt: number, retry: RetrySet
   // Checked first: retrying a delivery we no longer hold would only fail again and feed the breaker.
   if (error instanceof MissiveError && error.code === ErrorCodes.LEASE_LOST) return { action: "abandon", reason: "lease-lost" };
   if (isPoison(error)) return { action: "dead-letter", reason: "poison" };
+  // Past its expiry time a message is never handled: no attempt is left to make (middleware/expiry.ts).
+  if (error instanceof MissiveError && error.code === ErrorCodes.EXPIRED) return { action: "dead-letter", reason: "expired" };
   if (error instanceof MissiveError && error.code === ErrorCodes.PERMANENT) return { action: "dead-letter", reason: "permanent" };
   if (isFatal(error)) return { action: "stop", reason: "fatal" };
   if (attempt >= retry.maxAttempts) return { action: "dead-letter", reason: "attempts-exhausted" };

@@ -3,16 +3,31 @@
  * at a time per key, in submission order; different keys and unkeyed tasks run
  * in parallel. A lane that is waiting (a retry sleeping inside its task) holds
  * back only its own key.
+ *
+ * A task may have a priority (0–9, the runtime's fill-in for brokers without
+ * native priority): among the tasks ready to start, higher priorities start
+ * first, submission order within one. A keyed task is ready only once it is
+ * its lane's head, so priority never reorders a key.
  */
 export type Task = () => Promise<void>;
 
+interface Item {
+  readonly task: Task;
+  readonly key: string | undefined;
+  readonly priority: number;
+}
+
 interface Lane {
-  readonly queue: Task[];
+  readonly queue: Item[];
 }
 
 export class LaneScheduler {
   private running = 0;
-  private readonly ready: Array<{ task: Task; key: string | undefined }> = [];
+  /** Ready tasks of priority 0: the only queue used while no task has a priority. */
+  private readonly ready: Item[] = [];
+  /** Ready tasks of priority 1–9, by priority; made on the first such task. */
+  private urgent: Item[][] | undefined;
+  private urgentCount = 0;
   private readonly lanes = new Map<string, Lane>();
   private idleWaiters: Array<() => void> = [];
   private peak = 0;
@@ -43,23 +58,23 @@ export class LaneScheduler {
 
   /** Tasks submitted and not finished. */
   get pending(): number {
-    let n = this.running + this.ready.length;
+    let n = this.running + this.ready.length + this.urgentCount;
     for (const lane of this.lanes.values()) n += lane.queue.length;
     return n;
   }
 
-  submit(key: string | undefined, task: Task): void {
-    if (key === undefined) {
-      this.ready.push({ task, key });
-    } else {
+  /** Submit a task; `priority` (0–9, default 0) orders it among the tasks ready to start. */
+  submit(key: string | undefined, task: Task, priority = 0): void {
+    const item: Item = { task, key, priority };
+    if (key !== undefined) {
       const lane = this.lanes.get(key);
       if (lane) {
-        lane.queue.push(task);
+        lane.queue.push(item);
         return;
       }
       this.lanes.set(key, { queue: [] });
-      this.ready.push({ task, key });
     }
+    this.makeReady(item);
     this.pump();
   }
 
@@ -69,9 +84,33 @@ export class LaneScheduler {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
+  private makeReady(item: Item): void {
+    if (item.priority <= 0) {
+      this.ready.push(item);
+      return;
+    }
+    this.urgent ??= Array.from({ length: 10 }, () => []);
+    this.urgent[Math.min(item.priority, 9)]!.push(item);
+    this.urgentCount++;
+  }
+
+  private next(): Item | undefined {
+    if (this.urgentCount > 0) {
+      for (let p = 9; p > 0; p--) {
+        const item = this.urgent![p]!.shift();
+        if (item) {
+          this.urgentCount--;
+          return item;
+        }
+      }
+    }
+    return this.ready.shift();
+  }
+
   private pump(): void {
-    while (this.running < this.concurrency && this.ready.length > 0) {
-      const item = this.ready.shift()!;
+    while (this.running < this.concurrency) {
+      const item = this.next();
+      if (item === undefined) break;
       this.running++;
       if (this.bounded && this.running > this.peak) this.peak = this.running;
       void this.run(item.task, item.key);
@@ -88,7 +127,7 @@ export class LaneScheduler {
       if (key !== undefined) {
         const lane = this.lanes.get(key)!;
         const next = lane.queue.shift();
-        if (next) this.ready.push({ task: next, key });
+        if (next) this.makeReady(next);
         else this.lanes.delete(key);
       }
       this.pump();

@@ -18,6 +18,7 @@ import { ClosedError, ConfigurationError, ConnectionError, isRetryable, MessageT
 import { exactHeaderBytes } from "../envelope/limits.js";
 import type { Envelope } from "../envelope/envelope.js";
 import { encodeEnvelope } from "../envelope/codec.js";
+import { priorityOf } from "../envelope/expiry-priority.js";
 import { uuidv7 } from "../envelope/uuidv7.js";
 import type { MessageDefinition } from "../contract/define-message.js";
 import { validateWith } from "../contract/validate.js";
@@ -159,6 +160,7 @@ export class Producer {
     const group = route.group;
     const message: Mutable<OutgoingMessage> = { topic: route.topic ?? envelope.type, id: envelope.id, key: envelope.key, wire };
     if (delayMs !== undefined && delayMs > 0) message.delayMs = delayMs;
+    if (envelope.priority !== undefined) message.priority = priorityOf(envelope);
     if (group !== undefined) message.group = group;
     const caps = this.transport.capabilities;
     if (message.delayMs !== undefined && !caps.nativeDelay) {

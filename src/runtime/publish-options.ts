@@ -13,6 +13,22 @@ export interface PublishOptions {
   readonly extensions?: Readonly<Record<string, string>>;
   readonly traceparent?: string;
   readonly tracestate?: string;
+  /**
+   * Not handled after this long: a consumer that gets the message later
+   * dead-letters it with reason `expired` instead of running its handler
+   * (retries and redeliveries keep the same absolute expiry time). Counted
+   * from this call; producer and consumer clocks must roughly agree.
+   * Default: the contract's `expiresIn`, else never. `bus.request` sets it
+   * to its timeout (or keeps a shorter one given here). See docs/expiry-priority.md.
+   */
+  readonly expiresIn?: Duration;
+  /**
+   * 0 (lowest) to 9 (highest): consumers take higher-priority messages
+   * first, natively where the broker can (`capabilities.priorities`), else
+   * among the deliveries a consumer holds. Never reorders messages of one
+   * key. Default: the contract's `priority`, else none (treated as 0).
+   */
+  readonly priority?: number;
   /** Where replies go (set by `request`). */
   readonly replyTo?: string;
   /**

@@ -2,7 +2,8 @@
  * The requesting side of request-reply. One private reply topic per bus,
  * served by a temporary group; each request carries `replyto` (that topic)
  * and `correlationid` (its own id), and waits for the reply with that
- * correlation id until its timeout.
+ * correlation id until its timeout. A request expires at its timeout
+ * (`expiresat`): a consumer that gets it later dead-letters it unhandled.
  */
 import { ClosedError, RequestTimeoutError, UnknownTypeError } from "../errors.js";
 import { decodeEnvelope } from "../envelope/codec.js";
@@ -13,6 +14,7 @@ import { validateWith } from "../contract/validate.js";
 import type { Logger } from "../observability/logger.js";
 import type { Delivery, Subscription, Transport } from "../transport/transport.js";
 import { sleep } from "./backoff.js";
+import { toMs } from "./duration.js";
 import type { Producer } from "./producer.js";
 import type { PublishOptions } from "./publish-options.js";
 import { hasReplyAddress } from "../transport/abilities.js";
@@ -64,7 +66,9 @@ export class Requester {
     });
     try {
       // Never spooled: a request waits for its reply, so one the broker cannot take now should fail now.
-      await this.producer.publish(definition, data, { ...options, id, correlationId, replyTo: this.topic, spool: false });
+      // It expires with its timeout (or sooner if asked): nobody waits for the reply of a later handling.
+      const expiresIn = Math.max(1, options.expiresIn === undefined ? timeoutMs : Math.min(toMs(options.expiresIn, "expiresIn"), timeoutMs));
+      await this.producer.publish(definition, data, { ...options, id, correlationId, replyTo: this.topic, spool: false, expiresIn });
     } catch (err) {
       const w = this.waiting.get(correlationId);
       if (w) {

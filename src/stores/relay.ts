@@ -21,6 +21,7 @@ import type { OutgoingMessage, PublishResult, Transport } from "../transport/tra
 import type { OutboxLag } from "./outbox.js";
 import type { RelayRow, RelaySource } from "./relay-source.js";
 import { intOption, optionsObject } from "./sql/names.js";
+import { wirePriority } from "../envelope/expiry-priority.js";
 
 export interface RelayOptions {
   /** Where rows are published; the relay connects it, never closes it. */
@@ -111,7 +112,9 @@ interface Settings {
 
 /** The message a row publishes: the stored wire, topic, key and id, unchanged. */
 export function toOutgoing(row: RelayRow): OutgoingMessage {
-  return { topic: row.topic, id: row.id, key: row.key, wire: row.wire };
+  // The stored message's priority (binary mode: its `ce-priority` header) goes with it.
+  const priority = wirePriority(row.wire.headers);
+  return priority === undefined ? { topic: row.topic, id: row.id, key: row.key, wire: row.wire } : { topic: row.topic, id: row.id, key: row.key, wire: row.wire, priority };
 }
 
 /**

@@ -41,6 +41,16 @@ export interface TransportCapabilities {
    * the broker (and never spools it: it could never be sent).
    */
   readonly maxMessageBytes: number;
+  /**
+   * Priority levels the broker orders by natively: 10 for missive's 0–9,
+   * 0 for none. With levels, the transport hands out higher-`priority`
+   * messages first; without, the runtime fills in: a consumer runs the
+   * deliveries it holds (its prefetch) highest priority first. Either way
+   * priority never reorders messages of one key: a transport applies it
+   * only where its broker cannot move a message ahead of an earlier one of
+   * its key (docs/expiry-priority.md).
+   */
+  readonly priorities: number;
 }
 
 /**
@@ -73,6 +83,11 @@ export interface OutgoingMessage {
   readonly wire: WireMessage;
   /** Deliver no sooner than this many ms from now. Only with `nativeDelay`. */
   readonly delayMs?: number;
+  /**
+   * 0–9, higher first (the envelope's `priority`); unset means 0. Used by
+   * transports with `priorities`; others ignore it.
+   */
+  readonly priority?: number;
   /**
    * Deliver to this group only (replies, redrives, the dead-letter fallback).
    * Unset: every group bound to `topic`.

@@ -11,7 +11,7 @@ import { createVhost } from "../support/rabbitmq.js";
 import type { ConformanceTarget, PlainClient } from "./target.js";
 
 /** A plain amqplib client using the CloudEvents AMQP binding (docs/transports/rabbitmq.md). */
-async function plainAmqp(url: string): Promise<PlainClient & { close(): Promise<void> }> {
+export async function plainAmqp(url: string): Promise<PlainClient & { close(): Promise<void> }> {
   const connection = await amqp.connect(url);
   const ch = await connection.createConfirmChannel();
   return {
@@ -48,7 +48,7 @@ async function plainAmqp(url: string): Promise<PlainClient & { close(): Promise<
 
 export const rabbitmqTarget: ConformanceTarget = {
   name: "rabbitmq",
-  capabilities: { nativeDelay: true, ordering: "key", maxMessageBytes: 128 * 1024 * 1024 },
+  capabilities: { nativeDelay: true, ordering: "key", maxMessageBytes: 128 * 1024 * 1024, priorities: 0 },
   async setup() {
     const vhost = await createVhost("conformance");
     const plain = await plainAmqp(vhost.url);

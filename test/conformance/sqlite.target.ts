@@ -28,7 +28,7 @@ function plainSqlite(path: string): PlainClient & { close(): void } {
 
 export const sqliteTarget: ConformanceTarget = {
   name: "sqlite",
-  capabilities: { nativeDelay: true, ordering: "key", maxMessageBytes: 64 * 1024 * 1024 },
+  capabilities: { nativeDelay: true, ordering: "key", maxMessageBytes: 64 * 1024 * 1024, priorities: 10 },
   async setup() {
     const dir = mkdtempSync(join(tmpdir(), "missive-conformance-"));
     const path = join(dir, "broker.db");

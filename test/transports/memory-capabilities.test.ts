@@ -11,7 +11,7 @@ describe("memory transport - capability overrides", () => {
     const { transport } = await brokerWithTransport();
     expect(transport.simulated).toEqual(DEFAULT_MEMORY_CAPABILITIES);
     expect(transport.simulated).toMatchObject({ nativeDelay: true, nativeDeadLetter: true, consumerGroups: true, ordering: "key", leases: true });
-    expect(transport.capabilities).toEqual({ nativeDelay: true, ordering: "key", maxMessageBytes: DEFAULT_MEMORY_CAPABILITIES.maxMessageBytes });
+    expect(transport.capabilities).toEqual({ nativeDelay: true, ordering: "key", maxMessageBytes: DEFAULT_MEMORY_CAPABILITIES.maxMessageBytes, priorities: 10 });
     expect(hasNativeDeadLetters(transport)).toBe(true);
     expect(hasReplyAddress(transport)).toBe(false);
   });

@@ -10,6 +10,7 @@ import {
   HandlerTimeoutError,
   LeaseLostError,
   SpoolFullError,
+  MessageExpiredError,
   MessageTooLargeError,
   MissiveError,
   PermanentError,
@@ -48,6 +49,7 @@ const CLASSES: ReadonlyArray<readonly [Ctor, ErrorCode, string]> = [
   [DuplicateMessageError, "MISSIVE_DUPLICATE", "DuplicateMessageError"],
   [LeaseLostError, "MISSIVE_LEASE_LOST", "LeaseLostError"],
   [SpoolFullError, "MISSIVE_SPOOL_FULL", "SpoolFullError"],
+  [MessageExpiredError, "MISSIVE_EXPIRED", "MessageExpiredError"],
 ];
 
 /** One instance per code (SchemaValidationError has its own constructor). */
@@ -135,7 +137,7 @@ describe("errors", () => {
 describe("errors predicates", () => {
   const NOT_RETRYABLE = new Set<ErrorCode>([
     "MISSIVE_PERMANENT", "MISSIVE_DECODE", "MISSIVE_SCHEMA", "MISSIVE_UNKNOWN_TYPE", "MISSIVE_UNKNOWN_VERSION",
-    "MISSIVE_TOO_LARGE", "MISSIVE_UNROUTABLE", "MISSIVE_AUTH", "MISSIVE_CONFIG", "MISSIVE_CLOSED",
+    "MISSIVE_TOO_LARGE", "MISSIVE_UNROUTABLE", "MISSIVE_AUTH", "MISSIVE_CONFIG", "MISSIVE_CLOSED", "MISSIVE_EXPIRED",
   ]);
   const POISON = new Set<ErrorCode>(["MISSIVE_DECODE", "MISSIVE_SCHEMA", "MISSIVE_UNKNOWN_TYPE", "MISSIVE_UNKNOWN_VERSION", "MISSIVE_TOO_LARGE"]);
   const FATAL = new Set<ErrorCode>(["MISSIVE_AUTH", "MISSIVE_CONFIG"]);

@@ -44,7 +44,7 @@ function recordingTransport(refuse: (m: OutgoingMessage) => boolean = () => fals
   return {
     batches,
     name: "recording",
-    capabilities: { nativeDelay: false, ordering: "none", maxMessageBytes: 1 << 20 },
+    capabilities: { nativeDelay: false, ordering: "none", maxMessageBytes: 1 << 20, priorities: 0 },
     connect: async () => undefined,
     bind: async () => undefined,
     subscribe: () => Promise.reject(new Error("not used")),

@@ -14,6 +14,7 @@ import type { OutgoingMessage } from "../../transport/transport.js";
 import { SPOOL_DEFAULTS, spooledBytes, type Spool, type SpoolDepth, type SpooledMessage, type SpoolLease, type SpoolStatusRecord } from "../../runtime/spool.js";
 import { RECOUNT, SPOOL_SCHEMA } from "./schema.js";
 import { decodeSpoolHeaders, encodeSpoolHeaders } from "./spool-headers.js";
+import { wirePriority } from "../../envelope/expiry-priority.js";
 
 export interface SqliteSpoolOptions {
   /** The spool file; created when missing. */
@@ -301,6 +302,8 @@ function toSpooled(r: Row, now: number): SpooledMessage {
   // A delay counts from when the message was published, not from the flush.
   if (typeof r.due_at === "number" && r.due_at > now) message.delayMs = r.due_at - now;
   if (typeof r.grp === "string") message.group = r.grp;
+  const priority = wirePriority(message.wire.headers);
+  if (priority !== undefined) message.priority = priority;
   const damaged = damageOf(r, headers);
   return { seq: r.seq, message, spooledAt: r.spooled_at, attempts: r.attempts, ...(damaged === undefined ? {} : { damaged }) };
 }

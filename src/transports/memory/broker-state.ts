@@ -44,6 +44,8 @@ export interface MessageToEnqueue {
   readonly id: string;
   readonly topic: string;
   readonly key: string | undefined;
+  /** 0–9, higher claimed first; 0 without the `priorities` capability. */
+  readonly priority: number;
   readonly wire: WireMessage;
 }
 
@@ -127,6 +129,7 @@ export class BrokerState {
       id: message.id,
       topic: message.topic,
       key: message.key,
+      priority: message.priority,
       wire: message.wire,
       enqueuedAt: this.now(),
       visibleAt: this.now() + delayMs + latency,

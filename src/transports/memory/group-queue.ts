@@ -18,6 +18,8 @@ export interface Row {
   readonly id: string;
   readonly topic: string;
   readonly key: string | undefined;
+  /** 0–9: a claim takes higher first (only among rows it may claim, so never past an earlier row of the key). */
+  readonly priority: number;
   wire: WireMessage;
   /** Not claimable before this Unix ms (delay, retry backoff, latency fault). */
   visibleAt: number;
@@ -53,6 +55,8 @@ export class GroupQueue {
   readonly waiters = new Set<() => void>();
   // A Map keeps insertion order, and seq only grows, so iteration is seq order with O(1) removal.
   private readonly rows = new Map<number, Row>();
+  /** Rows with a priority above 0: while none, a scan stops at `max` rows (no sort). */
+  private prioritised = 0;
 
   constructor(readonly name: string) {}
 
@@ -62,10 +66,11 @@ export class GroupQueue {
 
   add(row: Row): void {
     this.rows.set(row.seq, row);
+    if (row.priority > 0) this.prioritised++;
   }
 
   remove(row: Row): void {
-    this.rows.delete(row.seq);
+    if (this.rows.delete(row.seq) && row.priority > 0) this.prioritised--;
   }
 
   has(row: Row): boolean {
@@ -82,13 +87,16 @@ export class GroupQueue {
    * anywhere in the queue (leased, scheduled for retry, not yet visible).
    * `fifo`: a row not yet visible only because of the latency fault holds
    * back every later row, so first deliveries keep publish order.
+   * With prioritised rows in the queue, every claimable row is considered and
+   * the highest priorities are taken first (seq order within a priority).
    */
   scan(max: number, order: ScanOrder, now: number): ScanResult {
     const rows: Array<{ row: Row; duplicate: boolean }> = [];
     let nextEventAt = Infinity;
     const seenKeys = order === "key" ? new Set<string>() : undefined;
+    const byPriority = this.prioritised > 0;
     for (const row of this.rows.values()) {
-      if (rows.length >= max) break;
+      if (rows.length >= max && !byPriority) break;
       if (seenKeys !== undefined && row.key !== undefined) {
         if (seenKeys.has(row.key)) continue;
         seenKeys.add(row.key);
@@ -104,6 +112,11 @@ export class GroupQueue {
         continue;
       }
       rows.push({ row, duplicate: false });
+    }
+    if (byPriority) {
+      // Stable: seq order within a priority. A key has at most one claimable row under `key` order.
+      rows.sort((a, b) => b.row.priority - a.row.priority);
+      rows.length = Math.min(rows.length, max);
     }
     return { rows, nextEventAt };
   }

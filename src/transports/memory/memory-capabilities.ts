@@ -4,6 +4,7 @@
  * differ in (a dead-letter store, lease expiry, competing consumers, fifo
  * order), so the runtime's fill-ins run against each of them.
  */
+import { PRIORITY_LEVELS } from "../../envelope/expiry-priority.js";
 import type { TransportCapabilities } from "../../transport/transport.js";
 
 export interface MemoryCapabilities {
@@ -17,6 +18,8 @@ export interface MemoryCapabilities {
   /** Competing consumers in a group; off: one live subscription per group. */
   readonly consumerGroups: boolean;
   readonly maxMessageBytes: number;
+  /** Claims take higher-priority messages first (never past an earlier message of the same key); off: publish order, and the runtime fills in. */
+  readonly priorities: boolean;
 }
 
 /** What the runtime sees of a simulated broker. */
@@ -25,5 +28,6 @@ export function seamCapabilities(simulated: MemoryCapabilities): TransportCapabi
     nativeDelay: simulated.nativeDelay,
     ordering: simulated.ordering === "key" ? "key" : "none",
     maxMessageBytes: simulated.maxMessageBytes,
+    priorities: simulated.priorities ? PRIORITY_LEVELS : 0,
   });
 }

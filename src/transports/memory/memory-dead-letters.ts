@@ -40,7 +40,7 @@ export function createDeadLetterStore(state: BrokerState): DeadLetterStore {
     // A group that no longer exists (a closed temporary group) has nowhere to go: the entry stays.
     const group = state.groups.get(entry.group);
     if (group === undefined) return false;
-    state.enqueue(group, { id: entry.id, topic: entry.topic, key: entry.key, wire: wireOf(entry) }, 0);
+    state.enqueue(group, { id: entry.id, topic: entry.topic, key: entry.key, priority: 0, wire: wireOf(entry) }, 0);
     state.deadLetters.delete(entryId);
     state.counters.replayed++;
     return true;

@@ -29,6 +29,7 @@ export const DEFAULT_MEMORY_CAPABILITIES: MemoryCapabilities = Object.freeze({
   ordering: "key",
   leases: true,
   maxMessageBytes: 8 * 1024 * 1024,
+  priorities: true,
 });
 
 export interface MemoryTransportOverrides {
@@ -170,7 +171,9 @@ class MemoryTransportImpl implements MemoryTransport {
       return new UnroutableError(`memory transport: message ${message.id} is unroutable: ${where}`);
     }
     // One copy of the headers shared by every group's row: rows replace, never edit, their wire.
-    const toEnqueue = { id: message.id, topic: message.topic, key: message.key, wire: { headers: copyHeaders(message.wire.headers), body: message.wire.body } };
+    // Claims never pass an earlier row of a key only under `key` order: otherwise keyed rows keep publish order.
+    const priority = this.simulated.priorities && (message.key === undefined || this.simulated.ordering === "key") ? message.priority ?? 0 : 0;
+    const toEnqueue = { id: message.id, topic: message.topic, key: message.key, priority, wire: { headers: copyHeaders(message.wire.headers), body: message.wire.body } };
     for (const group of groups) state.enqueue(group, toEnqueue, delayMs);
     state.counters.published++;
     return undefined;

@@ -29,6 +29,7 @@ import { DeadLetterLocks } from "./dlq-lock.js";
 import { DeadLetterScanner, type ScannedEntry } from "./dlq-scan.js";
 import { checkGroupName } from "./names.js";
 import type { AmqpSession } from "./session.js";
+import { wirePriority } from "../../envelope/expiry-priority.js";
 
 /** Entry ids remembered with their group, so a cursor or an id is found without scanning every group. */
 const MAX_REMEMBERED = 10_000;
@@ -213,7 +214,10 @@ function startOf(entries: readonly ScannedEntry[], group: string, cursor: Cursor
 }
 
 function outgoing(entry: DeadLetter, wire: WireMessage): OutgoingMessage {
-  return { topic: entry.topic, id: entry.messageId, key: entry.key, group: entry.group, wire };
+  // A replay keeps the message's priority (binary mode: its `ce-priority` header).
+  const priority = wirePriority(wire.headers);
+  const message = { topic: entry.topic, id: entry.messageId, key: entry.key, group: entry.group, wire };
+  return priority === undefined ? message : { ...message, priority };
 }
 
 function isGroupName(name: string): boolean {

@@ -7,6 +7,7 @@
  * loss. Acks go through the channel's coalescer (ack-coalescer.ts); nacks
  * are sent at once.
  */
+import { wirePriority } from "../../envelope/expiry-priority.js";
 import type { Channel } from "amqplib";
 import { LeaseLostError } from "../../errors.js";
 import { uuidv7 } from "../../envelope/uuidv7.js";
@@ -103,6 +104,7 @@ export class RabbitmqDelivery implements Delivery {
         group: this.group,
         wire: { headers: { ...headers, [ATTEMPTS_HEADER]: String(this.priorDeliveries + 1) }, body: this.wire.body },
         ...(delayMs > 0 ? { delayMs } : {}),
+        ...priorityOf(headers),
       };
       await this.publishOrThrow(copy);
       this.settleOnChannel();
@@ -182,4 +184,10 @@ export class RabbitmqDelivery implements Delivery {
     const [result] = await this.host.publish([message]);
     if (result) throw result;
   }
+}
+
+/** A retry keeps its message's priority (binary mode: the `ce-priority` header). */
+function priorityOf(headers: Readonly<Record<string, string>>): { priority?: number } {
+  const priority = wirePriority(headers);
+  return priority === undefined ? {} : { priority };
 }

@@ -14,6 +14,16 @@ export interface RabbitmqTransportOptions {
   /** Type of every queue missive declares (group queues, dead-letter queues, delay levels). Default `quorum`. */
   readonly queueType?: RabbitmqQueueType;
   /**
+   * Native message priority: group queues are declared with
+   * `x-max-priority: 9` and unkeyed messages carry their priority (keyed
+   * ones do not: the broker would let them overtake earlier messages of
+   * their key). Needs `queueType: "classic"` (quorum queues have no
+   * priorities). RabbitMQ cannot add the argument to an existing queue:
+   * turning this on for existing groups means declaring them again.
+   * Default `false`: the runtime orders what each consumer holds instead.
+   */
+  readonly priorities?: boolean;
+  /**
    * Declare the topology (exchanges, queues, bindings) on demand. Default `true`.
    * `false`: only check (passively) that what is needed exists, for services run
    * with least-privilege users after `missive topology` declared it.
@@ -48,6 +58,7 @@ export interface RabbitmqTransportOptions {
 export interface ResolvedRabbitmqOptions {
   readonly url: string;
   readonly queueType: RabbitmqQueueType;
+  readonly priorities: boolean;
   readonly declare: boolean;
   readonly publishWindow: number;
   readonly confirmTimeoutMs: number;
@@ -63,6 +74,7 @@ export interface ResolvedRabbitmqOptions {
 
 export const RABBITMQ_DEFAULTS = Object.freeze({
   queueType: "quorum" as RabbitmqQueueType,
+  priorities: false,
   declare: true,
   publishWindow: 1000,
   confirmTimeoutMs: 10_000,
@@ -88,6 +100,9 @@ export function resolveRabbitmqOptions(options: RabbitmqTransportOptions): Resol
   if (queueType !== "quorum" && queueType !== "classic") {
     throw new ConfigurationError(`rabbitmq transport: \`queueType\` must be "quorum" or "classic", got ${JSON.stringify(queueType)}`);
   }
+  const priorities = options.priorities ?? RABBITMQ_DEFAULTS.priorities;
+  if (typeof priorities !== "boolean") throw new ConfigurationError("rabbitmq transport: `priorities` must be a boolean");
+  if (priorities && queueType !== "classic") throw new ConfigurationError('rabbitmq transport: `priorities` needs `queueType: "classic"` (quorum queues have no message priorities)');
   if (options.declare !== undefined && typeof options.declare !== "boolean") throw new ConfigurationError("rabbitmq transport: `declare` must be a boolean");
   if (options.tls !== undefined && (options.tls === null || typeof options.tls !== "object")) throw new ConfigurationError("rabbitmq transport: `tls` must be an object");
   const connectionName = options.connectionName ?? RABBITMQ_DEFAULTS.connectionName;
@@ -98,6 +113,7 @@ export function resolveRabbitmqOptions(options: RabbitmqTransportOptions): Resol
   return Object.freeze({
     url,
     queueType,
+    priorities,
     declare: options.declare ?? RABBITMQ_DEFAULTS.declare,
     publishWindow: integer("publishWindow", options.publishWindow, RABBITMQ_DEFAULTS.publishWindow, 1),
     confirmTimeoutMs: integer("confirmTimeoutMs", options.confirmTimeoutMs, RABBITMQ_DEFAULTS.confirmTimeoutMs, 1),

@@ -285,6 +285,8 @@ export class Publisher {
         const properties = toAmqpProperties(m.wire.headers);
         properties.mandatory = true;
         properties.messageId = id;
+        // Unkeyed only: a priority queue would let a keyed message overtake earlier messages of its key.
+        if (m.priority !== undefined && m.key === undefined && this.options.priorities) properties.priority = m.priority;
         const replyTo = m.wire.headers["ce-replyto"];
         if (replyTo !== undefined && this.replyTopics.has(replyTo)) properties.replyTo = DIRECT_REPLY_TO;
         const routingKey = route.byKey === true ? partitionRoutingKey(m.key !== undefined ? keyHash(m.key) : this.spread++) : route.routingKey;

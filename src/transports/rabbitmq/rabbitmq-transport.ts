@@ -5,6 +5,7 @@
  * retries, a dead-letter queue per group, direct reply-to, and a connection
  * that comes back by itself.
  */
+import { PRIORITY_LEVELS } from "../../envelope/expiry-priority.js";
 import { ClosedError, ConfigurationError } from "../../errors.js";
 import type {
   DeadLetterStore, DurabilityReport, OutgoingMessage, PublishResult, QueueStats, SubscribeOptions, Subscription, Transport, TransportCapabilities, TransportContext,
@@ -42,12 +43,7 @@ export function rabbitmqTransport(options: RabbitmqTransportOptions | string): R
 
 class RabbitmqTransportImpl implements RabbitmqTransport {
   readonly name = "rabbitmq";
-  readonly capabilities: TransportCapabilities = Object.freeze({
-    nativeDelay: true,
-    // Ordered groups are partitioned by key onto one consumer at a time (ordered-subscription.ts, ADR 007).
-    ordering: "key",
-    maxMessageBytes: MAX_MESSAGE_BYTES,
-  });
+  readonly capabilities: TransportCapabilities;
   readonly deadLetters: RabbitmqDeadLetterStore;
   private readonly session: AmqpSession;
   private readonly topology: Topology;
@@ -62,6 +58,15 @@ class RabbitmqTransportImpl implements RabbitmqTransport {
   private closed = false;
 
   constructor(readonly options: ResolvedRabbitmqOptions) {
+    this.capabilities = Object.freeze({
+      nativeDelay: true,
+      // Ordered groups are partitioned by key onto one consumer at a time (ordered-subscription.ts, ADR 007).
+      ordering: "key",
+      maxMessageBytes: MAX_MESSAGE_BYTES,
+      // Classic priority queues (options.priorities); only unkeyed messages carry a priority (publisher.ts), so keyed
+      // ones keep publish order (docs/expiry-priority.md).
+      priorities: options.priorities ? PRIORITY_LEVELS : 0,
+    });
     this.session = new AmqpSession(options);
     const publish = (batch: readonly OutgoingMessage[]): Promise<PublishResult[]> => this.publisher.publish(batch);
     // AMQP cannot list queues: the topology tells the catalog what it declared, and stats and dead letters read it back.

@@ -5,6 +5,7 @@
  * destination. Declarations run on a channel of their own, because a failed
  * passive check closes the channel it ran on.
  */
+import { MAX_PRIORITY } from "../../envelope/expiry-priority.js";
 import type { Channel, Options } from "amqplib";
 import { ConfigurationError, isMissiveError } from "../../errors.js";
 import { toAmqpError } from "./amqp-errors.js";
@@ -67,7 +68,7 @@ export class Topology {
     }
     await this.once(`g:${group}`, async (ch) => {
       if (this.options.declare) {
-        await ch.assertQueue(group, { durable: true, arguments: this.queueArguments() });
+        await ch.assertQueue(group, { durable: true, arguments: this.groupQueueArguments() });
         await ch.assertQueue(deadLetterQueueOf(group), { durable: true, arguments: this.queueArguments() });
       } else {
         await this.check(() => ch.checkQueue(group), `queue ${JSON.stringify(group)}`);
@@ -183,6 +184,11 @@ export class Topology {
 
   private queueArguments(): Options.AssertQueue["arguments"] {
     return { "x-queue-type": this.options.queueType };
+  }
+
+  /** A group's queue: with `priorities`, a priority queue of missive's ten levels (0–9). */
+  private groupQueueArguments(): Options.AssertQueue["arguments"] {
+    return this.options.priorities ? { "x-queue-type": this.options.queueType, "x-max-priority": MAX_PRIORITY } : this.queueArguments();
   }
 
   private levelArguments(level: number): Options.AssertQueue["arguments"] {

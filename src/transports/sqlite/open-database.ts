@@ -8,7 +8,7 @@ import { existsSync } from "node:fs";
 import Database from "better-sqlite3";
 import { ConfigurationError } from "../../errors.js";
 import type { ResolvedSqliteOptions } from "./options.js";
-import { transportSchema } from "./schema.js";
+import { tableNames, transportSchema, upgradeStatements } from "./schema.js";
 import { isBusy, toTransportError } from "./sqlite-errors.js";
 
 // Caps the WAL file size left after a checkpoint, so a burst does not leave a huge file behind.
@@ -32,8 +32,14 @@ export function openDatabase(options: ResolvedSqliteOptions): Database.Database 
     }
     db.pragma(`synchronous = ${options.synchronous}`);
     db.pragma(`journal_size_limit = ${JOURNAL_SIZE_LIMIT}`);
-    const ddl = transportSchema(options.tablePrefix);
-    db.transaction(() => db.exec(ddl)).immediate();
+    const prefix = options.tablePrefix;
+    const ddl = transportSchema(prefix);
+    db.transaction(() => {
+      const columns = (db.pragma(`table_info(${tableNames(prefix).queue})`) as Array<{ name: string }>).map((c) => c.name);
+      const upgrade = upgradeStatements(prefix, columns);
+      if (upgrade !== "") db.exec(upgrade);
+      db.exec(ddl);
+    }).immediate();
     return db;
   } catch (cause) {
     db.close();

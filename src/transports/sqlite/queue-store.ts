@@ -21,6 +21,7 @@ export interface ClaimedRow {
   readonly headers: unknown;
   readonly body: unknown;
   readonly attempts: number;
+  readonly priority: number;
 }
 
 export interface Claim {
@@ -44,7 +45,11 @@ interface PreparedMessage {
   readonly body: Buffer;
   readonly delayMs: number;
   readonly group: string | undefined;
+  readonly priority: number;
 }
+
+/** Priority levels, highest first: claims read one index range per level. */
+const LEVELS = [9, 8, 7, 6, 5, 4, 3, 2, 1, 0] as const;
 
 type Stmt = Database.Statement<unknown[], unknown>;
 
@@ -71,30 +76,31 @@ export class QueueStore {
   ) {
     const t = tableNames(prefix);
     const q = t.queue;
-    const insertCols = `${q} (group_name, topic, message_id, key, headers, body, visible_at, attempts, enqueued_at)`;
+    const insertCols = `${q} (group_name, topic, message_id, key, headers, body, visible_at, attempts, enqueued_at, priority)`;
     const prep = (sql: string): Stmt => db.prepare(sql);
     // Index [0] serves unordered consumers, [1] ordered ones. Ordered consumers read only key heads
     // (blocked = 0); unordered ones read both ranges of the claim index, each in index order, merged.
-    const due = (blocked: 0 | 1): string =>
-      `SELECT seq, visible_at FROM ${q} WHERE group_name = @group AND blocked = ${blocked} AND visible_at <= @now ORDER BY visible_at, seq LIMIT @max`;
-    const dueHeads = `SELECT seq FROM (${due(0)})`;
-    const dueAll = `SELECT seq FROM (SELECT * FROM (${due(0)}) UNION ALL SELECT * FROM (${due(1)})) ORDER BY visible_at, seq LIMIT @max`;
+    // Highest priority first, then earliest visible: one index range per (blocked, priority), merged.
+    const dueAt = (blocked: 0 | 1, priority: number): string =>
+      `SELECT * FROM (SELECT seq, priority, visible_at FROM ${q} WHERE group_name = @group AND blocked = ${blocked} AND priority = ${priority} AND visible_at <= @now ORDER BY visible_at, seq LIMIT @max)`;
+    const due = (ranges: ReadonlyArray<0 | 1>): string =>
+      `SELECT seq FROM (${ranges.flatMap((b) => LEVELS.map((p) => dueAt(b, p))).join(" UNION ALL ")}) ORDER BY priority DESC, visible_at, seq LIMIT @max`;
+    const dueHeads = due([0]);
+    const dueAll = due([0, 1]);
     const claimSql = (pick: string): string =>
       `UPDATE ${q} SET visible_at = @until, lease_token = @token, attempts = attempts + 1 WHERE seq IN (${pick})
-       RETURNING seq, topic, message_id, key, headers, body, attempts`;
-    const minOf = (blocked: 0 | 1): string => `SELECT MIN(visible_at) AS v FROM ${q} WHERE group_name = @group AND blocked = ${blocked} AND visible_at > @now`;
+       RETURNING seq, topic, message_id, key, headers, body, attempts, priority`;
+    const minAt = (blocked: 0 | 1, priority: number): string =>
+      `SELECT MIN(visible_at) AS v FROM ${q} WHERE group_name = @group AND blocked = ${blocked} AND priority = ${priority} AND visible_at > @now`;
+    const minOf = (ranges: ReadonlyArray<0 | 1>): string => `SELECT MIN(v) FROM (${ranges.flatMap((b) => LEVELS.map((p) => minAt(b, p))).join(" UNION ALL ")})`;
+    const anyDue = (blocked: string): string =>
+      `SELECT 1 FROM ${q} WHERE group_name = @group AND blocked ${blocked} AND priority IN (${LEVELS.join(", ")}) AND visible_at <= @now LIMIT 1`;
     this.s = {
-      insert: prep(`INSERT INTO ${insertCols} VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)`),
+      insert: prep(`INSERT INTO ${insertCols} VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?)`),
       boundGroups: prep(`SELECT group_name FROM ${t.bindings} WHERE topic = ?`).pluck(),
       groupExists: prep(`SELECT group_name FROM ${t.groups} WHERE group_name = ?`).pluck(),
-      claimable: [
-        prep(`SELECT 1 FROM ${q} WHERE group_name = @group AND blocked IN (0, 1) AND visible_at <= @now LIMIT 1`).pluck(),
-        prep(`SELECT 1 FROM ${q} WHERE group_name = @group AND blocked = 0 AND visible_at <= @now LIMIT 1`).pluck(),
-      ],
-      nextVisible: [
-        prep(`SELECT MIN(v) FROM (${minOf(0)} UNION ALL ${minOf(1)})`).pluck(),
-        prep(minOf(0)).pluck(),
-      ],
+      claimable: [prep(anyDue("IN (0, 1)")).pluck(), prep(anyDue("= 0")).pluck()],
+      nextVisible: [prep(minOf([0, 1])).pluck(), prep(minOf([0])).pluck()],
       claim: [prep(claimSql(dueAll)), prep(claimSql(dueHeads))],
       renew: prep(`UPDATE ${q} SET visible_at = ? WHERE seq = ? AND lease_token = ?`),
       ack: prep(`DELETE FROM ${q} WHERE seq = ? AND lease_token = ?`),
@@ -133,7 +139,7 @@ export class QueueStore {
     }
     const visibleAt = ctx.now + m.delayMs;
     for (const g of groups) {
-      this.s.insert.run(g, m.topic, m.id, m.key, m.headers, m.body, visibleAt, ctx.now);
+      this.s.insert.run(g, m.topic, m.id, m.key, m.headers, m.body, visibleAt, ctx.now, m.priority);
       ctx.touch(g);
     }
     return undefined;
@@ -173,6 +179,7 @@ export class QueueStore {
       body: Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength),
       delayMs: delayMs > 0 ? Math.min(Math.ceil(delayMs), 8.64e15) : 0,
       group: m.group,
+      priority: m.priority !== undefined && Number.isInteger(m.priority) && m.priority >= 0 && m.priority <= 9 ? m.priority : 0,
     };
   }
 
@@ -220,7 +227,8 @@ export class QueueStore {
     return this.writer.submit((ctx) => {
       const token = randomUUID();
       const rows = this.s.claim[ordered ? 1 : 0].all({ until: ctx.now + leaseMs, token, group, now: ctx.now, max }) as ClaimedRow[];
-      rows.sort((a, b) => a.seq - b.seq);
+      // Highest priority first, then seq (an ordered claim holds at most one row of a key).
+      rows.sort((a, b) => b.priority - a.priority || a.seq - b.seq);
       return { token, rows };
     });
   }

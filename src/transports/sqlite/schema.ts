@@ -9,7 +9,20 @@
  * ever reads key heads (the `blocked = 0` range of the claim index).
  */
 
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
+
+/** The `priority` column: added to version-1 tables by upgradeStatements. */
+const PRIORITY_COLUMN = "priority INTEGER NOT NULL DEFAULT 0 CHECK (priority BETWEEN 0 AND 9)";
+
+/**
+ * DDL that brings an existing queue table up to this version before the
+ * schema below runs (which assumes it): version 2 adds `priority`.
+ * `columns` are the queue table's columns, empty when it does not exist yet.
+ */
+export function upgradeStatements(prefix: string, columns: readonly string[]): string {
+  if (columns.length === 0 || columns.includes("priority")) return "";
+  return `ALTER TABLE ${tableNames(prefix).queue} ADD COLUMN ${PRIORITY_COLUMN};`;
+}
 
 /** Table names for one prefix. The prefix is validated as an identifier before it gets here. */
 export interface TableNames {
@@ -76,12 +89,14 @@ CREATE TABLE IF NOT EXISTS ${t.queue} (
   attempts INTEGER NOT NULL DEFAULT 0,
   lease_token TEXT,
   enqueued_at INTEGER NOT NULL DEFAULT ${NOW_MS},
-  blocked INTEGER NOT NULL DEFAULT 0
+  blocked INTEGER NOT NULL DEFAULT 0,
+  ${PRIORITY_COLUMN}
 );
--- Claims: earliest visible first, seq breaking ties, reading only the rows they take.
--- Ordered claims read the blocked = 0 range; unordered ones merge both ranges.
--- One index for both keeps every insert, claim and ack to one index write.
-CREATE INDEX IF NOT EXISTS ${prefix}queue_claim ON ${t.queue} (group_name, blocked, visible_at, seq);
+-- Claims: highest priority first, then earliest visible, seq breaking ties, reading only the rows they
+-- take: one range per (blocked, priority). Ordered claims read the blocked = 0 ranges; unordered ones
+-- merge both. One index for both keeps every insert, claim and ack to one index write.
+DROP INDEX IF EXISTS ${prefix}queue_claim;
+CREATE INDEX IF NOT EXISTS ${prefix}queue_claim_priority ON ${t.queue} (group_name, blocked, priority, visible_at, seq);
 -- Finding a key's head, for the triggers below.
 CREATE INDEX IF NOT EXISTS ${prefix}queue_key ON ${t.queue} (group_name, key, seq) WHERE key IS NOT NULL;
 
@@ -131,7 +146,8 @@ CREATE TABLE IF NOT EXISTS ${t.consumers} (
   seen_at INTEGER NOT NULL DEFAULT ${NOW_MS}
 ) WITHOUT ROWID;
 
-INSERT OR IGNORE INTO ${t.meta} (name, value) VALUES ('schema_version', '${SCHEMA_VERSION}');
+INSERT INTO ${t.meta} (name, value) VALUES ('schema_version', '${SCHEMA_VERSION}')
+  ON CONFLICT (name) DO UPDATE SET value = excluded.value WHERE CAST(value AS INTEGER) < ${SCHEMA_VERSION};
 `;
 }
 

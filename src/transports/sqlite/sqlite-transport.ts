@@ -23,6 +23,7 @@ import type { DurabilityReporting, NativeDeadLetters, QueueInspection } from "..
 import { ConsumerRegistry } from "./consumer-registry.js";
 import { SqliteDeadLetterStore } from "./dead-letter-store.js";
 import { readDurability } from "./durability.js";
+import { PRIORITY_LEVELS } from "../../envelope/expiry-priority.js";
 import { openDatabase } from "./open-database.js";
 import { resolveSqliteOptions, type ResolvedSqliteOptions, type SqliteTransportOptions } from "./options.js";
 import { QueueStore } from "./queue-store.js";
@@ -81,6 +82,7 @@ class SqliteTransportImpl implements SqliteTransport {
       nativeDelay: true,
       ordering: "key",
       maxMessageBytes: options.maxMessageBytes,
+      priorities: PRIORITY_LEVELS,
     });
     this.database = openDatabase(options);
     // Instances on one file share wake-ups; `:memory:` databases are private to their connection.

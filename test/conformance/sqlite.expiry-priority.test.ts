@@ -1,0 +1,4 @@
+import { runExpiryPriorityConformance } from "./expiry-priority.suite.js";
+import { sqliteTarget } from "./sqlite.target.js";
+
+runExpiryPriorityConformance(sqliteTarget);

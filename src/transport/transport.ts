@@ -38,7 +38,9 @@ export interface TransportCapabilities {
   /**
    * Largest wire message (headers + body) the broker accepts, in bytes. The
    * producer refuses a bigger one with MessageTooLargeError before it reaches
-   * the broker (and never spools it: it could never be sent).
+   * the broker (and never spools it: it could never be sent). A transport
+   * handed one anyway fails that message alone: its PublishResult is a
+   * MessageTooLargeError and the rest of the batch is published.
    */
   readonly maxMessageBytes: number;
 }

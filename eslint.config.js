@@ -24,7 +24,7 @@ export default tseslint.config(
   },
   {
     // The core knows no broker: only src/transports/* may import a transport.
-    files: ["src/runtime/**/*.ts", "src/envelope/**/*.ts", "src/contract/**/*.ts", "src/transport/**/*.ts", "src/middleware/**/*.ts", "src/stores/*.ts", "src/index.ts", "src/connect.ts"],
+    files: ["src/runtime/**/*.ts", "src/envelope/**/*.ts", "src/contract/**/*.ts", "src/transport/**/*.ts", "src/middleware/**/*.ts", "src/stores/*.ts", "src/index.ts", "src/connect.ts", "src/testing/**/*.ts"],
     rules: {
       // The one exception: the entry point loads the shipped transports' registrations (builtin.ts, no broker client).
       "no-restricted-imports": ["error", { patterns: [{ group: ["**/transports/**", "!./transports/builtin.js"], message: "The core must not import a transport (STYLE.md §1)." }, { group: ["better-sqlite3"], message: "The core knows no broker client." }, { group: ["pg", "mysql2", "mysql2/*", "kysely"], message: "The core knows no database client." }, { group: ["**/stores/postgres/**", "**/stores/mysql/**", "**/stores/sqlite/**", "**/stores/kysely/**", "./postgres/**", "./mysql/**", "./sqlite/**", "./kysely/**"], message: "Database stores are reached through their subpath exports, never from the core." }] }],

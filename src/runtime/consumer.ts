@@ -135,7 +135,7 @@ export class ConsumerImpl implements Consumer {
     this.useBrokerRetry = caps.nativeDelay && (!s.ordered || caps.ordering === "key");
     this.givesBackStaleKeys = s.ordered && caps.ordering !== "key" && caps.nativeDelay;
     // Without native priority, the runtime fills in: held deliveries start highest priority first (lane-scheduler.ts).
-    this.localPriority = caps.priorities === 0;
+    this.localPriority = (caps.priorities ?? 0) === 0;
     this.refillBatch = Math.max(1, Math.floor((s.prefetch - s.concurrency) / 2), Math.floor(s.prefetch / 4));
     this.ready = this.start();
   }

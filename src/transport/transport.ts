@@ -38,7 +38,9 @@ export interface TransportCapabilities {
   /**
    * Largest wire message (headers + body) the broker accepts, in bytes. The
    * producer refuses a bigger one with MessageTooLargeError before it reaches
-   * the broker (and never spools it: it could never be sent).
+   * the broker (and never spools it: it could never be sent). A transport
+   * handed one anyway fails that message alone: its PublishResult is a
+   * MessageTooLargeError and the rest of the batch is published.
    */
   readonly maxMessageBytes: number;
   /**
@@ -48,9 +50,9 @@ export interface TransportCapabilities {
    * deliveries it holds (its prefetch) highest priority first. Either way
    * priority never reorders messages of one key: a transport applies it
    * only where its broker cannot move a message ahead of an earlier one of
-   * its key (docs/expiry-priority.md).
+   * its key (docs/expiry-priority.md). Optional: absent means 0.
    */
-  readonly priorities: number;
+  readonly priorities?: number;
 }
 
 /**

@@ -104,15 +104,4 @@ describe("memory transport - capability overrides", () => {
     expect(await pending).toMatchObject([{ attempt: 2 }]);
   });
 
-  it("memory - without leases: a crashed transport's messages come back at once", async () => {
-    const broker = createMemoryBroker();
-    const overrides = { capabilities: { leases: false } };
-    const [a, b] = [await connected(broker, overrides), await connected(broker, overrides)];
-    const holder = await a.subscribe(sub("g", { leaseMs: 60_000 }));
-    const other = await b.subscribe(sub("g", { leaseMs: 60_000 }));
-    await a.publish([message("t", "m1")]);
-    await holder.receive(1, 500);
-    a.crash();
-    expect(await other.receive(1, 500)).toMatchObject([{ attempt: 2 }]);
-  });
 });

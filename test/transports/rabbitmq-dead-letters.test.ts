@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { ConfigurationError } from "../../src/errors.js";
 import type { RabbitmqTransport } from "../../src/transports/rabbitmq/index.js";
 import { deadLetterQueueOf } from "../../src/transports/rabbitmq/names.js";
-import { bodyOf, message, rabbitmqFixture, receiveAtLeast, subOptions } from "./rabbitmq-support.js";
+import { bodyOf, rabbitmqFixture, receiveAtLeast, subOptions } from "./rabbitmq-support.js";
 import { deadLetters, deleteGroup, uniqueName } from "./rabbitmq-operate-support.js";
 
 describe("rabbitmq dead letters", () => {
@@ -121,28 +121,6 @@ describe("rabbitmq dead letters", () => {
     }
   });
 
-  it("rabbitmq dead letters - replayEdited sends the new wire with the same message id", async ({ skip }) => {
-    if (fx.skip()) return skip();
-    const t = await open();
-    const n = names();
-    try {
-      await t.bind(n.a, [n.topic]);
-      await deadLetters(t, n.a, n.topic, [{ id: "e1" }]);
-      const [entry] = await t.deadLetters.list({ group: n.a });
-      expect(await t.deadLetters.replayEdited(entry!.entryId, { headers: { "ce-id": "e1", "ce-type": n.topic, "x-edited": "yes" }, body: Buffer.from("fixed") })).toBe(true);
-      expect(await t.deadLetters.replayEdited(entry!.entryId, { headers: {}, body: Buffer.from("again") })).toBe(false);
-      const sub = await t.subscribe(subOptions(n.a, [n.topic]));
-      const [d] = await receiveAtLeast(sub, 1, 10_000);
-      expect(d && bodyOf(d)).toBe("fixed");
-      expect(d?.wire.headers["x-edited"]).toBe("yes");
-      expect(d?.wire.headers["ce-id"]).toBe("e1");
-      await d?.ack();
-      await sub.close();
-    } finally {
-      await cleanup();
-    }
-  });
-
   it("rabbitmq dead letters - concurrent scans from two connections each see every entry (the lock serialises them)", async ({ skip }) => {
     if (fx.skip()) return skip();
     const t1 = await open();
@@ -205,17 +183,4 @@ describe("rabbitmq dead letters", () => {
     }
   });
 
-  it("rabbitmq dead letters - publishing to a group queue by id keeps working alongside (message helper sanity)", async ({ skip }) => {
-    if (fx.skip()) return skip();
-    const t = await open();
-    const n = names();
-    try {
-      await t.bind(n.a, [n.topic]);
-      expect(await t.publish([message(n.topic, "x1", undefined, { group: n.a })])).toEqual([undefined]);
-      expect(await t.deadLetters.count({ group: n.a })).toBe(0);
-      expect(await t.deadLetters.list({ group: n.a, limit: 0 })).toEqual([]);
-    } finally {
-      await cleanup();
-    }
-  });
 });

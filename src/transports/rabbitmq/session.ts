@@ -129,6 +129,9 @@ export class AmqpSession {
     this.live = undefined;
     const stream = (live?.model.connection as unknown as { stream?: { destroy(): void } } | undefined)?.stream;
     stream?.destroy();
+    // `lost` ignores the close event of a connection no longer live, so tell the channels' users here:
+    // without it their held deliveries "ack" into a dead channel instead of rejecting with LeaseLostError.
+    if (live) for (const fn of this.lostListeners) fn();
   }
 
   private async open(): Promise<LiveConnection> {

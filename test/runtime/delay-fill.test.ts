@@ -145,7 +145,7 @@ describe.each([
     const b = await bus();
     const attempts: Array<{ attempt: number; at: number }> = [];
     const handled: number[] = [];
-    await b.consume(OrderPlaced, { group: "retry", concurrency: 1, prefetch: 4, retry: { delays: ["800ms"], attempts: 3 } }, (d, ctx) => {
+    await b.consume(OrderPlaced, { group: "retry", concurrency: 1, prefetch: 4, retry: { delays: ["1200ms"], attempts: 3 } }, (d, ctx) => {
       if (d.seq === 0) {
         attempts.push({ attempt: ctx.attempt, at: Date.now() });
         if (ctx.attempt < 3) throw new TransientError("not yet");
@@ -160,8 +160,8 @@ describe.each([
     expect(attempts).toHaveLength(1);
     await waitFor(() => handled.includes(0), 15_000, "the retried message");
     expect(attempts.map((a) => a.attempt)).toEqual([1, 2, 3]);
-    expect(attempts[1]!.at - attempts[0]!.at).toBeGreaterThanOrEqual(790);
-    expect(attempts[2]!.at - attempts[1]!.at).toBeGreaterThanOrEqual(790);
+    expect(attempts[1]!.at - attempts[0]!.at).toBeGreaterThanOrEqual(1190);
+    expect(attempts[2]!.at - attempts[1]!.at).toBeGreaterThanOrEqual(1190);
     await sleep(300);
     expect(handled.sort()).toEqual([0, 1]);
   });

@@ -10,6 +10,7 @@ import type { BusSettings } from "./bus-options.js";
 import { consumerSettings, type ConsumeOptions } from "./consume-options.js";
 import { deadLetterAdmin, type DeadLetterAdmin, type DeadLetterAdminOptions } from "./dead-letter-admin.js";
 import { ConsumerImpl, type Consumer } from "./consumer.js";
+import { withRuntimeDelay } from "./delay-fill.js";
 import { toMs, type Duration } from "./duration.js";
 import type { Handler } from "./handler-context.js";
 import { Producer } from "./producer.js";
@@ -75,8 +76,11 @@ export class BusImpl implements Bus {
   private closed = false;
   /** Contracts this bus consumes or declared, by type: what dead-letter edits are validated against. */
   private readonly known = new Map<string, MessageDefinition>();
+  /** The transport the runtime uses: `transport` itself, or the delay fill around it. */
+  private readonly runtime: Transport;
 
   constructor(
+    /** The transport as given; the runtime works on it through the delay fill when it has no native delay (ADR 008). */
     readonly transport: Transport,
     private readonly settings: BusSettings,
     private readonly defaultInbox: InboxStore<unknown> | undefined,
@@ -84,8 +88,10 @@ export class BusImpl implements Bus {
     events?: StatusEvents,
   ) {
     this.service = settings.service;
-    this.producer = new Producer(transport, settings.producer, settings.random, settings.logger, spool, events);
-    this.requester = new Requester(transport, this.producer, settings.limits, settings.logger);
+    // Without native delay the runtime delays (delayed publishes, retries): producer, consumers and requester all go through it.
+    this.runtime = transport.capabilities.nativeDelay ? transport : withRuntimeDelay(transport, settings.logger);
+    this.producer = new Producer(this.runtime, settings.producer, settings.random, settings.logger, spool, events);
+    this.requester = new Requester(this.runtime, this.producer, settings.limits, settings.logger);
   }
 
   publish<M extends AnyDefinition>(definition: M, data: MessageInput<M>, options?: PublishOptions): Promise<PublishReceipt> {
@@ -112,7 +118,7 @@ export class BusImpl implements Bus {
       inbox = options.idempotency as InboxStore<unknown>;
     }
     const consumer = new ConsumerImpl({
-      transport: this.transport,
+      transport: this.runtime,
       registry,
       settings,
       handler: handler as Handler<unknown, unknown>,

@@ -24,6 +24,7 @@ import { deadLetterTopic, type Delivery, type Subscription, type Transport } fro
 import { sleep, type Random } from "./backoff.js";
 import { CircuitBreaker, type BreakerState } from "./circuit-breaker.js";
 import type { ConsumerSettings } from "./consume-options.js";
+import { retriesThroughTransport } from "./delay-support.js";
 import { DELIVERY_STATE, type DeliveryState } from "./delivery-state.js";
 import { DiagnosticHeaders, readRetryState, retryHeaders } from "./diagnostics.js";
 import { deadLetterDelivery } from "./dead-letter.js";
@@ -131,8 +132,8 @@ export class ConsumerImpl implements Consumer {
     const group = s.group;
     this.noTransaction = () => Promise.reject(new ConfigurationError(`ctx.transaction needs idempotency: "inbox" on group ${group}`));
     const caps = deps.transport.capabilities;
-    // A broker-side retry lets later messages of the key overtake unless the broker itself blocks the key.
-    this.useBrokerRetry = caps.nativeDelay && (!s.ordered || caps.ordering === "key");
+    // Through the transport or in-process: decided in one place for every transport (delay-support.ts, ADR 008).
+    this.useBrokerRetry = retriesThroughTransport(deps.transport, s.ordered);
     this.givesBackStaleKeys = s.ordered && caps.ordering !== "key" && caps.nativeDelay;
     // Without native priority, the runtime fills in: held deliveries start highest priority first (lane-scheduler.ts).
     this.localPriority = (caps.priorities ?? 0) === 0;

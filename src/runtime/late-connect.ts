@@ -19,8 +19,8 @@
  */
 import { ClosedError, ConnectionError, isRetryable } from "../errors.js";
 import type { Logger } from "../observability/logger.js";
-import { ABILITY_METHODS, hasNativeDeadLetters } from "../transport/abilities.js";
-import type { DeadLetterStore, Transport, TransportContext } from "../transport/transport.js";
+import { forwardAbilities } from "../transport/forward-abilities.js";
+import type { Transport, TransportContext } from "../transport/transport.js";
 import { fullJitterDelay, sleep, type BackoffOptions, type Random } from "./backoff.js";
 
 export interface LateConnect {
@@ -89,33 +89,10 @@ export function connectLate(inner: Transport, firstError: unknown, backoff: Back
     },
   };
   // Every ability the inner transport has, each call after the connection (abilities.ts lists them all).
-  const forwarded = transport as unknown as Record<string, unknown>;
-  const source = inner as unknown as Record<string, unknown>;
-  for (const method of ABILITY_METHODS) {
-    const fn = source[method];
-    if (typeof fn !== "function") continue;
-    forwarded[method] = async (...args: unknown[]): Promise<unknown> => {
-      await ready();
-      return (fn as (...a: unknown[]) => Promise<unknown>).apply(inner, args);
-    };
-  }
-  if (hasNativeDeadLetters(inner)) forwarded["deadLetters"] = waitingStore(inner.deadLetters, ready);
+  forwardAbilities(transport, inner, async (call) => {
+    await ready();
+    return call();
+  });
   return { transport, connected };
 }
 
-/** The dead-letter store, each call after the connection. */
-function waitingStore(store: DeadLetterStore, ready: () => Promise<void>): DeadLetterStore {
-  const after = <A extends unknown[], R>(fn: (...args: A) => Promise<R>) => async (...args: A): Promise<R> => {
-    await ready();
-    return fn(...args);
-  };
-  return {
-    list: after((filter) => store.list(filter)),
-    get: after((entryId: string) => store.get(entryId)),
-    count: after((query) => store.count(query)),
-    summary: after((query) => store.summary(query)),
-    replay: after((entryIds: readonly string[]) => store.replay(entryIds)),
-    replayEdited: after((entryId: string, wire) => store.replayEdited(entryId, wire)),
-    discard: after((entryIds: readonly string[]) => store.discard(entryIds)),
-  };
-}

@@ -28,6 +28,7 @@ import type { OutgoingMessage, PublishResult, Transport } from "../transport/tra
 import { fullJitterDelay, sleep, type Random } from "./backoff.js";
 import { BrokerHealth } from "./broker-health.js";
 import { buildEnvelope, type Mutable } from "./build-envelope.js";
+import { acceptsDelayedPublish } from "./delay-support.js";
 import { toMs } from "./duration.js";
 import type { Batch, Pending } from "./producer-batch.js";
 import type { ProducerSettings, Route } from "./producer-settings.js";
@@ -163,7 +164,7 @@ export class Producer {
     if (envelope.priority !== undefined) message.priority = priorityOf(envelope);
     if (group !== undefined) message.group = group;
     const caps = this.transport.capabilities;
-    if (message.delayMs !== undefined && !caps.nativeDelay) {
+    if (message.delayMs !== undefined && !acceptsDelayedPublish(this.transport)) {
       return Promise.reject(new ConfigurationError(`transport ${this.transport.name} cannot delay a publish`));
     }
     // Refused here, not by the broker: a message the broker can never take must not be retried or spooled.

@@ -6,8 +6,8 @@
  * (a dead-letter topic or database store, a temporary reply group) or the
  * tool says plainly that the broker cannot tell.
  *
- * Every ability is listed in ABILITY_METHODS, so a wrapper (late-connect.ts)
- * can forward each one without naming them.
+ * Every ability is listed in ABILITY_METHODS, so a wrapper forwards each one
+ * without naming them (forward-abilities.ts).
  */
 import type { DeadLetterStore, DurabilityReport, QueueStats, Subscription, Transport } from "./transport.js";
 

@@ -21,9 +21,12 @@ import type { Logger } from "../observability/logger.js";
 export interface TransportCapabilities {
   /**
    * `retry(delayMs)` and `OutgoingMessage.delayMs` schedule delivery durably
-   * inside the broker. Without it the runtime keeps a retrying delivery
-   * unsettled and waits in-process (the lease keeps other consumers off it),
-   * and refuses delayed publishes with a ConfigurationError.
+   * inside the broker. Without it the bus wraps the transport in the runtime
+   * delay fill (runtime/delay-fill.ts, ADR 008): a delayed message is
+   * published at once with its due time in a header and held by the
+   * subscriber until due; an unordered consumer's retry is a confirmed copy
+   * with a due time, an ordered one's waits in-process (the lease keeps other
+   * consumers off it). The transport itself never sees `delayMs` or `retry`.
    */
   readonly nativeDelay: boolean;
   /**
@@ -83,7 +86,7 @@ export interface OutgoingMessage {
   /** Ordering key; `undefined` means unkeyed. */
   readonly key: string | undefined;
   readonly wire: WireMessage;
-  /** Deliver no sooner than this many ms from now. Only with `nativeDelay`. */
+  /** Deliver no sooner than this many ms from now. Set only on a transport with `nativeDelay` (else the delay fill takes it). */
   readonly delayMs?: number;
   /**
    * 0–9, higher first (the envelope's `priority`); unset means 0. Used by

@@ -121,11 +121,14 @@ export function runOperateConformance(target: ConformanceTarget): void {
       const b = await bus();
       await b.declare(OrderPlaced, "st");
       for (let i = 0; i < 3; i++) await b.publish(OrderPlaced, { orderId: `s${i}`, seq: i, totalCents: 1 });
-      if (target.capabilities.nativeDelay) await b.publish(OrderPlaced, { orderId: "later", seq: 9, totalCents: 1 }, { delay: "60s" });
+      await b.publish(OrderPlaced, { orderId: "later", seq: 9, totalCents: 1 }, { delay: "60s" });
+      // A broker with native delay keeps the delayed message aside; one without has it ready in the queue,
+      // and the subscriber's delay fill holds it until due (ADR 008): the broker cannot tell it is delayed.
       const delayed = target.capabilities.nativeDelay ? 1 : 0;
+      const readyLater = 1 - delayed;
       const of = async (): Promise<QueueStats> => (await statsOf(b.transport)).find((s) => s.group === "st")!;
       const before = await of();
-      expect(before).toMatchObject({ group: "st", topics: [OrderPlaced.type], depth: 3 + delayed, ready: 3, inFlight: 0, delayed, temporary: false });
+      expect(before).toMatchObject({ group: "st", topics: [OrderPlaced.type], depth: 4, ready: 3 + readyLater, inFlight: 0, delayed, temporary: false });
       expect(before.oldestAgeMs).toBeGreaterThanOrEqual(0);
       expect(before.oldestAgeMs).toBeLessThan(60_000);
       if (before.consumers !== undefined) expect(before.consumers).toBe(0);
@@ -142,13 +145,12 @@ export function runOperateConformance(target: ConformanceTarget): void {
       const during = await of();
       if (during.consumers !== undefined) expect(during.consumers).toBe(1);
       release();
-      await waitFor(async () => (await of()).depth === delayed, 10_000, "the queue drained");
+      await waitFor(async () => (await of()).depth === 1, 10_000, "the queue drained but for the delayed message");
       await consumer.close();
       const after = await of();
-      expect(after).toMatchObject({ depth: delayed, ready: 0, inFlight: 0, delayed });
+      expect(after).toMatchObject({ depth: 1, ready: readyLater, inFlight: 0, delayed });
       if (after.deadLetters !== undefined) expect(after.deadLetters).toBe(1);
       if (after.consumers !== undefined) await waitFor(async () => (await of()).consumers === 0, 10_000, "no consumers after close");
-      if (delayed === 0) expect(after.oldestAgeMs).toBeUndefined();
     });
   });
 }

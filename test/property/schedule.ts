@@ -192,10 +192,14 @@ export function mayDeadLetterSpuriously(_schedule: Schedule): boolean {
   return false;
 }
 
-/** The runtime retries in-process without nativeDelay, and for ordered consumers on a broker that does not block keys (ADR 001). */
+/**
+ * The runtime retries in-process for ordered consumers without nativeDelay (the delay fill's republished
+ * retry would land behind later messages of the key; ADR 008) and on a broker that does not block keys
+ * (ADR 001); unordered consumers without nativeDelay retry through the fill.
+ */
 export function retriesInProcess(schedule: Schedule): boolean {
   const { consumers } = schedule;
-  return !consumers.brokerRetry || (consumers.ordered && consumers.brokerOrdering !== "key");
+  return consumers.ordered && (!consumers.brokerRetry || consumers.brokerOrdering !== "key");
 }
 
 /**

@@ -41,8 +41,11 @@ export interface DeliveryHost {
    * key blocked) instead of publishing a copy that later messages of the key would overtake.
    */
   holdRetry?(delivery: RabbitmqDelivery, delayMs: number, headers: Readonly<Record<string, string>>): void;
-  /** Leave released messages unsettled until the channel closes (ordered-subscription.ts says why). */
-  readonly keepsReleased?: boolean;
+  /**
+   * An ordered subscription's: take a released delivery back without a nack (on a quorum queue a nack
+   * would put it behind later messages of its key) and hand it out again itself.
+   */
+  holdRelease?(delivery: RabbitmqDelivery): void;
   /** The transport's logger (the bus's, once connected). */
   readonly log: Logger;
 }
@@ -145,7 +148,8 @@ export class RabbitmqDelivery implements Delivery {
     if (!this.begin()) return;
     // Unrecorded, the release counts as an attempt on the next delivery: worth a warning, not a failed release.
     await this.host.noteRelease(this).catch((err: unknown) => this.host.log.warn({ err, group: this.group }, "rabbitmq: recording a release failed; the next delivery may count it as an attempt"));
-    if (this.host.isLive(this.pushed.acks.channel) && this.host.keepsReleased !== true) this.pushed.acks.nack(this.pushed, true);
+    if (this.host.holdRelease) this.host.holdRelease(this);
+    else if (this.host.isLive(this.pushed.acks.channel)) this.pushed.acks.nack(this.pushed, true);
     this.host.settled(this);
   }
 

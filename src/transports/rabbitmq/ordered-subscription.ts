@@ -57,8 +57,6 @@ interface DueRetry {
 type KeyHolder = RabbitmqDelivery | HeldRetry | PartitionSource;
 
 export class OrderedSubscription implements Subscription, DeliveryHost, StatusSource {
-  /** A released delivery stays unsettled until its channel closes: on quorum queues a nack would put it behind later ones. */
-  readonly keepsReleased = true;
   private readonly sources = new Map<Channel, PartitionSource>();
 
   /** The transport's logger (the bus's, once connected). */
@@ -218,6 +216,24 @@ export class OrderedSubscription implements Subscription, DeliveryHost, StatusSo
     // The retry holds the key before the delivery's own settle frees it.
     this.busy.set(key, retry);
     this.retries.add(retry);
+  }
+
+  /**
+   * A released delivery is deliverable again at once, first of its key, and its attempt is not counted
+   * (the seam's promise): the same unacked message is handed out again from here. A nack would do it on a
+   * classic queue, but a quorum queue puts a requeued message behind later ones of its key. Once closing,
+   * it stays unacked instead, and the channel's close returns it to its queue in order.
+   */
+  holdRelease(delivery: RabbitmqDelivery): void {
+    const source = this.held.get(delivery);
+    if (!source || this.closed || !this.sources.has(source.channel)) return;
+    source.outstanding++;
+    // The key stays busy (not with `delivery`, whose own settle would free it) until the copy is handed out.
+    if (delivery.key !== undefined) this.busy.set(delivery.key, source);
+    const again = new RabbitmqDelivery(this, delivery.pushedMessage, delivery.topic, delivery.group, delivery.wire,
+      delivery.key, delivery.attempt, delivery.priorDeliveries, delivery.enqueuedAt);
+    this.due.push({ delivery: again, source });
+    this.waiters.wake();
   }
 
   /** Up to `limit` deliveries: due retries first, then each source's buffer in order, skipping busy keys. */

@@ -32,7 +32,10 @@ await probe.close();
 runSeamSuite<RabbitmqTransport>({
   name: "rabbitmq",
   features,
-  open: () => rabbitmqTransport({ url: url(), reconnectMaxMs: 500 }),
+  // Two partitions per ordered group, not the default 16: the suite subscribes ordered in every test, and a
+  // vhost holding hundreds of quorum queues slows the shared broker to connection timeouts. Partitioning
+  // itself (16, two processes, SIGKILL) is proven by test/faults/rabbitmq-key-order-processes.test.ts.
+  open: () => rabbitmqTransport({ url: url(), reconnectMaxMs: 500, partitions: 2 }),
   // The connection dies with nothing settled; the broker takes back what was unacked.
   crash: async (t) => t.destroy(),
   plain: {

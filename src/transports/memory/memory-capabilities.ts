@@ -4,7 +4,7 @@
  * differ in (a dead-letter store, lease expiry, competing consumers, fifo
  * order), so the runtime's fill-ins run against each of them.
  */
-import type { TransportCapabilities } from "../../transport/transport.js";
+import type { AttemptCounting, TransportCapabilities } from "../../transport/transport.js";
 
 export interface MemoryCapabilities {
   readonly nativeDelay: boolean;
@@ -17,6 +17,18 @@ export interface MemoryCapabilities {
   /** Competing consumers in a group; off: one live subscription per group. */
   readonly consumerGroups: boolean;
   readonly maxMessageBytes: number;
+  /**
+   * What `Delivery.attempt` counts. `exact`: handler starts (a release is
+   * not counted). `deliveries`: every delivery, releases and retries
+   * included, like JetStream's `num_delivered`. `none`: always 0.
+   */
+  readonly attempts: AttemptCounting;
+  /**
+   * `transport`: a held delivery's lease never runs out. `runtime`: like
+   * JetStream's ack wait, it runs out `leaseMs` after the claim or the last
+   * `renewLease()`, and the row goes to the next receiver. Needs `leases`.
+   */
+  readonly leaseRenewal: "transport" | "runtime";
 }
 
 /** What the runtime sees of a simulated broker. */
@@ -25,5 +37,7 @@ export function seamCapabilities(simulated: MemoryCapabilities): TransportCapabi
     nativeDelay: simulated.nativeDelay,
     ordering: simulated.ordering === "key" ? "key" : "none",
     maxMessageBytes: simulated.maxMessageBytes,
+    attempts: simulated.attempts,
+    leaseRenewal: simulated.leaseRenewal,
   });
 }

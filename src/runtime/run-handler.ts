@@ -8,7 +8,7 @@ import { ConfigurationError } from "../errors.js";
 import type { Logger } from "../observability/logger.js";
 import type { Handler, HandlerContext } from "./handler-context.js";
 import { inspectable } from "./inspectable-error.js";
-import { HANDLED, failed, type Job, type Stage } from "./outcome.js";
+import { HANDLED, failed, type Job, type Outcome, type Stage } from "./outcome.js";
 import type { Producer } from "./producer.js";
 import { replyContext } from "./reply.js";
 
@@ -41,12 +41,15 @@ export function handlerStage(chain: Handler<unknown, unknown>, deps: ContextDeps
       reply,
     };
   };
-  return async (job) => {
+  // Shared continuations, not an async frame per message: this runs once per attempt.
+  return (job) => {
     try {
-      await chain(job.data, contextFor(job));
-      return HANDLED;
+      return Promise.resolve(chain(job.data, contextFor(job))).then(toHandled, toFailed);
     } catch (error) {
-      return failed(inspectable(error));
+      return Promise.resolve(toFailed(error));
     }
   };
 }
+
+const toHandled = (): Outcome => HANDLED;
+const toFailed = (error: unknown): Outcome => failed(inspectable(error));

@@ -27,7 +27,7 @@ export default defineConfig({
       provider: "v8",
       include: ["src/**/*.ts"],
       // The CLI runs as a child process in its tests, out of the coverage tool's sight.
-      exclude: ["src/cli/**"],
+      exclude: ["src/cli/**", "src/**/*.test.ts"],
       reporter: ["text-summary"],
       thresholds: { lines: 85, statements: 85, functions: 85, branches: 75 },
     },

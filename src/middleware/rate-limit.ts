@@ -2,36 +2,25 @@
  * Consumer rate limit: one token from the bucket before each attempt, so
  * handlers (and the downstream they call) see at most `perSecond` attempts a
  * second after the first burst. In-process retries take a token too: they hit
- * the same downstream. The consumer puts this outermost, so time spent
- * waiting for a token does not count against the handler timeout.
+ * the same downstream. It sits outside the handler's timeout, so time spent
+ * waiting for a token is not handler time.
  *
- * When `signal` aborts (the consumer is closing) a waiting attempt stops at
- * once without running the handler: it marks the delivery given back (the
- * consumer releases it for redelivery instead of counting a failure) and
- * throws ClosedError, so even outside a missive consumer nothing is acked.
+ * When `closing` aborts during a wait, the attempt ends without running the
+ * handler: the outcome is a give-back (the message goes back for redelivery,
+ * not counted as a failed attempt).
  */
-import { ClosedError } from "../errors.js";
-import { deliveryStateOf } from "../runtime/delivery-state.js";
-import type { Handler, HandlerContext, Middleware } from "../runtime/handler-context.js";
+import { GIVE_BACK, type Job, type Outcome, type Stage, type StageMiddleware } from "../runtime/outcome.js";
 import type { TokenBucket } from "../runtime/token-bucket.js";
 
-export function rateLimitMiddleware(bucket: TokenBucket, signal?: AbortSignal): Middleware {
-  return (next: Handler<unknown, unknown>): Handler<unknown, unknown> =>
-    (data, ctx) => {
-      // A token at hand: straight on, without the promise and closure of a wait.
-      if (bucket.tryTake()) return next(data, ctx);
-      return waitThenRun(bucket, signal ?? ctx.signal, next, data, ctx);
-    };
+export function rateLimitStage(bucket: TokenBucket, closing: AbortSignal): StageMiddleware {
+  return (next) => (job) =>
+    // A token at hand: straight on, without the promise and closure of a wait.
+    bucket.tryTake() ? next(job) : waitThenRun(bucket, closing, next, job);
 }
 
-async function waitThenRun(
-  bucket: TokenBucket, signal: AbortSignal, next: Handler<unknown, unknown>, data: unknown, ctx: HandlerContext<unknown>,
-): Promise<void> {
-  await bucket.take(1, signal);
-  if (signal.aborted) {
-    const state = deliveryStateOf(ctx);
-    if (state) state.givenBack = true;
-    throw new ClosedError("consumer closing: the handler did not start; the message goes back for redelivery", { cause: signal.reason });
-  }
-  await next(data, ctx);
+async function waitThenRun(bucket: TokenBucket, closing: AbortSignal, next: Stage, job: Job): Promise<Outcome> {
+  // Never rejects: an abort ends the wait with the token untaken.
+  await bucket.take(1, closing);
+  if (closing.aborted) return GIVE_BACK;
+  return next(job);
 }

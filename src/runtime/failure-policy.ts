@@ -22,11 +22,14 @@ export type FailureDecision =
   | { readonly action: "dead-letter"; readonly reason: "poison" | "permanent" | "attempts-exhausted" | "expired" }
   | { readonly action: "stop"; readonly reason: "fatal" }
   /** The delivery is no longer ours (its lease went to another delivery): settle nothing, it is being handled elsewhere. */
-  | { readonly action: "abandon"; readonly reason: "lease-lost" };
+  | { readonly action: "abandon"; readonly reason: "lease-lost" }
+  /** Another delivery of this message already committed its effects (DuplicateMessageError): ack, no second effect. */
+  | { readonly action: "ack"; readonly reason: "duplicate" };
 
 export function classifyFailure(error: unknown, attempt: number, retry: RetrySettings, random: Random): FailureDecision {
   // Checked first: retrying a delivery we no longer hold would only fail again and feed the breaker.
   if (error instanceof MissiveError && error.code === ErrorCodes.LEASE_LOST) return { action: "abandon", reason: "lease-lost" };
+  if (error instanceof MissiveError && error.code === ErrorCodes.DUPLICATE) return { action: "ack", reason: "duplicate" };
   if (isPoison(error)) return { action: "dead-letter", reason: "poison" };
   // Past its expiry time a message is never handled: no attempt is left to make (middleware/expiry.ts).
   if (error instanceof MissiveError && error.code === ErrorCodes.EXPIRED) return { action: "dead-letter", reason: "expired" };
@@ -35,6 +38,19 @@ export function classifyFailure(error: unknown, attempt: number, retry: RetrySet
   if (attempt >= retry.maxAttempts) return { action: "dead-letter", reason: "attempts-exhausted" };
   const reason = error instanceof MissiveError && error.code !== ErrorCodes.UNKNOWN ? "transient" : "unknown";
   return { action: "retry", delayMs: retryDelay(attempt, retry, random), reason };
+}
+
+/**
+ * Whether a failed attempt counts toward the consumer circuit breaker: the
+ * failures classifyFailure retries or dead-letters as the message's bad luck
+ * (transient, unknown, permanent, attempts exhausted). Not poison (the
+ * message's own fault), a deployment error (the consumer stops), a lost
+ * lease or a duplicate (nothing failed).
+ */
+export function feedsBreaker(error: unknown): boolean {
+  // An expired message says nothing about the handler's health.
+  if (error instanceof MissiveError && (error.code === ErrorCodes.LEASE_LOST || error.code === ErrorCodes.DUPLICATE || error.code === ErrorCodes.EXPIRED)) return false;
+  return !isPoison(error) && !isFatal(error);
 }
 
 /** The delay before retry number `attempt` (the attempt that just failed). */

@@ -56,7 +56,28 @@ export interface TransportCapabilities {
    * its key (docs/expiry-priority.md). Optional: absent means 0.
    */
   readonly priorities?: number;
+  /**
+   * What `Delivery.attempt` counts. `exact` (default): handler starts, from
+   * 1: crash redeliveries and retries count, releases do not. `deliveries`:
+   * every delivery, releases and naks included (JetStream's
+   * `num_delivered`). `none`: always 0. With `deliveries` or `none` the
+   * runtime counts attempts itself, in the header it writes on each retry
+   * (runtime/attempts.ts says what that leaves out).
+   */
+  readonly attempts?: AttemptCounting;
+  /**
+   * Who keeps the lease of a delivery the runtime still holds. `transport`
+   * (default): the transport renews it (or its leases never run out while
+   * the connection lives). `runtime`: the broker has an ack deadline it does
+   * not extend by itself (JetStream's ack wait, Redis Streams' idle time);
+   * the runtime calls `Delivery.renewLease()` every `leaseMs / 3` while it
+   * holds the delivery, so a long handler keeps its message.
+   */
+  readonly leaseRenewal?: "transport" | "runtime";
 }
+
+/** What a broker's own delivery count means: see TransportCapabilities.attempts. */
+export type AttemptCounting = "exact" | "deliveries" | "none";
 
 /**
  * What the bus hands a transport when it connects: where to log, and where to
@@ -112,9 +133,10 @@ export interface Delivery {
   /** The ordering key as the transport knows it (`ce-key` unless the broker keeps its own). */
   readonly key: string | undefined;
   /**
-   * Which delivery this is, from 1, counting crash redeliveries and retries,
-   * when the transport tracks it; 0 when it cannot know (the runtime then
-   * uses the attempts header it writes on retry).
+   * The broker's count of this message's deliveries to the group, as the
+   * `attempts` capability defines it: with `exact`, from 1, counting crash
+   * redeliveries and retries but not releases; 0 when it cannot know. The
+   * runtime also writes an attempts header on every retry.
    */
   readonly attempt: number;
   /** Done: remove the message for this group. */
@@ -134,6 +156,13 @@ export interface Delivery {
    * never use up a message's retry budget.
    */
   release(): Promise<void>;
+  /**
+   * Push the lease's deadline `leaseMs` further (JetStream `working()`).
+   * Required when `leaseRenewal` is `runtime`, which then calls it every
+   * `leaseMs / 3` while it holds the delivery; a no-op once settled. Rejects
+   * with LeaseLostError when the lease already went to another delivery.
+   */
+  renewLease?(): Promise<void>;
 }
 
 export interface SubscribeOptions {
@@ -145,7 +174,7 @@ export interface SubscribeOptions {
   readonly prefetch: number;
   /** Ask for key order (`ordering: "key"` transports enforce it across consumers). */
   readonly ordered: boolean;
-  /** Visibility timeout for leases, ms; the transport renews leases of deliveries still held. */
+  /** Visibility timeout for leases, ms; leases of deliveries still held are renewed (by the transport, or by the runtime: `leaseRenewal`). */
   readonly leaseMs: number;
   /** Remove the group and its binding when the subscription closes (reply groups). */
   readonly temporary?: boolean;

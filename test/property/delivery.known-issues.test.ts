@@ -6,7 +6,7 @@
  *   the failure policy now abandons it at once (`action: "abandon"`);
  * - on a broker that does not block keys, the later messages of a key a
  *   consumer already held ran before the redelivery of the one whose lease
- *   was lost; they are now given back (ConsumerImpl.markStale).
+ *   was lost; they are now given back (runtime/stale-keys.ts).
  * What remains open on fifo brokers is in schedule.ts (`promisesKeyOrder`).
  */
 import { describe, expect, it } from "vitest";
@@ -41,7 +41,7 @@ describe("property - contract violations the property found, fixed in the runtim
   /*
    * Finding 1. LeaseLostError is retryable (isRetryable), so when the inbox
    * transaction of a delivery whose lease another delivery took fails with it,
-   * ConsumerImpl.process() retries in-process: every later attempt fails the
+   * the consumer retried in-process: every later attempt failed the
    * same way, up to the whole budget (20 here), each failure feeding the
    * circuit breaker, which opens and pauses fetching for every key; at the end
    * it dead-letters a message it no longer holds. A lost lease should end the

@@ -11,7 +11,9 @@ describe("memory transport - capability overrides", () => {
     const { transport } = await brokerWithTransport();
     expect(transport.simulated).toEqual(DEFAULT_MEMORY_CAPABILITIES);
     expect(transport.simulated).toMatchObject({ nativeDelay: true, nativeDeadLetter: true, consumerGroups: true, ordering: "key", leases: true });
-    expect(transport.capabilities).toEqual({ nativeDelay: true, ordering: "key", maxMessageBytes: DEFAULT_MEMORY_CAPABILITIES.maxMessageBytes, priorities: 10 });
+    expect(transport.capabilities).toEqual({
+      nativeDelay: true, ordering: "key", maxMessageBytes: DEFAULT_MEMORY_CAPABILITIES.maxMessageBytes, priorities: 10, attempts: "exact", leaseRenewal: "transport",
+    });
     expect(hasNativeDeadLetters(transport)).toBe(true);
     expect(hasReplyAddress(transport)).toBe(false);
   });
@@ -28,6 +30,8 @@ describe("memory transport - capability overrides", () => {
     const broker = createMemoryBroker();
     expect(() => broker.transport({ capabilities: { ordering: "bogus" as "key" } })).toThrow(ConfigurationError);
     expect(() => broker.transport({ capabilities: { maxMessageBytes: 0 } })).toThrow(ConfigurationError);
+    expect(() => broker.transport({ capabilities: { attempts: "some" as "exact" } })).toThrow(ConfigurationError);
+    expect(() => broker.transport({ capabilities: { leaseRenewal: "nobody" as "runtime" } })).toThrow(ConfigurationError);
   });
 
   it("memory - without nativeDelay: retry() and delayMs are ConfigurationErrors, and the delivery stays held", async () => {

@@ -5,7 +5,7 @@
  * order), so the runtime's fill-ins run against each of them.
  */
 import { PRIORITY_LEVELS } from "../../envelope/expiry-priority.js";
-import type { TransportCapabilities } from "../../transport/transport.js";
+import type { AttemptCounting, TransportCapabilities } from "../../transport/transport.js";
 
 export interface MemoryCapabilities {
   readonly nativeDelay: boolean;
@@ -20,6 +20,18 @@ export interface MemoryCapabilities {
   readonly maxMessageBytes: number;
   /** Claims take higher-priority messages first (never past an earlier message of the same key); off: publish order, and the runtime fills in. */
   readonly priorities: boolean;
+  /**
+   * What `Delivery.attempt` counts. `exact`: handler starts (a release is
+   * not counted). `deliveries`: every delivery, releases and retries
+   * included, like JetStream's `num_delivered`. `none`: always 0.
+   */
+  readonly attempts: AttemptCounting;
+  /**
+   * `transport`: a held delivery's lease never runs out. `runtime`: like
+   * JetStream's ack wait, it runs out `leaseMs` after the claim or the last
+   * `renewLease()`, and the row goes to the next receiver. Needs `leases`.
+   */
+  readonly leaseRenewal: "transport" | "runtime";
 }
 
 /** What the runtime sees of a simulated broker. */
@@ -29,5 +41,7 @@ export function seamCapabilities(simulated: MemoryCapabilities): TransportCapabi
     ordering: simulated.ordering === "key" ? "key" : "none",
     maxMessageBytes: simulated.maxMessageBytes,
     priorities: simulated.priorities ? PRIORITY_LEVELS : 0,
+    attempts: simulated.attempts,
+    leaseRenewal: simulated.leaseRenewal,
   });
 }

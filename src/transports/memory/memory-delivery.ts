@@ -1,8 +1,10 @@
 /**
  * A delivery handed out by a memory subscription. It is also the row's lease
  * holder: while the consumer holds it unsettled, the lease is renewed (it
- * never runs out); once the consumer lets go without the broker applying a
- * settle (dropped ack, SIGKILL), the lease runs out `leaseMs` later.
+ * never runs out) unless `leaseRenewal` is `runtime`, where it runs out
+ * `leaseMs` after the claim or the last `renewLease()`; once the consumer
+ * lets go without the broker applying a settle (dropped ack, SIGKILL), the
+ * lease runs out `leaseMs` later.
  */
 import { ClosedError, ConfigurationError, LeaseLostError } from "../../errors.js";
 import type { WireMessage } from "../../envelope/wire.js";
@@ -49,6 +51,8 @@ export class MemoryDelivery implements Delivery, LeaseHolder {
   private status: DeliveryState = "held";
   /** When the lease runs out once it is no longer renewed. */
   private lapseAt = Infinity;
+  /** With `leaseRenewal: "runtime"`: when the lease of this held delivery runs out unless renewed. */
+  private heldUntil = Infinity;
 
   constructor(
     private readonly host: DeliveryHost,
@@ -58,7 +62,8 @@ export class MemoryDelivery implements Delivery, LeaseHolder {
     this.group = host.group.name;
     this.wire = row.wire;
     this.key = row.key;
-    this.attempt = row.attempts;
+    this.attempt = host.capabilities.attempts === "none" ? 0 : row.attempts;
+    if (host.capabilities.leaseRenewal === "runtime") this.heldUntil = host.state.now() + host.leaseMs;
   }
 
   isLive(now: number): boolean {
@@ -66,7 +71,8 @@ export class MemoryDelivery implements Delivery, LeaseHolder {
   }
 
   expiresAt(): number {
-    return this.status === "held" || !this.host.capabilities.leases ? Infinity : this.lapseAt;
+    if (!this.host.capabilities.leases) return Infinity;
+    return this.status === "held" ? this.heldUntil : this.lapseAt;
   }
 
   ack(): Promise<void> {
@@ -83,6 +89,15 @@ export class MemoryDelivery implements Delivery, LeaseHolder {
 
   release(): Promise<void> {
     return this.settleSoon({ kind: "release" });
+  }
+
+  /** JetStream's working(): the lease runs `leaseMs` from now. Only `leaseRenewal: "runtime"` leases run out while held. */
+  renewLease(): Promise<void> {
+    return Promise.resolve().then(() => {
+      if (this.status === "done") return;
+      this.assertHeld();
+      if (this.host.capabilities.leaseRenewal === "runtime") this.heldUntil = this.host.state.now() + this.host.leaseMs;
+    });
   }
 
   /** For the memory inbox: throws, before anything commits, when an ack could not apply. */
@@ -167,8 +182,8 @@ export class MemoryDelivery implements Delivery, LeaseHolder {
         state.deadLetter(group, this.row, settle.headers);
         break;
       case "release":
-        // The claim counted an attempt the handler never made.
-        this.row.attempts = Math.max(0, this.row.attempts - 1);
+        // The claim counted an attempt the handler never made (a broker counting deliveries keeps it).
+        if (caps.attempts === "exact") this.row.attempts = Math.max(0, this.row.attempts - 1);
         state.release(group, this.row);
         break;
     }

@@ -30,6 +30,8 @@ export const DEFAULT_MEMORY_CAPABILITIES: MemoryCapabilities = Object.freeze({
   leases: true,
   maxMessageBytes: 8 * 1024 * 1024,
   priorities: true,
+  attempts: "exact",
+  leaseRenewal: "transport",
 });
 
 export interface MemoryTransportOverrides {
@@ -57,6 +59,8 @@ export interface MemoryTransport extends Transport, QueueInspection {
 function resolveCapabilities(overrides: Partial<MemoryCapabilities> | undefined): MemoryCapabilities {
   const caps = { ...DEFAULT_MEMORY_CAPABILITIES, ...overrides };
   if (!["key", "fifo", "none"].includes(caps.ordering)) throw new ConfigurationError(`memory transport: unknown ordering ${String(caps.ordering)}`);
+  if (!["exact", "deliveries", "none"].includes(caps.attempts)) throw new ConfigurationError(`memory transport: unknown attempts ${String(caps.attempts)}`);
+  if (!["transport", "runtime"].includes(caps.leaseRenewal)) throw new ConfigurationError(`memory transport: unknown leaseRenewal ${String(caps.leaseRenewal)}`);
   if (!(caps.maxMessageBytes > 0)) throw new ConfigurationError(`memory transport: maxMessageBytes must be positive, got ${String(caps.maxMessageBytes)}`);
   return Object.freeze(caps);
 }

@@ -1,0 +1,53 @@
+/**
+ * Retry (DESIGN.md §4, §5): a failed attempt goes through the failure policy,
+ * which decides; this stage carries the decision out. A retry goes through
+ * the broker (native delay, the attempt written in the message's headers)
+ * when that cannot reorder a key; otherwise it waits here, in-process, with
+ * the delivery held and its lane blocked, and runs the attempt again.
+ */
+import { sleep, type Random } from "../runtime/backoff.js";
+import { classifyFailure, type RetrySettings } from "../runtime/failure-policy.js";
+import { DUPLICATE, type StageMiddleware } from "../runtime/outcome.js";
+
+export interface RetryStageOptions {
+  readonly retry: RetrySettings;
+  readonly random: Random;
+  /** Retry through the broker (`nativeDelay`, and no key order the broker would not keep). */
+  readonly brokerRetry: boolean;
+  /** The consumer closing: ends an in-process wait. */
+  readonly closing: AbortSignal;
+  /** Retries decided, in-process ones included (ConsumerStats.retried). */
+  readonly counts: { retried: number };
+}
+
+export function retryStage(options: RetryStageOptions): StageMiddleware {
+  const { retry, random, brokerRetry, closing, counts } = options;
+  return (next) => async (job) => {
+    for (let failedHere = false; ; failedHere = true) {
+      const outcome = await next(job);
+      // A later attempt that never started (closing): stay unsettled, so the failed one still counts.
+      if (outcome.kind === "give-back" && failedHere) return { kind: "leave", error: undefined };
+      if (outcome.kind !== "failed") return outcome;
+      const error = outcome.error;
+      job.firstFailureAt ??= Date.now();
+      const decision = classifyFailure(error, job.attempt, retry, random);
+      switch (decision.action) {
+        case "abandon":
+          return { kind: "lease-lost", error };
+        case "ack":
+          return DUPLICATE;
+        case "stop":
+          return { kind: "stop", error };
+        case "dead-letter":
+          return { kind: "dead-letter", reason: decision.reason, error };
+        case "retry":
+          break;
+      }
+      counts.retried++;
+      if (brokerRetry) return { kind: "retry", delayMs: decision.delayMs, error };
+      await sleep(decision.delayMs, closing);
+      if (closing.aborted) return { kind: "leave", error };
+      job.attempt++;
+    }
+  };
+}

@@ -1,0 +1,47 @@
+/**
+ * Tracing and metrics around a delivery (OTel messaging conventions): a
+ * `process` span, child of the producer's, from the first attempt to the
+ * settle, tagged with how the delivery ended (`missive.outcome`), and the
+ * `messaging.process.duration` histogram. Outermost, so it sees the settled
+ * outcome; for an ack still committing (settle.ts) it ends when that lands.
+ */
+import { endProcess, startProcess } from "../observability/telemetry.js";
+import type { Job, Outcome, StageMiddleware } from "../runtime/outcome.js";
+
+/** The `missive.outcome` attribute: names operators' dashboards already use. */
+const LABELS: Readonly<Record<Outcome["kind"], string>> = {
+  "handled": "handled",
+  "duplicate": "duplicate",
+  "committed-then-failed": "handled",
+  "failed": "failed",
+  "retry": "retried",
+  "leave": "retried",
+  "dead-letter": "dead-lettered",
+  "give-back": "given-back",
+  "stop": "stopped",
+  "lease-lost": "lease-lost",
+  "dropped": "dropped",
+  "settle-failed": "settle-failed",
+};
+
+export function telemetryStage(system: string, group: string): StageMiddleware {
+  return (next) => async (job) => {
+    const startedAt = performance.now();
+    const span = startProcess(system, job.delivery.topic, group, job.envelope.id, job.attempt, job.envelope);
+    const outcome = await next(job);
+    const settling = job.settling;
+    if (settling === undefined) {
+      end(span, system, group, job, startedAt, outcome);
+      return outcome;
+    }
+    job.settling = settling.then((settled) => {
+      end(span, system, group, job, startedAt, settled);
+      return settled;
+    });
+    return outcome;
+  };
+}
+
+function end(span: ReturnType<typeof startProcess>, system: string, group: string, job: Job, startedAt: number, outcome: Outcome): void {
+  endProcess(span, system, job.delivery.topic, group, startedAt, LABELS[outcome.kind], "error" in outcome ? outcome.error : undefined);
+}

@@ -1,0 +1,69 @@
+/**
+ * The stages a delivery goes through, outermost first, as consumer settings
+ * pick them (each in src/middleware/, each returning an Outcome):
+ *
+ *   telemetry → settle → poison → (at-most-once | retry → breaker) → rate limit → inbox → handler
+ *
+ * The handler stage runs the user's middleware (inside the handler timeout)
+ * around the handler. Only `settle` touches the broker, except the
+ * at-most-once ack that must come before the handler.
+ */
+import type { ContractRegistry } from "../contract/registry.js";
+import { atMostOnceStage } from "../middleware/at-most-once.js";
+import { breakerStage } from "../middleware/breaker.js";
+import { compose } from "../middleware/compose.js";
+import { inboxStage } from "../middleware/inbox.js";
+import { poisonStage } from "../middleware/poison.js";
+import { rateLimitStage } from "../middleware/rate-limit.js";
+import { retryStage } from "../middleware/retry.js";
+import { telemetryStage } from "../middleware/telemetry.js";
+import { timeoutMiddleware } from "../middleware/timeout.js";
+import { expiryMiddleware } from "../middleware/expiry.js";
+import type { InboxStore } from "../stores/inbox.js";
+import type { Random } from "./backoff.js";
+import type { CircuitBreaker } from "./circuit-breaker.js";
+import type { ConsumerSettings } from "./consume-options.js";
+import type { Handler, Middleware } from "./handler-context.js";
+import { composeStages, type Stage, type StageMiddleware } from "./outcome.js";
+import type { Producer } from "./producer.js";
+import { handlerStage } from "./run-handler.js";
+import { settleStage, type SettleCounts, type Settler } from "./settle.js";
+import { TokenBucket } from "./token-bucket.js";
+import type { Logger } from "../observability/logger.js";
+
+export interface PipelineDeps {
+  readonly system: string;
+  readonly settings: ConsumerSettings;
+  readonly registry: ContractRegistry;
+  readonly handler: Handler<unknown, unknown>;
+  readonly inbox: InboxStore<unknown> | undefined;
+  readonly settler: Settler;
+  readonly breaker: CircuitBreaker;
+  readonly counts: SettleCounts;
+  readonly brokerRetry: boolean;
+  readonly random: Random;
+  readonly producer: Producer;
+  readonly log: Logger;
+  /** The consumer closing: ends waits (rate limit, in-process retry). */
+  readonly closing: AbortSignal;
+  /** Aborted when closing passes its deadline: handlers see it as `ctx.signal`. */
+  readonly stopHandlers: AbortSignal;
+}
+
+export function deliveryPipeline(deps: PipelineDeps): Stage {
+  const s = deps.settings;
+  const stages: StageMiddleware[] = [telemetryStage(deps.system, s.group), settleStage(deps.settler), poisonStage(deps.registry)];
+  if (s.atMostOnce) stages.push(atMostOnceStage(deps.settler));
+  else {
+    stages.push(retryStage({ retry: s.retry, random: deps.random, brokerRetry: deps.brokerRetry, closing: deps.closing, counts: deps.counts }));
+    stages.push(breakerStage(deps.breaker));
+  }
+  // Outside the timeout: waiting for a token is not handler time, and closing ends the wait.
+  if (s.rateLimit) stages.push(rateLimitStage(new TokenBucket(s.rateLimit), deps.closing));
+  if (deps.inbox) stages.push(inboxStage(deps.inbox, s.group));
+  // Expiry first: an attempt that would start past the message's expiry fails before the timeout starts and
+  // before user middleware or the handler run (the policy dead-letters it as expired, never retried).
+  const around: Middleware[] = s.timeoutMs === undefined ? [expiryMiddleware(), ...s.middleware] : [expiryMiddleware(), timeoutMiddleware(s.timeoutMs), ...s.middleware];
+  const chain = compose(around, deps.handler);
+  return composeStages(stages, handlerStage(chain, { group: s.group, producer: deps.producer, log: deps.log, signal: deps.stopHandlers }));
+}

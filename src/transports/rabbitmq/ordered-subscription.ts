@@ -303,6 +303,8 @@ export class OrderedSubscription implements Subscription, DeliveryHost, StatusSo
     const { model } = await this.deps.session.connection();
     const members = await model.createChannel();
     logChannelErrors(members, this, "ordered group members");
+    // Gone after a broker restart (it is not durable): declared again on every join.
+    await this.deps.topology.declareMembersQueue(members, this.options.group);
     await members.consume(membersQueueOf(this.options.group), () => undefined, { noAck: true });
     this.members = members;
     this.base = await this.open(this.options.group, undefined);

@@ -104,6 +104,15 @@ export class Topology {
    * partition queues (single active consumer) behind its partition exchange, which its topics feed
    * instead of its queue, and its members queue. Refused when the partitions exist in another number.
    */
+  /**
+   * The members queue counts live members, so it is not durable: a broker restart removes it, and every
+   * (re)join declares it again (with `declare: false` an operator's `missive topology` must have made it).
+   */
+  async declareMembersQueue(ch: Channel, group: string): Promise<void> {
+    if (!this.options.declare) return;
+    await ch.assertQueue(membersQueueOf(group), { durable: false, arguments: { "x-queue-type": "classic", "x-expires": MEMBERS_EXPIRE_MS } });
+  }
+
   async ensurePartitionedGroup(group: string, topics: readonly string[], partitions: number): Promise<void> {
     await this.ensureGroup(group, [], false);
     for (const topic of topics) await this.ensureExchange(topic);
@@ -123,7 +132,7 @@ export class Topology {
         await ch.assertQueue(queue, { durable: true, arguments: { ...this.queueArguments(), "x-single-active-consumer": true } });
         await ch.bindQueue(queue, px, partitionBindingPattern(i, partitions));
       }
-      await ch.assertQueue(membersQueueOf(group), { durable: false, arguments: { "x-queue-type": "classic", "x-expires": MEMBERS_EXPIRE_MS } });
+      await this.declareMembersQueue(ch, group);
     });
     this.partitioned.set(group, Promise.resolve(true));
     for (const topic of topics) {

@@ -22,6 +22,7 @@ async function expectStats(t: Transport, group: string, expected: Partial<QueueS
   await waitUntil(async () => {
     last = await statsOf(t, group);
     return last !== undefined && Object.entries(expected).every(([name, value]) => JSON.stringify(last![name as keyof QueueStats]) === JSON.stringify(value));
+    // Not reaching it in time is reported by the expect below, with the last stats seen (clearer than a timeout).
   }, SETTLE_MS, what).catch(() => undefined);
   expect(last, what).toMatchObject(expected);
   return last!;

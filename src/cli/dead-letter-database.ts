@@ -22,7 +22,7 @@ export async function openDeadLetterDatabase(url: string, table: string): Promis
     const { postgresDeadLetters } = await import("../stores/postgres/dead-letters.js");
     const pool = new pg.Pool({ connectionString: url, max: 2, connectionTimeoutMillis: 10_000 });
     // An idle client's error surfaces on its next query; the pool's event must not crash the command meanwhile.
-    pool.on("error", () => undefined);
+    pool.on("error", (err: Error) => void process.stderr.write(`warning: dead-letter database connection failed while idle: ${err.message}\n`));
     return { store: postgresDeadLetters({ pool, table }), close: () => pool.end() };
   }
   if (dialect === "mysql") {

@@ -26,7 +26,7 @@ export async function withDeadLetterAdmin<T>(command: Command, work: (admin: Dea
       return await work(deadLetterAdmin(transport, { deadLetters: database.store }));
     } finally {
       // A close that fails changes nothing the command did; the command's own result or error stands.
-      await database.close().catch(() => undefined);
+      await database.close().catch((err: unknown) => void process.stderr.write(`warning: closing the dead-letter database failed: ${err instanceof Error ? err.message : String(err)}\n`));
     }
   });
 }

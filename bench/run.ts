@@ -2,7 +2,8 @@
  * `npm run bench`: missive against the raw client doing the same durable
  * work and against a well-known peer, in the same run, on this machine.
  * Prints a table (msgs/s, ratios, p50/p99 publish→handler latency at a fixed
- * rate, peak RSS) and writes bench/results/latest.json, one object per case.
+ * rate, peak RSS) and writes bench/results/latest.json (the run, then one row
+ * per case), then docs/performance.md from it.
  *
  *   npm run bench -- [--messages 50000] [--runs 3] [--backlog 100000]
  *                    [--rate 2000] [--seconds 5] [--quick] [--no-peer] [--no-durable-peer] [--out PATH]
@@ -13,11 +14,13 @@
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { parseArgs } from "./lib/args.js";
 import { runChild } from "./lib/child.js";
 import { emptyRow, median, ratios, roundInt, writeResults, type Row } from "./lib/results.js";
 import { formatTable } from "./lib/table.js";
+import { DEFAULT_RESULTS, syncPerformanceDoc } from "./lib/performance-doc.js";
+import { collectRunInfo } from "./lib/run-info.js";
 import { startBroker, type BrokerProcess } from "../test/support/broker-process.js";
 import type { PeerThroughput, RedisAddress } from "./cases/bullmq.js";
 import { redisUnreachable } from "./cases/bullmq.js";
@@ -193,5 +196,10 @@ log(
       : "") +
     rabbit.summary.map((line) => `\n${line}`).join(""),
 );
-writeResults(cfg.out, rows);
+writeResults(cfg.out, rows, collectRunInfo(process.argv.slice(2)));
 log(`written to ${cfg.out}`);
+// docs/performance.md follows the committed results only: a run written elsewhere (--out, the smoke test) leaves it alone.
+if (resolve(cfg.out) === DEFAULT_RESULTS) {
+  syncPerformanceDoc();
+  log("docs/performance.md written from it");
+}

@@ -25,6 +25,7 @@ import type { SpoolBenchParams, SpoolFlushResult, SpoolPublishResult } from "./c
 import { parseArgs } from "./lib/args.js";
 import { runChild } from "./lib/child.js";
 import { emptyRow, median, ratios, roundInt, writeResults, type Row } from "./lib/results.js";
+import { collectRunInfo } from "./lib/run-info.js";
 import { formatTable } from "./lib/table.js";
 
 export interface SpoolBenchConfig {
@@ -181,7 +182,7 @@ if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.
   const rows = await spoolRows(cfg, inTempDir, log, cfg.quick ? 60_000 : 300_000);
   log("\n" + formatTable(rows));
   if (process.argv.includes("--out")) {
-    writeResults(cfg.out, rows);
+    writeResults(cfg.out, rows, collectRunInfo(process.argv.slice(2)));
     log(`written to ${cfg.out}`);
   }
 }

@@ -4,8 +4,9 @@
  * client and the peer back to back, so ratios are taken within a round);
  * `runs` keeps every round's figure, so a reader sees the spread.
  */
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
+import type { RunInfo } from "./run-info.js";
 
 export interface Row {
   transport: string;
@@ -57,7 +58,21 @@ export function roundInt(x: number | null): number | null {
   return x === null ? null : Math.round(x);
 }
 
-export function writeResults(path: string, rows: readonly Row[]): void {
+/** A results file: the run (machine, date, commit, arguments) and its rows. */
+export interface Results {
+  /** Null in a file written before runs were recorded (a bare array of rows). */
+  readonly run: RunInfo | null;
+  readonly rows: readonly Row[];
+}
+
+export function writeResults(path: string, rows: readonly Row[], run: RunInfo): void {
   mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(path, JSON.stringify(rows, null, 2) + "\n");
+  const results: Results = { run, rows };
+  writeFileSync(path, JSON.stringify(results, null, 2) + "\n");
+}
+
+/** Reads a results file, either shape: `{ run, rows }` or the older bare array of rows. */
+export function readResults(path: string): Results {
+  const parsed = JSON.parse(readFileSync(path, "utf8")) as Results | Row[];
+  return Array.isArray(parsed) ? { run: null, rows: parsed } : parsed;
 }

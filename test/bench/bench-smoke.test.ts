@@ -11,6 +11,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { EXPECTED_ROWS, matchesExpected } from "../../bench/lib/expected-rows.js";
 
 const dir = mkdtempSync(join(tmpdir(), "missive-bench-smoke-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -53,8 +54,16 @@ describe("bench", () => {
     expect(r.stderr).not.toMatch(/Error/);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("missive/raw");
-    const rows = JSON.parse(readFileSync(out, "utf8")) as Array<Record<string, unknown>>;
+    const results = JSON.parse(readFileSync(out, "utf8")) as { run: Record<string, unknown>; rows: Array<Record<string, unknown>> };
+    // The run is recorded with its rows: docs/performance.md prints it.
+    expect(results.run).toMatchObject({ date: expect.any(String), machine: { cores: expect.any(Number) }, args: expect.arrayContaining(["--quick"]) });
+    const rows = results.rows;
     expect(Array.isArray(rows)).toBe(true);
+    // Every row is one docs/performance.md knows a full run writes (bench/lib/expected-rows.ts).
+    for (const row of rows) {
+      const known = EXPECTED_ROWS.some((e) => matchesExpected({ transport: String(row["transport"]), case: String(row["case"]) }, e));
+      expect(known, `${String(row["transport"])}: ${String(row["case"])} is in bench/lib/expected-rows.ts`).toBe(true);
+    }
     const rabbitSkipped = r.stdout.includes("RabbitMQ cases skipped");
     const rabbitOutboxSkipped = r.stdout.includes("RabbitMQ outbox cases skipped");
     const rabbitSpoolSkipped = r.stdout.includes("RabbitMQ spool cases skipped");

@@ -1,0 +1,43 @@
+/**
+ * The transports of docs/guarantees.md and the broker configuration each
+ * test file runs under. A test belongs to the column its file says (the
+ * per-transport conformance, seam and fault files are named so).
+ */
+export interface Column {
+  readonly id: string;
+  readonly title: string;
+  /** Test files of this transport. The first column that matches a file wins. */
+  readonly files: RegExp;
+}
+
+export const COLUMNS: readonly Column[] = [
+  { id: "memory", title: "memory", files: /(^|\/)memory[-.]/ },
+  { id: "sqlite", title: "SQLite", files: /(^|\/)(sqlite[-.]|cli-replay-sigkill)/ },
+  { id: "rabbitmq-cluster", title: "RabbitMQ, replicated (3-node cluster)", files: /(^|\/)rabbitmq-cluster[-.]/ },
+  { id: "rabbitmq", title: "RabbitMQ (single node)", files: /(^|\/)rabbitmq[-.]/ },
+];
+
+/** The configuration a file's tests held under: the first entry whose pattern matches the file. */
+const CONFIGURATIONS: ReadonlyArray<readonly [RegExp, string]> = [
+  [/memory-no-delay/, "in-process broker, native delay off (the runtime's delay fill)"],
+  [/seam\/memory-restricted/, "in-process broker, every optional capability off"],
+  [/memory/, "in-process broker (createMemoryBroker), native delay and priorities"],
+  [/cli-replay-sigkill/, "a database file of the test's own, WAL, synchronous=FULL (the default); the CLI as a child process"],
+  [/faults\/sqlite-spool/, "a database file of the test's own, WAL, synchronous=FULL; its write lock held by another connection as the outage; a spool file of the producer's own"],
+  [/faults\/sqlite/, "a database file of the test's own, WAL, synchronous=FULL (the default), shared by child processes"],
+  [/sqlite/, "a database file of the test's own, WAL, synchronous=FULL (the default)"],
+  [/rabbitmq-cluster/, "3 RabbitMQ nodes of the test's own on loopback ports, quorum queues with 3 replicas"],
+  [/faults\/rabbitmq-broker-faults/, "a single RabbitMQ node of the test's own on another loopback port, quorum queues (the default)"],
+  [/faults\/rabbitmq-(consume-network|publish-reset|publish-order|spool-blackhole|spool-resets)/, "the shared single RabbitMQ node (127.0.0.1:5672), a vhost of the test's own, quorum queues (the default), reached through a TCP proxy of the test's own that resets or blackholes"],
+  [/faults\/rabbitmq-spool/, "the shared single RabbitMQ node (127.0.0.1:5672), a vhost of the test's own, quorum queues (the default), made unreachable through a TCP proxy of the test's own; a spool file of the producer's own"],
+  [/expiry-priority/, "the shared single RabbitMQ node (127.0.0.1:5672), a vhost of the test's own; classic queues where the test says priorities on, quorum otherwise"],
+  [/rabbitmq/, "the shared single RabbitMQ node (127.0.0.1:5672), a vhost of the test's own, quorum queues (the default)"],
+];
+
+export function columnOf(file: string): Column | undefined {
+  return COLUMNS.find((c) => c.files.test(file));
+}
+
+export function configurationOf(file: string): string {
+  return CONFIGURATIONS.find(([pattern]) => pattern.test(file))?.[1] ?? "not recorded";
+}

@@ -61,6 +61,15 @@ describe("package", () => {
     }
   });
 
+  it("package - the README's links work from the registry's page (absolute, no relative ones) and every docs/ path it names ships", () => {
+    const readme = readFileSync(join(unpacked, "README.md"), "utf8");
+    const relative = [...readme.matchAll(/\]\(([^)]+)\)/g)].map((m) => m[1]!).filter((target) => !/^(https?:|mailto:|#)/.test(target));
+    expect(relative).toEqual([]);
+    const named = [...new Set([...readme.matchAll(/`(docs\/[\w./-]+\.md)`/g)].map((m) => m[1]!))];
+    expect(named.length).toBeGreaterThan(0);
+    for (const path of named) expect(shipped, `README names ${path}`).toContain(path);
+  });
+
   it("package - a consumer with only typescript and missive's dependencies compiles missive's .d.ts files (no @types/node of its own)", () => {
     const consumer = join(work, "consumer");
     const modules = join(consumer, "node_modules");

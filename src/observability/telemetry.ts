@@ -8,7 +8,7 @@
  * Without an SDK every call here is the API's no-op: nothing is recorded.
  */
 import {
-  context, metrics, propagation, SpanKind, SpanStatusCode, trace, type Attributes, type BatchObservableResult, type Counter, type Histogram, type MeterProvider,
+  context, isSpanContextValid, metrics, propagation, SpanKind, SpanStatusCode, trace, type Attributes, type BatchObservableResult, type Counter, type Histogram, type MeterProvider,
   type ObservableGauge, type Span,
 } from "@opentelemetry/api";
 import { MISSIVE_VERSION } from "../version.js";
@@ -50,6 +50,7 @@ export interface TraceCarrier {
 
 /** Start a `send` span and return the trace context to put on the message. */
 export function startSend(system: string, destination: string, messageId: string): { span: Span; carrier: TraceCarrier } {
+  const parent = context.active();
   const span = tracer.startSpan(`send ${destination}`, {
     kind: SpanKind.PRODUCER,
     attributes: {
@@ -59,9 +60,9 @@ export function startSend(system: string, destination: string, messageId: string
       "messaging.destination.name": destination,
       "messaging.message.id": messageId,
     },
-  });
+  }, parent);
   const carrier: TraceCarrier = {};
-  propagation.inject(trace.setSpan(context.active(), span), carrier);
+  propagation.inject(trace.setSpan(parent, span), carrier);
   return { span, carrier };
 }
 
@@ -108,6 +109,21 @@ export function startProcess(system: string, destination: string, group: string,
   };
   meters().consumed.add(1, { "messaging.system": system, "messaging.destination.name": destination, "messaging.consumer.group.name": group });
   return tracer.startSpan(`process ${destination}`, { kind: SpanKind.CONSUMER, attributes }, parent);
+}
+
+/**
+ * Run `fn` with `span` as the active span: spans the handler starts are its
+ * children and `ctx.publish` continues its trace. Needs the application's
+ * context manager (an SDK registers one); without it this just calls `fn`.
+ */
+export function withActiveSpan<R>(span: Span, fn: () => R): R {
+  return context.with(trace.setSpan(context.active(), span), fn);
+}
+
+/** True when a span is active here: a publish from here continues its trace through the `send` span. */
+export function hasActiveSpan(): boolean {
+  const active = trace.getSpanContext(context.active());
+  return active !== undefined && isSpanContextValid(active);
 }
 
 export function endProcess(span: Span, system: string, destination: string, group: string, startedAt: number, outcome: string, error: unknown): void {

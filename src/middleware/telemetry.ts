@@ -46,5 +46,6 @@ export function telemetryStage(system: string, group: string): StageMiddleware {
 }
 
 function end(span: ReturnType<typeof startProcess>, system: string, group: string, job: Job, startedAt: number, outcome: Outcome): void {
-  endProcess(span, system, job.delivery.topic, group, startedAt, LABELS[outcome.kind], "error" in outcome ? outcome.error : undefined);
+  const deadLetterReason = outcome.kind === "dead-letter" ? outcome.reason : undefined;
+  endProcess(span, system, job.delivery.topic, group, job.envelope.type, startedAt, LABELS[outcome.kind], "error" in outcome ? outcome.error : undefined, deadLetterReason);
 }

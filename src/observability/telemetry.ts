@@ -12,6 +12,7 @@ import {
   type ObservableGauge, type Span,
 } from "@opentelemetry/api";
 import { MISSIVE_VERSION } from "../version.js";
+import { refreshQueueGauges } from "./queue-gauges.js";
 
 // The tracer is the API's proxy: it follows an SDK registered later.
 const tracer = trace.getTracer("missive", MISSIVE_VERSION);
@@ -21,6 +22,8 @@ interface Instruments {
   readonly sent: Counter;
   readonly consumed: Counter;
   readonly processDuration: Histogram;
+  readonly redelivered: Counter;
+  readonly deadLettered: Counter;
 }
 let instruments: Instruments | undefined;
 
@@ -38,7 +41,12 @@ function meters(): Instruments {
       sent: meter.createCounter("messaging.client.sent.messages", { description: "Messages confirmed by the broker", unit: "{message}" }),
       consumed: meter.createCounter("messaging.client.consumed.messages", { description: "Messages handed to a handler", unit: "{message}" }),
       processDuration: meter.createHistogram("messaging.process.duration", { description: "Handler duration, settle included", unit: "s" }),
+      // Over messaging.client.consumed.messages: the redelivery ratio.
+      redelivered: meter.createCounter("missive.consumer.redelivered.messages", { description: "Deliveries past a message's first attempt", unit: "{message}" }),
+      deadLettered: meter.createCounter("missive.consumer.dead_lettered.messages", { description: "Messages dead-lettered, by reason", unit: "{message}" }),
     };
+    // The queue gauges live on the same provider: made again with the instruments.
+    refreshQueueGauges();
   }
   return instruments;
 }
@@ -107,7 +115,10 @@ export function startProcess(system: string, destination: string, group: string,
     "messaging.message.id": messageId,
     "messaging.message.delivery_attempt": attempt,
   };
-  meters().consumed.add(1, { "messaging.system": system, "messaging.destination.name": destination, "messaging.consumer.group.name": group });
+  const counted = { "messaging.system": system, "messaging.destination.name": destination, "messaging.consumer.group.name": group };
+  const m = meters();
+  m.consumed.add(1, counted);
+  if (attempt > 1) m.redelivered.add(1, counted);
   return tracer.startSpan(`process ${destination}`, { kind: SpanKind.CONSUMER, attributes }, parent);
 }
 
@@ -126,16 +137,22 @@ export function hasActiveSpan(): boolean {
   return active !== undefined && isSpanContextValid(active);
 }
 
-export function endProcess(span: Span, system: string, destination: string, group: string, startedAt: number, outcome: string, error: unknown): void {
+/** A process span's end: `type` is the message type (the duration per type), `deadLetterReason` set when it was dead-lettered. */
+export function endProcess(span: Span, system: string, destination: string, group: string, type: string, startedAt: number, outcome: string, error: unknown, deadLetterReason?: string): void {
   span.setAttribute("missive.outcome", outcome);
   const attributes: Attributes = {
     "messaging.system": system,
     "messaging.destination.name": destination,
     "messaging.consumer.group.name": group,
+    "missive.message.type": type,
   };
   // Added when there is an error rather than spread in: no throwaway object per message.
   if (error !== undefined) attributes["error.type"] = error instanceof Error ? error.name : "unknown";
-  meters().processDuration.record((performance.now() - startedAt) / 1000, attributes);
+  const m = meters();
+  m.processDuration.record((performance.now() - startedAt) / 1000, attributes);
+  if (deadLetterReason !== undefined) {
+    m.deadLettered.add(1, { "messaging.system": system, "messaging.destination.name": destination, "messaging.consumer.group.name": group, "missive.dead_letter.reason": deadLetterReason });
+  }
   end(span, error);
 }
 

@@ -7,7 +7,9 @@
  */
 import { sleep, type Random } from "../runtime/backoff.js";
 import { classifyFailure, type RetrySettings } from "../runtime/failure-policy.js";
+import { codeOf } from "../runtime/diagnostics.js";
 import { DUPLICATE, type StageMiddleware } from "../runtime/outcome.js";
+import { noopLogger, type Logger } from "../observability/logger.js";
 
 export interface RetryStageOptions {
   readonly retry: RetrySettings;
@@ -18,10 +20,12 @@ export interface RetryStageOptions {
   readonly closing: AbortSignal;
   /** Retries decided, in-process ones included (ConsumerStats.retried). */
   readonly counts: { retried: number };
+  /** Every retry is logged here (default: none). */
+  readonly log?: Logger;
 }
 
 export function retryStage(options: RetryStageOptions): StageMiddleware {
-  const { retry, random, brokerRetry, closing, counts } = options;
+  const { retry, random, brokerRetry, closing, counts, log = noopLogger } = options;
   return (next) => async (job) => {
     for (let failedHere = false; ; failedHere = true) {
       const outcome = await next(job);
@@ -44,6 +48,7 @@ export function retryStage(options: RetryStageOptions): StageMiddleware {
           break;
       }
       counts.retried++;
+      log.warn({ id: job.envelope.id, type: job.envelope.type, group: job.delivery.group, attempt: job.attempt, code: codeOf(error), delayMs: decision.delayMs, err: error }, "attempt failed; retrying");
       if (brokerRetry) return { kind: "retry", delayMs: decision.delayMs, error };
       await sleep(decision.delayMs, closing);
       if (closing.aborted) return { kind: "leave", error };

@@ -4,8 +4,10 @@
  * settle, tagged with how the delivery ended (`missive.outcome`), and the
  * `messaging.process.duration` histogram. Outermost, so it sees the settled
  * outcome; for an ack still committing (settle.ts) it ends when that lands.
+ * The span is the active one while the handler runs (with the application's
+ * context manager), so the handler's spans are its children.
  */
-import { endProcess, startProcess } from "../observability/telemetry.js";
+import { endProcess, startProcess, withActiveSpan } from "../observability/telemetry.js";
 import type { Job, Outcome, StageMiddleware } from "../runtime/outcome.js";
 
 /** The `missive.outcome` attribute: names operators' dashboards already use. */
@@ -28,7 +30,8 @@ export function telemetryStage(system: string, group: string): StageMiddleware {
   return (next) => async (job) => {
     const startedAt = performance.now();
     const span = startProcess(system, job.delivery.topic, group, job.envelope.id, job.attempt, job.envelope);
-    const outcome = await next(job);
+    // Active around the rest of the pipeline, so the handler's own spans and ctx.publish join this trace.
+    const outcome = await withActiveSpan(span, () => next(job));
     const settling = job.settling;
     if (settling === undefined) {
       end(span, system, group, job, startedAt, outcome);
@@ -43,5 +46,6 @@ export function telemetryStage(system: string, group: string): StageMiddleware {
 }
 
 function end(span: ReturnType<typeof startProcess>, system: string, group: string, job: Job, startedAt: number, outcome: Outcome): void {
-  endProcess(span, system, job.delivery.topic, group, startedAt, LABELS[outcome.kind], "error" in outcome ? outcome.error : undefined);
+  const deadLetterReason = outcome.kind === "dead-letter" ? outcome.reason : undefined;
+  endProcess(span, system, job.delivery.topic, group, job.envelope.type, startedAt, LABELS[outcome.kind], "error" in outcome ? outcome.error : undefined, deadLetterReason);
 }

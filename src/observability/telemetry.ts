@@ -8,10 +8,11 @@
  * Without an SDK every call here is the API's no-op: nothing is recorded.
  */
 import {
-  context, metrics, propagation, SpanKind, SpanStatusCode, trace, type Attributes, type BatchObservableResult, type Counter, type Histogram, type MeterProvider,
+  context, isSpanContextValid, metrics, propagation, SpanKind, SpanStatusCode, trace, type Attributes, type BatchObservableResult, type Counter, type Histogram, type MeterProvider,
   type ObservableGauge, type Span,
 } from "@opentelemetry/api";
 import { MISSIVE_VERSION } from "../version.js";
+import { refreshQueueGauges } from "./queue-gauges.js";
 
 // The tracer is the API's proxy: it follows an SDK registered later.
 const tracer = trace.getTracer("missive", MISSIVE_VERSION);
@@ -21,6 +22,8 @@ interface Instruments {
   readonly sent: Counter;
   readonly consumed: Counter;
   readonly processDuration: Histogram;
+  readonly redelivered: Counter;
+  readonly deadLettered: Counter;
 }
 let instruments: Instruments | undefined;
 
@@ -38,7 +41,12 @@ function meters(): Instruments {
       sent: meter.createCounter("messaging.client.sent.messages", { description: "Messages confirmed by the broker", unit: "{message}" }),
       consumed: meter.createCounter("messaging.client.consumed.messages", { description: "Messages handed to a handler", unit: "{message}" }),
       processDuration: meter.createHistogram("messaging.process.duration", { description: "Handler duration, settle included", unit: "s" }),
+      // Over messaging.client.consumed.messages: the redelivery ratio.
+      redelivered: meter.createCounter("missive.consumer.redelivered.messages", { description: "Deliveries past a message's first attempt", unit: "{message}" }),
+      deadLettered: meter.createCounter("missive.consumer.dead_lettered.messages", { description: "Messages dead-lettered, by reason", unit: "{message}" }),
     };
+    // The queue gauges live on the same provider: made again with the instruments.
+    refreshQueueGauges();
   }
   return instruments;
 }
@@ -50,6 +58,7 @@ export interface TraceCarrier {
 
 /** Start a `send` span and return the trace context to put on the message. */
 export function startSend(system: string, destination: string, messageId: string): { span: Span; carrier: TraceCarrier } {
+  const parent = context.active();
   const span = tracer.startSpan(`send ${destination}`, {
     kind: SpanKind.PRODUCER,
     attributes: {
@@ -59,9 +68,9 @@ export function startSend(system: string, destination: string, messageId: string
       "messaging.destination.name": destination,
       "messaging.message.id": messageId,
     },
-  });
+  }, parent);
   const carrier: TraceCarrier = {};
-  propagation.inject(trace.setSpan(context.active(), span), carrier);
+  propagation.inject(trace.setSpan(parent, span), carrier);
   return { span, carrier };
 }
 
@@ -106,20 +115,44 @@ export function startProcess(system: string, destination: string, group: string,
     "messaging.message.id": messageId,
     "messaging.message.delivery_attempt": attempt,
   };
-  meters().consumed.add(1, { "messaging.system": system, "messaging.destination.name": destination, "messaging.consumer.group.name": group });
+  const counted = { "messaging.system": system, "messaging.destination.name": destination, "messaging.consumer.group.name": group };
+  const m = meters();
+  m.consumed.add(1, counted);
+  if (attempt > 1) m.redelivered.add(1, counted);
   return tracer.startSpan(`process ${destination}`, { kind: SpanKind.CONSUMER, attributes }, parent);
 }
 
-export function endProcess(span: Span, system: string, destination: string, group: string, startedAt: number, outcome: string, error: unknown): void {
+/**
+ * Run `fn` with `span` as the active span: spans the handler starts are its
+ * children and `ctx.publish` continues its trace. Needs the application's
+ * context manager (an SDK registers one); without it this just calls `fn`.
+ */
+export function withActiveSpan<R>(span: Span, fn: () => R): R {
+  return context.with(trace.setSpan(context.active(), span), fn);
+}
+
+/** True when a span is active here: a publish from here continues its trace through the `send` span. */
+export function hasActiveSpan(): boolean {
+  const active = trace.getSpanContext(context.active());
+  return active !== undefined && isSpanContextValid(active);
+}
+
+/** A process span's end: `type` is the message type (the duration per type), `deadLetterReason` set when it was dead-lettered. */
+export function endProcess(span: Span, system: string, destination: string, group: string, type: string, startedAt: number, outcome: string, error: unknown, deadLetterReason?: string): void {
   span.setAttribute("missive.outcome", outcome);
   const attributes: Attributes = {
     "messaging.system": system,
     "messaging.destination.name": destination,
     "messaging.consumer.group.name": group,
+    "missive.message.type": type,
   };
   // Added when there is an error rather than spread in: no throwaway object per message.
   if (error !== undefined) attributes["error.type"] = error instanceof Error ? error.name : "unknown";
-  meters().processDuration.record((performance.now() - startedAt) / 1000, attributes);
+  const m = meters();
+  m.processDuration.record((performance.now() - startedAt) / 1000, attributes);
+  if (deadLetterReason !== undefined) {
+    m.deadLettered.add(1, { "messaging.system": system, "messaging.destination.name": destination, "messaging.consumer.group.name": group, "missive.dead_letter.reason": deadLetterReason });
+  }
   end(span, error);
 }
 

@@ -5,7 +5,9 @@ import { ClosedError, ConfigurationError } from "../errors.js";
 import type { MessageData, MessageDefinition, MessageInput } from "../contract/define-message.js";
 import { ContractRegistry } from "../contract/registry.js";
 import type { InboxStore } from "../stores/inbox.js";
+import { canInspectQueues } from "../transport/abilities.js";
 import type { Transport } from "../transport/transport.js";
+import { observeQueues } from "../observability/queue-gauges.js";
 import type { BusSettings } from "./bus-options.js";
 import { consumerSettings, type ConsumeOptions } from "./consume-options.js";
 import { deadLetterAdmin, type DeadLetterAdmin, type DeadLetterAdminOptions } from "./dead-letter-admin.js";
@@ -78,6 +80,8 @@ export class BusImpl implements Bus {
   private readonly known = new Map<string, MessageDefinition>();
   /** The transport the runtime uses: `transport` itself, or the delay fill around it. */
   private readonly runtime: Transport;
+  /** Stops reporting this bus's queues in the metrics (queue-gauges.ts). */
+  private readonly stopQueueGauges: () => void;
 
   constructor(
     /** The transport as given; the runtime works on it through the delay fill when it has no native delay (ADR 008). */
@@ -92,6 +96,7 @@ export class BusImpl implements Bus {
     this.runtime = transport.capabilities.nativeDelay ? transport : withRuntimeDelay(transport, settings.logger);
     this.producer = new Producer(this.runtime, settings.producer, settings.random, settings.logger, spool, events);
     this.requester = new Requester(this.runtime, this.producer, settings.limits, settings.logger);
+    this.stopQueueGauges = queueGaugesFor(transport, settings);
   }
 
   publish<M extends AnyDefinition>(definition: M, data: MessageInput<M>, options?: PublishOptions): Promise<PublishReceipt> {
@@ -161,12 +166,24 @@ export class BusImpl implements Bus {
   async close(options?: { deadline?: Duration }): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.stopQueueGauges();
     const deadlineMs = toMs(options?.deadline ?? "10s", "deadline");
     await Promise.all([...this.consumers].map((c) => c.close(deadlineMs)));
     await this.requester.close();
     await this.producer.close(deadlineMs);
     await this.transport.close();
   }
+}
+
+function queueGaugesFor(transport: Transport, settings: BusSettings): () => void {
+  if (!canInspectQueues(transport)) return () => undefined; // nothing to report, nothing to stop
+  const database = settings.deadLetters;
+  return observeQueues({
+    system: transport.name,
+    log: settings.logger,
+    read: () => transport.stats(),
+    ...(database ? { deadLetters: (group: string) => database.count({ group }) } : {}),
+  });
 }
 
 function registryOf(definitions: AnyDefinition | readonly AnyDefinition[]): ContractRegistry {

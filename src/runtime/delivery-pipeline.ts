@@ -55,7 +55,7 @@ export function deliveryPipeline(deps: PipelineDeps): Stage {
   const stages: StageMiddleware[] = [telemetryStage(deps.system, s.group), settleStage(deps.settler), poisonStage(deps.registry)];
   if (s.atMostOnce) stages.push(atMostOnceStage(deps.settler));
   else {
-    stages.push(retryStage({ retry: s.retry, random: deps.random, brokerRetry: deps.brokerRetry, closing: deps.closing, counts: deps.counts }));
+    stages.push(retryStage({ retry: s.retry, random: deps.random, brokerRetry: deps.brokerRetry, closing: deps.closing, counts: deps.counts, log: deps.log }));
     stages.push(breakerStage(deps.breaker));
   }
   // Outside the timeout: waiting for a token is not handler time, and closing ends the wait.

@@ -88,7 +88,8 @@ function text(value: unknown): string {
   }
 }
 
-function codeOf(err: unknown): string {
+/** An error's string `code` (a MissiveError's, or a Node system error's), else MISSIVE_UNKNOWN. */
+export function codeOf(err: unknown): string {
   if (err !== null && typeof err === "object" && "code" in err && typeof (err as { code: unknown }).code === "string") {
     return (err as { code: string }).code;
   }

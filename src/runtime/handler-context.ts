@@ -14,6 +14,7 @@ export interface HandlerContext<TTx = unknown> {
   readonly idempotencyKey: string;
   /** Aborted when the handler's timeout passes or the consumer is closing past its deadline. */
   readonly signal: AbortSignal;
+  /** The bus's logger with this message's `id`, `type`, `group` and `attempt` on every line. */
   readonly log: Logger;
   /**
    * Run `fn` in the inbox's transaction: the handler's own writes, the inbox

@@ -6,6 +6,7 @@ import { ErrorCodes, isMissiveError } from "../errors.js";
 import type { Envelope } from "../envelope/envelope.js";
 import type { MessageDefinition } from "../contract/define-message.js";
 import type { Logger } from "../observability/logger.js";
+import { hasActiveSpan } from "../observability/telemetry.js";
 import type { HandlerContext } from "./handler-context.js";
 import type { Producer } from "./producer.js";
 import type { PublishOptions } from "./publish-options.js";
@@ -17,7 +18,9 @@ export function replyContext(producer: Producer, cause: Envelope, log: Logger): 
       producer.publish(definition as MessageDefinition<string, unknown, unknown>, data, {
         correlationId,
         causationId: cause.id,
-        ...(cause.traceparent !== undefined ? { traceparent: cause.traceparent } : {}),
+        // With a span active (the process span, under an SDK), the send span continues this trace itself;
+        // without one, the cause's trace context is carried over so the trace still crosses this hop.
+        ...(cause.traceparent !== undefined && !hasActiveSpan() ? { traceparent: cause.traceparent } : {}),
         ...options,
       }),
     reply: async (definition, data) => {

@@ -6,6 +6,7 @@
  */
 import { ConfigurationError } from "../errors.js";
 import type { Logger } from "../observability/logger.js";
+import { messageLogger } from "../observability/message-logger.js";
 import type { Handler, HandlerContext } from "./handler-context.js";
 import { inspectable } from "./inspectable-error.js";
 import { HANDLED, failed, type Job, type Outcome, type Stage } from "./outcome.js";
@@ -35,7 +36,7 @@ export function handlerStage(chain: Handler<unknown, unknown>, deps: ContextDeps
       group,
       idempotencyKey: `${group}:${envelope.id}`,
       signal,
-      log,
+      log: messageLogger(log, { id: envelope.id, type: envelope.type, group, attempt: job.attempt }),
       transaction: job.transaction ?? noTransaction,
       publish,
       reply,

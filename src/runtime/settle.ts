@@ -11,6 +11,7 @@ import type { Logger } from "../observability/logger.js";
 import type { DeadLetterDatabase } from "../stores/dead-letters.js";
 import type { Delivery, Transport } from "../transport/transport.js";
 import type { CircuitBreaker } from "./circuit-breaker.js";
+import { messageIdOf } from "./database-dead-letters.js";
 import { deadLetterDelivery } from "./dead-letter.js";
 import { DiagnosticHeaders, retryHeaders } from "./diagnostics.js";
 import { failed, type Outcome, type StageMiddleware } from "./outcome.js";
@@ -131,7 +132,7 @@ export class Settler {
     const request = { error, reason, attempts, firstFailureAt: target.firstFailureAt ?? Date.now(), group };
     const headers = await deadLetterDelivery(transport, target.delivery, request, deadLetters);
     counts.deadLettered++;
-    log.warn({ group, topic: target.delivery.topic, reason, code: headers[DiagnosticHeaders.errorCode] }, "message dead-lettered");
+    log.warn({ id: target.envelope?.id ?? messageIdOf(target.delivery.wire), group, topic: target.delivery.topic, attempt: attempts, reason, code: headers[DiagnosticHeaders.errorCode] }, "message dead-lettered");
   }
 
   /**

@@ -3,7 +3,7 @@
  * uses the API only, so a test registers this to see what it records.
  */
 import {
-  propagation, trace, type Attributes, type AttributeValue, type Context, type Span, type SpanContext, type SpanOptions,
+  context, propagation, trace, type Attributes, type AttributeValue, type Context, type Span, type SpanContext, type SpanOptions,
   type SpanStatus, type TextMapGetter, type TextMapPropagator, type TextMapSetter, type Tracer, type TracerProvider,
 } from "@opentelemetry/api";
 import { randomBytes } from "node:crypto";
@@ -37,7 +37,8 @@ export function installRecordingTracer(): { spans: RecordedSpan[]; uninstall(): 
   const spans: RecordedSpan[] = [];
   const tracer = {
     startSpan(name: string, options: SpanOptions = {}, ctx?: Context): Span {
-      const parent = ctx ? trace.getSpanContext(ctx) : undefined;
+      // Like the SDK: without an explicit parent, the active context's span is the parent.
+      const parent = trace.getSpanContext(ctx ?? context.active());
       const record: RecordedSpan = {
         name,
         kind: options.kind,

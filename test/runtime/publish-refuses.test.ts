@@ -13,6 +13,9 @@ import { waitFor } from "../support/wait.js";
 
 const Anything = defineMessage({ type: "publish.refuses.anything", schema: z.unknown() });
 const Shaped = defineMessage({ type: "publish.refuses.shaped", schema: z.object({ a: z.unknown() }) });
+type Tree = { children: Tree[] };
+const TreeSchema: z.ZodType<Tree> = z.lazy(() => z.object({ children: z.array(TreeSchema) }));
+const Recursive = defineMessage({ type: "publish.refuses.recursive", schema: TreeSchema });
 const ThrowingKey = defineMessage({ type: "publish.refuses.key", schema: z.unknown(), key: () => { throw new TypeError("no key here"); } });
 
 let dir: string | undefined;
@@ -64,6 +67,15 @@ describe("publish - every failure is a MissiveError with a code", () => {
     }
     // Deep nesting inside a schema that walks the data is still refused with a code.
     expect((await refusal(b.publish(Shaped, { a: nested(10_000) }))).code).toBe(ErrorCodes.ENCODE);
+  });
+
+  it("publish - a recursive schema overflowing the stack on data 10,000 deep is a SchemaValidationError, not a RangeError", async () => {
+    const b = await openBus();
+    let tree: Tree = { children: [] };
+    for (let i = 0; i < 10_000; i++) tree = { children: [tree] };
+    const err = await refusal(b.publish(Recursive, tree));
+    expect(err.code).toBe(ErrorCodes.SCHEMA);
+    expect(err.cause).toBeInstanceOf(RangeError);
   });
 
   it("publish - a contract key function that throws is a MissiveError carrying the cause", async () => {

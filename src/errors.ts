@@ -43,6 +43,8 @@ export const ErrorCodes = {
   SPOOL_FULL: "MISSIVE_SPOOL_FULL",
   /** The message's expiry time (`expiresat`, from `expiresIn` or a request's timeout) passed before it was handled: dead-lettered, never handled. */
   EXPIRED: "MISSIVE_EXPIRED",
+  /** `publish` refused a message a consumer would refuse or JSON cannot carry (too deep, a cycle, a BigInt, a `__proto__` key, an invalid attribute): nothing was sent. */
+  ENCODE: "MISSIVE_ENCODE",
   /** Something failed that missive did not classify. Retried like a transient error. */
   UNKNOWN: "MISSIVE_UNKNOWN",
 } as const;
@@ -117,6 +119,10 @@ export type SpoolFullError = InstanceType<typeof SpoolFullError>;
 export const MessageExpiredError = defineError("MessageExpiredError", ErrorCodes.EXPIRED);
 export type MessageExpiredError = InstanceType<typeof MessageExpiredError>;
 
+/** `publish` refused the message before sending it: its data or attributes are something a consumer would refuse or JSON cannot carry. */
+export const EncodeError = defineError("EncodeError", ErrorCodes.ENCODE);
+export type EncodeError = InstanceType<typeof EncodeError>;
+
 /** One issue reported by a Standard Schema validator. */
 export interface SchemaIssue {
   readonly message: string;
@@ -150,6 +156,7 @@ const NOT_RETRYABLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   ErrorCodes.CONFIG,
   ErrorCodes.CLOSED,
   ErrorCodes.EXPIRED,
+  ErrorCodes.ENCODE,
 ]);
 
 /** True when a later attempt may succeed: transient, timeouts, connection loss, and errors missive does not know. */

@@ -51,7 +51,7 @@ export {
   ErrorCodes, MissiveError, PermanentError, TransientError, DecodeError, SchemaValidationError,
   UnknownTypeError, UnknownVersionError, MessageTooLargeError, UnroutableError, PublishTimeoutError,
   ConnectionError, AuthenticationError, ConfigurationError, RequestTimeoutError, HandlerTimeoutError,
-  ClosedError, DuplicateMessageError, LeaseLostError, SpoolFullError, MessageExpiredError, isMissiveError, isRetryable, isPoison, isFatal,
+  ClosedError, DuplicateMessageError, LeaseLostError, SpoolFullError, MessageExpiredError, EncodeError, isMissiveError, isRetryable, isPoison, isFatal,
   type ErrorCode, type SchemaIssue,
 } from "./errors.js";
 export { MISSIVE_VERSION } from "./version.js";

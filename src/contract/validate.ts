@@ -18,9 +18,25 @@ function describe(what: string, issues: readonly SchemaIssue[]): string {
  * schema's output; throws SchemaValidationError with the issues.
  */
 export async function validateWith<T>(schema: StandardSchemaV1<unknown, T>, value: unknown, what: string): Promise<T> {
-  let result = schema["~standard"].validate(value);
-  if (result instanceof Promise) result = await result;
+  let result: StandardSchemaV1.Result<T> | Promise<StandardSchemaV1.Result<T>>;
+  try {
+    result = schema["~standard"].validate(value);
+    if (result instanceof Promise) result = await result;
+  } catch (cause) {
+    throw schemaThrew(what, cause);
+  }
   return outcome(result, what);
+}
+
+/**
+ * A validator that throws instead of reporting issues (a recursive schema
+ * overflowing the stack on data nested thousands deep, a getter that throws):
+ * the data does not satisfy the contract, so it is a schema error, with the
+ * thrown value as its cause, never a bare RangeError or TypeError.
+ */
+function schemaThrew(what: string, cause: unknown): SchemaValidationError {
+  const message = `${what}: its schema threw while validating (${cause instanceof Error ? cause.name : typeof cause})`;
+  return new SchemaValidationError(message, [{ message }], { cause });
 }
 
 /**
@@ -29,7 +45,12 @@ export async function validateWith<T>(schema: StandardSchemaV1<unknown, T>, valu
  * ConfigurationError.
  */
 export function validateSyncWith<T>(schema: StandardSchemaV1<unknown, T>, value: unknown, what: string): T {
-  const result = schema["~standard"].validate(value);
+  let result: StandardSchemaV1.Result<T> | Promise<StandardSchemaV1.Result<T>>;
+  try {
+    result = schema["~standard"].validate(value);
+  } catch (cause) {
+    throw schemaThrew(what, cause);
+  }
   if (result instanceof Promise) {
     // The ConfigurationError below is the answer; the abandoned validation's own outcome is moot.
     result.catch(() => undefined);

@@ -1,8 +1,8 @@
-import { DecodeError, MissiveError } from "../errors.js";
+import { DecodeError, EncodeError, MissiveError } from "../errors.js";
+import { CHECKED_ATTRIBUTES, attributeProblem, envelopeProblem } from "./attributes.js";
 import { EXTENSION_NAME, KNOWN_ATTRIBUTES, type Envelope } from "./envelope.js";
-import { parseExpiresAt, parsePriority } from "./expiry-priority.js";
 import { checkLimits, type SizeLimits } from "./limits.js";
-import { decodeUtf8, parseJsonSafely } from "./safe-json.js";
+import { decodeUtf8, parseJsonSafely, unsendableData } from "./safe-json.js";
 import { CE_PREFIX, CONTENT_TYPE, JSON_CONTENT_TYPE, STRUCTURED_CONTENT_TYPE, emptyHeaders, type WireMessage } from "./wire.js";
 
 export type ContentMode = "binary" | "structured";
@@ -15,22 +15,54 @@ const HEADER_NAMES = HEADER_ATTRIBUTES.map((attr) => [attr, CE_PREFIX + attr] as
 /** Header name → attribute for every known attribute (`ce-id` → `id`), so decoding slices and hashes no new string for them. */
 const ATTRIBUTE_OF_HEADER: ReadonlyMap<string, string> = new Map([...KNOWN_ATTRIBUTES].map((attr) => [CE_PREFIX + attr, attr]));
 
-/** Encode an envelope. Throws MessageTooLargeError when it breaks the limits. */
+/**
+ * Encode an envelope. Throws EncodeError for what a consumer's decoder would
+ * refuse (an attribute, data too deep or JSON cannot carry) and
+ * MessageTooLargeError when it breaks the limits: the same rules, so what
+ * encodes decodes.
+ */
 export function encodeEnvelope(envelope: Envelope, mode: ContentMode, limits: SizeLimits, extraHeaders?: Readonly<Record<string, string>>): WireMessage {
+  const attributeIssue = envelopeProblem(envelope);
+  if (attributeIssue !== undefined) throw new EncodeError(`message ${describeId(envelope.id)} cannot be published: ${attributeIssue}`);
+  try {
+    // In structured mode the data sits one level down, inside the CloudEvents document.
+    const dataIssue = unsendableData(envelope.data, mode === "binary" ? 0 : 1);
+    if (dataIssue !== undefined) throw new EncodeError(`message ${describeId(envelope.id)} cannot be published: ${dataIssue}`);
+    return encodeChecked(envelope, mode, limits, extraHeaders);
+  } catch (err) {
+    if (err instanceof MissiveError) throw err;
+    // A getter, proxy trap or toJSON that throws: the data cannot be read, so it cannot be sent.
+    throw new EncodeError(`message ${describeId(envelope.id)} cannot be published: its data could not be serialised as JSON`, { cause: err });
+  }
+}
+
+/** A decoded message without `time` or `dataschema` has them empty: re-encoded, they stay absent (CloudEvents refuses them empty). */
+function absentWhenEmpty(attr: string, value: string): boolean {
+  return value === "" && (attr === "time" || attr === "dataschema");
+}
+
+function describeId(id: unknown): string {
+  return typeof id === "string" ? JSON.stringify(id.slice(0, 64)) : String(typeof id);
+}
+
+function encodeChecked(envelope: Envelope, mode: ContentMode, limits: SizeLimits, extraHeaders: Readonly<Record<string, string>> | undefined): WireMessage {
   const headers = emptyHeaders();
   if (extraHeaders) for (const name in extraHeaders) headers[name] = extraHeaders[name]!;
   let body: Uint8Array;
   if (mode === "binary") {
     for (const [attr, header] of HEADER_NAMES) {
       const value = envelope[attr];
-      if (value !== undefined) headers[header] = value;
+      if (value !== undefined && !absentWhenEmpty(attr, value)) headers[header] = value;
     }
     for (const name in envelope.extensions) headers[CE_PREFIX + name] = envelope.extensions[name]!;
     headers[CONTENT_TYPE] = envelope.datacontenttype;
     body = Buffer.from(JSON.stringify(envelope.data ?? null));
   } else {
     const doc: Record<string, unknown> = {};
-    for (const attr of HEADER_ATTRIBUTES) if (envelope[attr] !== undefined) doc[attr] = envelope[attr];
+    for (const attr of HEADER_ATTRIBUTES) {
+      const value = envelope[attr];
+      if (value !== undefined && !absentWhenEmpty(attr, value)) doc[attr] = value;
+    }
     for (const name in envelope.extensions) doc[name] = envelope.extensions[name];
     doc["datacontenttype"] = envelope.datacontenttype;
     doc["data"] = envelope.data ?? null;
@@ -166,15 +198,14 @@ function build(attrs: Attributes, extensions: Record<string, string>, data: unkn
   const missing = id && source && type && attrs["specversion"] ? [] : (["id", "source", "type", "specversion"] as const).filter((a) => !attrs[a]);
   if (missing.length > 0) return failure(new DecodeError(`missing CloudEvents attribute(s): ${missing.join(", ")}`), id, type);
   if (attrs["specversion"] !== "1.0") return failure(new DecodeError(`unsupported specversion ${JSON.stringify(attrs["specversion"]!.slice(0, 20))}`), id, type);
-  if (id!.length > 256) return failure(new DecodeError("id is longer than 256 characters"), undefined, type);
-  if (type!.length > 256) return failure(new DecodeError("type is longer than 256 characters"), id, undefined);
-  const expiresat = attrs["expiresat"];
-  if (expiresat !== undefined && parseExpiresAt(expiresat) === undefined) {
-    return failure(new DecodeError(`expiresat ${JSON.stringify(expiresat.slice(0, 40))} is not an RFC 3339 time`), id, type);
+  for (const name of CHECKED_ATTRIBUTES) {
+    const value = attrs[name];
+    const problem = value === undefined ? undefined : attributeProblem(name, value);
+    if (problem !== undefined) return failure(new DecodeError(problem), name === "id" ? undefined : id, name === "type" ? undefined : type);
   }
-  const priority = attrs["priority"];
-  if (priority !== undefined && parsePriority(priority) === undefined) {
-    return failure(new DecodeError(`priority ${JSON.stringify(priority.slice(0, 20))} is not an integer from 0 to 9`), id, type);
+  for (const name in extensions) {
+    const problem = attributeProblem(name, extensions[name]!);
+    if (problem !== undefined) return failure(new DecodeError(problem), id, type);
   }
   // Optional attributes are assigned only when present (never as undefined), in the same order as always.
   const envelope: Mutable<Envelope> = {

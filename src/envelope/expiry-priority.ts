@@ -12,15 +12,15 @@
  * one of these is a decode error, and the message is dead-lettered with it.
  */
 
+import { isRfc3339 } from "./rfc3339.js";
+
 /** Priority levels: 0 (the default, lowest) to 9 (highest). */
 export const PRIORITY_LEVELS = 10;
 export const MAX_PRIORITY = PRIORITY_LEVELS - 1;
 
-const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:[Zz]|[+-]\d{2}:\d{2})$/;
-
 /** Unix ms of an `expiresat` value, or undefined when it is not a valid RFC 3339 time. */
 export function parseExpiresAt(value: string): number | undefined {
-  if (value.length > 40 || !RFC3339.test(value)) return undefined;
+  if (!isRfc3339(value)) return undefined;
   const ms = Date.parse(value);
   return Number.isFinite(ms) ? ms : undefined;
 }

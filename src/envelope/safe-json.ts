@@ -1,6 +1,8 @@
 import { DecodeError } from "../errors.js";
 
-const MAX_DEPTH = 64;
+/** The deepest JSON a consumer decodes: containers nested at most this many levels (the body's outermost counts). */
+export const MAX_JSON_DEPTH = 64;
+const MAX_DEPTH = MAX_JSON_DEPTH;
 const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 
 /** Strict UTF-8: invalid byte sequences are a DecodeError, never replaced silently. */
@@ -44,4 +46,64 @@ function assertSafe(value: unknown, depth: number): void {
     }
     assertSafe(child, depth + 1);
   }
+}
+
+/**
+ * Why `JSON.stringify(value)` would not be read back by parseJsonSafely as
+ * the same kind of value, or undefined when it would: the same rules, checked
+ * on the object before it is serialised (one walk, no extra serialisation).
+ * `depth` is the nesting level `value` will have in the body (1 when it sits
+ * inside a structured-mode document). Refuses too deep (a cycle is endlessly
+ * deep), an own `__proto__` key, a `constructor` key holding an object, and
+ * what JSON cannot carry: a BigInt, a function or symbol value (JSON would
+ * drop it silently), a non-finite number (JSON would write null). Follows
+ * `toJSON` as JSON.stringify does. May throw what a getter or proxy throws.
+ */
+export function unsendableData(value: unknown, depth: number): string | undefined {
+  return unsendable(value, depth, "");
+}
+
+function unsendable(value: unknown, depth: number, key: string): string | undefined {
+  switch (typeof value) {
+    case "string":
+    case "boolean":
+    case "undefined":
+      return undefined;
+    case "number":
+      return Number.isFinite(value) ? undefined : `data holds ${String(value)}${at(key)}, which JSON cannot carry`;
+    case "bigint":
+    case "function":
+    case "symbol":
+      return `data holds a ${typeof value === "bigint" ? "BigInt" : typeof value}${at(key)}, which JSON cannot carry`;
+  }
+  if (value === null) return undefined;
+  const toJSON = (value as { toJSON?: unknown }).toJSON;
+  if (typeof toJSON === "function") {
+    const json: unknown = toJSON.call(value, key);
+    return json !== null && typeof json === "object" ? container(json, depth) : unsendable(json, depth, key);
+  }
+  return container(value as object, depth);
+}
+
+function container(value: object, depth: number): string | undefined {
+  if (depth >= MAX_DEPTH) return `data is nested deeper than ${MAX_DEPTH} levels (or is circular)`;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const problem = unsendable(value[i], depth + 1, "");
+      if (problem !== undefined) return problem;
+    }
+    return undefined;
+  }
+  for (const key of Object.keys(value)) {
+    if (key === "__proto__") return "data has an own __proto__ key";
+    const child = (value as Record<string, unknown>)[key];
+    if (key === "constructor" && child !== null && typeof child === "object") return "data has a constructor key holding an object";
+    const problem = unsendable(child, depth + 1, key);
+    if (problem !== undefined) return problem;
+  }
+  return undefined;
+}
+
+function at(key: string): string {
+  return key === "" ? "" : ` at key ${JSON.stringify(key.slice(0, 40))}`;
 }

@@ -3,7 +3,7 @@
  * publish) and the outbox (at add): the attributes from the contract and the
  * options, checked user extensions, and the caller's trace context.
  */
-import { ConfigurationError } from "../errors.js";
+import { ConfigurationError, EncodeError } from "../errors.js";
 import { dataschemaOf, EXTENSION_NAME, KNOWN_ATTRIBUTES, NO_EXTENSIONS, type Envelope } from "../envelope/envelope.js";
 import { JSON_CONTENT_TYPE } from "../envelope/wire.js";
 import { formatExpiresAt, isPriority } from "../envelope/expiry-priority.js";
@@ -18,7 +18,7 @@ import type { PublishOptions } from "./publish-options.js";
  * span unless the options set them.
  */
 export function buildEnvelope(source: string, definition: MessageDefinition<string, unknown, unknown>, data: unknown, options: PublishOptions, id: string, trace: TraceCarrier = {}): Envelope {
-  const key = options.key ?? definition.keyOf(data);
+  const key = options.key ?? keyOf(definition, data);
   const traceparent = options.traceparent ?? trace.traceparent;
   const tracestate = options.tracestate ?? trace.tracestate;
   // Optional attributes are assigned only when set (never as undefined), in the envelope's usual order.
@@ -47,6 +47,15 @@ export function buildEnvelope(source: string, definition: MessageDefinition<stri
   envelope.extensions = options.extensions ? checkedExtensions(options.extensions) : NO_EXTENSIONS;
   envelope.data = data;
   return envelope;
+}
+
+/** The contract's key of `data`; a key function that throws is the publish's EncodeError, its error the cause. */
+function keyOf(definition: MessageDefinition<string, unknown, unknown>, data: unknown): string | undefined {
+  try {
+    return definition.keyOf(data);
+  } catch (cause) {
+    throw new EncodeError(`the key function of ${definition.type} threw`, { cause });
+  }
 }
 
 /** "0" … "9", made once. */

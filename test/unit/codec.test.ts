@@ -4,7 +4,7 @@ import { decodeEnvelope, encodeEnvelope, type ContentMode, type DecodeResult } f
 import { KNOWN_ATTRIBUTES, type Envelope } from "../../src/envelope/envelope.js";
 import { DEFAULT_LIMITS, type SizeLimits } from "../../src/envelope/limits.js";
 import { toHeaderRecord, type WireMessage } from "../../src/envelope/wire.js";
-import { ErrorCodes, MessageTooLargeError, MissiveError, type ErrorCode } from "../../src/errors.js";
+import { EncodeError, ErrorCodes, MessageTooLargeError, MissiveError, type ErrorCode } from "../../src/errors.js";
 
 const MODES: readonly ContentMode[] = ["binary", "structured"];
 
@@ -417,7 +417,7 @@ const envelopeArb: fc.Arbitrary<Envelope> = fc.record({
   id: nonEmpty.filter((s) => s.length <= 256),
   source: nonEmpty,
   type: nonEmpty.filter((s) => s.length <= 256),
-  time: attrString,
+  time: fc.oneof(fc.constant(""), fc.date({ min: new Date(0), max: new Date(4e12), noInvalidDate: true }).map((d) => d.toISOString()), attrString),
   datacontenttype: fc.constantFrom("application/json", "application/json; charset=utf-8", "application/vnd.x+json", "text/json"),
   dataschema: attrString,
   key: fc.option(attrString, { nil: undefined }),
@@ -437,10 +437,20 @@ const envelopeArb: fc.Arbitrary<Envelope> = fc.record({
 const BIG: SizeLimits = { maxBodyBytes: 16 * 1024 * 1024, maxHeaderBytes: 1024 * 1024, maxHeadersBytes: 16 * 1024 * 1024, maxHeaderCount: 1000 };
 
 describe("codec properties", () => {
-  it.each(MODES)("codec - %s mode: any JSON-safe data and attributes round trip", (mode) => {
+  it.each(MODES)("codec - %s mode: any JSON-safe data and attributes either round trip or are refused by the encoder, never by the decoder", (mode) => {
+    let refused = 0;
     fc.assert(
       fc.property(envelopeArb, (env) => {
-        const out = decodeEnvelope(encodeEnvelope(env, mode, BIG), BIG);
+        let wire: WireMessage;
+        try {
+          wire = encodeEnvelope(env, mode, BIG);
+        } catch (err) {
+          // What the encoder refuses (control characters, a bad time) is what the decoder would refuse.
+          expect(err).toBeInstanceOf(EncodeError);
+          refused++;
+          return;
+        }
+        const out = decodeEnvelope(wire, BIG);
         if (!out.ok) throw out.error;
         // JSON has no -0: what goes over the wire is what JSON.stringify keeps.
         expect(out.envelope).toEqual({ ...env, extensions: { ...env.extensions }, data: JSON.parse(JSON.stringify(env.data)) });
@@ -448,6 +458,8 @@ describe("codec properties", () => {
       }),
       { numRuns: 300 },
     );
+    expect(refused).toBeGreaterThan(0);
+    expect(refused).toBeLessThan(300);
   });
 
   it("codec - decoding arbitrary bytes and headers never throws and fails only with DECODE or TOO_LARGE", () => {

@@ -11,6 +11,7 @@ import {
   LeaseLostError,
   SpoolFullError,
   MessageExpiredError,
+  EncodeError,
   MessageTooLargeError,
   MissiveError,
   PermanentError,
@@ -50,6 +51,7 @@ const CLASSES: ReadonlyArray<readonly [Ctor, ErrorCode, string]> = [
   [LeaseLostError, "MISSIVE_LEASE_LOST", "LeaseLostError"],
   [SpoolFullError, "MISSIVE_SPOOL_FULL", "SpoolFullError"],
   [MessageExpiredError, "MISSIVE_EXPIRED", "MessageExpiredError"],
+  [EncodeError, "MISSIVE_ENCODE", "EncodeError"],
 ];
 
 /** One instance per code (SchemaValidationError has its own constructor). */
@@ -137,7 +139,7 @@ describe("errors", () => {
 describe("errors predicates", () => {
   const NOT_RETRYABLE = new Set<ErrorCode>([
     "MISSIVE_PERMANENT", "MISSIVE_DECODE", "MISSIVE_SCHEMA", "MISSIVE_UNKNOWN_TYPE", "MISSIVE_UNKNOWN_VERSION",
-    "MISSIVE_TOO_LARGE", "MISSIVE_UNROUTABLE", "MISSIVE_AUTH", "MISSIVE_CONFIG", "MISSIVE_CLOSED", "MISSIVE_EXPIRED",
+    "MISSIVE_TOO_LARGE", "MISSIVE_UNROUTABLE", "MISSIVE_AUTH", "MISSIVE_CONFIG", "MISSIVE_CLOSED", "MISSIVE_EXPIRED", "MISSIVE_ENCODE",
   ]);
   const POISON = new Set<ErrorCode>(["MISSIVE_DECODE", "MISSIVE_SCHEMA", "MISSIVE_UNKNOWN_TYPE", "MISSIVE_UNKNOWN_VERSION", "MISSIVE_TOO_LARGE"]);
   const FATAL = new Set<ErrorCode>(["MISSIVE_AUTH", "MISSIVE_CONFIG"]);

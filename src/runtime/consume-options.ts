@@ -31,8 +31,19 @@ export interface ConsumeOptions<TTx = unknown> {
   readonly idempotency?: "none" | "inbox" | InboxStore<TTx>;
   /** `"at-most-once"` acks before handling (telemetry only). Default `"at-least-once"`. */
   readonly delivery?: "at-least-once" | "at-most-once";
-  /** Fail an attempt that runs longer than this (retryable). Default: none. */
-  readonly timeout?: Duration;
+  /**
+   * Fail an attempt that runs longer than this (HandlerTimeoutError, retryable: retried, then dead-lettered
+   * like any failure, its concurrency slot and key freed). `false` turns it off. Default `"5m"`.
+   *
+   * Why a default at all: without one, a handler that never resolves holds its key and a slot forever, and
+   * `concurrency` of them stop the consumer with nothing failing. Why five minutes: long enough that no
+   * legitimately slow handler of a message (an HTTP call with retries, a report) is cut off by surprise, short
+   * enough that a hang is retried within minutes. The lease is renewed while the handler runs, so a handler
+   * longer than its lease is fine; one longer than five minutes sets `timeout` to what it needs, or `false`.
+   * (BullMQ and NServiceBus have no handler timeout and rely on stall detection; MassTransit's timeout filter
+   * defaults to 30 s once used. A hang here is not a stall the broker sees: the process and its lease live.)
+   */
+  readonly timeout?: Duration | false;
   /** Visibility timeout of a delivery on leasing transports; renewed while held. Default `"30s"`. */
   readonly lease?: Duration;
   /** Consumer circuit breaker; `false` disables it. Default threshold 10, cool-down 1 s to 30 s. */
@@ -61,6 +72,9 @@ export interface ConsumerSettings {
   readonly rateLimit: RateLimitSettings | undefined;
   readonly middleware: readonly Middleware[];
 }
+
+/** Default of `ConsumeOptions.timeout` (why five minutes: its doc comment). */
+export const DEFAULT_HANDLER_TIMEOUT = "5m";
 
 const GROUP = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$/;
 
@@ -93,7 +107,7 @@ export function consumerSettings(options: ConsumeOptions<unknown>): ConsumerSett
       maxMs: toMs(options.retry?.max ?? "5m", "retry.max"),
     },
     atMostOnce: options.delivery === "at-most-once",
-    timeoutMs: options.timeout === undefined ? undefined : toMs(options.timeout, "timeout"),
+    timeoutMs: options.timeout === false ? undefined : toMs(options.timeout ?? DEFAULT_HANDLER_TIMEOUT, "timeout"),
     leaseMs: toMs(options.lease ?? "30s", "lease"),
     breaker: breakerOpt === false
       ? { threshold: 0, cooldownMs: 1000, maxCooldownMs: 30_000 }

@@ -9,6 +9,7 @@
 import { hasNativeDeadLetters } from "../transport/abilities.js";
 import type { DeadLetterDatabase } from "../stores/dead-letters.js";
 import { deadLetterTopic, type Delivery, type Transport } from "../transport/transport.js";
+import { uuidv7 } from "../envelope/uuidv7.js";
 import { messageIdOf } from "./database-dead-letters.js";
 import { deadLetterHeaders } from "./diagnostics.js";
 
@@ -49,7 +50,8 @@ export async function deadLetterDelivery(
     return headers;
   }
   const topic = deadLetterTopic(request.group);
-  const id = headers["ce-id"] ?? `dlq-${Date.now()}`;
+  // Structured mode carries the id in the body: the dead letter gets an id of its own, unique even within one millisecond.
+  const id = headers["ce-id"] ?? `dlq-${uuidv7()}`;
   const [result] = await transport.publish([{ topic, id, key: delivery.key, wire: { headers, body: delivery.wire.body }, group: topic }]);
   if (result) throw result;
   await delivery.ack();

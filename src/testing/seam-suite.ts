@@ -17,6 +17,7 @@ import { coreTests } from "./seam-core.js";
 import { deadLetterTests } from "./seam-dead-letters.js";
 import { deliveryTests } from "./seam-delivery.js";
 import { orderingTests } from "./seam-ordering.js";
+import { runtimeTests } from "./seam-runtime.js";
 import { statsTests } from "./seam-stats.js";
 import type { SeamTarget } from "./seam-target.js";
 
@@ -30,5 +31,6 @@ export function runSeamSuite<T extends Transport>(target: SeamTarget<T>): void {
     if (f.queueInspection) statsTests(s);
     if (f.nativeDeadLetters) deadLetterTests(s);
     abilityTests(s);
+    runtimeTests(s);
   });
 }

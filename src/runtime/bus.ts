@@ -10,6 +10,7 @@ import type { BusSettings } from "./bus-options.js";
 import { consumerSettings, type ConsumeOptions } from "./consume-options.js";
 import { deadLetterAdmin, type DeadLetterAdmin, type DeadLetterAdminOptions } from "./dead-letter-admin.js";
 import { ConsumerImpl, type Consumer } from "./consumer.js";
+import { consumerReporter } from "./consumer-report.js";
 import { withRuntimeDelay } from "./delay-fill.js";
 import { toMs, type Duration } from "./duration.js";
 import type { Handler } from "./handler-context.js";
@@ -17,7 +18,7 @@ import { Producer } from "./producer.js";
 import type { PublishOptions, PublishReceipt } from "./publish-options.js";
 import { Requester } from "./requester.js";
 import type { Spool } from "./spool.js";
-import type { ProducerStatus, StatusEvents, StatusListener } from "./status.js";
+import { StatusEvents, type ProducerStatus, type StatusListener } from "./status.js";
 
 /** Any contract, whatever its data type. */
 type AnyDefinition = MessageDefinition<string, unknown, unknown>;
@@ -62,7 +63,7 @@ export interface Bus {
    * resumed). Returns the unsubscribe function.
    */
   onStatus(listener: StatusListener): () => void;
-  /** The producer's health now: broker up or down, breaker state, spool depth. */
+  /** The producer's health now: broker up or down, breaker state, spool depth. Throws ClosedError once `close()` was called. */
   status(): ProducerStatus;
   /** Stop consumers (in-flight handlers get `deadline`, default 10 s), flush publishes, close the transport. */
   close(options?: { deadline?: Duration }): Promise<void>;
@@ -78,6 +79,7 @@ export class BusImpl implements Bus {
   private readonly known = new Map<string, MessageDefinition>();
   /** The transport the runtime uses: `transport` itself, or the delay fill around it. */
   private readonly runtime: Transport;
+  private readonly events: StatusEvents;
 
   constructor(
     /** The transport as given; the runtime works on it through the delay fill when it has no native delay (ADR 008). */
@@ -90,7 +92,8 @@ export class BusImpl implements Bus {
     this.service = settings.service;
     // Without native delay the runtime delays (delayed publishes, retries): producer, consumers and requester all go through it.
     this.runtime = transport.capabilities.nativeDelay ? transport : withRuntimeDelay(transport, settings.logger);
-    this.producer = new Producer(this.runtime, settings.producer, settings.random, settings.logger, spool, events);
+    this.events = events ?? new StatusEvents(settings.logger);
+    this.producer = new Producer(this.runtime, settings.producer, settings.random, settings.logger, spool, this.events);
     this.requester = new Requester(this.runtime, this.producer, settings.limits, settings.logger);
   }
 
@@ -103,6 +106,8 @@ export class BusImpl implements Bus {
   }
 
   status(): ProducerStatus {
+    // Its spool file is closed with the bus: reading it now would fail inside the SQLite driver.
+    if (this.closed) throw new ClosedError("the bus is closed: status() answers only while it is open");
     return this.producer.status();
   }
 
@@ -129,6 +134,7 @@ export class BusImpl implements Bus {
       log: this.settings.logger,
       random: this.settings.random,
       onClosed: (c) => this.consumers.delete(c),
+      onState: consumerReporter(settings.group, this.events, this.settings.logger),
     });
     consumer.ready.catch((err: unknown) => {
       // A start cut short by close (the broker never answered) is no failure.

@@ -14,6 +14,7 @@ import { consumerReporter } from "./consumer-report.js";
 import { withRuntimeDelay } from "./delay-fill.js";
 import { toMs, type Duration } from "./duration.js";
 import type { Handler } from "./handler-context.js";
+import { assessHealth, type BusHealth } from "./health.js";
 import { Producer } from "./producer.js";
 import type { PublishOptions, PublishReceipt } from "./publish-options.js";
 import { Requester } from "./requester.js";
@@ -65,6 +66,13 @@ export interface Bus {
   onStatus(listener: StatusListener): () => void;
   /** The producer's health now: broker up or down, breaker state, spool depth. Throws ClosedError once `close()` was called. */
   status(): ProducerStatus;
+  /**
+   * Liveness and readiness now (health.ts): live while open with no failed
+   * consumer; ready when also the broker confirms, the producer's breaker is
+   * not open and every consumer runs. Answers after `close()` too (not live).
+   * `healthHandler(bus)` serves it to probes.
+   */
+  health(): BusHealth;
   /** Stop consumers (in-flight handlers get `deadline`, default 10 s), flush publishes, close the transport. */
   close(options?: { deadline?: Duration }): Promise<void>;
 }
@@ -73,6 +81,8 @@ export class BusImpl implements Bus {
   readonly service: string;
   private readonly producer: Producer;
   private readonly consumers = new Set<ConsumerImpl>();
+  /** Consumers an error stopped: closed, but health() keeps reporting them until the process restarts. */
+  private readonly failed = new Set<ConsumerImpl>();
   private readonly requester: Requester;
   private closed = false;
   /** Contracts this bus consumes or declared, by type: what dead-letter edits are validated against. */
@@ -111,6 +121,10 @@ export class BusImpl implements Bus {
     return this.producer.status();
   }
 
+  health(): BusHealth {
+    return assessHealth({ closed: this.closed, producer: this.closed ? undefined : this.producer.status(), consumers: [...this.failed, ...this.consumers] });
+  }
+
   consume<M extends AnyDefinition, TTx = unknown>(definitions: M | readonly M[], options: ConsumeOptions<TTx>, handler: Handler<MessageData<M>, TTx>): Consumer {
     if (this.closed) throw new ClosedError("the bus is closed");
     const settings = consumerSettings(options as ConsumeOptions<unknown>);
@@ -133,7 +147,10 @@ export class BusImpl implements Bus {
       producer: this.producer,
       log: this.settings.logger,
       random: this.settings.random,
-      onClosed: (c) => this.consumers.delete(c),
+      onClosed: (c) => {
+        this.consumers.delete(c);
+        if (c.state === "failed") this.failed.add(c);
+      },
       onState: consumerReporter(settings.group, this.events, this.settings.logger),
     });
     consumer.ready.catch((err: unknown) => {

@@ -15,6 +15,7 @@ import { withRuntimeDelay } from "./delay-fill.js";
 import { toMs, type Duration } from "./duration.js";
 import type { Handler } from "./handler-context.js";
 import { assessHealth, type BusHealth } from "./health.js";
+import { missingInboxError } from "./inbox-hint.js";
 import { Producer } from "./producer.js";
 import type { PublishOptions, PublishReceipt } from "./publish-options.js";
 import { Requester } from "./requester.js";
@@ -132,7 +133,7 @@ export class BusImpl implements Bus {
     let inbox: InboxStore<unknown> | undefined;
     if (options.idempotency === "inbox") {
       inbox = this.defaultInbox;
-      if (!inbox) throw new ConfigurationError(`idempotency: "inbox" needs an inbox store: transport ${this.transport.name} has none, pass missive({ inbox })`);
+      if (!inbox) throw missingInboxError(this.transport.name);
     } else if (options.idempotency !== undefined && options.idempotency !== "none") {
       inbox = options.idempotency as InboxStore<unknown>;
     }

@@ -121,3 +121,20 @@ describe("bus status after close", () => {
     expect(() => bus.status()).toThrow(ClosedError);
   });
 });
+
+describe("change the URL", () => {
+  it('change the URL - idempotency: "inbox" without an inbox store throws at consume() with the store, its import and the migrate command to paste', async () => {
+    const { bus } = await busWithEvents();
+    let error: unknown;
+    try {
+      bus.consume(OrderPlaced, { group: "billing", idempotency: "inbox" }, () => undefined);
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigurationError);
+    const message = (error as Error).message;
+    expect(message).toContain('import { postgresInbox } from "missive/stores/postgres"');
+    expect(message).toContain("missive({ service, url, inbox })");
+    expect(message).toContain("missive migrate --url postgres://… --only inbox");
+  });
+});

@@ -8,6 +8,9 @@ export type { StatusEvent, StatusListener, ProducerStatus } from "./runtime/stat
 export type { SpoolDepth } from "./runtime/spool.js";
 export type { ConsumeOptions, RetryOptions } from "./runtime/consume-options.js";
 export type { Consumer, ConsumerStats } from "./runtime/consumer.js";
+export type { ConsumerState } from "./runtime/consumer-lifecycle.js";
+export type { BusHealth, ConsumerHealth } from "./runtime/health.js";
+export { healthHandler, type HealthHandler, type HealthHandlerOptions, type HealthSource } from "./health/http.js";
 export type { Handler, HandlerContext, Middleware } from "./runtime/handler-context.js";
 export type { PublishOptions, PublishReceipt } from "./runtime/publish-options.js";
 export type { Duration } from "./runtime/duration.js";

@@ -12,14 +12,17 @@ import type { BusSettings } from "./bus-options.js";
 import { consumerSettings, type ConsumeOptions } from "./consume-options.js";
 import { deadLetterAdmin, type DeadLetterAdmin, type DeadLetterAdminOptions } from "./dead-letter-admin.js";
 import { ConsumerImpl, type Consumer } from "./consumer.js";
+import { consumerReporter } from "./consumer-report.js";
 import { withRuntimeDelay } from "./delay-fill.js";
 import { toMs, type Duration } from "./duration.js";
 import type { Handler } from "./handler-context.js";
+import { assessHealth, type BusHealth } from "./health.js";
+import { missingInboxError } from "./inbox-hint.js";
 import { Producer } from "./producer.js";
 import type { PublishOptions, PublishReceipt } from "./publish-options.js";
 import { Requester } from "./requester.js";
 import type { Spool } from "./spool.js";
-import type { ProducerStatus, StatusEvents, StatusListener } from "./status.js";
+import { StatusEvents, type ProducerStatus, type StatusListener } from "./status.js";
 
 /** Any contract, whatever its data type. */
 type AnyDefinition = MessageDefinition<string, unknown, unknown>;
@@ -64,8 +67,15 @@ export interface Bus {
    * resumed). Returns the unsubscribe function.
    */
   onStatus(listener: StatusListener): () => void;
-  /** The producer's health now: broker up or down, breaker state, spool depth. */
+  /** The producer's health now: broker up or down, breaker state, spool depth. Throws ClosedError once `close()` was called. */
   status(): ProducerStatus;
+  /**
+   * Liveness and readiness now (health.ts): live while open with no failed
+   * consumer; ready when also the broker confirms, the producer's breaker is
+   * not open and every consumer runs. Answers after `close()` too (not live).
+   * `healthHandler(bus)` serves it to probes.
+   */
+  health(): BusHealth;
   /** Stop consumers (in-flight handlers get `deadline`, default 10 s), flush publishes, close the transport. */
   close(options?: { deadline?: Duration }): Promise<void>;
 }
@@ -74,6 +84,8 @@ export class BusImpl implements Bus {
   readonly service: string;
   private readonly producer: Producer;
   private readonly consumers = new Set<ConsumerImpl>();
+  /** Consumers an error stopped: closed, but health() keeps reporting them until the process restarts. */
+  private readonly failed = new Set<ConsumerImpl>();
   private readonly requester: Requester;
   private closed = false;
   /** Contracts this bus consumes or declared, by type: what dead-letter edits are validated against. */
@@ -82,6 +94,7 @@ export class BusImpl implements Bus {
   private readonly runtime: Transport;
   /** Stops reporting this bus's queues in the metrics (queue-gauges.ts). */
   private readonly stopQueueGauges: () => void;
+  private readonly events: StatusEvents;
 
   constructor(
     /** The transport as given; the runtime works on it through the delay fill when it has no native delay (ADR 008). */
@@ -94,7 +107,8 @@ export class BusImpl implements Bus {
     this.service = settings.service;
     // Without native delay the runtime delays (delayed publishes, retries): producer, consumers and requester all go through it.
     this.runtime = transport.capabilities.nativeDelay ? transport : withRuntimeDelay(transport, settings.logger);
-    this.producer = new Producer(this.runtime, settings.producer, settings.random, settings.logger, spool, events);
+    this.events = events ?? new StatusEvents(settings.logger);
+    this.producer = new Producer(this.runtime, settings.producer, settings.random, settings.logger, spool, this.events);
     this.requester = new Requester(this.runtime, this.producer, settings.limits, settings.logger);
     this.stopQueueGauges = queueGaugesFor(transport, settings);
   }
@@ -108,7 +122,13 @@ export class BusImpl implements Bus {
   }
 
   status(): ProducerStatus {
+    // Its spool file is closed with the bus: reading it now would fail inside the SQLite driver.
+    if (this.closed) throw new ClosedError("the bus is closed: status() answers only while it is open");
     return this.producer.status();
+  }
+
+  health(): BusHealth {
+    return assessHealth({ closed: this.closed, producer: this.closed ? undefined : this.producer.status(), consumers: [...this.failed, ...this.consumers] });
   }
 
   consume<M extends AnyDefinition, TTx = unknown>(definitions: M | readonly M[], options: ConsumeOptions<TTx>, handler: Handler<MessageData<M>, TTx>): Consumer {
@@ -118,7 +138,7 @@ export class BusImpl implements Bus {
     let inbox: InboxStore<unknown> | undefined;
     if (options.idempotency === "inbox") {
       inbox = this.defaultInbox;
-      if (!inbox) throw new ConfigurationError(`idempotency: "inbox" needs an inbox store: transport ${this.transport.name} has none, pass missive({ inbox })`);
+      if (!inbox) throw missingInboxError(this.transport.name);
     } else if (options.idempotency !== undefined && options.idempotency !== "none") {
       inbox = options.idempotency as InboxStore<unknown>;
     }
@@ -133,7 +153,11 @@ export class BusImpl implements Bus {
       producer: this.producer,
       log: this.settings.logger,
       random: this.settings.random,
-      onClosed: (c) => this.consumers.delete(c),
+      onClosed: (c) => {
+        this.consumers.delete(c);
+        if (c.state === "failed") this.failed.add(c);
+      },
+      onState: consumerReporter(settings.group, this.events, this.settings.logger),
     });
     consumer.ready.catch((err: unknown) => {
       // A start cut short by close (the broker never answered) is no failure.

@@ -19,6 +19,7 @@ import { deadLetterTopic, type AttemptCounting, type Delivery, type Subscription
 import { startingAttempt } from "./attempts.js";
 import { sleep, type Random } from "./backoff.js";
 import { CircuitBreaker, type BreakerState } from "./circuit-breaker.js";
+import { ConsumerLifecycle, type ConsumerState, type ConsumerStateListener } from "./consumer-lifecycle.js";
 import type { ConsumerSettings } from "./consume-options.js";
 import { retriesThroughTransport } from "./delay-support.js";
 import { deliveryPipeline } from "./delivery-pipeline.js";
@@ -45,6 +46,8 @@ export interface ConsumerStats {
   /** Settles the broker refused (the delivery was given back, or its lease was gone); each one logged. */
   readonly settleFailures: number;
   readonly breaker: BreakerState;
+  /** Where the consumer is in its life (consumer-lifecycle.ts); `failed` when an error stopped it. */
+  readonly state: ConsumerState;
 }
 
 /** A running consumer. */
@@ -53,6 +56,14 @@ export interface Consumer {
   stats(): ConsumerStats;
   /** Resolves once the subscription is live (messages published after this reach it). */
   readonly ready: Promise<void>;
+  /** `starting`, `running`, `stopping`, `stopped` (closed) or `failed` (an error stopped it). */
+  readonly state: ConsumerState;
+  /**
+   * Resolves once the consumer has stopped, for whatever reason: with the
+   * error that stopped it (its start failed, or a handler threw a
+   * configuration or authentication error), or `undefined` after `close()`.
+   */
+  readonly stopped: Promise<unknown>;
   /** Stop fetching, let in-flight handlers finish within `deadlineMs`, leave the rest for redelivery. */
   close(deadlineMs?: number): Promise<void>;
 }
@@ -70,6 +81,8 @@ export interface ConsumerDeps {
   readonly log: Logger;
   readonly random: Random;
   readonly onClosed: (consumer: ConsumerImpl) => void;
+  /** Told of every change of state (the bus turns them into `consumer` status events). */
+  readonly onState?: ConsumerStateListener;
 }
 
 const RECEIVE_WAIT_MS = 500;
@@ -77,6 +90,7 @@ const RECEIVE_WAIT_MS = 500;
 export class ConsumerImpl implements Consumer {
   readonly group: string;
   readonly ready: Promise<void>;
+  private readonly lifecycle: ConsumerLifecycle;
   private subscription: Subscription | undefined;
   private readonly scheduler: LaneScheduler;
   private readonly breaker: CircuitBreaker;
@@ -104,6 +118,7 @@ export class ConsumerImpl implements Consumer {
   constructor(private readonly deps: ConsumerDeps) {
     const s = deps.settings;
     this.group = s.group;
+    this.lifecycle = new ConsumerLifecycle(deps.onState ?? (() => undefined));
     this.scheduler = new LaneScheduler(s.concurrency);
     this.breaker = new CircuitBreaker(s.breaker, deps.random, (state) => deps.log.warn({ group: s.group, state }, `consumer circuit breaker ${state}`));
     const caps = deps.transport.capabilities;
@@ -114,7 +129,7 @@ export class ConsumerImpl implements Consumer {
     if (caps.leaseRenewal === "runtime") this.leases = new LeaseKeeper(s.leaseMs, deps.log, s.group);
     this.settler = new Settler({
       transport: deps.transport, group: s.group, log: deps.log, counts: this.counts, breaker: this.breaker, deadLetters: deps.deadLetters,
-      stop: () => void this.close(),
+      stop: (error) => this.fail(error),
       leaseLost: (key) => {
         if (key !== undefined) this.staleKeys?.markStale(key);
       },
@@ -128,7 +143,28 @@ export class ConsumerImpl implements Consumer {
       random: deps.random, producer: deps.producer, log: deps.log, closing: this.closing.signal, stopHandlers: this.stopHandlers.signal,
     });
     this.refillBatch = Math.max(1, Math.floor((s.prefetch - s.concurrency) / 2), Math.floor(s.prefetch / 4));
-    this.ready = this.start();
+    this.ready = this.start().then(
+      () => this.lifecycle.running(),
+      (err: unknown) => {
+        // A start cut short by close (the broker never answered) is no failure.
+        if (!this.closing.signal.aborted) this.fail(err);
+        throw err;
+      },
+    );
+  }
+
+  get state(): ConsumerState {
+    return this.lifecycle.state;
+  }
+
+  get stopped(): Promise<unknown> {
+    return this.lifecycle.stopped;
+  }
+
+  /** An error stops the consumer: it fails, then closes like any consumer. */
+  private fail(error: unknown): void {
+    this.lifecycle.fail(error);
+    void this.close();
   }
 
   stats(): ConsumerStats {
@@ -138,10 +174,12 @@ export class ConsumerImpl implements Consumer {
       held: this.held,
       ...this.counts,
       breaker: this.breaker.state,
+      state: this.lifecycle.state,
     };
   }
 
   async close(deadlineMs = 10_000): Promise<void> {
+    this.lifecycle.stopping();
     if (!this.closing.signal.aborted) {
       this.closing.abort(new ClosedError("consumer closing"));
       this.capacityWaiter?.();
@@ -165,11 +203,14 @@ export class ConsumerImpl implements Consumer {
     // What is still held after the deadline is left to its lease: renewing it would keep it from redelivery.
     this.leases?.stop();
     this.deps.onClosed(this);
+    this.lifecycle.closed();
   }
 
   private async start(): Promise<void> {
     const s = this.deps.settings;
     const transport = this.deps.transport;
+    // A store that cannot work (its table never migrated) fails the start, not the first message.
+    await this.deps.inbox?.check?.();
     if (!hasNativeDeadLetters(transport) && !this.deps.deadLetters) {
       const dlq = deadLetterTopic(s.group);
       await transport.bind(dlq, [dlq]);

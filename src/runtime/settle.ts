@@ -44,7 +44,7 @@ export interface SettlerDeps {
   /** Where dead letters go when set (the bus's `deadLetters`), instead of the transport. */
   readonly deadLetters: DeadLetterDatabase | undefined;
   /** A fatal error: the consumer stops. */
-  readonly stop: () => void;
+  readonly stop: (error: unknown) => void;
   /** The message of `key` is being handed out again elsewhere (lease lost): later held ones must not overtake it. */
   readonly leaseLost: (key: string | undefined) => void;
 }
@@ -104,7 +104,7 @@ export class Settler {
         return;
       case "stop":
         log.error({ err: outcome.error, id: target.envelope?.id, group }, "handler failed with a configuration or authentication error; stopping the consumer");
-        this.deps.stop();
+        this.deps.stop(outcome.error);
         // Back to the broker, uncounted: a deployment error is not the message's fault.
         await delivery.release();
         return;

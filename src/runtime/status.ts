@@ -6,6 +6,7 @@
  */
 import type { Logger } from "../observability/logger.js";
 import type { BreakerState } from "./circuit-breaker.js";
+import type { ConsumerState } from "./consumer-lifecycle.js";
 import type { SpoolDepth } from "./spool.js";
 import type { TransportContext, TransportEvent } from "../transport/transport.js";
 
@@ -30,6 +31,11 @@ export type StatusEvent =
   | { readonly type: "spool"; readonly state: "spooling" | "drained" | "full"; readonly at: number; readonly depth: SpoolDepth }
   /** The broker refused a spooled message for good while flushing (e.g. unroutable): it stays parked in the spool. */
   | { readonly type: "spool-parked"; readonly at: number; readonly messageId: string; readonly topic: string; readonly reason: string }
+  /**
+   * A consumer changed state (consumer-lifecycle.ts); `failed` means an error
+   * stopped it and `reason` says which.
+   */
+  | { readonly type: "consumer"; readonly group: string; readonly state: ConsumerState; readonly at: number; readonly reason?: string }
   /** What the transport reported: its connection dropped or came back, a subscription is failing or resumed. */
   | { readonly type: "transport"; readonly at: number; readonly transport: string; readonly event: TransportEvent };
 

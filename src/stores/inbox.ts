@@ -25,6 +25,12 @@ export interface InboxStore<TTx> {
   seen(group: string, messageId: string): Promise<boolean>;
   /** Delete rows recorded more than `olderThanMs` ago; resolves with how many. */
   cleanup(olderThanMs: number): Promise<number>;
+  /**
+   * Optional: run when a consumer using this store starts. Rejects (a
+   * ConfigurationError naming the migration) when the store cannot work,
+   * e.g. its table was never created; the consumer then fails to start.
+   */
+  check?(): Promise<void>;
 }
 
 /**

@@ -6,6 +6,8 @@
  */
 import { join } from "node:path";
 import { writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { hostname } from "node:os";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { defineMessage, missive, resolveTransport, type Bus } from "../../src/index.js";
@@ -120,6 +122,28 @@ describe("cli - spool", () => {
     } finally {
       check.close();
     }
+  });
+
+  it("spool status - a dead producer's broker and breaker state is marked stale with its age, not shown as the state now", async () => {
+    const file = join(tmp.dir, "dead-producer.spool.db");
+    openSqliteSpool({ path: file }).close();
+    const gonePid = spawnSync(process.execPath, ["-e", ""]).pid;
+    const raw = new Database(file);
+    const record = (pid: number) =>
+      raw.prepare("INSERT OR REPLACE INTO missive_spool_meta (name, value) VALUES (?, ?)").run("status", JSON.stringify({ broker: "down", breaker: "open", pid, host: hostname(), at: Date.now() - 90_000 }));
+    record(gonePid);
+    const dead = await cli(["spool", "status", file]);
+    expect(dead.code).toBe(0);
+    expect(dead.stdout).toContain(`producer (pid ${gonePid} on ${hostname()}): gone; stale record from`);
+    expect(dead.stdout).toContain("(last said broker down, breaker open)");
+    const deadJson = JSON.parse((await cli(["spool", "status", file, "--json"])).stdout) as { producer: { process: string; ageMs: number } };
+    expect(deadJson.producer).toMatchObject({ process: "gone" });
+    expect(deadJson.producer.ageMs).toBeGreaterThanOrEqual(90_000);
+    record(process.pid);
+    raw.close();
+    const live = await cli(["spool", "status", file]);
+    expect(live.stdout).not.toContain("stale");
+    expect(live.stdout).toContain("broker down, breaker open");
   });
 
   it("spool status - terminal escapes in the recorded lease and status are shown escaped, never sent to the terminal", async () => {

@@ -16,6 +16,7 @@ import { CliError, ExitCode, usageError } from "../exit-codes.js";
 import { formatAge, formatTime, isoOrNull, safeText, table, writeJson, writeOut } from "../output.js";
 import { stopOnSignals } from "../signals.js";
 import { openTransport, urlOf } from "../session.js";
+import { recorderLiveness } from "./spool-liveness.js";
 
 const LEASE_MS = 30_000;
 
@@ -46,6 +47,7 @@ export function registerSpool(program: Command, done: (code: number) => void): v
         const lease = s.leaseHolder();
         const status = s.readStatus();
         const now = Date.now();
+        const recorder = status ? recorderLiveness(status) : undefined;
         if (options.json) {
           writeJson({
             file,
@@ -54,7 +56,7 @@ export function registerSpool(program: Command, done: (code: number) => void): v
             parked: depth.parked,
             oldestAgeMs: depth.oldestSpooledAt === undefined ? null : now - depth.oldestSpooledAt,
             lease: lease ? { ...lease, expired: lease.expiresAt <= now } : null,
-            producer: status ?? null,
+            producer: status ? { ...status, process: recorder, ageMs: now - status.at } : null,
           });
           return ExitCode.ok;
         }
@@ -63,9 +65,12 @@ export function registerSpool(program: Command, done: (code: number) => void): v
         writeOut(lease
           ? `flush lease: ${safeText(lease.host)} pid ${lease.pid}, ${lease.expiresAt > now ? `expires in ${formatAge(lease.expiresAt - now)}` : "expired"}`
           : "flush lease: nobody");
-        writeOut(status
-          ? `producer (pid ${status.pid} on ${safeText(status.host)}, recorded ${formatTime(status.at)}): broker ${status.broker}, breaker ${status.breaker}`
-          : "producer: no status recorded");
+        writeOut(!status
+          ? "producer: no status recorded"
+          : recorder === "gone"
+            // Its process is gone: what it recorded is history, not the broker's state now.
+            ? `producer (pid ${status.pid} on ${safeText(status.host)}): gone; stale record from ${formatAge(now - status.at)} ago (last said broker ${status.broker}, breaker ${status.breaker})`
+            : `producer (pid ${status.pid} on ${safeText(status.host)}${recorder === "unknown" ? ", another host: not known to be running" : ""}, recorded ${formatTime(status.at)}, ${formatAge(now - status.at)} ago): broker ${status.broker}, breaker ${status.breaker}`);
         return ExitCode.ok;
       }));
     });

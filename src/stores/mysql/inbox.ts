@@ -10,6 +10,7 @@ import type { InboxOutcome, InboxStore } from "../inbox.js";
 import type { Delivery } from "../../transport/transport.js";
 import { toStoreError } from "../sql/errors.js";
 import { checkAge, storedKey } from "../sql/ids.js";
+import { checkInboxTable } from "../sql/inbox-check.js";
 import { DEFAULT_INBOX_TABLE, optionsObject, tableName } from "../sql/names.js";
 import { inboxSchema } from "../sql/schema.js";
 import { retention, startSweeper, type RetentionOptions, type Sweeper } from "../sql/sweeper.js";
@@ -45,6 +46,7 @@ export function mysqlInbox(options: MysqlInboxOptions): MysqlInbox {
     table,
     migrate: () => runMysqlStatements(pool, inboxSchema("mysql", table)),
     close: () => sweeper.stop(),
+    check: () => checkInboxTable("mysql", table, () => pool.query(`SELECT 1 FROM \`${table}\` LIMIT 0`)),
     async runOnce<R>(group: string, messageId: string, _delivery: Delivery, effects: (tx: PoolConnection) => R): Promise<InboxOutcome<R>> {
       const params = [storedKey(group, "group"), storedKey(messageId, "message id"), Date.now()];
       const conn = await connectionOf(pool, "mysql inbox");

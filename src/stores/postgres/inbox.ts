@@ -11,6 +11,7 @@ import type { Delivery } from "../../transport/transport.js";
 import { toStoreError } from "../sql/errors.js";
 import { holdClient } from "./checked-out.js";
 import { checkAge, storedKey } from "../sql/ids.js";
+import { checkInboxTable } from "../sql/inbox-check.js";
 import { DEFAULT_INBOX_TABLE, optionsObject, tableName } from "../sql/names.js";
 import { retention, startSweeper, type RetentionOptions, type Sweeper } from "../sql/sweeper.js";
 import { migratePostgres } from "./migrate.js";
@@ -65,6 +66,10 @@ class PgInbox implements PostgresInbox {
 
   close(): void {
     this.sweeper.stop();
+  }
+
+  check(): Promise<void> {
+    return checkInboxTable("postgres", this.table, () => this.pool.query(`SELECT 1 FROM "${this.table}" LIMIT 0`));
   }
 
   async runOnce<R>(group: string, messageId: string, _delivery: Delivery, effects: (tx: PoolClient) => R): Promise<InboxOutcome<R>> {

@@ -11,6 +11,7 @@ import { assertSynchronousEffects, type InboxOutcome, type InboxStore } from "..
 import type { Delivery } from "../../transport/transport.js";
 import { toStoreError } from "../sql/errors.js";
 import { checkAge, storedKey } from "../sql/ids.js";
+import { checkInboxTable } from "../sql/inbox-check.js";
 import { DEFAULT_INBOX_TABLE, optionsObject, tableName } from "../sql/names.js";
 import { inboxSchema } from "../sql/schema.js";
 import { retention, startSweeper, type RetentionOptions, type Sweeper } from "../sql/sweeper.js";
@@ -73,6 +74,7 @@ export function sqliteInboxStore(options: SqliteInboxStoreOptions): SqliteInboxS
   const store: SqliteInboxStore = {
     name: "sqlite",
     table,
+    check: () => checkInboxTable("sqlite", table, () => db.prepare(`SELECT 1 FROM "${table}" LIMIT 0`)),
     migrate: () => {
       try {
         runSqliteStatements(db, inboxSchema("sqlite", table));

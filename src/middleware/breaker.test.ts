@@ -13,9 +13,17 @@ describe("breaker stage", () => {
     expect(breaker.state).toBe("closed");
     await through(failed(new TransientError("t")));
     await through(HANDLED);
-    await through(failed(new PermanentError("p")));
+    await through(failed(new Error("unknown")));
     expect(breaker.state).toBe("closed");
     await through(failed(new Error("unknown")));
     expect(breaker.state).toBe("open");
+  });
+
+  it("breaker - a run of permanent refusals never opens it (before, ten of them paused fetching)", async () => {
+    const breaker = new CircuitBreaker({ threshold: 2, cooldownMs: 1000, maxCooldownMs: 1000 }, () => 0.5, () => undefined);
+    const through = (outcome: Outcome) => breakerStage(breaker)(() => Promise.resolve(outcome))(job());
+    await through(failed(new TransientError("t")));
+    for (let i = 0; i < 50; i++) await through(failed(new PermanentError("p")));
+    expect(breaker.state).toBe("closed");
   });
 });

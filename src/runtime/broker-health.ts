@@ -5,7 +5,12 @@
  * batch goes unconfirmed for `outageAfterMs` (a silent blackhole never fails
  * a publish by itself). While the breaker is open nothing is sent; after a
  * cool-down (backoff with jitter) one probe goes out, and its confirm closes
- * the breaker and marks the broker up. Every change is a status event.
+ * the breaker and marks the broker up. A transport that knows at once its
+ * connection dropped (a reset, a close) reports it, and the outage is
+ * announced then, not only after `outageAfterMs`; when it reports the
+ * connection back, the broker is up again unless a publish meanwhile opened
+ * the breaker (then its probe's confirm says so). Every change is a status
+ * event.
  */
 import type { Logger } from "../observability/logger.js";
 import type { Random } from "./backoff.js";
@@ -20,6 +25,9 @@ export class BrokerHealth {
   private downSince: number | undefined;
   private waiters: Array<() => void> = [];
   private timer: ReturnType<typeof setTimeout> | undefined;
+  /** The current outage is the transport's reported connection loss (not yet a failed or unconfirmed publish). */
+  private connectionLost = false;
+  private readonly offTransport: () => void;
 
   constructor(
     breaker: BreakerOptions,
@@ -29,6 +37,9 @@ export class BrokerHealth {
     private readonly onChange: () => void = () => {},
   ) {
     this.breaker = new CircuitBreaker(breaker, random, (state) => this.breakerChanged(state));
+    this.offTransport = events.on((e) => {
+      if (e.type === "transport" && e.event.kind === "connection") this.connectionChanged(e.event.state, e.event.reason);
+    });
   }
 
   get up(): boolean {
@@ -47,13 +58,7 @@ export class BrokerHealth {
   /** A publish (or probe) was confirmed: the broker is up. */
   confirmed(): void {
     this.breaker.success();
-    if (this.downSince !== undefined) {
-      const downForMs = Date.now() - this.downSince;
-      this.downSince = undefined;
-      this.log.info({ downForMs }, "broker confirms again");
-      this.events.emit({ type: "broker", state: "up", at: Date.now(), downForMs });
-      this.onChange();
-    }
+    this.backUp("broker confirms again");
     this.wake();
   }
 
@@ -110,11 +115,35 @@ export class BrokerHealth {
   }
 
   close(): void {
+    this.offTransport();
     clearTimeout(this.timer);
     this.wake();
   }
 
+  /** The transport's own word on its connection: announced at once (the breaker is left to publishes). */
+  private connectionChanged(state: "down" | "up", reason: string | undefined): void {
+    if (state === "down") {
+      if (this.downSince !== undefined) return;
+      this.down(`connection lost: ${reason ?? "no reason given"}`);
+      this.connectionLost = true;
+    } else if (this.connectionLost && this.breaker.state === "closed") {
+      this.backUp("broker connection restored");
+    }
+  }
+
+  private backUp(message: string): void {
+    this.connectionLost = false;
+    if (this.downSince === undefined) return;
+    const downForMs = Date.now() - this.downSince;
+    this.downSince = undefined;
+    this.log.info({ downForMs }, message);
+    this.events.emit({ type: "broker", state: "up", at: Date.now(), downForMs });
+    this.onChange();
+  }
+
   private down(reason: string): void {
+    // A failed or unconfirmed publish during a reported connection loss: from now on only a confirm says it is up.
+    this.connectionLost = false;
     if (this.downSince !== undefined) return;
     this.downSince = Date.now();
     this.log.warn({ reason }, "broker outage detected");

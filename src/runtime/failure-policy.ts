@@ -40,16 +40,19 @@ export function classifyFailure(error: unknown, attempt: number, retry: RetrySet
   return { action: "retry", delayMs: retryDelay(attempt, retry, random), reason };
 }
 
+const NOT_FOR_THE_BREAKER: ReadonlySet<string> = new Set([ErrorCodes.PERMANENT, ErrorCodes.EXPIRED, ErrorCodes.LEASE_LOST, ErrorCodes.DUPLICATE]);
+
 /**
- * Whether a failed attempt counts toward the consumer circuit breaker: the
- * failures classifyFailure retries or dead-letters as the message's bad luck
- * (transient, unknown, permanent, attempts exhausted). Not poison (the
- * message's own fault), a deployment error (the consumer stops), a lost
- * lease or a duplicate (nothing failed).
+ * Whether a failed attempt counts toward the consumer circuit breaker: only
+ * failures a retry could fix (transient, unknown, and so attempts exhausted),
+ * the signs of a sick dependency the breaker pauses fetching for. Not a
+ * permanent refusal or poison (the message's own fault: pausing would only
+ * slow its dead-lettering, and a healthy consumer refusing a burst of bad
+ * messages must keep its pace), a deployment error (the consumer stops), an
+ * expired message, a lost lease or a duplicate (nothing failed).
  */
 export function feedsBreaker(error: unknown): boolean {
-  // An expired message says nothing about the handler's health.
-  if (error instanceof MissiveError && (error.code === ErrorCodes.LEASE_LOST || error.code === ErrorCodes.DUPLICATE || error.code === ErrorCodes.EXPIRED)) return false;
+  if (error instanceof MissiveError && NOT_FOR_THE_BREAKER.has(error.code)) return false;
   return !isPoison(error) && !isFatal(error);
 }
 

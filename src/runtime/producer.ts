@@ -240,15 +240,18 @@ export class Producer {
       let results: PublishResult[];
       batch.attemptInFlight = true;
       const outage = setTimeout(() => this.health.outage(`publish not confirmed within ${this.settings.outageAfterMs} ms`), this.settings.outageAfterMs);
+      const stopTimeouts = this.timeoutsInFlight(batch);
       try {
         results = await this.transport.publish(pending.map((p) => p.message));
       } catch (err) {
+        stopTimeouts();
         clearTimeout(outage);
         batch.attemptInFlight = false;
         this.flusher?.release(batch.held.splice(0), false);
         if (!(await this.failed(batch, err, attempt))) return;
         continue;
       }
+      stopTimeouts();
       clearTimeout(outage);
       batch.attemptInFlight = false;
       this.health.confirmed();
@@ -265,6 +268,32 @@ export class Producer {
       }
       batch.pending = [];
     }
+  }
+
+  /**
+   * While an attempt is in flight, a caller whose publish timeout passes hears so then, not when the
+   * transport gives up (its own confirm timeout, 10 s on RabbitMQ while a connection is down). The
+   * transport may still deliver the message: the error says so, and its late answer is ignored.
+   */
+  private timeoutsInFlight(batch: Batch): () => void {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const arm = (): void => {
+      if (batch.pending.length === 0) return;
+      const next = Math.min(...batch.pending.map((p) => p.deadline));
+      timer = setTimeout(() => {
+        const now = Date.now();
+        const overdue = batch.pending.filter((p) => p.deadline <= now);
+        if (overdue.length > 0) {
+          const err = this.unconfirmed(batch.lastError);
+          for (const p of overdue) p.reject(err);
+          // A new array: the confirm path then settles only the callers still waiting (as after spooling).
+          batch.pending = batch.pending.filter((p) => p.deadline > now);
+        }
+        arm();
+      }, Math.max(1, next - Date.now()));
+    };
+    arm();
+    return () => clearTimeout(timer);
   }
 
   /** Wait until the breaker lets an attempt go; false when the batch was settled meanwhile (spooled or timed out). */

@@ -51,4 +51,27 @@ describe("broker-health", () => {
     expect(h.permit()).toBe(true);
     h.close();
   });
+
+  it("broker-health - a connection the transport reports lost is an outage at once (before, only a failed or unconfirmed publish was), and reported back is up", () => {
+    const events = new StatusEvents(noopLogger);
+    const h = new BrokerHealth({ threshold: 3, cooldownMs: 40, maxCooldownMs: 40 }, () => 0.5, events, noopLogger);
+    const seen: string[] = [];
+    events.on((e) => void (e.type === "broker" && seen.push(e.state)));
+    const connection = (state: "down" | "up"): void => events.emit({ type: "transport", at: Date.now(), transport: "t", event: { kind: "connection", state, reason: "ECONNRESET" } });
+    connection("down");
+    expect(h.up).toBe(false);
+    // Announced only: the breaker is left to what publishes see.
+    expect(h.permit()).toBe(true);
+    connection("up");
+    expect(h.up).toBe(true);
+    expect(seen).toEqual(["down", "up"]);
+    // An outage a publish detected meanwhile is not ended by the connection coming back: only a confirm ends it.
+    connection("down");
+    h.outage("test: no confirm");
+    connection("up");
+    expect(h.up).toBe(false);
+    h.confirmed();
+    expect(seen).toEqual(["down", "up", "down", "up"]);
+    h.close();
+  });
 });

@@ -110,6 +110,15 @@ describe("cli", () => {
     expect(report.durability.warnings).toEqual([]);
   });
 
+  it("cli - doctor on memory:// says in memory, lost on exit, as a warning (exit 3)", async () => {
+    const r = await cli(["doctor", "--url", "memory://doctor"]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(3);
+    expect(r.stdout).toContain("transport: memory");
+    expect(r.stdout).toContain("storage: in memory, lost on exit");
+    expect(r.stdout).toContain("WARNING: the memory transport keeps everything in this process's memory");
+  });
+
   it("cli - errors: no URL, bad scheme (password never printed), missing file (not created), bad URL option, unopenable path", async () => {
     const none = await cli(["doctor"]);
     expect(none.code).toBe(2);

@@ -1,8 +1,11 @@
 /** The real `missive` binary: global behaviour (help, version, exit codes, errors) and `doctor`. */
 import { join } from "node:path";
 import { existsSync } from "node:fs";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { hostname } from "node:os";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { MISSIVE_VERSION } from "../../src/index.js";
+import type { SqliteServiceArgs, SqliteServiceMessage } from "../fixtures/sqlite-service.js";
+import { exited, forkFixture, killFixtures, nextMessage } from "../support/fixture-process.js";
 import { cli, declared, ensureBuilt, expectCleanError, tempDir, urlOf } from "./helpers.js";
 
 let tmp: ReturnType<typeof tempDir>;
@@ -10,6 +13,7 @@ beforeAll(() => {
   ensureBuilt();
   tmp = tempDir("cli-doctor");
 });
+afterEach(() => killFixtures());
 afterAll(() => tmp.cleanup());
 
 describe("cli", () => {
@@ -38,27 +42,81 @@ describe("cli", () => {
     expect((await cli(["frobnicate"])).stderr).toContain("unknown command");
   });
 
-  it("cli - doctor on a FULL-sync SQLite file: no warnings, exit 0", async () => {
-    const path = join(tmp.dir, "full.db");
+  it("cli - doctor on a SQLite file no process has open: the file's journal mode, synchronous unknown (per connection), exit 0", async () => {
+    const path = join(tmp.dir, "idle.db");
     await declared(path, "billing");
     const r = await cli(["doctor", "--url", urlOf(path)]);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("transport: sqlite");
-    expect(r.stdout).toContain("synchronous: FULL");
     expect(r.stdout).toContain("journal_mode: wal");
+    expect(r.stdout).toContain("synchronous: unknown: no missive process");
+    expect(r.stdout).toContain("processes: 0 live");
     expect(r.stdout).toContain("no durability warnings");
   });
 
-  it("cli - doctor --json, URL from MISSIVE_URL, NORMAL sync: the warning and exit 3", async () => {
+  it("cli - doctor reports a FULL-sync service running in another process: live, no warnings, exit 0; gone after its clean close", async () => {
+    const path = join(tmp.dir, "full.db");
+    const service = forkFixture("sqlite-service", [JSON.stringify({ url: urlOf(path) } satisfies SqliteServiceArgs)]);
+    await nextMessage<SqliteServiceMessage>(service, (m) => "ready" in m, 30_000, "the service is up");
+    const r = await cli(["doctor", "--url", urlOf(path)]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("synchronous: FULL");
+    expect(r.stdout).toContain("processes: 1 live");
+    expect(r.stdout).toMatch(new RegExp(`process ${String(service.pid)}@\\S+: live, seen \\d+ s ago: synchronous=FULL journal_mode=wal busy_timeout=5000 ms`));
+    expect(r.stdout).toContain("no durability warnings");
+
+    service.send({ close: true });
+    await nextMessage<SqliteServiceMessage>(service, (m) => "closed" in m, 30_000, "the service closed");
+    const after = await cli(["doctor", "--url", urlOf(path), "--json"]);
+    expect(after.code).toBe(0);
+    const report = JSON.parse(after.stdout) as { durability: { settings: Record<string, string> } };
+    expect(report.durability.settings["processes"]).toBe("0 live");
+  });
+
+  it("cli - regression: doctor reported its own connection's synchronous=FULL while the service ran with NORMAL (0 warnings, exit 0); now the service's NORMAL, the warning and exit 3", async () => {
     const path = join(tmp.dir, "normal.db");
-    await declared(path, "billing");
-    const r = await cli(["doctor", "--json"], { env: { MISSIVE_URL: `${urlOf(path)}?synchronous=NORMAL` } });
+    const service = forkFixture("sqlite-service", [JSON.stringify({ url: `${urlOf(path)}?synchronous=NORMAL` } satisfies SqliteServiceArgs)]);
+    await nextMessage<SqliteServiceMessage>(service, (m) => "ready" in m, 30_000, "the service is up");
+    // doctor opens the file with no options (its own connection is FULL) and URL from MISSIVE_URL.
+    const r = await cli(["doctor", "--json"], { env: { MISSIVE_URL: urlOf(path) } });
+    expect(r.stderr).toBe("");
     expect(r.code).toBe(3);
     const report = JSON.parse(r.stdout) as { transport: string; durability: { warnings: string[]; settings: Record<string, string> } };
     expect(report.transport).toBe("sqlite");
     expect(report.durability.settings["synchronous"]).toBe("NORMAL");
-    expect(report.durability.warnings.join(" ")).toContain("power loss");
+    expect(report.durability.settings[`process ${String(service.pid)}@${hostname()}`]).toContain("synchronous=NORMAL");
+    expect(report.durability.warnings).toHaveLength(1);
+    expect(report.durability.warnings[0]).toContain(`process ${String(service.pid)}@`);
+    expect(report.durability.warnings[0]).toContain("power loss");
+
+    const text = await cli(["doctor", "--url", urlOf(path)]);
+    expect(text.code).toBe(3);
+    expect(text.stdout).toContain("WARNING: process");
+  });
+
+  it("cli - doctor: a SIGKILLed NORMAL service is reported dead, not counted, and warns nothing (exit 0)", async () => {
+    const path = join(tmp.dir, "killed.db");
+    const service = forkFixture("sqlite-service", [JSON.stringify({ url: `${urlOf(path)}?synchronous=NORMAL` } satisfies SqliteServiceArgs)]);
+    await nextMessage<SqliteServiceMessage>(service, (m) => "ready" in m, 30_000, "the service is up");
+    service.kill("SIGKILL");
+    await exited(service);
+    const r = await cli(["doctor", "--json", "--url", urlOf(path)]);
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout) as { durability: { warnings: string[]; settings: Record<string, string> } };
+    expect(report.durability.settings["processes"]).toBe("0 live, 1 dead (not counted)");
+    expect(report.durability.settings[`process ${String(service.pid)}@${hostname()}`]).toMatch(/^dead \(pid \d+ is not running on this host; not counted\): synchronous=NORMAL/);
+    expect(report.durability.warnings).toEqual([]);
+  });
+
+  it("cli - doctor on memory:// says in memory, lost on exit, as a warning (exit 3)", async () => {
+    const r = await cli(["doctor", "--url", "memory://doctor"]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(3);
+    expect(r.stdout).toContain("transport: memory");
+    expect(r.stdout).toContain("storage: in memory, lost on exit");
+    expect(r.stdout).toContain("WARNING: the memory transport keeps everything in this process's memory");
   });
 
   it("cli - errors: no URL, bad scheme (password never printed), missing file (not created), bad URL option, unopenable path", async () => {

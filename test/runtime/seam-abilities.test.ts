@@ -14,7 +14,7 @@ describe("seam abilities", () => {
   it("abilities - guards see what each transport implements", async () => {
     const memory = createMemoryBroker().transport();
     expect([hasNativeDeadLetters(memory), canInspectQueues(memory), reportsDurability(memory), declaresTopology(memory), hasReplyAddress(memory)])
-      .toEqual([true, true, false, false, false]);
+      .toEqual([true, true, true, false, false]);
     const sqlite = sqliteTransport({ path: ":memory:" });
     expect([hasNativeDeadLetters(sqlite), canInspectQueues(sqlite), reportsDurability(sqlite), declaresTopology(sqlite), hasReplyAddress(sqlite)])
       .toEqual([true, true, true, false, false]);

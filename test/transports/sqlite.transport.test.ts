@@ -103,12 +103,23 @@ describe("sqlite transport - configuration", () => {
     expect((await import("node:fs")).existsSync(`${fx.dir()}/missing.db`)).toBe(false);
   });
 
-  it("sqlite - durability: FULL has no warnings, NORMAL says what it can lose", async () => {
-    const full = await fx.open().durability!();
-    expect(full.settings).toMatchObject({ journal_mode: "wal", synchronous: "FULL" });
+  it("sqlite - durability: synchronous comes from the processes that publish (FULL: no warnings; NORMAL says what it can lose), not from the reader's connection", async () => {
+    const idle = await fx.open().durability!();
+    expect(idle.settings).toMatchObject({ journal_mode: "wal", processes: "0 live" });
+    expect(idle.settings["synchronous"]).toMatch(/^unknown/);
+    const fullTransport = fx.open({ path: `${fx.dir()}/full.db` });
+    await fullTransport.bind("g", ["t"]);
+    await fullTransport.publish([message("t", "m")]);
+    const full = await fullTransport.durability!();
+    expect(full.settings).toMatchObject({ journal_mode: "wal", synchronous: "FULL", processes: "1 live" });
     expect(full.warnings).toEqual([]);
     expect(full.confirm).toMatch(/fsynced/);
-    const normal = await fx.open({ path: `${fx.dir()}/normal.db`, synchronous: "NORMAL" }).durability!();
+    const normalPath = `${fx.dir()}/normal.db`;
+    const normalTransport = fx.open({ path: normalPath, synchronous: "NORMAL" });
+    await normalTransport.bind("g", ["t"]);
+    await normalTransport.publish([message("t", "m")]);
+    // Read by another connection on the file, opened FULL: it reports the publisher's NORMAL.
+    const normal = await fx.open({ path: normalPath }).durability!();
     expect(normal.settings["synchronous"]).toBe("NORMAL");
     expect(normal.warnings.join(" ")).toMatch(/power loss/);
   });

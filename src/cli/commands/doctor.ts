@@ -1,4 +1,9 @@
-/** `missive doctor`: what a confirm means on this transport, as configured (DESIGN.md §1). */
+/**
+ * `missive doctor`: what a confirm means on this transport (DESIGN.md §1),
+ * from what the file or broker says and what the processes using it
+ * recorded (the transport's DurabilityReporting), never from this command's
+ * own options or connection.
+ */
 import type { Command } from "commander";
 import { redact } from "../../connect.js";
 import { ExitCode } from "../exit-codes.js";
@@ -9,7 +14,7 @@ import { reportsDurability } from "../../transport/abilities.js";
 export function registerDoctor(program: Command, done: (code: number) => void): void {
   program
     .command("doctor")
-    .description("how durable a confirm is on this transport, as configured (exit 3 on a durability warning)")
+    .description("how durable a confirm is, as the file or broker is set up and as each process using it opened it (exit 3 on a durability warning)")
     .option("--json", "one JSON document: {url, transport, capabilities, durability}")
     .action(async (options: { json?: boolean }, command: Command) => {
       const url = urlOf(command);

@@ -10,9 +10,9 @@
 import { ClosedError, ConfigurationError, ConnectionError, MessageTooLargeError, UnroutableError } from "../../errors.js";
 import type { WireMessage } from "../../envelope/wire.js";
 import type {
-  DeadLetterStore, OutgoingMessage, PublishResult, QueueStats, SubscribeOptions, Subscription, Transport, TransportCapabilities, TransportContext,
+  DeadLetterStore, DurabilityReport, OutgoingMessage, PublishResult, QueueStats, SubscribeOptions, Subscription, Transport, TransportCapabilities, TransportContext,
 } from "../../transport/transport.js";
-import type { QueueInspection } from "../../transport/abilities.js";
+import type { DurabilityReporting, QueueInspection } from "../../transport/abilities.js";
 import { seamCapabilities, type MemoryCapabilities } from "./memory-capabilities.js";
 import { copyHeaders, type BrokerState } from "./broker-state.js";
 import { createDeadLetterStore } from "./memory-dead-letters.js";
@@ -39,7 +39,7 @@ export interface MemoryTransportOverrides {
   readonly capabilities?: Partial<MemoryCapabilities>;
 }
 
-export interface MemoryTransport extends Transport, QueueInspection {
+export interface MemoryTransport extends Transport, QueueInspection, DurabilityReporting {
   /** What this connection simulates: the seam's capabilities plus what only the memory broker can turn off. */
   readonly simulated: MemoryCapabilities;
   /** Present unless `nativeDeadLetter` is turned off. */
@@ -135,6 +135,15 @@ class MemoryTransportImpl implements MemoryTransport {
 
   stats(): Promise<QueueStats[]> {
     return this.whenOpen(() => queueStats(this.state, this.simulated.nativeDeadLetter));
+  }
+
+  /** The only truth there is: nothing outlives the process (`missive doctor`). */
+  durability(): Promise<DurabilityReport> {
+    return this.whenOpen(() => ({
+      confirm: "publish resolves once the message is in this process's memory: nothing is written anywhere else",
+      settings: { storage: "in memory, lost on exit" },
+      warnings: ["the memory transport keeps everything in this process's memory: every message, confirmed or not, is lost when the process exits"],
+    }));
   }
 
   close(): Promise<void> {

@@ -17,6 +17,8 @@ import { CATALOG_STREAM, checkGroupName, checkTopicName, RELEASE_STREAM, STATUS_
 import { resolveRabbitmqOptions, type RabbitmqTransportOptions, type ResolvedRabbitmqOptions } from "./options.js";
 import { OrderedSubscription } from "./ordered-subscription.js";
 import { Publisher } from "./publisher.js";
+import { readRabbitmqDurability } from "./durability-report.js";
+import { QueueProbe } from "./queue-probe.js";
 import type { ReleaseLedger } from "./release-ledger.js";
 import { declareStream } from "./stream-reader.js";
 import { RELEASE_STREAM_ARGS, StreamReleaseLedger } from "./stream-release-ledger.js";
@@ -169,14 +171,13 @@ class RabbitmqTransportImpl implements RabbitmqTransport {
   }
 
   async durability(): Promise<DurabilityReport> {
-    const { queueType } = this.options;
-    return {
-      confirm: queueType === "quorum"
-        ? "a publish resolves after the broker confirmed it: persistent, and written to a majority of the quorum queue's replicas (fsynced)"
-        : "a publish resolves after the broker confirmed it: persistent, written to the classic queue's disk on one node",
-      settings: { queueType, declare: String(this.options.declare) },
-      warnings: queueType === "classic" ? ["classic queues live on one node: losing that node's disk loses its confirmed messages; use quorum queues for replication"] : [],
-    };
+    this.assertOpen();
+    const probe = new QueueProbe(this.session);
+    try {
+      return await readRabbitmqDurability(probe, await this.catalog.groups(), this.options);
+    } finally {
+      await probe.close();
+    }
   }
 
   async close(): Promise<void> {

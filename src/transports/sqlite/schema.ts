@@ -33,6 +33,7 @@ export interface TableNames {
   readonly deadLetters: string;
   readonly inbox: string;
   readonly consumers: string;
+  readonly processes: string;
 }
 
 export function tableNames(prefix: string): TableNames {
@@ -44,6 +45,7 @@ export function tableNames(prefix: string): TableNames {
     deadLetters: `${prefix}dead_letters`,
     inbox: `${prefix}inbox`,
     consumers: `${prefix}consumers`,
+    processes: `${prefix}processes`,
   };
 }
 
@@ -142,6 +144,20 @@ CREATE TABLE IF NOT EXISTS ${t.consumers} (
   group_name TEXT NOT NULL,
   host TEXT NOT NULL DEFAULT '',
   pid INTEGER NOT NULL DEFAULT 0,
+  started_at INTEGER NOT NULL DEFAULT ${NOW_MS},
+  seen_at INTEGER NOT NULL DEFAULT ${NOW_MS}
+) WITHOUT ROWID;
+
+-- Processes that publish or consume, with their connection settings (synchronous is per connection), for
+-- \`missive doctor\`: each heartbeats seen_at and removes its row on a clean close (process-registry.ts).
+CREATE TABLE IF NOT EXISTS ${t.processes} (
+  process_id TEXT PRIMARY KEY,
+  host TEXT NOT NULL DEFAULT '',
+  pid INTEGER NOT NULL DEFAULT 0,
+  missive_version TEXT NOT NULL DEFAULT '',
+  synchronous TEXT NOT NULL,
+  journal_mode TEXT NOT NULL,
+  busy_timeout_ms INTEGER NOT NULL DEFAULT 0,
   started_at INTEGER NOT NULL DEFAULT ${NOW_MS},
   seen_at INTEGER NOT NULL DEFAULT ${NOW_MS}
 ) WITHOUT ROWID;

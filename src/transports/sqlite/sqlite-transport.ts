@@ -25,6 +25,7 @@ import { SqliteDeadLetterStore } from "./dead-letter-store.js";
 import { readDurability } from "./durability.js";
 import { PRIORITY_LEVELS } from "../../envelope/expiry-priority.js";
 import { openDatabase } from "./open-database.js";
+import { ProcessRegistry } from "./process-registry.js";
 import { resolveSqliteOptions, type ResolvedSqliteOptions, type SqliteTransportOptions } from "./options.js";
 import { QueueStore } from "./queue-store.js";
 import { createStatsReader } from "./stats.js";
@@ -69,6 +70,7 @@ class SqliteTransportImpl implements SqliteTransport {
   private readonly channel: WakeChannel;
   private readonly subscriptions = new Set<SqliteSubscription>();
   private readonly consumers: ConsumerRegistry;
+  private readonly processes: ProcessRegistry;
   private readonly readStats: () => QueueStats[];
   private open = true;
   private closing: Promise<void> | undefined;
@@ -92,6 +94,7 @@ class SqliteTransportImpl implements SqliteTransport {
     this.queue = new QueueStore(this.database, options.tablePrefix, this.writer, options.maxMessageBytes);
     this.deadLetters = new SqliteDeadLetterStore(this.database, options.tablePrefix, this.writer);
     this.consumers = new ConsumerRegistry(this.database, options.tablePrefix, this.writer, this.context);
+    this.processes = new ProcessRegistry(this.database, options.tablePrefix, this.writer, this.context);
     this.readStats = createStatsReader(this.database, options.tablePrefix);
   }
 
@@ -110,6 +113,7 @@ class SqliteTransportImpl implements SqliteTransport {
   async publish(batch: readonly OutgoingMessage[]): Promise<PublishResult[]> {
     this.assertOpen();
     if (batch.length === 0) return [];
+    if (!this.processes.recorded) await this.processes.register();
     return this.queue.publish(batch);
   }
 
@@ -124,6 +128,7 @@ class SqliteTransportImpl implements SqliteTransport {
       throw new ConfigurationError(`sqlite transport: leaseMs must be a positive number of ms, got ${String(options.leaseMs)}`);
     }
     const temporary = options.temporary === true;
+    if (!this.processes.recorded) await this.processes.register();
     await this.queue.bind(options.group, options.topics, temporary);
     const consumerId = await this.consumers.register(options.group);
     const subscription = new SqliteSubscription(
@@ -153,7 +158,8 @@ class SqliteTransportImpl implements SqliteTransport {
 
   async durability(): Promise<DurabilityReport> {
     this.assertOpen();
-    return readDurability(this.database, this.fileKey);
+    const now = Date.now();
+    return readDurability(this.database, this.fileKey, this.processes.read(now), now);
   }
 
   close(): Promise<void> {
@@ -181,6 +187,7 @@ class SqliteTransportImpl implements SqliteTransport {
       void this.queue.dropTemporaryGroup(s.settings.group).catch((err: unknown) => this.context.log.warn({ err, group: s.settings.group }, "sqlite: dropping a temporary group at close failed; it is swept later"));
     }
     this.consumers.close();
+    this.processes.close();
     this.writer.drainAndClose();
     this.subscriptions.clear();
     releaseChannel(this.fileKey, this.channel);

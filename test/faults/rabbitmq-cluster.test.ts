@@ -107,9 +107,13 @@ describe(`faults - rabbitmq cluster (${NODES} nodes, RabbitMQ ${VERSION}, quorum
     const back = readBack(path, checker);
     const r = checker.check();
     // What the consumer warned about, once each: why it stalled, if it did.
-    const warned = new Map<string, number>();
-    for (const l of consumerLog.lines) if (l.level === "warn" || l.level === "error") warned.set(`${l.level}:${l.msg}`, (warned.get(`${l.level}:${l.msg}`) ?? 0) + 1);
-    const warnings = [...warned].map(([line, n]) => `${line} ×${n}`);
+    const warned = new Map<string, { n: number; err: string }>();
+    for (const l of consumerLog.lines) {
+      if (l.level !== "warn" && l.level !== "error") continue;
+      const seen = warned.get(`${l.level}:${l.msg}`) ?? { n: 0, err: String((l.obj["err"] as Error | undefined)?.message ?? "").slice(0, 200) };
+      warned.set(`${l.level}:${l.msg}`, { ...seen, n: seen.n + 1 });
+    }
+    const warnings = [...warned].map(([line, w]) => `${line} ×${w.n}${w.err ? ` (first: ${w.err})` : ""}`);
     // How long publishing stalled: the longest wait for a confirm from the SIGKILL on (the
     // producer's node died with it, so the wait spans the reconnect and the new leader's election).
     const afterKill = [killedAt, ...confirmTimes.filter((t) => t >= killedAt)];

@@ -11,6 +11,13 @@ export type RabbitmqQueueType = "quorum" | "classic";
 export interface RabbitmqTransportOptions {
   /** `amqp://user:pass@host:port/vhost` or `amqps://…`. Query parameters (`heartbeat`, `frameMax`) pass to amqplib. */
   readonly url: string;
+  /**
+   * Further nodes of the same cluster (`amqp://…` URLs, same credentials and
+   * vhost as a rule). A connection attempt tries `url` and these in turn, and
+   * after a lost connection the next node is tried first, so the transport
+   * reaches a surviving node when the one it used dies. Default none.
+   */
+  readonly failoverUrls?: readonly string[];
   /** Type of every queue missive declares (group queues, dead-letter queues, delay levels). Default `quorum`. */
   readonly queueType?: RabbitmqQueueType;
   /**
@@ -57,6 +64,8 @@ export interface RabbitmqTransportOptions {
 
 export interface ResolvedRabbitmqOptions {
   readonly url: string;
+  /** `url` first, then `failoverUrls`: every node a connection attempt may try. */
+  readonly urls: readonly string[];
   readonly queueType: RabbitmqQueueType;
   readonly priorities: boolean;
   readonly declare: boolean;
@@ -90,12 +99,10 @@ export const RABBITMQ_DEFAULTS = Object.freeze({
 export function resolveRabbitmqOptions(options: RabbitmqTransportOptions): ResolvedRabbitmqOptions {
   if (options === null || typeof options !== "object") throw new ConfigurationError("rabbitmq transport: options must be an object or an amqp:// URL");
   const { url } = options;
-  if (typeof url !== "string" || !/^amqps?:\/\//i.test(url)) throw new ConfigurationError("rabbitmq transport: `url` must be an amqp:// or amqps:// URL");
-  try {
-    new URL(url);
-  } catch {
-    throw new ConfigurationError("rabbitmq transport: `url` is not a valid URL");
-  }
+  checkUrl("url", url);
+  const failoverUrls = options.failoverUrls ?? [];
+  if (!Array.isArray(failoverUrls)) throw new ConfigurationError("rabbitmq transport: `failoverUrls` must be an array of amqp:// or amqps:// URLs");
+  failoverUrls.forEach((u: unknown, i) => checkUrl(`failoverUrls[${i}]`, u));
   const queueType = options.queueType ?? RABBITMQ_DEFAULTS.queueType;
   if (queueType !== "quorum" && queueType !== "classic") {
     throw new ConfigurationError(`rabbitmq transport: \`queueType\` must be "quorum" or "classic", got ${JSON.stringify(queueType)}`);
@@ -112,6 +119,7 @@ export function resolveRabbitmqOptions(options: RabbitmqTransportOptions): Resol
   if (reconnectMaxMs < reconnectBaseMs) throw new ConfigurationError("rabbitmq transport: `reconnectMaxMs` is below `reconnectBaseMs`");
   return Object.freeze({
     url,
+    urls: Object.freeze([url, ...failoverUrls]),
     queueType,
     priorities,
     declare: options.declare ?? RABBITMQ_DEFAULTS.declare,
@@ -126,6 +134,15 @@ export function resolveRabbitmqOptions(options: RabbitmqTransportOptions): Resol
     connectionName,
     partitions: checkPartitions(options.partitions ?? RABBITMQ_DEFAULTS.partitions),
   });
+}
+
+function checkUrl(name: string, url: unknown): asserts url is string {
+  if (typeof url !== "string" || !/^amqps?:\/\//i.test(url)) throw new ConfigurationError(`rabbitmq transport: \`${name}\` must be an amqp:// or amqps:// URL`);
+  try {
+    new URL(url);
+  } catch {
+    throw new ConfigurationError(`rabbitmq transport: \`${name}\` is not a valid URL`);
+  }
 }
 
 function integer(name: string, value: number | undefined, fallback: number, min: number): number {

@@ -27,6 +27,8 @@ export class AmqpSession {
   private live: LiveConnection | undefined;
   private opening: Promise<LiveConnection> | undefined;
   private generation = 0;
+  /** Index in `options.urls` of the node the next connection attempt tries first. */
+  private nextUrl = 0;
   private closed = false;
   private readonly closing = new AbortController();
   private readonly reconnectListeners = new Set<(live: LiveConnection) => void>();
@@ -135,17 +137,7 @@ export class AmqpSession {
   }
 
   private async open(): Promise<LiveConnection> {
-    let model: ChannelModel;
-    try {
-      model = await amqp.connect(this.urlWithDefaults(), {
-        ...(this.options.tls ?? {}),
-        clientProperties: { connection_name: this.options.connectionName, product: "missive" },
-        timeout: this.options.connectTimeoutMs,
-      });
-    } catch (err) {
-      this.lastError = toAmqpError(err, "rabbitmq: connecting failed");
-      throw this.lastError;
-    }
+    const model = await this.connectAny();
     if (this.closed) {
       await model.close().catch((err: unknown) => this.context.log.debug({ err }, "rabbitmq: closing a connection opened during close failed"));
       throw new ClosedError("the rabbitmq transport is closed");
@@ -171,6 +163,8 @@ export class AmqpSession {
   private lost(live: LiveConnection, err: unknown): void {
     if (this.live !== live) return;
     this.live = undefined;
+    // Its node may be the one that died: with failover URLs, try the next node first.
+    this.nextUrl = (this.nextUrl + 1) % this.options.urls.length;
     this.releaseBlocked();
     for (const fn of this.lostListeners) fn();
     if (this.closed) return;
@@ -213,8 +207,29 @@ export class AmqpSession {
     for (const w of this.unblockWaiters.splice(0)) w();
   }
 
-  private urlWithDefaults(): string {
-    const url = new URL(this.options.url);
+  /** One attempt on each URL in turn (one URL unless `failoverUrls` are set), from `nextUrl`; the last error if none answers. */
+  private async connectAny(): Promise<ChannelModel> {
+    const urls = this.options.urls;
+    for (let tried = 0; ; tried++) {
+      const index = (this.nextUrl + tried) % urls.length;
+      try {
+        const model = await amqp.connect(this.urlWithDefaults(urls[index] ?? this.options.url), {
+          ...(this.options.tls ?? {}),
+          clientProperties: { connection_name: this.options.connectionName, product: "missive" },
+          timeout: this.options.connectTimeoutMs,
+        });
+        this.nextUrl = index;
+        return model;
+      } catch (err) {
+        this.lastError = toAmqpError(err, "rabbitmq: connecting failed");
+        if (tried + 1 >= urls.length || this.closed) throw this.lastError;
+        this.context.log.debug({ err: this.lastError }, "rabbitmq: a node did not answer; trying the next failover URL");
+      }
+    }
+  }
+
+  private urlWithDefaults(raw: string): string {
+    const url = new URL(raw);
     if (!url.searchParams.has("heartbeat")) url.searchParams.set("heartbeat", String(this.options.heartbeatSeconds));
     return url.toString();
   }

@@ -1,5 +1,5 @@
 /**
- * At-most-once delivery (DESIGN.md §3), for telemetry that may be lost: the
+ * At-most-once delivery (docs/contract.md §3), for telemetry that may be lost: the
  * message is acked before its handler runs, never retried, and a failure
  * drops it (logged). Used instead of the retry and breaker stages.
  */

@@ -1,5 +1,5 @@
 /**
- * Feeds the consumer circuit breaker (DESIGN.md §5) with every attempt's
+ * Feeds the consumer circuit breaker (docs/contract.md §5) with every attempt's
  * result: a success closes it, a run of failures a retry could be about
  * opens it, and the consumer loop then pauses fetching instead of burning
  * every message's retry budget. Sits inside the retry stage, so each

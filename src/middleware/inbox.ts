@@ -1,5 +1,5 @@
 /**
- * The inbox (DESIGN.md §2): a message already handled by this group is acked
+ * The inbox (docs/contract.md §2): a message already handled by this group is acked
  * without running the handler again, and `ctx.transaction` records (group,
  * message id) in the same transaction as the handler's own writes. A handler
  * that never calls `ctx.transaction` still gets its inbox row, committed

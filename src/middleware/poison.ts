@@ -1,5 +1,5 @@
 /**
- * Bad input never reaches the handler (DESIGN.md §5, §10): the message is
+ * Bad input never reaches the handler (docs/contract.md §5, §10): the message is
  * resolved against its contract here (type, version, upcasters, schema), and
  * one that does not fit is dead-lettered at once with the reason `poison`.
  */

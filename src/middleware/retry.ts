@@ -1,5 +1,5 @@
 /**
- * Retry (DESIGN.md §4, §5): a failed attempt goes through the failure policy,
+ * Retry (docs/contract.md §4, §5): a failed attempt goes through the failure policy,
  * which decides; this stage carries the decision out. A retry goes through
  * the broker (native delay, the attempt written in the message's headers)
  * when that cannot reorder a key; otherwise it waits here, in-process, with

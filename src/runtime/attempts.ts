@@ -1,5 +1,5 @@
 /**
- * Which attempt a delivery is, for the retry budget (DESIGN.md §5): only
+ * Which attempt a delivery is, for the retry budget (docs/contract.md §5): only
  * handler starts count. Brokers differ in what their own delivery count
  * means (the `attempts` capability), so this is where the runtime decides
  * whether to believe it.

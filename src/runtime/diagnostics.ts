@@ -1,5 +1,5 @@
 /**
- * Dead-letter diagnostics (DESIGN.md §6): everything an operator needs, under
+ * Dead-letter diagnostics (docs/contract.md §6): everything an operator needs, under
  * one header prefix, within a size budget so dead-lettering never fails on
  * oversized headers. Earlier diagnostics are replaced, not piled up.
  */

@@ -1,7 +1,7 @@
 /**
  * The failure policy: a pure function from (error, attempt, retry settings,
  * random) to a decision. Every path that settles a failed message goes
- * through it, so the rules of DESIGN.md §5 live in one tested place.
+ * through it, so the rules of docs/contract.md §5 live in one tested place.
  */
 import { ErrorCodes, isFatal, isPoison, MissiveError } from "../errors.js";
 import { fullJitterDelay, type Random } from "./backoff.js";

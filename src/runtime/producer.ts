@@ -4,7 +4,7 @@
  * batch waits for its confirm the next one fills, so many callers share one
  * broker round trip (or one SQLite commit).
  *
- * It never silently drops (DESIGN.md §7). A batch that fails is retried with
+ * It never silently drops (docs/contract.md §7). A batch that fails is retried with
  * exponential backoff and full jitter under the same message ids, so a copy
  * that did arrive is deduplicated downstream. An outage (failures in a row, or
  * a batch unconfirmed for `outageAfterMs`) opens a circuit breaker that stops

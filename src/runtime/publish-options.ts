@@ -45,7 +45,7 @@ export interface PublishReceipt {
   /**
    * `confirmed`: the broker confirmed it durably. `spooled`: the broker did
    * not confirm in time, and the message is on disk in the local spool, to be
-   * sent under this id when the broker is back (DESIGN.md §7).
+   * sent under this id when the broker is back (docs/contract.md §7).
    */
   readonly outcome: "confirmed" | "spooled";
 }

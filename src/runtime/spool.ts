@@ -1,5 +1,5 @@
 /**
- * The producer's durable local spool (DESIGN.md §7), as the runtime sees it.
+ * The producer's durable local spool (docs/contract.md §7), as the runtime sees it.
  * When the broker is unreachable or a publish is not confirmed in time, the
  * producer writes messages here (fsynced) instead of holding them in memory,
  * and flushes them, oldest first and under their own ids, once the broker

@@ -1,5 +1,5 @@
 /**
- * What a bus says about its producer's health (DESIGN.md §7): status events,
+ * What a bus says about its producer's health (docs/contract.md §7): status events,
  * a discriminated union on `type`, and the snapshot `bus.status()` returns.
  * Listeners are called synchronously and must not throw (a throwing
  * listener is logged and ignored: it must never break a publish).

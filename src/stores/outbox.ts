@@ -1,5 +1,5 @@
 /**
- * The transactional outbox (DESIGN.md §8), the part every dialect shares:
+ * The transactional outbox (docs/contract.md §8), the part every dialect shares:
  * `add` validates the data against its contract and encodes the envelope at
  * once, in the caller's transaction, so a bad message is a typed error there
  * (SchemaValidationError, MessageTooLargeError, ConfigurationError) and never

@@ -1,5 +1,5 @@
 /**
- * The outbox relay (DESIGN.md §8), dialect-independent: claims rows from a
+ * The outbox relay (docs/contract.md §8), dialect-independent: claims rows from a
  * `RelaySource`, publishes them through any missive Transport (resolving only
  * after the broker's confirm), and marks them sent. The source decides which
  * rows a relay may claim so that, with several relays on one table, no two

@@ -7,7 +7,7 @@ import { emptyHeaders } from "../envelope/wire.js";
 
 export const DIAGNOSTIC_PREFIX = "missive-";
 
-/** The diagnostic headers (DESIGN.md §6); stores filter and summarise dead letters by the error ones. */
+/** The diagnostic headers (docs/contract.md §6); stores filter and summarise dead letters by the error ones. */
 export const DiagnosticHeaders = {
   errorClass: "missive-error-class",
   errorCode: "missive-error-code",

@@ -271,7 +271,7 @@ export interface DeadLetterStore {
   discard(entryIds: readonly string[]): Promise<number>;
 }
 
-/** One consumer group's queue, as operators see it (DESIGN.md, Observability): what `missive queues` shows. */
+/** One consumer group's queue, as operators see it (docs/contract.md): what `missive queues` shows. */
 export interface QueueStats {
   readonly group: string;
   /** Topics (message types) bound to the group. */
@@ -297,7 +297,7 @@ export interface QueueStats {
 /** Per-message result of a publish: undefined when confirmed, the error when not. */
 export type PublishResult = Error | undefined;
 
-/** How durable a confirm really is on this broker as configured (DESIGN.md §1), for docs and `missive doctor`. */
+/** How durable a confirm really is on this broker as configured (docs/contract.md §1), for docs and `missive doctor`. */
 export interface DurabilityReport {
   /** What a publish confirm means here, in one sentence. */
   readonly confirm: string;

@@ -1,5 +1,5 @@
 /**
- * `missive doctor`: what a confirm means on this transport (DESIGN.md §1),
+ * `missive doctor`: what a confirm means on this transport (docs/contract.md §1),
  * from what the file or broker says and what the processes using it
  * recorded (the transport's DurabilityReporting), never from this command's
  * own options or connection.

@@ -1,5 +1,5 @@
 /**
- * The MySQL/MariaDB inbox (DESIGN.md §2): on one pooled connection, START
+ * The MySQL/MariaDB inbox (docs/contract.md §2): on one pooled connection, START
  * TRANSACTION, INSERT IGNORE (group, message id) — a second concurrent
  * delivery of the same message waits on the primary key, then finds the row:
  * duplicate — `effects(connection)` (may be async), COMMIT. The ack is the

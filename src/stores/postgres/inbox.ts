@@ -1,5 +1,5 @@
 /**
- * The PostgreSQL inbox (DESIGN.md §2): (group, message id) inserted in the
+ * The PostgreSQL inbox (docs/contract.md §2): (group, message id) inserted in the
  * same transaction as the handler's writes, on one pooled connection:
  * BEGIN, insert (a second concurrent delivery of the same message waits on
  * the primary key, then finds the row: duplicate), `effects(client)` (may be

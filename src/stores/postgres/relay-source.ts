@@ -175,7 +175,7 @@ WHERE lane = ANY($1::text[]) AND sent_at IS NULL ORDER BY seq LIMIT $2 FOR UPDAT
         if (this.closed) release(true);
         else if (!released) this.listener = c;
       } catch {
-        // No LISTEN: the relay polls, which is the designed fallback (DESIGN.md §8); the next wait tries LISTEN again.
+        // No LISTEN: the relay polls, which is the designed fallback (docs/contract.md §8); the next wait tries LISTEN again.
         release?.(true);
       } finally {
         this.listening = undefined;

@@ -1,5 +1,5 @@
 /**
- * The spool as one SQLite file (DESIGN.md §7): WAL with `synchronous = FULL`,
+ * The spool as one SQLite file (docs/contract.md §7): WAL with `synchronous = FULL`,
  * so an append that returned is on disk and survives SIGKILL or power loss.
  * Counters of rows and bytes live in a row of their own, updated in the same
  * transaction as the rows, so the bounds hold across processes sharing the

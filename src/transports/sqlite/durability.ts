@@ -1,5 +1,5 @@
 /**
- * What a publish confirm means on this file (DESIGN.md §1), for the docs and
+ * What a publish confirm means on this file (docs/contract.md §1), for the docs and
  * `missive doctor`. The journal mode is the file's own (WAL is persistent);
  * `synchronous` is per connection, so it is read from the rows every
  * publishing or consuming process records (process-registry.ts), never from

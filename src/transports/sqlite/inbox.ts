@@ -1,5 +1,5 @@
 /**
- * The SQLite inbox (DESIGN.md §2): (group, message id) recorded in the same
+ * The SQLite inbox (docs/contract.md §2): (group, message id) recorded in the same
  * better-sqlite3 transaction as the handler's writes and, when the delivery
  * came from a transport on the same file, its ack. One commit makes the
  * effect, the dedup record and the settle durable together.

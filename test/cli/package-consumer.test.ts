@@ -70,12 +70,18 @@ describe("package", () => {
     for (const path of named) expect(shipped, `README names ${path}`).toContain(path);
   });
 
-  it("package - a consumer with only typescript and missive's dependencies compiles missive's .d.ts files (no @types/node of its own)", () => {
+  it("package - a consumer with only typescript, missive's dependencies and its required peer compiles missive's .d.ts files (no @types/node of its own)", () => {
     const consumer = join(work, "consumer");
     const modules = join(consumer, "node_modules");
-    const manifest = JSON.parse(readFileSync(join(unpacked, "package.json"), "utf8")) as { dependencies?: Record<string, string> };
+    const manifest = JSON.parse(readFileSync(join(unpacked, "package.json"), "utf8")) as {
+      dependencies?: Record<string, string>;
+      peerDependencies?: Record<string, string>;
+      peerDependenciesMeta?: Record<string, { optional?: boolean }>;
+    };
     const seen = new Set<string>(["missive"]);
-    for (const dep of Object.keys(manifest.dependencies ?? {})) linkWithDependencies(modules, dep, seen);
+    // npm 7+ and pnpm install a required peer (@opentelemetry/api) with the package; optional ones are the user's.
+    const requiredPeers = Object.keys(manifest.peerDependencies ?? {}).filter((p) => manifest.peerDependenciesMeta?.[p]?.optional !== true);
+    for (const dep of [...Object.keys(manifest.dependencies ?? {}), ...requiredPeers]) linkWithDependencies(modules, dep, seen);
     linkWithDependencies(modules, "typescript", seen);
     writeFileSync(join(consumer, "package.json"), JSON.stringify({ name: "consumer", private: true, type: "module" }));
     writeFileSync(

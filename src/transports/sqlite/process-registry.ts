@@ -84,9 +84,17 @@ export class ProcessRegistry {
       .submit((ctx) => {
         this.s.add.run({ processId: this.processId, host: HOST, pid: process.pid, version: MISSIVE_VERSION, ...connectionSettings(this.db), now: ctx.now });
       })
-      .then(() => {
-        this.timer = setInterval(() => void this.heartbeat(), HEARTBEAT_MS).unref();
-      });
+      .then(
+        () => {
+          this.timer = setInterval(() => void this.heartbeat(), HEARTBEAT_MS).unref();
+        },
+        (err: unknown) => {
+          // Not recorded (the file was locked, say): the publish or subscribe that waited fails with this error,
+          // and the next one tries again. Kept, a failed first write would fail every later publish for good.
+          this.registering = undefined;
+          throw err;
+        },
+      );
     return this.registering;
   }
 

@@ -57,7 +57,11 @@ describe("seam abilities", () => {
     const seen: unknown[] = [];
     bus.onStatus((e) => seen.push(e));
     reportTo?.({ kind: "connection", state: "down" });
-    expect(seen).toEqual([{ type: "transport", at: expect.any(Number) as number, transport: "memory", event: { kind: "connection", state: "down" } }]);
+    // The report itself, and (a connection the transport lost) the broker announced down at once.
+    expect(seen).toEqual([
+      { type: "broker", state: "down", at: expect.any(Number) as number, reason: expect.any(String) as string },
+      { type: "transport", at: expect.any(Number) as number, transport: "memory", event: { kind: "connection", state: "down" } },
+    ]);
     await bus.close();
   });
 });

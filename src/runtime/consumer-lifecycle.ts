@@ -19,11 +19,13 @@ export type ConsumerStateListener = (state: ConsumerState, error: unknown) => vo
 export class ConsumerLifecycle {
   private current: ConsumerState = "starting";
   private failure: unknown;
-  private settle: (error: unknown) => void = () => undefined;
+  /** Assigned by the promise's executor, which runs before the constructor body. */
+  private settle!: (error: unknown) => void;
   /** Resolves once the consumer has stopped: with the error that stopped it, or `undefined` when it was closed. */
   readonly stopped: Promise<unknown> = new Promise((resolve) => (this.settle = resolve));
 
-  constructor(private readonly onChange: ConsumerStateListener) {}
+  /** `onChange` is optional: the consumer's state is readable without a listener. */
+  constructor(private readonly onChange?: ConsumerStateListener) {}
 
   get state(): ConsumerState {
     return this.current;
@@ -59,6 +61,6 @@ export class ConsumerLifecycle {
 
   private change(state: ConsumerState): void {
     this.current = state;
-    this.onChange(state, this.failure);
+    this.onChange?.(state, this.failure);
   }
 }

@@ -118,7 +118,7 @@ export class ConsumerImpl implements Consumer {
   constructor(private readonly deps: ConsumerDeps) {
     const s = deps.settings;
     this.group = s.group;
-    this.lifecycle = new ConsumerLifecycle(deps.onState ?? (() => undefined));
+    this.lifecycle = new ConsumerLifecycle(deps.onState);
     this.scheduler = new LaneScheduler(s.concurrency);
     this.breaker = new CircuitBreaker(s.breaker, deps.random, (state) => deps.log.warn({ group: s.group, state }, `consumer circuit breaker ${state}`));
     const caps = deps.transport.capabilities;

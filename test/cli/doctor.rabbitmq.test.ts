@@ -50,7 +50,9 @@ describe("doctor on rabbitmq", () => {
     const report = JSON.parse(r.stdout) as DoctorJson;
     expect(report.durability.settings["queue billing"]).toBe("classic (declared without x-queue-type: the broker's default)");
     expect(report.durability.settings["queue billing.dlq"]).toBe("classic");
-    expect(report.durability.settings["queueType (this process's option, for queues it declares)"]).toBe("quorum");
+    // doctor's own options are not reported: no missive process runs now, so what processes chose is unknown.
+    expect(Object.keys(report.durability.settings).filter((k) => k.includes("queueType"))).toEqual([]);
+    expect(report.durability.settings["processes"]).toMatch(/^unknown: no missive process has published or consumed/);
     expect(report.durability.settings["queue shipping"]).toBe("quorum");
     expect(report.durability.confirm).toContain("depends on the queue");
     expect(report.durability.warnings).toHaveLength(2);
@@ -85,5 +87,37 @@ describe("doctor on rabbitmq", () => {
     const mixed = JSON.parse((await cli(["doctor", "--json", "--url", url])).stdout) as DoctorJson;
     expect(mixed.durability.settings["queue urgent"]).toBe("classic, x-max-priority=9");
     expect(mixed.durability.confirm).toContain("depends on the queue");
+  });
+
+  it("doctor - regression: each live process's own settings, read from its connection (heartbeat off, classic queues: warnings, exit 3); doctor's own options are never reported; a closed process is no longer listed", async ({ skip: skipTest }) => {
+    if (skip) return skipTest();
+    const url = vhost!.url;
+    const risky = rabbitmqTransport({ url, heartbeatSeconds: 0, queueType: "classic" });
+    const careful = rabbitmqTransport({ url });
+    const busA = await missive({ service: "risky", transport: risky });
+    const busB = await missive({ service: "careful", transport: careful });
+    try {
+      // One process consumes, the other publishes: both record themselves.
+      await busA.consume(Order, { group: "risky-group" }, () => undefined).ready;
+      await busB.publish(Order, { orderId: "o-2", totalCents: 2 });
+      // Doctor connects with heartbeats off too: its own choice must not be what it reports.
+      const r = await cli(["doctor", "--json", "--url", `${url}?heartbeat=0`]);
+      expect(r.stderr).toBe("");
+      expect(r.code).toBe(3);
+      const report = JSON.parse(r.stdout) as DoctorJson;
+      expect(report.durability.settings["processes"]).toBe("2 live");
+      const processes = Object.entries(report.durability.settings).filter(([k]) => k.startsWith(`process ${process.pid}@`)).map(([, v]) => v);
+      expect(processes).toHaveLength(2);
+      expect(processes.filter((p) => p.includes("heartbeat off (negotiated)") && p.includes("declares classic queues"))).toHaveLength(1);
+      expect(processes.filter((p) => p.includes("heartbeat 10 s (negotiated)") && p.includes("declares quorum queues"))).toHaveLength(1);
+      expect(report.durability.warnings.filter((w) => w.includes("heartbeats off"))).toHaveLength(1);
+      expect(report.durability.warnings.filter((w) => w.includes("declares classic queues"))).toHaveLength(1);
+    } finally {
+      await busA.close();
+    }
+    const after = JSON.parse((await cli(["doctor", "--json", "--url", url])).stdout) as DoctorJson;
+    expect(after.durability.settings["processes"]).toBe("1 live");
+    expect(after.durability.warnings.filter((w) => w.includes("heartbeats off") || w.includes("declares classic"))).toEqual([]);
+    await busB.close();
   });
 });

@@ -5,12 +5,16 @@
  * with). AMQP cannot list queues, so the queues read are those of the groups
  * recorded in `missive.catalog` (catalog.ts): each group's queue, its
  * dead-letter queue and its partition queues. Policies (queue length, TTL)
- * are invisible over AMQP and not reported.
+ * are invisible over AMQP and not reported. What each process chose for
+ * itself (its negotiated heartbeat, the queue type it declares) comes from
+ * the records live processes append (process-beacon.ts), never from the
+ * options of the process asking.
  */
 import type { DurabilityReport } from "../../transport/transport.js";
 import type { CatalogGroup } from "./catalog.js";
 import { deadLetterQueueOf } from "./names.js";
 import { partitionQueueOf } from "./partition-names.js";
+import type { ProcessRecord } from "./process-beacon.js";
 import type { DeclaredQueue, QueueProbe } from "./queue-probe.js";
 
 const QUORUM = "a publish resolves after the broker confirmed it: persistent, and written to a majority of the quorum queue's replicas (fsynced)";
@@ -19,14 +23,11 @@ const CLASSIC = "a publish resolves after the broker confirmed it: persistent, w
 export async function readRabbitmqDurability(
   probe: QueueProbe,
   groups: ReadonlyArray<readonly [string, CatalogGroup]>,
-  configured: { queueType: string; declare: boolean },
+  processes: readonly ProcessRecord[],
 ): Promise<DurabilityReport> {
-  const settings: Record<string, string> = {
-    // What this process would declare: the broker's own types are listed per queue below.
-    "queueType (this process's option, for queues it declares)": configured.queueType,
-    declare: String(configured.declare),
-  };
+  const settings: Record<string, string> = {};
   const warnings: string[] = [];
+  reportProcesses(processes, settings, warnings);
   const types = new Set<string>();
   for (const [group, entry] of groups) {
     const queues = [group, deadLetterQueueOf(group), ...Array.from({ length: entry.partitions ?? 0 }, (_, i) => partitionQueueOf(group, i))];
@@ -47,6 +48,36 @@ export async function readRabbitmqDurability(
     settings["queue types"] = "unknown: no consumer group is recorded in missive.catalog on this virtual host (AMQP cannot list queues)";
   }
   return { confirm: confirmOf(types), settings, warnings };
+}
+
+/** Each live process's own settings, as it recorded them; doctor's own options decide nothing and are not shown. */
+function reportProcesses(processes: readonly ProcessRecord[], settings: Record<string, string>, warnings: string[]): void {
+  if (processes.length === 0) {
+    settings["processes"] = "unknown: no missive process has published or consumed on this virtual host in the last 15 s (each records its settings while it runs)";
+    return;
+  }
+  settings["processes"] = `${processes.length} live`;
+  for (const p of processes) {
+    let key = `process ${p.pid}@${p.host}`;
+    for (let n = 2; key in settings; n++) key = `process ${p.pid}@${p.host} #${n}`;
+    const s = p.settings;
+    settings[key] = [
+      `missive ${p.missiveVersion}`,
+      `heartbeat ${s.heartbeatSeconds < 0 ? "unknown" : s.heartbeatSeconds === 0 ? "off" : `${s.heartbeatSeconds} s`} (negotiated)`,
+      `declares ${s.queueType} queues${s.declare ? "" : " (declare: false)"}`,
+      `confirm timeout ${s.confirmTimeoutMs} ms`,
+      `${s.nodes} node${s.nodes === 1 ? "" : "s"}`,
+      s.tls ? "TLS" : "no TLS",
+      `broker ${s.brokerVersion}`,
+    ].join(", ");
+    const who = `process ${p.pid}@${p.host} (started ${new Date(p.startedAt).toISOString()})`;
+    if (s.heartbeatSeconds === 0) {
+      warnings.push(`${who} runs with AMQP heartbeats off: when its network dies silently, the messages it holds stay unacked, and its publishes unconfirmed, until TCP notices (minutes)`);
+    }
+    if (s.queueType === "classic" && s.declare) {
+      warnings.push(`${who} declares classic queues: a queue it creates lives on one node, so a confirm means written to that node's disk; use quorum queues for replication`);
+    }
+  }
 }
 
 function describe(q: DeclaredQueue): string {

@@ -18,6 +18,7 @@ import { resolveRabbitmqOptions, type RabbitmqTransportOptions, type ResolvedRab
 import { OrderedSubscription } from "./ordered-subscription.js";
 import { Publisher } from "./publisher.js";
 import { readRabbitmqDurability } from "./durability-report.js";
+import { ProcessBeacon, liveProcesses } from "./process-beacon.js";
 import { QueueProbe } from "./queue-probe.js";
 import type { ReleaseLedger } from "./release-ledger.js";
 import { declareStream } from "./stream-reader.js";
@@ -25,7 +26,8 @@ import { RELEASE_STREAM_ARGS, StreamReleaseLedger } from "./stream-release-ledge
 import { ReplySubscription } from "./reply-subscription.js";
 import { AmqpSession } from "./session.js";
 import { StatsReader } from "./stats.js";
-import { STATUS_STREAM_ARGS, StatusReporter } from "./status-reporter.js";
+import { readRecentStatusRecords } from "./status-reader.js";
+import { LIVE_MS, STATUS_STREAM_ARGS, StatusReporter } from "./status-reporter.js";
 import { RabbitmqSubscription } from "./subscription.js";
 import { Topology } from "./topology.js";
 
@@ -53,6 +55,7 @@ class RabbitmqTransportImpl implements RabbitmqTransport {
   private readonly ledger: ReleaseLedger;
   private readonly catalog: Catalog;
   private readonly status: StatusReporter;
+  private readonly beacon: ProcessBeacon;
   private readonly statsReader: StatsReader;
   private readonly subscriptions = new Set<RabbitmqSubscription | OrderedSubscription | ReplySubscription>();
   /** Partitions owned by this process's ordered subscriptions: their locks are per connection, so shared by them all. */
@@ -78,6 +81,7 @@ class RabbitmqTransportImpl implements RabbitmqTransport {
     this.ledger = new StreamReleaseLedger(this.session, publish, options.declare);
     this.deadLetters = new RabbitmqDeadLetterStore(this.session, this.catalog, publish);
     this.status = new StatusReporter(this.session, options.declare, publish);
+    this.beacon = new ProcessBeacon(this.session, options, publish);
     this.statsReader = new StatsReader(this.session, this.catalog, this.status, options.declare);
   }
 
@@ -97,6 +101,7 @@ class RabbitmqTransportImpl implements RabbitmqTransport {
 
   async publish(batch: readonly OutgoingMessage[]): Promise<PublishResult[]> {
     this.assertOpen();
+    this.beacon.activate();
     return this.publisher.publish(batch);
   }
 
@@ -105,6 +110,7 @@ class RabbitmqTransportImpl implements RabbitmqTransport {
     checkGroupName(options.group);
     for (const t of options.topics) checkTopicName(t);
     const durable = options.temporary !== true;
+    this.beacon.activate();
     if (durable && !options.ordered && await this.topology.isPartitioned(options.group)) {
       throw new ConfigurationError(`rabbitmq: group ${JSON.stringify(options.group)} is ordered (partitioned by key); consume it with \`ordered: true\``);
     }
@@ -174,7 +180,12 @@ class RabbitmqTransportImpl implements RabbitmqTransport {
     this.assertOpen();
     const probe = new QueueProbe(this.session);
     try {
-      return await readRabbitmqDurability(probe, await this.catalog.groups(), this.options);
+      const records: unknown[] = [];
+      const now = Date.now();
+      await readRecentStatusRecords(this.session, this.options.declare, now - LIVE_MS - 1000, (r) => {
+        if ((r as { kind?: unknown } | null)?.kind === "process") records.push(r);
+      });
+      return await readRabbitmqDurability(probe, await this.catalog.groups(), liveProcesses(records, now));
     } finally {
       await probe.close();
     }
@@ -186,6 +197,7 @@ class RabbitmqTransportImpl implements RabbitmqTransport {
     await Promise.all([...this.subscriptions].map((s) => s.shutdown()));
     this.subscriptions.clear();
     await this.status.close();
+    await this.beacon.close();
     await this.ledger.close();
     await this.deadLetters.close();
     await this.catalog.close();
@@ -197,6 +209,7 @@ class RabbitmqTransportImpl implements RabbitmqTransport {
   /** Drop every connection as a crash would (tests): nothing is settled or closed cleanly. */
   destroy(): void {
     this.closed = true;
+    this.beacon.stop();
     this.session.destroy();
   }
 

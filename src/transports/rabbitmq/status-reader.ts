@@ -28,21 +28,10 @@ export async function readLiveStatus(session: AmqpSession, declare: boolean, loc
     const seen = latest.get(key);
     if (!seen || seen.at <= r.at) latest.set(key, r);
   };
-  let readable = true;
-  try {
-    await declareStream(session, STATUS_STREAM, STATUS_STREAM_ARGS, declare);
-  } catch (err) {
-    // With `declare: false` and no stream yet, nobody has reported: only this process's own reports count.
-    if (!isMissiveError(err) || err.code !== "MISSIVE_CONFIG") throw err;
-    readable = false;
-  }
-  // The broker starts at the chunk holding that second: earlier records come too and are filtered by their own time.
-  if (readable) {
-    await readStream(session, STATUS_STREAM, { sinceMs: now - LIVE_MS - 1000 }, { idleMs: 150, firstIdleMs: 300, maxRecords: MAX_RECORDS }, (record) => {
-      const r = statusRecordOf(record);
-      if (r) keep(r);
-    });
-  }
+  await readRecentStatusRecords(session, declare, now - LIVE_MS - 1000, (record) => {
+    const r = statusRecordOf(record);
+    if (r) keep(r);
+  });
   const localReporters = new Set(local.map((r) => r.reporter));
   for (const [key, r] of latest) if (localReporters.has(r.reporter)) latest.delete(key);
   for (const r of local) keep(r);
@@ -56,6 +45,21 @@ export async function readLiveStatus(session: AmqpSession, declare: boolean, loc
     if (r.drainedAt !== null && (g.drainedAt === undefined || r.drainedAt > g.drainedAt)) g.drainedAt = r.drainedAt;
   }
   return out;
+}
+
+/**
+ * Every record of `missive.status` from about `sinceMs` on (status reports and process records, unparsed).
+ * With `declare: false` and no stream yet nobody has written one: nothing is read.
+ */
+export async function readRecentStatusRecords(session: AmqpSession, declare: boolean, sinceMs: number, onRecord: (record: unknown) => void): Promise<void> {
+  try {
+    await declareStream(session, STATUS_STREAM, STATUS_STREAM_ARGS, declare);
+  } catch (err) {
+    if (!isMissiveError(err) || err.code !== "MISSIVE_CONFIG") throw err;
+    return;
+  }
+  // The broker starts at the chunk holding that second: earlier records come too and are filtered by their own time.
+  await readStream(session, STATUS_STREAM, { sinceMs }, { idleMs: 150, firstIdleMs: 300, maxRecords: MAX_RECORDS }, onRecord);
 }
 
 function statusRecordOf(record: unknown): StatusRecord | undefined {

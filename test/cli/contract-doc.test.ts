@@ -12,7 +12,13 @@ const read = (file: string): string => readFileSync(join(root, file), "utf8");
 
 function userDocs(): string[] {
   const md = (sub: string): string[] => readdirSync(join(root, sub)).filter((f) => f.endsWith(".md")).map((f) => `${sub}/${f}`);
-  return ["README.md", ...md("docs"), ...md("docs/transports")];
+  // docs/adr ships in the package too (package.json "files": docs).
+  return ["README.md", ...md("docs"), ...md("docs/transports"), ...md("docs/adr")];
+}
+
+/** Every source file, whose comments become the published .d.ts comments. */
+function sources(dir = "src"): string[] {
+  return readdirSync(join(root, dir), { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? sources(`${dir}/${e.name}`) : e.name.endsWith(".ts") ? [`${dir}/${e.name}`] : []));
 }
 
 describe("contract doc", () => {
@@ -21,10 +27,10 @@ describe("contract doc", () => {
     expect(sections).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
   });
 
-  it("contract doc - README.md and docs/*.md cite docs/contract.md, never DESIGN.md, and every § they cite exists", () => {
+  it("contract doc - README.md, docs/**/*.md (ADRs too) and the sources behind the .d.ts comments cite docs/contract.md, never DESIGN.md, and every § they cite exists", () => {
     const contract = read("docs/contract.md");
     const problems: string[] = [];
-    for (const file of userDocs()) {
+    for (const file of [...userDocs(), ...sources()]) {
       const text = read(file);
       if (/DESIGN\.md/.test(text)) problems.push(`${file} cites DESIGN.md`);
       for (const m of text.matchAll(/contract\.md#(\d+)-/g)) {

@@ -5,7 +5,7 @@
  * `idempotency: "inbox"` the handler writes through `ctx.transaction`'s typed
  * handle (no casts below: test/unit/bus-inbox-types.test.ts holds the types).
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readlinkSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
@@ -48,6 +48,17 @@ const keep = <B extends Bus>(bus: B): B => {
   return bus;
 };
 
+/** How many of this process's file descriptors point at `path` (its -wal and -shm files included). */
+function openHandlesOn(path: string): number {
+  return readdirSync("/proc/self/fd").filter((fd) => {
+    try {
+      return readlinkSync(`/proc/self/fd/${fd}`).startsWith(path);
+    } catch {
+      return false; // the descriptor closed while listing (readdir's own among them)
+    }
+  }).length;
+}
+
 async function rejection(p: Promise<unknown>): Promise<Error> {
   const outcome = await p.then(
     (bus) => ({ bus }),
@@ -67,6 +78,12 @@ describe("inbox at bus creation", () => {
     const err = await rejection(missive({ service: "billing", transport: memoryUrl(), inbox: postgresInbox({ pool, table: name }) }));
     expect(err.message).toContain(`missive migrate --url postgres://… --only inbox --inbox-table ${name}`);
     expect(err.message).toContain("inbox.migrate()");
+  });
+
+  it("inbox at creation - the transport missive() opened from a URL for a bus that fails on its inbox is closed: no handle on the file is left", async () => {
+    const path = join(tempDir(), "missive.db");
+    await rejection(missive({ service: "billing", transport: `sqlite://${path}`, inbox: postgresInbox({ pool, table: table("missing") }) }));
+    expect(openHandlesOn(path)).toBe(0);
   });
 
   it("inbox at creation - a SQLite inbox store (on your own database) whose table is missing fails missive() with the migrate command", async () => {

@@ -39,6 +39,15 @@ export interface RequestOptions<R extends AnyDefinition> extends PublishOptions 
 }
 
 /**
+ * The handle type a consumer's handler takes. On a bus whose inbox is known
+ * (`TInbox` not `unknown`) it comes from the options (a store) or the bus
+ * (`"inbox"`), never from how the handler is annotated (`NoInfer`): a handler
+ * written for another database does not compile. On a bus whose inbox is not
+ * known at compile time, annotating the handler's `ctx` names it, as before.
+ */
+type HandleOf<TTx, TInbox> = unknown extends TInbox ? TTx : NoInfer<TTx>;
+
+/**
  * `TInbox`: the handle of the bus's inbox, what `ctx.transaction` hands a
  * handler with `idempotency: "inbox"` (a pg PoolClient for `postgresInbox`, a
  * better-sqlite3 Database on `sqlite://`); `never` when the bus has no inbox,
@@ -57,8 +66,7 @@ export interface Bus<TInbox = unknown> {
   consume<M extends AnyDefinition, TTx = TInbox>(
     definitions: M | readonly M[],
     options: ConsumeOptions<TTx, TInbox>,
-    // NoInfer: the handle comes from the options (a store) or the bus (`"inbox"`), never from how the handler is annotated.
-    handler: Handler<MessageData<M>, NoInfer<TTx>>,
+    handler: Handler<MessageData<M>, HandleOf<TTx, TInbox>>,
   ): Consumer;
   /** Send a request and wait for its reply. */
   request<M extends AnyDefinition, R extends AnyDefinition>(definition: M, data: MessageInput<M>, options: RequestOptions<R>): Promise<MessageData<R>>;
@@ -146,7 +154,7 @@ export class BusImpl<TInbox = unknown> implements Bus<TInbox> {
   consume<M extends AnyDefinition, TTx = TInbox>(
     definitions: M | readonly M[],
     options: ConsumeOptions<TTx, TInbox>,
-    handler: Handler<MessageData<M>, NoInfer<TTx>>,
+    handler: Handler<MessageData<M>, HandleOf<TTx, TInbox>>,
   ): Consumer {
     if (this.closed) throw new ClosedError("the bus is closed");
     const settings = consumerSettings(options as ConsumeOptions<unknown>);

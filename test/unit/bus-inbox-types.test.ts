@@ -105,6 +105,16 @@ describe("bus inbox types", () => {
     void check;
   });
 
+  it("types - on a bus whose inbox is not known at compile time, annotating ctx names the handle, as before", () => {
+    const check = async (url: string): Promise<void> => {
+      const bus = await missive({ service: "s", transport: url });
+      bus.consume(Order, { group: "g", idempotency: "inbox" }, async (order, ctx: HandlerContext<Database.Database>) => {
+        await ctx.transaction((tx) => tx.prepare("INSERT INTO invoices (order_id) VALUES (?)").run(order.orderId));
+      });
+    };
+    void check;
+  });
+
   it("types - a bus of any inbox is still a Bus (functions taking `Bus` keep working)", () => {
     const check = async (pool: Pool, dir: string): Promise<Bus[]> => [
       await missive({ service: "s", transport: "amqp://127.0.0.1" }),

@@ -4,6 +4,7 @@ import "./transports/builtin.js";
 export { missive, resolveTransport } from "./connect.js";
 export type { Bus, RequestOptions } from "./runtime/bus.js";
 export type { BusOptions, PublisherOptions, SpoolOptions } from "./runtime/bus-options.js";
+export type { TransportInboxHandles, TransportInbox, InboxWord } from "./runtime/inbox-handles.js";
 export type { StatusEvent, StatusListener, ProducerStatus } from "./runtime/status.js";
 export type { SpoolDepth } from "./runtime/spool.js";
 export type { ConsumeOptions, RetryOptions } from "./runtime/consume-options.js";

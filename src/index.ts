@@ -46,8 +46,8 @@ export type {
 } from "./transport/transport.js";
 export { deadLetterTopic } from "./transport/transport.js";
 export {
-  hasNativeDeadLetters, canInspectQueues, reportsDurability, declaresTopology, hasReplyAddress,
-  type NativeDeadLetters, type QueueInspection, type DurabilityReporting, type TopologyDeclaration, type ReplyAddress, type ReplyInbox,
+  hasNativeDeadLetters, canInspectQueues, reportsDurability, declaresTopology, hasReplyAddress, canPing,
+  type NativeDeadLetters, type QueueInspection, type DurabilityReporting, type TopologyDeclaration, type ReplyAddress, type ReplyInbox, type BrokerPing,
 } from "./transport/abilities.js";
 export { registerTransport, type TransportRegistration, type OpenedTransport, type OpenOptions } from "./transport/registry.js";
 

@@ -40,7 +40,7 @@ export function registerDlqRead(dlq: Command, done: (code: number) => void): voi
           ));
           if (next !== null) process.stderr.write(`more: repeat with --after ${next}\n`);
           return ExitCode.ok;
-        }),
+        }, true),
       );
     });
 
@@ -57,7 +57,7 @@ export function registerDlqRead(dlq: Command, done: (code: number) => void): voi
           if (options.json) writeJson(showJson(entry));
           else writeOut(showText(entry));
           return ExitCode.ok;
-        }),
+        }, true),
       );
     });
 
@@ -75,7 +75,7 @@ export function registerDlqRead(dlq: Command, done: (code: number) => void): voi
             rows.map((r) => [clip(r.topic, 50), clip(r.errorCode ?? "-", 32), clip(r.errorClass ?? "-", 40), String(r.count), formatTime(r.firstDeadLetteredAt), formatTime(r.lastDeadLetteredAt)]),
           ));
           return ExitCode.ok;
-        }),
+        }, true),
       );
     });
 }

@@ -47,7 +47,7 @@ export function registerQueues(program: Command, done: (code: number) => void): 
             stop.dispose();
           }
           return ExitCode.ok;
-        }),
+        }, true),
       );
     });
 }

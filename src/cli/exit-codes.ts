@@ -29,15 +29,35 @@ export const EXIT_CODES_HELP = `Exit codes:
   4  not found (a dead-letter entry id names no entry)
   5  aborted (confirmation declined or impossible, or interrupted part-way)`;
 
-/** An error the CLI itself raises: its message is printed as is and the process ends with `exitCode`. */
+/**
+ * The `[CODE]` every failure line ends with, by exit code, for the errors the
+ * CLI raises itself: a usage error is a configuration error like any other
+ * (`MISSIVE_CONFIG`, as the library's), and the CLI's own outcomes have codes of
+ * their own (documented in docs/cli.md) so a script can branch on one form.
+ */
+export const CLI_CODES: Readonly<Record<ExitCodeValue, string>> = {
+  0: "MISSIVE_OK",
+  1: "MISSIVE_FAILED",
+  2: "MISSIVE_CONFIG",
+  3: "MISSIVE_DURABILITY",
+  4: "MISSIVE_NOT_FOUND",
+  5: "MISSIVE_ABORTED",
+};
+
+/** An error the CLI itself raises: its message is printed as is, with its code, and the process ends with `exitCode`. */
 export class CliError extends Error {
+  /** The `[CODE]` printed: the cause's when it is a missive error with a code, else the exit code's. */
+  readonly code: string;
+
   constructor(
     message: string,
     readonly exitCode: ExitCodeValue,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; code?: string },
   ) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = "CliError";
+    const cause = options?.cause as { code?: unknown } | undefined;
+    this.code = options?.code ?? (typeof cause?.code === "string" && cause.code.startsWith("MISSIVE_") ? cause.code : CLI_CODES[exitCode]);
   }
 }
 

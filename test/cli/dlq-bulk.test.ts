@@ -63,7 +63,7 @@ describe("cli - dlq replay", () => {
     const f = await fixture();
     const r = await cli(["dlq", "replay", "--group", "billing", "--error", "MISSIVE_PERMANENT", "--url", f.url], { input: "y\n" });
     expect(r.code).toBe(0);
-    expect(r.stderr).toBe('Replay 3 dead letters matching {"group":"billing","error":"MISSIVE_PERMANENT"}? [y/N] ');
+    expect(r.stderr).toBe('Replay 3 dead letters matching {"group":"billing","error":"MISSIVE_PERMANENT"}? [y/N] \n');
     expect(r.stdout.trim()).toBe("replayed 3 of 3 dead letters");
     expect(queued(f.path, "billing")).toEqual(f.billing);
     expect(count(f.path, "missive_dead_letters", "group_name = 'refunds'")).toBe(2);

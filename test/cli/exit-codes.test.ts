@@ -68,6 +68,7 @@ describe("cli - exit codes and [CODE] on every command", () => {
     expectFailure(await cli(["queues"]), 2, "MISSIVE_CONFIG", "no URL");
     expectFailure(await cli(["publish", Order.type, "{oops", "--url", urlOf(db)]), 2, "MISSIVE_CONFIG", "bad JSON");
     expectFailure(await cli(["dlq", "show", "999", "--url", urlOf(db)]), 4, "MISSIVE_NOT_FOUND", "dlq show");
+    expectFailure(await cli(["dlq", "ls", "--group", "nobody", "--url", urlOf(db)]), 4, "MISSIVE_NOT_FOUND", "unknown group");
     // The question comes first on stderr, on a line of its own; the failure is the last line, with its code.
     for (const input of ["n\n", ""]) {
       const declined = await cli(["dlq", "discard", "--all", "--url", urlOf(db)], { input });

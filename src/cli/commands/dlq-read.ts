@@ -5,6 +5,7 @@ import type { DeadLetterSummary } from "../../transport/transport.js";
 import { integerIn } from "../args.js";
 import { CliError, ExitCode } from "../exit-codes.js";
 import { addFilterOptions, queryOf, type FilterOptions } from "../filters.js";
+import { assertFiltersExist } from "../known-names.js";
 import { bodyText, bodyView, originalHeaders } from "../message-view.js";
 import { clip, formatAge, formatTime, isoOrNull, orDash, safeText, table, writeJson, writeOut } from "../output.js";
 import { withDeadLetterAdmin } from "../dead-letter-session.js";
@@ -21,10 +22,11 @@ export function registerDlqRead(dlq: Command, done: (code: number) => void): voi
       const query = queryOf(options);
       const limit = options.limit ?? DEFAULT_LIMIT;
       done(
-        await withDeadLetterAdmin(command, async (admin) => {
+        await withDeadLetterAdmin(command, async (admin, transport) => {
           // One more than asked: a next page is promised only when there is one.
           const page = await admin.list({ ...query, limit: Math.min(limit + 1, MAX_LIMIT), ...(options.after === undefined ? {} : { after: options.after }) });
           const entries = page.slice(0, limit);
+          if (page.length === 0) await assertFiltersExist(query, admin, transport);
           const next = page.length > limit || (limit === MAX_LIMIT && page.length === MAX_LIMIT) ? entries[entries.length - 1]!.entryId : null;
           if (options.json) {
             writeJson({ entries: entries.map(listJson), next });
@@ -66,10 +68,11 @@ export function registerDlqRead(dlq: Command, done: (code: number) => void): voi
     .action(async (options: FilterOptions & { json?: boolean }, command: Command) => {
       const query = queryOf(options);
       done(
-        await withDeadLetterAdmin(command, async (admin) => {
+        await withDeadLetterAdmin(command, async (admin, transport) => {
           const rows = await admin.summary(query);
           if (options.json) writeJson({ summary: rows.map(summaryJson) });
           else if (rows.length === 0) writeOut("no dead letters match");
+          if (rows.length === 0) await assertFiltersExist(query, admin, transport);
           else writeOut(table(
             ["TYPE", "ERROR CODE", "ERROR CLASS", "COUNT", "FIRST SEEN", "LAST SEEN"],
             rows.map((r) => [clip(r.topic, 50), clip(r.errorCode ?? "-", 32), clip(r.errorClass ?? "-", 40), String(r.count), formatTime(r.firstDeadLetteredAt), formatTime(r.lastDeadLetteredAt)]),

@@ -8,11 +8,11 @@ export const ExitCode = {
   ok: 0,
   /** The operation failed: a refused connection, a store error, data its contract refused, nobody bound to a type. */
   failed: 1,
-  /** Bad arguments, unknown command, bad or unsupported URL, missing file, bad credentials, no contract to validate with. */
+  /** Bad arguments, unknown command, bad or unsupported URL, a missing, empty or foreign file, bad credentials, no contract to validate with. */
   usage: 2,
   /** `doctor` found a durability warning. */
   durabilityWarning: 3,
-  /** A dead-letter entry id named no entry. */
+  /** A dead-letter entry id named no entry; a group or type named by a filter or `tail` does not exist. */
   notFound: 4,
   /** Confirmation declined or impossible (no answer), or interrupted part-way; what was done is reported. */
   aborted: 5,
@@ -24,9 +24,10 @@ export const EXIT_CODES_HELP = `Exit codes:
   0  ok
   1  the operation failed (connection refused, store error, data refused by its contract, nobody bound to the type,
      nothing replayed or discarded of the ids found)
-  2  usage or configuration error (bad arguments, unknown command, bad URL, missing file, bad credentials)
+  2  usage or configuration error (bad arguments, unknown command, bad URL, a missing, empty or foreign file,
+     bad credentials)
   3  doctor found a durability warning
-  4  not found (a dead-letter entry id names no entry)
+  4  not found (a dead-letter entry id names no entry; --group/--type or a tail argument names no group or type)
   5  aborted (confirmation declined or impossible, or interrupted part-way)`;
 
 /**

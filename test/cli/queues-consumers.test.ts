@@ -2,8 +2,11 @@
  * Issue 14 ("a line in `missive queues`"): per group, whether a consumer is
  * running, from the consumers the file records (a heartbeat per
  * subscription, removed when it closes or stops on an error), and a group
- * with ready messages and nobody consuming them flagged STALLED.
+ * with ready messages and nobody consuming them flagged STALLED. A consumer
+ * whose process died is counted out at once when its pid is gone on this
+ * host, not after the heartbeat window.
  */
+import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Bus } from "../../src/index.js";
@@ -63,5 +66,35 @@ describe("cli - queues consumer state", () => {
     await bus.publish(Order, { orderId: "c-2", totalCents: 2 });
     await waitFor(async () => (await groups()).get("live")?.consumerState === "stalled", 15_000, "the closed consumer counted out");
     expect((await groups()).get("live")).toMatchObject({ consumers: 0, ready: 1 });
+  });
+});
+
+describe("cli - queues consumer state when a consumer's process dies", () => {
+  it("cli - queues: a consumer SIGKILLed a moment ago is counted out at once (its pid is gone), and the group is STALLED", async () => {
+    // A consumer in a process of its own, as a service would run it.
+    const script = `
+      const { missive, defineMessage } = await import(${JSON.stringify(join(process.cwd(), "dist", "index.js"))});
+      const { sqliteTransport } = await import(${JSON.stringify(join(process.cwd(), "dist", "transports", "sqlite", "index.js"))});
+      const Order = defineMessage({ type: ${JSON.stringify(Order.type)}, schema: { "~standard": { version: 1, vendor: "t", validate: (value) => ({ value }) } } });
+      const bus = await missive({ service: "doomed", transport: sqliteTransport({ path: ${JSON.stringify(path)} }) });
+      await bus.consume(Order, { group: "doomed", concurrency: 1 }, () => new Promise(() => undefined)).ready;
+      process.stdout.write("ready\\n");
+      setInterval(() => undefined, 1000);
+    `;
+    const child = spawn(process.execPath, ["--input-type=module", "-e", script], { stdio: ["ignore", "pipe", "inherit"] });
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    try {
+      await waitFor(() => out.includes("ready"), 20_000, "the consumer process");
+      expect((await groups()).get("doomed")).toMatchObject({ consumers: 1, consumerState: "running" });
+    } finally {
+      child.kill("SIGKILL");
+    }
+    await new Promise((resolve) => child.once("exit", resolve));
+    await bus.publish(Order, { orderId: "after-death", totalCents: 1 });
+    // At once, not after the heartbeat window (15 s): the row is fresh but its pid is gone.
+    const row = (await groups()).get("doomed")!;
+    expect(row).toMatchObject({ consumers: 0, consumerState: "stalled" });
+    expect(row.consumerStateWhy).toBe(`${row.ready} ready message${row.ready === 1 ? "" : "s"} and no consumer running (its consumer pid ${child.pid} is gone)`);
   });
 });

@@ -13,20 +13,22 @@ export type ConsumerState = "running" | "none" | "stalled" | "unknown";
 
 export interface ConsumerStateView {
   readonly state: ConsumerState;
-  /** Why, for `stalled` and `unknown`. */
+  /** Why, for `stalled` and `unknown` (and `none` when a consumer's process died). */
   readonly why?: string;
 }
 
-export function consumerState(s: QueueStats, transportName: string): ConsumerStateView {
+/** `goneConsumers`: pids recorded as the group's consumers whose process is gone (sqlite-consumers.ts), already counted out. */
+export function consumerState(s: QueueStats & { readonly goneConsumers?: readonly number[] }, transportName: string): ConsumerStateView {
   if (s.consumers === undefined) return { state: "unknown", why: `the ${transportName} transport does not report its consumers` };
   if (s.consumers > 0) return { state: "running" };
-  if (s.ready > 0) return { state: "stalled", why: `${s.ready} ready message${s.ready === 1 ? "" : "s"} and no consumer running` };
-  return { state: "none" };
+  const gone = s.goneConsumers ?? [];
+  const died = gone.length === 0 ? "" : ` (its consumer${gone.length === 1 ? "" : "s"} ${gone.length === 1 ? "pid" : "pids"} ${gone.join(", ")} ${gone.length === 1 ? "is" : "are"} gone)`;
+  if (s.ready > 0) return { state: "stalled", why: `${s.ready} ready message${s.ready === 1 ? "" : "s"} and no consumer running${died}` };
+  return died === "" ? { state: "none" } : { state: "none", why: `no consumer running${died}` };
 }
 
 /** The table cell: `running`, `none`, `STALLED: 3 ready, no consumer`, `unknown: why`. */
 export function stateText(view: ConsumerStateView): string {
   if (view.state === "stalled") return `STALLED: ${view.why ?? ""}`;
-  if (view.state === "unknown") return `unknown: ${view.why ?? ""}`;
-  return view.state;
+  return view.why === undefined ? view.state : `${view.state}: ${view.why}`;
 }

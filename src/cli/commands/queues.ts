@@ -6,13 +6,13 @@
  * SIGINT/SIGTERM/SIGHUP, then closes and exits 0.
  */
 import type { Command } from "commander";
-import type { QueueStats } from "../../transport/transport.js";
 import { secondsAtLeast } from "../args.js";
 import { ExitCode, usageError } from "../exit-codes.js";
 import { clip, formatAge, orDash, table, toJson, writeOut } from "../output.js";
 import { sleepUnlessAborted, stopOnSignals } from "../signals.js";
 import { withTransport } from "../session.js";
 import { consumerState, stateText } from "./consumer-state.js";
+import { withGoneConsumers, type GroupView } from "./sqlite-consumers.js";
 import { canInspectQueues } from "../../transport/abilities.js";
 
 interface QueuesOptions {
@@ -34,7 +34,7 @@ export function registerQueues(program: Command, done: (code: number) => void): 
       done(
         await withTransport(command, async (transport) => {
           if (!canInspectQueues(transport)) throw usageError(`the ${transport.name} transport cannot report its queues`);
-          const read = async (): Promise<QueueStats[]> => (await transport.stats()).filter((s) => options.all || !s.temporary);
+          const read = async (): Promise<GroupView[]> => withGoneConsumers(transport, (await transport.stats()).filter((s) => options.all || !s.temporary));
           if (options.watch === undefined) {
             render(await read(), transport.name, options, false);
             return ExitCode.ok;
@@ -55,7 +55,7 @@ export function registerQueues(program: Command, done: (code: number) => void): 
     });
 }
 
-function render(stats: QueueStats[], transportName: string, options: QueuesOptions, watching: boolean): void {
+function render(stats: GroupView[], transportName: string, options: QueuesOptions, watching: boolean): void {
   if (options.json) {
     writeOut(toJson({ at: new Date().toISOString(), groups: stats.map((s) => jsonOf(s, transportName)) }));
     return;
@@ -83,7 +83,7 @@ function render(stats: QueueStats[], transportName: string, options: QueuesOptio
 }
 
 /** The documented JSON shape of one group (docs/cli.md). */
-function jsonOf(s: QueueStats, transportName: string): Record<string, unknown> {
+function jsonOf(s: GroupView, transportName: string): Record<string, unknown> {
   const state = consumerState(s, transportName);
   return {
     group: s.group,

@@ -12,8 +12,9 @@
 import amqp from "amqplib";
 import { afterEach, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { DIAGNOSTIC_PREFIX, ErrorCodes, PermanentError, defineMessage, missive, type Bus } from "../../src/index.js";
+import { DIAGNOSTIC_PREFIX, DiagnosticHeaders, ErrorCodes, PermanentError, defineMessage, missive, type Bus } from "../../src/index.js";
 import { rabbitmqTransport, type RabbitmqTransport } from "../../src/transports/rabbitmq/index.js";
+import { deadLetterQueueOf } from "../../src/transports/rabbitmq/names.js";
 import { largeHeaderPublisher, type RawHeaders } from "../support/amqp-large-headers.js";
 import { createVhost, type TestVhost } from "../support/rabbitmq.js";
 import { receiveAtLeast } from "../support/receive.js";
@@ -132,6 +133,18 @@ describe("rabbitmq oversized headers", () => {
         for (const [name, value] of Object.entries(original)) expect(entry!.wire.headers[wireName(name)], name).toBe(String(value));
         expect(Buffer.from(entry!.wire.body).toString()).toBe('{"n":0}');
         expect(entry!.diagnostics).toMatchObject({ reason: path.reason, errorCode: path.code, group });
+        // A plain client reading the dead-letter queue is told what was moved into the body, and sees every diagnostic.
+        const look = await amqp.connect(vhost.url);
+        cleanup.push(() => look.close());
+        const lookCh = await look.createChannel();
+        const raw = await lookCh.get(deadLetterQueueOf(group), { noAck: false });
+        expect(raw).not.toBe(false);
+        const rawHeaders = (raw as amqp.GetMessage).properties.headers ?? {};
+        expect(String(rawHeaders["x-missive-moved-headers"])).toMatch(/^\d+ headers moved into the body: "(h\d|big-)/);
+        expect(rawHeaders[DiagnosticHeaders.reason]).toBe(path.reason);
+        lookCh.nack(raw as amqp.GetMessage, false, true);
+        await look.close();
+        cleanup.pop();
 
         // Redrive: the consumer is gone, so the replayed message is read as the transport hands it out.
         await consumer.close(500);

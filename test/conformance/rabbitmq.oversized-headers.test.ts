@@ -12,7 +12,7 @@
 import amqp from "amqplib";
 import { afterEach, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { DIAGNOSTIC_PREFIX, DiagnosticHeaders, ErrorCodes, PermanentError, defineMessage, missive, type Bus } from "../../src/index.js";
+import { DIAGNOSTIC_PREFIX, DiagnosticHeaders, ErrorCodes, PermanentError, TransientError, defineMessage, missive, type Bus } from "../../src/index.js";
 import { rabbitmqTransport, type RabbitmqTransport } from "../../src/transports/rabbitmq/index.js";
 import { deadLetterQueueOf } from "../../src/transports/rabbitmq/names.js";
 import { largeHeaderPublisher, type RawHeaders } from "../support/amqp-large-headers.js";
@@ -162,5 +162,29 @@ describe("rabbitmq oversized headers", () => {
         expect(await admin.count({ group })).toBe(BAD - 1);
       }, 120_000);
     }
+  }
+
+  for (const shape of SHAPES.filter((x) => !x.amqplib)) {
+    it(`rabbitmq - ${shape.what}, the handler fails once: its retry copy is published and the next attempt handles it; nothing held`, async () => {
+      const vhost = await createVhost("oversized");
+      cleanup.push(() => vhost.remove());
+      const transport = rabbitmqTransport({ url: vhost.url, reconnectMaxMs: 500 });
+      const bus: Bus = await missive({ service: "oversized", transport, limits: PATHS[0].limits });
+      cleanup.push(() => bus.close({ deadline: 500 }));
+      const attempts: number[] = [];
+      const consumer = bus.consume(Note, { group: "retried", concurrency: 4, breaker: false, retry: { attempts: 3, delays: ["10ms"] } }, (_d, ctx) => {
+        if (ctx.attempt === 1) throw new TransientError("test: once more");
+        attempts.push(ctx.attempt);
+      });
+      await consumer.ready;
+      const publish = await publisher(vhost, shape);
+      for (let i = 0; i < 5; i++) await publish(shape.headers(`again-${i}`), Buffer.from('{"n":0}'));
+      await waitFor(() => attempts.length === 5 && consumer.stats().held === 0, 60_000, "every message handled on its second attempt")
+        .catch((err: Error) => {
+          throw new Error(`${err.message}; stats ${JSON.stringify(consumer.stats())}`);
+        });
+      expect(attempts).toEqual([2, 2, 2, 2, 2]);
+      expect(consumer.stats()).toMatchObject({ held: 0, inFlight: 0, settleFailures: 0, retried: 5, deadLettered: 0 });
+    }, 120_000);
   }
 });

@@ -162,7 +162,11 @@ export class RabbitmqSubscription implements Subscription, DeliveryHost, StatusS
     this.channel = undefined;
     this.dropAcks(true);
     for (const d of this.held) d.abandon();
-    await closeChannel(ch, this.deps.session.context, `consumer of ${this.options.group}`);
+    // amqplib never settles a channel's close whose connection dies meanwhile: a lost connection ends the wait.
+    let offLost = (): void => undefined;
+    const lost = new Promise<void>((resolve) => (offLost = this.deps.session.onLost(resolve)));
+    await Promise.race([closeChannel(ch, this.deps.session.context, `consumer of ${this.options.group}`), lost]);
+    offLost();
   }
 
   // DeliveryHost

@@ -289,6 +289,12 @@ export class ConsumerImpl implements Consumer {
       await this.settler.settle(job, GIVE_BACK);
       return this.release(job.delivery, key, receipt);
     }
+    // Its channel or lease is gone already (a connection reset): the broker delivers it again; running the handler
+    // now would be wasted work (a second effect without the inbox) holding a slot the fresh deliveries need.
+    if (job.delivery.start?.() === false) {
+      if (key !== undefined) this.staleKeys?.markStale(key);
+      return this.release(job.delivery, key, receipt);
+    }
     await this.pipeline(job);
     const settling = job.settling;
     if (settling === undefined) return this.release(job.delivery, key, receipt);

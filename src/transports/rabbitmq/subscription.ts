@@ -150,8 +150,11 @@ export class RabbitmqSubscription implements Subscription, DeliveryHost, StatusS
       // A channel that died meanwhile has no consumer left to cancel.
       await ch.cancel(this.consumerTag).catch((err: unknown) => this.log.debug({ err, group: this.options.group }, "rabbitmq: cancelling the consumer failed; its channel was gone"));
     }
-    // Messages pushed but never handed out go back at once, in their order.
-    for (const pushed of this.buffer.splice(0)) if (ch && pushed.acks.channel === ch) pushed.acks.nack(pushed, true);
+    // Messages pushed but never handed out go back, in their order, each recorded as a release first (like
+    // Delivery.release) so its next delivery, in whichever process, does not count it as an attempt.
+    const back = this.buffer.splice(0).filter((pushed) => ch !== undefined && pushed.acks.channel === ch);
+    await Promise.all(back.map((pushed) => this.noteUnhanded(pushed)));
+    for (const pushed of back) pushed.acks.nack(pushed, true);
     this.finishIfIdle();
   }
 
@@ -201,6 +204,15 @@ export class RabbitmqSubscription implements Subscription, DeliveryHost, StatusS
 
   noteRelease(delivery: RabbitmqDelivery): Promise<void> {
     return this.deps.ledger.noteRelease(this.options.group, delivery.messageId, delivery.priorDeliveries);
+  }
+
+  /** Record a pushed message going back unhanded; unrecorded (attempts unknown, or the append failed) it counts as an attempt. */
+  private async noteUnhanded(pushed: Pushed): Promise<void> {
+    const incoming = fromAmqpProperties(pushed.message.properties);
+    const id = idOf(pushed.message, incoming);
+    const prior = this.history.priorOf(id, incoming.carriedAttempts, returnsOf(pushed, incoming));
+    if (prior === undefined || id === "") return;
+    await this.deps.ledger.noteRelease(this.options.group, id, prior).catch((err: unknown) => this.log.warn({ err, group: this.options.group }, "rabbitmq: recording a release failed; the next delivery may count it as an attempt"));
   }
 
   /** Its handler starts: remembered, so a redelivery after a lost channel counts this delivery as an attempt. */

@@ -291,6 +291,12 @@ export class ConsumerImpl implements Consumer {
       await givenBackOf(await this.settler.settle(job, GIVE_BACK));
       return this.release(job.delivery, key, receipt);
     }
+    // Its channel or lease is gone already (a connection reset): the broker delivers it again; running the handler
+    // now would be wasted work (a second effect without the inbox) holding a slot the fresh deliveries need.
+    if (job.delivery.start?.() === false) {
+      if (key !== undefined) this.staleKeys?.markStale(key);
+      return this.release(job.delivery, key, receipt);
+    }
     const outcome = await this.pipeline(job);
     // Held until settled: an ack still committing, or a delivery whose settle was refused until it is given back.
     const settling = job.settling !== undefined ? job.settling.then(givenBackOf) : givenBackOf(outcome);

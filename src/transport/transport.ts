@@ -139,6 +139,16 @@ export interface Delivery {
    * runtime also writes an attempts header on every retry.
    */
   readonly attempt: number;
+  /**
+   * Optional. The runtime calls it just before it starts this delivery's
+   * handler. `false`: the delivery is no longer the consumer's (the channel
+   * or lease it came on is gone and the broker has the message back), so
+   * the runtime drops it without starting or settling it: no handler runs
+   * for a message being delivered again elsewhere. A transport whose broker
+   * counts every return (a reset hands back all that was prefetched) marks
+   * the start here, so only handler starts count toward `attempt`.
+   */
+  start?(): boolean;
   /** Done: remove the message for this group. */
   ack(): Promise<void>;
   /** Deliver again after `delayMs` with `headers` replacing the message's headers. Requires `nativeDelay`. */

@@ -44,6 +44,11 @@ export class ChannelAcks {
     return p;
   }
 
+  /** Pushed here and not yet settled on the wire (acks still waiting included): what the broker still counts out to us, as far as we saw. */
+  get outstanding(): number {
+    return this.unsettled.size + this.waiting.length;
+  }
+
   /** Ack `p` with the next flush. */
   ack(p: Pushed): void {
     if (this.dead || !this.unsettled.delete(p)) return;

@@ -34,6 +34,8 @@ export interface DeliveryHost {
   settled(delivery: RabbitmqDelivery): void;
   /** Record that this message is given back unhandled, so its next delivery does not count this one. */
   noteRelease(delivery: RabbitmqDelivery): Promise<void>;
+  /** Its handler starts now: a redelivery after a lost channel counts this delivery as an attempt (delivery-history.ts). */
+  started?(delivery: RabbitmqDelivery): void;
   /** A settle under way: the transport's close waits for it (bounded) before dropping the channel. */
   track<T>(work: Promise<T>): Promise<T>;
   /**
@@ -76,6 +78,18 @@ export class RabbitmqDelivery implements Delivery {
 
   get messageId(): string {
     return this.wire.headers["ce-id"] ?? String(this.pushed.message.properties.messageId ?? "");
+  }
+
+  /** Delivery.start: false once the channel it came on is gone (the broker has the message back, uncounted if unstarted). */
+  start(): boolean {
+    if (this.done) return false;
+    if (!this.host.isLive(this.pushed.acks.channel)) {
+      // Handed out after its channel died (abandon never saw it): settled here, as the runtime settles nothing.
+      this.abandon();
+      return false;
+    }
+    this.host.started?.(this);
+    return true;
   }
 
   async ack(): Promise<void> {
@@ -145,7 +159,7 @@ export class RabbitmqDelivery implements Delivery {
   }
 
   private async releaseNow(): Promise<void> {
-    if (!this.begin()) return;
+    if (!this.begin(false)) return;
     // Unrecorded, the release counts as an attempt on the next delivery: worth a warning, not a failed release.
     await this.host.noteRelease(this).catch((err: unknown) => this.host.log.warn({ err, group: this.group }, "rabbitmq: recording a release failed; the next delivery may count it as an attempt"));
     if (this.host.holdRelease) this.host.holdRelease(this);
@@ -161,8 +175,12 @@ export class RabbitmqDelivery implements Delivery {
     this.host.settled(this);
   }
 
-  /** False when already settled; throws LeaseLostError when the channel it came on is gone. */
-  private begin(): boolean {
+  /**
+   * False when already settled; throws LeaseLostError when the channel it came on is gone. `handled`: an ack,
+   * retry or dead letter says the message was worked on, started or not (a consumer of the seam that never
+   * calls start()), so should the settle be lost with the channel, the redelivery counts this one.
+   */
+  private begin(handled = true): boolean {
     if (this.lost) throw new LeaseLostError(`rabbitmq: the channel that delivered message ${this.messageId} closed; the broker redelivers it`);
     if (this.done) return false;
     if (!this.host.isLive(this.pushed.acks.channel)) {
@@ -172,6 +190,7 @@ export class RabbitmqDelivery implements Delivery {
       throw new LeaseLostError(`rabbitmq: the channel that delivered message ${this.messageId} closed; the broker redelivers it`);
     }
     this.done = true;
+    if (handled) this.host.started?.(this);
     return true;
   }
 

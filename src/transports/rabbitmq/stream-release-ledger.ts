@@ -54,10 +54,10 @@ export class StreamReleaseLedger implements ReleaseLedger {
     await this.append({ g: group, id: messageId, p: prior });
   }
 
-  async releasesOf(group: string, messageId: string, from: number, upTo: number): Promise<number> {
+  async releasesOf(group: string, messageId: string, from: number, upTo: number, since = Date.now()): Promise<number> {
     if (this.closed) return 0;
     // sync() never rejects: a failure resolves it false (logged where it failed).
-    const reached = await this.sync();
+    const reached = await this.sync(since);
     if (!reached) {
       this.session.context.log.warn({ group, messageId }, "rabbitmq: the release ledger was not read in time; this delivery may count a release as an attempt");
       return 0;
@@ -79,10 +79,10 @@ export class StreamReleaseLedger implements ReleaseLedger {
   }
 
   /** Append a barrier and wait until the reader has read it (or give up after BARRIER_TIMEOUT_MS). */
-  private sync(): Promise<boolean> {
+  private sync(since: number): Promise<boolean> {
     const now = Date.now();
-    // A barrier started after this call began covers it; join it rather than appending another.
-    if (this.barrier && this.barrier.startedAt >= now) return this.barrier.reached;
+    // A barrier started at or after `since` covers every release recorded before it: join it rather than appending another.
+    if (this.barrier && this.barrier.startedAt >= since) return this.barrier.reached;
     let resolve!: (reached: boolean) => void;
     const reached = new Promise<boolean>((r) => (resolve = r));
     const barrier: Barrier = { nonce: randomUUID(), startedAt: now, reached, resolve };

@@ -18,8 +18,9 @@ import { FailureStreak } from "../../transport/failure-streak.js";
 import type { Delivery, OutgoingMessage, PublishResult, SubscribeOptions, Subscription } from "../../transport/transport.js";
 import { ChannelAcks, type Pushed } from "./ack-coalescer.js";
 import { toAmqpError } from "./amqp-errors.js";
-import { fromAmqpMessage, type IncomingHeaders, type IncomingMessage } from "./amqp-headers.js";
+import { fromAmqpMessage, fromAmqpProperties, type IncomingHeaders, type IncomingMessage } from "./amqp-headers.js";
 import { closeChannel } from "./channel-log.js";
+import { DeliveryHistory } from "./delivery-history.js";
 import { RabbitmqDelivery, type DeliveryHost } from "./delivery.js";
 import { DIRECT_REPLY_TO } from "./names.js";
 import { WakeList } from "./wake-list.js";
@@ -33,6 +34,9 @@ const SHUTDOWN_SETTLE_MS = 5000;
 /** Consuming again after a failure: at least this long, plus full jitter growing to RESTART_BACKOFF.maxMs. */
 const RESTART_FLOOR_MS = 100;
 const RESTART_BACKOFF = { baseMs: 200, maxMs: 5000 } as const;
+/** Ids remembered for counting redeliveries: a prefetch's worth many times over (a channel dies with twice that out: held and buffered). */
+const HISTORY_MIN = 1024;
+const HISTORY_PER_PREFETCH = 16;
 
 export interface SubscriptionDeps {
   readonly session: AmqpSession;
@@ -58,12 +62,15 @@ export class RabbitmqSubscription implements Subscription, DeliveryHost, StatusS
   private arrivals = 0;
   /** Consecutive failures to consume again: logged and reported as `failing`, then `resumed`. */
   private readonly failures: FailureStreak;
+  /** Recent deliveries, so a redelivery after a lost channel counts only handler starts. */
+  private readonly history: DeliveryHistory;
 
   constructor(
     private readonly deps: SubscriptionDeps,
     readonly options: SubscribeOptions,
   ) {
     const group = options.group;
+    this.history = new DeliveryHistory(Math.max(HISTORY_MIN, options.prefetch * HISTORY_PER_PREFETCH));
     this.failures = new FailureStreak(deps.session.context, {
       what: `rabbitmq: consuming group ${JSON.stringify(group)}`,
       fields: { group },
@@ -85,6 +92,11 @@ export class RabbitmqSubscription implements Subscription, DeliveryHost, StatusS
     await this.consume();
   }
 
+  /** The channel's `basic.qos`: the most the broker pushes unsettled. */
+  private get prefetchCount(): number {
+    return Math.max(1, Math.min(this.options.prefetch, 65_535));
+  }
+
   get heldCount(): number {
     return this.held.size;
   }
@@ -98,7 +110,7 @@ export class RabbitmqSubscription implements Subscription, DeliveryHost, StatusS
     for (const p of this.buffer) see(enqueuedAtOf(p.message));
     for (const d of this.held) see(d.enqueuedAt);
     const count = this.buffer.length + this.held.size;
-    const spare = this.channel !== undefined && this.consumerTag !== undefined && !this.closed && this.buffer.length === 0 && count < Math.max(1, Math.min(this.options.prefetch, 65_535));
+    const spare = this.channel !== undefined && this.consumerTag !== undefined && !this.closed && this.buffer.length === 0 && count < this.prefetchCount;
     return { group: this.options.group, count, oldestAt, spare, arrivals: this.arrivals };
   }
 
@@ -115,20 +127,17 @@ export class RabbitmqSubscription implements Subscription, DeliveryHost, StatusS
     const taken: Pushed[] = [];
     while (taken.length < limit && this.buffer.length > 0) {
       const pushed = this.buffer.shift()!;
-      if (!this.isLive(pushed.acks.channel)) continue; // the broker has it back already
+      if (!this.isLive(pushed.acks.channel)) {
+        this.rememberUnhanded(pushed); // the broker has it back already
+        continue;
+      }
       taken.push(pushed);
     }
-    const out: Delivery[] = [];
-    for (const pushed of taken) {
-      const message = pushed.message;
-      const incoming = fromAmqpMessage(message);
-      // Broker redeliveries of this copy: x-delivery-count on quorum queues; on classic queues only "at least one".
-      const returns = incoming.deliveryCount ?? (message.fields.redelivered ? 1 : 0);
-      // Only a redelivered message needs the release ledger (a read of a stream): the normal path stays synchronous.
-      const released = returns > 0 ? await this.releasesOf(message, incoming, returns) : 0;
-      out.push(this.deliveryOf(pushed, incoming, incoming.carriedAttempts + returns - released));
-    }
-    return out;
+    // Attempts before each delivery: from memory where it can tell (delivery-history.ts), else from the release
+    // ledger (a read of a stream), all of a batch's reads behind one barrier.
+    const since = Date.now();
+    const counted = await Promise.all(taken.map((pushed) => this.countOf(pushed, since)));
+    return counted.map(({ pushed, incoming, prior }) => this.deliveryOf(pushed, incoming, prior));
   }
 
   async close(): Promise<void> {
@@ -141,8 +150,11 @@ export class RabbitmqSubscription implements Subscription, DeliveryHost, StatusS
       // A channel that died meanwhile has no consumer left to cancel.
       await ch.cancel(this.consumerTag).catch((err: unknown) => this.log.debug({ err, group: this.options.group }, "rabbitmq: cancelling the consumer failed; its channel was gone"));
     }
-    // Messages pushed but never handed out go back at once, in their order.
-    for (const pushed of this.buffer.splice(0)) if (ch && pushed.acks.channel === ch) pushed.acks.nack(pushed, true);
+    // Messages pushed but never handed out go back, in their order, each recorded as a release first (like
+    // Delivery.release) so its next delivery, in whichever process, does not count it as an attempt.
+    const back = this.buffer.splice(0).filter((pushed) => ch !== undefined && pushed.acks.channel === ch);
+    await Promise.all(back.map((pushed) => this.noteUnhanded(pushed)));
+    for (const pushed of back) pushed.acks.nack(pushed, true);
     this.finishIfIdle();
   }
 
@@ -162,7 +174,11 @@ export class RabbitmqSubscription implements Subscription, DeliveryHost, StatusS
     this.channel = undefined;
     this.dropAcks(true);
     for (const d of this.held) d.abandon();
-    await closeChannel(ch, this.deps.session.context, `consumer of ${this.options.group}`);
+    // amqplib never settles a channel's close whose connection dies meanwhile: a lost connection ends the wait.
+    let offLost = (): void => undefined;
+    const lost = new Promise<void>((resolve) => (offLost = this.deps.session.onLost(resolve)));
+    await Promise.race([closeChannel(ch, this.deps.session.context, `consumer of ${this.options.group}`), lost]);
+    offLost();
   }
 
   // DeliveryHost
@@ -190,9 +206,36 @@ export class RabbitmqSubscription implements Subscription, DeliveryHost, StatusS
     return this.deps.ledger.noteRelease(this.options.group, delivery.messageId, delivery.priorDeliveries);
   }
 
-  private releasesOf(message: Pushed["message"], incoming: IncomingHeaders, returns: number): Promise<number> {
-    const id = incoming.headers["ce-id"] ?? (typeof message.properties.messageId === "string" ? message.properties.messageId : "");
-    return this.deps.ledger.releasesOf(this.options.group, id, incoming.carriedAttempts, incoming.carriedAttempts + returns);
+  /** Record a pushed message going back unhanded; unrecorded (attempts unknown, or the append failed) it counts as an attempt. */
+  private async noteUnhanded(pushed: Pushed): Promise<void> {
+    const incoming = fromAmqpProperties(pushed.message.properties);
+    const id = idOf(pushed.message, incoming);
+    const prior = this.history.priorOf(id, incoming.carriedAttempts, returnsOf(pushed, incoming));
+    if (prior === undefined || id === "") return;
+    await this.deps.ledger.noteRelease(this.options.group, id, prior).catch((err: unknown) => this.log.warn({ err, group: this.options.group }, "rabbitmq: recording a release failed; the next delivery may count it as an attempt"));
+  }
+
+  /** Its handler starts: remembered, so a redelivery after a lost channel counts this delivery as an attempt. */
+  started(delivery: RabbitmqDelivery): void {
+    this.history.started(delivery.messageId, delivery.priorDeliveries);
+  }
+
+  /** The headers of a pushed message and the attempts before it; a read of the release ledger only when memory cannot tell. */
+  private countOf(pushed: Pushed, since: number): { pushed: Pushed; incoming: IncomingMessage; prior: number } | Promise<{ pushed: Pushed; incoming: IncomingMessage; prior: number }> {
+    const message = pushed.message;
+    // Headers that did not fit the header table come back from the front of the body (moved-headers.ts).
+    const incoming = fromAmqpMessage(message);
+    const id = idOf(message, incoming);
+    const carried = incoming.carriedAttempts;
+    const counted = returnsOf(pushed, incoming);
+    const known = this.history.priorOf(id, carried, counted);
+    if (known !== undefined) return { pushed, incoming, prior: known };
+    // Not counted: a classic queue's redelivery, "at least one" return.
+    const returns = counted ?? 1;
+    const unseen = counted !== undefined && this.history.takeUnseen() ? 1 : 0;
+    if (unseen >= returns) return { pushed, incoming, prior: carried };
+    return this.deps.ledger.releasesOf(this.options.group, id, carried, carried + returns, since)
+      .then((released) => ({ pushed, incoming, prior: carried + returns - Math.min(returns, released + unseen) }));
   }
 
   /** `prior`: deliveries of this message before this one that count as attempts. */
@@ -204,8 +247,18 @@ export class RabbitmqSubscription implements Subscription, DeliveryHost, StatusS
     const body = incoming.body;
     const topic = this.topicOf(message, headers);
     const delivery = new RabbitmqDelivery(this, pushed, topic, this.options.group, { headers, body }, headers["ce-key"], prior + 1, prior, enqueuedAtOf(message));
+    this.history.handed(delivery.messageId, incoming.carriedAttempts, returnsOf(pushed, incoming), prior);
     this.held.add(delivery);
     return delivery;
+  }
+
+  /** A message lost with its channel before it was handed out: its next delivery counts no attempt for it, when memory can tell. */
+  private rememberUnhanded(pushed: Pushed): void {
+    const incoming = fromAmqpProperties(pushed.message.properties);
+    const id = idOf(pushed.message, incoming);
+    const returns = returnsOf(pushed, incoming);
+    const prior = this.history.priorOf(id, incoming.carriedAttempts, returns);
+    if (prior !== undefined) this.history.handed(id, incoming.carriedAttempts, returns, prior);
   }
 
   private topicOf(message: Pushed["message"], headers: Readonly<Record<string, string>>): string {
@@ -219,7 +272,7 @@ export class RabbitmqSubscription implements Subscription, DeliveryHost, StatusS
   }
 
   private async consume(): Promise<void> {
-    const { group, topics, temporary, prefetch } = this.options;
+    const { group, topics, temporary } = this.options;
     await this.deps.topology.ensureGroup(group, topics, temporary === true);
     const { model } = await this.deps.session.connection();
     const ch = await model.createChannel();
@@ -230,7 +283,7 @@ export class RabbitmqSubscription implements Subscription, DeliveryHost, StatusS
       this.log[consuming ? "warn" : "debug"]({ err, group }, "rabbitmq: the consume channel was closed by an error; consuming again");
     });
     ch.on("close", () => this.channelLost(ch));
-    await ch.prefetch(Math.max(1, Math.min(prefetch, 65_535)));
+    await ch.prefetch(this.prefetchCount);
     const acks = new ChannelAcks(ch);
     this.channel = ch;
     this.acks = acks;
@@ -244,6 +297,8 @@ export class RabbitmqSubscription implements Subscription, DeliveryHost, StatusS
         void closeChannel(ch, this.deps.session.context, `consumer of ${group}`);
         return;
       }
+      // amqplib still hands over what was in the socket when the channel was lost: the broker has it back already.
+      if (this.channel !== ch) return this.rememberUnhanded(acks.pushed(message));
       this.buffer.push(acks.pushed(message));
       this.arrivals++;
       this.wake();
@@ -254,9 +309,11 @@ export class RabbitmqSubscription implements Subscription, DeliveryHost, StatusS
   private channelLost(ch: Channel): void {
     if (this.channel !== ch) return;
     this.channel = undefined;
+    this.history.channelLost(Math.max(0, this.prefetchCount - (this.acks?.outstanding ?? 0)));
     this.dropAcks(false);
     this.consumerTag = undefined;
-    this.buffer.length = 0;
+    // Pushed, never handed out: the broker counts this return too, yet no handler started.
+    for (const pushed of this.buffer.splice(0)) this.rememberUnhanded(pushed);
     for (const d of this.held) d.abandon();
     if (this.closed) {
       this.finishIfIdle();
@@ -319,4 +376,17 @@ export class RabbitmqSubscription implements Subscription, DeliveryHost, StatusS
     }
     this.deps.onFinished(this);
   }
+}
+
+/** The message id: the CloudEvents id, else the AMQP message-id ("" when neither: such a message is never remembered). */
+function idOf(message: Pushed["message"], incoming: IncomingHeaders): string {
+  return incoming.headers["ce-id"] ?? (typeof message.properties.messageId === "string" ? message.properties.messageId : "");
+}
+
+/**
+ * The broker's count of earlier returns of this copy: x-delivery-count on a quorum queue (absent on the
+ * first delivery, which is never `redelivered`); undefined when it is not counted (a classic queue's redelivery).
+ */
+function returnsOf(pushed: Pushed, incoming: IncomingHeaders): number | undefined {
+  return incoming.deliveryCount ?? (pushed.message.fields.redelivered ? undefined : 0);
 }

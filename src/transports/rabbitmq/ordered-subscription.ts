@@ -81,6 +81,7 @@ export class OrderedSubscription implements Subscription, DeliveryHost, StatusSo
   private finished = false;
   private balancer: NodeJS.Timeout | undefined;
   private balancing: Promise<void> | undefined;
+  private rejoining = false;
   private readonly offSession: () => void;
   private arrivals = 0;
 
@@ -306,21 +307,36 @@ export class OrderedSubscription implements Subscription, DeliveryHost, StatusSo
     // Gone after a broker restart (it is not durable): declared again on every join.
     await this.deps.topology.declareMembersQueue(members, this.options.group);
     await members.consume(membersQueueOf(this.options.group), () => undefined, { noAck: true });
+    // One members consumer per subscription, or the group's count (and so every member's share) is wrong.
+    const previous = this.members;
     this.members = members;
+    if (previous) await closeChannel(previous, this, "ordered group members");
     this.base = await this.open(this.options.group, undefined);
     await this.balance();
   }
 
+  /**
+   * Join again after a reconnect, one rejoin at a time: a connection lost again while a join runs makes
+   * the running loop join once more, and the reconnect that follows must not start a second join beside
+   * it. Two joins made two members consumers of this one subscription, so it counted itself twice, took
+   * half its share and left the other partitions unconsumed for good (the cluster fault test, issue 15).
+   */
   private rejoin(): void {
-    if (this.closed) return;
+    if (this.closed || this.rejoining) return;
+    this.rejoining = true;
     void (async () => {
-      for (let attempt = 1; !this.closed && !this.deps.session.isClosed && !this.members; attempt++) {
-        try {
-          await this.join();
-        } catch (err) {
-          this.log.warn({ err, group: this.options.group }, "rejoining an ordered group failed; retrying");
-          await sleep(Math.min(5000, 100 * 2 ** Math.min(attempt, 6)));
+      try {
+        for (let attempt = 1; !this.closed && !this.deps.session.isClosed && !this.members; attempt++) {
+          try {
+            await this.join();
+          } catch (err) {
+            this.log.warn({ err, group: this.options.group }, "rejoining an ordered group failed; retrying");
+            await sleep(Math.min(5000, 100 * 2 ** Math.min(attempt, 6)));
+          }
         }
+      } finally {
+        // Synchronously after the loop's last check: a reconnect reported later starts a rejoin of its own.
+        this.rejoining = false;
       }
     })();
   }

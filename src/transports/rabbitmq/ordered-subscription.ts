@@ -7,7 +7,8 @@
  * ordered subscription counts the group's members and owns its fair share of
  * partitions, taking free ones and handing surplus ones over (a partition
  * leaves only once nothing of it is unsettled here, so the next owner starts
- * where this one stopped). Within the subscription, at most one message per
+ * where this one stopped); a lock another connection still holds is tried
+ * again with backoff, and a long wait reported (partition-lock-wait.ts). Within the subscription, at most one message per
  * key is handed out at a time, and a retry of a keyed message is held here
  * through its delay (the message stays unacked, so later messages of its key
  * wait behind it, here or, after a crash, in its partition queue). Unkeyed
@@ -23,6 +24,7 @@ import { ATTEMPTS_HEADER } from "./amqp-headers.js";
 import { RabbitmqDelivery, type DeliveryHost } from "./delivery.js";
 import { DIRECT_REPLY_TO } from "./names.js";
 import { PartitionSource, type Buffered } from "./partition-source.js";
+import { PartitionLockWait } from "./partition-lock-wait.js";
 import { membersQueueOf, partitionLockOf, partitionQueueOf } from "./partition-names.js";
 import { QueueProbe } from "./queue-probe.js";
 import type { SubscriptionDeps } from "./subscription.js";
@@ -81,6 +83,10 @@ export class OrderedSubscription implements Subscription, DeliveryHost, StatusSo
   private finished = false;
   private balancer: NodeJS.Timeout | undefined;
   private balancing: Promise<void> | undefined;
+  private rejoining = false;
+  /** Partitions of this member's share whose locks another connection holds: retried with backoff, reported. */
+  private readonly lockWait: PartitionLockWait;
+  private lockRetry: NodeJS.Timeout | undefined;
   private readonly offSession: () => void;
   private arrivals = 0;
 
@@ -88,6 +94,7 @@ export class OrderedSubscription implements Subscription, DeliveryHost, StatusSo
     private readonly deps: OrderedSubscriptionDeps,
     readonly options: SubscribeOptions,
   ) {
+    this.lockWait = new PartitionLockWait(deps.session.context, options.group);
     const offReconnect = deps.session.onReconnect(() => void this.rejoin());
     const offLost = deps.session.onLost(() => {
       for (const source of [...this.sources.values()]) this.lost(source);
@@ -306,26 +313,48 @@ export class OrderedSubscription implements Subscription, DeliveryHost, StatusSo
     // Gone after a broker restart (it is not durable): declared again on every join.
     await this.deps.topology.declareMembersQueue(members, this.options.group);
     await members.consume(membersQueueOf(this.options.group), () => undefined, { noAck: true });
+    // One members consumer per subscription, or the group's count (and so every member's share) is wrong.
+    const previous = this.members;
     this.members = members;
-    this.base = await this.open(this.options.group, undefined);
+    if (previous) await closeChannel(previous, this, "ordered group members");
+    this.base = await this.openBase();
     await this.balance();
   }
 
+  /**
+   * Join again after a reconnect, one rejoin at a time: a connection lost again while a join runs makes
+   * the running loop join once more, and the reconnect that follows must not start a second join beside
+   * it. Two joins made two members consumers of this one subscription, so it counted itself twice, took
+   * half its share and left the other partitions unconsumed for good (the cluster fault test, issue 15).
+   */
   private rejoin(): void {
-    if (this.closed) return;
+    if (this.closed || this.rejoining) return;
+    this.rejoining = true;
     void (async () => {
-      for (let attempt = 1; !this.closed && !this.deps.session.isClosed && !this.members; attempt++) {
-        try {
-          await this.join();
-        } catch (err) {
-          this.log.warn({ err, group: this.options.group }, "rejoining an ordered group failed; retrying");
-          await sleep(Math.min(5000, 100 * 2 ** Math.min(attempt, 6)));
+      try {
+        for (let attempt = 1; !this.closed && !this.deps.session.isClosed && !this.members; attempt++) {
+          try {
+            await this.join();
+          } catch (err) {
+            this.log.warn({ err, group: this.options.group }, "rejoining an ordered group failed; retrying");
+            await sleep(Math.min(5000, 100 * 2 ** Math.min(attempt, 6)));
+          }
         }
+      } finally {
+        // Synchronously after the loop's last check: a reconnect reported later starts a rejoin of its own.
+        this.rejoining = false;
       }
     })();
   }
 
-  private async open(queue: string, partition: number | undefined): Promise<PartitionSource | undefined> {
+  /** Consume the group's own queue (no lock); undefined when closed meanwhile. */
+  private async openBase(): Promise<PartitionSource | undefined> {
+    const source = await this.open(this.options.group, undefined);
+    return source instanceof PartitionSource ? source : undefined;
+  }
+
+  /** Consume `queue` (with its lock, for a partition); "locked" when another connection holds the lock, undefined when closed meanwhile. */
+  private async open(queue: string, partition: number | undefined): Promise<PartitionSource | "locked" | undefined> {
     const lock = partition === undefined ? undefined : partitionLockOf(this.options.group, partition);
     const source = await PartitionSource.open(this.deps.session, queue, partition, lock, this.options.prefetch, {
       pushed: () => {
@@ -334,7 +363,7 @@ export class OrderedSubscription implements Subscription, DeliveryHost, StatusSo
       },
       lost: (s) => this.lost(s),
     });
-    if (!source) return undefined;
+    if (source === "locked") return source;
     if (this.closed) {
       await source.leave();
       return undefined;
@@ -366,6 +395,7 @@ export class OrderedSubscription implements Subscription, DeliveryHost, StatusSo
     const share = Math.ceil(n / count);
     const active = [...this.owned.values()].filter((s) => !s.draining);
     if (active.length > share) {
+      this.lockWait.end();
       // Hand over the surplus: each leaves once nothing of it is unsettled here.
       for (const source of active.slice(share)) {
         source.draining = true;
@@ -375,7 +405,8 @@ export class OrderedSubscription implements Subscription, DeliveryHost, StatusSo
     }
     // Start at a random partition so members joining together do not all race for the same ones.
     const first = Math.floor(Math.random() * n);
-    for (let k = 0; k < n && this.owned.size < share && !this.closed; k++) {
+    const refused: number[] = [];
+    for (let k = 0; k < n && this.owned.size < share && !this.closed && this.lockWait.due(); k++) {
       const index = (first + k) % n;
       const claim = `${group}\u0000${index}`;
       if (this.owned.has(index) || this.deps.claims.has(claim)) continue;
@@ -384,7 +415,17 @@ export class OrderedSubscription implements Subscription, DeliveryHost, StatusSo
         this.log.warn({ err, group, partition: index }, "claiming a partition failed");
         return undefined;
       });
-      if (!source) this.deps.claims.delete(claim);
+      if (source === "locked") refused.push(index);
+      if (!(source instanceof PartitionSource)) this.deps.claims.delete(claim);
+    }
+    if (this.closed) return;
+    const retryIn = this.lockWait.passed(refused, this.owned.size < share);
+    // Sooner than the next balance while the backoff is short, so a freed lock is taken at once.
+    if (retryIn !== undefined && this.lockRetry === undefined) {
+      this.lockRetry = setTimeout(() => {
+        this.lockRetry = undefined;
+        void this.balance().catch((err: unknown) => this.log.warn({ err, group }, "balancing partitions failed; trying again"));
+      }, retryIn);
     }
   }
 
@@ -400,6 +441,8 @@ export class OrderedSubscription implements Subscription, DeliveryHost, StatusSo
   private stopBalancing(): void {
     clearTimeout(this.balancer);
     this.balancer = undefined;
+    clearTimeout(this.lockRetry);
+    this.lockRetry = undefined;
   }
 
   /** A source's channel died: the broker has its unsettled messages back; the balancer claims partitions again. */
@@ -413,7 +456,7 @@ export class OrderedSubscription implements Subscription, DeliveryHost, StatusSo
       this.base = undefined;
       void sleep(200).then(async () => {
         if (this.closed || this.base || this.deps.session.isClosed || !this.members) return;
-        this.base = await this.open(this.options.group, undefined).catch((err: unknown) => {
+        this.base = await this.openBase().catch((err: unknown) => {
           this.log.warn({ err, group: this.options.group }, "consuming the group's queue again failed; the next balance retries");
           return undefined;
         });

@@ -50,12 +50,13 @@ export class PartitionSource {
   ) {}
 
   /**
-   * Start consuming `queue`; with `lock`, only once this connection holds it (resolves undefined when
-   * another connection does). The lock is taken on the consuming channel itself.
+   * Start consuming `queue`; with `lock`, only once this connection holds it (resolves "locked" when
+   * another connection does: the caller retries, partition-lock-wait.ts). The lock is taken on the
+   * consuming channel itself.
    */
   static async open(
     session: AmqpSession, queue: string, partition: number | undefined, lock: string | undefined, prefetch: number, events: SourceEvents,
-  ): Promise<PartitionSource | undefined> {
+  ): Promise<PartitionSource | "locked"> {
     const { model } = await session.connection();
     const ch = await model.createChannel();
     // Errors close the channel, and the 'close' handler below is what acts on that.
@@ -65,8 +66,9 @@ export class PartitionSource {
         await ch.assertQueue(lock, { exclusive: true, durable: false, autoDelete: false, arguments: { "x-queue-type": "classic" } });
       } catch (err) {
         await closeChannel(ch, session.context, "partition lock");
-        if ((err as { code?: unknown }).code === RESOURCE_LOCKED) return undefined;
-        throw err;
+        if ((err as { code?: unknown }).code !== RESOURCE_LOCKED) throw err;
+        session.context.log.debug({ err, lock }, "rabbitmq: a partition lock is held by another connection");
+        return "locked";
       }
     }
     const source = new PartitionSource(queue, partition, lock, ch, new ChannelAcks(ch), session.context);

@@ -91,7 +91,9 @@ export function dashboardHandler(options: DashboardOptions): DashboardHandler {
     setSecurityHeaders(res);
     // The page's own address as the browser sees it (a framework may have stripped its mount path from req.url).
     const original = (req as IncomingMessage & { originalUrl?: string }).originalUrl ?? req.url ?? "/";
-    if (path === "") return void redirect(res, `${original.split("?")[0]}/`);
+    // The page's links are relative: it must be opened as `<mount>/`, also where a framework turned `<mount>` into `/`.
+    const originalPath = original.split("?")[0]!;
+    if (path === "" || (path === "/" && !originalPath.endsWith("/"))) return void redirect(res, `${originalPath}/`);
     const queryToken = url.searchParams.get("token") ?? undefined;
     const who = gate.who(req, queryToken);
     if (who === undefined) {

@@ -6,6 +6,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { DeadLetterAdmin, DeadLetterEntry } from "../runtime/dead-letter-admin.js";
 import type { AuditTrail } from "./audit.js";
+import type { Editor } from "./edit.js";
 import { failureGroups } from "./failure-groups.js";
 import type { LiveFeed } from "./live-feed.js";
 import { redriveRequestOf, type Redriver } from "./redrive.js";
@@ -20,6 +21,7 @@ export interface ApiContext {
   readonly audit: AuditTrail;
   readonly feed: LiveFeed;
   readonly redriver: Redriver | undefined;
+  readonly editor: Editor | undefined;
   readonly gate: Gate;
   readonly readOnly: boolean;
   readonly info: Readonly<Record<string, unknown>>;
@@ -60,12 +62,25 @@ export class ApiRoutes {
   private async post(req: IncomingMessage, res: ServerResponse, path: string, who: string): Promise<void> {
     this.ctx.gate.checkAction(req);
     if (this.ctx.readOnly) throw new DashboardRequestError(403, "the dashboard is read-only");
+    if (path === "/edit") return this.edit(req, res, who);
     if (path !== "/redrive") throw new DashboardRequestError(404, "no such API path");
     const redriver = this.ctx.redriver;
     if (redriver === undefined) throw new DashboardRequestError(409, "this transport has no dead-letter store to act on");
     const { action, target, dryRun } = redriveRequestOf(await readJson(req));
     if (dryRun) return json(res, await redriver.dryRun(action, target, who));
     return json(res, await redriver.start(action, target, who), 202);
+  }
+
+  /** `{ entryId, data, dryRun? }`: 200 with the outcome (a refusal by the contract included, with its issues and the diff). */
+  private async edit(req: IncomingMessage, res: ServerResponse, who: string): Promise<void> {
+    if (this.ctx.editor === undefined) throw new DashboardRequestError(409, "this transport has no dead-letter store to act on");
+    const body = await readJson(req);
+    if (body === null || typeof body !== "object" || Array.isArray(body)) throw new DashboardRequestError(400, "the body must be a JSON object");
+    const { entryId, data, dryRun } = body as Record<string, unknown>;
+    if (typeof entryId !== "string" || entryId === "") throw new DashboardRequestError(400, "entryId must be a string");
+    if (!Object.hasOwn(body, "data")) throw new DashboardRequestError(400, "data is missing");
+    if (dryRun !== undefined && typeof dryRun !== "boolean") throw new DashboardRequestError(400, "dryRun must be a boolean");
+    return json(res, await this.ctx.editor.edit(entryId, data, dryRun === true, who));
   }
 
   private admin(): DeadLetterAdmin {

@@ -12,7 +12,7 @@ export interface AuditRecord {
   readonly at: string;
   /** The token's label, or `local` when no token is set. */
   readonly who: string;
-  readonly action: "replay" | "discard" | "dry-run-replay" | "dry-run-discard";
+  readonly action: "replay" | "discard" | "dry-run-replay" | "dry-run-discard" | "edit" | "dry-run-edit";
   /** What was asked for, as the operator chose it: entry ids or a filter. */
   readonly target: Readonly<Record<string, unknown>>;
   /** Entries that matched when the action started. */

@@ -19,6 +19,7 @@ import { canInspectQueues } from "../transport/abilities.js";
 import type { Transport } from "../transport/transport.js";
 import { ApiRoutes } from "./api-routes.js";
 import { AuditTrail } from "./audit.js";
+import { Editor } from "./edit.js";
 import { LiveFeed } from "./live-feed.js";
 import { Redriver } from "./redrive.js";
 import { DashboardRequestError } from "./request-error.js";
@@ -34,7 +35,7 @@ export interface DashboardOptions {
   readonly token?: string | readonly DashboardToken[];
   /** Refuse every action (403) and hide the buttons. Default false. */
   readonly readOnly?: boolean;
-  /** Contracts edited messages are validated against. Default: the bus's own, else none. */
+  /** Contracts an edit from the page is checked against, by type; an edit of a type without one is refused. Default: none. */
   readonly contracts?: readonly MessageDefinition[];
   /** The path the dashboard answers under, e.g. `/ops/missive`. Default: none (the root). */
   readonly prefix?: string;
@@ -74,9 +75,10 @@ export function dashboardHandler(options: DashboardOptions): DashboardHandler {
   const redriver = admin === undefined ? undefined : new Redriver(admin, audit, logger, rate);
   redriver?.onProgress((p) => feed.broadcast("progress", p));
   audit.onRecord((r) => feed.broadcast("audit", r));
+  const editor = admin === undefined ? undefined : new Editor(admin, new Map((options.contracts ?? []).map((c) => [c.type, c])), audit);
   const files = loadStaticFiles();
   const api = new ApiRoutes({
-    admin, audit, feed, redriver, gate,
+    admin, audit, feed, redriver, editor, gate,
     readOnly: options.readOnly === true,
     info: { transport: transport.name, source: redact(options.source ?? transport.name), replayRate: rate.perSecond, readOnly: options.readOnly === true },
   });

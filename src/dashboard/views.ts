@@ -5,6 +5,7 @@
  */
 import { bodyView, originalHeaders } from "../cli/message-view.js";
 import type { DeadLetterEntry } from "../runtime/dead-letter-admin.js";
+import { payloadOf } from "./payload-search.js";
 import { signatureKey, signatureOf } from "./signature.js";
 
 const iso = (ms: number | undefined): string | null => (ms === undefined ? null : new Date(ms).toISOString());
@@ -29,5 +30,7 @@ export function wholeOf(e: DeadLetterEntry): Record<string, unknown> {
     },
     headers: originalHeaders(e.wire.headers),
     body: bodyView(e.wire.body),
+    /** The data as its consumer reads it (what an edit starts from); null when the body does not decode. */
+    data: payloadOf(e) ?? null,
   };
 }

@@ -11,6 +11,8 @@ import { $, dash, fill, h, showError, time } from "./dom.js";
 let readOnly = true;
 let enabled = false;
 let next = null;
+/** The entry the edit panel works on. */
+let editing = null;
 const selected = new Set();
 
 export function initDeadLetters(session) {
@@ -28,6 +30,12 @@ export function initDeadLetters(session) {
   $("#filters").addEventListener("reset", () => setTimeout(() => refreshDeadLetters(), 0));
   $("#more").addEventListener("click", () => loadList(true));
   $("#detail-close").addEventListener("click", () => ($("#detail").hidden = true));
+  if (readOnly) {
+    $("#edit").remove();
+  } else {
+    $("#edit-check").addEventListener("click", () => sendEdit(true));
+    $("#edit-apply").addEventListener("click", () => sendEdit(false));
+  }
   refreshDeadLetters();
 }
 
@@ -143,9 +151,52 @@ async function openEntry(entryId) {
     fill($("#detail-actions"), readOnly ? null : [
       h("button", { type: "button", class: "action replay-one", onclick: () => dryRun("replay", { ids: [e.entryId] }, "this message") }, "Replay…"),
       h("button", { type: "button", class: "action danger discard-one", onclick: () => dryRun("discard", { ids: [e.entryId] }, "this message") }, "Discard…"),
+      e.data === null ? null : h("button", { type: "button", class: "action edit-open", onclick: () => openEditor(e) }, "Edit…"),
     ]);
+    if (!readOnly) $("#edit").hidden = true;
     $("#detail").hidden = false;
     $("#detail").scrollIntoView();
+  } catch (err) {
+    showError(err);
+  }
+}
+
+function openEditor(e) {
+  editing = e.entryId;
+  $("#edit-data").value = JSON.stringify(e.data, null, 2);
+  fill($("#edit-result"));
+  $("#edit-apply").hidden = true;
+  $("#edit").hidden = false;
+  $("#edit-data").focus();
+}
+
+const shown = (v) => (v === undefined ? "(none)" : JSON.stringify(v));
+
+async function sendEdit(check) {
+  const box = $("#edit-result");
+  let data;
+  try {
+    data = JSON.parse($("#edit-data").value);
+  } catch (err) {
+    fill(box, h("p", { class: "refused" }, `not JSON: ${err.message}`));
+    return;
+  }
+  try {
+    const r = await post("api/edit", { entryId: editing, data, dryRun: check });
+    const changes = h("ul", { class: "changes" }, r.changes.map((c) => h("li", null, `${c.path || "(data)"}: ${shown(c.before)} → ${shown(c.after)}`)));
+    if (!r.ok) {
+      fill(box, h("p", { class: "refused edit-refused" }, `refused: ${r.error}`), h("ul", { class: "issues" }, r.issues.map((i) => h("li", null, i))), changes);
+      $("#edit-apply").hidden = true;
+      return;
+    }
+    if (check) {
+      fill(box, h("p", { class: "edit-valid" }, `valid against ${r.contract}; ${r.changes.length} change${r.changes.length === 1 ? "" : "s"}:`), changes);
+      $("#edit-apply").hidden = false;
+      return;
+    }
+    fill(box, h("p", { class: "edit-replayed" }, `replayed with the new data (same message id), checked against ${r.contract}`), changes);
+    $("#edit-apply").hidden = true;
+    refreshDeadLetters();
   } catch (err) {
     showError(err);
   }

@@ -19,6 +19,8 @@ export interface FailureGroup extends FailureSignature {
   readonly example: string;
   /** The consumer groups its entries came from. */
   readonly groups: readonly string[];
+  /** Entries dead-lettered in the last 5 minutes and the last hour: a burst reads as an incident, a steady trickle does not. */
+  readonly recent: { readonly "5m": number; readonly "1h": number };
 }
 
 export interface FailureGroups {
@@ -32,8 +34,8 @@ export interface FailureGroups {
 /** Entries read at most for one grouping, by default. */
 export const DEFAULT_GROUP_BUDGET = 100_000;
 
-export async function failureGroups(admin: DeadLetterAdmin, selector: Selector, budget = DEFAULT_GROUP_BUDGET): Promise<FailureGroups> {
-  const byKey = new Map<string, { signature: FailureSignature; count: number; first: number; last: number; example: string; groups: Set<string> }>();
+export async function failureGroups(admin: DeadLetterAdmin, selector: Selector, budget = DEFAULT_GROUP_BUDGET, now = Date.now()): Promise<FailureGroups> {
+  const byKey = new Map<string, { signature: FailureSignature; count: number; first: number; last: number; example: string; groups: Set<string>; m5: number; h1: number }>();
   let scanned = 0;
   let truncated = false;
   for await (const page of scan(admin, selector, { budget })) {
@@ -42,22 +44,25 @@ export async function failureGroups(admin: DeadLetterAdmin, selector: Selector, 
     for (const entry of page.matches) {
       const signature = signatureOf(entry);
       const key = signatureKey(signature);
-      const g = byKey.get(key);
+      let g = byKey.get(key);
       if (g === undefined) {
-        byKey.set(key, { signature, count: 1, first: entry.deadLetteredAt, last: entry.deadLetteredAt, example: entry.diagnostics.errorMessage ?? "", groups: new Set([entry.group]) });
-        continue;
+        g = { signature, count: 0, first: Infinity, last: -Infinity, example: "", groups: new Set(), m5: 0, h1: 0 };
+        byKey.set(key, g);
       }
+      const at = entry.deadLetteredAt;
       g.count++;
-      g.first = Math.min(g.first, entry.deadLetteredAt);
-      if (entry.deadLetteredAt >= g.last) {
-        g.last = entry.deadLetteredAt;
+      g.first = Math.min(g.first, at);
+      if (at >= g.last) {
+        g.last = at;
         g.example = entry.diagnostics.errorMessage ?? "";
       }
       g.groups.add(entry.group);
+      if (now - at <= 5 * 60_000) g.m5++;
+      if (now - at <= 60 * 60_000) g.h1++;
     }
   }
   const groups = [...byKey.entries()].map(([key, g]) => ({
-    ...g.signature, key, count: g.count, firstSeen: g.first, lastSeen: g.last, example: g.example, groups: [...g.groups].sort(),
+    ...g.signature, key, count: g.count, firstSeen: g.first, lastSeen: g.last, example: g.example, groups: [...g.groups].sort(), recent: { "5m": g.m5, "1h": g.h1 },
   }));
   groups.sort((a, b) => b.count - a.count || b.lastSeen - a.lastSeen || (a.key < b.key ? -1 : 1));
   return { groups, scanned, truncated };

@@ -1,7 +1,7 @@
 /**
  * Which dead letters a view or an action means: a store query (type, group,
  * error, message id, time range; filtered by the store itself) narrowed by
- * what only the dashboard knows, a failure signature and a payload search.
+ * what the store cannot filter on: a failure signature, the message key and a payload search.
  * Entries are read page by page, oldest first, so a store of any size is
  * walked in bounded memory; a scan stops at a budget and says so.
  */
@@ -16,12 +16,14 @@ export interface Selector {
   readonly query: DeadLetterQuery;
   readonly signature: FailureSignature | undefined;
   readonly search: PayloadSearch | undefined;
+  /** The message key (the ordering key), exactly. */
+  readonly key: string | undefined;
 }
 
 /** Entries read per store call while scanning. */
 const PAGE = 500;
 
-/** The selector named by URL parameters (or a POST body's `filter`): type, group, error, id, since, until, signature, search. */
+/** The selector named by URL parameters (or a POST body's `filter`): type, group, error, id, key, since, until, signature, search. */
 export function selectorOf(params: URLSearchParams): Selector {
   const text = (name: string): string | undefined => {
     const v = params.get(name)?.trim();
@@ -48,7 +50,7 @@ export function selectorOf(params: URLSearchParams): Selector {
   };
   checkQuery(narrowed);
   const search = text("search");
-  return { query: narrowed, signature, search: search === undefined ? undefined : parsePayloadSearch(search) };
+  return { query: narrowed, signature, search: search === undefined ? undefined : parsePayloadSearch(search), key: text("key") };
 }
 
 /** The same selector from a JSON object of string values (a POST body). */
@@ -70,6 +72,7 @@ function timeOf(value: string, name: string): number {
 }
 
 export function matches(entry: DeadLetterEntry, selector: Selector): boolean {
+  if (selector.key !== undefined && entry.key !== selector.key) return false;
   if (selector.signature !== undefined && !sameSignature(signatureOf(entry), selector.signature)) return false;
   if (selector.search !== undefined && !matchesPayload(entry, selector.search)) return false;
   return true;

@@ -10,6 +10,8 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { AuditTrail } from "../../src/dashboard/audit.js";
+import { failureGroups } from "../../src/dashboard/failure-groups.js";
+import { selectorOf } from "../../src/dashboard/selection.js";
 import { Redriver, type Progress } from "../../src/dashboard/redrive.js";
 import { defineMessage, missive, PermanentError, type Bus } from "../../src/index.js";
 import { createMemoryBroker } from "../../src/transports/memory/index.js";
@@ -94,6 +96,22 @@ describe("dashboard - redrive", () => {
     expect(await ended).toMatchObject({ done: 2, total: 2, outcome: "completed" });
     expect((await bus.deadLetters().list()).map((e) => e.entryId)).toEqual([entries[1]!.entryId, entries[3]!.entryId]);
     expect(handled).toEqual([]);
+  });
+
+  it("dashboard - failure groups: counts per normalised signature, with how many fell in the last 5 minutes and the last hour", async () => {
+    await deadLetter(3);
+    const admin = bus.deadLetters();
+    const at = (await admin.list()).map((e) => e.deadLetteredAt);
+    const newest = Math.max(...at);
+    const oldest = Math.min(...at);
+    const groupsAt = async (now: number) => (await failureGroups(admin, selectorOf(new URLSearchParams()), undefined, now)).groups;
+    const [now] = await groupsAt(newest);
+    expect(now).toMatchObject({ type: "dashboard.job", pattern: "job <num> failed", count: 3, firstSeen: oldest, lastSeen: newest, groups: ["workers"], recent: { "5m": 3, "1h": 3 } });
+    expect((await groupsAt(oldest + 30 * 60_000))[0]!.recent).toEqual({ "5m": 0, "1h": 3 });
+    expect((await groupsAt(newest + 2 * 60 * 60_000))[0]!.recent).toEqual({ "5m": 0, "1h": 0 });
+    const budgeted = await failureGroups(admin, selectorOf(new URLSearchParams()), 2);
+    expect(budgeted).toMatchObject({ scanned: 2, truncated: true });
+    expect(budgeted.groups[0]!.count).toBe(2);
   });
 
   it("dashboard - audit: a file that cannot be appended to is logged at error level; the record stays in memory", async () => {

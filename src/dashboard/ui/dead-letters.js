@@ -65,6 +65,7 @@ function groupRow(g) {
   const filter = { signature: g.key };
   return h("tr", { "data-type": g.type, class: "group-row" },
     h("td", { class: "num count" }, g.count),
+    h("td", { class: "num recent" }, `${g.recent["5m"]} / ${g.recent["1h"]}`),
     h("td", null, g.type),
     h("td", null, [g.errorCode, g.errorClass].filter(Boolean).join(" · ") || "-"),
     h("td", { class: "pattern", title: g.example }, g.pattern || "(no message)"),

@@ -126,6 +126,16 @@ export function describeConsole(transport: string, open: () => Promise<World>, o
         await page.click('#filters button[type="submit"]');
         await page.waitForFunction(() => document.querySelectorAll("#dl-table tr.dl-row").length === 1, undefined, { timeout: 10_000 });
         expect(await page.locator("#dl-table tr.dl-row td.message").textContent()).toBe("order o-42 rejected");
+        // By the message key, which the store cannot filter on: the dashboard does.
+        await page.fill('input[name="search"]', "");
+        await page.fill('input[name="key"]', "s-2");
+        await page.click('#filters button[type="submit"]');
+        await page.waitForFunction(() => document.querySelector("#dl-table tr.dl-row td.message")?.textContent === "sku 2 out of stock", undefined, { timeout: 10_000 });
+        expect(await page.locator("#dl-table tr.dl-row").count()).toBe(1);
+        await page.fill('input[name="key"]', "");
+        await page.fill('input[name="search"]', "orderId=o-42");
+        await page.click('#filters button[type="submit"]');
+        await page.waitForFunction(() => document.querySelector("#dl-table tr.dl-row td.message")?.textContent === "order o-42 rejected", undefined, { timeout: 10_000 });
         await page.click("#dl-table tr.dl-row button.open");
         await page.locator("#detail").waitFor({ state: "visible" });
         const body = await page.locator("#detail-body").textContent();
@@ -158,6 +168,7 @@ export function describeConsole(transport: string, open: () => Promise<World>, o
         expect(await rows.count()).toBe(2);
         const rejected = rows.filter({ hasText: "order <id> rejected" });
         expect(await rejected.locator("td.count").textContent()).toBe("5");
+        expect(await rejected.locator("td.recent").textContent()).toBe("5 / 5");
         expect(await rows.filter({ hasText: "sku <num> out of stock" }).locator("td.count").textContent()).toBe("2");
         await rejected.locator("button.dry-run-replay").click();
         await page.locator("#dry-run .dry-run-result").waitFor();

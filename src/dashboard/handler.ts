@@ -13,6 +13,7 @@ import { ConfigurationError, isMissiveError } from "../errors.js";
 import { noopLogger, type Logger } from "../observability/logger.js";
 import { redact } from "../redact.js";
 import type { Bus } from "../runtime/bus.js";
+import type { DeadLetterDatabase } from "../stores/dead-letters.js";
 import { deadLetterAdmin, type DeadLetterAdmin } from "../runtime/dead-letter-admin.js";
 import { rateLimitSettings, type RateLimitOptions } from "../runtime/token-bucket.js";
 import { canInspectQueues } from "../transport/abilities.js";
@@ -31,6 +32,8 @@ export interface DashboardOptions {
   readonly transport?: Transport;
   /** A bus to show (its transport, and its dead-letter store: a database one when it has one). */
   readonly bus?: Bus;
+  /** With `transport`: show this database dead-letter store (replays go through the transport) instead of the transport's own. */
+  readonly deadLetters?: DeadLetterDatabase;
   /** Required on every request when set: one token, or several with labels the audit trail records. Default: none (loopback only). */
   readonly token?: string | readonly DashboardToken[];
   /** Refuse every action (403) and hide the buttons. Default false. */
@@ -127,8 +130,9 @@ export function dashboardHandler(options: DashboardOptions): DashboardHandler {
 
 function adminOf(options: DashboardOptions, transport: Transport, logger: Logger): DeadLetterAdmin | undefined {
   const contracts = options.contracts === undefined ? {} : { contracts: options.contracts };
+  if (options.bus && options.deadLetters) throw new ConfigurationError("dashboardHandler: deadLetters goes with transport; a bus brings its own dead-letter store");
   try {
-    return options.bus ? options.bus.deadLetters(contracts) : deadLetterAdmin(transport, contracts);
+    return options.bus ? options.bus.deadLetters(contracts) : deadLetterAdmin(transport, { ...contracts, ...(options.deadLetters ? { deadLetters: options.deadLetters } : {}) });
   } catch (err) {
     // No store: the queues still show; the dead-letter views say why they are empty.
     logger.warn({ err }, "dashboard: no dead-letter store to show");

@@ -8,8 +8,11 @@ import { createServer } from "node:http";
 import { InvalidArgumentError, type Command } from "commander";
 import { dashboardHandler } from "../../dashboard/handler.js";
 import { isLoopback } from "../../dashboard/security.js";
+import type { Transport } from "../../transport/transport.js";
 import { integerIn } from "../args.js";
+import { DEFAULT_DEAD_LETTER_TABLE, tableName } from "../../stores/sql/names.js";
 import { contractsPathOf, loadContracts } from "../contracts-module.js";
+import { openDeadLetterDatabase, type OpenedDeadLetters } from "../dead-letter-database.js";
 import { ExitCode, usageError } from "../exit-codes.js";
 import { writeOut } from "../output.js";
 import { openTransport, urlOf } from "../session.js";
@@ -23,6 +26,8 @@ interface DashboardCommandOptions {
   readonly contracts?: string;
   readonly replayRate?: number;
   readonly auditFile?: string;
+  readonly deadLetters?: string;
+  readonly deadLettersTable?: string;
 }
 
 const DEFAULT_PORT = 7373;
@@ -46,6 +51,8 @@ export function registerDashboard(program: Command, done: (code: number) => void
     .option("--contracts <module>", "ES module exporting the contracts edited messages are validated against; default $MISSIVE_CONTRACTS")
     .option("--replay-rate <rate>", "most replays a second, e.g. 100/s or 600/m (default 100/s)", ratePerSecond)
     .option("--audit-file <path>", "append every action to this JSONL file (also kept in memory and shown)")
+    .option("--dead-letters <db-url>", "show a database dead-letter store (postgres://… | mysql://… | sqlite://… | a SQLite path) instead of the transport's own; default $MISSIVE_DEAD_LETTERS")
+    .option("--dead-letters-table <name>", "its table (default missive_dlq)")
     .action(async (options: DashboardCommandOptions, command: Command) => {
       const token = options.token ?? (process.env["MISSIVE_DASHBOARD_TOKEN"] || undefined);
       if (!isLoopback(options.host) && token === undefined) {
@@ -54,11 +61,21 @@ export function registerDashboard(program: Command, done: (code: number) => void
       const url = urlOf(command);
       const contractsPath = contractsPathOf(options.contracts);
       const contracts = contractsPath === undefined ? undefined : [...(await loadContracts(contractsPath)).values()];
-      const transport = await openTransport(url);
+      const deadLettersUrl = options.deadLetters || process.env["MISSIVE_DEAD_LETTERS"] || undefined;
+      const table = tableName(options.deadLettersTable, DEFAULT_DEAD_LETTER_TABLE, "--dead-letters-table");
+      const database: OpenedDeadLetters | undefined = deadLettersUrl === undefined ? undefined : await openDeadLetterDatabase(deadLettersUrl, table);
+      let transport: Transport;
+      try {
+        transport = await openTransport(url);
+      } catch (err) {
+        await closeDatabase(database);
+        throw err;
+      }
       const stop = stopOnSignals();
       try {
         const handler = dashboardHandler({
           transport, source: url,
+          ...(database === undefined ? {} : { deadLetters: database.store }),
           ...(token === undefined ? {} : { token }),
           ...(options.readOnly ? { readOnly: true } : {}),
           ...(contracts === undefined ? {} : { contracts }),
@@ -83,7 +100,13 @@ export function registerDashboard(program: Command, done: (code: number) => void
         stop.dispose();
         // Shutting down: the dashboard is gone either way; a failed close has nothing left to do.
         await transport.close().catch(() => undefined);
+        await closeDatabase(database);
       }
       done(ExitCode.ok);
     });
+}
+
+/** A close that fails changes nothing the dashboard did; it is said on stderr. */
+async function closeDatabase(database: OpenedDeadLetters | undefined): Promise<void> {
+  await database?.close().catch((err: unknown) => void process.stderr.write(`warning: closing the dead-letter database failed: ${err instanceof Error ? err.message : String(err)}\n`));
 }

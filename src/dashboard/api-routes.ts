@@ -52,7 +52,7 @@ export class ApiRoutes {
     if (path === "/groups") return json(res, await failureGroups(this.admin(), selectorOf(params)));
     if (path === "/dead-letters") return json(res, await this.list(params));
     if (path.startsWith("/dead-letters/")) {
-      const entry = await this.admin().get(decodeURIComponent(path.slice("/dead-letters/".length)));
+      const entry = await this.admin().get(decodedSegment(path.slice("/dead-letters/".length)));
       if (entry === undefined) throw new DashboardRequestError(404, "no dead letter with that entry id (replayed or discarded meanwhile?)");
       return json(res, wholeOf(entry));
     }
@@ -115,6 +115,15 @@ export class ApiRoutes {
     // No next page when the scan reached the end of the store.
     const more = rows.length === limit || truncated;
     return { entries: rows.map(rowOf), next: more ? next : null, scanned, truncated };
+  }
+}
+
+function decodedSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    // A malformed %-escape cannot name an entry.
+    throw new DashboardRequestError(400, "the entry id in the path is not valid percent-encoding");
   }
 }
 

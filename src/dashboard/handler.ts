@@ -73,7 +73,9 @@ export function dashboardHandler(options: DashboardOptions): DashboardHandler {
   const gate = new Gate(options.token);
   const admin = adminOf(options, transport, logger);
   const audit = new AuditTrail(options.auditFile, logger);
-  const feed = new LiveFeed(canInspectQueues(transport) ? async () => (await transport.stats()).filter((s) => !s.temporary) : undefined, options.pollIntervalMs ?? 1000, logger);
+  const pollMs = options.pollIntervalMs ?? 1000;
+  if (!Number.isFinite(pollMs) || pollMs < 100 || pollMs > 3_600_000) throw new ConfigurationError(`pollIntervalMs must be from 100 to 3600000, got ${String(pollMs)}`);
+  const feed = new LiveFeed(canInspectQueues(transport) ? async () => (await transport.stats()).filter((s) => !s.temporary) : undefined, pollMs, logger);
   const rate = rateLimitSettings(options.replayRate ?? DEFAULT_REPLAY_RATE, "replayRate");
   const redriver = admin === undefined ? undefined : new Redriver(admin, audit, logger, rate);
   redriver?.onProgress((p) => feed.broadcast("progress", p));
@@ -104,7 +106,7 @@ export function dashboardHandler(options: DashboardOptions): DashboardHandler {
     if (who === undefined) {
       return void answer(res, 401, "text/plain; charset=utf-8", "missive dashboard: a token is required (open the page with ?token=… once, or send Authorization: Bearer …)");
     }
-    if (queryToken !== undefined && req.method === "GET") {
+    if (queryToken !== undefined && gate.required && req.method === "GET") {
       // Keep it in an HttpOnly cookie and take it out of the address bar (history, Referer).
       gate.rememberToken(res, queryToken);
       url.searchParams.delete("token");

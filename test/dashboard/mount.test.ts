@@ -44,6 +44,12 @@ describe("dashboard - mounted", () => {
     expect(await js.text()).toContain("EventSource");
     expect((await fetch(`${base}/ops/ui/../../package.json`)).status).toBe(404);
     expect((await fetch(`${base}/ops/ui/%2e%2e%2fhandler.ts`)).status).toBe(404);
+    // A ?token= on a dashboard without a token is nobody's credential: no redirect, no cookie.
+    const stray = await fetch(`${base}/ops/?token=whatever-it-is`, { redirect: "manual" });
+    expect(stray.status).toBe(200);
+    expect(stray.headers.getSetCookie().join("")).not.toContain("missive_dashboard_token");
+    expect((await fetch(`${base}/ops/api/dead-letters/%E0%A4%A`)).status).toBe(400);
+    expect(() => dashboardHandler({ transport: createMemoryBroker().transport(), pollIntervalMs: 5 })).toThrow(/pollIntervalMs/);
   });
 
   it("dashboard - a transport without a dead-letter store still shows its queues; the dead-letter API says why it is empty (409)", async () => {

@@ -239,7 +239,11 @@ export function onProgress(p) {
     line = h("p", { class: "job", "data-job": p.job });
     line.id = `job-${p.job}`;
     $("#progress").prepend(line);
+  } else if (line.dataset.outcome || Number(line.dataset.done) > p.done) {
+    // The stream may bring a job's later progress before the POST that started it has answered: never go back.
+    return;
   }
+  line.dataset.done = String(p.done);
   line.textContent = `${p.action}: ${p.done} of ${p.total}${p.outcome ? ` — ${p.outcome}` : "…"}`;
   line.dataset.outcome = p.outcome ?? "";
 }

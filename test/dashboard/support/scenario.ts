@@ -63,14 +63,14 @@ export function describeConsole(transport: string, open: () => Promise<World>, o
   async function start(): Promise<Running> {
     const world = await open();
     const group = uniqueName("dashboard-billing");
-    const running: Running = { world, server: undefined as unknown as TestServer, group, handled: new Set(), broken: true };
+    const server = await serveDashboard({ bus: world.bus, source: world.source, replayRate: { perSecond: 50 } });
+    const running: Running = { world, server, group, handled: new Set(), broken: true };
     await world.bus.consume(Order, { group }, (order) => {
       if (running.broken && order.orderId.startsWith("s-")) throw new PermanentError(`sku ${order.orderId.slice(2)} out of stock`);
       if (running.broken) throw new PermanentError(`order ${order.orderId} rejected`);
       running.handled.add(order.orderId);
     }).ready;
-    const server = await serveDashboard({ bus: world.bus, source: world.source, replayRate: { perSecond: 50 } });
-    return Object.assign(running, { server });
+    return running;
   }
 
   async function stop(r: Running): Promise<void> {
@@ -178,7 +178,16 @@ export function describeConsole(transport: string, open: () => Promise<World>, o
         expect(await r.world.bus.deadLetters().count({ group: r.group })).toBe(7);
         if (options.screenshots) await screenshot(await page.screenshot(), "overview.png");
         r.broken = false;
+        // The run's answer held back a second: its progress on the stream arrives first, and the page must not go back to 0 (it did).
+        await page.route("**/api/redrive", async (route) => {
+          const response = await route.fetch();
+          await new Promise((resolve) => setTimeout(resolve, 1000));
+          await route.fulfill({ response });
+        });
+        const answered = page.waitForResponse((res) => res.url().endsWith("/api/redrive") && res.status() === 202);
         await page.click("#dry-run button.confirm-replay");
+        await answered;
+        await new Promise((resolve) => setTimeout(resolve, 300));
         await page.waitForFunction(() => document.querySelector("#progress .job")?.getAttribute("data-outcome") === "completed", undefined, { timeout: 20_000 });
         expect(await page.locator("#progress .job").textContent()).toBe("replay: 5 of 5 — completed");
         await waitFor(() => r.handled.size === 5, 20_000, "the 5 replayed orders handled");

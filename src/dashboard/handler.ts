@@ -107,8 +107,8 @@ export function dashboardHandler(options: DashboardOptions): DashboardHandler {
       return void answer(res, 401, "text/plain; charset=utf-8", "missive dashboard: a token is required (open the page with ?token=… once, or send Authorization: Bearer …)");
     }
     if (queryToken !== undefined && gate.required && req.method === "GET") {
-      // Keep it in an HttpOnly cookie and take it out of the address bar (history, Referer).
-      gate.rememberToken(res, queryToken);
+      // Keep it (only a token that is one) in an HttpOnly cookie and take it out of the address bar (history, Referer).
+      if (gate.labelOf(queryToken) !== undefined) gate.rememberToken(res, queryToken);
       url.searchParams.delete("token");
       const rest = url.searchParams.toString();
       return void redirect(res, `${original.split("?")[0]}${rest === "" ? "" : `?${rest}`}`);

@@ -50,12 +50,17 @@ export class Gate {
     const auth = req.headers.authorization;
     const bearer = auth !== undefined && /^Bearer\s+/i.test(auth) ? auth.replace(/^Bearer\s+/i, "").trim() : undefined;
     for (const candidate of [bearer, queryToken, cookiesOf(req).get(TOKEN_COOKIE)]) {
-      if (candidate === undefined || candidate === "") continue;
-      const hash = digest(candidate);
-      const match = this.tokens.find((t) => timingSafeEqual(t.hash, hash));
-      if (match) return match.label;
+      const label = this.labelOf(candidate);
+      if (label !== undefined) return label;
     }
     return undefined;
+  }
+
+  /** The label of the token `candidate` is, if it is one. */
+  labelOf(candidate: string | undefined): string | undefined {
+    if (candidate === undefined || candidate === "") return undefined;
+    const hash = digest(candidate);
+    return this.tokens.find((t) => timingSafeEqual(t.hash, hash))?.label;
   }
 
   /** The session id of the request, set as a cookie when it has none yet. */

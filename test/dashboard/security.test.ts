@@ -70,6 +70,10 @@ describe("dashboard - gates", () => {
       expect(once.status).toBe(303);
       expect(once.headers.get("location")).toBe("/");
       expect(once.headers.getSetCookie().join("\n")).toMatch(/missive_dashboard_token=s3cret-dashboard-token; Path=\/; HttpOnly; SameSite=Strict/);
+      // A wrong ?token= beside a good Bearer header is not remembered in place of anything.
+      const wrong = await fetch(`${server.url}?token=not-the-token-at-all`, { redirect: "manual", headers: { authorization: `Bearer ${TOKEN}` } });
+      expect(wrong.status).toBe(303);
+      expect(wrong.headers.getSetCookie().join("")).not.toContain("missive_dashboard_token");
 
       const page = await browser.newPage();
       const refused = await page.goto(server.url);

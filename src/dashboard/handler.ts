@@ -19,6 +19,7 @@ import { rateLimitSettings, type RateLimitOptions } from "../runtime/token-bucke
 import { canInspectQueues } from "../transport/abilities.js";
 import type { Transport } from "../transport/transport.js";
 import { ApiRoutes } from "./api-routes.js";
+import { AlertWatch, type AlertOptions } from "./alerts.js";
 import { AuditTrail } from "./audit.js";
 import { Editor } from "./edit.js";
 import { LiveFeed } from "./live-feed.js";
@@ -46,6 +47,8 @@ export interface DashboardOptions {
   readonly replayRate?: RateLimitOptions;
   /** Append every audit record to this file as a JSON line. Default: memory only. */
   readonly auditFile?: string;
+  /** Dead-letter alerts shown on the page: a total and a rise within 5 minutes. Default: none. */
+  readonly alerts?: AlertOptions;
   /** How often the one server-side poll reads the queues, ms. Default 1000. */
   readonly pollIntervalMs?: number;
   /** What the page says it is connected to (a broker URL is shown with its password redacted). Default: the transport's name. */
@@ -75,7 +78,7 @@ export function dashboardHandler(options: DashboardOptions): DashboardHandler {
   const audit = new AuditTrail(options.auditFile, logger);
   const pollMs = options.pollIntervalMs ?? 1000;
   if (!Number.isFinite(pollMs) || pollMs < 100 || pollMs > 3_600_000) throw new ConfigurationError(`pollIntervalMs must be from 100 to 3600000, got ${String(pollMs)}`);
-  const feed = new LiveFeed(canInspectQueues(transport) ? async () => (await transport.stats()).filter((s) => !s.temporary) : undefined, pollMs, logger);
+  const feed = new LiveFeed(canInspectQueues(transport) ? async () => (await transport.stats()).filter((s) => !s.temporary) : undefined, pollMs, logger, new AlertWatch(options.alerts));
   const rate = rateLimitSettings(options.replayRate ?? DEFAULT_REPLAY_RATE, "replayRate");
   const redriver = admin === undefined ? undefined : new Redriver(admin, audit, logger, rate);
   redriver?.onProgress((p) => feed.broadcast("progress", p));

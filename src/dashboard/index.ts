@@ -6,5 +6,6 @@
 export { dashboardHandler, CONTENT_SECURITY_POLICY, DEFAULT_REPLAY_RATE, type DashboardHandler, type DashboardOptions } from "./handler.js";
 export type { DashboardToken } from "./security.js";
 export type { AuditRecord } from "./audit.js";
+export type { Alert, AlertOptions } from "./alerts.js";
 export type { FailureSignature } from "./signature.js";
 export { normaliseMessage } from "./signature.js";

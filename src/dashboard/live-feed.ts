@@ -8,6 +8,7 @@
 import type { ServerResponse } from "node:http";
 import type { Logger } from "../observability/logger.js";
 import { redact } from "../redact.js";
+import type { Alert, AlertWatch } from "./alerts.js";
 import { redactDeep } from "./redact-deep.js";
 import type { QueueStats } from "../transport/transport.js";
 
@@ -17,6 +18,8 @@ export interface QueuesSnapshot {
   readonly groups: readonly QueueStats[] | undefined;
   /** Why the last poll failed, redacted; `undefined` when it worked. */
   readonly error: string | undefined;
+  /** Dead-letter alerts this snapshot raises (alerts.ts). */
+  readonly alerts: readonly Alert[];
 }
 
 /** A comment line this often keeps proxies from closing an idle stream. */
@@ -33,6 +36,7 @@ export class LiveFeed {
     private readonly read: (() => Promise<QueueStats[]>) | undefined,
     private readonly intervalMs: number,
     private readonly logger: Logger,
+    private readonly alerts: AlertWatch,
   ) {}
 
   /** Keep `res` open as an event stream until the client goes. */
@@ -92,13 +96,14 @@ export class LiveFeed {
 
   private async readOnce(): Promise<QueuesSnapshot> {
     const at = new Date().toISOString();
-    if (this.read === undefined) return { at, groups: undefined, error: undefined };
+    if (this.read === undefined) return { at, groups: undefined, error: undefined, alerts: [] };
     try {
-      return { at, groups: await this.read(), error: undefined };
+      const groups = await this.read();
+      return { at, groups, error: undefined, alerts: this.alerts.evaluate(groups, Date.now()) };
     } catch (err) {
       const error = redact(err instanceof Error ? err.message : String(err));
       this.logger.warn({ error }, "dashboard: reading the queues failed; the page shows the error and the next poll tries again");
-      return { at, groups: undefined, error };
+      return { at, groups: undefined, error, alerts: [] };
     }
   }
 }

@@ -60,10 +60,13 @@ describe("dashboard - cli", () => {
     expect(await groupsFrom([])).toEqual([]);
   });
 
-  it("dashboard - cli: a bad --replay-rate or a missing --dead-letters file is a usage error (exit 2) before anything listens", async () => {
+  it("dashboard - cli: a bad --replay-rate or --alert-dead-letters, or a missing --dead-letters file is a usage error (exit 2) before anything listens", async () => {
     const rate = await cli(["dashboard", "--replay-rate", "fast", "--url", urlOf(transportPath)]);
     expect(rate.code).toBe(2);
     expect(rate.stderr).toContain("expected a rate like 100/s or 600/m");
+    const alert = await cli(["dashboard", "--alert-dead-letters", "0", "--url", urlOf(transportPath)]);
+    expect(alert.code).toBe(2);
+    expect(alert.stderr).toContain("expected an integer from 1");
     const missing = await cli(["dashboard", "--url", urlOf(transportPath), "--dead-letters", join(tmp.dir, "nope.db")]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain("cannot open the SQLite file");

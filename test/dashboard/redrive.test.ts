@@ -2,18 +2,20 @@
  * Redrive without a browser, on the memory broker's dead-letter store: a
  * replay is paced by its rate (a token bucket), reports progress as it
  * goes, fixes its end when it starts, and every action lands in the audit
- * trail and its JSONL file.
+ * trail and its JSONL file. And the dead-letter alerts' arithmetic.
  */
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { z } from "zod";
+import { AlertWatch } from "../../src/dashboard/alerts.js";
 import { AuditTrail } from "../../src/dashboard/audit.js";
 import { failureGroups } from "../../src/dashboard/failure-groups.js";
 import { selectorOf } from "../../src/dashboard/selection.js";
 import { Redriver, type Progress } from "../../src/dashboard/redrive.js";
 import { defineMessage, missive, PermanentError, type Bus } from "../../src/index.js";
+import type { QueueStats } from "../../src/transport/transport.js";
 import { createMemoryBroker } from "../../src/transports/memory/index.js";
 import { recordingLogger } from "../support/recording-logger.js";
 import { waitFor } from "../support/wait.js";
@@ -120,5 +122,27 @@ describe("dashboard - redrive", () => {
     await audit.record({ at: new Date().toISOString(), who: "local", action: "discard", target: { ids: ["1"] }, matched: 1, done: 1, outcome: "completed" });
     expect(audit.list()).toHaveLength(1);
     expect(logger.at("error", "appending to the audit file failed")).toHaveLength(1);
+  });
+});
+
+describe("dashboard - alerts", () => {
+  const stats = (...deadLetters: number[]): QueueStats[] =>
+    deadLetters.map((n, i) => ({ group: `g${i}`, topics: [], depth: 0, ready: 0, inFlight: 0, delayed: 0, oldestAgeMs: undefined, deadLetters: n, consumers: 0, temporary: false }));
+
+  it("dashboard - alerts: a total threshold over every group, and a rise within 5 minutes measured from the window's lowest point", () => {
+    const watch = new AlertWatch({ deadLetters: 100, deadLettersPer5m: 50 });
+    const t0 = 1_000_000;
+    expect(watch.evaluate(stats(10, 5), t0)).toEqual([]);
+    expect(watch.evaluate(stats(40, 5), t0 + 60_000)).toEqual([]);
+    expect(watch.evaluate(stats(60, 5), t0 + 120_000).map((a) => a.message)).toEqual(["50 more dead letters within 5 minutes (alert at 50)"]);
+    expect(watch.evaluate(stats(90, 20), t0 + 180_000).map((a) => a.kind)).toEqual(["dead-letters", "dead-letter-rate"]);
+    // Replayed to zero, then a burst: measured from the low point, not from before the replay.
+    expect(watch.evaluate(stats(0, 0), t0 + 200_000)).toEqual([]);
+    expect(watch.evaluate(stats(55, 0), t0 + 230_000).map((a) => a.value)).toEqual([55]);
+    // Ten minutes on, the burst has left the window.
+    expect(watch.evaluate(stats(55, 0), t0 + 830_000)).toEqual([]);
+    expect(watch.evaluate(undefined, t0 + 840_000)).toEqual([]);
+    expect(new AlertWatch().evaluate(stats(1_000_000), t0)).toEqual([]);
+    expect(() => new AlertWatch({ deadLetters: 0 })).toThrow(/at least 1/);
   });
 });

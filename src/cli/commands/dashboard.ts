@@ -28,6 +28,8 @@ interface DashboardCommandOptions {
   readonly auditFile?: string;
   readonly deadLetters?: string;
   readonly deadLettersTable?: string;
+  readonly alertDeadLetters?: number;
+  readonly alertDeadLetterRate?: number;
 }
 
 const DEFAULT_PORT = 7373;
@@ -53,6 +55,8 @@ export function registerDashboard(program: Command, done: (code: number) => void
     .option("--audit-file <path>", "append every action to this JSONL file (also kept in memory and shown)")
     .option("--dead-letters <db-url>", "show a database dead-letter store (postgres://… | mysql://… | sqlite://… | a SQLite path) instead of the transport's own; default $MISSIVE_DEAD_LETTERS")
     .option("--dead-letters-table <name>", "its table (default missive_dlq)")
+    .option("--alert-dead-letters <n>", "show an alert when the groups' dead letters add up to at least n", integerIn(1, 1_000_000_000))
+    .option("--alert-dead-letter-rate <n>", "show an alert when at least n more dead letters came within 5 minutes", integerIn(1, 1_000_000_000))
     .action(async (options: DashboardCommandOptions, command: Command) => {
       const token = options.token ?? (process.env["MISSIVE_DASHBOARD_TOKEN"] || undefined);
       if (!isLoopback(options.host) && token === undefined) {
@@ -81,6 +85,10 @@ export function registerDashboard(program: Command, done: (code: number) => void
           ...(contracts === undefined ? {} : { contracts }),
           ...(options.replayRate === undefined ? {} : { replayRate: { perSecond: options.replayRate } }),
           ...(options.auditFile === undefined ? {} : { auditFile: options.auditFile }),
+          alerts: {
+            ...(options.alertDeadLetters === undefined ? {} : { deadLetters: options.alertDeadLetters }),
+            ...(options.alertDeadLetterRate === undefined ? {} : { deadLettersPer5m: options.alertDeadLetterRate }),
+          },
         });
         const server = createServer(handler);
         await new Promise<void>((resolve, reject) => {

@@ -9,6 +9,8 @@ import { initDeadLetters, onProgress, refreshDeadLetters } from "./dead-letters.
 
 function renderQueues(snap) {
   const body = $("#queues-table tbody");
+  fill($("#alerts"), (snap.alerts ?? []).map((a) => h("li", { "data-kind": a.kind }, a.message)));
+  $("#alerts").hidden = !snap.alerts || snap.alerts.length === 0;
   if (snap.error) $("#queues-note").textContent = `reading the queues failed: ${snap.error}`;
   else if (!snap.groups) $("#queues-note").textContent = "this transport cannot report its queues";
   else $("#queues-note").textContent = `as of ${time(snap.at)}`;

@@ -63,7 +63,7 @@ export function describeConsole(transport: string, open: () => Promise<World>, o
   async function start(): Promise<Running> {
     const world = await open();
     const group = uniqueName("dashboard-billing");
-    const server = await serveDashboard({ bus: world.bus, source: world.source, replayRate: { perSecond: 50 } });
+    const server = await serveDashboard({ bus: world.bus, source: world.source, replayRate: { perSecond: 50 }, alerts: { deadLetters: 7 } });
     const running: Running = { world, server, group, handled: new Set(), broken: true };
     await world.bus.consume(Order, { group }, (order) => {
       if (running.broken && order.orderId.startsWith("s-")) throw new PermanentError(`sku ${order.orderId.slice(2)} out of stock`);
@@ -166,6 +166,8 @@ export function describeConsole(transport: string, open: () => Promise<World>, o
         const rows = page.locator("#groups-table tr.group-row");
         await rows.first().waitFor({ timeout: 10_000 });
         expect(await rows.count()).toBe(2);
+        await page.locator("#alerts li").waitFor({ timeout: 10_000 });
+        expect(await page.locator("#alerts li").allTextContents()).toEqual(["7 dead letters (alert at 7)"]);
         const rejected = rows.filter({ hasText: "order <id> rejected" });
         expect(await rejected.locator("td.count").textContent()).toBe("5");
         expect(await rejected.locator("td.recent").textContent()).toBe("5 / 5");
@@ -191,6 +193,8 @@ export function describeConsole(transport: string, open: () => Promise<World>, o
         await page.waitForFunction(() => document.querySelector("#progress .job")?.getAttribute("data-outcome") === "completed", undefined, { timeout: 20_000 });
         expect(await page.locator("#progress .job").textContent()).toBe("replay: 5 of 5 — completed");
         await waitFor(() => r.handled.size === 5, 20_000, "the 5 replayed orders handled");
+        // Below the threshold again: the banner goes with the next snapshot.
+        await page.locator("#alerts").waitFor({ state: "hidden", timeout: 10_000 });
         expect([...r.handled].sort()).toEqual(["o-1", "o-2", "o-3", "o-4", "o-42"]);
         expect(await r.world.bus.deadLetters().count({ group: r.group })).toBe(2);
         const audit = page.locator("#audit-table tbody tr");

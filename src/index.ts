@@ -4,6 +4,7 @@ import "./transports/builtin.js";
 export { missive, resolveTransport } from "./connect.js";
 export type { Bus, RequestOptions } from "./runtime/bus.js";
 export type { BusOptions, PublisherOptions, SpoolOptions } from "./runtime/bus-options.js";
+export type { TransportInboxHandles, TransportInbox, InboxWord } from "./runtime/inbox-handles.js";
 export type { StatusEvent, StatusListener, ProducerStatus } from "./runtime/status.js";
 export type { SpoolDepth } from "./runtime/spool.js";
 export type { ConsumeOptions, RetryOptions } from "./runtime/consume-options.js";
@@ -45,8 +46,8 @@ export type {
 } from "./transport/transport.js";
 export { deadLetterTopic } from "./transport/transport.js";
 export {
-  hasNativeDeadLetters, canInspectQueues, reportsDurability, declaresTopology, hasReplyAddress,
-  type NativeDeadLetters, type QueueInspection, type DurabilityReporting, type TopologyDeclaration, type ReplyAddress, type ReplyInbox,
+  hasNativeDeadLetters, canInspectQueues, reportsDurability, declaresTopology, hasReplyAddress, canPing,
+  type NativeDeadLetters, type QueueInspection, type DurabilityReporting, type TopologyDeclaration, type ReplyAddress, type ReplyInbox, type BrokerPing,
 } from "./transport/abilities.js";
 export { registerTransport, type TransportRegistration, type OpenedTransport, type OpenOptions } from "./transport/registry.js";
 

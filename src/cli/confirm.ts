@@ -8,7 +8,8 @@ import type { Readable, Writable } from "node:stream";
 export async function ask(question: string, input: Readable = process.stdin, output: Writable = process.stderr): Promise<boolean | undefined> {
   output.write(`${question} [y/N] `);
   const answer = await readLine(input);
-  if (answer === undefined) output.write("\n");
+  // A terminal echoes the answer and its newline; a pipe echoes nothing, and what follows would share the question's line.
+  if (answer === undefined || !(input as Readable & { isTTY?: boolean }).isTTY) output.write("\n");
   return answer === undefined ? undefined : /^\s*y(es)?\s*$/i.test(answer);
 }
 

@@ -9,12 +9,13 @@ import { redact } from "../redact.js";
 import type { OutboxLag } from "../stores/outbox.js";
 import type { Dialect } from "../stores/sql/schema.js";
 
-export function dialectOf(url: string): Dialect {
+/** The dialect of a database URL; `command` names the command in the error (`migrate`, `outbox status`). */
+export function dialectOf(url: string, command = "migrate"): Dialect {
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1]?.toLowerCase();
   if (scheme === "postgres" || scheme === "postgresql") return "postgres";
   if (scheme === "mysql" || scheme === "mariadb") return "mysql";
   if (scheme === "sqlite") return "sqlite";
-  throw new ConfigurationError(`migrate: a database URL is postgres://, mysql://, mariadb:// or sqlite://, got ${JSON.stringify(redact(url).slice(0, 100))}`);
+  throw new ConfigurationError(`${command}: a database URL is postgres://, mysql://, mariadb:// or sqlite://, got ${JSON.stringify(redact(url).slice(0, 100))}`);
 }
 
 export async function load<T>(name: string, loader: () => Promise<T>): Promise<T> {
@@ -27,7 +28,7 @@ export async function load<T>(name: string, loader: () => Promise<T>): Promise<T
 
 /** The outbox's lag on the database at `url`: unsent rows and the age of the oldest. */
 export async function outboxLagAt(url: string, table: string): Promise<OutboxLag> {
-  const dialect = dialectOf(url);
+  const dialect = dialectOf(url, "outbox status");
   if (dialect === "postgres") {
     const { default: pg } = await load("pg", () => import("pg"));
     const { postgresOutbox } = await import("../stores/postgres/outbox.js");
@@ -54,7 +55,7 @@ export async function outboxLagAt(url: string, table: string): Promise<OutboxLag
   }
   const { default: Database } = await import("better-sqlite3");
   const { sqliteOutbox } = await import("../stores/sqlite/outbox.js");
-  const path = sqlitePath(url);
+  const path = sqlitePath(url, "outbox status");
   let db;
   try {
     db = new Database(path, { fileMustExist: true, readonly: true });
@@ -112,14 +113,14 @@ export async function runOnDatabase(url: string, statements: readonly string[]):
   }
 }
 
-export function sqlitePath(url: string): string {
+export function sqlitePath(url: string, command = "migrate"): string {
   const rest = url.slice("sqlite://".length).split("?")[0] ?? "";
   let path: string;
   try {
     path = decodeURIComponent(rest);
   } catch (cause) {
-    throw new ConfigurationError(`migrate: URL path ${JSON.stringify(rest)} has a malformed %-escape`, { cause });
+    throw new ConfigurationError(`${command}: URL path ${JSON.stringify(rest)} has a malformed %-escape`, { cause });
   }
-  if (path === "" || path === "/") throw new ConfigurationError("migrate: the sqlite:// URL names no database file");
+  if (path === "" || path === "/") throw new ConfigurationError(`${command}: the sqlite:// URL names no database file`);
   return path;
 }

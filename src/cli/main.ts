@@ -30,6 +30,6 @@ function exitAfterFlush(code: number): void {
 }
 
 main(process.argv.slice(2)).then(exitAfterFlush, (err: unknown) => {
-  process.stderr.write(`missive: internal error: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.stderr.write(`missive: internal error: ${err instanceof Error ? err.message : String(err)} [MISSIVE_UNKNOWN]\n`);
   process.exit(1);
 });

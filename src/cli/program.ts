@@ -14,11 +14,12 @@ import { registerTail } from "./commands/tail.js";
 import { registerSpool } from "./commands/spool.js";
 import { registerTopology } from "./commands/topology.js";
 import { EXIT_CODES_HELP } from "./exit-codes.js";
+import { withUsageCode } from "./report-error.js";
 
 const ABOUT = `
 The transport URL comes from --url or MISSIVE_URL, e.g. sqlite://./missive.db
 (the file must exist: the CLI never creates one) or amqp://user:pass@host/vhost. MISSIVE_DEBUG=1 adds stack
-traces to errors. Errors are one line on stderr: missive: <message> [MISSIVE_CODE].
+traces to errors. Every failure is one line on stderr: missive: <message> [MISSIVE_CODE].
 
 ${EXIT_CODES_HELP}`;
 
@@ -33,7 +34,7 @@ export function buildProgram(done: (code: number) => void, scrub: (text: string)
     .version(MISSIVE_VERSION, "-V, --version")
     .option("--url <url>", "transport URL (default $MISSIVE_URL)")
     .exitOverride()
-    .configureOutput({ outputError: (text, write) => write(scrub(`missive: ${text.replace(/^error: /, "")}`)) })
+    .configureOutput({ outputError: (text, write) => write(scrub(withUsageCode(`missive: ${text.replace(/^error: /, "")}`))) })
     .addHelpText("after", ABOUT);
 
   registerQueues(program, done);

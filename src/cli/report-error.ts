@@ -1,14 +1,15 @@
 /**
  * How a failed command ends: one line on stderr, `missive: <message>
- * [MISSIVE_CODE]`, then schema issues when a contract refused data; a stack
+ * [MISSIVE_CODE]` (every failure has a code: a missive error's own, the
+ * CLI's for its own errors, MISSIVE_UNKNOWN for anything else), then schema issues when a contract refused data; a stack
  * only with MISSIVE_DEBUG=1; never a password (URL credentials are masked,
  * and any password seen in the arguments or MISSIVE_URL is blanked out
  * wherever it appears); control characters escaped.
  */
 import { CommanderError } from "commander";
 import { redact } from "../connect.js";
-import { isMissiveError, SchemaValidationError } from "../errors.js";
-import { CliError, ExitCode } from "./exit-codes.js";
+import { ErrorCodes, isMissiveError, SchemaValidationError } from "../errors.js";
+import { CLI_CODES, CliError, ExitCode } from "./exit-codes.js";
 import { safeText, writeErr } from "./output.js";
 
 const CREDENTIALS = /\/\/[^:/@\s]*:([^@/\s]*)@/g;
@@ -39,11 +40,23 @@ export function scrub(text: string, secrets: readonly string[]): string {
   return out;
 }
 
+/** The code a failure line ends with. */
+export function codeOf(err: unknown): string {
+  if (err instanceof CliError) return err.code;
+  if (isMissiveError(err)) return err.code;
+  return ErrorCodes.UNKNOWN;
+}
+
+/** Commander's own error text (unknown command, bad option value) with the usage code, like every other failure. */
+export function withUsageCode(text: string): string {
+  const body = text.replace(/\n+$/, "");
+  return `${body} [${CLI_CODES[ExitCode.usage]}]\n`;
+}
+
 export function reportError(err: unknown, secrets: readonly string[]): number {
   if (err instanceof CommanderError) return err.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
   const message = err instanceof Error ? err.message : String(err);
-  const code = isMissiveError(err) ? ` [${err.code}]` : "";
-  writeErr(`missive: ${safeText(scrub(message, secrets))}${code}`);
+  writeErr(`missive: ${safeText(scrub(message, secrets))} [${codeOf(err)}]`);
   if (err instanceof SchemaValidationError) {
     for (const issue of err.issues) {
       const path = issue.path && issue.path.length > 0 ? `${issue.path.map(String).join(".")}: ` : "";

@@ -2,6 +2,9 @@
  * The transport a command works on: from `--url` or MISSIVE_URL, opened
  * with `create: false` (a mistyped SQLite path is a ConfigurationError, not a
  * new empty database), connected, and always closed when the command ends.
+ * A SQLite file is checked first (sqlite-file.ts): an empty or foreign file
+ * is refused, and a read-only command opens only a complete missive file,
+ * without the inbox table the URL form would add, so it writes nothing.
  */
 import type { Command } from "commander";
 // The shipped transports' URL schemes.
@@ -21,8 +24,9 @@ export function urlOf(command: Command): string {
   return url;
 }
 
-export async function openTransport(url: string): Promise<Transport> {
-  const { transport } = await resolveTransport(url, { create: false });
+/** `readOnly`: the command only reads (queues, dlq ls/show/summary, doctor), so opening must not write into the file. */
+export async function openTransport(url: string, readOnly = false): Promise<Transport> {
+  const transport = await resolve(url, readOnly);
   try {
     await transport.connect();
   } catch (err) {
@@ -33,9 +37,19 @@ export async function openTransport(url: string): Promise<Transport> {
   return transport;
 }
 
+async function resolve(url: string, readOnly: boolean): Promise<Transport> {
+  if (!/^sqlite:/i.test(url)) return (await resolveTransport(url, { create: false })).transport;
+  const { checkSqliteFile } = await import("./sqlite-file.js");
+  checkSqliteFile(url, readOnly);
+  if (!readOnly) return (await resolveTransport(url, { create: false })).transport;
+  // Not through the URL registry: it also makes the file's inbox table, a write a reading command must not do.
+  const sqlite = await import("../transports/sqlite/index.js");
+  return sqlite.sqliteTransport({ ...sqlite.parseSqliteUrl(url), create: false });
+}
+
 /** Run `work` with the command's transport open, closing it however `work` ends. */
-export async function withTransport<T>(command: Command, work: (transport: Transport) => Promise<T>): Promise<T> {
-  const transport = await openTransport(urlOf(command));
+export async function withTransport<T>(command: Command, work: (transport: Transport) => Promise<T>, readOnly = false): Promise<T> {
+  const transport = await openTransport(urlOf(command), readOnly);
   try {
     return await work(transport);
   } finally {

@@ -1,9 +1,14 @@
 /**
- * SIGINT and SIGTERM for long-running commands (`queues --watch`, `tail`,
- * bulk replay): the first one asks the command to stop cleanly (it closes
- * its transport and exits 0, or reports what it did); a second one exits at
- * once with 130.
+ * SIGINT, SIGTERM and SIGHUP for long-running commands (`queues --watch`,
+ * `tail`, bulk replay, spool flush): the first one asks the command to stop
+ * cleanly (it closes its transport, removes what it made for itself such as
+ * tail's temporary group, and exits 0, or reports what it did); a second one
+ * exits at once with 130. SIGHUP is there because a closed terminal or a
+ * supervisor's reload sends it, and its default (die at once) would leave a
+ * tail's temporary group behind.
  */
+
+const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
 
 export interface StopSignal {
   readonly signal: AbortSignal;
@@ -16,13 +21,11 @@ export function stopOnSignals(): StopSignal {
     if (controller.signal.aborted) process.exit(130);
     controller.abort();
   };
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
+  for (const name of SIGNALS) process.on(name, onSignal);
   return {
     signal: controller.signal,
     dispose: () => {
-      process.off("SIGINT", onSignal);
-      process.off("SIGTERM", onSignal);
+      for (const name of SIGNALS) process.off(name, onSignal);
     },
   };
 }

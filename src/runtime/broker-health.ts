@@ -5,7 +5,11 @@
  * batch goes unconfirmed for `outageAfterMs` (a silent blackhole never fails
  * a publish by itself). While the breaker is open nothing is sent; after a
  * cool-down (backoff with jitter) one probe goes out, and its confirm closes
- * the breaker and marks the broker up. A transport that knows at once its
+ * the breaker and marks the broker up. When nothing is published meanwhile
+ * (no spool, no traffic), the probe is the transport's ping (BrokerPing)
+ * where it has one, so the broker is seen up again, and the service ready,
+ * without waiting for a publish that a not-ready service may never get. A
+ * transport that knows at once its
  * connection dropped (a reset, a close) reports it, and the outage is
  * announced then, not only after `outageAfterMs`; when it reports the
  * connection back, the broker is up again unless a publish meanwhile opened
@@ -28,6 +32,8 @@ export class BrokerHealth {
   /** The current outage is the transport's reported connection loss (not yet a failed or unconfirmed publish). */
   private connectionLost = false;
   private readonly offTransport: () => void;
+  private pinging = false;
+  private closed = false;
 
   constructor(
     breaker: BreakerOptions,
@@ -35,6 +41,8 @@ export class BrokerHealth {
     private readonly events: StatusEvents,
     private readonly log: Logger,
     private readonly onChange: () => void = () => {},
+    /** The transport's ping, when it has one: the probe that goes out when no publish takes the half-open slot. */
+    private readonly ping?: () => Promise<void>,
   ) {
     this.breaker = new CircuitBreaker(breaker, random, (state) => this.breakerChanged(state));
     this.offTransport = events.on((e) => {
@@ -115,6 +123,7 @@ export class BrokerHealth {
   }
 
   close(): void {
+    this.closed = true;
     this.offTransport();
     clearTimeout(this.timer);
     this.wake();
@@ -163,8 +172,38 @@ export class BrokerHealth {
         this.wake();
       }, Math.max(1, this.breaker.waitMs()));
       this.timer.unref?.();
+    } else if (state === "half-open") {
+      // Whoever read the state first (the timer above, a publish, a health check) half-opened it. Publishers woken
+      // below take the probe slot first (in their permit(), before this runs); else the ping does.
+      setImmediate(() => this.pingIfIdle());
     }
     this.wake();
+  }
+
+  /** The cool-down ended and no publish took the probe: ping, and let its answer close or reopen the breaker. */
+  private pingIfIdle(): void {
+    if (!this.ping || this.pinging || this.closed || this.breaker.state !== "half-open") return;
+    if (!this.permit()) {
+      // A publish's probe holds the slot; if it is never answered the slot frees after a while: look again then.
+      setTimeout(() => this.pingIfIdle(), PROBE_RECHECK_MS).unref?.();
+      return;
+    }
+    this.pinging = true;
+    this.ping().then(
+      () => {
+        this.pinging = false;
+        if (this.closed) return;
+        this.log.info({}, "broker answered a ping after an outage");
+        this.confirmed();
+      },
+      (err: unknown) => {
+        this.pinging = false;
+        if (this.closed) return;
+        // Reopens the breaker with a longer cool-down; its end pings again.
+        this.log.debug({ err }, "broker ping failed; the outage goes on");
+        this.failed(`ping failed: ${err instanceof Error ? err.message : String(err)}`);
+      },
+    );
   }
 
   private wake(): void {

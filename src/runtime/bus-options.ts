@@ -3,10 +3,11 @@ import type { ContentMode } from "../envelope/codec.js";
 import { DEFAULT_LIMITS, type SizeLimits } from "../envelope/limits.js";
 import { noopLogger, type Logger } from "../observability/logger.js";
 import { checkDeadLetterDatabase, type DeadLetterDatabase } from "../stores/dead-letters.js";
-import type { InboxStore } from "../stores/inbox.js";
+import { checkInboxStore, type InboxStore } from "../stores/inbox.js";
 import type { Transport } from "../transport/transport.js";
 import type { Random } from "./backoff.js";
 import { toMs, type Duration } from "./duration.js";
+import type { InboxWord } from "./inbox-handles.js";
 import type { BreakerOptions } from "./circuit-breaker.js";
 import type { ProducerSettings, SpoolSettings } from "./producer-settings.js";
 import { SPOOL_DEFAULTS } from "./spool.js";
@@ -68,13 +69,27 @@ export interface SpoolOptions {
   readonly flushBatch?: number;
 }
 
-export interface BusOptions {
-  /** A transport URL (`sqlite://./missive.db`, `memory://name`) or a transport object. */
+/** `TInbox`: the handle of the bus's inbox, what `ctx.transaction` hands a handler with `idempotency: "inbox"`. */
+export interface BusOptions<TInbox = unknown> {
+  /**
+   * A transport URL (`sqlite://./missive.db`, `amqp://…`, `memory://name`) or a transport object. A URL brings
+   * the transport's own inbox when it keeps one (SQLite, memory); a transport object brings none.
+   */
   readonly transport: string | Transport;
   /** This service's name: the CloudEvents `source` of what it publishes. */
   readonly service: string;
-  /** The inbox used by `idempotency: "inbox"`. Default: the transport's own, when it has one. */
-  readonly inbox?: InboxStore<unknown>;
+  /**
+   * The inbox used by `idempotency: "inbox"` (`postgresInbox({ pool })`, `mysqlInbox`, `sqliteInboxStore`
+   * from `missive/stores/*`); its handle types `ctx.transaction`. Its table is checked when the bus is
+   * created: a missing one fails `missive()` with the migration to run. Default: the transport's own inbox,
+   * when it keeps one (SQLite's file); RabbitMQ keeps none.
+   */
+  readonly inbox?: InboxStore<TInbox>;
+  /**
+   * The default of every consumer's `idempotency`. `"inbox"` on a bus with no inbox (no `inbox` option and a
+   * transport without one of its own) fails `missive()` with the code to paste. Default `"none"`.
+   */
+  readonly idempotency?: "none" | InboxWord<TInbox>;
   /**
    * Keep dead letters in this database table (`sqliteDeadLetters`,
    * `postgresDeadLetters`, `mysqlDeadLetters` from `missive/stores/*`):
@@ -103,12 +118,14 @@ export interface BusSettings {
   readonly producer: ProducerSettings;
   readonly random: Random;
   readonly deadLetters: DeadLetterDatabase | undefined;
+  /** The consumers' default `idempotency`. */
+  readonly idempotency: "none" | "inbox";
 }
 
 const SERVICE = /^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,199}$/;
 
 /** The one place bus defaults live. */
-export function busSettings(options: BusOptions): BusSettings {
+export function busSettings(options: BusOptions<unknown>): BusSettings {
   if (typeof options.service !== "string" || !SERVICE.test(options.service)) {
     throw new ConfigurationError(`service ${JSON.stringify(options.service)} must be a short name (letters, digits, . _ : / @ -)`);
   }
@@ -119,12 +136,16 @@ export function busSettings(options: BusOptions): BusSettings {
   const p = options.publisher ?? {};
   const mode = options.contentMode ?? "binary";
   if (mode !== "binary" && mode !== "structured") throw new ConfigurationError(`contentMode must be "binary" or "structured"`);
+  const idempotency = options.idempotency ?? "none";
+  if (idempotency !== "none" && idempotency !== "inbox") throw new ConfigurationError(`idempotency must be "none" or "inbox" (a store goes in \`inbox\`)`);
+  if (options.inbox !== undefined) checkInboxStore(options.inbox);
   return {
     service: options.service,
     logger: options.logger ?? noopLogger,
     limits,
     random: options.random ?? Math.random,
     deadLetters: options.deadLetters === undefined ? undefined : checkDeadLetterDatabase(options.deadLetters, "deadLetters"),
+    idempotency,
     producer: {
       source: options.service,
       mode,

@@ -4,7 +4,7 @@
 import { ClosedError, ConfigurationError } from "../errors.js";
 import type { MessageData, MessageDefinition, MessageInput } from "../contract/define-message.js";
 import { ContractRegistry } from "../contract/registry.js";
-import type { InboxStore } from "../stores/inbox.js";
+import { checkInboxStore, type InboxStore } from "../stores/inbox.js";
 import { canInspectQueues } from "../transport/abilities.js";
 import type { Transport } from "../transport/transport.js";
 import { observeQueues } from "../observability/queue-gauges.js";
@@ -38,16 +38,35 @@ export interface RequestOptions<R extends AnyDefinition> extends PublishOptions 
   readonly timeout?: Duration;
 }
 
-export interface Bus {
+/**
+ * The handle type a consumer's handler takes. On a bus whose inbox is known
+ * (`TInbox` not `unknown`) it comes from the options (a store) or the bus
+ * (`"inbox"`), never from how the handler is annotated (`NoInfer`): a handler
+ * written for another database does not compile. On a bus whose inbox is not
+ * known at compile time, annotating the handler's `ctx` names it, as before.
+ */
+type HandleOf<TTx, TInbox> = unknown extends TInbox ? TTx : NoInfer<TTx>;
+
+/**
+ * `TInbox`: the handle of the bus's inbox, what `ctx.transaction` hands a
+ * handler with `idempotency: "inbox"` (a pg PoolClient for `postgresInbox`, a
+ * better-sqlite3 Database on `sqlite://`); `never` when the bus has no inbox,
+ * `unknown` when it is not known at compile time (inbox-handles.ts).
+ */
+export interface Bus<TInbox = unknown> {
   readonly service: string;
   readonly transport: Transport;
   /** Validate, then publish; resolves after the broker's durable confirm. */
   publish<M extends AnyDefinition>(definition: M, data: MessageInput<M>, options?: PublishOptions): Promise<PublishReceipt>;
-  /** Start a consumer for one contract (or several sharing a group). */
-  consume<M extends AnyDefinition, TTx = unknown>(
+  /**
+   * Start a consumer for one contract (or several sharing a group). With
+   * `idempotency: "inbox"` the handler's `ctx.transaction` hands it the bus's
+   * inbox handle (`TInbox`); with a store, that store's handle.
+   */
+  consume<M extends AnyDefinition, TTx = TInbox>(
     definitions: M | readonly M[],
-    options: ConsumeOptions<TTx>,
-    handler: Handler<MessageData<M>, TTx>,
+    options: ConsumeOptions<TTx, TInbox>,
+    handler: Handler<MessageData<M>, HandleOf<TTx, TInbox>>,
   ): Consumer;
   /** Send a request and wait for its reply. */
   request<M extends AnyDefinition, R extends AnyDefinition>(definition: M, data: MessageInput<M>, options: RequestOptions<R>): Promise<MessageData<R>>;
@@ -80,7 +99,7 @@ export interface Bus {
   close(options?: { deadline?: Duration }): Promise<void>;
 }
 
-export class BusImpl implements Bus {
+export class BusImpl<TInbox = unknown> implements Bus<TInbox> {
   readonly service: string;
   private readonly producer: Producer;
   private readonly consumers = new Set<ConsumerImpl>();
@@ -100,6 +119,7 @@ export class BusImpl implements Bus {
     /** The transport as given; the runtime works on it through the delay fill when it has no native delay (ADR 008). */
     readonly transport: Transport,
     private readonly settings: BusSettings,
+    /** The `inbox` option, else the transport's own; missive() checked it against the `idempotency` default. */
     private readonly defaultInbox: InboxStore<unknown> | undefined,
     spool?: Spool,
     events?: StatusEvents,
@@ -131,16 +151,21 @@ export class BusImpl implements Bus {
     return assessHealth({ closed: this.closed, producer: this.closed ? undefined : this.producer.status(), consumers: [...this.failed, ...this.consumers] });
   }
 
-  consume<M extends AnyDefinition, TTx = unknown>(definitions: M | readonly M[], options: ConsumeOptions<TTx>, handler: Handler<MessageData<M>, TTx>): Consumer {
+  consume<M extends AnyDefinition, TTx = TInbox>(
+    definitions: M | readonly M[],
+    options: ConsumeOptions<TTx, TInbox>,
+    handler: Handler<MessageData<M>, HandleOf<TTx, TInbox>>,
+  ): Consumer {
     if (this.closed) throw new ClosedError("the bus is closed");
     const settings = consumerSettings(options as ConsumeOptions<unknown>);
     const registry = this.remember(registryOf(definitions));
+    const idempotency = (options.idempotency as ConsumeOptions<unknown>["idempotency"]) ?? this.settings.idempotency;
     let inbox: InboxStore<unknown> | undefined;
-    if (options.idempotency === "inbox") {
+    if (idempotency === "inbox") {
       inbox = this.defaultInbox;
-      if (!inbox) throw missingInboxError(this.transport.name);
-    } else if (options.idempotency !== undefined && options.idempotency !== "none") {
-      inbox = options.idempotency as InboxStore<unknown>;
+      if (!inbox) throw missingInboxError(this.transport.name, { group: settings.group });
+    } else if (idempotency !== "none") {
+      inbox = checkInboxStore(idempotency, "idempotency");
     }
     const consumer = new ConsumerImpl({
       transport: this.runtime,

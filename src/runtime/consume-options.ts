@@ -4,6 +4,7 @@ import type { BreakerOptions } from "./circuit-breaker.js";
 import { toMs, type Duration } from "./duration.js";
 import type { RetrySettings } from "./failure-policy.js";
 import type { Middleware } from "./handler-context.js";
+import type { InboxWord } from "./inbox-handles.js";
 import { rateLimitSettings, type RateLimitOptions, type RateLimitSettings } from "./token-bucket.js";
 
 export interface RetryOptions {
@@ -17,7 +18,12 @@ export interface RetryOptions {
   readonly max?: Duration;
 }
 
-export interface ConsumeOptions<TTx = unknown> {
+/**
+ * `TTx`: what `ctx.transaction` hands the handler. `TInbox`: the handle of the
+ * bus's own inbox (`Bus<TInbox>`), what `"inbox"` stands for; a bus with no
+ * inbox (`never`) does not take `"inbox"` (inbox-handles.ts).
+ */
+export interface ConsumeOptions<TTx = unknown, TInbox = unknown> {
   /** The consumer group: competing consumers share its messages; every group gets every message. */
   readonly group: string;
   /** Handlers running at once. Default 8. */
@@ -27,8 +33,11 @@ export interface ConsumeOptions<TTx = unknown> {
   /** Handle one key's messages one at a time, in order. Default false. */
   readonly ordered?: boolean;
   readonly retry?: RetryOptions;
-  /** `"inbox"` (the transport's default inbox store), a store of your own, or `"none"` (default). */
-  readonly idempotency?: "none" | "inbox" | InboxStore<TTx>;
+  /**
+   * `"inbox"` (the bus's inbox store: its `inbox` option, else the transport's own), a store of your own, or
+   * `"none"`. Default: the bus's `idempotency` option, else `"none"`.
+   */
+  readonly idempotency?: "none" | InboxWord<TInbox> | InboxStore<TTx>;
   /** `"at-most-once"` acks before handling (telemetry only). Default `"at-least-once"`. */
   readonly delivery?: "at-least-once" | "at-most-once";
   /**

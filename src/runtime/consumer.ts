@@ -27,7 +27,7 @@ import { readRetryState } from "./diagnostics.js";
 import type { Handler } from "./handler-context.js";
 import { LaneScheduler } from "./lane-scheduler.js";
 import { LeaseKeeper } from "./lease-keeper.js";
-import { GIVE_BACK, Job, type Stage } from "./outcome.js";
+import { GIVE_BACK, Job, type Outcome, type Stage } from "./outcome.js";
 import type { Producer } from "./producer.js";
 import { Settler, type SettleCounts } from "./settle.js";
 import { StaleKeys } from "./stale-keys.js";
@@ -133,6 +133,8 @@ export class ConsumerImpl implements Consumer {
       leaseLost: (key) => {
         if (key !== undefined) this.staleKeys?.markStale(key);
       },
+      closing: this.closing.signal,
+      random: deps.random,
     });
     this.pipeline = deliveryPipeline({
       system: deps.transport.name, settings: s, registry: deps.registry, handler: deps.handler, inbox: deps.inbox,
@@ -269,7 +271,7 @@ export class ConsumerImpl implements Consumer {
     if (!decoded.ok) {
       // Undecodable: no key to order by, nothing to retry. Dead-letter now.
       const target = { delivery, key: undefined, attempt, firstFailureAt: recorded.firstFailureAt };
-      void this.settler.settle(target, { kind: "dead-letter", reason: "poison", error: decoded.error }).then(() => this.release(delivery, undefined, 0));
+      void this.settler.settle(target, { kind: "dead-letter", reason: "poison", error: decoded.error }).then(givenBackOf).then(() => this.release(delivery, undefined, 0));
       return;
     }
     const envelope = decoded.envelope;
@@ -286,11 +288,12 @@ export class ConsumerImpl implements Consumer {
     const key = job.key;
     if (this.closing.signal.aborted || (receipt > 0 && this.staleKeys!.isStale(key!, receipt))) {
       // Its handler never started: back now rather than when its lease runs out, and uncounted.
-      await this.settler.settle(job, GIVE_BACK);
+      await givenBackOf(await this.settler.settle(job, GIVE_BACK));
       return this.release(job.delivery, key, receipt);
     }
-    await this.pipeline(job);
-    const settling = job.settling;
+    const outcome = await this.pipeline(job);
+    // Held until settled: an ack still committing, or a delivery whose settle was refused until it is given back.
+    const settling = job.settling !== undefined ? job.settling.then(givenBackOf) : givenBackOf(outcome);
     if (settling === undefined) return this.release(job.delivery, key, receipt);
     // The lane slot is free while the ack commits; the delivery stays held (prefetch) until it settled.
     const done: Promise<void> = settling.then(() => {
@@ -311,4 +314,9 @@ export class ConsumerImpl implements Consumer {
   private async acksSettled(): Promise<void> {
     while (this.acking.size > 0) await Promise.all(this.acking);
   }
+}
+
+/** A refused settle's give-back still under way (settle.ts), else undefined. */
+function givenBackOf(outcome: Outcome): Promise<void> | undefined {
+  return outcome.kind === "settle-failed" ? outcome.givenBack : undefined;
 }

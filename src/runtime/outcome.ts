@@ -36,7 +36,13 @@ export type Outcome =
   /** At-most-once: acked before handling, then the handler failed: dropped, as configured. */
   | { readonly kind: "dropped"; readonly error: unknown }
   /** The settle itself failed; what could be done instead (give-back) was tried and logged. */
-  | { readonly kind: "settle-failed"; readonly error: unknown; readonly intended: Outcome["kind"] };
+  | {
+      readonly kind: "settle-failed";
+      readonly error: unknown;
+      readonly intended: Outcome["kind"];
+      /** Settles once the delivery was given back (or its lease lost, or the consumer closed); never rejects. The delivery is held until then. */
+      readonly givenBack?: Promise<void>;
+    };
 
 /** Shared outcomes without fields that vary: the common paths allocate nothing. */
 export const HANDLED: Outcome = Object.freeze({ kind: "handled", acked: false });

@@ -24,6 +24,7 @@ import type { MessageDefinition } from "../contract/define-message.js";
 import { validateWith } from "../contract/validate.js";
 import type { Logger } from "../observability/logger.js";
 import { endSend, startSend, type TraceCarrier } from "../observability/telemetry.js";
+import { canPing } from "../transport/abilities.js";
 import type { OutgoingMessage, PublishResult, Transport } from "../transport/transport.js";
 import { fullJitterDelay, sleep, type Random } from "./backoff.js";
 import { BrokerHealth } from "./broker-health.js";
@@ -61,7 +62,9 @@ export class Producer {
     events?: StatusEvents,
   ) {
     this.events = events ?? new StatusEvents(log);
-    this.health = new BrokerHealth(settings.breaker, random, this.events, log, () => this.healthChanged());
+    // With the spool, a spooled message is the probe; the ping covers a producer with nothing to send.
+    const ping = canPing(transport) ? () => transport.ping() : undefined;
+    this.health = new BrokerHealth(settings.breaker, random, this.events, log, () => this.healthChanged(), ping);
     this.bucket = settings.rateLimit ? new TokenBucket(settings.rateLimit) : undefined;
     if (spool && settings.spool) {
       this.flusher = new SpoolFlusher(spool, transport, this.health, this.events, log, random, {

@@ -2,14 +2,20 @@
  * The one place a delivery is settled: an Outcome in, one broker action out
  * (ack, retry, dead letter, release, or nothing when the message is no
  * longer ours), counted and logged. It never rejects: a settle that fails is
- * logged, the delivery is given back so the transport does not go on holding
- * it, and the result says `settle-failed`. Whatever a handler threw, the
- * delivery ends here.
+ * logged, and the result says `settle-failed` with a `givenBack` promise: the
+ * delivery is given back after a short backoff (at once, a transport that
+ * puts it first again would hand it straight back, a hot loop that starves
+ * every other message), and a give-back the broker refuses too is tried
+ * again, with backoff, until it is taken, the lease is lost or the consumer
+ * closes. The consumer counts the delivery as held until then, so its stats
+ * never say a delivery the transport still holds is done. Whatever a handler
+ * threw, the delivery ends here.
  */
 import { ErrorCodes, isMissiveError } from "../errors.js";
 import type { Logger } from "../observability/logger.js";
 import type { DeadLetterDatabase } from "../stores/dead-letters.js";
 import type { Delivery, Transport } from "../transport/transport.js";
+import { sleep, type Random } from "./backoff.js";
 import type { CircuitBreaker } from "./circuit-breaker.js";
 import { messageIdOf } from "./database-dead-letters.js";
 import { deadLetterDelivery } from "./dead-letter.js";
@@ -47,9 +53,20 @@ export interface SettlerDeps {
   readonly stop: (error: unknown) => void;
   /** The message of `key` is being handed out again elsewhere (lease lost): later held ones must not overtake it. */
   readonly leaseLost: (key: string | undefined) => void;
+  /** The consumer closing: give-backs still waiting try once more at once, then leave the delivery to its lease or connection. Default: never. */
+  readonly closing?: AbortSignal;
+  /** Jitter of the give-back backoff. Default Math.random. */
+  readonly random?: Random;
 }
 
+/** Give-back backoff after a refused settle: from GIVE_BACK_BASE_MS, doubling per refusal in a row, at most GIVE_BACK_MAX_MS. */
+const GIVE_BACK_BASE_MS = 100;
+const GIVE_BACK_MAX_MS = 5_000;
+
 export class Settler {
+  /** Settles and give-backs refused in a row (reset by any settle that works): the give-back backoff grows with it. */
+  private refusedInARow = 0;
+
   constructor(private readonly deps: SettlerDeps) {}
 
   /** Settle `outcome`; resolves with it, or with `settle-failed`. Never rejects. */
@@ -60,6 +77,7 @@ export class Settler {
         if (!outcome.acked) await target.delivery.ack();
         this.deps.counts.handled++;
       } else await this.apply(target, outcome);
+      this.refusedInARow = 0;
       return outcome;
     } catch (error) {
       return this.failedSettle(target, outcome, error);
@@ -137,8 +155,8 @@ export class Settler {
 
   /**
    * The broker refused the settle. A lost lease means the message is someone else's: nothing to do.
-   * Otherwise give the delivery back, so the transport does not hold (and renew) it while this consumer
-   * counts it as done; if even that fails, the error is logged for a person to see.
+   * Otherwise the delivery is given back (giveBack), so the transport does not hold (and renew) it while
+   * this consumer counts it as done; the error is logged for a person to see.
    */
   private async failedSettle(target: SettleTarget, intended: Outcome, error: unknown): Promise<Outcome> {
     const { counts, log, group } = this.deps;
@@ -147,18 +165,44 @@ export class Settler {
     if (isMissiveError(error) && error.code === ErrorCodes.LEASE_LOST) {
       this.deps.leaseLost(target.key);
       log.warn({ err: error, group, id }, "settling a delivery failed: its lease was lost; it will be redelivered");
-    } else {
-      // A broker that keeps refusing would otherwise see the same message again at once, over and over.
-      this.deps.breaker.failure();
+      return { kind: "settle-failed", error, intended: intended.kind };
+    }
+    // A broker that keeps refusing would otherwise see the same message again at once, over and over.
+    this.deps.breaker.failure();
+    log.error({ err: error, group, id, outcome: intended.kind }, "settling a delivery failed; it is given back for redelivery");
+    return { kind: "settle-failed", error, intended: intended.kind, givenBack: this.giveBack(target, intended, error) };
+  }
+
+  /** Release `target` after a backoff, again and again while the broker refuses; never rejects. */
+  private async giveBack(target: SettleTarget, intended: Outcome, error: unknown): Promise<void> {
+    const { log, group } = this.deps;
+    const id = target.envelope?.id;
+    for (let tries = 1; ; tries++) {
+      await sleep(this.backoff(), this.deps.closing);
       try {
-        if (intended.kind === "give-back") throw error;
         await target.delivery.release();
-        log.error({ err: error, group, id, outcome: intended.kind }, "settling a delivery failed; it was given back for redelivery");
+        return;
       } catch (releaseError) {
-        log.error({ err: error, releaseError, group, id, outcome: intended.kind }, "settling a delivery failed, and so did giving it back; the transport may hold it until its lease or connection ends");
+        if (isMissiveError(releaseError) && releaseError.code === ErrorCodes.LEASE_LOST) {
+          this.deps.leaseLost(target.key);
+          log.warn({ err: releaseError, group, id }, "giving back a delivery failed: its lease was lost; it will be redelivered");
+          return;
+        }
+        this.deps.breaker.failure();
+        if (this.deps.closing?.aborted === true) {
+          log.error({ err: error, releaseError, group, id, outcome: intended.kind, tries }, "settling a delivery failed, and so did giving it back; the consumer is closing, so the transport keeps it until its lease or connection ends");
+          return;
+        }
+        // Every refusal is an error a person should see, but one line per backoff step, not per retry storm.
+        log.error({ err: error, releaseError, group, id, outcome: intended.kind, tries }, "settling a delivery failed, and so did giving it back; it stays held and is given back again after a backoff");
       }
     }
-    return { kind: "settle-failed", error, intended: intended.kind };
+  }
+
+  private backoff(): number {
+    const ceiling = Math.min(GIVE_BACK_MAX_MS, GIVE_BACK_BASE_MS * 2 ** Math.min(this.refusedInARow++, 16));
+    // Equal jitter: never near 0 (a hot loop), spread so many refused deliveries do not come back together.
+    return ceiling / 2 + (this.deps.random ?? Math.random)() * (ceiling / 2);
   }
 }
 

@@ -33,6 +33,24 @@ export interface InboxStore<TTx> {
   check?(): Promise<void>;
 }
 
+const METHODS = ["runOnce", "seen", "cleanup"] as const;
+
+/**
+ * Checks that `value` is an inbox store, not what one is made from: passing
+ * the pool, or the factory uncalled, would otherwise fail at the first
+ * message. The error carries the line to write instead.
+ */
+export function checkInboxStore(value: unknown, what = "inbox"): InboxStore<unknown> {
+  const v = value as Partial<Record<(typeof METHODS)[number], unknown>> | null;
+  if (v === null || typeof v !== "object" || METHODS.some((m) => typeof v[m] !== "function")) {
+    throw new ConfigurationError(
+      `${what} must be an inbox store, made from your database's pool or handle, e.g. \`${what}: postgresInbox({ pool })\` ` +
+        `with \`import { postgresInbox } from "missive/stores/postgres"\` (or mysqlInbox from "missive/stores/mysql", sqliteInboxStore from "missive/stores/sqlite")`,
+    );
+  }
+  return value as InboxStore<unknown>;
+}
+
 /**
  * For inbox stores whose transactions are synchronous (SQLite, memory): a
  * callback that returned a promise did its writes outside the transaction.

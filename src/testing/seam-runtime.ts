@@ -11,6 +11,8 @@ import { missive } from "../connect.js";
 import { defineMessage, type MessageDefinition } from "../contract/define-message.js";
 import type { Bus } from "../runtime/bus.js";
 import type { Consumer } from "../runtime/consumer.js";
+import { PermanentError } from "../errors.js";
+import { hasNativeDeadLetters } from "../transport/abilities.js";
 import type { SeamContext } from "./seam-context.js";
 
 interface Job {
@@ -43,6 +45,12 @@ const HOSTILE: ReadonlyArray<readonly [string, () => unknown]> = [
   ["a Proxy whose traps throw", () => new Proxy({}, { get: trap, has: trap, getPrototypeOf: trap, ownKeys: trap, getOwnPropertyDescriptor: trap })],
   ["undefined", () => undefined],
 ];
+
+/**
+ * Headers a broker takes but a dead letter might not, once its diagnostics are added: 5,350 one-byte headers
+ * (about 63 KiB as an AMQP table, just under amqplib's 64 KiB) from a plain client.
+ */
+const OVERSIZED_HEADERS = 5350;
 
 /** Settled within this on any transport of the suite (retries take the in-process fill where there is no native delay). */
 const SETTLE_WITHIN_MS = 20_000;
@@ -105,4 +113,43 @@ export function runtimeTests(s: SeamContext): void {
     expect(aborted).toHaveLength(6);
     expect(consumer.stats()).toMatchObject({ held: 0, inFlight: 0, settleFailures: 0, retried: 3, deadLettered: 3 });
   });
+
+  const plain = s.target.plain;
+  if (plain && s.features.nativeDeadLetters) {
+    it("seam - runtime: plain-client messages with 5,350 headers are dead-lettered with every header kept; the consumer goes on, nothing held", async () => {
+      const t = await s.target.open();
+      const bus = await missive({ service: "seam-runtime", transport: t, limits: { maxHeaderCount: 10_000, maxHeadersBytes: 256 * 1024 } });
+      buses.push(bus);
+      const job = defineMessage({ type: s.name("seam.big"), schema: jobSchema });
+      const group = s.name("oversized");
+      const handled: string[] = [];
+      const consumer = bus.consume(job, { group, concurrency: 2, breaker: false }, (data) => {
+        if (data.key === "bad") throw new PermanentError("seam suite: refused");
+        handled.push(data.id);
+      });
+      await consumer.ready;
+      const headersOf = (id: string, many: boolean): Record<string, string> => {
+        const h: Record<string, string> = { "ce-id": id, "ce-source": "plain", "ce-type": job.type, "ce-specversion": "1.0", "content-type": "application/json" };
+        if (many) for (let i = 0; i < OVERSIZED_HEADERS; i++) h[`h${String(i).padStart(4, "0")}`] = String(i % 10);
+        return h;
+      };
+      const BAD = 5;
+      for (let i = 0; i < BAD; i++) await plain.publish(job.type, { headers: headersOf(`big-${i}`, true), body: new TextEncoder().encode(JSON.stringify({ id: `big-${i}`, key: "bad" })) });
+      await plain.publish(job.type, { headers: headersOf("fine", false), body: new TextEncoder().encode(JSON.stringify({ id: "fine", key: "good" })) });
+      const deadline = Date.now() + SETTLE_WITHIN_MS;
+      // Held drops once the good message's ack has committed, a moment after its handler returned.
+      while (consumer.stats().deadLettered < BAD || handled.length < 1 || consumer.stats().held > 0) {
+        if (Date.now() > deadline) throw new Error(`seam suite: ${BAD} dead letters and one handled expected, stats ${JSON.stringify(consumer.stats())}`);
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+      expect(handled).toEqual(["fine"]);
+      expect(consumer.stats()).toMatchObject({ held: 0, inFlight: 0, settleFailures: 0, deadLettered: BAD, state: "running" });
+      if (!hasNativeDeadLetters(t)) throw new Error(`${t.name}: declared nativeDeadLetters but has no deadLetters store`);
+      const [entry] = await t.deadLetters.list({ group, messageId: "big-3" });
+      expect(entry).toBeDefined();
+      const sent = headersOf("big-3", true);
+      const kept = Object.keys(sent).filter((name) => entry!.wire.headers[name] === sent[name]);
+      expect(kept).toHaveLength(Object.keys(sent).length);
+    });
+  }
 }

@@ -7,7 +7,7 @@
  * behaviour the seam does not expose, declared by the target.
  */
 import type { WireMessage } from "../envelope/wire.js";
-import { canInspectQueues, hasNativeDeadLetters, reportsDurability } from "../transport/abilities.js";
+import { canInspectQueues, canPing, hasNativeDeadLetters, reportsDurability } from "../transport/abilities.js";
 import type { Transport, TransportCapabilities } from "../transport/transport.js";
 
 /** Behaviour the seam does not expose: the target declares it. */
@@ -37,6 +37,8 @@ export interface SeamFeatures extends SeamBehaviour {
   readonly queueInspection: boolean;
   /** The DurabilityReporting ability. */
   readonly durabilityReporting: boolean;
+  /** The BrokerPing ability. */
+  readonly ping: boolean;
 }
 
 /** The features of `transport` (it need not be connected), with the behaviour the target declares. */
@@ -48,6 +50,7 @@ export function seamFeatures(transport: Transport, behaviour: SeamBehaviour): Se
     nativeDeadLetters: hasNativeDeadLetters(transport),
     queueInspection: canInspectQueues(transport),
     durabilityReporting: reportsDurability(transport),
+    ping: canPing(transport),
   };
 }
 
@@ -55,7 +58,7 @@ export function seamFeatures(transport: Transport, behaviour: SeamBehaviour): Se
 export function featureMismatches(features: SeamFeatures, transport: Transport): string[] {
   const actual = seamFeatures(transport, features);
   const out: string[] = [];
-  for (const name of ["nativeDelay", "ordering", "nativeDeadLetters", "queueInspection", "durabilityReporting"] as const) {
+  for (const name of ["nativeDelay", "ordering", "nativeDeadLetters", "queueInspection", "durabilityReporting", "ping"] as const) {
     if (actual[name] !== features[name]) out.push(`${name}: declared ${String(features[name])}, the transport says ${String(actual[name])}`);
   }
   if (features.countsConsumers && !features.queueInspection) out.push("countsConsumers needs queueInspection");

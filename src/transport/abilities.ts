@@ -38,6 +38,18 @@ export interface TopologyDeclaration {
   declareTopology(group: string, topics: readonly string[]): Promise<void>;
 }
 
+/**
+ * A cheap round trip that says whether the broker would take a publish now
+ * (connected, answering, not blocking publishers; SQLite: the write lock can
+ * be taken). The producer pings after an outage its publishes detected, so
+ * the broker is seen up again (and `bus.health()` ready) even when nothing
+ * is published meanwhile; without it only the next publish can say so.
+ */
+export interface BrokerPing {
+  /** Resolves when the broker answered as a publish needs; rejects with a ConnectionError otherwise. */
+  ping(): Promise<void>;
+}
+
 /** Where replies to this process's requests arrive. */
 export interface ReplyInbox extends Subscription {
   /** The address a request carries (`replyto`); a reply is published to it as its topic. */
@@ -74,5 +86,9 @@ export function hasReplyAddress<T extends Transport>(t: T): t is T & ReplyAddres
   return typeof (t as Partial<ReplyAddress>).openReplies === "function";
 }
 
+export function canPing<T extends Transport>(t: T): t is T & BrokerPing {
+  return typeof (t as Partial<BrokerPing>).ping === "function";
+}
+
 /** The methods of every optional ability that is a function, for wrappers that forward abilities. */
-export const ABILITY_METHODS = ["stats", "durability", "declareTopology", "openReplies"] as const;
+export const ABILITY_METHODS = ["stats", "durability", "declareTopology", "openReplies", "ping"] as const;

@@ -206,7 +206,9 @@ describe("cli - dlq summary", () => {
     expect(old).toMatchObject({ errorCode: null, errorClass: null, count: 1, firstDeadLetteredAt: "2020-01-01T00:00:00.000Z" });
     const filtered = JSON.parse((await cli(["dlq", "summary", "--json", "--group", "refunds", "--url", url])).stdout) as { summary: unknown[] };
     expect(filtered.summary).toHaveLength(1);
-    const none = await cli(["dlq", "summary", "--type", "nothing", "--url", url]);
+    // A known type with nothing matching is an empty answer; an unknown type is an error (dlq-unknown-names.test.ts).
+    const none = await cli(["dlq", "summary", "--type", "cli.order.placed", "--since", "1s", "--until", "1s", "--url", url]);
+    expect(none.code).toBe(0);
     expect(none.stdout.trim()).toBe("no dead letters match");
   });
 });

@@ -36,16 +36,16 @@ describe("cli - queues", () => {
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     const lines = r.stdout.trim().split("\n");
-    expect(lines[0]).toMatch(/^GROUP\s+TOPICS\s+DEPTH\s+READY\s+IN FLIGHT\s+DELAYED\s+OLDEST\s+DEAD\s+CONSUMERS$/);
+    expect(lines[0]).toMatch(/^GROUP\s+TOPICS\s+DEPTH\s+READY\s+IN FLIGHT\s+DELAYED\s+OLDEST\s+DEAD\s+CONSUMERS\s+STATE$/);
     const billing = lines.find((l) => l.startsWith("billing"))!.split(/\s{2,}/);
     expect(billing.slice(0, 6)).toEqual(["billing", Order.type, "4", "3", "0", "1"]);
     expect(billing[6]).toMatch(/^\d+(ms|\.\ds|s)$/);
-    expect(billing.slice(7)).toEqual(["0", "0"]);
+    expect(billing.slice(7)).toEqual(["0", "0", "STALLED: 3 ready messages and no consumer running"]);
     const refunds = lines.find((l) => l.startsWith("refunds"))!.split(/\s{2,}/);
     expect(refunds.slice(0, 6)).toEqual(["refunds", Order.type, "4", "3", "0", "1"]);
-    expect(refunds.slice(7)).toEqual(["2", "0"]);
+    expect(refunds.slice(7)).toEqual(["2", "0", "STALLED: 3 ready messages and no consumer running"]);
     const archive = lines.find((l) => l.startsWith("archive"))!.split(/\s{2,}/);
-    expect(archive).toEqual(["archive", "-", "0", "0", "0", "0", "-", "1", "0"]);
+    expect(archive).toEqual(["archive", "-", "0", "0", "0", "0", "-", "1", "0", "none"]);
     expect(r.stdout).not.toContain("missive.tail.left");
   });
 
@@ -57,7 +57,10 @@ describe("cli - queues", () => {
     expect(doc.groups.map((g) => g.group)).toEqual(["archive", "billing", "missive.tail.left", "refunds"]);
     expect(doc.groups[0]).toMatchObject({ group: "archive", topics: [], depth: 0, oldestAgeMs: null, deadLetters: 1 });
     doc.groups.shift();
-    expect(doc.groups[0]).toMatchObject({ group: "billing", topics: [Order.type], depth: 4, ready: 3, inFlight: 0, delayed: 1, deadLetters: 0, consumers: 0, temporary: false });
+    expect(doc.groups[0]).toMatchObject({
+      group: "billing", topics: [Order.type], depth: 4, ready: 3, inFlight: 0, delayed: 1, deadLetters: 0, consumers: 0,
+      consumerState: "stalled", consumerStateWhy: "3 ready messages and no consumer running", temporary: false,
+    });
     expect(doc.groups[0]!.oldestAgeMs).toBeGreaterThanOrEqual(0);
     expect(doc.groups[1]).toMatchObject({ temporary: true, depth: 0, oldestAgeMs: null });
     expect(doc.groups[2]).toMatchObject({ group: "refunds", depth: 4, deadLetters: 2 });

@@ -134,7 +134,8 @@ describe("change the URL", () => {
     expect(error).toBeInstanceOf(ConfigurationError);
     const message = (error as Error).message;
     expect(message).toContain('import { postgresInbox } from "missive/stores/postgres"');
-    expect(message).toContain("missive({ service, url, inbox })");
+    expect(message).toContain("missive({ service, transport, inbox })");
+    expect(message).toContain(`group "billing"`);
     expect(message).toContain("missive migrate --url postgres://… --only inbox");
   });
 });

@@ -8,7 +8,7 @@ describe("seam suite - features", () => {
   it("seam suite - features are read from the transport's capabilities and abilities", () => {
     const broker = createMemoryBroker();
     expect(seamFeatures(broker.transport(), behaviour)).toEqual({
-      ...behaviour, nativeDelay: true, ordering: "key", nativeDeadLetters: true, queueInspection: true, durabilityReporting: true,
+      ...behaviour, nativeDelay: true, ordering: "key", nativeDeadLetters: true, queueInspection: true, durabilityReporting: true, ping: false,
     });
     const off = broker.transport({ capabilities: { nativeDelay: false, nativeDeadLetter: false, ordering: "none" } });
     expect(seamFeatures(off, behaviour)).toMatchObject({ nativeDelay: false, ordering: "none", nativeDeadLetters: false });

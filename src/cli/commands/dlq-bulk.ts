@@ -7,11 +7,12 @@
  */
 import { Option, type Command } from "commander";
 import type { BulkOptions as BulkOptionsOfAdmin, BulkResult, DeadLetterAdmin } from "../../runtime/dead-letter-admin.js";
-import type { DeadLetterQuery } from "../../transport/transport.js";
+import type { DeadLetterQuery, Transport } from "../../transport/transport.js";
 import { integerIn } from "../args.js";
 import { ask } from "../confirm.js";
 import { CliError, ExitCode, usageError } from "../exit-codes.js";
 import { addFilterOptions, describeQuery, hasFilter, queryOf, type FilterOptions } from "../filters.js";
+import { assertFiltersExist } from "../known-names.js";
 import { progressLine } from "../progress.js";
 import { safeText, toJson, writeJson, writeOut } from "../output.js";
 import { stopOnSignals } from "../signals.js";
@@ -58,14 +59,15 @@ async function run(verb: Verb, ids: string[], options: BulkOptions, command: Com
   if (ids.length > 0 && (options.all || hasFilter(query))) throw usageError(`dlq ${verb.name}: give entry ids or --all/filters, not both`);
   if (ids.length === 0 && !options.all && !hasFilter(query)) throw usageError(`dlq ${verb.name}: give entry ids, --all, or at least one filter (--group, --type, --error, --id, --since, --until)`);
   if (options.all && hasFilter(query)) throw usageError(`dlq ${verb.name}: --all means every dead letter; leave it out to use filters`);
-  return withDeadLetterAdmin(command, async (admin) => {
-    return ids.length > 0 ? byIds(verb, admin, [...new Set(ids)], options) : byQuery(verb, admin, options);
+  return withDeadLetterAdmin(command, async (admin, transport) => {
+    return ids.length > 0 ? byIds(verb, admin, [...new Set(ids)], options) : byQuery(verb, admin, transport, options);
   });
 
-  async function byQuery(v: Verb, admin: DeadLetterAdmin, opts: BulkOptions): Promise<number> {
+  async function byQuery(v: Verb, admin: DeadLetterAdmin, transport: Transport, opts: BulkOptions): Promise<number> {
     const matching = await admin.count(query);
     const what = opts.all ? "" : ` matching ${toJson(describeQuery(query))}`;
     if (matching === 0) {
+      await assertFiltersExist(query, admin, transport);
       report(opts, 0, 0, `no dead letters${safeText(what)}: nothing ${v.past}`);
       return ExitCode.ok;
     }

@@ -5,7 +5,9 @@ import type { DeadLetterSummary } from "../../transport/transport.js";
 import { integerIn } from "../args.js";
 import { CliError, ExitCode } from "../exit-codes.js";
 import { addFilterOptions, queryOf, type FilterOptions } from "../filters.js";
+import { assertFiltersExist } from "../known-names.js";
 import { bodyText, bodyView, originalHeaders } from "../message-view.js";
+import { BODY_CHARS, cut, HEADERS, leftOut, STACK_LINES, VALUE_CHARS } from "../show-bounds.js";
 import { clip, formatAge, formatTime, isoOrNull, orDash, safeText, table, writeJson, writeOut } from "../output.js";
 import { withDeadLetterAdmin } from "../dead-letter-session.js";
 
@@ -21,9 +23,10 @@ export function registerDlqRead(dlq: Command, done: (code: number) => void): voi
       const query = queryOf(options);
       const limit = options.limit ?? DEFAULT_LIMIT;
       done(
-        await withDeadLetterAdmin(command, async (admin) => {
+        await withDeadLetterAdmin(command, async (admin, transport) => {
           // One more than asked: a next page is promised only when there is one.
           const page = await admin.list({ ...query, limit: Math.min(limit + 1, MAX_LIMIT), ...(options.after === undefined ? {} : { after: options.after }) });
+          if (page.length === 0) await assertFiltersExist(query, admin, transport);
           const entries = page.slice(0, limit);
           const next = page.length > limit || (limit === MAX_LIMIT && page.length === MAX_LIMIT) ? entries[entries.length - 1]!.entryId : null;
           if (options.json) {
@@ -40,7 +43,7 @@ export function registerDlqRead(dlq: Command, done: (code: number) => void): voi
           ));
           if (next !== null) process.stderr.write(`more: repeat with --after ${next}\n`);
           return ExitCode.ok;
-        }),
+        }, true),
       );
     });
 
@@ -48,16 +51,17 @@ export function registerDlqRead(dlq: Command, done: (code: number) => void): voi
     .command("show")
     .description("one dead letter whole: ids, diagnostics, original headers, body")
     .argument("<entryId>", "the entry id (from dlq ls)")
-    .option("--json", "one JSON document (docs/cli.md)")
-    .action(async (entryId: string, options: { json?: boolean }, command: Command) => {
+    .option("--full", `print the whole body, every header and the whole stack (by default the body is cut at ${BODY_CHARS} characters, at most ${HEADERS} headers)`)
+    .option("--json", "one JSON document (docs/cli.md), always whole")
+    .action(async (entryId: string, options: { json?: boolean; full?: boolean }, command: Command) => {
       done(
         await withDeadLetterAdmin(command, async (admin) => {
           const entry = await admin.get(entryId);
           if (!entry) throw new CliError(`no dead letter with entry id ${JSON.stringify(safeText(entryId))}`, ExitCode.notFound);
           if (options.json) writeJson(showJson(entry));
-          else writeOut(showText(entry));
+          else writeOut(showText(entry, options.full === true));
           return ExitCode.ok;
-        }),
+        }, true),
       );
     });
 
@@ -66,8 +70,9 @@ export function registerDlqRead(dlq: Command, done: (code: number) => void): voi
     .action(async (options: FilterOptions & { json?: boolean }, command: Command) => {
       const query = queryOf(options);
       done(
-        await withDeadLetterAdmin(command, async (admin) => {
+        await withDeadLetterAdmin(command, async (admin, transport) => {
           const rows = await admin.summary(query);
+          if (rows.length === 0) await assertFiltersExist(query, admin, transport);
           if (options.json) writeJson({ summary: rows.map(summaryJson) });
           else if (rows.length === 0) writeOut("no dead letters match");
           else writeOut(table(
@@ -75,7 +80,7 @@ export function registerDlqRead(dlq: Command, done: (code: number) => void): voi
             rows.map((r) => [clip(r.topic, 50), clip(r.errorCode ?? "-", 32), clip(r.errorClass ?? "-", 40), String(r.count), formatTime(r.firstDeadLetteredAt), formatTime(r.lastDeadLetteredAt)]),
           ));
           return ExitCode.ok;
-        }),
+        }, true),
       );
     });
 }
@@ -107,9 +112,15 @@ function summaryJson(r: DeadLetterSummary): Record<string, unknown> {
   return { type: r.topic, errorCode: r.errorCode ?? null, errorClass: r.errorClass ?? null, count: r.count, firstDeadLetteredAt: isoOrNull(r.firstDeadLetteredAt), lastDeadLetteredAt: isoOrNull(r.lastDeadLetteredAt) };
 }
 
-function showText(e: DeadLetterEntry): string {
+function showText(e: DeadLetterEntry, full: boolean): string {
   const d = e.diagnostics;
-  const line = (label: string, value: string | number | undefined): string => `${label.padEnd(18)}${safeText(orDash(value))}`;
+  // A value past its bound ends with how much was left out (a diagnostic can be as long as a header).
+  const bounded = (value: string): string => {
+    if (full) return safeText(value);
+    const c = cut(value, VALUE_CHARS);
+    return c.left === 0 ? safeText(value) : `${safeText(c.text)}… (${c.left} more characters; --full shows all)`;
+  };
+  const line = (label: string, value: string | number | undefined): string => `${label.padEnd(18)}${bounded(orDash(value))}`;
   const ago = Date.now() - e.deadLetteredAt;
   const out = [
     line("entry:", e.entryId),
@@ -132,10 +143,20 @@ function showText(e: DeadLetterEntry): string {
     line("  version:", d.version),
   ];
   // The stored stack had its line breaks folded into " | " to fit a header.
-  if (d.errorStack) out.push("  stack:", ...d.errorStack.split(" | ").map((l) => `    ${safeText(l)}`));
-  const headers = originalHeaders(e.wire.headers);
-  out.push("headers:", ...Object.entries(headers).map(([n, v]) => `  ${safeText(n)}: ${safeText(v)}`));
+  if (d.errorStack) {
+    const stack = d.errorStack.split(" | ");
+    const shown = full ? stack : stack.slice(0, STACK_LINES);
+    out.push("  stack:", ...shown.map((l) => `    ${bounded(l)}`));
+    if (shown.length < stack.length) out.push(leftOut(`${stack.length - shown.length} more stack lines`));
+  }
+  const headers = Object.entries(originalHeaders(e.wire.headers));
+  const shownHeaders = full ? headers : headers.slice(0, HEADERS);
+  out.push("headers:", ...shownHeaders.map(([n, v]) => `  ${bounded(n)}: ${bounded(v)}`));
+  if (shownHeaders.length < headers.length) out.push(leftOut(`${headers.length - shownHeaders.length} of ${headers.length} headers`));
   const body = bodyView(e.wire.body);
-  out.push(`body (${body.encoding}, ${body.bytes} bytes):`, ...bodyText(body).split("\n").map((l) => `  ${safeText(l)}`));
+  const text = bodyText(body);
+  const shownBody = full ? { text, left: 0 } : cut(text, BODY_CHARS);
+  out.push(`body (${body.encoding}, ${body.bytes} bytes):`, ...shownBody.text.split("\n").map((l) => `  ${safeText(l)}`));
+  if (shownBody.left > 0) out.push(leftOut(`${shownBody.left} of ${text.length} characters of the body`));
   return out.join("\n");
 }

@@ -35,7 +35,7 @@ export function registerDoctor(program: Command, done: (code: number) => void): 
             }
           }
           return report && report.warnings.length > 0 ? ExitCode.durabilityWarning : ExitCode.ok;
-        }),
+        }, true),
       );
     });
 }

@@ -18,7 +18,7 @@ export function registerOutboxStatus(program: Command, done: (code: number) => v
     .option("--json", "one JSON document: {url, dialect, table, unsent, oldestAgeMs}")
     .action(async (options: { table: string; json?: boolean }, command: Command) => {
       const url = urlOf(command);
-      const dialect = dialectOf(url);
+      const dialect = dialectOf(url, "outbox status");
       const table = tableName(options.table, DEFAULT_OUTBOX_TABLE, "outbox status --table");
       const lag = await outboxLagAt(url, table);
       if (options.json) writeJson({ url: redact(url), dialect, table, unsent: lag.unsent, oldestAgeMs: lag.oldestAgeMs ?? null });

@@ -13,7 +13,7 @@ import { integerIn } from "../args.js";
 import { contractFor, contractsPathOf } from "../contracts-module.js";
 import { ExitCode } from "../exit-codes.js";
 import { parseJsonArgument } from "../json-arg.js";
-import { safeText, writeJson, writeOut } from "../output.js";
+import { safeText, writeErr, writeJson, writeOut } from "../output.js";
 import { openTransport, urlOf } from "../session.js";
 
 interface PublishCliOptions {
@@ -29,6 +29,9 @@ interface PublishCliOptions {
 const ANYTHING: StandardSchemaV1<unknown, unknown> = {
   "~standard": { version: 1, vendor: "missive-cli", validate: (value) => ({ value }) },
 };
+
+export const UNVALIDATED =
+  "note: the data is NOT validated (no contracts module): it is published as given. To validate it against its contract, pass --contracts <module> (or set MISSIVE_CONTRACTS)";
 
 export function registerPublish(program: Command, done: (code: number) => void): void {
   program
@@ -60,6 +63,8 @@ export function registerPublish(program: Command, done: (code: number) => void):
         const receipt = await bus.publish(contract, data, { ...(options.key === undefined ? {} : { key: options.key }), ...(options.id === undefined ? {} : { id: options.id }) });
         if (options.json) writeJson({ id: receipt.id, type });
         else writeOut(receipt.id);
+        // Said on every unvalidated publish, on stderr (stdout stays the id alone): nothing checked this data.
+        if (path === undefined) writeErr(UNVALIDATED);
       } catch (err) {
         if (isMissiveError(err) && err.code === "MISSIVE_UNROUTABLE") {
           throw new UnroutableError(`nobody receives ${safeText(type)}: no consumer group is bound to it, so nothing was published`, { cause: err });

@@ -11,6 +11,7 @@ import { DEFAULT_LIMITS } from "../../envelope/limits.js";
 import type { Delivery, Subscription } from "../../transport/transport.js";
 import { integerIn } from "../args.js";
 import { CliError, ExitCode } from "../exit-codes.js";
+import { describeUnknownTarget } from "../known-names.js";
 import { bodyView } from "../message-view.js";
 import { clip, safeText, toJson, writeOut } from "../output.js";
 import { stopOnSignals } from "../signals.js";
@@ -36,9 +37,15 @@ export function registerTail(program: Command, done: (code: number) => void): vo
     .action(async (target: string, options: TailOptions, command: Command) => {
       done(
         await withTransport(command, async (transport) => {
-          // Without queue inspection the target can only be a message type.
-          const group = canInspectQueues(transport) ? (await transport.stats()).find((s) => s.group === target && !s.temporary) : undefined;
+          // Without queue inspection the target can only be a message type, and nothing tells whether it exists.
+          const stats = canInspectQueues(transport) ? (await transport.stats()).filter((s) => !s.temporary) : undefined;
+          const group = stats?.find((s) => s.group === target);
           if (group && group.topics.length === 0) throw new CliError(`group ${safeText(target)} is bound to no topics: nothing to follow`, ExitCode.failed);
+          if (stats && !group && !stats.some((s) => s.topics.includes(target))) {
+            // Following a name nothing is bound to would wait forever for messages that cannot come.
+            const known = { groups: [...new Set(stats.map((s) => s.group))].sort(), types: [...new Set(stats.flatMap((s) => s.topics))].sort() };
+            throw new CliError(describeUnknownTarget(target, known), ExitCode.notFound);
+          }
           const topics = group ? [...group.topics] : [target];
           const name = `missive.tail.${randomBytes(6).toString("hex")}`;
           const stop = stopOnSignals();

@@ -10,6 +10,7 @@
  */
 import type { MessagePropertyHeaders, Options } from "amqplib";
 import { CE_PREFIX, CONTENT_TYPE, emptyHeaders } from "../../envelope/wire.js";
+import { restoreMoved } from "./moved-headers.js";
 
 /** The CloudEvents AMQP binding's prefix for attributes (the `:` form is also read). */
 export const AMQP_CE_PREFIX = "cloudEvents_";
@@ -105,6 +106,26 @@ export function fromAmqpProperties(properties: { readonly headers?: MessagePrope
   }
   if (typeof properties.contentType === "string") out[CONTENT_TYPE] = properties.contentType;
   return { headers: out, carriedAttempts, deliveryCount };
+}
+
+export interface IncomingMessage extends IncomingHeaders {
+  readonly body: Uint8Array;
+}
+
+/**
+ * Wire headers and body of a received message, with headers that did not fit its header table put back
+ * from the front of its body (moved-headers.ts): the message as it was before it was published.
+ */
+export function fromAmqpMessage(message: { readonly properties: Parameters<typeof fromAmqpProperties>[0]; readonly content: Buffer }): IncomingMessage {
+  const incoming = fromAmqpProperties(message.properties);
+  const content = message.content;
+  const raw = new Uint8Array(content.buffer, content.byteOffset, content.byteLength);
+  const restored = restoreMoved(message.properties.headers, raw);
+  if (restored === undefined) return { ...incoming, body: raw };
+  // What the table carries wins: it holds missive's current diagnostics; the moved headers fill in the rest.
+  const headers = incoming.headers;
+  for (const name in restored.headers) if (!(name in headers)) headers[name] = restored.headers[name]!;
+  return { ...incoming, headers, body: restored.body };
 }
 
 /** Any AMQP field value as text: strings as they are, bytes as UTF-8, tables and arrays as JSON. */

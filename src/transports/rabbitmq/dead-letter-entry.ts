@@ -14,19 +14,19 @@
 import { createHash } from "node:crypto";
 import type { Message } from "amqplib";
 import type { DeadLetter } from "../../transport/transport.js";
-import { fromAmqpProperties } from "./amqp-headers.js";
+import { fromAmqpMessage } from "./amqp-headers.js";
 import { DlqHeaders } from "./delivery.js";
 
 export function deadLetterOf(message: Message, queueGroup: string): DeadLetter {
   const raw = (message.properties.headers ?? {}) as Record<string, unknown>;
-  const { headers } = fromAmqpProperties(message.properties);
+  // Headers moved into the body to fit the entry's header table come back here: the entry as it was kept.
+  const { headers, body } = fromAmqpMessage(message);
   const amqpId = text(message.properties.messageId);
   const messageId = headers["ce-id"] ?? amqpId ?? "";
-  const body = new Uint8Array(message.content.buffer, message.content.byteOffset, message.content.byteLength);
   const at = Number(text(raw[DlqHeaders.at]));
   const timestamp = Number(message.properties.timestamp);
   return {
-    entryId: text(raw[DlqHeaders.entry]) ?? amqpId ?? headers["ce-id"] ?? hashId(headers, message.content),
+    entryId: text(raw[DlqHeaders.entry]) ?? amqpId ?? headers["ce-id"] ?? hashId(headers, body),
     messageId,
     group: text(raw[DlqHeaders.group]) ?? queueGroup,
     topic: text(raw[DlqHeaders.topic]) ?? headers["ce-type"] ?? "",
@@ -44,7 +44,7 @@ function text(value: unknown): string | undefined {
   return undefined;
 }
 
-function hashId(headers: Readonly<Record<string, string>>, content: Buffer): string {
+function hashId(headers: Readonly<Record<string, string>>, content: Uint8Array): string {
   const hash = createHash("sha256");
   for (const name of Object.keys(headers).sort()) hash.update(`${name}\u0000${headers[name]!}\u0000`);
   hash.update(content);

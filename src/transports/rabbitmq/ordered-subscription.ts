@@ -286,7 +286,7 @@ export class OrderedSubscription implements Subscription, DeliveryHost, StatusSo
     const headers = incoming.headers;
     const replyTo = message.properties.replyTo as unknown;
     if (typeof replyTo === "string" && replyTo.startsWith(DIRECT_REPLY_TO + ".")) headers["ce-replyto"] = replyTo;
-    const body = new Uint8Array(message.content.buffer, message.content.byteOffset, message.content.byteLength);
+    const body = incoming.body;
     const d = new RabbitmqDelivery(this, pushed, this.topicOf(message.fields.exchange, headers), this.options.group, { headers, body }, b.key, prior + 1, prior, enqueuedAtOf(message));
     return this.handOut(d, source);
   }

@@ -8,7 +8,7 @@
  */
 import type { Channel } from "amqplib";
 import { ChannelAcks, type Pushed } from "./ack-coalescer.js";
-import { fromAmqpProperties, type IncomingHeaders } from "./amqp-headers.js";
+import { fromAmqpMessage, type IncomingMessage } from "./amqp-headers.js";
 import type { AmqpSession } from "./session.js";
 import { closeChannel } from "./channel-log.js";
 import type { Logger } from "../../observability/logger.js";
@@ -18,7 +18,7 @@ const RESOURCE_LOCKED = 405;
 
 export interface Buffered {
   readonly pushed: Pushed;
-  readonly incoming: IncomingHeaders;
+  readonly incoming: IncomingMessage;
   readonly key: string | undefined;
 }
 
@@ -81,7 +81,7 @@ export class PartitionSource {
         void closeChannel(ch, session.context, "partition");
         return;
       }
-      const incoming = fromAmqpProperties(message.properties);
+      const incoming = fromAmqpMessage(message);
       source.buffer.push({ pushed: source.acks.pushed(message), incoming, key: incoming.headers["ce-key"] });
       events.pushed(source);
     }, { noAck: false });

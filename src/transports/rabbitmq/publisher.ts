@@ -20,6 +20,7 @@ import { keyHash } from "../../runtime/key-hash.js";
 import type { OutgoingMessage, PublishResult } from "../../transport/transport.js";
 import { toAmqpError } from "./amqp-errors.js";
 import { toAmqpProperties } from "./amqp-headers.js";
+import { fitHeaderTable } from "./moved-headers.js";
 import { DIRECT_REPLY_TO, delayLevelExchange, delayRoutingKey, delayUnits, levelsOf } from "./names.js";
 import { partitionRoutingKey } from "./partition-names.js";
 import type { ResolvedRabbitmqOptions } from "./options.js";
@@ -282,7 +283,11 @@ export class Publisher {
       };
       giveUp = (error) => done({ ok: false, error, retry: true });
       try {
-        const properties = toAmqpProperties(m.wire.headers);
+        // Headers past what a header table holds go in front of the body (moved-headers.ts), so a retry copy,
+        // a dead letter or a replay of a message received with such headers is never refused for them.
+        const { wire, moved } = fitHeaderTable(m.wire);
+        if (moved.length > 0) this.session.context.log.warn({ id, topic: m.topic, group: m.group, moved: moved.length }, "rabbitmq: headers that do not fit the AMQP header table were moved into the body; missive consumers and the dead-letter store restore them");
+        const properties = toAmqpProperties(wire.headers);
         properties.mandatory = true;
         properties.messageId = id;
         // Unkeyed only: a priority queue would let a keyed message overtake earlier messages of its key.
@@ -290,7 +295,7 @@ export class Publisher {
         const replyTo = m.wire.headers["ce-replyto"];
         if (replyTo !== undefined && this.replyTopics.has(replyTo)) properties.replyTo = DIRECT_REPLY_TO;
         const routingKey = route.byKey === true ? partitionRoutingKey(m.key !== undefined ? keyHash(m.key) : this.spread++) : route.routingKey;
-        ch.publish(route.exchange, routingKey, Buffer.from(m.wire.body.buffer, m.wire.body.byteOffset, m.wire.body.byteLength), properties, (err: unknown) => {
+        ch.publish(route.exchange, routingKey, Buffer.from(wire.body.buffer, wire.body.byteOffset, wire.body.byteLength), properties, (err: unknown) => {
           if (err) done({ ok: false, error: toAmqpError(err, "rabbitmq: publish not confirmed"), retry: true });
           else done({ ok: true, returned: this.returned.size > 0 && this.takeReturn(route.exchange, routingKey, id) });
         });

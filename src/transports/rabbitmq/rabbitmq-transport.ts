@@ -10,7 +10,7 @@ import { ClosedError, ConfigurationError } from "../../errors.js";
 import type {
   DeadLetterStore, DurabilityReport, OutgoingMessage, PublishResult, QueueStats, SubscribeOptions, Subscription, Transport, TransportCapabilities, TransportContext,
 } from "../../transport/transport.js";
-import type { DurabilityReporting, NativeDeadLetters, QueueInspection, ReplyAddress, ReplyInbox, TopologyDeclaration } from "../../transport/abilities.js";
+import type { BrokerPing, DurabilityReporting, NativeDeadLetters, QueueInspection, ReplyAddress, ReplyInbox, TopologyDeclaration } from "../../transport/abilities.js";
 import { Catalog } from "./catalog.js";
 import { RabbitmqDeadLetterStore } from "./dead-letter-store.js";
 import { CATALOG_STREAM, checkGroupName, checkTopicName, RELEASE_STREAM, STATUS_STREAM } from "./names.js";
@@ -18,6 +18,7 @@ import { resolveRabbitmqOptions, type RabbitmqTransportOptions, type ResolvedRab
 import { OrderedSubscription } from "./ordered-subscription.js";
 import { Publisher } from "./publisher.js";
 import { readRabbitmqDurability } from "./durability-report.js";
+import { PING_WAIT_MS, pingBroker } from "./ping.js";
 import { ProcessBeacon, liveProcesses } from "./process-beacon.js";
 import { QueueProbe } from "./queue-probe.js";
 import type { ReleaseLedger } from "./release-ledger.js";
@@ -34,7 +35,7 @@ import { Topology } from "./topology.js";
 /** RabbitMQ's default `max_message_size` (128 MiB). */
 const MAX_MESSAGE_BYTES = 128 * 1024 * 1024;
 
-export interface RabbitmqTransport extends Transport, NativeDeadLetters, QueueInspection, DurabilityReporting, TopologyDeclaration, ReplyAddress {
+export interface RabbitmqTransport extends Transport, NativeDeadLetters, QueueInspection, DurabilityReporting, TopologyDeclaration, ReplyAddress, BrokerPing {
   readonly deadLetters: DeadLetterStore;
   readonly options: ResolvedRabbitmqOptions;
   /** Drop the connection as a crash or a cut network would: nothing settles, the broker takes back what was unacked. For fault tests. */
@@ -174,6 +175,11 @@ class RabbitmqTransportImpl implements RabbitmqTransport {
   stats(): Promise<QueueStats[]> {
     this.assertOpen();
     return this.statsReader.read();
+  }
+
+  async ping(): Promise<void> {
+    this.assertOpen();
+    await pingBroker(this.session, PING_WAIT_MS);
   }
 
   async durability(): Promise<DurabilityReport> {

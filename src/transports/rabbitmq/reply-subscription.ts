@@ -8,7 +8,7 @@
 import type { ConsumeMessage } from "amqplib";
 import type { ReplyInbox } from "../../transport/abilities.js";
 import type { Delivery } from "../../transport/transport.js";
-import { fromAmqpProperties } from "./amqp-headers.js";
+import { fromAmqpMessage } from "./amqp-headers.js";
 import { WakeList } from "./wake-list.js";
 
 export class ReplySubscription implements ReplyInbox {
@@ -55,12 +55,12 @@ export class ReplySubscription implements ReplyInbox {
   }
 
   private deliveryOf(message: ConsumeMessage): Delivery {
-    const { headers } = fromAmqpProperties(message.properties);
+    const { headers, body } = fromAmqpMessage(message);
     const settle = async (): Promise<void> => undefined;
     return {
       topic: this.address,
       group: this.address,
-      wire: { headers, body: new Uint8Array(message.content.buffer, message.content.byteOffset, message.content.byteLength) },
+      wire: { headers, body },
       key: headers["ce-key"],
       attempt: 1,
       ack: settle,

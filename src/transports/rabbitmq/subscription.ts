@@ -18,7 +18,7 @@ import { FailureStreak } from "../../transport/failure-streak.js";
 import type { Delivery, OutgoingMessage, PublishResult, SubscribeOptions, Subscription } from "../../transport/transport.js";
 import { ChannelAcks, type Pushed } from "./ack-coalescer.js";
 import { toAmqpError } from "./amqp-errors.js";
-import { fromAmqpProperties, type IncomingHeaders } from "./amqp-headers.js";
+import { fromAmqpMessage, type IncomingHeaders, type IncomingMessage } from "./amqp-headers.js";
 import { closeChannel } from "./channel-log.js";
 import { RabbitmqDelivery, type DeliveryHost } from "./delivery.js";
 import { DIRECT_REPLY_TO } from "./names.js";
@@ -121,7 +121,7 @@ export class RabbitmqSubscription implements Subscription, DeliveryHost, StatusS
     const out: Delivery[] = [];
     for (const pushed of taken) {
       const message = pushed.message;
-      const incoming = fromAmqpProperties(message.properties);
+      const incoming = fromAmqpMessage(message);
       // Broker redeliveries of this copy: x-delivery-count on quorum queues; on classic queues only "at least one".
       const returns = incoming.deliveryCount ?? (message.fields.redelivered ? 1 : 0);
       // Only a redelivered message needs the release ledger (a read of a stream): the normal path stays synchronous.
@@ -196,12 +196,12 @@ export class RabbitmqSubscription implements Subscription, DeliveryHost, StatusS
   }
 
   /** `prior`: deliveries of this message before this one that count as attempts. */
-  private deliveryOf(pushed: Pushed, incoming: IncomingHeaders, prior: number): RabbitmqDelivery {
+  private deliveryOf(pushed: Pushed, incoming: IncomingMessage, prior: number): RabbitmqDelivery {
     const message = pushed.message;
     const headers = incoming.headers;
     const replyTo = message.properties.replyTo as unknown;
     if (typeof replyTo === "string" && replyTo.startsWith(DIRECT_REPLY_TO + ".")) headers["ce-replyto"] = replyTo;
-    const body = new Uint8Array(message.content.buffer, message.content.byteOffset, message.content.byteLength);
+    const body = incoming.body;
     const topic = this.topicOf(message, headers);
     const delivery = new RabbitmqDelivery(this, pushed, topic, this.options.group, { headers, body }, headers["ce-key"], prior + 1, prior, enqueuedAtOf(message));
     this.held.add(delivery);

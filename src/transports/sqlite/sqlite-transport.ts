@@ -19,7 +19,7 @@ import type {
   TransportCapabilities,
   TransportContext,
 } from "../../transport/transport.js";
-import type { DurabilityReporting, NativeDeadLetters, QueueInspection } from "../../transport/abilities.js";
+import type { BrokerPing, DurabilityReporting, NativeDeadLetters, QueueInspection } from "../../transport/abilities.js";
 import { ConsumerRegistry } from "./consumer-registry.js";
 import { SqliteDeadLetterStore } from "./dead-letter-store.js";
 import { readDurability } from "./durability.js";
@@ -36,7 +36,7 @@ import { WriteBatcher } from "./write-batcher.js";
 import { ContextSlot } from "../../transport/context.js";
 
 /** A Transport over one SQLite file, with the handle so handlers can write to the same file. */
-export interface SqliteTransport extends Transport, NativeDeadLetters, QueueInspection, DurabilityReporting {
+export interface SqliteTransport extends Transport, NativeDeadLetters, QueueInspection, DurabilityReporting, BrokerPing {
   /** The better-sqlite3 connection this transport writes with (use it for writes that must commit with an inbox row). */
   readonly database: Database.Database;
   /** The database file as configured. */
@@ -154,6 +154,12 @@ class SqliteTransportImpl implements SqliteTransport {
   async stats(): Promise<QueueStats[]> {
     this.assertOpen();
     return this.readStats();
+  }
+
+  /** An empty write transaction: it takes the write lock (within the busy timeout) as a publish would. */
+  async ping(): Promise<void> {
+    this.assertOpen();
+    await this.writer.submit(() => undefined);
   }
 
   async durability(): Promise<DurabilityReport> {

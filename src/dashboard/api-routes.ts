@@ -138,6 +138,9 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   const type = req.headers["content-type"] ?? "";
   // Also a CSRF measure: a plain HTML form cannot send application/json.
   if (!/^application\/json\b/i.test(type)) throw new DashboardRequestError(400, "the body must be application/json");
+  // Mounted behind the app's own JSON parser (Express's express.json()), the stream is already read: take what it parsed.
+  const parsed = (req as IncomingMessage & { body?: unknown }).body;
+  if (parsed !== undefined && req.readableEnded) return parsed;
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {

@@ -21,6 +21,7 @@ export default defineConfig({
       lane("transports", ["test/transports/**/*.test.ts"]),
       lane("cli", ["test/cli/**/*.test.ts", "test/examples/**/*.test.ts", "test/bench/**/*.test.ts"]),
       lane("faults", ["test/faults/**/*.test.ts"]),
+      lane("dashboard", ["test/dashboard/**/*.test.ts"]),
     ],
     // A floor, not a target: it catches a change that leaves whole paths untested.
     coverage: {

@@ -1,6 +1,7 @@
 /** The command tree: global options, every command, and help that documents the exit codes. */
 import { Command } from "commander";
 import { MISSIVE_VERSION } from "../version.js";
+import { registerDashboard } from "./commands/dashboard.js";
 import { registerDlqBulk } from "./commands/dlq-bulk.js";
 import { registerDlqEdit } from "./commands/dlq-edit.js";
 import { registerDlqRead } from "./commands/dlq-read.js";
@@ -53,5 +54,6 @@ export function buildProgram(done: (code: number) => void, scrub: (text: string)
   registerOutboxStatus(program, done);
   registerTopology(program, done);
   registerSpool(program, done);
+  registerDashboard(program, done);
   return program;
 }

@@ -6,6 +6,7 @@
  * write) committed. This file is the loop and the bookkeeping around it:
  * prefetch, lanes, stale keys, runtime lease renewal, closing.
  */
+import { setMaxListeners } from "node:events";
 import { ClosedError } from "../errors.js";
 import { decodeEnvelope } from "../envelope/codec.js";
 import { priorityOf } from "../envelope/expiry-priority.js";
@@ -118,6 +119,10 @@ export class ConsumerImpl implements Consumer {
   constructor(private readonly deps: ConsumerDeps) {
     const s = deps.settings;
     this.group = s.group;
+    // One listener per running handler is expected on these (the handler timeout's, a handler's own fetch(…, { signal }),
+    // a held retry's sleep), and each is removed when its handler ends: with concurrency above 10 Node's default
+    // limit warned of a leak that is not one, on every service.
+    setMaxListeners(0, this.closing.signal, this.stopHandlers.signal);
     this.lifecycle = new ConsumerLifecycle(deps.onState);
     this.scheduler = new LaneScheduler(s.concurrency);
     this.breaker = new CircuitBreaker(s.breaker, deps.random, (state) => deps.log.warn({ group: s.group, state }, `consumer circuit breaker ${state}`));

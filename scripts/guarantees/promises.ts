@@ -123,12 +123,12 @@ export const PROMISES: readonly Promise_[] = [
   },
   {
     id: "hostile-handler",
-    promise: "A hostile handler (throws non-errors, mutates its message) cannot break the consumer",
-    titles: [/hostile handler/i],
+    promise: "A hostile handler (throws undefined, a Proxy whose traps throw, an error whose getters throw) cannot break the consumer: retried, then dead-lettered, nothing held",
+    titles: [/hostile handler/i, /a handler throwing .* is retried, then dead-lettered/i],
   },
   {
     id: "oversized-headers",
     promise: "Oversized headers are refused with a typed error (publish) or dead-lettered (consume)",
-    titles: [/oversized headers|headers over/i],
+    titles: [/oversized headers|headers over/i, /messages with [\d,]+ headers are dead-lettered/i],
   },
 ];

@@ -16,6 +16,10 @@ export type DeliveryStatus = "held" | "settling" | "settled";
 
 /** What a delivery needs from its subscription: the link to the server and word when it is done. */
 export interface DeliveryHost {
+  /** Publish a copy of `delivery` to its group's stream, confirmed, carrying `attemptsBefore` (release). */
+  requeue(delivery: NatsDelivery, attemptsBefore: number): Promise<void>;
+  /** Store a dead letter and wait for its confirm (dead-letter-store.ts). */
+  storeDeadLetter(delivery: NatsDelivery, headers: Readonly<Record<string, string>>): Promise<void>;
   /** Send `body` to the ack subject and wait for the server's reply; rejects when the link is gone. */
   settle(ackSubject: string, body: string): Promise<void>;
   /** False once the connection this delivery came on is gone for good. */
@@ -29,8 +33,15 @@ export class NatsDelivery implements Delivery {
   readonly deliveries: number;
   /** Unix ms the message was stored. */
   readonly storedAt: number;
-  /** Always 0: attempts are counted by the runtime (capabilities.attempts `none`, ADR 010). */
-  readonly attempt = 0;
+  /**
+   * Handler starts, from 1 (capabilities.attempts `exact`): JetStream's
+   * num_delivered on this copy plus the attempts of the copies before it. A
+   * release is a confirmed copy plus an ack, not a nak, because a nak would
+   * count in num_delivered: the copy carries this attempt minus one, so the
+   * next delivery has the same attempt. A crash redelivery (ack wait run out)
+   * is a new num_delivered, so it counts.
+   */
+  readonly attempt: number;
 
   constructor(
     readonly topic: string,
@@ -38,11 +49,12 @@ export class NatsDelivery implements Delivery {
     readonly wire: WireMessage,
     readonly key: string | undefined,
     readonly ackSubject: string,
-    meta: { deliveries: number; storedAt: number },
+    meta: { deliveries: number; storedAt: number; attemptsBefore: number },
     private readonly host: DeliveryHost,
   ) {
     this.deliveries = meta.deliveries;
     this.storedAt = meta.storedAt;
+    this.attempt = meta.attemptsBefore + meta.deliveries;
   }
 
   start(): boolean {
@@ -57,13 +69,14 @@ export class NatsDelivery implements Delivery {
     return Promise.reject(new ConfigurationError("nats: retry(delay) is the runtime's delay fill on this transport (nativeDelay is off)"));
   }
 
-  deadLetter(): Promise<void> {
-    return Promise.reject(new ConfigurationError("nats: dead letters go to the runtime's store on this transport (no NativeDeadLetters)"));
+  /** Into the dead-letter stream (confirmed), then acked: a crash between the two leaves it in both, never neither. */
+  deadLetter(headers: Readonly<Record<string, string>>): Promise<void> {
+    return this.settle("dead-letter", "+ACK", () => this.host.storeDeadLetter(this, headers));
   }
 
-  /** A nak without delay: deliverable again at once; the runtime's attempts header is unchanged, so it is not an attempt. */
+  /** A copy at the end of the group's own stream (deliverable at once, headers unchanged, same attempt), then an ack. */
   release(): Promise<void> {
-    return this.settle("release", "-NAK");
+    return this.settle("release", "+ACK", () => this.host.requeue(this, this.attempt - 1));
   }
 
   /** `+WPI` (working): the server restarts this message's ack wait. */
@@ -77,7 +90,7 @@ export class NatsDelivery implements Delivery {
     return new LeaseLostError(`nats: ${what} of a message in group ${JSON.stringify(this.group)} failed: the connection it came on is gone, so the server redelivers it when its ack wait runs out`);
   }
 
-  private async settle(what: string, body: string): Promise<void> {
+  private async settle(what: string, body: string, before?: () => Promise<void>): Promise<void> {
     if (this.status !== "held") return;
     if (!this.host.live) {
       this.finish();
@@ -85,6 +98,7 @@ export class NatsDelivery implements Delivery {
     }
     this.status = "settling";
     try {
+      await before?.();
       await this.host.settle(this.ackSubject, body);
     } catch (err) {
       if (!this.host.live) {

@@ -5,12 +5,15 @@
  * RFC 2047 encoded word, `=?UTF-8?B?<base64>?=`, which a plain client can
  * decode; every other value travels as it is, so CloudEvents `ce-*` headers
  * (the NATS binding's names) read plainly. `Nats-*` headers are the
- * server's and never reach a delivery; `missive-nats-topic` carries the
- * topic of a message sent to one group's stream and is taken off again.
+ * server's and never reach a delivery; `missive-nats-topic` (the topic of a
+ * message sent to one group's stream) and `missive-nats-attempts-before`
+ * (a released copy's earlier attempts) are taken off again.
  */
 import { headers as natsHeaders, type MsgHdrs } from "@nats-io/nats-core";
 
 export const TOPIC_HEADER = "missive-nats-topic";
+/** On a released message's copy: the attempts its earlier copies used (delivery.ts). */
+export const BASE_HEADER = "missive-nats-attempts-before";
 const ENCODED = /^=\?UTF-8\?B\?([A-Za-z0-9+/=]*)\?=$/;
 
 /** Travels as it is: no control character, no blank at either end. */
@@ -33,27 +36,31 @@ function decodeValue(value: string): string {
   return m === null ? value : Buffer.from(m[1] ?? "", "base64").toString("utf8");
 }
 
-export function toNatsHeaders(wire: Readonly<Record<string, string>>, messageId: string, topic: string | undefined): MsgHdrs {
+/** NATS headers for `wire`; `messageId` becomes `Nats-Msg-Id` (the server's dedup) when given. */
+export function toNatsHeaders(wire: Readonly<Record<string, string>>, messageId: string | undefined, topic: string | undefined, attemptsBefore = 0): MsgHdrs {
   const h = natsHeaders();
   for (const [name, value] of Object.entries(wire)) h.set(name, encodeValue(value));
   if (topic !== undefined) h.set(TOPIC_HEADER, encodeValue(topic));
+  if (attemptsBefore > 0) h.set(BASE_HEADER, String(attemptsBefore));
   // The server's duplicate window removes a producer retry with the same id.
-  h.set("Nats-Msg-Id", messageId);
+  if (messageId !== undefined) h.set("Nats-Msg-Id", messageId);
   return h;
 }
 
 /** The wire headers of a received message, and the topic it carried (group streams). */
-export function fromNatsHeaders(h: MsgHdrs | undefined): { headers: Record<string, string>; topic: string | undefined } {
+export function fromNatsHeaders(h: MsgHdrs | undefined): { headers: Record<string, string>; topic: string | undefined; attemptsBefore: number } {
   const headers: Record<string, string> = {};
   let topic: string | undefined;
-  if (h === undefined) return { headers, topic };
+  let attemptsBefore = 0;
+  if (h === undefined) return { headers, topic, attemptsBefore };
   for (const name of h.keys()) {
     if (/^nats-/i.test(name)) continue;
     const value = decodeValue(h.get(name));
     if (name === TOPIC_HEADER) topic = value;
+    else if (name === BASE_HEADER) attemptsBefore = Number(value) || 0;
     else headers[name] = value;
   }
-  return { headers, topic };
+  return { headers, topic, attemptsBefore };
 }
 
 /** Bytes of the header block as sent (`NATS/1.0` line, `name: value` lines, blank line). */

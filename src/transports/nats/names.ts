@@ -9,7 +9,8 @@
  * `<prefix>.t.<topic>`; one stream per group for messages addressed to it
  * alone (replies, redrives, the delay fill's copies), `<PREFIX>_G_<group>`,
  * capturing `<prefix>.g.<group>`. A group has one durable pull consumer per
- * stream it reads, named after the group.
+ * stream it reads, named after the group. Dead letters go to `<PREFIX>_DLQ`,
+ * capturing `<prefix>.dlq.<group>`.
  */
 const KEEP = /^[A-Za-z0-9-]$/;
 
@@ -44,6 +45,9 @@ export interface NatsNames {
   groupStream(group: string): string;
   groupSubject(group: string): string;
   consumer(group: string): string;
+  deadLetterStream(): string;
+  /** `*` for every group's. */
+  deadLetterSubject(group: string): string;
   /** The topic of a topic stream of this prefix, or undefined for any other stream. */
   topicOfStream(stream: string): string | undefined;
   /** The group of a group stream of this prefix, or undefined. */
@@ -61,6 +65,8 @@ export function natsNames(prefix: string): NatsNames {
     groupStream: (group) => g + encodeToken(group),
     groupSubject: (group) => `${subjectPrefix}.g.${encodeToken(group)}`,
     consumer: (group) => encodeToken(group),
+    deadLetterStream: () => `${streamPrefix}_DLQ`,
+    deadLetterSubject: (group) => `${subjectPrefix}.dlq.${group === "*" ? "*" : encodeToken(group)}`,
     topicOfStream: (stream) => (stream.startsWith(t) ? decodeToken(stream.slice(t.length)) : undefined),
     groupOfStream: (stream) => (stream.startsWith(g) ? decodeToken(stream.slice(g.length)) : undefined),
   };

@@ -2,16 +2,17 @@
  * The NATS JetStream transport (ADR 010, docs/transports/nats.md): a
  * stream per topic and one per group, a durable pull consumer per group
  * and stream, PubAck as the confirm with the message id as `Nats-Msg-Id`.
- * No native delay, key order across consumers or dead-letter store on
- * server 2.9: the runtime fills those in.
+ * Dead letters go to a stream of their own. No native delay or key order
+ * across consumers on server 2.9: the runtime fills those in.
  */
 import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
 import { AuthorizationError, type NatsConnection } from "@nats-io/nats-core";
 import { connect } from "@nats-io/transport-node";
 import { AuthenticationError, ClosedError, ConnectionError } from "../../errors.js";
-import type { BrokerPing, DurabilityReporting, QueueInspection } from "../../transport/abilities.js";
+import type { BrokerPing, DurabilityReporting, NativeDeadLetters, QueueInspection } from "../../transport/abilities.js";
 import { ContextSlot, reasonOf } from "../../transport/context.js";
 import type {
+  DeadLetterStore,
   DurabilityReport,
   OutgoingMessage,
   PublishResult,
@@ -22,10 +23,11 @@ import type {
   TransportCapabilities,
   TransportContext,
 } from "../../transport/transport.js";
+import { NatsDeadLetterStore } from "./dead-letter-store.js";
 import { readNatsDurability } from "./durability.js";
 import { natsNames, type NatsNames } from "./names.js";
 import { parseNatsUrl, resolveNatsOptions, type NatsTransportOptions, type ResolvedNatsOptions } from "./options.js";
-import { publishBatch } from "./publisher.js";
+import { requeueCopy, WindowedPublisher } from "./publisher.js";
 import { readNatsStats } from "./stats.js";
 import { NatsSubscription, type PullSource } from "./subscription.js";
 import { Topology } from "./topology.js";
@@ -33,7 +35,8 @@ import { Topology } from "./topology.js";
 /** How long connect, ping and the management calls wait, ms. */
 const API_TIMEOUT_MS = 5_000;
 
-export interface NatsTransport extends Transport, QueueInspection, DurabilityReporting, BrokerPing {
+export interface NatsTransport extends Transport, NativeDeadLetters, QueueInspection, DurabilityReporting, BrokerPing {
+  readonly deadLetters: DeadLetterStore;
   /** The prefix of missive's streams and subjects on this server. */
   readonly prefix: string;
   /** Drop the connection with nothing settled or given back, as SIGKILL would (tests of crash redelivery). */
@@ -49,12 +52,14 @@ interface Link {
   readonly nc: NatsConnection;
   readonly jsm: JetStreamManager;
   readonly topology: Topology;
+  readonly publisher: WindowedPublisher;
 }
 
 class NatsTransportImpl implements NatsTransport {
   readonly name = "nats";
   readonly capabilities: TransportCapabilities;
   readonly prefix: string;
+  readonly deadLetters: NatsDeadLetterStore;
   private readonly names: NatsNames;
   private readonly context = new ContextSlot();
   private readonly subscriptions = new Set<NatsSubscription>();
@@ -67,11 +72,12 @@ class NatsTransportImpl implements NatsTransport {
   constructor(private readonly options: ResolvedNatsOptions) {
     this.prefix = options.prefix;
     this.names = natsNames(options.prefix);
+    this.deadLetters = new NatsDeadLetterStore({ link: () => this.link() }, this.names, options.replicas);
     this.capabilities = Object.freeze({
       nativeDelay: false,
       ordering: "none",
       maxMessageBytes: options.maxMessageBytes,
-      attempts: "none",
+      attempts: "exact",
       leaseRenewal: "transport",
     });
   }
@@ -87,12 +93,8 @@ class NatsTransportImpl implements NatsTransport {
   }
 
   async publish(batch: readonly OutgoingMessage[]): Promise<PublishResult[]> {
-    const { nc } = await this.link();
-    return publishBatch(nc, this.names, batch, {
-      window: this.options.publishWindow,
-      timeoutMs: this.options.publishTimeoutMs,
-      maxMessageBytes: this.options.maxMessageBytes,
-    });
+    const { publisher } = await this.link();
+    return publisher.publish(batch);
   }
 
   async subscribe(o: SubscribeOptions): Promise<Subscription> {
@@ -113,14 +115,14 @@ class NatsTransportImpl implements NatsTransport {
         this.temporaryGroups.delete(o.group);
         await topology.unbind(o.group, o.topics);
       }
-    });
+    }, this.deadLetters, (d, attemptsBefore) => requeueCopy(nc, this.names, d, attemptsBefore, this.options.publishTimeoutMs));
     this.subscriptions.add(sub);
     return sub;
   }
 
   async stats(): Promise<QueueStats[]> {
     const { nc, jsm } = await this.link();
-    return readNatsStats(nc, jsm, this.names, this.temporaryGroups);
+    return readNatsStats(nc, jsm, this.names, this.temporaryGroups, (group) => this.deadLetters.countOf(group));
   }
 
   async durability(): Promise<DurabilityReport> {
@@ -196,7 +198,12 @@ class NatsTransportImpl implements NatsTransport {
       await nc.close();
       throw new ConnectionError(`nats: JetStream is not available on ${this.options.servers.join(",")}: ${reasonOf(err)}`, { cause: err });
     });
-    return { nc, jsm, topology: new Topology(jsm, this.names, this.options) };
+    const publisher = new WindowedPublisher(nc, this.names, {
+      window: this.options.publishWindow,
+      timeoutMs: this.options.publishTimeoutMs,
+      maxMessageBytes: this.options.maxMessageBytes,
+    });
+    return { nc, jsm, topology: new Topology(jsm, this.names, this.options), publisher };
   }
 
   /** Connection changes reach the bus's status; after a reconnect, pulls are made again (the server may have lost them). */

@@ -1,6 +1,7 @@
 /**
  * Publishing: each message is a request to its stream's subject carrying
- * `Nats-Msg-Id` = the message id, and its PubAck is the confirm. Up to
+ * `Nats-Msg-Id` = the message id (topic publishes; a copy addressed to
+ * one group carries none, see publishOne), and its PubAck is the confirm. Up to
  * `publishWindow` requests are outstanding at once. No responder for the
  * subject means no stream captures it: no group is bound, UnroutableError.
  * A PubAck flagged `duplicate` is a confirm too: the server already had
@@ -11,6 +12,7 @@ import { ClosedConnectionError, DrainingConnectionError, RequestError, TimeoutEr
 import { ConnectionError, MessageTooLargeError, PublishTimeoutError, TransientError, UnroutableError } from "../../errors.js";
 import type { OutgoingMessage, PublishResult } from "../../transport/transport.js";
 import { headerBytes, toNatsHeaders } from "./headers.js";
+import type { NatsDelivery } from "./delivery.js";
 import type { NatsNames } from "./names.js";
 
 interface PubAck {
@@ -26,25 +28,56 @@ export interface PublishSettings {
   readonly maxMessageBytes: number;
 }
 
-export async function publishBatch(nc: NatsConnection, names: NatsNames, batch: readonly OutgoingMessage[], settings: PublishSettings): Promise<PublishResult[]> {
-  const results: PublishResult[] = new Array<PublishResult>(batch.length);
-  const limit = Math.min(settings.maxMessageBytes, nc.info?.max_payload ?? Infinity);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < batch.length) {
-      const i = next++;
-      results[i] = await publishOne(nc, names, batch[i]!, settings.timeoutMs, limit);
+/**
+ * One window of outstanding PubAcks for the whole transport, sent strictly
+ * in the order publish() was called: the producer may have several batches
+ * in flight, and a window per batch would let a later batch's messages
+ * overtake an earlier one's tail (per-key order is publish order).
+ */
+export class WindowedPublisher {
+  private readonly queue: Array<{ message: OutgoingMessage; done: (r: PublishResult) => void }> = [];
+  private outstanding = 0;
+
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly names: NatsNames,
+    private readonly settings: PublishSettings,
+  ) {}
+
+  async publish(batch: readonly OutgoingMessage[]): Promise<PublishResult[]> {
+    const results = await Promise.all(batch.map((message) => new Promise<PublishResult>((done) => {
+      this.queue.push({ message, done });
+      this.pump();
+    })));
+    // Every message lost to the link (none stored for sure): the whole batch failed.
+    if (results.length > 0 && results.every((r) => r instanceof ConnectionError)) throw results[0]!;
+    return results;
+  }
+
+  private pump(): void {
+    const limit = Math.min(this.settings.maxMessageBytes, this.nc.info?.max_payload ?? Infinity);
+    while (this.outstanding < this.settings.window) {
+      const next = this.queue.shift();
+      if (next === undefined) return;
+      this.outstanding++;
+      // publishOne writes its request synchronously, so requests leave in queue order.
+      publishOne(this.nc, this.names, next.message, this.settings.timeoutMs, limit)
+        // publishOne maps every failure it knows; anything else (a header the client refuses) fails this message alone.
+        .catch((err: unknown) => new TransientError(`nats: publishing message ${next.message.id} failed: ${String(err)}`, { cause: err }))
+        .then((r) => {
+        this.outstanding--;
+        next.done(r);
+        this.pump();
+      });
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(settings.window, batch.length) }, worker));
-  // Every message lost to the link (none stored for sure): the whole batch failed.
-  if (results.length > 0 && results.every((r) => r instanceof ConnectionError)) throw results[0]!;
-  return results;
+  }
 }
 
 async function publishOne(nc: NatsConnection, names: NatsNames, m: OutgoingMessage, timeoutMs: number, limit: number): Promise<PublishResult> {
   const direct = m.group !== undefined;
-  const headers = toNatsHeaders(m.wire.headers, m.id, direct ? m.topic : undefined);
+  // A message addressed to one group is a copy (a retry of the delay fill, a redrive, a reply) under the id of a
+  // message the group stream may already hold within the duplicate window: deduplicating it would drop the retry.
+  const headers = toNatsHeaders(m.wire.headers, direct ? undefined : m.id, direct ? m.topic : undefined);
   const size = m.wire.body.byteLength + headerBytes(headers);
   if (size > limit) return new MessageTooLargeError(`nats: message ${m.id} is ${size} bytes, over the limit of ${limit} (the server's max_payload caps it)`);
   const subject = direct ? names.groupSubject(m.group!) : names.topicSubject(m.topic);
@@ -63,4 +96,12 @@ async function publishOne(nc: NatsConnection, names: NatsNames, m: OutgoingMessa
     }
     return new ConnectionError(`nats: publishing message ${m.id} failed`, { cause: err });
   }
+}
+
+/** A released delivery's copy at the end of its group's own stream, carrying the attempts used so far. */
+export async function requeueCopy(nc: NatsConnection, names: NatsNames, d: NatsDelivery, attemptsBefore: number, timeoutMs: number): Promise<void> {
+  const headers = toNatsHeaders(d.wire.headers, undefined, d.topic, attemptsBefore);
+  const reply = await nc.request(names.groupSubject(d.group), d.wire.body, { headers, timeout: timeoutMs });
+  const ack = reply.json<PubAck>();
+  if (ack.error !== undefined) throw new TransientError(`nats: the group stream refused a released message: ${ack.error.description}`);
 }

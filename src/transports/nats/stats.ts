@@ -18,7 +18,13 @@ interface GroupTally {
   oldest: number | undefined;
 }
 
-export async function readNatsStats(nc: NatsConnection, jsm: JetStreamManager, names: NatsNames, temporary: ReadonlySet<string>): Promise<QueueStats[]> {
+export async function readNatsStats(
+  nc: NatsConnection,
+  jsm: JetStreamManager,
+  names: NatsNames,
+  temporary: ReadonlySet<string>,
+  deadLettersOf: (group: string) => Promise<number>,
+): Promise<QueueStats[]> {
   const groups = new Map<string, GroupTally>();
   const streams = await jsm.streams.names().next();
   for (const stream of streams) {
@@ -41,7 +47,8 @@ export async function readNatsStats(nc: NatsConnection, jsm: JetStreamManager, n
     }
   }
   const now = Date.now();
-  return [...groups].map(([group, t]) => ({
+  const out: QueueStats[] = [];
+  for (const [group, t] of groups) out.push({
     group,
     topics: t.topics.sort(),
     depth: t.ready + t.inFlight,
@@ -49,10 +56,11 @@ export async function readNatsStats(nc: NatsConnection, jsm: JetStreamManager, n
     inFlight: t.inFlight,
     delayed: 0,
     oldestAgeMs: t.oldest === undefined ? undefined : Math.max(0, now - t.oldest),
-    deadLetters: undefined,
+    deadLetters: await deadLettersOf(group),
     consumers: undefined,
     temporary: temporary.has(group),
-  }));
+  });
+  return out;
 }
 
 

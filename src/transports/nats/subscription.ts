@@ -17,6 +17,7 @@ import { reasonOf } from "../../transport/context.js";
 import type { Delivery, Subscription } from "../../transport/transport.js";
 import { parseAckSubject } from "./ack-subject.js";
 import { NatsDelivery, type DeliveryHost } from "./delivery.js";
+import type { NatsDeadLetterStore } from "./dead-letter-store.js";
 import { fromNatsHeaders } from "./headers.js";
 
 /** One stream the group reads, and how to (re)create its consumer. */
@@ -58,6 +59,8 @@ export class NatsSubscription implements Subscription, DeliveryHost {
     private readonly context: ContextSlot,
     private readonly connection: { readonly live: boolean },
     private readonly onClose: (sub: NatsSubscription) => Promise<void>,
+    private readonly deadLetters: NatsDeadLetterStore,
+    private readonly copy: (d: NatsDelivery, attemptsBefore: number) => Promise<void>,
   ) {
     for (const s of sources) this.pulls.set(s.stream, undefined);
     this.sub = nc.subscribe(`${this.inbox}.>`, { callback: (err, msg) => this.onMessage(err, msg) });
@@ -111,6 +114,14 @@ export class NatsSubscription implements Subscription, DeliveryHost {
     return this.nc.request(ackSubject, body, { timeout: SETTLE_TIMEOUT_MS }).then(() => undefined);
   }
 
+  requeue(d: NatsDelivery, attemptsBefore: number): Promise<void> {
+    return this.copy(d, attemptsBefore);
+  }
+
+  storeDeadLetter(d: NatsDelivery, headers: Readonly<Record<string, string>>): Promise<void> {
+    return this.deadLetters.add(d.group, d.topic, headers, d.wire.body);
+  }
+
   done(delivery: NatsDelivery): void {
     this.held.delete(delivery);
     this.wake?.();
@@ -162,8 +173,8 @@ export class NatsSubscription implements Subscription, DeliveryHost {
     const source = this.sources.find((s) => s.stream === info.stream);
     const pull = this.pulls.get(info.stream);
     if (pull !== undefined && --pull.remaining <= 0) this.pulls.set(info.stream, undefined);
-    const { headers, topic } = fromNatsHeaders(msg.headers);
-    const delivery = new NatsDelivery(source?.topic ?? topic ?? "", this.group, { headers, body: msg.data }, headers["ce-key"], msg.reply ?? "", info, this);
+    const { headers, topic, attemptsBefore } = fromNatsHeaders(msg.headers);
+    const delivery = new NatsDelivery(source?.topic ?? topic ?? "", this.group, { headers, body: msg.data }, headers["ce-key"], msg.reply ?? "", { ...info, attemptsBefore }, this);
     if (this.closed) {
       void this.giveBack(delivery);
       return;

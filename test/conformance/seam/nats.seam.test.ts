@@ -24,7 +24,7 @@ afterAll(async () => {
 
 // Read from an unconnected transport: capabilities and abilities need no server.
 const probe = open();
-const features = seamFeatures(probe, { leases: true, exactAttempts: false, countsConsumers: false });
+const features = seamFeatures(probe, { leases: true, exactAttempts: true, countsConsumers: false });
 await probe.close();
 
 runSeamSuite<NatsTransport>({

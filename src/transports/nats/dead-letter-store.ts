@@ -41,11 +41,13 @@ export class NatsDeadLetterStore implements DeadLetterStore {
     private readonly transport: DeadLetterLink,
     private readonly names: NatsNames,
     private readonly replicas: number,
+    /** Make the stream when missing (off for the CLI: reading a missing stream finds no entries). */
+    private readonly create: boolean,
   ) {}
 
   /** Store a dead letter (Delivery.deadLetter): resolves once the server confirmed it. */
   async add(group: string, topic: string, headers: Readonly<Record<string, string>>, body: Uint8Array): Promise<void> {
-    const { nc } = await this.ready();
+    const { nc } = await this.ready(true);
     const reply = await nc.request(this.names.deadLetterSubject(group), body, { headers: toNatsHeaders(headers, undefined, topic), timeout: TIMEOUT_MS });
     const ack = reply.json<{ error?: { description: string } }>();
     if (ack.error !== undefined) throw new Error(`nats: the dead-letter stream refused an entry: ${ack.error.description}`);
@@ -154,6 +156,7 @@ export class NatsDeadLetterStore implements DeadLetterStore {
     const reply = await nc.request(`$JS.API.STREAM.MSG.GET.${this.names.deadLetterStream()}`, JSON.stringify(request), { timeout: TIMEOUT_MS });
     const body = reply.json<{ message?: RawStored; error?: { code: number; description: string } }>();
     if (body.message !== undefined) return body.message;
+    // 404: no such entry, or no dead-letter stream yet (nothing was ever dead-lettered).
     if (body.error?.code === 404) return undefined;
     throw new Error(`nats: reading the dead-letter stream failed: ${body.error?.description ?? "no message"}`);
   }
@@ -173,9 +176,9 @@ export class NatsDeadLetterStore implements DeadLetterStore {
     };
   }
 
-  private async ready(): Promise<{ nc: NatsConnection; jsm: JetStreamManager }> {
+  private async ready(write = false): Promise<{ nc: NatsConnection; jsm: JetStreamManager }> {
     const link = await this.transport.link();
-    if (this.ensured) return link;
+    if (this.ensured || !(write || this.create)) return link;
     const name = this.names.deadLetterStream();
     try {
       await link.jsm.streams.info(name);

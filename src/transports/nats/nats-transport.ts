@@ -72,7 +72,7 @@ class NatsTransportImpl implements NatsTransport {
   constructor(private readonly options: ResolvedNatsOptions) {
     this.prefix = options.prefix;
     this.names = natsNames(options.prefix);
-    this.deadLetters = new NatsDeadLetterStore({ link: () => this.link() }, this.names, options.replicas);
+    this.deadLetters = new NatsDeadLetterStore({ link: () => this.link() }, this.names, options.replicas, options.create);
     this.capabilities = Object.freeze({
       nativeDelay: false,
       ordering: "none",

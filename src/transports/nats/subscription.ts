@@ -26,7 +26,8 @@ export interface PullSource {
   readonly consumer: string;
   /** The topic of a topic stream; undefined for the group's own stream (the topic is in a header). */
   readonly topic: string | undefined;
-  ensure(): Promise<void>;
+  /** Make the consumer (and its stream) if missing; true when it had to be made. */
+  ensure(): Promise<boolean>;
 }
 
 interface Pull {
@@ -143,6 +144,9 @@ export class NatsSubscription implements Subscription, DeliveryHost {
     for (const source of this.sources) {
       const open = this.pulls.get(source.stream);
       if (open !== undefined && open.endsAt + 1_000 > now) continue;
+      // A pull the server never ended (no 408): lost across a reconnect, or sent to a consumer that no longer
+      // exists (the server answers such pulls with nothing at all). Make sure the consumer is there.
+      if (open !== undefined) this.recreate(source.stream, false);
       const batch = room - this.buffer.length;
       if (batch <= 0) return;
       const expiresMs = Math.max(100, Math.min(waitMs, PULL_MAX_MS));
@@ -190,20 +194,25 @@ export class NatsSubscription implements Subscription, DeliveryHost {
     if (code === 100) return;
     const pull = streamToken === undefined ? undefined : this.pulls.get(streamToken);
     if (pull !== undefined && String(pull.id) === idToken) this.pulls.set(streamToken!, undefined);
-    if (code === 409 && /consumer (deleted|not found)/i.test(msg.headers?.description ?? "")) this.recreate(streamToken);
+    if (code === 409 && /consumer (deleted|not found)/i.test(msg.headers?.description ?? "")) this.recreate(streamToken, true);
     else if (code !== 404 && code !== 408 && code !== 409) {
       this.context.log.warn({ group: this.group, code, description: msg.headers?.description }, "nats: unexpected status on a pull");
     }
     this.wake?.();
   }
 
-  /** The consumer was deleted on the server (by an operator, or lost): make it again so the group is not stuck. */
-  private recreate(stream: string | undefined): void {
+  /**
+   * The consumer was deleted on the server (by an operator, or lost), or may have been (`known` false: a pull went
+   * unanswered): make it again if missing, so the group is not stuck.
+   */
+  private recreate(stream: string | undefined, known: boolean): void {
     const source = this.sources.find((s) => s.stream === stream);
     if (source === undefined || this.closed) return;
-    this.context.report({ kind: "subscription", group: this.group, state: "failing", reason: `consumer on ${source.stream} deleted on the server; recreating it` });
+    if (known) this.context.report({ kind: "subscription", group: this.group, state: "failing", reason: `consumer on ${source.stream} deleted on the server; recreating it` });
     source.ensure().then(
-      () => this.context.report({ kind: "subscription", group: this.group, state: "resumed" }),
+      (made) => {
+        if (known || made) this.context.report({ kind: "subscription", group: this.group, state: "resumed", ...(made ? { reason: `consumer on ${source.stream} made again` } : {}) });
+      },
       (err: unknown) => this.context.log.error({ err, group: this.group, stream: source.stream }, `nats: recreating a deleted consumer failed: ${reasonOf(err)}`),
     );
   }

@@ -53,14 +53,14 @@ export class Topology {
   }
 
   /** The group's durable consumer on `stream`, with `ackWaitMs` when given (a subscriber's lease). */
-  async ensureConsumer(stream: string, group: string, ackWaitMs: number | undefined): Promise<void> {
+  async ensureConsumer(stream: string, group: string, ackWaitMs: number | undefined): Promise<boolean> {
     const name = this.names.consumer(group);
     try {
       const info = await this.jsm.consumers.info(stream, name);
       if (ackWaitMs !== undefined && info.config.ack_wait !== ackWaitMs * MS) {
         await this.jsm.consumers.update(stream, name, { ack_wait: ackWaitMs * MS });
       }
-      return;
+      return false;
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }
@@ -73,18 +73,20 @@ export class Topology {
       max_ack_pending: GROUP_MAX_ACK_PENDING,
       max_deliver: -1,
     });
+    return true;
   }
 
-  /** Every stream a group reads: its topics' and its own, each with its consumer. */
-  async bind(group: string, topics: readonly string[], ackWaitMs?: number): Promise<void> {
+  /** Every stream a group reads: its topics' and its own, each with its consumer. True when a consumer had to be made. */
+  async bind(group: string, topics: readonly string[], ackWaitMs?: number): Promise<boolean> {
     const own = this.names.groupStream(group);
     await this.ensureStream(own, this.names.groupSubject(group));
-    await this.ensureConsumer(own, group, ackWaitMs);
+    let made = await this.ensureConsumer(own, group, ackWaitMs);
     for (const topic of topics) {
       const stream = this.names.topicStream(topic);
       await this.ensureStream(stream, this.names.topicSubject(topic));
-      await this.ensureConsumer(stream, group, ackWaitMs);
+      made = (await this.ensureConsumer(stream, group, ackWaitMs)) || made;
     }
+    return made;
   }
 
   /** A temporary group goes: its consumers, its own stream, and a topic stream no other group reads (so the topic is unroutable again). */

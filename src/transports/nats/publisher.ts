@@ -49,8 +49,13 @@ export class WindowedPublisher {
       this.queue.push({ message, done });
       this.pump();
     })));
-    // Every message lost to the link (none stored for sure): the whole batch failed.
-    if (results.length > 0 && results.every((r) => r instanceof ConnectionError)) throw results[0]!;
+    // A message lost to the link or without its PubAck may or may not be stored: the batch fails whole, and the
+    // producer retries it under the same ids (the contract's "none, some or all"). The duplicate window removes what
+    // was stored (topic publishes); a group-addressed copy may arrive twice, for the inbox to remove.
+    const unconfirmed = results.filter((r) => r instanceof ConnectionError || r instanceof PublishTimeoutError);
+    if (unconfirmed.length > 0) {
+      throw new ConnectionError(`nats: ${unconfirmed.length} of ${results.length} messages were not confirmed (${unconfirmed[0]!.message})`, { cause: unconfirmed[0] });
+    }
     return results;
   }
 

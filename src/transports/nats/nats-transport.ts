@@ -188,6 +188,8 @@ class NatsTransportImpl implements NatsTransport {
         timeout: API_TIMEOUT_MS,
         maxReconnectAttempts: -1,
         reconnectTimeWait: 250,
+        pingInterval: this.options.pingIntervalMs,
+        maxPingOut: 2,
       });
     } catch (err) {
       if (err instanceof AuthorizationError) throw new AuthenticationError(`nats: the server refused the credentials: ${err.message}`, { cause: err });

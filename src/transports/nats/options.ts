@@ -19,6 +19,8 @@ export interface NatsTransportOptions {
   readonly publishTimeoutMs?: number;
   /** Largest message accepted (headers + body), bytes; also capped by the server's max_payload. Default 1 MiB. */
   readonly maxMessageBytes?: number;
+  /** How often the client pings the server; two unanswered pings end a dead link (a blackholed network) and it reconnects, ms. Default 10000. */
+  readonly pingIntervalMs?: number;
   /** Username and password, when not in the URL. */
   readonly user?: string;
   readonly pass?: string;
@@ -34,6 +36,7 @@ export interface ResolvedNatsOptions {
   readonly publishWindow: number;
   readonly publishTimeoutMs: number;
   readonly maxMessageBytes: number;
+  readonly pingIntervalMs: number;
   readonly user: string | undefined;
   readonly pass: string | undefined;
   readonly create: boolean;
@@ -46,6 +49,7 @@ export const NATS_DEFAULTS = {
   publishWindow: 256,
   publishTimeoutMs: 10_000,
   maxMessageBytes: 1024 * 1024,
+  pingIntervalMs: 10_000,
   create: true,
 } as const;
 
@@ -68,6 +72,7 @@ export function resolveNatsOptions(options: NatsTransportOptions): ResolvedNatsO
     publishWindow: positive("publishWindow", options.publishWindow ?? NATS_DEFAULTS.publishWindow),
     publishTimeoutMs: positive("publishTimeoutMs", options.publishTimeoutMs ?? NATS_DEFAULTS.publishTimeoutMs),
     maxMessageBytes: positive("maxMessageBytes", options.maxMessageBytes ?? NATS_DEFAULTS.maxMessageBytes),
+    pingIntervalMs: positive("pingIntervalMs", options.pingIntervalMs ?? NATS_DEFAULTS.pingIntervalMs),
     user: options.user,
     pass: options.pass,
     create: options.create ?? NATS_DEFAULTS.create,

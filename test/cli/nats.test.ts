@@ -26,6 +26,20 @@ interface DoctorJson {
 }
 
 describe("cli on nats", () => {
+  it("nats - topology makes a group's streams and consumer, so a service with create off can consume", async () => {
+    const r = await cli(["topology", "shipping", Order.type, "--json", "--url", url]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const bus = await missive({ service: "cli-nats", transport: natsTransport({ servers: [SERVER], prefix, create: false }) });
+    let got = 0;
+    await bus.consume(Order, { group: "shipping" }, () => void got++).ready;
+    await bus.publish(Order, { orderId: "o1", totalCents: 1 });
+    const deadline = Date.now() + 10_000;
+    while (got === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await bus.close();
+    expect(got).toBe(1);
+  });
+
   it("nats - doctor, queues and dlq read the server: one-replica streams warn (exit 3) even when the URL asks for 3 replicas", async () => {
     const bus = await missive({ service: "cli-nats", transport: natsTransport(url) });
     await bus.consume(Order, { group: "billing" }, (o) => {

@@ -9,7 +9,7 @@ import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
 import { AuthorizationError, type NatsConnection } from "@nats-io/nats-core";
 import { connect } from "@nats-io/transport-node";
 import { AuthenticationError, ClosedError, ConnectionError } from "../../errors.js";
-import type { BrokerPing, DurabilityReporting, NativeDeadLetters, QueueInspection } from "../../transport/abilities.js";
+import type { BrokerPing, DurabilityReporting, NativeDeadLetters, QueueInspection, TopologyDeclaration } from "../../transport/abilities.js";
 import { ContextSlot, reasonOf } from "../../transport/context.js";
 import type {
   DeadLetterStore,
@@ -35,7 +35,7 @@ import { Topology } from "./topology.js";
 /** How long connect, ping and the management calls wait, ms. */
 const API_TIMEOUT_MS = 5_000;
 
-export interface NatsTransport extends Transport, NativeDeadLetters, QueueInspection, DurabilityReporting, BrokerPing {
+export interface NatsTransport extends Transport, NativeDeadLetters, QueueInspection, DurabilityReporting, BrokerPing, TopologyDeclaration {
   readonly deadLetters: DeadLetterStore;
   /** The prefix of missive's streams and subjects on this server. */
   readonly prefix: string;
@@ -90,6 +90,12 @@ class NatsTransportImpl implements NatsTransport {
   async bind(group: string, topics: readonly string[]): Promise<void> {
     const { topology } = await this.link();
     await topology.bind(group, topics);
+  }
+
+  /** `missive topology`: the group's streams and consumers, made even when `create` is off (an operator's run). */
+  async declareTopology(group: string, topics: readonly string[]): Promise<void> {
+    const { topology } = await this.link();
+    await topology.bind(group, topics, undefined, true);
   }
 
   async publish(batch: readonly OutgoingMessage[]): Promise<PublishResult[]> {

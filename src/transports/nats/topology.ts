@@ -34,14 +34,14 @@ export class Topology {
     private readonly options: ResolvedNatsOptions,
   ) {}
 
-  async ensureStream(stream: string, subject: string): Promise<void> {
+  async ensureStream(stream: string, subject: string, create = this.options.create): Promise<void> {
     try {
       await this.jsm.streams.info(stream);
       return;
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }
-    if (!this.options.create) throw new ConfigurationError(`nats: stream ${stream} does not exist (create is off)`);
+    if (!create) throw new ConfigurationError(`nats: stream ${stream} does not exist (create is off)`);
     await this.jsm.streams.add({
       name: stream,
       subjects: [subject],
@@ -53,7 +53,7 @@ export class Topology {
   }
 
   /** The group's durable consumer on `stream`, with `ackWaitMs` when given (a subscriber's lease). */
-  async ensureConsumer(stream: string, group: string, ackWaitMs: number | undefined): Promise<boolean> {
+  async ensureConsumer(stream: string, group: string, ackWaitMs: number | undefined, create = this.options.create): Promise<boolean> {
     const name = this.names.consumer(group);
     try {
       const info = await this.jsm.consumers.info(stream, name);
@@ -64,7 +64,7 @@ export class Topology {
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }
-    if (!this.options.create) throw new ConfigurationError(`nats: consumer ${name} on ${stream} does not exist (create is off)`);
+    if (!create) throw new ConfigurationError(`nats: consumer ${name} on ${stream} does not exist (create is off)`);
     await this.jsm.consumers.add(stream, {
       durable_name: name,
       ack_policy: AckPolicy.Explicit,
@@ -77,14 +77,14 @@ export class Topology {
   }
 
   /** Every stream a group reads: its topics' and its own, each with its consumer. True when a consumer had to be made. */
-  async bind(group: string, topics: readonly string[], ackWaitMs?: number): Promise<boolean> {
+  async bind(group: string, topics: readonly string[], ackWaitMs?: number, create = this.options.create): Promise<boolean> {
     const own = this.names.groupStream(group);
-    await this.ensureStream(own, this.names.groupSubject(group));
-    let made = await this.ensureConsumer(own, group, ackWaitMs);
+    await this.ensureStream(own, this.names.groupSubject(group), create);
+    let made = await this.ensureConsumer(own, group, ackWaitMs, create);
     for (const topic of topics) {
       const stream = this.names.topicStream(topic);
-      await this.ensureStream(stream, this.names.topicSubject(topic));
-      made = (await this.ensureConsumer(stream, group, ackWaitMs)) || made;
+      await this.ensureStream(stream, this.names.topicSubject(topic), create);
+      made = (await this.ensureConsumer(stream, group, ackWaitMs, create)) || made;
     }
     return made;
   }

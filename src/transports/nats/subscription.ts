@@ -15,6 +15,7 @@ import { createInbox } from "@nats-io/nats-core";
 import type { ContextSlot } from "../../transport/context.js";
 import { reasonOf } from "../../transport/context.js";
 import type { Delivery, Subscription } from "../../transport/transport.js";
+import { AckFlusher } from "./ack-flusher.js";
 import { parseAckSubject } from "./ack-subject.js";
 import { NatsDelivery, type DeliveryHost } from "./delivery.js";
 import type { NatsDeadLetterStore } from "./dead-letter-store.js";
@@ -46,6 +47,7 @@ export class NatsSubscription implements Subscription, DeliveryHost {
   private readonly buffer: NatsDelivery[] = [];
   private readonly held = new Set<NatsDelivery>();
   private readonly renewTimer: NodeJS.Timeout;
+  private readonly acks: AckFlusher;
   private wake: (() => void) | undefined;
   private nextPull = 1;
   private closed = false;
@@ -64,6 +66,7 @@ export class NatsSubscription implements Subscription, DeliveryHost {
     private readonly copy: (d: NatsDelivery, attemptsBefore: number) => Promise<void>,
   ) {
     for (const s of sources) this.pulls.set(s.stream, undefined);
+    this.acks = new AckFlusher(nc, SETTLE_TIMEOUT_MS);
     this.sub = nc.subscribe(`${this.inbox}.>`, { callback: (err, msg) => this.onMessage(err, msg) });
     this.renewTimer = setInterval(() => this.renew(), Math.max(50, Math.floor(leaseMs / 3)));
     this.renewTimer.unref();
@@ -112,7 +115,7 @@ export class NatsSubscription implements Subscription, DeliveryHost {
   }
 
   settle(ackSubject: string, body: string): Promise<void> {
-    return this.nc.request(ackSubject, body, { timeout: SETTLE_TIMEOUT_MS }).then(() => undefined);
+    return this.acks.send(ackSubject, body);
   }
 
   requeue(d: NatsDelivery, attemptsBefore: number): Promise<void> {

@@ -93,6 +93,12 @@ async function publishOne(nc: NatsConnection, names: NatsNames, m: OutgoingMessa
     return undefined;
   } catch (err) {
     if (err instanceof RequestError && err.isNoResponders()) {
+      const stream = direct ? names.groupStream(m.group!) : names.topicStream(m.topic);
+      // No responder also means a stream without a leader (a cluster electing one after its leader died): only a
+      // stream the server says does not exist makes the message unroutable; anything else is retried.
+      if (!(await streamMissing(nc, stream, timeoutMs))) {
+        return new ConnectionError(`nats: stream ${stream} did not answer (no leader, or JetStream unavailable); the publish is retried`, { cause: err });
+      }
       return new UnroutableError(direct ? `nats: no group ${JSON.stringify(m.group)} is bound (no stream for it)` : `nats: no group is bound to topic ${JSON.stringify(m.topic)} (no stream captures it)`, { cause: err });
     }
     if (err instanceof TimeoutError) return new PublishTimeoutError(`nats: no PubAck for message ${m.id} within ${timeoutMs} ms (it may be stored; a retry with the same id is removed as a duplicate)`, { cause: err });
@@ -109,4 +115,18 @@ export async function requeueCopy(nc: NatsConnection, names: NatsNames, d: NatsD
   const reply = await nc.request(names.groupSubject(d.group), d.wire.body, { headers, timeout: timeoutMs });
   const ack = reply.json<PubAck>();
   if (ack.error !== undefined) throw new TransientError(`nats: the group stream refused a released message: ${ack.error.description}`);
+}
+
+/** JetStream's err_code for a stream that does not exist. */
+const STREAM_NOT_FOUND = 10059;
+
+/** True only when JetStream answers that `stream` does not exist; an unanswered or failed look-up is not proof. */
+async function streamMissing(nc: NatsConnection, stream: string, timeoutMs: number): Promise<boolean> {
+  try {
+    const reply = await nc.request(`$JS.API.STREAM.INFO.${stream}`, undefined, { timeout: timeoutMs });
+    return reply.json<{ error?: { err_code?: number } }>().error?.err_code === STREAM_NOT_FOUND;
+  } catch {
+    // JetStream itself did not answer (no meta leader, link down): not a proof that the stream is missing.
+    return false;
+  }
 }

@@ -43,7 +43,8 @@ const SETTLE_TIMEOUT_MS = 5_000;
 export class NatsSubscription implements Subscription, DeliveryHost {
   private readonly inbox = createInbox();
   private readonly sub: NatsSub;
-  private readonly pulls = new Map<string, Pull | undefined>();
+  /** Open pulls per stream, oldest first (the server fills them in order). */
+  private readonly pulls = new Map<string, Pull[]>();
   private readonly buffer: NatsDelivery[] = [];
   private readonly held = new Set<NatsDelivery>();
   private readonly renewTimer: NodeJS.Timeout;
@@ -65,7 +66,7 @@ export class NatsSubscription implements Subscription, DeliveryHost {
     private readonly deadLetters: NatsDeadLetterStore,
     private readonly copy: (d: NatsDelivery, attemptsBefore: number) => Promise<void>,
   ) {
-    for (const s of sources) this.pulls.set(s.stream, undefined);
+    for (const s of sources) this.pulls.set(s.stream, []);
     this.acks = new AckFlusher(nc, SETTLE_TIMEOUT_MS);
     this.sub = nc.subscribe(`${this.inbox}.>`, { callback: (err, msg) => this.onMessage(err, msg) });
     this.renewTimer = setInterval(() => this.renew(), Math.max(50, Math.floor(leaseMs / 3)));
@@ -88,7 +89,7 @@ export class NatsSubscription implements Subscription, DeliveryHost {
       }
       const left = deadline - Date.now();
       if (left <= 0) return [];
-      if (room > 0) this.pull(room, left);
+      this.pull(left);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, Math.min(left, PULL_MAX_MS));
         this.wake = () => {
@@ -138,33 +139,47 @@ export class NatsSubscription implements Subscription, DeliveryHost {
 
   /** After a reconnect the server may have dropped our pulls: forget them so the next receive pulls again. */
   forgetPulls(): void {
-    for (const stream of this.pulls.keys()) this.pulls.set(stream, undefined);
+    for (const stream of this.pulls.keys()) this.pulls.set(stream, []);
     this.wake?.();
   }
 
-  private pull(room: number, waitMs: number): void {
+  /**
+   * Ask each stream for what room is left under `prefetch` (held, buffered and already asked for counted). A
+   * stream with pulls open is asked again only once a quarter of the prefetch is free, so a steady consumer
+   * pulls in batches, not one round trip per settled message.
+   */
+  private pull(waitMs: number): void {
     const now = Date.now();
     for (const source of this.sources) {
-      const open = this.pulls.get(source.stream);
-      if (open !== undefined && open.endsAt + 1_000 > now) continue;
-      // A pull the server never ended (no 408): lost across a reconnect, or sent to a consumer that no longer
-      // exists (the server answers such pulls with nothing at all). Make sure the consumer is there.
-      if (open !== undefined) this.recreate(source.stream, false);
-      const batch = room - this.buffer.length;
-      if (batch <= 0) return;
+      let open = this.pulls.get(source.stream) ?? [];
+      if (open.some((p) => p.endsAt + 1_000 <= now)) {
+        open = open.filter((p) => p.endsAt + 1_000 > now);
+        this.pulls.set(source.stream, open);
+        // A pull the server never ended (no 408): lost across a reconnect, or sent to a consumer that no longer
+        // exists (the server answers such pulls with nothing at all). Make sure the consumer is there.
+        this.recreate(source.stream, false);
+      }
+      const asked = open.reduce((n, p) => n + p.remaining, 0);
+      const batch = this.prefetch - this.held.size - this.buffer.length - asked;
+      if (batch <= 0 || (open.length > 0 && batch < Math.ceil(this.prefetch / 4))) continue;
       const expiresMs = Math.max(100, Math.min(waitMs, PULL_MAX_MS));
       const pull: Pull = { id: this.nextPull++, remaining: batch, endsAt: now + expiresMs };
-      this.pulls.set(source.stream, pull);
+      open.push(pull);
       this.lastPullEnds = Math.max(this.lastPullEnds, pull.endsAt);
       const request = JSON.stringify({ batch, expires: expiresMs * 1_000_000 });
       try {
         this.nc.publish(`$JS.API.CONSUMER.MSG.NEXT.${source.stream}.${source.consumer}`, request, { reply: `${this.inbox}.${source.stream}.${pull.id}` });
       } catch (err) {
         // A closed or draining connection: the receive times out and the bus sees the connection's own report.
-        this.pulls.set(source.stream, undefined);
+        this.endPull(source.stream, pull.id);
         this.context.log.warn({ err, group: this.group, stream: source.stream }, "nats: a pull request could not be sent");
       }
     }
+  }
+
+  private endPull(stream: string, id: number): void {
+    const open = this.pulls.get(stream);
+    if (open !== undefined) this.pulls.set(stream, open.filter((p) => p.id !== id));
   }
 
   private onMessage(err: Error | null, msg: Msg): void {
@@ -178,8 +193,8 @@ export class NatsSubscription implements Subscription, DeliveryHost {
       return;
     }
     const source = this.sources.find((s) => s.stream === info.stream);
-    const pull = this.pulls.get(info.stream);
-    if (pull !== undefined && --pull.remaining <= 0) this.pulls.set(info.stream, undefined);
+    const pull = this.pulls.get(info.stream)?.[0];
+    if (pull !== undefined && --pull.remaining <= 0) this.endPull(info.stream, pull.id);
     const { headers, topic, attemptsBefore } = fromNatsHeaders(msg.headers);
     const delivery = new NatsDelivery(source?.topic ?? topic ?? "", this.group, { headers, body: msg.data }, headers["ce-key"], msg.reply ?? "", { ...info, attemptsBefore }, this);
     if (this.closed) {
@@ -195,8 +210,7 @@ export class NatsSubscription implements Subscription, DeliveryHost {
     const [, streamToken, idToken] = msg.subject.slice(this.inbox.length).split(".");
     const code = msg.headers?.code ?? 0;
     if (code === 100) return;
-    const pull = streamToken === undefined ? undefined : this.pulls.get(streamToken);
-    if (pull !== undefined && String(pull.id) === idToken) this.pulls.set(streamToken!, undefined);
+    if (streamToken !== undefined) this.endPull(streamToken, Number(idToken));
     if (code === 409 && /consumer (deleted|not found)/i.test(msg.headers?.description ?? "")) this.recreate(streamToken, true);
     else if (code !== 404 && code !== 408 && code !== 409) {
       this.context.log.warn({ group: this.group, code, description: msg.headers?.description }, "nats: unexpected status on a pull");

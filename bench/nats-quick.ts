@@ -67,7 +67,7 @@ async function raw(): Promise<{ publish: number; consume: number }> {
   }
 }
 
-async function viaMissive(): Promise<{ publish: number; consume: number }> {
+async function viaMissive(): Promise<{ publish: number; consume: number; rss: string }> {
   const prefix = `bench-${randomUUID().slice(0, 8)}`;
   const bus = await missive({ service: "bench", transport: natsTransport({ servers: [SERVER], prefix, publishWindow: window }) });
   try {
@@ -84,13 +84,20 @@ async function viaMissive(): Promise<{ publish: number; consume: number }> {
     let got = 0;
     let done: () => void = () => undefined;
     const all = new Promise<void>((r) => (done = r));
+    const samples: number[] = [];
+    const sampler = setInterval(() => samples.push(process.memoryUsage().rss), 100);
     const t1 = performance.now();
     await bus.consume(BenchEvent, { group: "bench", concurrency: 100, prefetch: 100 }, () => {
       if (++got === total) done();
     }).ready;
     await all;
     const consumeMs = performance.now() - t1;
-    return { publish: rate(total, publishMs), consume: rate(total, consumeMs) };
+    clearInterval(sampler);
+    // RSS while draining the backlog: the first tenth of the samples against the last tenth (flat: no growth per message).
+    const mb = (xs: number[]): string => (xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length) / 2 ** 20).toFixed(0);
+    const tenth = Math.max(1, Math.floor(samples.length / 10));
+    const rss = `rss while draining: first tenth ${mb(samples.slice(0, tenth))} MiB, last tenth ${mb(samples.slice(-tenth))} MiB, peak ${(Math.max(...samples) / 2 ** 20).toFixed(0)} MiB`;
+    return { publish: rate(total, publishMs), consume: rate(total, consumeMs), rss };
   } finally {
     await bus.close();
     await removeNatsPrefix(SERVER, prefix);
@@ -99,4 +106,4 @@ async function viaMissive(): Promise<{ publish: number; consume: number }> {
 
 const r = await raw();
 const m = await viaMissive();
-console.log(`nats ${total} messages, window ${window}: publish raw ${r.publish}/s missive ${m.publish}/s (${(m.publish / r.publish).toFixed(2)}x); consume raw ${r.consume}/s missive ${m.consume}/s (${(m.consume / r.consume).toFixed(2)}x)`);
+console.log(`nats ${total} messages, window ${window}: publish raw ${r.publish}/s missive ${m.publish}/s (${(m.publish / r.publish).toFixed(2)}x); consume raw ${r.consume}/s missive ${m.consume}/s (${(m.consume / r.consume).toFixed(2)}x); missive ${m.rss}`);

@@ -18,6 +18,8 @@ export { probeBroker, type BrokerKind } from "./broker-specs.js";
 export interface BrokerOptions {
   /** redis: `--appendonly yes --appendfsync always`, so a restart (even after SIGKILL) keeps every acknowledged write. Default false. */
   readonly appendOnly?: boolean;
+  /** nats: the server's max_payload in bytes (nats-server's default is 1 MB, below missive's default body limit of 1 MiB plus headers). */
+  readonly maxPayload?: number;
   /** How long start and restart wait for the broker to answer its protocol probe, ms. Default 30 000 (60 000 for rabbitmq). */
   readonly readyTimeoutMs?: number;
 }
@@ -228,7 +230,7 @@ export async function startBroker(kind: BrokerKind, options: BrokerOptions = {})
   const missing = missingBinary(kind);
   if (missing) throw new Error(missing);
   const dir = mkdtempSync(join(tmpdir(), `missive-broker-${kind}-`));
-  const ctx: LaunchContext = { dir, port: await freePort(), port2: await freePort(), appendOnly: options.appendOnly ?? false };
+  const ctx: LaunchContext = { dir, port: await freePort(), port2: await freePort(), appendOnly: options.appendOnly ?? false, ...(options.maxPayload === undefined ? {} : { maxPayload: options.maxPayload }) };
   const handle = new Handle(kind, ctx, options.readyTimeoutMs ?? spec.readyTimeoutMs);
   live.add(handle);
   try {

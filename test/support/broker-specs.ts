@@ -18,6 +18,8 @@ export interface LaunchContext {
   /** A second port, for brokers that need one (RabbitMQ's Erlang distribution). */
   readonly port2: number;
   readonly appendOnly: boolean;
+  /** nats: max_payload, bytes (written to a config file; there is no flag for it). */
+  readonly maxPayload?: number;
 }
 
 interface Launch {
@@ -155,7 +157,7 @@ export const BROKER_SPECS: Record<BrokerKind, BrokerSpec> = {
     binary: () => findBinary("nats-server", ["/usr/sbin/nats-server"]),
     command: (ctx) => ({
       file: findBinary("nats-server", ["/usr/sbin/nats-server"])!,
-      args: ["-a", "127.0.0.1", "-p", String(ctx.port), "-js", "-sd", join(ctx.dir, "jetstream")],
+      args: ["-a", "127.0.0.1", "-p", String(ctx.port), "-js", "-sd", join(ctx.dir, "jetstream"), ...natsConfig(ctx)],
     }),
     url: (port) => `nats://127.0.0.1:${port}`,
     probe: PROBES.nats,
@@ -235,3 +237,11 @@ export const BROKER_SPECS: Record<BrokerKind, BrokerSpec> = {
     stopGraceMs: 0,
   },
 };
+
+/** `-c <file>` with what nats-server takes only from a config file (max_payload), or nothing. */
+function natsConfig(ctx: LaunchContext): string[] {
+  if (ctx.maxPayload === undefined) return [];
+  const file = join(ctx.dir, "nats.conf");
+  writeFileSync(file, `max_payload: ${ctx.maxPayload}\n`);
+  return ["-c", file];
+}

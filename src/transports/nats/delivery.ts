@@ -1,0 +1,120 @@
+/**
+ * One JetStream message handed to a consumer, settled through its ack
+ * subject. Acks and naks are requests: the server's reply confirms them
+ * (a plain ack is fire-and-forget and lost silently on a dropped link).
+ * The first settle wins; a settle that fails on the way (a timeout) leaves
+ * it held so the caller may settle again. Once the transport's connection
+ * is gone (closed, or killed like a crashed process), the server takes the
+ * message back when its ack wait runs out, so a settle rejects with
+ * LeaseLostError.
+ */
+import type { WireMessage } from "../../envelope/wire.js";
+import { ConfigurationError, LeaseLostError } from "../../errors.js";
+import type { Delivery } from "../../transport/transport.js";
+
+export type DeliveryStatus = "held" | "settling" | "settled";
+
+/** What a delivery needs from its subscription: the link to the server and word when it is done. */
+export interface DeliveryHost {
+  /** Publish a copy of `delivery` to its group's stream, confirmed, carrying `attemptsBefore` (release). */
+  requeue(delivery: NatsDelivery, attemptsBefore: number): Promise<void>;
+  /** Store a dead letter and wait for its confirm (dead-letter-store.ts). */
+  storeDeadLetter(delivery: NatsDelivery, headers: Readonly<Record<string, string>>): Promise<void>;
+  /** Send `body` to the ack subject and wait for the server's reply; rejects when the link is gone. */
+  settle(ackSubject: string, body: string): Promise<void>;
+  /** False once the connection this delivery came on is gone for good. */
+  readonly live: boolean;
+  done(delivery: NatsDelivery): void;
+}
+
+export class NatsDelivery implements Delivery {
+  status: DeliveryStatus = "held";
+  /** JetStream's own count (num_delivered): every delivery, naks and releases included. Kept for diagnostics. */
+  readonly deliveries: number;
+  /** Unix ms the message was stored. */
+  readonly storedAt: number;
+  /**
+   * Handler starts, from 1 (capabilities.attempts `exact`): JetStream's
+   * num_delivered on this copy plus the attempts of the copies before it. A
+   * release is a confirmed copy plus an ack, not a nak, because a nak would
+   * count in num_delivered: the copy carries this attempt minus one, so the
+   * next delivery has the same attempt. A crash redelivery (ack wait run out)
+   * is a new num_delivered, so it counts.
+   */
+  readonly attempt: number;
+
+  constructor(
+    readonly topic: string,
+    readonly group: string,
+    readonly wire: WireMessage,
+    readonly key: string | undefined,
+    readonly ackSubject: string,
+    meta: { deliveries: number; storedAt: number; attemptsBefore: number },
+    private readonly host: DeliveryHost,
+  ) {
+    this.deliveries = meta.deliveries;
+    this.storedAt = meta.storedAt;
+    this.attempt = meta.attemptsBefore + meta.deliveries;
+  }
+
+  start(): boolean {
+    return this.status === "held" && this.host.live;
+  }
+
+  ack(): Promise<void> {
+    return this.settle("ack", "+ACK");
+  }
+
+  retry(): Promise<void> {
+    return Promise.reject(new ConfigurationError("nats: retry(delay) is the runtime's delay fill on this transport (nativeDelay is off)"));
+  }
+
+  /** Into the dead-letter stream (confirmed), then acked: a crash between the two leaves it in both, never neither. */
+  deadLetter(headers: Readonly<Record<string, string>>): Promise<void> {
+    return this.settle("dead-letter", "+ACK", () => this.host.storeDeadLetter(this, headers));
+  }
+
+  /** A copy at the end of the group's own stream (deliverable at once, headers unchanged, same attempt), then an ack. */
+  release(): Promise<void> {
+    return this.settle("release", "+ACK", () => this.host.requeue(this, this.attempt - 1));
+  }
+
+  /** `+WPI` (working): the server restarts this message's ack wait. */
+  async renewLease(): Promise<void> {
+    if (this.status !== "held") return;
+    if (!this.host.live) throw this.lost("lease renewal");
+    await this.host.settle(this.ackSubject, "+WPI");
+  }
+
+  private lost(what: string): LeaseLostError {
+    return new LeaseLostError(`nats: ${what} of a message in group ${JSON.stringify(this.group)} failed: the connection it came on is gone, so the server redelivers it when its ack wait runs out`);
+  }
+
+  private async settle(what: string, body: string, before?: () => Promise<void>): Promise<void> {
+    if (this.status !== "held") return;
+    if (!this.host.live) {
+      this.finish();
+      throw this.lost(what);
+    }
+    this.status = "settling";
+    try {
+      await before?.();
+      await this.host.settle(this.ackSubject, body);
+    } catch (err) {
+      if (!this.host.live) {
+        this.finish();
+        throw this.lost(what);
+      }
+      // Not confirmed (a timeout, a reconnect): still held, so the caller may settle again.
+      this.status = "held";
+      throw err;
+    }
+    this.finish();
+  }
+
+  finish(): void {
+    if (this.status === "settled") return;
+    this.status = "settled";
+    this.host.done(this);
+  }
+}

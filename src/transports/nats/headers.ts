@@ -1,0 +1,71 @@
+/**
+ * Wire headers ⇄ NATS headers. NATS headers are lines of text: a value with
+ * a CR or LF would break the frame, and the client trims the blanks around
+ * a value. Such a value (and one that already looks encoded) travels as an
+ * RFC 2047 encoded word, `=?UTF-8?B?<base64>?=`, which a plain client can
+ * decode; every other value travels as it is, so CloudEvents `ce-*` headers
+ * (the NATS binding's names) read plainly. `Nats-*` headers are the
+ * server's and never reach a delivery; `missive-nats-topic` (the topic of a
+ * message sent to one group's stream) and `missive-nats-attempts-before`
+ * (a released copy's earlier attempts) are taken off again.
+ */
+import { headers as natsHeaders, type MsgHdrs } from "@nats-io/nats-core";
+
+export const TOPIC_HEADER = "missive-nats-topic";
+/** On a released message's copy: the attempts its earlier copies used (delivery.ts). */
+export const BASE_HEADER = "missive-nats-attempts-before";
+const ENCODED = /^=\?UTF-8\?B\?([A-Za-z0-9+/=]*)\?=$/;
+
+/** Travels as it is: no control character, no blank at either end. */
+function isPlain(value: string): boolean {
+  if (value.trim() !== value) return false;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f) return false;
+  }
+  return true;
+}
+
+function encodeValue(value: string): string {
+  if (value === "" || (isPlain(value) && !value.startsWith("=?"))) return value;
+  return `=?UTF-8?B?${Buffer.from(value, "utf8").toString("base64")}?=`;
+}
+
+function decodeValue(value: string): string {
+  const m = ENCODED.exec(value);
+  return m === null ? value : Buffer.from(m[1] ?? "", "base64").toString("utf8");
+}
+
+/** NATS headers for `wire`; `messageId` becomes `Nats-Msg-Id` (the server's dedup) when given. */
+export function toNatsHeaders(wire: Readonly<Record<string, string>>, messageId: string | undefined, topic: string | undefined, attemptsBefore = 0): MsgHdrs {
+  const h = natsHeaders();
+  for (const [name, value] of Object.entries(wire)) h.set(name, encodeValue(value));
+  if (topic !== undefined) h.set(TOPIC_HEADER, encodeValue(topic));
+  if (attemptsBefore > 0) h.set(BASE_HEADER, String(attemptsBefore));
+  // The server's duplicate window removes a producer retry with the same id.
+  if (messageId !== undefined) h.set("Nats-Msg-Id", messageId);
+  return h;
+}
+
+/** The wire headers of a received message, and the topic it carried (group streams). */
+export function fromNatsHeaders(h: MsgHdrs | undefined): { headers: Record<string, string>; topic: string | undefined; attemptsBefore: number } {
+  const headers: Record<string, string> = {};
+  let topic: string | undefined;
+  let attemptsBefore = 0;
+  if (h === undefined) return { headers, topic, attemptsBefore };
+  for (const name of h.keys()) {
+    if (/^nats-/i.test(name)) continue;
+    const value = decodeValue(h.get(name));
+    if (name === TOPIC_HEADER) topic = value;
+    else if (name === BASE_HEADER) attemptsBefore = Number(value) || 0;
+    else headers[name] = value;
+  }
+  return { headers, topic, attemptsBefore };
+}
+
+/** Bytes of the header block as sent (`NATS/1.0` line, `name: value` lines, blank line). */
+export function headerBytes(h: MsgHdrs): number {
+  let n = "NATS/1.0\r\n\r\n".length;
+  for (const name of h.keys()) for (const value of h.values(name)) n += Buffer.byteLength(name) + 2 + Buffer.byteLength(value) + 2;
+  return n;
+}

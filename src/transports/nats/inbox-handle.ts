@@ -1,0 +1,12 @@
+/**
+ * Types only: NATS JetStream keeps no inbox of its own (register.ts), so on
+ * a bus made from a `nats://` URL literal with no `inbox` store,
+ * `idempotency: "inbox"` does not compile (runtime/inbox-handles.ts).
+ */
+declare module "../../runtime/inbox-handles.js" {
+  interface TransportInboxHandles {
+    nats: never;
+  }
+}
+
+export {};

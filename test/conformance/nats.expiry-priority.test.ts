@@ -1,0 +1,4 @@
+import { runExpiryPriorityConformance } from "./expiry-priority.suite.js";
+import { natsTarget } from "./nats.target.js";
+
+runExpiryPriorityConformance(natsTarget);

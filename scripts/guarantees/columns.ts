@@ -15,6 +15,8 @@ export const COLUMNS: readonly Column[] = [
   { id: "sqlite", title: "SQLite", files: /(^|\/)(sqlite[-.]|cli-replay-sigkill)/ },
   { id: "rabbitmq-cluster", title: "RabbitMQ, replicated (3-node cluster)", files: /(^|\/)rabbitmq-cluster[-.]/ },
   { id: "rabbitmq", title: "RabbitMQ (single node)", files: /(^|\/)rabbitmq[-.]/ },
+  { id: "nats-cluster", title: "NATS JetStream, replicated (3-node cluster)", files: /(^|\/)nats-cluster[-.]/ },
+  { id: "nats", title: "NATS JetStream (single server)", files: /(^|\/)nats[-.]/ },
 ];
 
 /** The configuration a file's tests held under: the first entry whose pattern matches the file. */
@@ -30,6 +32,10 @@ const CONFIGURATIONS: ReadonlyArray<readonly [RegExp, string]> = [
   [/faults\/rabbitmq-broker-faults/, "a single RabbitMQ node of the test's own on another loopback port, quorum queues (the default)"],
   [/faults\/rabbitmq-(consume-network|publish-reset|publish-order|spool-blackhole|spool-resets)/, "the shared single RabbitMQ node (127.0.0.1:5672), a vhost of the test's own, quorum queues (the default), reached through a TCP proxy of the test's own that resets or blackholes"],
   [/faults\/rabbitmq-spool/, "the shared single RabbitMQ node (127.0.0.1:5672), a vhost of the test's own, quorum queues (the default), made unreachable through a TCP proxy of the test's own; a spool file of the producer's own"],
+  [/nats-cluster/, "3 nats-server 2.9 processes of the test's own on loopback ports, streams with 3 replicas, file storage"],
+  [/conformance\/nats\.conformance/, "a nats-server 2.9 of the test's own (JetStream, file storage, max_payload 8 MiB so an over-limit body reaches missive), streams with 1 replica"],
+  [/faults\/nats/, "a nats-server 2.9 of the test's own on another loopback port (JetStream, file storage), streams with 1 replica; resets and blackholes through a TCP proxy of the test's own"],
+  [/nats/, "the shared nats-server 2.9 (127.0.0.1:4222, JetStream, file storage), streams with 1 replica and a prefix of the test's own"],
   [/expiry-priority/, "the shared single RabbitMQ node (127.0.0.1:5672), a vhost of the test's own; classic queues where the test says priorities on, quorum otherwise"],
   [/rabbitmq/, "the shared single RabbitMQ node (127.0.0.1:5672), a vhost of the test's own, quorum queues (the default)"],
 ];

@@ -44,7 +44,7 @@ export const PROMISES: readonly Promise_[] = [
   {
     id: "no-loss-broker-restart",
     promise: "No confirmed message lost when the broker is killed and restarts, or (replicated) when a node is killed and the others carry on",
-    titles: [/(node|broker)[^>]*SIGKILLed[^>]*lost (confirmed )?0/i, /(SIGKILL|kill)[^>]*leader|leader[^>]*(SIGKILL|kill)/i],
+    titles: [/(node|broker)[^>]*SIGKILLed[^>]*lost (confirmed )?0/i, /(SIGKILL|kill)[^>]*leader|leader[^>]*(SIGKILL|kill)/i, /SIGKILL and restart of the server[^>]*loses no confirmed message/i],
     files: /^test\/faults\//,
     doesNotApply: { memory: IN_PROCESS, sqlite: "no broker process: the queue is a file, written before a publish is confirmed" },
   },

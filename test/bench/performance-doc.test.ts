@@ -33,7 +33,7 @@ function figures(value: unknown): string[] {
 }
 
 /** A quoted performance figure: a rate, CPU per message, a ratio, a size in MB, a percentile in ms. */
-const FIGURE = /\d[\d,.]*\s*(k\s*)?msgs?\/s|\d\s*µs|\d\s*×|\d\s*MB\b|p(50|99)[^.\n]*\d\s*ms\b/;
+const FIGURE = /\d[\d,.]*\s*(k\s*)?msgs?\/s|\d\s*µs|\d\s*×|\d\.\d+x\b|\d\s*MB\b|\d\s*MiB\s+(in|at|peak|of RSS)|p(50|99)[^.\n]*\d\s*ms\b/;
 
 function userDocs(): string[] {
   const md = (sub: string): string[] => readdirSync(join(root, sub)).filter((f) => f.endsWith(".md")).map((f) => join(sub, f));

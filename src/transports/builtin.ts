@@ -6,8 +6,10 @@
  * scheme's URL with its own inbox (runtime/inbox-handles.ts).
  */
 import "./memory/register.js";
+import "./postgres/register.js";
 import "./rabbitmq/register.js";
 import "./sqlite/register.js";
 import "./memory/inbox-handle.js";
+import "./postgres/inbox-handle.js";
 import "./rabbitmq/inbox-handle.js";
 import "./sqlite/inbox-handle.js";

@@ -57,6 +57,8 @@ export type Announce = (groups: Iterable<string>) => void;
 
 export class QueueStore {
   readonly t: PgTableNames;
+  private readonly pendingPublishes: Array<{ readonly prepared: ReadonlyArray<PreparedMessage | Error>; resolve(r: PublishResult[]): void; reject(e: unknown): void }> = [];
+  private publishing = false;
   private readonly sql: Record<"insert" | "claimAll" | "claimHeads" | "nextAll" | "nextHeads" | "renew" | "ack" | "retry" | "releaseUnhandled" | "release" | "deadLetter" | "notify", string>;
 
   constructor(
@@ -100,14 +102,38 @@ export class QueueStore {
     };
   }
 
-  /** One transaction for the whole batch; per-message results. */
+  /**
+   * One transaction per batch, and one publish transaction at a time per transport: batches asked for while
+   * one commits join the next (group commit), in call order. Running them side by side on the pool would let
+   * a later batch take a key's lock (and so its seq) first, putting a key's messages out of publish order.
+   */
   publish(batch: readonly OutgoingMessage[]): Promise<PublishResult[]> {
     const prepared = batch.map((m) => this.prepareMessage(m));
     if (!prepared.some((m) => !(m instanceof Error))) return Promise.resolve(prepared as Error[]);
-    return inTransaction(this.pool, "publish", (client) => this.insert(client, prepared)).then(({ results, groups }) => {
-      this.announce(groups);
-      return results;
+    return new Promise<PublishResult[]>((resolve, reject) => {
+      this.pendingPublishes.push({ prepared, resolve, reject });
+      if (!this.publishing) void this.flushPublishes();
     });
+  }
+
+  private async flushPublishes(): Promise<void> {
+    this.publishing = true;
+    while (this.pendingPublishes.length > 0) {
+      const calls = this.pendingPublishes.splice(0, this.pendingPublishes.length);
+      try {
+        const { results, groups } = await inTransaction(this.pool, "publish", (client) => this.insert(client, calls.flatMap((c) => c.prepared)));
+        this.announce(groups);
+        let at = 0;
+        for (const c of calls) {
+          c.resolve(results.slice(at, at + c.prepared.length));
+          at += c.prepared.length;
+        }
+      } catch (err) {
+        // Rolled back: none of these calls' messages were stored; each caller retries with the same ids.
+        for (const c of calls) c.reject(err);
+      }
+    }
+    this.publishing = false;
   }
 
   /**

@@ -5,5 +5,5 @@ export { postgresTransport } from "./postgres-transport.js";
 export type { PostgresTransport } from "./postgres-transport.js";
 export { parsePostgresUrl } from "./options.js";
 export type { PostgresTransportOptions } from "./options.js";
-export { pgTransportSchema, pgTableNames, DEFAULT_TABLE_PREFIX } from "./schema.js";
+export { pgTransportSchema, pgTableNames, renderTransportSql, DEFAULT_TABLE_PREFIX } from "./schema.js";
 export type { PgTableNames } from "./schema.js";

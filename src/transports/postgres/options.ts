@@ -55,8 +55,7 @@ export function resolvePostgresOptions(o: PostgresTransportOptions): ResolvedPos
   if (pool === undefined && (typeof o.connectionString !== "string" || o.connectionString === "")) {
     throw new ConfigurationError("postgres transport: give a `connectionString` (postgres://…) or a `pool`");
   }
-  const prefix = o.tablePrefix ?? DEFAULT_TABLE_PREFIX;
-  if (typeof prefix !== "string" || !PREFIX.test(prefix)) throw new ConfigurationError(`postgres transport: tablePrefix must be lower-case letters, digits and _ (not starting with a digit, at most 40), got ${JSON.stringify(prefix)}`);
+  const prefix = checkTablePrefix(o.tablePrefix ?? DEFAULT_TABLE_PREFIX, "postgres transport: tablePrefix");
   const int = (name: string, value: number | undefined, fallback: number, min: number): number => {
     const v = value ?? fallback;
     if (!Number.isSafeInteger(v) || v < min) throw new ConfigurationError(`postgres transport: ${name} must be an integer >= ${min}, got ${String(v)}`);
@@ -80,6 +79,12 @@ export function resolvePostgresOptions(o: PostgresTransportOptions): ResolvedPos
 
 /** Query parameters the transport reads off a `postgres://` URL (the rest stay for node-postgres: sslmode, …). */
 const OURS = ["tablePrefix", "notify", "pollMinMs", "pollMaxMs", "migrate", "maxMessageBytes", "poolMax"] as const;
+
+/** A prefix goes into identifiers unquoted: lower-case letters, digits and _ only. */
+export function checkTablePrefix(prefix: unknown, what: string): string {
+  if (typeof prefix !== "string" || !PREFIX.test(prefix)) throw new ConfigurationError(`${what} must be lower-case letters, digits and _ (not starting with a digit, at most 40), got ${JSON.stringify(prefix)}`);
+  return prefix;
+}
 
 /** `postgres://…?tablePrefix=app_&notify=false`: transport options, and the URL without them for node-postgres. */
 export function parsePostgresUrl(url: string): PostgresTransportOptions {

@@ -147,3 +147,12 @@ END $$`,
     `INSERT INTO ${t.meta} (name, value) VALUES ('schema_version', '${SCHEMA_VERSION}') ON CONFLICT (name) DO NOTHING`,
   ];
 }
+
+/** The schema as one SQL file (sql/postgres/004_transport.sql is this with the default prefix; a test keeps them identical). */
+export function renderTransportSql(prefix: string): string {
+  const header =
+    `-- missive: generated from src/transports/postgres/schema.ts (the statements \`missive migrate --only transport\` runs,\n` +
+    `-- and the PostgreSQL transport runs on connect unless migrate=false).\n` +
+    `-- To choose another table prefix, replace every ${prefix} below (tables, indexes, functions, triggers follow it).\n\n`;
+  return header + pgTransportSchema(prefix).map((s) => `${s};\n`).join("\n");
+}

@@ -7,9 +7,11 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import pg from "pg";
 import { afterEach, describe, expect, it } from "vitest";
-import type { OutgoingMessage } from "../../src/index.js";
+import { missive, type OutgoingMessage } from "../../src/index.js";
+import { OrderPlaced } from "../conformance/contracts.js";
+import { waitFor } from "../support/wait.js";
 import { parsePostgresUrl, postgresTransport, renderTransportSql, type PostgresTransport } from "../../src/transports/postgres/index.js";
-import { dropPrefix, PG_URL, pgPrefix } from "../support/postgres.js";
+import { dropPrefix, PG_URL, pgPrefix, pgQuery } from "../support/postgres.js";
 import { receiveAtLeast } from "../support/receive.js";
 
 const opened: PostgresTransport[] = [];
@@ -132,6 +134,28 @@ describe("postgres transport", () => {
     const got = await waiting;
     expect(got.map((d) => d.wire.headers["ce-id"])).toEqual(["notified"]);
     expect(Date.now() - sent).toBeLessThan(1_000);
+  });
+
+  it("postgres transport - missive() on a postgres:// URL of a fresh database makes the tables and brings an inbox whose transaction is a pg client", async () => {
+    const prefix = pgPrefix();
+    prefixes.push(prefix);
+    const bus = await missive({ transport: `${PG_URL}?tablePrefix=${prefix}`, service: "pg-url", idempotency: "inbox" });
+    try {
+      const handled: string[] = [];
+      await bus.consume(OrderPlaced, { group: "billing" }, async (order, ctx) => {
+        await ctx.transaction(async (tx) => {
+          const r = await (tx as pg.PoolClient).query<{ one: number }>("SELECT 1 AS one");
+          handled.push(`${order.orderId}:${r.rows[0]?.one}`);
+        });
+      }).ready;
+      await bus.publish(OrderPlaced, { orderId: "o-1", seq: 1, totalCents: 1 });
+      await waitFor(() => handled.length === 1, 10_000, "the handler's transaction");
+      expect(handled).toEqual(["o-1:1"]);
+      const inboxRows = await pgQuery(`SELECT count(*)::int AS n FROM ${prefix}inbox WHERE group_name = 'billing'`);
+      expect(inboxRows.rows[0].n).toBe(1);
+    } finally {
+      await bus.close();
+    }
   });
 
   it("postgres transport - the URL's transport parameters are taken off; the rest stay for node-postgres", () => {

@@ -48,6 +48,8 @@ export interface PostgresTransport extends Transport, NativeDeadLetters, QueueIn
    * visible to consumers when, and only if, it commits. No outbox, no relay. Per-message results as `publish`.
    */
   publishIn(client: PoolClient, batch: readonly OutgoingMessage[]): Promise<PublishResult[]>;
+  /** Create the tables now (idempotent) when `migrate` allows, else check they exist; `connect` does it too. */
+  prepareTables(): Promise<void>;
 }
 
 /** A transport for `options` or a `postgres://` URL (not connected: `connect` creates the tables when allowed). */
@@ -100,6 +102,11 @@ class PostgresTransportImpl implements PostgresTransport {
     this.assertOpen();
     this.context.use(context);
     await this.ready();
+  }
+
+  prepareTables(): Promise<void> {
+    this.assertOpen();
+    return this.ready();
   }
 
   /** The tables exist (created when allowed) and the server answers; once per transport, again after a failure. */

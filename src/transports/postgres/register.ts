@@ -13,10 +13,10 @@ registerTransport({
   schemes: ["postgres", "postgresql"],
   async open(url, options) {
     const mod = await import("./index.js");
-    const { postgresInbox } = await import("../../stores/postgres/inbox.js");
+    const { transportInbox } = await import("./transport-inbox.js");
     // Operators' tools (create: false) must not create tables in a database a mistyped URL names.
     const transport = mod.postgresTransport({ ...mod.parsePostgresUrl(url), ...(options.create === false ? { migrate: false } : {}) });
     // The inbox lives in the same database, so `idempotency: "inbox"` works with nothing more to configure.
-    return { transport, inbox: postgresInbox({ pool: transport.pool, table: transport.tables.inbox }) as InboxStore<unknown> };
+    return { transport, inbox: transportInbox(transport) as InboxStore<unknown> };
   },
 });

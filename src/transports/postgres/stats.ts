@@ -7,6 +7,7 @@ import type { QueueStats } from "../../transport/transport.js";
 import { LIVE_MS } from "./consumers.js";
 import { NOW_MS, type PgTableNames } from "./schema.js";
 import { toPgTransportError } from "./errors.js";
+import { holdClient } from "../../stores/postgres/checked-out.js";
 
 interface QueueRow { readonly g: string; readonly depth: string; readonly in_flight: string; readonly delayed: string; readonly oldest: string | null; readonly now: string }
 
@@ -15,6 +16,7 @@ export async function readStats(pool: Pool, t: PgTableNames): Promise<QueueStats
     throw toPgTransportError(err, "reading queue statistics: connecting failed");
   });
   let broken: Error | undefined;
+  const unhold = holdClient(client);
   try {
     await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
     const now = Number((await client.query<{ now: string }>(`SELECT ${NOW_MS} AS now`)).rows[0]?.now);
@@ -61,6 +63,7 @@ export async function readStats(pool: Pool, t: PgTableNames): Promise<QueueStats
     await client.query("ROLLBACK").catch((e: unknown) => (broken = e instanceof Error ? e : new Error(String(e))));
     throw toPgTransportError(err, "reading queue statistics failed");
   } finally {
+    unhold();
     client.release(broken);
   }
 }

@@ -1,5 +1,6 @@
 /** Running statements on the pool: one at a time, or as one transaction, with a lost deadlock run again. */
 import type { Pool, PoolClient, QueryResultRow } from "pg";
+import { holdClient } from "../../stores/postgres/checked-out.js";
 import { isTransient, toPgTransportError } from "./errors.js";
 
 const TRIES = 5;
@@ -14,6 +15,8 @@ export async function inTransaction<T>(pool: Pool, what: string, fn: (client: Po
       throw toPgTransportError(err, `${what}: connecting failed`);
     }
     let broken: Error | undefined;
+    // The server dying while we hold the client between queries must fail the next query, not crash the process.
+    const unhold = holdClient(client);
     try {
       await client.query("BEGIN");
       const result = await fn(client);
@@ -25,6 +28,7 @@ export async function inTransaction<T>(pool: Pool, what: string, fn: (client: Po
       if (attempt < TRIES && isTransient(err)) continue;
       throw toPgTransportError(err, what);
     } finally {
+      unhold();
       client.release(broken);
     }
   }

@@ -31,6 +31,13 @@ export interface PostgresTransportOptions {
   readonly maxMessageBytes?: number;
   /** Connections in the pool the transport opens from `connectionString`. Default 10. */
   readonly poolMax?: number;
+  /**
+   * Where the LISTEN connection goes, when not where the pool goes: LISTEN needs a session of its own, so
+   * behind PgBouncer in transaction mode point this at the server itself. Default: the pool's server.
+   */
+  readonly listenConnectionString?: string;
+  /** How often the LISTEN connection must answer a `SELECT 1` (and within how long) before it is replaced as half-open, ms. Default 5000. */
+  readonly listenCheckMs?: number;
 }
 
 export interface ResolvedPostgresOptions {
@@ -43,6 +50,8 @@ export interface ResolvedPostgresOptions {
   readonly migrate: boolean;
   readonly maxMessageBytes: number;
   readonly poolMax: number;
+  readonly listenConnectionString: string | undefined;
+  readonly listenCheckMs: number;
 }
 
 const PREFIX = /^[a-z_][a-z0-9_]{0,39}$/;
@@ -52,6 +61,9 @@ const DEFAULT_MAX_BYTES = 64 * 1024 * 1024;
 export function resolvePostgresOptions(o: PostgresTransportOptions): ResolvedPostgresOptions {
   if (o === null || typeof o !== "object") throw new ConfigurationError("postgres transport: options must be an object");
   const pool = o.pool === undefined ? undefined : checkPool(o.pool, "postgres transport");
+  if (o.listenConnectionString !== undefined && (typeof o.listenConnectionString !== "string" || o.listenConnectionString === "")) {
+    throw new ConfigurationError("postgres transport: listenConnectionString must be a postgres:// URL");
+  }
   if (pool === undefined && (typeof o.connectionString !== "string" || o.connectionString === "")) {
     throw new ConfigurationError("postgres transport: give a `connectionString` (postgres://…) or a `pool`");
   }
@@ -74,11 +86,13 @@ export function resolvePostgresOptions(o: PostgresTransportOptions): ResolvedPos
     migrate: o.migrate ?? true,
     maxMessageBytes: int("maxMessageBytes", o.maxMessageBytes, DEFAULT_MAX_BYTES, 1),
     poolMax: int("poolMax", o.poolMax, 10, 1),
+    listenConnectionString: o.listenConnectionString,
+    listenCheckMs: int("listenCheckMs", o.listenCheckMs, 5_000, 50),
   };
 }
 
 /** Query parameters the transport reads off a `postgres://` URL (the rest stay for node-postgres: sslmode, …). */
-const OURS = ["tablePrefix", "notify", "pollMinMs", "pollMaxMs", "migrate", "maxMessageBytes", "poolMax"] as const;
+const OURS = ["tablePrefix", "notify", "pollMinMs", "pollMaxMs", "migrate", "maxMessageBytes", "poolMax", "listenCheckMs"] as const;
 
 /** A prefix goes into identifiers unquoted: lower-case letters, digits and _ only. */
 export function checkTablePrefix(prefix: unknown, what: string): string {

@@ -94,8 +94,14 @@ class PostgresTransportImpl implements PostgresTransport {
       this.channel.signal(list);
     });
     this.consumers = new PgConsumers(this.pool, this.tables, this.context);
-    const listenConfig: pg.ClientConfig = options.connectionString !== undefined ? { connectionString: options.connectionString } : ((this.pool as unknown as { options: pg.ClientConfig }).options ?? {});
-    this.listener = options.notify ? new NotifyListener(listenConfig, this.tables.channel, this.channel, this.context, 5_000) : undefined;
+    const target: pg.ClientConfig =
+      options.listenConnectionString !== undefined ? { connectionString: options.listenConnectionString }
+      : options.connectionString !== undefined ? { connectionString: options.connectionString }
+      // node-postgres keeps the options a Pool was made with: the LISTEN client connects the same way.
+      : ((this.pool as unknown as { options?: pg.ClientConfig }).options ?? {});
+    // A connect that hangs (a blackholed path) must fail in time for the next check to try again.
+    const listenConfig: pg.ClientConfig = { ...target, connectionTimeoutMillis: options.listenCheckMs };
+    this.listener = options.notify ? new NotifyListener(listenConfig, this.tables.channel, this.channel, this.context, options.listenCheckMs) : undefined;
   }
 
   async connect(context?: TransportContext): Promise<void> {

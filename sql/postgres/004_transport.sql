@@ -39,6 +39,8 @@ CREATE TABLE IF NOT EXISTS missive_queue (
   priority SMALLINT NOT NULL DEFAULT 0 CHECK (priority BETWEEN 0 AND 9)
 ) WITH (fillfactor = 70);
 
+ALTER TABLE missive_queue SET (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 10000, autovacuum_vacuum_cost_delay = 0, autovacuum_vacuum_insert_scale_factor = 0, autovacuum_vacuum_insert_threshold = 10000);
+
 CREATE INDEX IF NOT EXISTS missive_queue_claim ON missive_queue (group_name, priority DESC, visible_at, seq);
 
 CREATE INDEX IF NOT EXISTS missive_queue_claim_heads ON missive_queue (group_name, priority DESC, visible_at, seq) WHERE NOT blocked;

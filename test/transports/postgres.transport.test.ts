@@ -169,3 +169,26 @@ describe("postgres transport", () => {
     expect(() => postgresTransport("postgres://h/db?tablePrefix=Bad-Name")).toThrow(/tablePrefix/);
   });
 });
+
+describe("postgres transport - abandoned temporary groups", () => {
+  it("postgres transport - a temporary group whose process died (no consumer seen for 10 minutes) is swept when another consumer registers; a live one stays", async () => {
+    const prefix = pgPrefix();
+    const dead = open({ prefix });
+    const tail = await dead.subscribe({ group: "tail-dead", topics: ["a"], prefetch: 1, ordered: false, leaseMs: 5_000, temporary: true });
+    const live = await dead.subscribe({ group: "tail-live", topics: ["a"], prefetch: 1, ordered: false, leaseMs: 5_000, temporary: true });
+    expect(await dead.publish([message("a", "m1")])).toEqual([undefined]);
+    // As a SIGKILL would leave it: the group older than the threshold and its consumer unseen for as long.
+    await pgQuery(`UPDATE ${prefix}groups SET created_at = created_at - 700000 WHERE group_name IN ('tail-dead', 'tail-live')`);
+    await pgQuery(`UPDATE ${prefix}consumers SET seen_at = seen_at - 700000 WHERE group_name = 'tail-dead'`);
+    const other = open({ prefix });
+    await other.subscribe({ group: "someone-else", topics: ["b"], prefetch: 1, ordered: false, leaseMs: 5_000 });
+    const groups = await pgQuery(`SELECT group_name FROM ${prefix}groups ORDER BY group_name`);
+    expect(groups.rows.map((r: { group_name: string }) => r.group_name)).toEqual(["someone-else", "tail-live"]);
+    const rows = await pgQuery(`SELECT group_name FROM ${prefix}queue ORDER BY group_name`);
+    expect(rows.rows.map((r: { group_name: string }) => r.group_name)).toEqual(["tail-live"]);
+    const bindings = await pgQuery(`SELECT group_name FROM ${prefix}bindings WHERE topic = 'a'`);
+    expect(bindings.rows.map((r: { group_name: string }) => r.group_name)).toEqual(["tail-live"]);
+    await tail.close();
+    await live.close();
+  });
+});

@@ -17,6 +17,8 @@ export const LIVE_MS = 3 * HEARTBEAT_MS;
 // Rows of processes long dead are removed when another consumer registers.
 const FORGET_MS = 24 * 60 * 60 * 1000;
 const HOST = hostname().slice(0, 128);
+/** A temporary group with no consumer seen for this long is abandoned (its process was SIGKILLed): far above any heartbeat stall. */
+export const ABANDONED_MS = 10 * 60 * 1000;
 
 export class PgConsumers {
   private readonly ids = new Set<string>();
@@ -32,12 +34,33 @@ export class PgConsumers {
     const id = randomUUID();
     await query(this.pool, "registering a consumer", `INSERT INTO ${this.t.consumers} (consumer_id, group_name, host, pid) VALUES ($1, $2, $3, $4)`, [id, group, HOST, process.pid]);
     await query(this.pool, "forgetting dead consumers", `DELETE FROM ${this.t.consumers} WHERE seen_at < ${NOW_MS} - $1`, [FORGET_MS]);
+    await this.sweepAbandoned();
     this.ids.add(id);
     if (!this.timer) {
       this.timer = setInterval(() => void this.heartbeat(), HEARTBEAT_MS);
       this.timer.unref();
     }
     return id;
+  }
+
+  /**
+   * Remove temporary groups (a `missive tail`, a reply group) whose process died without closing them: older
+   * than ABANDONED_MS and no consumer seen for as long. Their rows, bindings and consumer rows go with them.
+   */
+  private async sweepAbandoned(): Promise<void> {
+    const t = this.t;
+    await query(
+      this.pool,
+      "sweeping abandoned temporary groups",
+      `WITH gone AS (
+         DELETE FROM ${t.groups} g WHERE g.temporary AND g.created_at < ${NOW_MS} - $1
+            AND NOT EXISTS (SELECT 1 FROM ${t.consumers} c WHERE c.group_name = g.group_name AND c.seen_at >= ${NOW_MS} - $1)
+         RETURNING group_name),
+       rows AS (DELETE FROM ${t.queue} q USING gone WHERE q.group_name = gone.group_name),
+       bindings AS (DELETE FROM ${t.bindings} b USING gone WHERE b.group_name = gone.group_name AND b.temporary)
+       DELETE FROM ${t.consumers} c USING gone WHERE c.group_name = gone.group_name`,
+      [ABANDONED_MS],
+    );
   }
 
   unregister(id: string): void {

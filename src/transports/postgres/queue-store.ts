@@ -14,6 +14,7 @@ import { DiagnosticHeaders } from "../../transport/diagnostic-prefix.js";
 import type { OutgoingMessage, PublishResult } from "../../transport/transport.js";
 import { encodeHeaders } from "../sqlite/headers-json.js";
 import { NOW_MS, pgTableNames, type PgTableNames } from "./schema.js";
+import { toPgTransportError } from "./errors.js";
 import { inTransaction, query } from "./tx.js";
 
 /** A queue row as a claim returns it. */
@@ -82,9 +83,21 @@ export class QueueStore {
       `SELECT min(visible_at) - ${NOW_MS} AS wait FROM ${q} WHERE group_name = $1${heads ? " AND NOT blocked" : ""} AND visible_at > ${NOW_MS}`;
     const leases = "unnest($1::bigint[], $2::text[]) AS l(seq, token)";
     this.sql = {
-      insert: `INSERT INTO ${q} (group_name, topic, message_id, key, headers, body, visible_at, priority)
-               SELECT g, tp, id, k, h, b, ${NOW_MS} + d, p
-                 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bytea[], $7::bigint[], $8::smallint[]) AS u(g, tp, id, k, h, b, d, p)`,
+      // Rows go in message order (then group), so the key triggers hand out seqs in publish order.
+      insert: `WITH m AS (
+                 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bytea[], $7::bigint[], $8::smallint[])
+                   WITH ORDINALITY AS m(tp, grp, id, k, h, b, d, p, ord)),
+               routed AS (
+                 SELECT m.*, x.group_name AS g FROM m JOIN ${t.bindings} x ON m.grp IS NULL AND x.topic = m.tp
+                 UNION ALL
+                 SELECT m.*, x.group_name AS g FROM m JOIN ${t.groups} x ON m.grp IS NOT NULL AND x.group_name = m.grp),
+               ins AS (
+                 INSERT INTO ${q} (group_name, topic, message_id, key, headers, body, visible_at, priority)
+                 SELECT g, tp, id, k, h, b, ${NOW_MS} + d, p FROM routed ORDER BY ord, g
+                 RETURNING group_name),
+               touched AS (SELECT DISTINCT group_name AS g FROM ins)
+               SELECT (SELECT coalesce(array_agg(DISTINCT ord), '{}') FROM routed) AS routed,
+                      (SELECT coalesce(array_agg(g), '{}') FROM touched) AS groups${notify ? ",\n                      (SELECT count(pg_notify($9, g)) FROM touched) AS notified" : ""}`,
       claimAll: claim(false),
       claimHeads: claim(true),
       nextAll: next(false),
@@ -121,7 +134,7 @@ export class QueueStore {
     while (this.pendingPublishes.length > 0) {
       const calls = this.pendingPublishes.splice(0, this.pendingPublishes.length);
       try {
-        const { results, groups } = await inTransaction(this.pool, "publish", (client) => this.insert(client, calls.flatMap((c) => c.prepared)));
+        const { results, groups } = await this.insert(this.pool, calls.flatMap((c) => c.prepared));
         this.announce(groups);
         let at = 0;
         for (const c of calls) {
@@ -148,46 +161,33 @@ export class QueueStore {
     return results;
   }
 
-  private async insert(client: PoolClient, prepared: ReadonlyArray<PreparedMessage | Error>): Promise<{ results: PublishResult[]; groups: Set<string> }> {
-    const topics = new Set<string>();
-    const named = new Set<string>();
-    for (const m of prepared) {
-      if (m instanceof Error) continue;
-      if (m.group === undefined) topics.add(m.topic);
-      else named.add(m.group);
-    }
-    const byTopic = new Map<string, string[]>();
-    if (topics.size > 0) {
-      const r = await client.query<{ topic: string; group_name: string }>(`SELECT topic, group_name FROM ${this.t.bindings} WHERE topic = ANY($1::text[])`, [[...topics]]);
-      for (const row of r.rows) (byTopic.get(row.topic) ?? byTopic.set(row.topic, []).get(row.topic)!).push(row.group_name);
-    }
-    const existing = new Set<string>();
-    if (named.size > 0) {
-      const r = await client.query<{ group_name: string }>(`SELECT group_name FROM ${this.t.groups} WHERE group_name = ANY($1::text[])`, [[...named]]);
-      for (const row of r.rows) existing.add(row.group_name);
-    }
-    const cols: [string[], string[], string[], (string | null)[], string[], Buffer[], number[], number[]] = [[], [], [], [], [], [], [], []];
-    const groups = new Set<string>();
+  /**
+   * Route and insert the batch in one statement (its own transaction on the pool, or part of the caller's):
+   * bindings are read by the statement itself, so they are current across processes, and the NOTIFY goes
+   * out with it. One round trip per batch.
+   */
+  private async insert(on: Pool | PoolClient, prepared: ReadonlyArray<PreparedMessage | Error>): Promise<{ results: PublishResult[]; groups: Set<string> }> {
+    const ok = prepared.filter((m): m is PreparedMessage => !(m instanceof Error));
+    const params: unknown[] = [
+      ok.map((m) => m.topic), ok.map((m) => m.group ?? null), ok.map((m) => m.id), ok.map((m) => m.key), ok.map((m) => m.headers),
+      ok.map((m) => m.body), ok.map((m) => m.delayMs), ok.map((m) => m.priority),
+    ];
+    if (this.notify) params.push(this.t.channel);
+    const { rows } = on === this.pool
+      ? await query<{ routed: string[]; groups: string[] }>(this.pool, "publish", this.sql.insert, params)
+      : await (on as PoolClient).query<{ routed: string[]; groups: string[] }>(this.sql.insert, params).catch((err: unknown) => {
+          throw toPgTransportError(err, "publish");
+        });
+    const routed = new Set((rows[0]?.routed ?? []).map((ord) => Number(ord) - 1));
+    let i = 0;
     const results = prepared.map((m): PublishResult => {
       if (m instanceof Error) return m;
-      const targets = m.group === undefined ? (byTopic.get(m.topic) ?? []) : existing.has(m.group) ? [m.group] : [];
-      if (targets.length === 0) {
-        return m.group === undefined
-          ? new UnroutableError(`no consumer group is bound to topic ${JSON.stringify(m.topic)} (message ${m.id})`)
-          : new UnroutableError(`consumer group ${JSON.stringify(m.group)} does not exist (message ${m.id} on ${JSON.stringify(m.topic)})`);
-      }
-      for (const g of targets) {
-        cols[0].push(g); cols[1].push(m.topic); cols[2].push(m.id); cols[3].push(m.key); cols[4].push(m.headers);
-        cols[5].push(m.body); cols[6].push(m.delayMs); cols[7].push(m.priority);
-        groups.add(g);
-      }
-      return undefined;
+      if (routed.has(i++)) return undefined;
+      return m.group === undefined
+        ? new UnroutableError(`no consumer group is bound to topic ${JSON.stringify(m.topic)} (message ${m.id})`)
+        : new UnroutableError(`consumer group ${JSON.stringify(m.group)} does not exist (message ${m.id} on ${JSON.stringify(m.topic)})`);
     });
-    if (cols[0].length > 0) {
-      await client.query(this.sql.insert, cols);
-      if (this.notify) await client.query(this.sql.notify, [this.t.channel, [...groups]]);
-    }
-    return { results, groups };
+    return { results, groups: new Set(rows[0]?.groups ?? []) };
   }
 
   // Encoding and checks happen before the transaction, to keep it short.

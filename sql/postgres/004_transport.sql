@@ -61,7 +61,7 @@ END $$;
 
 DROP TRIGGER IF EXISTS missive_queue_block_key ON missive_queue;
 
-CREATE TRIGGER missive_queue_block_key BEFORE INSERT ON missive_queue FOR EACH ROW EXECUTE FUNCTION missive_queue_block_key();
+CREATE TRIGGER missive_queue_block_key BEFORE INSERT ON missive_queue FOR EACH ROW WHEN (NEW.key IS NOT NULL OR NEW.blocked) EXECUTE FUNCTION missive_queue_block_key();
 
 CREATE OR REPLACE FUNCTION missive_queue_unblock_key() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN

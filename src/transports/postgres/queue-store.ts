@@ -60,6 +60,8 @@ export class QueueStore {
   readonly t: PgTableNames;
   private readonly pendingPublishes: Array<{ readonly prepared: ReadonlyArray<PreparedMessage | Error>; resolve(r: PublishResult[]): void; reject(e: unknown): void }> = [];
   private publishing = false;
+  /** The prepared publish statement's name: one per prefix and NOTIFY choice, as transports on one pool may differ. */
+  private readonly publishStatement: string;
   private readonly sql: Record<"insert" | "claimAll" | "claimHeads" | "nextAll" | "nextHeads" | "renew" | "ack" | "retry" | "releaseUnhandled" | "release" | "deadLetter" | "notify", string>;
 
   constructor(
@@ -71,6 +73,7 @@ export class QueueStore {
     private readonly announce: Announce,
   ) {
     const t = (this.t = pgTableNames(prefix));
+    this.publishStatement = `missive_publish_${prefix}${notify ? "n" : "p"}`;
     const q = t.queue;
     const claim = (heads: boolean): string =>
       `WITH picked AS (
@@ -174,8 +177,8 @@ export class QueueStore {
     ];
     if (this.notify) params.push(this.t.channel);
     const { rows } = on === this.pool
-      ? await query<{ routed: string[]; groups: string[] }>(this.pool, "publish", this.sql.insert, params)
-      : await (on as PoolClient).query<{ routed: string[]; groups: string[] }>(this.sql.insert, params).catch((err: unknown) => {
+      ? await query<{ routed: string[]; groups: string[] }>(this.pool, "publish", this.sql.insert, params, this.publishStatement)
+      : await (on as PoolClient).query<{ routed: string[]; groups: string[] }>({ name: this.publishStatement, text: this.sql.insert, values: params }).catch((err: unknown) => {
           throw toPgTransportError(err, "publish");
         });
     const routed = new Set((rows[0]?.routed ?? []).map((ord) => Number(ord) - 1));
@@ -242,7 +245,7 @@ export class QueueStore {
   /** Lease up to `max` visible rows for `leaseMs`. */
   async claim(group: string, ordered: boolean, max: number, leaseMs: number): Promise<Claim> {
     const token = randomUUID();
-    const { rows } = await query<ClaimedRow>(this.pool, "claiming messages", ordered ? this.sql.claimHeads : this.sql.claimAll, [group, max, leaseMs, token]);
+    const { rows } = await query<ClaimedRow>(this.pool, "claiming messages", ordered ? this.sql.claimHeads : this.sql.claimAll, [group, max, leaseMs, token], `${this.publishStatement}_claim${ordered ? "h" : "a"}`);
     // Highest priority first, then seq (an ordered claim holds at most one row of a key).
     rows.sort((a, b) => b.priority - a.priority || compareSeq(a.seq, b.seq));
     return { token, rows };

@@ -95,7 +95,8 @@ export function pgTransportSchema(prefix: string): string[] {
     `CREATE INDEX IF NOT EXISTS ${prefix}queue_claim_heads ON ${t.queue} (group_name, priority DESC, visible_at, seq) WHERE NOT blocked`,
     `CREATE INDEX IF NOT EXISTS ${prefix}queue_key ON ${t.queue} (group_name, key, seq) WHERE key IS NOT NULL`,
     // A keyed row takes its key's lock, then its seq, then waits its turn behind any earlier row of its key.
-    // Written as a trigger so rows inserted by plain clients are ordered too (a stray `blocked` is put right).
+    // Written as a trigger so rows inserted by plain clients are ordered too (a stray `blocked` is put right);
+    // the WHEN clause spares unkeyed rows the call.
     `CREATE OR REPLACE FUNCTION ${prefix}queue_block_key() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   IF NEW.key IS NULL THEN
@@ -108,7 +109,7 @@ BEGIN
   RETURN NEW;
 END $$`,
     `DROP TRIGGER IF EXISTS ${prefix}queue_block_key ON ${t.queue}`,
-    `CREATE TRIGGER ${prefix}queue_block_key BEFORE INSERT ON ${t.queue} FOR EACH ROW EXECUTE FUNCTION ${prefix}queue_block_key()`,
+    `CREATE TRIGGER ${prefix}queue_block_key BEFORE INSERT ON ${t.queue} FOR EACH ROW WHEN (NEW.key IS NOT NULL OR NEW.blocked) EXECUTE FUNCTION ${prefix}queue_block_key()`,
     // When a key's head leaves the queue (acked, dead-lettered), the next row of the key becomes the head.
     `CREATE OR REPLACE FUNCTION ${prefix}queue_unblock_key() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN

@@ -34,11 +34,14 @@ export async function inTransaction<T>(pool: Pool, what: string, fn: (client: Po
   }
 }
 
-/** One statement on the pool (its own implicit transaction); a deadlock runs it again. */
-export async function query<R extends QueryResultRow>(pool: Pool, what: string, sql: string, params: readonly unknown[] = []): Promise<{ rows: R[]; rowCount: number }> {
+/**
+ * One statement on the pool (its own implicit transaction); a deadlock runs it again. With `name`, a prepared
+ * statement: each connection parses and plans it once, not on every call (the publish statement's CTEs).
+ */
+export async function query<R extends QueryResultRow>(pool: Pool, what: string, sql: string, params: readonly unknown[] = [], name?: string): Promise<{ rows: R[]; rowCount: number }> {
   for (let attempt = 1; ; attempt++) {
     try {
-      const r = await pool.query<R>(sql, params as unknown[]);
+      const r = await pool.query<R>({ text: sql, values: params as unknown[], ...(name === undefined ? {} : { name }) });
       return { rows: r.rows, rowCount: r.rowCount ?? 0 };
     } catch (err) {
       if (attempt < TRIES && isTransient(err)) continue;

@@ -7,9 +7,11 @@
  */
 import "./memory/register.js";
 import "./nats/register.js";
+import "./postgres/register.js";
 import "./rabbitmq/register.js";
 import "./sqlite/register.js";
 import "./memory/inbox-handle.js";
 import "./nats/inbox-handle.js";
+import "./postgres/inbox-handle.js";
 import "./rabbitmq/inbox-handle.js";
 import "./sqlite/inbox-handle.js";

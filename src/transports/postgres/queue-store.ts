@@ -1,0 +1,319 @@
+/**
+ * Every statement that touches the queue, groups and bindings. A publish is
+ * one transaction (or the caller's own); claims take rows with
+ * `FOR UPDATE SKIP LOCKED`, so consumers never wait on each other and a row
+ * committed late (a lower seq committing after a higher one) is still
+ * claimed, never skipped: nothing reads past a high-water mark. Acks are
+ * batched (ack-batcher.ts). Wake-ups go out with `pg_notify` inside the
+ * writing transaction, so PostgreSQL delivers them only after its commit.
+ */
+import { randomUUID } from "node:crypto";
+import type { Pool, PoolClient } from "pg";
+import { ConfigurationError, MessageTooLargeError, UnroutableError } from "../../errors.js";
+import { DiagnosticHeaders } from "../../transport/diagnostic-prefix.js";
+import type { OutgoingMessage, PublishResult } from "../../transport/transport.js";
+import { encodeHeaders } from "../sqlite/headers-json.js";
+import { NOW_MS, pgTableNames, type PgTableNames } from "./schema.js";
+import { toPgTransportError } from "./errors.js";
+import { inTransaction, query } from "./tx.js";
+
+/** A queue row as a claim returns it. */
+export interface ClaimedRow {
+  readonly seq: string;
+  readonly topic: string;
+  readonly message_id: string;
+  readonly key: string | null;
+  readonly headers: string;
+  readonly body: Buffer;
+  readonly attempts: number;
+  readonly priority: number;
+}
+
+export interface Claim {
+  readonly token: string;
+  readonly rows: ClaimedRow[];
+}
+
+/** Identifies one leased row: settles and renewals must name the lease they hold. */
+export interface LeaseRef {
+  readonly seq: string;
+  readonly token: string;
+  readonly group: string;
+  readonly key: string | undefined;
+}
+
+interface PreparedMessage {
+  readonly topic: string;
+  readonly id: string;
+  readonly key: string | null;
+  readonly headers: string;
+  readonly body: Buffer;
+  readonly delayMs: number;
+  readonly group: string | undefined;
+  readonly priority: number;
+}
+
+/** Who hears that a group's queue changed: the transport's own waiters at once, other processes through NOTIFY. */
+export type Announce = (groups: Iterable<string>) => void;
+
+export class QueueStore {
+  readonly t: PgTableNames;
+  private readonly pendingPublishes: Array<{ readonly prepared: ReadonlyArray<PreparedMessage | Error>; resolve(r: PublishResult[]): void; reject(e: unknown): void }> = [];
+  private publishing = false;
+  /** The prepared publish statement's name: one per prefix and NOTIFY choice, as transports on one pool may differ. */
+  private readonly publishStatement: string;
+  private readonly sql: Record<"insert" | "claimAll" | "claimHeads" | "nextAll" | "nextHeads" | "renew" | "ack" | "retry" | "releaseUnhandled" | "release" | "deadLetter" | "notify", string>;
+
+  constructor(
+    private readonly pool: Pool,
+    prefix: string,
+    private readonly maxMessageBytes: number,
+    /** NOTIFY on commit (false: consumers in other processes find new rows by polling). */
+    private readonly notify: boolean,
+    private readonly announce: Announce,
+  ) {
+    const t = (this.t = pgTableNames(prefix));
+    this.publishStatement = `missive_publish_${prefix}${notify ? "n" : "p"}`;
+    const q = t.queue;
+    const claim = (heads: boolean): string =>
+      `WITH picked AS (
+         SELECT seq FROM ${q} WHERE group_name = $1 AND visible_at <= ${NOW_MS}${heads ? " AND NOT blocked" : ""}
+          ORDER BY priority DESC, visible_at, seq LIMIT $2 FOR UPDATE SKIP LOCKED)
+       UPDATE ${q} SET visible_at = ${NOW_MS} + $3, lease_token = $4, attempts = ${q}.attempts + 1
+         FROM picked WHERE ${q}.seq = picked.seq
+       RETURNING ${q}.seq, ${q}.topic, ${q}.message_id, ${q}.key, ${q}.headers, ${q}.body, ${q}.attempts, ${q}.priority`;
+    const next = (heads: boolean): string =>
+      `SELECT min(visible_at) - ${NOW_MS} AS wait FROM ${q} WHERE group_name = $1${heads ? " AND NOT blocked" : ""} AND visible_at > ${NOW_MS}`;
+    const leases = "unnest($1::bigint[], $2::text[]) AS l(seq, token)";
+    this.sql = {
+      // Rows go in message order (then group), so the key triggers hand out seqs in publish order.
+      insert: `WITH m AS (
+                 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bytea[], $7::bigint[], $8::smallint[])
+                   WITH ORDINALITY AS m(tp, grp, id, k, h, b, d, p, ord)),
+               routed AS (
+                 SELECT m.*, x.group_name AS g FROM m JOIN ${t.bindings} x ON m.grp IS NULL AND x.topic = m.tp
+                 UNION ALL
+                 SELECT m.*, x.group_name AS g FROM m JOIN ${t.groups} x ON m.grp IS NOT NULL AND x.group_name = m.grp),
+               ins AS (
+                 INSERT INTO ${q} (group_name, topic, message_id, key, headers, body, visible_at, priority)
+                 SELECT g, tp, id, k, h, b, ${NOW_MS} + d, p FROM routed ORDER BY ord, g
+                 RETURNING group_name),
+               touched AS (SELECT DISTINCT group_name AS g FROM ins)
+               SELECT (SELECT coalesce(array_agg(DISTINCT ord), '{}') FROM routed) AS routed,
+                      (SELECT coalesce(array_agg(g), '{}') FROM touched) AS groups${notify ? ",\n                      (SELECT count(pg_notify($9, g)) FROM touched) AS notified" : ""}`,
+      claimAll: claim(false),
+      claimHeads: claim(true),
+      nextAll: next(false),
+      nextHeads: next(true),
+      renew: `UPDATE ${q} SET visible_at = ${NOW_MS} + $3 FROM ${leases} WHERE ${q}.seq = l.seq AND ${q}.lease_token = l.token RETURNING ${q}.seq`,
+      ack: `DELETE FROM ${q} USING ${leases} WHERE ${q}.seq = l.seq AND ${q}.lease_token = l.token RETURNING ${q}.seq`,
+      retry: `UPDATE ${q} SET visible_at = ${NOW_MS} + $3, headers = $4, lease_token = NULL WHERE seq = $1 AND lease_token = $2`,
+      // The claim that handed it out counted an attempt the handler never made: take it back.
+      releaseUnhandled: `UPDATE ${q} SET visible_at = ${NOW_MS}, lease_token = NULL, attempts = greatest(attempts - 1, 0) WHERE seq = $1 AND lease_token = $2`,
+      release: `UPDATE ${q} SET visible_at = ${NOW_MS}, lease_token = NULL FROM ${leases} WHERE ${q}.seq = l.seq AND ${q}.lease_token = l.token`,
+      deadLetter: `WITH moved AS (DELETE FROM ${q} WHERE seq = $1 AND lease_token = $2 RETURNING group_name, topic, message_id, key, body, attempts)
+                   INSERT INTO ${t.deadLetters} (group_name, topic, message_id, key, headers, body, attempts, error_code, error_class)
+                   SELECT group_name, topic, message_id, key, $3, body, attempts, $4, $5 FROM moved`,
+      notify: `SELECT pg_notify($1, g) FROM unnest($2::text[]) AS g`,
+    };
+  }
+
+  /**
+   * One transaction per batch, and one publish transaction at a time per transport: batches asked for while
+   * one commits join the next (group commit), in call order. Running them side by side on the pool would let
+   * a later batch take a key's lock (and so its seq) first, putting a key's messages out of publish order.
+   */
+  publish(batch: readonly OutgoingMessage[]): Promise<PublishResult[]> {
+    const prepared = batch.map((m) => this.prepareMessage(m));
+    if (!prepared.some((m) => !(m instanceof Error))) return Promise.resolve(prepared as Error[]);
+    return new Promise<PublishResult[]>((resolve, reject) => {
+      this.pendingPublishes.push({ prepared, resolve, reject });
+      if (!this.publishing) void this.flushPublishes();
+    });
+  }
+
+  private async flushPublishes(): Promise<void> {
+    this.publishing = true;
+    while (this.pendingPublishes.length > 0) {
+      const calls = this.pendingPublishes.splice(0, this.pendingPublishes.length);
+      try {
+        const { results, groups } = await this.insert(this.pool, calls.flatMap((c) => c.prepared));
+        this.announce(groups);
+        let at = 0;
+        for (const c of calls) {
+          c.resolve(results.slice(at, at + c.prepared.length));
+          at += c.prepared.length;
+        }
+      } catch (err) {
+        // Rolled back: none of these calls' messages were stored; each caller retries with the same ids.
+        for (const c of calls) c.reject(err);
+      }
+    }
+    this.publishing = false;
+  }
+
+  /**
+   * Publish inside the caller's open transaction on `client`: the rows (and the NOTIFY) commit or roll back with it.
+   * Local waiters are woken now; if the caller rolls back they find nothing and wait again.
+   */
+  async publishIn(client: PoolClient, batch: readonly OutgoingMessage[]): Promise<PublishResult[]> {
+    const prepared = batch.map((m) => this.prepareMessage(m));
+    if (!prepared.some((m) => !(m instanceof Error))) return prepared as Error[];
+    const { results, groups } = await this.insert(client, prepared);
+    this.announce(groups);
+    return results;
+  }
+
+  /**
+   * Route and insert the batch in one statement (its own transaction on the pool, or part of the caller's):
+   * bindings are read by the statement itself, so they are current across processes, and the NOTIFY goes
+   * out with it. One round trip per batch.
+   */
+  private async insert(on: Pool | PoolClient, prepared: ReadonlyArray<PreparedMessage | Error>): Promise<{ results: PublishResult[]; groups: Set<string> }> {
+    const ok = prepared.filter((m): m is PreparedMessage => !(m instanceof Error));
+    const params: unknown[] = [
+      ok.map((m) => m.topic), ok.map((m) => m.group ?? null), ok.map((m) => m.id), ok.map((m) => m.key), ok.map((m) => m.headers),
+      ok.map((m) => m.body), ok.map((m) => m.delayMs), ok.map((m) => m.priority),
+    ];
+    if (this.notify) params.push(this.t.channel);
+    const { rows } = on === this.pool
+      ? await query<{ routed: string[]; groups: string[] }>(this.pool, "publish", this.sql.insert, params, this.publishStatement)
+      : await (on as PoolClient).query<{ routed: string[]; groups: string[] }>({ name: this.publishStatement, text: this.sql.insert, values: params }).catch((err: unknown) => {
+          throw toPgTransportError(err, "publish");
+        });
+    const routed = new Set((rows[0]?.routed ?? []).map((ord) => Number(ord) - 1));
+    let i = 0;
+    const results = prepared.map((m): PublishResult => {
+      if (m instanceof Error) return m;
+      if (routed.has(i++)) return undefined;
+      return m.group === undefined
+        ? new UnroutableError(`no consumer group is bound to topic ${JSON.stringify(m.topic)} (message ${m.id})`)
+        : new UnroutableError(`consumer group ${JSON.stringify(m.group)} does not exist (message ${m.id} on ${JSON.stringify(m.topic)})`);
+    });
+    return { results, groups: new Set(rows[0]?.groups ?? []) };
+  }
+
+  // Encoding and checks happen before the transaction, to keep it short.
+  private prepareMessage(m: OutgoingMessage): PreparedMessage | Error {
+    if (typeof m.topic !== "string" || m.topic === "") return new ConfigurationError("postgres transport: a message needs a non-empty topic");
+    if (typeof m.id !== "string" || m.id === "") return new ConfigurationError(`postgres transport: a message on ${JSON.stringify(m.topic)} needs a non-empty id`);
+    const body = m.wire.body;
+    if (!(body instanceof Uint8Array)) return new ConfigurationError(`postgres transport: message ${m.id} body must be a Uint8Array`);
+    const delayMs = m.delayMs ?? 0;
+    if (typeof delayMs !== "number" || Number.isNaN(delayMs)) return new ConfigurationError(`postgres transport: message ${m.id} has an invalid delayMs`);
+    if (m.wire.headers === null || typeof m.wire.headers !== "object") return new ConfigurationError(`postgres transport: message ${m.id} headers must be a record of strings`);
+    const headers = encodeHeaders(m.wire.headers);
+    const size = Buffer.byteLength(headers) + body.byteLength;
+    if (size > this.maxMessageBytes) return new MessageTooLargeError(`message ${m.id} is ${size} bytes, the postgres transport accepts at most ${this.maxMessageBytes}`);
+    return {
+      topic: m.topic,
+      id: m.id,
+      key: m.key ?? null,
+      headers,
+      body: Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength),
+      delayMs: delayMs > 0 ? Math.min(Math.ceil(delayMs), 8.64e15) : 0,
+      group: m.group,
+      priority: m.priority !== undefined && Number.isInteger(m.priority) && m.priority >= 0 && m.priority <= 9 ? m.priority : 0,
+    };
+  }
+
+  /** A group or binding once durable stays durable: a temporary subscription never demotes it. */
+  bind(group: string, topics: readonly string[], temporary: boolean): Promise<void> {
+    return inTransaction(this.pool, "bind", async (client) => {
+      await client.query(
+        `INSERT INTO ${this.t.groups} (group_name, temporary) VALUES ($1, $2)
+         ON CONFLICT (group_name) DO UPDATE SET temporary = ${this.t.groups}.temporary AND excluded.temporary`,
+        [group, temporary],
+      );
+      await client.query(
+        `INSERT INTO ${this.t.bindings} (topic, group_name, temporary) SELECT topic, $2, $3 FROM unnest($1::text[]) AS topic
+         ON CONFLICT (topic, group_name) DO UPDATE SET temporary = ${this.t.bindings}.temporary AND excluded.temporary`,
+        [[...new Set(topics)], group, temporary],
+      );
+    });
+  }
+
+  /** Remove a temporary group, its bindings and its queued rows; a group made durable since is left alone. */
+  dropTemporaryGroup(group: string): Promise<void> {
+    return inTransaction(this.pool, "dropping a temporary group", async (client) => {
+      await client.query(`DELETE FROM ${this.t.queue} WHERE group_name = $1 AND EXISTS (SELECT 1 FROM ${this.t.groups} WHERE group_name = $1 AND temporary)`, [group]);
+      await client.query(`DELETE FROM ${this.t.bindings} WHERE group_name = $1 AND temporary`, [group]);
+      await client.query(`DELETE FROM ${this.t.groups} WHERE group_name = $1 AND temporary`, [group]);
+    });
+  }
+
+  /** Lease up to `max` visible rows for `leaseMs`. */
+  async claim(group: string, ordered: boolean, max: number, leaseMs: number): Promise<Claim> {
+    const token = randomUUID();
+    const { rows } = await query<ClaimedRow>(this.pool, "claiming messages", ordered ? this.sql.claimHeads : this.sql.claimAll, [group, max, leaseMs, token], `${this.publishStatement}_claim${ordered ? "h" : "a"}`);
+    // Highest priority first, then seq (an ordered claim holds at most one row of a key).
+    rows.sort((a, b) => b.priority - a.priority || compareSeq(a.seq, b.seq));
+    return { token, rows };
+  }
+
+  /** Ms until the earliest future `visible_at` in the group (a delay ending, a lease expiring), if any. */
+  async nextVisibleIn(group: string, ordered: boolean): Promise<number | undefined> {
+    const { rows } = await query<{ wait: string | null }>(this.pool, "reading the queue", ordered ? this.sql.nextHeads : this.sql.nextAll, [group]);
+    const wait = rows[0]?.wait;
+    return wait === null || wait === undefined ? undefined : Math.max(0, Number(wait));
+  }
+
+  /** Extend the leases still held; resolves with which were lost (someone else's now). */
+  async renew(leases: readonly LeaseRef[], leaseMs: number): Promise<boolean[]> {
+    const { rows } = await query<{ seq: string }>(this.pool, "renewing leases", this.sql.renew, [leases.map((l) => l.seq), leases.map((l) => l.token), leaseMs]);
+    const kept = new Set(rows.map((r) => String(r.seq)));
+    return leases.map((l) => !kept.has(l.seq));
+  }
+
+  /** Delete the rows whose leases are still held, in one transaction; resolves with which were kept. */
+  async ackMany(leases: readonly LeaseRef[]): Promise<boolean[]> {
+    const { rows, keyed } = await inTransaction(this.pool, "acking messages", async (client) => {
+      const r = await client.query<{ seq: string }>(this.sql.ack, [leases.map((l) => l.seq), leases.map((l) => l.token)]);
+      const deleted = new Set(r.rows.map((row) => String(row.seq)));
+      // Deleting a key's head makes the next row of the key claimable.
+      const keyed = new Set(leases.filter((l) => l.key !== undefined && deleted.has(l.seq)).map((l) => l.group));
+      if (this.notify && keyed.size > 0) await client.query(this.sql.notify, [this.t.channel, [...keyed]]);
+      return { rows: deleted, keyed };
+    });
+    if (keyed.size > 0) this.announce(keyed);
+    return leases.map((l) => rows.has(l.seq));
+  }
+
+  retry(lease: LeaseRef, delayMs: number, headers: Readonly<Record<string, string>>): Promise<boolean> {
+    const delay = Number.isFinite(delayMs) && delayMs > 0 ? Math.ceil(delayMs) : 0;
+    return this.settleOne("retrying a message", lease, this.sql.retry, [lease.seq, lease.token, delay, encodeHeaders(headers)], true);
+  }
+
+  deadLetter(lease: LeaseRef, headers: Readonly<Record<string, string>>): Promise<boolean> {
+    return this.settleOne("dead-lettering a message", lease, this.sql.deadLetter, [lease.seq, lease.token, encodeHeaders(headers), headers[DiagnosticHeaders.errorCode] ?? null, headers[DiagnosticHeaders.errorClass] ?? null], lease.key !== undefined);
+  }
+
+  /** One delivery whose handler never ran goes back, claimable at once, its claim not counted as an attempt. */
+  releaseUnhandled(lease: LeaseRef): Promise<boolean> {
+    return this.settleOne("releasing a message", lease, this.sql.releaseUnhandled, [lease.seq, lease.token], true);
+  }
+
+  /** Hand leases back so the rows are claimable at once (transport close); lost leases are ignored. */
+  async release(leases: readonly LeaseRef[]): Promise<void> {
+    await query(this.pool, "releasing messages", this.sql.release, [leases.map((l) => l.seq), leases.map((l) => l.token)]);
+    const groups = new Set(leases.map((l) => l.group));
+    if (this.notify) await query(this.pool, "waking consumers", this.sql.notify, [this.t.channel, [...groups]]);
+    this.announce(groups);
+  }
+
+  private async settleOne(what: string, lease: LeaseRef, sql: string, params: unknown[], wake: boolean): Promise<boolean> {
+    const changed = await inTransaction(this.pool, what, async (client) => {
+      const r = await client.query(sql, params);
+      if ((r.rowCount ?? 0) === 0) return false;
+      if (wake && this.notify) await client.query(this.sql.notify, [this.t.channel, [lease.group]]);
+      return true;
+    });
+    if (changed && wake) this.announce([lease.group]);
+    return changed;
+  }
+}
+
+/** Seqs are BIGINT, handed over as decimal strings. */
+export function compareSeq(a: string, b: string): number {
+  return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
+}

@@ -1,0 +1,162 @@
+/**
+ * The PostgreSQL transport's tables (documented for plain clients in
+ * docs/transports/postgres.md; shipped as sql/postgres/004_transport.sql).
+ *
+ * One queue row per (group, message), as on SQLite: publish fans a message
+ * out into every bound group's rows, consumers claim rows with
+ * `FOR UPDATE SKIP LOCKED` and hold them under a lease (`visible_at` +
+ * `lease_token`). `blocked` keeps key order for ordered consumers: it is
+ * false exactly for the head (lowest seq) of each (group, key). Unlike
+ * SQLite, writers run concurrently, so the triggers serialise each
+ * (group, key) with a transaction-scoped advisory lock and take the row's
+ * seq only once they hold it: seq order within a key is then commit order,
+ * and an insert never misses a head another transaction is deleting.
+ */
+
+import { inboxSchema } from "../../stores/sql/schema.js";
+
+export const SCHEMA_VERSION = 1;
+
+/** Table names for one prefix. The prefix is validated as an identifier before it gets here. */
+export interface PgTableNames {
+  readonly meta: string;
+  readonly groups: string;
+  readonly bindings: string;
+  readonly queue: string;
+  readonly deadLetters: string;
+  readonly consumers: string;
+  readonly inbox: string;
+  /** The LISTEN/NOTIFY channel publishes and settles wake consumers on (payload: the group). */
+  readonly channel: string;
+}
+
+export const DEFAULT_TABLE_PREFIX = "missive_";
+
+export function pgTableNames(prefix: string): PgTableNames {
+  return {
+    meta: `${prefix}meta`,
+    groups: `${prefix}groups`,
+    bindings: `${prefix}bindings`,
+    queue: `${prefix}queue`,
+    deadLetters: `${prefix}dead_letters`,
+    consumers: `${prefix}consumers`,
+    inbox: `${prefix}inbox`,
+    channel: `${prefix}wake`,
+  };
+}
+
+/** The server's clock in unix ms: every lease and delay is measured on it, so hosts with skewed clocks agree. */
+export const NOW_MS = "(extract(epoch from clock_timestamp()) * 1000)::bigint";
+
+/** The schema as separate statements (each idempotent), in order. */
+export function pgTransportSchema(prefix: string): string[] {
+  const t = pgTableNames(prefix);
+  // One lock per (group, key): hashtextextended of both, with a separator no name can hold.
+  const keyLock = (row: "NEW" | "OLD"): string => `PERFORM pg_advisory_xact_lock(hashtextextended(${row}.group_name || chr(1) || ${row}.key, 7340146215));`;
+  return [
+    `CREATE TABLE IF NOT EXISTS ${t.meta} (
+  name TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+)`,
+    `CREATE TABLE IF NOT EXISTS ${t.groups} (
+  group_name TEXT PRIMARY KEY,
+  temporary BOOLEAN NOT NULL DEFAULT false,
+  created_at BIGINT NOT NULL DEFAULT ${NOW_MS}
+)`,
+    `CREATE TABLE IF NOT EXISTS ${t.bindings} (
+  topic TEXT NOT NULL,
+  group_name TEXT NOT NULL,
+  temporary BOOLEAN NOT NULL DEFAULT false,
+  created_at BIGINT NOT NULL DEFAULT ${NOW_MS},
+  PRIMARY KEY (topic, group_name)
+)`,
+    `CREATE INDEX IF NOT EXISTS ${prefix}bindings_group ON ${t.bindings} (group_name)`,
+    // Rows are updated in place by claims and renewals: room on each page keeps those HOT updates.
+    `CREATE TABLE IF NOT EXISTS ${t.queue} (
+  seq BIGSERIAL PRIMARY KEY,
+  group_name TEXT NOT NULL,
+  topic TEXT NOT NULL,
+  message_id TEXT NOT NULL,
+  key TEXT,
+  headers TEXT NOT NULL DEFAULT '{}',
+  body BYTEA NOT NULL DEFAULT '\\x',
+  visible_at BIGINT NOT NULL DEFAULT 0,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  lease_token TEXT,
+  enqueued_at BIGINT NOT NULL DEFAULT ${NOW_MS},
+  blocked BOOLEAN NOT NULL DEFAULT false,
+  priority SMALLINT NOT NULL DEFAULT 0 CHECK (priority BETWEEN 0 AND 9)
+) WITH (fillfactor = 70)`,
+    // Claims: highest priority first, then earliest visible, seq breaking ties. Ordered claims read key heads only.
+    // Every message leaves a few dead row versions (insert, claim, delete): vacuum the queue by a fixed count of
+    // them, unthrottled, rather than by a fraction of a table that is mostly empty (bench/postgres-churn.ts).
+    `ALTER TABLE ${t.queue} SET (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 10000, autovacuum_vacuum_cost_delay = 0, autovacuum_vacuum_insert_scale_factor = 0, autovacuum_vacuum_insert_threshold = 10000)`,
+    `CREATE INDEX IF NOT EXISTS ${prefix}queue_claim ON ${t.queue} (group_name, priority DESC, visible_at, seq)`,
+    `CREATE INDEX IF NOT EXISTS ${prefix}queue_claim_heads ON ${t.queue} (group_name, priority DESC, visible_at, seq) WHERE NOT blocked`,
+    `CREATE INDEX IF NOT EXISTS ${prefix}queue_key ON ${t.queue} (group_name, key, seq) WHERE key IS NOT NULL`,
+    // A keyed row takes its key's lock, then its seq, then waits its turn behind any earlier row of its key.
+    // Written as a trigger so rows inserted by plain clients are ordered too (a stray `blocked` is put right);
+    // the WHEN clause spares unkeyed rows the call.
+    `CREATE OR REPLACE FUNCTION ${prefix}queue_block_key() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF NEW.key IS NULL THEN
+    NEW.blocked := false;
+    RETURN NEW;
+  END IF;
+  ${keyLock("NEW")}
+  NEW.seq := nextval(pg_get_serial_sequence('${t.queue}', 'seq'));
+  NEW.blocked := EXISTS (SELECT 1 FROM ${t.queue} WHERE group_name = NEW.group_name AND key = NEW.key);
+  RETURN NEW;
+END $$`,
+    `DROP TRIGGER IF EXISTS ${prefix}queue_block_key ON ${t.queue}`,
+    `CREATE TRIGGER ${prefix}queue_block_key BEFORE INSERT ON ${t.queue} FOR EACH ROW WHEN (NEW.key IS NOT NULL OR NEW.blocked) EXECUTE FUNCTION ${prefix}queue_block_key()`,
+    // When a key's head leaves the queue (acked, dead-lettered), the next row of the key becomes the head.
+    `CREATE OR REPLACE FUNCTION ${prefix}queue_unblock_key() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  ${keyLock("OLD")}
+  UPDATE ${t.queue} SET blocked = false
+   WHERE seq = (SELECT min(seq) FROM ${t.queue} WHERE group_name = OLD.group_name AND key = OLD.key)
+     AND blocked;
+  RETURN NULL;
+END $$`,
+    `DROP TRIGGER IF EXISTS ${prefix}queue_unblock_key ON ${t.queue}`,
+    `CREATE TRIGGER ${prefix}queue_unblock_key AFTER DELETE ON ${t.queue} FOR EACH ROW WHEN (OLD.key IS NOT NULL AND NOT OLD.blocked) EXECUTE FUNCTION ${prefix}queue_unblock_key()`,
+    `CREATE TABLE IF NOT EXISTS ${t.deadLetters} (
+  entry_id BIGSERIAL PRIMARY KEY,
+  group_name TEXT NOT NULL,
+  topic TEXT NOT NULL,
+  message_id TEXT NOT NULL,
+  key TEXT,
+  headers TEXT NOT NULL,
+  body BYTEA NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  error_code TEXT,
+  error_class TEXT,
+  dead_lettered_at BIGINT NOT NULL DEFAULT ${NOW_MS}
+)`,
+    `CREATE INDEX IF NOT EXISTS ${prefix}dead_letters_group ON ${t.deadLetters} (group_name, entry_id)`,
+    `CREATE INDEX IF NOT EXISTS ${prefix}dead_letters_topic ON ${t.deadLetters} (topic, entry_id)`,
+    `CREATE INDEX IF NOT EXISTS ${prefix}dead_letters_error_code ON ${t.deadLetters} (error_code, entry_id)`,
+    // Live subscriptions, for \`missive queues\`: each heartbeats seen_at; a SIGKILLed one just stops.
+    `CREATE TABLE IF NOT EXISTS ${t.consumers} (
+  consumer_id TEXT PRIMARY KEY,
+  group_name TEXT NOT NULL,
+  host TEXT NOT NULL DEFAULT '',
+  pid INTEGER NOT NULL DEFAULT 0,
+  started_at BIGINT NOT NULL DEFAULT ${NOW_MS},
+  seen_at BIGINT NOT NULL DEFAULT ${NOW_MS}
+)`,
+    // The bus's inbox on this database (the PostgreSQL inbox store's table, src/stores/sql/schema.ts).
+    ...inboxSchema("postgres", t.inbox),
+    `INSERT INTO ${t.meta} (name, value) VALUES ('schema_version', '${SCHEMA_VERSION}') ON CONFLICT (name) DO NOTHING`,
+  ];
+}
+
+/** The schema as one SQL file (sql/postgres/004_transport.sql is this with the default prefix; a test keeps them identical). */
+export function renderTransportSql(prefix: string): string {
+  const header =
+    `-- missive: generated from src/transports/postgres/schema.ts (the statements \`missive migrate --only transport\` runs,\n` +
+    `-- and the PostgreSQL transport runs on connect unless migrate=false).\n` +
+    `-- To choose another table prefix, replace every ${prefix} below (tables, indexes, functions, triggers follow it).\n\n`;
+  return header + pgTransportSchema(prefix).map((s) => `${s};\n`).join("\n");
+}

@@ -1,0 +1,4 @@
+import { runConformance } from "./suite.js";
+import { postgresTarget } from "./postgres.target.js";
+
+runConformance(postgresTarget);

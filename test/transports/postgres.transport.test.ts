@@ -1,0 +1,194 @@
+/**
+ * The PostgreSQL transport beyond the seam and bus suites: its shipped SQL,
+ * publishing inside the caller's transaction, rows committed out of order,
+ * polling without NOTIFY, and its URL.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import pg from "pg";
+import { afterEach, describe, expect, it } from "vitest";
+import { missive, type OutgoingMessage } from "../../src/index.js";
+import { OrderPlaced } from "../conformance/contracts.js";
+import { waitFor } from "../support/wait.js";
+import { parsePostgresUrl, postgresTransport, renderTransportSql, type PostgresTransport } from "../../src/transports/postgres/index.js";
+import { dropPrefix, PG_URL, pgPrefix, pgQuery } from "../support/postgres.js";
+import { receiveAtLeast } from "../support/receive.js";
+
+const opened: PostgresTransport[] = [];
+const prefixes: string[] = [];
+
+function open(options: { notify?: boolean; migrate?: boolean; prefix?: string } = {}): PostgresTransport {
+  const prefix = options.prefix ?? pgPrefix();
+  if (!prefixes.includes(prefix)) prefixes.push(prefix);
+  const t = postgresTransport({ connectionString: PG_URL, tablePrefix: prefix, ...(options.notify === undefined ? {} : { notify: options.notify }), ...(options.migrate === undefined ? {} : { migrate: options.migrate }) });
+  opened.push(t);
+  return t;
+}
+
+function message(topic: string, id: string, key?: string): OutgoingMessage {
+  return { topic, id, key, wire: { headers: { "ce-id": id }, body: Buffer.from(id) } };
+}
+
+afterEach(async () => {
+  for (const t of opened.splice(0)) await t.close();
+  for (const p of prefixes.splice(0)) await dropPrefix(p);
+});
+
+describe("postgres transport", () => {
+  it("postgres transport - sql/postgres/004_transport.sql is what the transport runs; renamed and run as one script it makes working tables", async () => {
+    const shipped = readFileSync(join(process.cwd(), "sql", "postgres", "004_transport.sql"), "utf8");
+    expect(shipped).toBe(renderTransportSql("missive_"));
+    const prefix = pgPrefix();
+    prefixes.push(prefix);
+    const client = new pg.Client({ connectionString: PG_URL });
+    await client.connect();
+    try {
+      await client.query(shipped.split("missive_").join(prefix));
+    } finally {
+      await client.end();
+    }
+    const t = open({ prefix, migrate: false });
+    await t.connect();
+    const sub = await t.subscribe({ group: "g", topics: ["a"], prefetch: 5, ordered: true, leaseMs: 5_000 });
+    expect(await t.publish([message("a", "1", "k"), message("a", "2", "k")])).toEqual([undefined, undefined]);
+    const first = await receiveAtLeast(sub, 1);
+    // The key's second message waits for its head: the shipped triggers keep key order.
+    expect(first.map((d) => d.wire.headers["ce-id"])).toEqual(["1"]);
+    await first[0]!.ack();
+    const second = await receiveAtLeast(sub, 1);
+    expect(second.map((d) => d.wire.headers["ce-id"])).toEqual(["2"]);
+  });
+
+  it("postgres transport - migrate=false on a database without the tables fails connect with a ConfigurationError naming missive migrate", async () => {
+    const t = open({ migrate: false });
+    await expect(t.connect()).rejects.toMatchObject({ code: "MISSIVE_CONFIG", message: expect.stringContaining("missive migrate") });
+  });
+
+  it("postgres transport - publishIn: messages are visible at the caller's commit and never after a rollback", async () => {
+    const t = open();
+    await t.connect();
+    const sub = await t.subscribe({ group: "g", topics: ["a"], prefetch: 10, ordered: false, leaseMs: 5_000 });
+    const client = await t.pool.connect();
+    try {
+      await client.query("BEGIN");
+      expect(await t.publishIn(client, [message("a", "rolled-back")])).toEqual([undefined]);
+      await client.query("ROLLBACK");
+      await client.query("BEGIN");
+      await client.query(`CREATE TEMP TABLE effects (id text) ON COMMIT DROP`);
+      expect(await t.publishIn(client, [message("a", "committed")])).toEqual([undefined]);
+      // Not visible before the commit.
+      expect(await sub.receive(10, 300)).toEqual([]);
+      await client.query("COMMIT");
+    } finally {
+      client.release();
+    }
+    const got = await receiveAtLeast(sub, 1);
+    expect(got.map((d) => d.wire.headers["ce-id"])).toEqual(["committed"]);
+    expect(await sub.receive(10, 300)).toEqual([]);
+  });
+
+  it("postgres transport - a row committed after a later one (lower seq, later commit) is still delivered, never skipped", async () => {
+    const t = open();
+    await t.connect();
+    const sub = await t.subscribe({ group: "g", topics: ["a"], prefetch: 10, ordered: false, leaseMs: 5_000 });
+    const client = await t.pool.connect();
+    try {
+      await client.query("BEGIN");
+      await t.publishIn(client, [message("a", "early-seq-late-commit")]);
+      await t.publish([message("a", "late-seq-early-commit")]);
+      const before = await receiveAtLeast(sub, 1);
+      expect(before.map((d) => d.wire.headers["ce-id"])).toEqual(["late-seq-early-commit"]);
+      await before[0]!.ack();
+      await client.query("COMMIT");
+    } finally {
+      client.release();
+    }
+    const after = await receiveAtLeast(sub, 1);
+    expect(after.map((d) => d.wire.headers["ce-id"])).toEqual(["early-seq-late-commit"]);
+  });
+
+  it("postgres transport - notify=false: a consumer in another transport finds new rows by polling", async () => {
+    const prefix = pgPrefix();
+    const consumer = open({ prefix, notify: false });
+    const producer = open({ prefix, notify: false });
+    const sub = await consumer.subscribe({ group: "g", topics: ["a"], prefetch: 10, ordered: false, leaseMs: 5_000 });
+    const waiting = sub.receive(10, 5_000);
+    await new Promise((r) => setTimeout(r, 200));
+    await producer.publish([message("a", "polled")]);
+    const got = await waiting;
+    expect(got.map((d) => d.wire.headers["ce-id"])).toEqual(["polled"]);
+  });
+
+  it("postgres transport - NOTIFY wakes a consumer in another transport at once, well before its fallback poll", async () => {
+    const prefix = pgPrefix();
+    const consumer = postgresTransport({ connectionString: PG_URL, tablePrefix: prefix, pollMinMs: 5_000, pollMaxMs: 5_000 });
+    opened.push(consumer);
+    prefixes.push(prefix);
+    const producer = open({ prefix });
+    const sub = await consumer.subscribe({ group: "g", topics: ["a"], prefetch: 10, ordered: false, leaseMs: 5_000 });
+    await producer.connect();
+    const waiting = sub.receive(10, 4_000);
+    await new Promise((r) => setTimeout(r, 200));
+    const sent = Date.now();
+    await producer.publish([message("a", "notified")]);
+    const got = await waiting;
+    expect(got.map((d) => d.wire.headers["ce-id"])).toEqual(["notified"]);
+    expect(Date.now() - sent).toBeLessThan(1_000);
+  });
+
+  it("postgres transport - missive() on a postgres:// URL of a fresh database makes the tables and brings an inbox whose transaction is a pg client", async () => {
+    const prefix = pgPrefix();
+    prefixes.push(prefix);
+    const bus = await missive({ transport: `${PG_URL}?tablePrefix=${prefix}`, service: "pg-url", idempotency: "inbox" });
+    try {
+      const handled: string[] = [];
+      await bus.consume(OrderPlaced, { group: "billing" }, async (order, ctx) => {
+        await ctx.transaction(async (tx) => {
+          const r = await (tx as pg.PoolClient).query<{ one: number }>("SELECT 1 AS one");
+          handled.push(`${order.orderId}:${r.rows[0]?.one}`);
+        });
+      }).ready;
+      await bus.publish(OrderPlaced, { orderId: "o-1", seq: 1, totalCents: 1 });
+      await waitFor(() => handled.length === 1, 10_000, "the handler's transaction");
+      expect(handled).toEqual(["o-1:1"]);
+      const inboxRows = await pgQuery(`SELECT count(*)::int AS n FROM ${prefix}inbox WHERE group_name = 'billing'`);
+      expect(inboxRows.rows[0].n).toBe(1);
+    } finally {
+      await bus.close();
+    }
+  });
+
+  it("postgres transport - the URL's transport parameters are taken off; the rest stay for node-postgres", () => {
+    expect(parsePostgresUrl("postgres://u@h:5432/db?tablePrefix=app_&sslmode=disable&notify=false&pollMaxMs=50")).toEqual({
+      connectionString: "postgres://u@h:5432/db?sslmode=disable",
+      tablePrefix: "app_",
+      notify: false,
+      pollMaxMs: 50,
+    });
+    expect(() => parsePostgresUrl("postgres://h/db?notify=maybe")).toThrow(/notify must be true or false/);
+    expect(() => postgresTransport("postgres://h/db?tablePrefix=Bad-Name")).toThrow(/tablePrefix/);
+  });
+});
+
+describe("postgres transport - abandoned temporary groups", () => {
+  it("postgres transport - a temporary group whose process died (no consumer seen for 10 minutes) is swept when another consumer registers; a live one stays", async () => {
+    const prefix = pgPrefix();
+    const dead = open({ prefix });
+    const tail = await dead.subscribe({ group: "tail-dead", topics: ["a"], prefetch: 1, ordered: false, leaseMs: 5_000, temporary: true });
+    const live = await dead.subscribe({ group: "tail-live", topics: ["a"], prefetch: 1, ordered: false, leaseMs: 5_000, temporary: true });
+    expect(await dead.publish([message("a", "m1")])).toEqual([undefined]);
+    // As a SIGKILL would leave it: the group older than the threshold and its consumer unseen for as long.
+    await pgQuery(`UPDATE ${prefix}groups SET created_at = created_at - 700000 WHERE group_name IN ('tail-dead', 'tail-live')`);
+    await pgQuery(`UPDATE ${prefix}consumers SET seen_at = seen_at - 700000 WHERE group_name = 'tail-dead'`);
+    const other = open({ prefix });
+    await other.subscribe({ group: "someone-else", topics: ["b"], prefetch: 1, ordered: false, leaseMs: 5_000 });
+    const groups = await pgQuery(`SELECT group_name FROM ${prefix}groups ORDER BY group_name`);
+    expect(groups.rows.map((r: { group_name: string }) => r.group_name)).toEqual(["someone-else", "tail-live"]);
+    const rows = await pgQuery(`SELECT group_name FROM ${prefix}queue ORDER BY group_name`);
+    expect(rows.rows.map((r: { group_name: string }) => r.group_name)).toEqual(["tail-live"]);
+    const bindings = await pgQuery(`SELECT group_name FROM ${prefix}bindings WHERE topic = 'a'`);
+    expect(bindings.rows.map((r: { group_name: string }) => r.group_name)).toEqual(["tail-live"]);
+    await tail.close();
+    await live.close();
+  });
+});

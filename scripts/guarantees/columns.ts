@@ -17,6 +17,7 @@ export const COLUMNS: readonly Column[] = [
   { id: "rabbitmq", title: "RabbitMQ (single node)", files: /(^|\/)rabbitmq[-.]/ },
   { id: "nats-cluster", title: "NATS JetStream, replicated (3-node cluster)", files: /(^|\/)nats-cluster[-.]/ },
   { id: "nats", title: "NATS JetStream (single server)", files: /(^|\/)nats[-.]/ },
+  { id: "postgres", title: "PostgreSQL", files: /(^|\/)postgres[-.]/ },
 ];
 
 /** The configuration a file's tests held under: the first entry whose pattern matches the file. */
@@ -36,6 +37,8 @@ const CONFIGURATIONS: ReadonlyArray<readonly [RegExp, string]> = [
   [/conformance\/nats\.conformance/, "a nats-server 2.9 of the test's own (JetStream, file storage, max_payload 8 MiB so an over-limit body reaches missive), streams with 1 replica"],
   [/faults\/nats/, "a nats-server 2.9 of the test's own on another loopback port (JetStream, file storage), streams with 1 replica; resets and blackholes through a TCP proxy of the test's own"],
   [/nats/, "the shared nats-server 2.9 (127.0.0.1:4222, JetStream, file storage), streams with 1 replica and a prefix of the test's own"],
+  [/faults\/postgres/, "a PostgreSQL 15 cluster of the test's own (initdb into a temp dir, another loopback port, server defaults: fsync on, synchronous_commit on)"],
+  [/postgres/, "the shared PostgreSQL 15 (127.0.0.1:5432, db test; fsync on, synchronous_commit on, autovacuum off), tables with a prefix of the test's own"],
   [/expiry-priority/, "the shared single RabbitMQ node (127.0.0.1:5672), a vhost of the test's own; classic queues where the test says priorities on, quorum otherwise"],
   [/rabbitmq/, "the shared single RabbitMQ node (127.0.0.1:5672), a vhost of the test's own, quorum queues (the default)"],
 ];

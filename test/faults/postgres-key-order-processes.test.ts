@@ -10,18 +10,17 @@
  * did work; and the same with one process SIGKILLed half-way (its leased
  * rows come back after the lease, to the survivor).
  */
-import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
 import { missive } from "../../src/index.js";
 import { postgresTransport } from "../../src/transports/postgres/index.js";
 import { OrderPlaced } from "../conformance/contracts.js";
 import type { PostgresOrderedConsumerArgs, PostgresOrderedConsumerMessage } from "../fixtures/postgres-ordered-consumer.js";
 import { createChecker } from "../support/checker.js";
-import { forkFixture, killFixtures, killOnMessage, nextMessage } from "../support/fixture-process.js";
+import { killFixtures, killOnMessage } from "../support/fixture-process.js";
+import { effectsByPid, startOrderedConsumer, type StartedConsumer } from "./key-order-support.js";
 import { PG_URL, dropPrefix, pgPrefix, pgQuery } from "../support/postgres.js";
 import { publishKeyed, readBack, settled } from "./rabbitmq-fault-support.js";
 
@@ -45,35 +44,14 @@ function world(): World {
   return { dir, prefix, effects: join(dir, "effects.db") };
 }
 
-interface Started {
-  readonly child: ChildProcess;
-  readonly journal: string;
-  readonly progress: { committed: number; retried: number };
-}
 
-async function startConsumer(w: World, name: string, options: Partial<PostgresOrderedConsumerArgs> = {}): Promise<Started> {
-  const journal = join(w.dir, `${name}.journal`);
+function startConsumer(w: World, name: string, options: Partial<PostgresOrderedConsumerArgs> = {}): Promise<StartedConsumer> {
   const args: PostgresOrderedConsumerArgs = {
-    url: PG_URL, tablePrefix: w.prefix, effects: w.effects, group: GROUP, journal, concurrency: 16, workMs: 8, failRate: 0.05, ...options,
+    url: PG_URL, tablePrefix: w.prefix, effects: w.effects, group: GROUP, journal: join(w.dir, `${name}.journal`), concurrency: 16, workMs: 8, failRate: 0.05, ...options,
   };
-  const child = forkFixture("postgres-ordered-consumer", [JSON.stringify(args)]);
-  const progress = { committed: 0, retried: 0 };
-  child.on("message", (m: PostgresOrderedConsumerMessage) => {
-    if ("committed" in m) Object.assign(progress, m);
-  });
-  await nextMessage(child, (m: PostgresOrderedConsumerMessage) => "ready" in m, 30_000, `consumer ${name} ready`);
-  return { child, journal, progress };
+  return startOrderedConsumer("postgres-ordered-consumer", name, args);
 }
 
-function effectsByPid(path: string): Map<number, number> {
-  const db = new Database(path, { readonly: true, fileMustExist: true });
-  try {
-    const rows = db.prepare("SELECT pid, COUNT(*) AS n FROM fault_effects GROUP BY pid").all() as Array<{ pid: number; n: number }>;
-    return new Map(rows.map((r) => [r.pid, r.n]));
-  } finally {
-    db.close();
-  }
-}
 
 async function declare(w: World): Promise<void> {
   const setup = await missive({ service: "key-order-setup", transport: postgresTransport({ connectionString: PG_URL, tablePrefix: w.prefix }) });

@@ -9,49 +9,26 @@
  * processes did work; and the same with one process SIGKILLed half-way (its
  * unacked messages go back to their partitions, the survivor takes them over).
  */
-import Database from "better-sqlite3";
-import type { ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { RabbitmqOrderedConsumerArgs, RabbitmqOrderedConsumerMessage } from "../fixtures/rabbitmq-ordered-consumer.js";
 import { createChecker } from "../support/checker.js";
-import { forkFixture, killOnMessage, nextMessage } from "../support/fixture-process.js";
+import { killOnMessage } from "../support/fixture-process.js";
 import { waitFor } from "../support/wait.js";
+import { effectsByPid, startOrderedConsumer, type StartedConsumer } from "./key-order-support.js";
 import { GROUP, openBus, publishKeyed, rabbitmqFaults, readBack, settled, type RabbitmqFaults } from "./rabbitmq-fault-support.js";
 
 const fx = rabbitmqFaults();
 
-interface Started {
-  readonly child: ChildProcess;
-  readonly journal: string;
-  /** The latest counts the process reported. */
-  readonly progress: { committed: number; retried: number };
-}
 
-async function startConsumer(f: RabbitmqFaults, name: string, options: Partial<RabbitmqOrderedConsumerArgs> = {}): Promise<Started> {
-  const journal = join(f.dir(), `${name}.journal`);
+function startConsumer(f: RabbitmqFaults, name: string, options: Partial<RabbitmqOrderedConsumerArgs> = {}): Promise<StartedConsumer> {
   const args: RabbitmqOrderedConsumerArgs = {
-    url: f.vhost().url, effects: join(f.dir(), "effects.db"), group: GROUP, journal, concurrency: 16, workMs: 8, failRate: 0.05, ...options,
+    url: f.vhost().url, effects: join(f.dir(), "effects.db"), group: GROUP, journal: join(f.dir(), `${name}.journal`), concurrency: 16, workMs: 8, failRate: 0.05, ...options,
   };
-  const child = forkFixture("rabbitmq-ordered-consumer", [JSON.stringify(args)]);
-  const progress = { committed: 0, retried: 0 };
-  child.on("message", (m: RabbitmqOrderedConsumerMessage) => {
-    if ("committed" in m) Object.assign(progress, m);
-  });
-  await nextMessage(child, (m: RabbitmqOrderedConsumerMessage) => "ready" in m, 30_000, `consumer ${name} ready`);
-  return { child, journal, progress };
+  return startOrderedConsumer("rabbitmq-ordered-consumer", name, args);
 }
 
 /** Effects committed per process id. */
-function effectsByPid(path: string): Map<number, number> {
-  const db = new Database(path, { readonly: true, fileMustExist: true });
-  try {
-    const rows = db.prepare("SELECT pid, COUNT(*) AS n FROM fault_effects GROUP BY pid").all() as Array<{ pid: number; n: number }>;
-    return new Map(rows.map((r) => [r.pid, r.n]));
-  } finally {
-    db.close();
-  }
-}
 
 describe("rabbitmq - key order across processes", () => {
   it("rabbitmq - two consumer processes of one ordered group: every key in publish order through retries, no key stalled, both did work, stats right", async ({ skip }) => {

@@ -9,49 +9,27 @@
  * both processes did work; and the same with one process SIGKILLed half-way
  * (its leased rows come back after the lease, to the survivor).
  */
-import type { ChildProcess } from "node:child_process";
 import { join } from "node:path";
-import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
 import { missive } from "../../src/index.js";
 import { sqliteTransport } from "../../src/transports/sqlite/index.js";
 import type { SqliteOrderedConsumerArgs, SqliteOrderedConsumerMessage } from "../fixtures/sqlite-ordered-consumer.js";
 import { createChecker } from "../support/checker.js";
-import { forkFixture, killOnMessage, nextMessage } from "../support/fixture-process.js";
+import { killOnMessage } from "../support/fixture-process.js";
+import { effectsByPid, startOrderedConsumer, type StartedConsumer } from "./key-order-support.js";
 import { publishKeyed, readBack, settled } from "./rabbitmq-fault-support.js";
 import { GROUP, declareGroup, queueDepth, sqliteFaultFiles, type FaultFile } from "./sqlite-fault-support.js";
 
 const files = sqliteFaultFiles();
 
-interface Started {
-  readonly child: ChildProcess;
-  readonly journal: string;
-  readonly progress: { committed: number; retried: number };
-}
 
-async function startConsumer(file: FaultFile, name: string, options: Partial<SqliteOrderedConsumerArgs> = {}): Promise<Started> {
-  const journal = file.journal(name);
+function startConsumer(file: FaultFile, name: string, options: Partial<SqliteOrderedConsumerArgs> = {}): Promise<StartedConsumer> {
   const args: SqliteOrderedConsumerArgs = {
-    path: file.path, effects: join(file.dir, "effects.db"), group: GROUP, journal, concurrency: 16, workMs: 8, failRate: 0.05, ...options,
+    path: file.path, effects: join(file.dir, "effects.db"), group: GROUP, journal: file.journal(name), concurrency: 16, workMs: 8, failRate: 0.05, ...options,
   };
-  const child = forkFixture("sqlite-ordered-consumer", [JSON.stringify(args)]);
-  const progress = { committed: 0, retried: 0 };
-  child.on("message", (m: SqliteOrderedConsumerMessage) => {
-    if ("committed" in m) Object.assign(progress, m);
-  });
-  await nextMessage(child, (m: SqliteOrderedConsumerMessage) => "ready" in m, 30_000, `consumer ${name} ready`);
-  return { child, journal, progress };
+  return startOrderedConsumer("sqlite-ordered-consumer", name, args);
 }
 
-function effectsByPid(path: string): Map<number, number> {
-  const db = new Database(path, { readonly: true, fileMustExist: true });
-  try {
-    const rows = db.prepare("SELECT pid, COUNT(*) AS n FROM fault_effects GROUP BY pid").all() as Array<{ pid: number; n: number }>;
-    return new Map(rows.map((r) => [r.pid, r.n]));
-  } finally {
-    db.close();
-  }
-}
 
 async function publishAll(file: FaultFile, checker: ReturnType<typeof createChecker>): Promise<Awaited<ReturnType<typeof publishKeyed>>> {
   const bus = await missive({ service: "key-order-producer", transport: sqliteTransport({ path: file.path }) });

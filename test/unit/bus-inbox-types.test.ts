@@ -16,6 +16,7 @@ import { sqliteInbox, sqliteTransport } from "../../src/transports/sqlite/index.
 import { mysqlInbox } from "../../src/stores/mysql/index.js";
 import { postgresInbox } from "../../src/stores/postgres/index.js";
 import { sqliteInboxStore } from "../../src/stores/sqlite/index.js";
+import type { PostgresInboxClient } from "../../src/transports/postgres/inbox-handle.js";
 
 const Order = defineMessage({ type: "types.order", schema: z.object({ orderId: z.string() }), key: (o) => o.orderId });
 
@@ -121,6 +122,21 @@ describe("bus inbox types", () => {
       await missive({ service: "s", transport: "amqp://127.0.0.1", inbox: postgresInbox({ pool }) }),
       await missive({ service: "s", transport: `sqlite://${dir}/missive.db` }),
     ];
+    void check;
+  });
+  it('types - a postgres:// URL literal types ctx.transaction structurally (missive\'s root types need no pg installed), and a pg PoolClient is that handle', () => {
+    const check = async (client: PoolClient): Promise<void> => {
+      const bus = await missive({ service: "s", transport: "postgres://postgres@127.0.0.1:5432/test" });
+      expectTypeOf(bus).toEqualTypeOf<Bus<PostgresInboxClient>>();
+      bus.consume(Order, { group: "g", idempotency: "inbox" }, async (_order, ctx) => {
+        await ctx.transaction(async (tx) => {
+          const r = await tx.query<{ one: number }>("SELECT 1 AS one");
+          expectTypeOf(r.rows).toEqualTypeOf<{ one: number }[]>();
+        });
+      });
+      const handle: PostgresInboxClient = client;
+      void handle;
+    };
     void check;
   });
 });

@@ -16,11 +16,10 @@ import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import type { OutgoingMessage, PublishResult } from "../../transport/transport.js";
 import { MISSIVE_VERSION } from "../../version.js";
-import { STATUS_STREAM } from "./names.js";
 import type { ResolvedRabbitmqOptions } from "./options.js";
 import type { AmqpSession } from "./session.js";
-import { LIVE_MS, STATUS_STREAM_ARGS } from "./status-reporter.js";
-import { declareStream } from "./stream-reader.js";
+import { LIVE_MS } from "./status-reporter.js";
+import { StatusStreamWriter } from "./status-stream-writer.js";
 
 const HEARTBEAT_MS = 5000;
 const CLOSE_WAIT_MS = 2000;
@@ -68,14 +67,16 @@ export class ProcessBeacon {
   private readonly startedAt = Date.now();
   private timer: NodeJS.Timeout | undefined;
   private sending: Promise<void> = Promise.resolve();
-  private declared: Promise<void> | undefined;
+  private readonly writer: StatusStreamWriter;
   private closed = false;
 
   constructor(
     private readonly session: AmqpSession,
     private readonly options: ResolvedRabbitmqOptions,
-    private readonly publish: (batch: readonly OutgoingMessage[]) => Promise<PublishResult[]>,
-  ) {}
+    publish: (batch: readonly OutgoingMessage[]) => Promise<PublishResult[]>,
+  ) {
+    this.writer = new StatusStreamWriter(session, options.declare, publish);
+  }
 
   /** Called on every publish and subscribe: the first call starts the reports, the rest cost one comparison. */
   activate(): void {
@@ -104,20 +105,10 @@ export class ProcessBeacon {
   private report(closed: boolean): void {
     this.sending = this.sending.then(async () => {
       try {
-        const record = await this.recordOf(closed);
-        this.declared ??= declareStream(this.session, STATUS_STREAM, STATUS_STREAM_ARGS, this.options.declare);
-        await this.declared;
-        await this.publish([{
-          topic: STATUS_STREAM,
-          group: STATUS_STREAM,
-          id: randomUUID(),
-          key: undefined,
-          wire: { headers: { "content-type": "application/json" }, body: Buffer.from(JSON.stringify(record)) },
-        }]);
+        await this.writer.write([await this.recordOf(closed)]);
       } catch (err) {
         // The record feeds another process's doctor; the next heartbeat sends it again.
         this.session.context.log.warn({ err }, "rabbitmq: writing this process's settings record failed; the next heartbeat sends it again");
-        this.declared = undefined;
       }
     });
   }

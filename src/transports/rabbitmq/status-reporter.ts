@@ -20,9 +20,8 @@
 import { randomUUID } from "node:crypto";
 import type { ConsumeMessage } from "amqplib";
 import type { OutgoingMessage, PublishResult } from "../../transport/transport.js";
-import { STATUS_STREAM } from "./names.js";
 import type { AmqpSession } from "./session.js";
-import { declareStream } from "./stream-reader.js";
+import { StatusStreamWriter } from "./status-stream-writer.js";
 
 /** Reports older than this are a stopped reporter's; stats ignores them. */
 export const LIVE_MS = 15_000;
@@ -32,8 +31,7 @@ const MIN_GAP_MS = 250;
 const CLOSE_WAIT_MS = 2000;
 /** Spare prefetch with nothing arriving for this long means the broker had nothing ready to push. */
 const DRAINED_AFTER_MS = 300;
-/** Retention: readers look back LIVE_MS only, so small segments and a short age keep the stream tiny. */
-export const STATUS_STREAM_ARGS = { "x-max-age": "10m", "x-stream-max-segment-size-bytes": 1_000_000 } as const;
+export { STATUS_STREAM_ARGS } from "./status-stream-writer.js";
 
 /** What one subscription holds unsettled right now. */
 export interface UnsettledSnapshot {
@@ -84,14 +82,16 @@ export class StatusReporter {
   private readonly groups = new Map<string, GroupState>();
   private timer: NodeJS.Timeout | undefined;
   private sending: Promise<void> = Promise.resolve();
-  private declared: Promise<void> | undefined;
+  private readonly writer: StatusStreamWriter;
   private closed = false;
 
   constructor(
     private readonly session: AmqpSession,
-    private readonly declare: boolean,
-    private readonly publish: (batch: readonly OutgoingMessage[]) => Promise<PublishResult[]>,
-  ) {}
+    declare: boolean,
+    publish: (batch: readonly OutgoingMessage[]) => Promise<PublishResult[]>,
+  ) {
+    this.writer = new StatusStreamWriter(session, declare, publish);
+  }
 
   track(group: string, source: StatusSource): void {
     if (this.closed) return;
@@ -174,19 +174,10 @@ export class StatusReporter {
   private send(records: StatusRecord[]): void {
     this.sending = this.sending.then(async () => {
       try {
-        this.declared ??= declareStream(this.session, STATUS_STREAM, STATUS_STREAM_ARGS, this.declare);
-        await this.declared;
-        await this.publish(records.map((r) => ({
-          topic: STATUS_STREAM,
-          group: STATUS_STREAM,
-          id: randomUUID(),
-          key: undefined,
-          wire: { headers: { "content-type": "application/json" }, body: Buffer.from(JSON.stringify(r)) },
-        })));
+        await this.writer.write(records);
       } catch (err) {
         // Status records feed `stats()` of other processes; a missed one is replaced by the next report.
         this.session.context.log.warn({ err }, "rabbitmq: writing a status report failed; the next report replaces it");
-        this.declared = undefined;
       }
     });
   }

@@ -14,7 +14,6 @@
  */
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
-import type { OutgoingMessage, PublishResult } from "../../transport/transport.js";
 import { MISSIVE_VERSION } from "../../version.js";
 import type { ResolvedRabbitmqOptions } from "./options.js";
 import type { AmqpSession } from "./session.js";
@@ -73,9 +72,8 @@ export class ProcessBeacon {
   constructor(
     private readonly session: AmqpSession,
     private readonly options: ResolvedRabbitmqOptions,
-    publish: (batch: readonly OutgoingMessage[]) => Promise<PublishResult[]>,
   ) {
-    this.writer = new StatusStreamWriter(session, options.declare, publish);
+    this.writer = new StatusStreamWriter(session, options.declare);
   }
 
   /** Called on every publish and subscribe: the first call starts the reports, the rest cost one comparison. */
@@ -100,6 +98,7 @@ export class ProcessBeacon {
     this.report(true);
     // Best-effort: a broker that is gone must not hold up the transport's close (readers expire the records anyway).
     await Promise.race([this.sending, new Promise<void>((resolve) => setTimeout(resolve, CLOSE_WAIT_MS).unref())]);
+    await this.writer.close();
   }
 
   private report(closed: boolean): void {

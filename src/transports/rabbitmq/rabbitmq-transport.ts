@@ -81,8 +81,8 @@ class RabbitmqTransportImpl implements RabbitmqTransport {
     this.publisher = new Publisher(this.session, this.topology, options, MAX_MESSAGE_BYTES);
     this.ledger = new StreamReleaseLedger(this.session, publish, options.declare);
     this.deadLetters = new RabbitmqDeadLetterStore(this.session, this.catalog, publish);
-    this.status = new StatusReporter(this.session, options.declare, publish);
-    this.beacon = new ProcessBeacon(this.session, options, publish);
+    this.status = new StatusReporter(this.session, options.declare);
+    this.beacon = new ProcessBeacon(this.session, options);
     this.statsReader = new StatsReader(this.session, this.catalog, this.status, options.declare);
   }
 

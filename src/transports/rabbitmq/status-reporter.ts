@@ -19,7 +19,6 @@
  */
 import { randomUUID } from "node:crypto";
 import type { ConsumeMessage } from "amqplib";
-import type { OutgoingMessage, PublishResult } from "../../transport/transport.js";
 import type { AmqpSession } from "./session.js";
 import { StatusStreamWriter } from "./status-stream-writer.js";
 
@@ -88,9 +87,8 @@ export class StatusReporter {
   constructor(
     private readonly session: AmqpSession,
     declare: boolean,
-    publish: (batch: readonly OutgoingMessage[]) => Promise<PublishResult[]>,
   ) {
-    this.writer = new StatusStreamWriter(session, declare, publish);
+    this.writer = new StatusStreamWriter(session, declare);
   }
 
   track(group: string, source: StatusSource): void {
@@ -134,6 +132,7 @@ export class StatusReporter {
     if (finals.length > 0) this.send(finals);
     // Best-effort: a broker that is gone must not hold up the transport's close (readers expire the reports anyway).
     await Promise.race([this.sending, new Promise<void>((resolve) => setTimeout(resolve, CLOSE_WAIT_MS).unref())]);
+    await this.writer.close();
   }
 
   private tick(): void {

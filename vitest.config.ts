@@ -20,7 +20,9 @@ export default defineConfig({
       lane("conformance", ["test/conformance/**/*.test.ts"]),
       lane("transports", ["test/transports/**/*.test.ts"]),
       lane("cli", ["test/cli/**/*.test.ts", "test/examples/**/*.test.ts", "test/bench/**/*.test.ts"]),
-      lane("faults", ["test/faults/**/*.test.ts"]),
+      // Fault tests start broker processes and clusters of their own and kill them: run last, one file at a time, so
+      // one file's 3-node cluster does not slow another's broker restart past the timeouts under test.
+      { extends: true as const, test: { name: "faults", include: ["test/faults/**/*.test.ts"], fileParallelism: false, sequence: { groupOrder: 1 } } },
       lane("dashboard", ["test/dashboard/**/*.test.ts"]),
     ],
     // A floor, not a target: it catches a change that leaves whole paths untested.

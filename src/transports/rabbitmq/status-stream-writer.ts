@@ -14,6 +14,8 @@ import { StreamAppender, declareStream } from "./stream-reader.js";
 /** Retention: readers look back 15 s only, so small segments and a short age keep the stream tiny. */
 export const STATUS_STREAM_ARGS = { "x-max-age": "10m", "x-stream-max-segment-size-bytes": 1_000_000 } as const;
 
+const CLOSE_WAIT_MS = 1000;
+
 export class StatusStreamWriter {
   private declared: Promise<void> | undefined;
   private readonly appender: StreamAppender;
@@ -37,7 +39,12 @@ export class StatusStreamWriter {
     }
   }
 
-  close(): Promise<void> {
-    return this.appender.close();
+  /** Best-effort and bounded: amqplib's channel close never finishes when the connection died during it. */
+  async close(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_WAIT_MS)));
+    const closing = this.appender.close().catch((err: unknown) => this.session.context.log.debug({ err }, "rabbitmq: closing the status stream's channel failed; it was gone already"));
+    await Promise.race([closing, bound]);
+    clearTimeout(timer);
   }
 }

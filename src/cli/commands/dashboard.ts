@@ -14,7 +14,7 @@ import { DEFAULT_DEAD_LETTER_TABLE, tableName } from "../../stores/sql/names.js"
 import { contractsPathOf, loadContracts } from "../contracts-module.js";
 import { openDeadLetterDatabase, type OpenedDeadLetters } from "../dead-letter-database.js";
 import { ExitCode, usageError } from "../exit-codes.js";
-import { writeOut } from "../output.js";
+import { safeText, writeErr, writeOut } from "../output.js";
 import { openTransport, urlOf } from "../session.js";
 import { stopOnSignals } from "../signals.js";
 
@@ -106,8 +106,8 @@ export function registerDashboard(program: Command, done: (code: number) => void
         await closed;
       } finally {
         stop.dispose();
-        // Shutting down: the dashboard is gone either way; a failed close has nothing left to do.
-        await transport.close().catch(() => undefined);
+        // Shutting down: the dashboard is gone either way; a failed close is said, not fatal.
+        await transport.close().catch((err: unknown) => writeErr(`missive dashboard: closing the transport failed: ${safeText(err instanceof Error ? err.message : String(err))}`));
         await closeDatabase(database);
       }
       done(ExitCode.ok);

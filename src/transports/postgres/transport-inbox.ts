@@ -18,9 +18,16 @@ export function transportInbox(transport: PostgresTransport): InboxStore<PoolCli
     seen: (group, messageId) => inbox.seen(group, messageId),
     cleanup: (olderThanMs) => inbox.cleanup(olderThanMs),
     async check() {
-      // Creating tables is the transport's to allow (migrate option); when it may not, the inbox's own check says what to run.
-      await transport.prepareTables().catch(() => undefined);
-      await inbox.check?.();
+      // Creating tables is the transport's to allow (migrate option); when it may not, the inbox's own check says
+      // what to run, with the reason the tables could not be made as its cause.
+      let unprepared: unknown;
+      await transport.prepareTables().catch((err: unknown) => (unprepared = err));
+      try {
+        await inbox.check?.();
+      } catch (err) {
+        if (unprepared !== undefined && err instanceof Error && err.cause === undefined) err.cause = unprepared;
+        throw err;
+      }
     },
   };
 }

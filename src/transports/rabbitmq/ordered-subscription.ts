@@ -15,6 +15,7 @@
  * messages, retries of unkeyed messages (through the delay levels) and
  * replays come through the group's own queue, which every member drains.
  */
+import { deliveredTopic } from "./delivered-topic.js";
 import type { Channel } from "amqplib";
 import { ClosedError } from "../../errors.js";
 import type { Logger } from "../../observability/logger.js";
@@ -294,15 +295,8 @@ export class OrderedSubscription implements Subscription, DeliveryHost, StatusSo
     const replyTo = message.properties.replyTo as unknown;
     if (typeof replyTo === "string" && replyTo.startsWith(DIRECT_REPLY_TO + ".")) headers["ce-replyto"] = replyTo;
     const body = incoming.body;
-    const d = new RabbitmqDelivery(this, pushed, this.topicOf(message.fields.exchange, headers), this.options.group, { headers, body }, b.key, prior + 1, prior, enqueuedAtOf(message));
+    const d = new RabbitmqDelivery(this, pushed, deliveredTopic(this.options.topics, message.fields.exchange, headers), this.options.group, { headers, body }, b.key, prior + 1, prior, enqueuedAtOf(message));
     return this.handOut(d, source);
-  }
-
-  private topicOf(exchange: string, headers: Readonly<Record<string, string>>): string {
-    if (this.options.topics.includes(exchange)) return exchange;
-    const type = headers["ce-type"];
-    if (type !== undefined && this.options.topics.includes(type)) return type;
-    return this.options.topics[0] ?? exchange;
   }
 
   /** Join the group: the members queue (so others count this one), the group's own queue, then a first share of partitions. */

@@ -10,6 +10,7 @@
  * (rate-limited; error when an operator must act) and reports the
  * subscription `failing`, then `resumed` once it consumes again.
  */
+import { deliveredTopic } from "./delivered-topic.js";
 import type { Channel } from "amqplib";
 import type { Logger } from "../../observability/logger.js";
 import { ClosedError, isFatal } from "../../errors.js";
@@ -245,7 +246,7 @@ export class RabbitmqSubscription implements Subscription, DeliveryHost, StatusS
     const replyTo = message.properties.replyTo as unknown;
     if (typeof replyTo === "string" && replyTo.startsWith(DIRECT_REPLY_TO + ".")) headers["ce-replyto"] = replyTo;
     const body = incoming.body;
-    const topic = this.topicOf(message, headers);
+    const topic = deliveredTopic(this.options.topics, message.fields.exchange, headers);
     const delivery = new RabbitmqDelivery(this, pushed, topic, this.options.group, { headers, body }, headers["ce-key"], prior + 1, prior, enqueuedAtOf(message));
     this.history.handed(delivery.messageId, incoming.carriedAttempts, returnsOf(pushed, incoming), prior);
     this.held.add(delivery);
@@ -259,16 +260,6 @@ export class RabbitmqSubscription implements Subscription, DeliveryHost, StatusS
     const returns = returnsOf(pushed, incoming);
     const prior = this.history.priorOf(id, incoming.carriedAttempts, returns);
     if (prior !== undefined) this.history.handed(id, incoming.carriedAttempts, returns, prior);
-  }
-
-  private topicOf(message: Pushed["message"], headers: Readonly<Record<string, string>>): string {
-    const exchange = message.fields.exchange;
-    // Topics never name a delay exchange (checkTopicName): a copy that came through the delay levels
-    // or the default exchange is known by its type header instead.
-    if (this.options.topics.includes(exchange)) return exchange;
-    const type = headers["ce-type"];
-    if (type !== undefined && this.options.topics.includes(type)) return type;
-    return this.options.topics[0] ?? exchange;
   }
 
   private async consume(): Promise<void> {

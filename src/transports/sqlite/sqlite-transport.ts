@@ -159,7 +159,7 @@ class SqliteTransportImpl implements SqliteTransport {
   /** An empty write transaction: it takes the write lock (within the busy timeout) as a publish would. */
   async ping(): Promise<void> {
     this.assertOpen();
-    await this.writer.submit(() => undefined);
+    await this.writer.submit(writesNothing);
   }
 
   async durability(): Promise<DurabilityReport> {
@@ -180,7 +180,7 @@ class SqliteTransportImpl implements SqliteTransport {
     // Let claims and settles already queued commit, and their callers take what they claimed,
     // so the leases below cover everything this process holds.
     // A barrier: if it fails, the writes queued before it failed too, and their callers got the error.
-    await this.writer.submit(() => undefined).catch((err: unknown) => this.context.log.debug({ err }, "sqlite: the close barrier write failed"));
+    await this.writer.submit(writesNothing).catch((err: unknown) => this.context.log.debug({ err }, "sqlite: the close barrier write failed"));
     await new Promise<void>((resolve) => setImmediate(resolve));
     const held = subscriptions.flatMap((s) => s.heldDeliveries()).filter((d) => d.status !== "settled");
     // Unsettled deliveries go back to their queues at once instead of waiting out their leases.
@@ -214,3 +214,6 @@ function checkTopics(topics: readonly string[]): void {
     throw new ConfigurationError("sqlite transport: topics must be non-empty strings");
   }
 }
+
+/** An op that writes nothing: its transaction still takes the write lock and commits (a ping, the close barrier). */
+function writesNothing(): void {}

@@ -4,6 +4,7 @@
  * for the dialect the URL names. Like every command, it never creates what
  * the URL names: a SQLite file must exist.
  */
+import { cleanUp } from "./cleanup.js";
 import { ConfigurationError } from "../errors.js";
 import { redact } from "../redact.js";
 import type { OutboxLag } from "../stores/outbox.js";
@@ -38,8 +39,7 @@ export async function outboxLagAt(url: string, table: string): Promise<OutboxLag
     try {
       return await postgresOutbox({ pool, table, source: "missive-cli" }).lag();
     } finally {
-      // Cleanup of a one-shot command: its result or its error is what the user sees; a failed close has nothing left to do.
-      await pool.end().catch(() => undefined);
+      await cleanUp("closing the database connection", () => pool.end());
     }
   }
   if (dialect === "mysql") {
@@ -49,8 +49,7 @@ export async function outboxLagAt(url: string, table: string): Promise<OutboxLag
     try {
       return await mysqlOutbox({ pool, table, source: "missive-cli" }).lag();
     } finally {
-      // Cleanup of a one-shot command: its result or its error is what the user sees; a failed close has nothing left to do.
-      await pool.end().catch(() => undefined);
+      await cleanUp("closing the database connection", () => pool.end());
     }
   }
   const { default: Database } = await import("better-sqlite3");
@@ -81,8 +80,7 @@ export async function runOnDatabase(url: string, statements: readonly string[]):
     try {
       await runPostgresStatements(pool, statements);
     } finally {
-      // Cleanup of a one-shot command: its result or its error is what the user sees; a failed close has nothing left to do.
-      await pool.end().catch(() => undefined);
+      await cleanUp("closing the database connection", () => pool.end());
     }
   } else if (dialect === "mysql") {
     const mysql = await load("mysql2", () => import("mysql2/promise"));
@@ -91,8 +89,7 @@ export async function runOnDatabase(url: string, statements: readonly string[]):
     try {
       await runMysqlStatements(pool, statements);
     } finally {
-      // Cleanup of a one-shot command: its result or its error is what the user sees; a failed close has nothing left to do.
-      await pool.end().catch(() => undefined);
+      await cleanUp("closing the database connection", () => pool.end());
     }
   } else {
     const { default: Database } = await import("better-sqlite3");

@@ -11,6 +11,7 @@ import type { Command } from "commander";
 import "../transports/builtin.js";
 import { resolveTransport } from "../connect.js";
 import type { Transport } from "../transport/transport.js";
+import { cleanUp } from "./cleanup.js";
 import { usageError } from "./exit-codes.js";
 
 export interface GlobalOptions {
@@ -30,8 +31,7 @@ export async function openTransport(url: string, readOnly = false): Promise<Tran
   try {
     await transport.connect();
   } catch (err) {
-    // The error being thrown is what the user needs; a failed close on the way out has nothing left to do.
-    await transport.close().catch(() => undefined);
+    await cleanUp("closing the transport", () => transport.close());
     throw err;
   }
   return transport;
@@ -53,7 +53,6 @@ export async function withTransport<T>(command: Command, work: (transport: Trans
   try {
     return await work(transport);
   } finally {
-    // Cleanup of a one-shot command: its result or its error is what the user sees; a failed close has nothing left to do.
-    await transport.close().catch(() => undefined);
+    await cleanUp("closing the transport", () => transport.close());
   }
 }

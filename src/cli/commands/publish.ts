@@ -4,6 +4,7 @@
  * one it is published as given, unvalidated, as version 1 of the type
  * (`--data-version` to say otherwise).
  */
+import { cleanUp } from "../cleanup.js";
 import type { StandardSchemaV1 } from "@standard-schema/spec";
 import type { Command } from "commander";
 import { missive } from "../../connect.js";
@@ -55,8 +56,7 @@ export function registerPublish(program: Command, done: (code: number) => void):
       const url = urlOf(command);
       const transport = await openTransport(url);
       const bus = await missive({ service: options.source ?? "missive-cli", transport, publisher: { timeout: "15s" } }).catch(async (err: unknown) => {
-        // The error being thrown is what the user needs; a failed close on the way out has nothing left to do.
-        await transport.close().catch(() => undefined);
+        await cleanUp("closing the transport", () => transport.close());
         throw err;
       });
       try {
@@ -71,8 +71,7 @@ export function registerPublish(program: Command, done: (code: number) => void):
         }
         throw err;
       } finally {
-        // Cleanup of a one-shot command: its result or its error is what the user sees; a failed close has nothing left to do.
-        await bus.close({ deadline: 1000 }).catch(() => undefined);
+        await cleanUp("closing the bus", () => bus.close({ deadline: 1000 }));
       }
       done(ExitCode.ok);
     });

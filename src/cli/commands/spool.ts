@@ -6,6 +6,7 @@
  * the lease (never while a live producer flushes it), forgetting each message
  * only after the broker's confirm.
  */
+import { cleanUp } from "../cleanup.js";
 import { existsSync } from "node:fs";
 import { hostname } from "node:os";
 import type { Command } from "commander";
@@ -175,8 +176,7 @@ export function registerSpool(program: Command, done: (code: number) => void): v
         } finally {
           s.releaseLease(owner);
           stop.dispose();
-          // Cleanup of a one-shot command: its result or its error is what the user sees; a failed close has nothing left to do.
-          await transport?.close().catch(() => undefined);
+          if (transport) await cleanUp("closing the transport", () => transport!.close());
         }
         const remaining = s.depth();
         const seconds = (Date.now() - started) / 1000;

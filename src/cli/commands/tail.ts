@@ -4,6 +4,7 @@
  * ends) bound to the type, or to every topic of the group when the argument
  * names an existing group. One line per message, or JSON lines.
  */
+import { cleanUp } from "../cleanup.js";
 import { randomBytes } from "node:crypto";
 import type { Command } from "commander";
 import { decodeEnvelope } from "../../envelope/codec.js";
@@ -67,8 +68,7 @@ export function registerTail(program: Command, done: (code: number) => void): vo
             }
           } finally {
             stop.dispose();
-            // Cleanup of a one-shot command: its result or its error is what the user sees; a failed close has nothing left to do.
-            await subscription?.close().catch(() => undefined);
+            if (subscription) await cleanUp("closing the subscription", () => subscription!.close());
           }
           return ExitCode.ok;
         }),

@@ -289,7 +289,9 @@ export class OrderedSubscription implements Subscription, DeliveryHost, StatusSo
     if (b.key !== undefined) this.busy.set(b.key, source);
     const returns = incoming.deliveryCount ?? (message.fields.redelivered ? 1 : 0);
     const id = incoming.headers["ce-id"] ?? (typeof message.properties.messageId === "string" ? message.properties.messageId : "");
-    const released = returns > 0 ? await this.deps.ledger.releasesOf(this.options.group, id, incoming.carriedAttempts, incoming.carriedAttempts + returns) : 0;
+    // Read from the ledger as of its arrival: every redelivery that arrived before one barrier shares that barrier,
+    // instead of one round trip each (a broker restart redelivers the whole prefetch of every partition at once).
+    const released = returns > 0 ? await this.deps.ledger.releasesOf(this.options.group, id, incoming.carriedAttempts, incoming.carriedAttempts + returns, b.arrivedAt) : 0;
     const prior = incoming.carriedAttempts + returns - released;
     const headers = incoming.headers;
     const replyTo = message.properties.replyTo as unknown;

@@ -20,6 +20,8 @@ export interface Buffered {
   readonly pushed: Pushed;
   readonly incoming: IncomingMessage;
   readonly key: string | undefined;
+  /** When it arrived here (unix ms): a ledger read covers every release made before it (stream-release-ledger.ts). */
+  readonly arrivedAt: number;
 }
 
 export interface SourceEvents {
@@ -84,7 +86,7 @@ export class PartitionSource {
         return;
       }
       const incoming = fromAmqpMessage(message);
-      source.buffer.push({ pushed: source.acks.pushed(message), incoming, key: incoming.headers["ce-key"] });
+      source.buffer.push({ pushed: source.acks.pushed(message), incoming, key: incoming.headers["ce-key"], arrivedAt: Date.now() });
       events.pushed(source);
     }, { noAck: false });
     source.consumerTag = ok.consumerTag;

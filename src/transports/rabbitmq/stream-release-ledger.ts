@@ -41,6 +41,8 @@ export class StreamReleaseLedger implements ReleaseLedger {
   private nextOffset: number | undefined;
   private declared: Promise<void> | undefined;
   private barrier: Barrier | undefined;
+  /** When the last barrier that was read back was appended: every release recorded before then has been read. */
+  private readUpTo = Number.NEGATIVE_INFINITY;
   private closed = false;
 
   constructor(
@@ -78,8 +80,13 @@ export class StreamReleaseLedger implements ReleaseLedger {
     await closeChannel(reader ?? undefined, this.session.context, "release ledger reader");
   }
 
-  /** Append a barrier and wait until the reader has read it (or give up after BARRIER_TIMEOUT_MS). */
+  /**
+   * Whether every release recorded before `since` has been read: at once when a barrier appended at or
+   * after `since` was read back already; else append a barrier (or join one appended at or after
+   * `since`) and wait until the reader has read it, or give up after BARRIER_TIMEOUT_MS.
+   */
   private sync(since: number): Promise<boolean> {
+    if (since <= this.readUpTo) return Promise.resolve(true);
     const now = Date.now();
     // A barrier started at or after `since` covers every release recorded before it: join it rather than appending another.
     if (this.barrier && this.barrier.startedAt >= since) return this.barrier.reached;
@@ -164,7 +171,10 @@ export class StreamReleaseLedger implements ReleaseLedger {
     if (record === null || typeof record !== "object") return;
     const r = record as { g?: unknown; id?: unknown; p?: unknown; sync?: unknown };
     if (typeof r.sync === "string") {
-      if (this.barrier?.nonce === r.sync) this.barrier.resolve(true);
+      if (this.barrier?.nonce === r.sync) {
+        this.readUpTo = Math.max(this.readUpTo, this.barrier.startedAt);
+        this.barrier.resolve(true);
+      }
       return;
     }
     if (typeof r.g !== "string" || typeof r.id !== "string" || typeof r.p !== "number") return;

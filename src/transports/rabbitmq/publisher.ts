@@ -363,9 +363,31 @@ export class Publisher {
       });
       this.channel = opening;
     }
-    return this.channel.catch((err: unknown) => {
+    return this.opened(this.channel, waitMs);
+  }
+
+  /**
+   * The opening, waited for at most `waitMs`. Writes are serial, so an opening that never settled (a
+   * channel.open the broker never answered) would hold every later publish for good; given up, it is
+   * forgotten so the next write opens another, and closed should it open after all.
+   */
+  private async opened(opening: Promise<ConfirmChannel>, waitMs: number): Promise<ConfirmChannel> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<"late">((resolve) => (timer = setTimeout(() => resolve("late"), Math.max(1, waitMs))));
+    try {
+      const ch = await Promise.race([opening, late]);
+      if (ch !== "late") return ch;
+    } catch (err) {
       throw toAmqpError(err, "rabbitmq: opening the publish channel failed");
-    });
+    } finally {
+      clearTimeout(timer);
+    }
+    if (this.channel === opening) this.channel = undefined;
+    void opening.then(
+      (ch) => closeChannel(ch, this.session.context, "publish"),
+      (err: unknown) => this.session.context.log.debug({ err }, "rabbitmq: a publish channel given up on never opened"),
+    );
+    throw new ConnectionError(`rabbitmq: the publish channel did not open within ${waitMs} ms`);
   }
 }
 

@@ -148,12 +148,13 @@ describe("faults - rabbitmq own node: memory alarm, restart", () => {
     faults.push(`kill@${confirmed}/${committed()}`);
     await b.kill();
     await b.restart();
-    await waitFor(() => confirmed >= 1800, 90_000, "1800 confirms before the graceful stop");
+    // Generous: a node restart takes 10-35 s on a loaded 2-core machine (Erlang boot, then quorum queue recovery).
+    await waitFor(() => confirmed >= 1800, 120_000, "1800 confirms before the graceful stop");
     faults.push(`stop@${confirmed}/${committed()}`);
     await ownNodeCtl(b, ["shutdown"]);
     await b.restart();
     const published = await stream;
-    const drained = await settled(path, published.confirmedIds, 60_000);
+    const drained = await settled(path, published.confirmedIds, 90_000);
 
     const back = readBack(path, checker);
     const r = checker.check();
@@ -166,5 +167,5 @@ describe("faults - rabbitmq own node: memory alarm, restart", () => {
     expect(r.unexpected).toEqual([]);
     expect(back.violationSamples).toEqual([]);
     expect(back.orderViolations).toBe(0);
-  }, 110_000);
+  }, 300_000);
 });

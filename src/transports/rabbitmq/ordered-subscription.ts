@@ -72,6 +72,7 @@ export class OrderedSubscription implements Subscription, DeliveryHost, StatusSo
   /** Owned partitions, by index. */
   private readonly owned = new Map<number, PartitionSource>();
   private base: PartitionSource | undefined;
+  private baseOpening: Promise<void> | undefined;
   private members: Channel | undefined;
   /** Handed out and unsettled, with the source each came from. */
   private readonly held = new Map<RabbitmqDelivery, PartitionSource>();
@@ -315,7 +316,7 @@ export class OrderedSubscription implements Subscription, DeliveryHost, StatusSo
     const previous = this.members;
     this.members = members;
     if (previous) await closeChannel(previous, this, "ordered group members");
-    this.base = await this.openBase();
+    await this.ensureBase();
     await this.balance();
   }
 
@@ -345,10 +346,18 @@ export class OrderedSubscription implements Subscription, DeliveryHost, StatusSo
     })();
   }
 
-  /** Consume the group's own queue (no lock); undefined when closed meanwhile. */
-  private async openBase(): Promise<PartitionSource | undefined> {
-    const source = await this.open(this.options.group, undefined);
-    return source instanceof PartitionSource ? source : undefined;
+  /**
+   * Consume the group's own queue (no lock) unless it is consumed or being opened: on joining, after its
+   * channel was lost, and on every balance (so a failed opening is tried again).
+   */
+  private ensureBase(): Promise<void> {
+    if (this.base || this.closed || !this.members || this.deps.session.isClosed) return Promise.resolve();
+    this.baseOpening ??= this.open(this.options.group, undefined)
+      .then((source) => {
+        if (source instanceof PartitionSource) this.base = source;
+      }, (err: unknown) => this.log.warn({ err, group: this.options.group }, "consuming the group's queue failed; the next balance tries again"))
+      .finally(() => (this.baseOpening = undefined));
+    return this.baseOpening;
   }
 
   /** Consume `queue` (with its lock, for a partition); "locked" when another connection holds the lock, undefined when closed meanwhile. */
@@ -362,6 +371,9 @@ export class OrderedSubscription implements Subscription, DeliveryHost, StatusSo
       lost: (s) => this.lost(s),
     });
     if (source === "locked") return source;
+    // Its channel died between the consume and here: its 'lost' found nothing registered, and registered now
+    // it would stay owned and silent for good (a partition nobody consumed after a broker restart).
+    if (source.channelClosed) return undefined;
     if (this.closed) {
       await source.leave();
       return undefined;
@@ -381,6 +393,7 @@ export class OrderedSubscription implements Subscription, DeliveryHost, StatusSo
 
   private async rebalance(): Promise<void> {
     if (this.closed || !this.members) return;
+    await this.ensureBase();
     const { group } = this.options;
     const n = this.deps.partitions;
     const probe = new QueueProbe(this.deps.session);
@@ -457,13 +470,7 @@ export class OrderedSubscription implements Subscription, DeliveryHost, StatusSo
     for (const [d, s] of [...this.held]) if (s === source) d.abandon();
     if (source.partition === undefined && !this.closed) {
       this.base = undefined;
-      void sleep(200).then(async () => {
-        if (this.closed || this.base || this.deps.session.isClosed || !this.members) return;
-        this.base = await this.openBase().catch((err: unknown) => {
-          this.log.warn({ err, group: this.options.group }, "consuming the group's queue again failed; the next balance retries");
-          return undefined;
-        });
-      });
+      void sleep(200).then(() => this.ensureBase());
     }
     if (this.closed) this.finishIfIdle();
   }

@@ -39,6 +39,8 @@ export class PartitionSource {
   draining = false;
   private consumerTag: string | undefined;
   private leaving = false;
+  /** Its channel closed. It may close before the caller of open() has registered the source, which must check this. */
+  channelClosed = false;
 
   private constructor(
     readonly queue: string,
@@ -75,6 +77,7 @@ export class PartitionSource {
     }
     const source = new PartitionSource(queue, partition, lock, ch, new ChannelAcks(ch), session.context);
     ch.on("close", () => {
+      source.channelClosed = true;
       if (!source.leaving) events.lost(source);
     });
     await ch.prefetch(Math.max(1, Math.min(prefetch, 65_535)));

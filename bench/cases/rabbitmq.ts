@@ -23,6 +23,8 @@ import amqp, { type ConfirmChannel, type Options } from "amqplib";
 import { missive, type Bus } from "../../src/index.js";
 import { rabbitmqTransport } from "../../src/transports/rabbitmq/index.js";
 import type { RabbitmqQueueType } from "../../src/transports/rabbitmq/index.js";
+import { drainResult } from "../lib/drain.js";
+import { cpuUsPerMsg, rate } from "../lib/measure.js";
 import { RssSampler } from "../lib/rss-sampler.js";
 import { BenchEvent, eventData } from "./event.js";
 import type { DrainResult, ThroughputResult } from "./sqlite.js";
@@ -47,14 +49,7 @@ export interface RabbitParams {
   readonly settleMs: number;
 }
 
-export function rate(n: number, ms: number): number {
-  return Math.round(n / (ms / 1000));
-}
-
-export function cpuUsPerMsg(since: NodeJS.CpuUsage, n: number): number {
-  const u = process.cpuUsage(since);
-  return Math.round(((u.user + u.system) / n) * 10) / 10;
-}
+export { cpuUsPerMsg, rate } from "../lib/measure.js";
 
 /** What missive's transport writes for a bench event: persistent, mandatory, CloudEvents attributes as `cloudEvents_*`. */
 function rawProperties(): Options.Publish {
@@ -230,10 +225,5 @@ export async function rabbitDrain(p: RabbitParams): Promise<DrainResult> {
     await bus.close();
     await deleteQueues(p.url, [p.queue, `${p.queue}.dlq`]);
   }
-  const at20 = rss.atProgressMb(0.2);
-  const at90 = rss.atProgressMb(0.9);
-  return {
-    drainPerS: rate(p.messages, ms), peakMb: rss.peakMb, startMb: rss.atProgressMb(0), at20Mb: at20, at90Mb: at90,
-    growthMb: Math.round((at90 - at20) * 10) / 10,
-  };
+  return drainResult(rss, p.messages, ms);
 }

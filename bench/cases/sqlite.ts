@@ -17,7 +17,9 @@ import Database from "better-sqlite3";
 import { missive, type Bus } from "../../src/index.js";
 import { transportSchema } from "../../src/transports/sqlite/schema.js";
 import { sqliteTransport } from "../../src/transports/sqlite/index.js";
-import { latencyRecorder, pace } from "../lib/latency.js";
+import { drainResult } from "../lib/drain.js";
+import { busLatency } from "../lib/bus-load.js";
+import { cpuUsPerMsg, rate } from "../lib/measure.js";
 import { RssSampler } from "../lib/rss-sampler.js";
 import { BenchEvent, eventData, GROUP } from "./event.js";
 
@@ -31,15 +33,6 @@ export interface ThroughputResult {
 }
 
 const CONSUMER = { group: GROUP, concurrency: 64, prefetch: 256 } as const;
-
-function rate(n: number, ms: number): number {
-  return Math.round(n / (ms / 1000));
-}
-
-function cpuUsPerMsg(since: NodeJS.CpuUsage, n: number): number {
-  const u = process.cpuUsage(since);
-  return Math.round(((u.user + u.system) / n) * 10) / 10;
-}
 
 export function sqliteRaw(p: { dir: string; messages: number; publishers: number }): ThroughputResult {
   const db = new Database(join(p.dir, "raw.db"));
@@ -170,23 +163,11 @@ export interface LatencyResult {
 
 export async function sqliteLatency(p: { dir: string; rate: number; seconds: number }): Promise<LatencyResult> {
   const bus = await openBus(p.dir, "latency.db");
-  const rec = latencyRecorder();
-  const consumer = bus.consume(BenchEvent, CONSUMER, (data) => rec.record(data.sentAt));
-  await consumer.ready;
-  const rss = new RssSampler().start();
-  const base = eventData();
-  const t0 = performance.now();
-  const failures: unknown[] = [];
-  const sent = await pace(p.rate, p.seconds, (sentAt) => {
-    bus.publish(BenchEvent, { ...base, sentAt }).catch((err: unknown) => failures.push(err));
-  });
-  await rec.waitFor(sent, 30_000);
-  const ms = performance.now() - t0;
-  rss.stop();
-  await bus.close();
-  if (failures.length > 0) throw new Error(`${failures.length} publishes failed: ${String(failures[0])}`);
-  const s = rec.summary(Math.floor(sent / 10));
-  return { ...s, handledPerS: rate(sent, ms), rssMb: rss.peakMb };
+  try {
+    return await busLatency(bus, CONSUMER, p);
+  } finally {
+    await bus.close();
+  }
 }
 
 /** Fill a backlog for sqliteDrain (a process of its own, so the drain's RSS is the drain's). */
@@ -204,6 +185,9 @@ export interface DrainResult {
   at20Mb: number;
   at90Mb: number;
   growthMb: number;
+  /** Mean RSS of the first and the last tenth of the drain's samples. */
+  firstTenthMb: number;
+  lastTenthMb: number;
 }
 
 export async function sqliteDrain(p: { dir: string; backlog: number }): Promise<DrainResult> {
@@ -215,14 +199,5 @@ export async function sqliteDrain(p: { dir: string; backlog: number }): Promise<
   const ms = performance.now() - t0;
   rss.stop();
   await bus.close();
-  const at20 = rss.atProgressMb(0.2);
-  const at90 = rss.atProgressMb(0.9);
-  return {
-    drainPerS: rate(p.backlog, ms),
-    peakMb: rss.peakMb,
-    startMb: rss.atProgressMb(0),
-    at20Mb: at20,
-    at90Mb: at90,
-    growthMb: Math.round((at90 - at20) * 10) / 10,
-  };
+  return drainResult(rss, p.backlog, ms);
 }

@@ -18,7 +18,7 @@ import { missive, type Bus } from "../../src/index.js";
 import { transportSchema } from "../../src/transports/sqlite/schema.js";
 import { sqliteTransport } from "../../src/transports/sqlite/index.js";
 import { drainResult } from "../lib/drain.js";
-import { busLatency } from "../lib/bus-load.js";
+import { busLatency, consumeAll, publishConcurrently } from "../lib/bus-load.js";
 import { cpuUsPerMsg, rate } from "../lib/measure.js";
 import { RssSampler } from "../lib/rss-sampler.js";
 import { BenchEvent, eventData, GROUP } from "./event.js";
@@ -104,30 +104,6 @@ async function openBus(dir: string, file: string): Promise<Bus> {
   return bus;
 }
 
-async function publishConcurrently(bus: Bus, total: number, publishers: number): Promise<void> {
-  let sent = 0;
-  const data = eventData();
-  await Promise.all(
-    Array.from({ length: publishers }, async () => {
-      while (sent < total) {
-        sent++;
-        await bus.publish(BenchEvent, data);
-      }
-    }),
-  );
-}
-
-/** Resolves once `total` messages were handled (and acked: the handler returns, the consumer acks). */
-function consumeAll(bus: Bus, total: number, onHandled: () => void = () => undefined): Promise<void> {
-  let handled = 0;
-  return new Promise<void>((resolve) => {
-    bus.consume(BenchEvent, CONSUMER, () => {
-      onHandled();
-      if (++handled === total) resolve();
-    });
-  });
-}
-
 export async function sqliteMissive(p: { dir: string; messages: number; publishers: number }): Promise<ThroughputResult> {
   const bus = await openBus(p.dir, "missive.db");
   const pubRss = new RssSampler().start();
@@ -141,7 +117,7 @@ export async function sqliteMissive(p: { dir: string; messages: number; publishe
   const conRss = new RssSampler().start();
   const cpu1 = process.cpuUsage();
   const t1 = performance.now();
-  await consumeAll(bus, p.messages);
+  await consumeAll(bus, CONSUMER, p.messages);
   const consumeMs = performance.now() - t1;
   const consumeCpu = cpuUsPerMsg(cpu1, p.messages);
   conRss.stop();
@@ -195,7 +171,7 @@ export async function sqliteDrain(p: { dir: string; backlog: number }): Promise<
   let handled = 0;
   const rss = new RssSampler(() => handled / p.backlog).start(10);
   const t0 = performance.now();
-  await consumeAll(bus, p.backlog, () => handled++);
+  await consumeAll(bus, CONSUMER, p.backlog, () => handled++);
   const ms = performance.now() - t0;
   rss.stop();
   await bus.close();

@@ -4,13 +4,16 @@
  * `{ ok, value }` over IPC.
  */
 import type { bullmqThroughput } from "./cases/bullmq.js";
+import type { natsLatencyRaw } from "./cases/nats.js";
+import type { pgLatency } from "./cases/postgres.js";
+import type { pgTxPublish } from "./cases/postgres-tx.js";
 import type { rabbitRaw } from "./cases/rabbitmq.js";
 import type { sqliteDrain, sqliteLatency, sqliteRaw } from "./cases/sqlite.js";
 import type { spoolPublish } from "./cases/spool.js";
 import type { outboxRelay } from "./outbox-cases.js";
 
 // Parameters come from the orchestrator, which builds them per case.
-type AnyParams = Parameters<typeof sqliteRaw>[0] & Parameters<typeof sqliteDrain>[0] & Parameters<typeof sqliteLatency>[0] & Parameters<typeof bullmqThroughput>[0] & Parameters<typeof outboxRelay>[0] & Parameters<typeof rabbitRaw>[0] & Parameters<typeof spoolPublish>[0];
+type AnyParams = Parameters<typeof sqliteRaw>[0] & Parameters<typeof sqliteDrain>[0] & Parameters<typeof sqliteLatency>[0] & Parameters<typeof bullmqThroughput>[0] & Parameters<typeof outboxRelay>[0] & Parameters<typeof rabbitRaw>[0] & Parameters<typeof spoolPublish>[0] & Parameters<typeof natsLatencyRaw>[0] & Parameters<typeof pgLatency>[0] & Parameters<typeof pgTxPublish>[0];
 type Case = (p: AnyParams) => unknown;
 
 // Loaded on demand: a case's child loads only its own broker client, so one that is missing or
@@ -32,6 +35,20 @@ const cases: Record<string, () => Promise<Case>> = {
   "rabbitmq-drain": async () => (await import("./cases/rabbitmq.js")).rabbitDrain,
   "spool-publish": async () => (await import("./cases/spool.js")).spoolPublish,
   "spool-flush": async () => (await import("./cases/spool.js")).spoolFlush,
+  "nats-raw": async () => (await import("./cases/nats.js")).natsRaw,
+  "nats-missive": async () => (await import("./cases/nats.js")).natsMissive,
+  "nats-latency-raw": async () => (await import("./cases/nats.js")).natsLatencyRaw,
+  "nats-latency-missive": async () => (await import("./cases/nats.js")).natsLatencyMissive,
+  "nats-fill": async () => (await import("./cases/nats.js")).natsFill,
+  "nats-drain": async () => (await import("./cases/nats.js")).natsDrain,
+  "postgres-raw": async () => (await import("./cases/postgres.js")).pgRaw,
+  "postgres-missive": async () => (await import("./cases/postgres.js")).pgMissive,
+  "pgboss-throughput": async () => (await import("./cases/postgres.js")).pgBossThroughput,
+  "postgres-latency": async () => (await import("./cases/postgres.js")).pgLatency,
+  "pgboss-latency": async () => (await import("./cases/postgres.js")).pgBossLatency,
+  "postgres-fill": async () => (await import("./cases/postgres.js")).pgFill,
+  "postgres-drain": async () => (await import("./cases/postgres.js")).pgDrain,
+  "postgres-tx": async () => (await import("./cases/postgres-tx.js")).pgTxPublish,
 };
 
 const [name, json] = process.argv.slice(2);

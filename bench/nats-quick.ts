@@ -12,7 +12,9 @@
  *
  *   npx tsx bench/nats-quick.ts [messages=20000] [window=256]
  *
- * Not part of `npm run bench` yet (its child-process harness and expected rows).
+ * A quick look in one process; `npm run bench -- --only nats` measures the
+ * same comparison in rounds, each side in a child process of its own
+ * (bench/nats-run.ts), with latency and a drain.
  */
 import { randomUUID } from "node:crypto";
 import { AckPolicy, jetstreamManager, RetentionPolicy, StorageType } from "@nats-io/jetstream";

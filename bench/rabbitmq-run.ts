@@ -11,7 +11,9 @@ import { createVhost, rabbitmqMissing, type TestVhost } from "../test/support/ra
 import type { RabbitParams } from "./cases/rabbitmq.js";
 import type { DrainResult, ThroughputResult } from "./cases/sqlite.js";
 import { runChild } from "./lib/child.js";
-import { emptyRow, median, ratios, roundInt, type Row } from "./lib/results.js";
+import { drainNotes, drainSummary } from "./lib/drain.js";
+import { emptyRow, type Row } from "./lib/results.js";
+import { addPeer, throughputRow, type Phase } from "./lib/throughput-row.js";
 
 export interface RabbitBenchConfig {
   readonly messages: number;
@@ -92,49 +94,16 @@ async function measure(cfg: RabbitBenchConfig, url: string, log: (line: string) 
   const d = emptyRow("rabbitmq", `drain a ${cfg.backlog}-message backlog (quorum queue, RSS)`);
   d.msgs_per_s = drain.drainPerS;
   d.rss_mb = drain.peakMb;
-  d.notes = {
-    rss_start_mb: drain.startMb,
-    rss_at_20pct_mb: drain.at20Mb,
-    rss_at_90pct_mb: drain.at90Mb,
-    rss_growth_20_to_90pct_mb: drain.growthMb,
-    // Flat: the same rule as the SQLite drain row.
-    rss_flat: drain.growthMb <= Math.max(16, drain.at20Mb * 0.1),
-  };
+  d.notes = drainNotes(drain);
   rows.push(d);
-  const summary = [
-    `rabbitmq drain RSS: start ${drain.startMb} MB, at 20% ${drain.at20Mb} MB, at 90% ${drain.at90Mb} MB (growth ${drain.growthMb} MB), peak ${drain.peakMb} MB`,
-  ];
+  const summary = [drainSummary("rabbitmq", drain)];
   return { rows, summary };
 }
 
 /** One throughput row: missive vs raw amqplib and vs rascal, ratios taken within each round. */
-function row(name: string, queueType: RabbitmqQueueType, r: Rounds, phase: "publish" | "consume"): Row {
-  const rate = (t: ThroughputResult): number => (phase === "publish" ? t.publish : t.consume);
-  const rss = (t: ThroughputResult): number => (phase === "publish" ? t.publishRssMb : t.consumeRssMb);
-  const cpu = (t: ThroughputResult): number => (phase === "publish" ? t.publishCpuUsPerMsg : t.consumeCpuUsPerMsg);
-  const out = emptyRow("rabbitmq", name);
-  const m = r.mis.map(rate);
-  const w = r.raw.map(rate);
-  out.msgs_per_s = roundInt(median(m));
-  out.raw_msgs_per_s = roundInt(median(w));
-  out.runs = { msgs_per_s: m, raw_msgs_per_s: w, ratio: ratios(m, w) };
-  out.ratio = median(out.runs["ratio"]!);
-  out.rss_mb = Math.max(...r.mis.map(rss));
-  out.notes = {
-    queue_type: queueType,
-    cpu_us_per_msg: median(r.mis.map(cpu)),
-    raw_cpu_us_per_msg: median(r.raw.map(cpu)),
-    raw_rss_mb: Math.max(...r.raw.map(rss)),
-  };
-  if (r.peer.length > 0) {
-    const p = r.peer.map(rate);
-    out.peer = phase === "publish" ? `rascal broker.publish awaiting its confirm, ${WINDOW} concurrent callers` : `rascal subscription, prefetch ${PREFETCH}`;
-    out.peer_msgs_per_s = roundInt(median(p));
-    out.runs["peer_msgs_per_s"] = p;
-    out.runs["peer_ratio"] = ratios(m, p);
-    out.peer_ratio = median(out.runs["peer_ratio"]);
-    out.notes["peer_cpu_us_per_msg"] = median(r.peer.map(cpu));
-    out.notes["peer_rss_mb"] = Math.max(...r.peer.map(rss));
-  }
+function row(name: string, queueType: RabbitmqQueueType, r: Rounds, phase: Phase): Row {
+  const out = throughputRow("rabbitmq", name, r.raw, r.mis, phase);
+  out.notes = { queue_type: queueType, ...out.notes };
+  if (r.peer.length > 0) addPeer(out, r.mis, r.peer, phase, phase === "publish" ? `rascal broker.publish awaiting its confirm, ${WINDOW} concurrent callers` : `rascal subscription, prefetch ${PREFETCH}`);
   return out;
 }

@@ -7,6 +7,7 @@
  *
  *   npm run bench -- [--messages 50000] [--runs 3] [--backlog 100000]
  *                    [--rate 2000] [--seconds 5] [--quick] [--no-peer] [--no-durable-peer] [--out PATH]
+ *                    [--only sqlite,rabbitmq,nats,postgres]
  *
  * Every measurement runs in a child process of its own (bench/child.ts).
  * Throughput cases run in rounds: raw, missive and the peer back to back,
@@ -15,23 +16,22 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { parseArgs } from "./lib/args.js";
-import { runChild } from "./lib/child.js";
-import { emptyRow, median, ratios, roundInt, writeResults, type Row } from "./lib/results.js";
+import { parseArgs, type BenchTransport } from "./lib/args.js";
+import { writeResults, type Row } from "./lib/results.js";
 import { formatTable } from "./lib/table.js";
 import { DEFAULT_RESULTS, syncPerformanceDoc } from "./lib/performance-doc.js";
 import { collectRunInfo } from "./lib/run-info.js";
-import { startBroker, type BrokerProcess } from "../test/support/broker-process.js";
-import type { PeerThroughput, RedisAddress } from "./cases/bullmq.js";
-import { redisUnreachable } from "./cases/bullmq.js";
-import type { DrainResult, LatencyResult, ThroughputResult } from "./cases/sqlite.js";
+import { natsRows } from "./nats-run.js";
 import { outboxRabbitmqRows, outboxRows } from "./outbox-run.js";
+import { postgresRows } from "./postgres-run.js";
 import { rabbitmqRows } from "./rabbitmq-run.js";
 import { spoolRows } from "./spool-run.js";
+import { sqliteRows } from "./sqlite-run.js";
 
 const cfg = parseArgs(process.argv.slice(2));
 const log = (line: string): void => void process.stdout.write(line + "\n");
 const caseTimeoutMs = cfg.quick ? 60_000 : 300_000;
+const want = (transport: BenchTransport): boolean => cfg.only.has(transport);
 
 async function inTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
   const dir = mkdtempSync(join(tmpdir(), "missive-bench-"));
@@ -42,160 +42,48 @@ async function inTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
   }
 }
 
-const redis: RedisAddress = cfg.redis;
-const peerSkipped = cfg.peer ? await redisUnreachable(redis) : "--no-peer given";
-if (peerSkipped) log(`BullMQ peer cases skipped: ${peerSkipped}`);
-const peer = peerSkipped === undefined;
-// The local Redis keeps nothing on disk; missive fsyncs every commit. For a like-for-like
-// figure the peer also runs on a Redis of our own that fsyncs every write.
-let durableRedis: BrokerProcess | undefined;
-if (peer && cfg.durablePeer) {
-  durableRedis = await startBroker("redis", { appendOnly: true }).catch((err: unknown) => {
-    log(`durable BullMQ peer skipped: ${err instanceof Error ? err.message : String(err)}`);
-    return undefined;
-  });
-}
-
-log(`missive bench: ${cfg.messages} messages per throughput case, ${cfg.runs} round(s); latency at ${cfg.rate} msg/s for ${cfg.seconds} s; drain of ${cfg.backlog}`);
-
-const raw: ThroughputResult[] = [];
-const mis: ThroughputResult[] = [];
-const bull: PeerThroughput[] = [];
-const durableBull: PeerThroughput[] = [];
-for (let round = 1; round <= cfg.runs; round++) {
-  const params = { messages: cfg.messages, publishers: cfg.publishers };
-  raw.push(await inTempDir((dir) => runChild<ThroughputResult>("sqlite-raw", { ...params, dir }, caseTimeoutMs)));
-  mis.push(await inTempDir((dir) => runChild<ThroughputResult>("sqlite-missive", { ...params, dir }, caseTimeoutMs)));
-  if (peer) bull.push(await runChild<PeerThroughput>("bullmq-throughput", { ...params, redis }, caseTimeoutMs));
-  if (durableRedis) durableBull.push(await runChild<PeerThroughput>("bullmq-throughput", { ...params, redis: { host: "127.0.0.1", port: durableRedis.port } }, caseTimeoutMs));
-  const b = bull[round - 1];
-  log(
-    `round ${round}: publish missive ${mis[round - 1]!.publish} raw ${raw[round - 1]!.publish}${b ? ` bullmq ${b.add}` : ""}; ` +
-      `consume missive ${mis[round - 1]!.consume} raw ${raw[round - 1]!.consume}${b ? ` bullmq ${b.worker}` : ""} msg/s` +
-      (durableBull[round - 1] ? `; durable bullmq add ${durableBull[round - 1]!.add} worker ${durableBull[round - 1]!.worker}` : ""),
-  );
-}
-await durableRedis?.stop();
-
-log("latency…");
-const lat = await inTempDir((dir) => runChild<LatencyResult>("sqlite-latency", { dir, rate: cfg.rate, seconds: cfg.seconds }, caseTimeoutMs));
-const bullLat = peer ? await runChild<LatencyResult>("bullmq-latency", { redis, rate: cfg.rate, seconds: cfg.seconds }, caseTimeoutMs) : undefined;
-
-log(`drain of a ${cfg.backlog}-message backlog…`);
-const drain = await inTempDir(async (dir) => {
-  await runChild("sqlite-fill", { dir, backlog: cfg.backlog, publishers: cfg.publishers }, caseTimeoutMs);
-  return runChild<DrainResult>("sqlite-drain", { dir, backlog: cfg.backlog }, caseTimeoutMs);
-});
-
-const pick = <T>(list: readonly T[], f: (x: T) => number): number[] => list.map(f);
-const med = (xs: readonly number[]): number | null => roundInt(median(xs));
-const medRatio = (xs: readonly number[]): number | null => median(xs);
-
-/** The peer on a Redis with `appendonly yes, appendfsync always`: in the row's notes and runs. */
-function addDurablePeer(r: Row, missive: number[], durable: number[]): void {
-  r.runs["durable_peer_msgs_per_s"] = durable;
-  r.runs["durable_peer_ratio"] = ratios(missive, durable);
-  r.notes["durable_peer_msgs_per_s"] = med(durable);
-  r.notes["durable_peer_ratio"] = medRatio(r.runs["durable_peer_ratio"]);
-  r.notes["durable_peer_redis"] = durableBull[0]!.redisPersistence;
-}
-
-/** One throughput row: missive vs raw in the same rounds, and the peer (local and durable) where it ran. */
-function throughputRow(
-  name: string,
-  side: { readonly rate: (t: ThroughputResult) => number; readonly rss: (t: ThroughputResult) => number; readonly cpu: (t: ThroughputResult) => number },
-  peerSide: { readonly label: string; readonly rate: (p: PeerThroughput) => number; readonly rss: (p: PeerThroughput) => number },
-): Row {
-  const r = emptyRow("sqlite", name);
-  const m = pick(mis, side.rate);
-  const w = pick(raw, side.rate);
-  r.msgs_per_s = med(m);
-  r.raw_msgs_per_s = med(w);
-  r.runs = { msgs_per_s: m, raw_msgs_per_s: w, ratio: ratios(m, w) };
-  r.ratio = medRatio(r.runs["ratio"]!);
-  r.rss_mb = Math.max(...pick(mis, side.rss));
-  r.notes = { cpu_us_per_msg: median(pick(mis, side.cpu)), raw_cpu_us_per_msg: median(pick(raw, side.cpu)), raw_rss_mb: Math.max(...pick(raw, side.rss)) };
-  if (peer) {
-    const b = pick(bull, peerSide.rate);
-    r.peer = peerSide.label;
-    r.peer_msgs_per_s = med(b);
-    r.runs["peer_msgs_per_s"] = b;
-    r.runs["peer_ratio"] = ratios(m, b);
-    r.peer_ratio = medRatio(r.runs["peer_ratio"]);
-    r.notes["peer_rss_mb"] = Math.max(...pick(bull, peerSide.rss));
-  }
-  if (durableBull.length > 0) addDurablePeer(r, m, pick(durableBull, peerSide.rate));
-  return r;
-}
+log(
+  `missive bench (${[...cfg.only].join(", ")}): ${cfg.messages} messages per throughput case, ${cfg.runs} round(s); ` +
+    `latency at ${cfg.rate} msg/s for ${cfg.seconds} s; drain of ${cfg.backlog}`,
+);
 
 const rows: Row[] = [];
-rows.push(throughputRow(
-  `publish, ${cfg.publishers} concurrent publishers, synchronous=FULL`,
-  { rate: (x) => x.publish, rss: (x) => x.publishRssMb, cpu: (x) => x.publishCpuUsPerMsg },
-  { label: `bullmq Queue.add, ${cfg.publishers} concurrent callers`, rate: (x) => x.add, rss: (x) => x.addRssMb },
-));
-if (peer) {
-  rows[0]!.notes["peer_client"] = bull[0]!.client;
-  rows[0]!.notes["peer_redis_persistence"] = bull[0]!.redisPersistence;
+const summary: string[] = [];
+if (want("sqlite")) {
+  const sqlite = await sqliteRows(cfg, inTempDir, log, caseTimeoutMs);
+  rows.push(...sqlite.rows);
+  summary.push(...sqlite.summary);
+  log("outbox vs insert-then-publish…");
+  rows.push(...(await outboxRows(cfg, inTempDir, log, caseTimeoutMs)));
 }
-rows.push(throughputRow(
-  "consume+ack, concurrency 64, prefetch 256",
-  { rate: (x) => x.consume, rss: (x) => x.consumeRssMb, cpu: (x) => x.consumeCpuUsPerMsg },
-  { label: "bullmq Worker, concurrency 50", rate: (x) => x.worker, rss: (x) => x.workerRssMb },
-));
-{
-  const r = emptyRow("sqlite", `publish→handler latency at ${cfg.rate} msg/s for ${cfg.seconds} s`);
-  r.msgs_per_s = lat.handledPerS;
-  r.p50_ms = lat.p50;
-  r.p99_ms = lat.p99;
-  r.rss_mb = lat.rssMb;
-  r.notes = { max_ms: lat.max, samples: lat.count };
-  if (bullLat) {
-    r.peer = "bullmq Queue.add → Worker (concurrency 50)";
-    r.peer_p50_ms = bullLat.p50;
-    r.peer_p99_ms = bullLat.p99;
-    r.notes["peer_max_ms"] = bullLat.max;
-  }
-  rows.push(r);
+if (want("rabbitmq")) {
+  log("outbox to RabbitMQ vs insert-then-publish…");
+  rows.push(...(await outboxRabbitmqRows(cfg, inTempDir, log, caseTimeoutMs)));
+  log("rabbitmq: missive vs amqplib vs rascal…");
+  const rabbit = await rabbitmqRows(cfg, log, caseTimeoutMs);
+  rows.push(...rabbit.rows);
+  summary.push(...rabbit.summary);
 }
-{
-  const r = emptyRow("sqlite", `drain a ${cfg.backlog}-message backlog (RSS)`);
-  r.msgs_per_s = drain.drainPerS;
-  r.rss_mb = drain.peakMb;
-  r.notes = {
-    rss_start_mb: drain.startMb,
-    rss_at_20pct_mb: drain.at20Mb,
-    rss_at_90pct_mb: drain.at90Mb,
-    rss_growth_20_to_90pct_mb: drain.growthMb,
-    // Flat: no more than 10% (or 16 MB) more at 90% of the drain than at 20%.
-    rss_flat: drain.growthMb <= Math.max(16, drain.at20Mb * 0.1),
-  };
-  rows.push(r);
+const spoolBrokers = (["sqlite", "rabbitmq"] as const).filter(want);
+if (spoolBrokers.length > 0) {
+  log("publish spool: with vs without (broker healthy), spooling, flush after an outage…");
+  rows.push(...(await spoolRows(cfg, inTempDir, log, caseTimeoutMs, spoolBrokers)));
 }
-
-log("outbox vs insert-then-publish…");
-rows.push(...(await outboxRows(cfg, inTempDir, log, caseTimeoutMs)));
-log("outbox to RabbitMQ vs insert-then-publish…");
-rows.push(...(await outboxRabbitmqRows(cfg, inTempDir, log, caseTimeoutMs)));
-
-log("rabbitmq: missive vs amqplib vs rascal…");
-const rabbit = await rabbitmqRows(cfg, log, caseTimeoutMs);
-rows.push(...rabbit.rows);
-
-log("publish spool: with vs without (broker healthy), spooling, flush after an outage…");
-rows.push(...(await spoolRows(cfg, inTempDir, log, caseTimeoutMs)));
+if (want("nats")) {
+  log("nats: missive vs the raw @nats-io client…");
+  const nats = await natsRows(cfg, log, caseTimeoutMs);
+  rows.push(...nats.rows);
+  summary.push(...nats.summary);
+}
+if (want("postgres")) {
+  log("postgres: missive vs raw pg vs pg-boss…");
+  const postgres = await postgresRows(cfg, log, caseTimeoutMs);
+  rows.push(...postgres.rows);
+  summary.push(...postgres.summary);
+}
 
 log("\n" + formatTable(rows));
-log(
-  `\ndrain RSS: start ${drain.startMb} MB, at 20% ${drain.at20Mb} MB, at 90% ${drain.at90Mb} MB (growth ${drain.growthMb} MB), peak ${drain.peakMb} MB` +
-    (peer ? `\npeer: ${String(rows[0]!.notes["peer_client"])}; Redis persistence ${String(rows[0]!.notes["peer_redis_persistence"])}` : "") +
-    (durableBull.length > 0
-      ? `\ndurable peer (BullMQ on a Redis of its own, ${String(rows[0]!.notes["durable_peer_redis"])}): ` +
-        `add ${String(rows[0]!.notes["durable_peer_msgs_per_s"])} msg/s (missive/peer ${String(rows[0]!.notes["durable_peer_ratio"])}), ` +
-        `worker ${String(rows[1]!.notes["durable_peer_msgs_per_s"])} msg/s (missive/peer ${String(rows[1]!.notes["durable_peer_ratio"])})`
-      : "") +
-    rabbit.summary.map((line) => `\n${line}`).join(""),
-);
+log(summary.map((line) => `\n${line}`).join(""));
 writeResults(cfg.out, rows, collectRunInfo(process.argv.slice(2)));
 log(`written to ${cfg.out}`);
 // docs/performance.md follows the committed results only: a run written elsewhere (--out, the smoke test) leaves it alone.

@@ -56,8 +56,10 @@ const KEYED = { name: `${KEYS} keys`, keys: KEYS } as const;
 const HEALTHY_VARIANTS = { sqlite: [UNKEYED, KEYED], rabbitmq: [UNKEYED] } as const;
 const FLUSH_VARIANTS = [UNKEYED, KEYED] as const;
 
-export async function spoolRows(cfg: SpoolBenchConfig, inTempDir: InTempDir, log: (line: string) => void, timeoutMs: number): Promise<Row[]> {
-  const rows = await measure("sqlite", undefined, cfg, inTempDir, log, timeoutMs);
+/** The spool rows of `brokers` (both by default: `npm run bench --only` picks). */
+export async function spoolRows(cfg: SpoolBenchConfig, inTempDir: InTempDir, log: (line: string) => void, timeoutMs: number, brokers: readonly Broker[] = ["sqlite", "rabbitmq"]): Promise<Row[]> {
+  const rows = brokers.includes("sqlite") ? await measure("sqlite", undefined, cfg, inTempDir, log, timeoutMs) : [];
+  if (!brokers.includes("rabbitmq")) return rows;
   const missing = await rabbitmqMissing();
   if (missing) {
     log(`RabbitMQ spool cases skipped: ${missing}`);

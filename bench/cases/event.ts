@@ -12,3 +12,11 @@ export function eventData(sentAt = 0): { orderId: string; totalCents: number; no
 }
 
 export const GROUP = "bench";
+
+/** The CloudEvents headers missive's transports send with a bench event (binary mode, `ce-*`), for raw clients to send the same. */
+export function ceHeaders(id: string): Record<string, string> {
+  return {
+    "ce-id": id, "ce-source": "bench", "ce-type": BenchEvent.type, "ce-specversion": "1.0", "ce-time": new Date().toISOString(),
+    "ce-dataschema": `${BenchEvent.type}/v1`, "content-type": "application/json",
+  };
+}

@@ -23,6 +23,9 @@ import amqp, { type ConfirmChannel, type Options } from "amqplib";
 import { missive, type Bus } from "../../src/index.js";
 import { rabbitmqTransport } from "../../src/transports/rabbitmq/index.js";
 import type { RabbitmqQueueType } from "../../src/transports/rabbitmq/index.js";
+import { consumeAll, publishConcurrently } from "../lib/bus-load.js";
+import { drainResult } from "../lib/drain.js";
+import { cpuUsPerMsg, rate } from "../lib/measure.js";
 import { RssSampler } from "../lib/rss-sampler.js";
 import { BenchEvent, eventData } from "./event.js";
 import type { DrainResult, ThroughputResult } from "./sqlite.js";
@@ -45,15 +48,6 @@ export interface RabbitParams {
    * after its last confirm, and that work belongs to no side's consume figure.
    */
   readonly settleMs: number;
-}
-
-export function rate(n: number, ms: number): number {
-  return Math.round(n / (ms / 1000));
-}
-
-export function cpuUsPerMsg(since: NodeJS.CpuUsage, n: number): number {
-  const u = process.cpuUsage(since);
-  return Math.round(((u.user + u.system) / n) * 10) / 10;
 }
 
 /** What missive's transport writes for a bench event: persistent, mandatory, CloudEvents attributes as `cloudEvents_*`. */
@@ -145,28 +139,6 @@ async function openBus(p: Pick<RabbitParams, "url" | "queueType" | "window" | "q
   return bus;
 }
 
-async function publishConcurrently(bus: Bus, total: number, publishers: number): Promise<void> {
-  let sent = 0;
-  const data = eventData();
-  await Promise.all(Array.from({ length: publishers }, async () => {
-    while (sent < total) {
-      sent++;
-      await bus.publish(BenchEvent, data);
-    }
-  }));
-}
-
-/** Resolves once `total` messages were handled; the handler returning is the ack. */
-function consumeAll(bus: Bus, group: string, prefetch: number, total: number, onHandled: () => void = () => undefined): Promise<void> {
-  let handled = 0;
-  return new Promise<void>((resolve) => {
-    bus.consume(BenchEvent, { group, concurrency: prefetch, prefetch }, () => {
-      onHandled();
-      if (++handled === total) resolve();
-    });
-  });
-}
-
 /** Delete a case's queues (missive's group and its dead-letter queue) so no later case fans out into them. */
 export async function deleteQueues(url: string, queues: readonly string[]): Promise<void> {
   const conn = await amqp.connect(url);
@@ -193,7 +165,7 @@ export async function rabbitMissive(p: RabbitParams): Promise<ThroughputResult> 
     const conRss = new RssSampler().start();
     const cpu1 = process.cpuUsage();
     const t1 = performance.now();
-    await consumeAll(bus, p.queue, p.prefetch, p.messages);
+    await consumeAll(bus, { group: p.queue, concurrency: p.prefetch, prefetch: p.prefetch }, p.messages);
     const consumeMs = performance.now() - t1;
     const consumeCpu = cpuUsPerMsg(cpu1, p.messages);
     conRss.stop();
@@ -223,17 +195,12 @@ export async function rabbitDrain(p: RabbitParams): Promise<DrainResult> {
   const t0 = performance.now();
   let ms: number;
   try {
-    await consumeAll(bus, p.queue, p.prefetch, p.messages, () => handled++);
+    await consumeAll(bus, { group: p.queue, concurrency: p.prefetch, prefetch: p.prefetch }, p.messages, () => handled++);
     ms = performance.now() - t0;
   } finally {
     rss.stop();
     await bus.close();
     await deleteQueues(p.url, [p.queue, `${p.queue}.dlq`]);
   }
-  const at20 = rss.atProgressMb(0.2);
-  const at90 = rss.atProgressMb(0.9);
-  return {
-    drainPerS: rate(p.messages, ms), peakMb: rss.peakMb, startMb: rss.atProgressMb(0), at20Mb: at20, at90Mb: at90,
-    growthMb: Math.round((at90 - at20) * 10) / 10,
-  };
+  return drainResult(rss, p.messages, ms);
 }

@@ -11,7 +11,8 @@ import { createRequire } from "node:module";
 import { setTimeout as sleep } from "node:timers/promises";
 import { RssSampler } from "../lib/rss-sampler.js";
 import { eventData } from "./event.js";
-import { cpuUsPerMsg, deleteQueues, rate, type RabbitParams } from "./rabbitmq.js";
+import { cpuUsPerMsg, rate } from "../lib/measure.js";
+import { deleteQueues, type RabbitParams } from "./rabbitmq.js";
 import type { ThroughputResult } from "./sqlite.js";
 
 // rascal ships no types: the few calls made here, typed by hand.

@@ -18,6 +18,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { ConnectionError, missive, type Bus, type OutgoingMessage, type Transport } from "../../src/index.js";
 import { sqliteTransport } from "../../src/transports/sqlite/index.js";
+import { rate } from "../lib/measure.js";
 import { RssSampler } from "../lib/rss-sampler.js";
 import { BenchEvent, eventData } from "./event.js";
 import { statsOf } from "../../test/support/abilities.js";
@@ -68,10 +69,6 @@ export interface SpoolFlushResult {
 /** Window of RabbitMQ confirms outstanding, as the RabbitMQ publish rows. */
 const WINDOW = 1000;
 const FLUSH_TIMEOUT_MS = 240_000;
-
-function rate(n: number, ms: number): number {
-  return Math.round(n / (ms / 1000));
-}
 
 async function brokerTransport(p: SpoolBenchParams): Promise<Transport> {
   if (p.broker === "sqlite") return sqliteTransport({ path: join(p.dir, "broker.db") });

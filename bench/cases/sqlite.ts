@@ -17,7 +17,9 @@ import Database from "better-sqlite3";
 import { missive, type Bus } from "../../src/index.js";
 import { transportSchema } from "../../src/transports/sqlite/schema.js";
 import { sqliteTransport } from "../../src/transports/sqlite/index.js";
-import { latencyRecorder, pace } from "../lib/latency.js";
+import { drainResult } from "../lib/drain.js";
+import { busLatency, consumeAll, publishConcurrently } from "../lib/bus-load.js";
+import { cpuUsPerMsg, rate } from "../lib/measure.js";
 import { RssSampler } from "../lib/rss-sampler.js";
 import { BenchEvent, eventData, GROUP } from "./event.js";
 
@@ -31,15 +33,6 @@ export interface ThroughputResult {
 }
 
 const CONSUMER = { group: GROUP, concurrency: 64, prefetch: 256 } as const;
-
-function rate(n: number, ms: number): number {
-  return Math.round(n / (ms / 1000));
-}
-
-function cpuUsPerMsg(since: NodeJS.CpuUsage, n: number): number {
-  const u = process.cpuUsage(since);
-  return Math.round(((u.user + u.system) / n) * 10) / 10;
-}
 
 export function sqliteRaw(p: { dir: string; messages: number; publishers: number }): ThroughputResult {
   const db = new Database(join(p.dir, "raw.db"));
@@ -111,30 +104,6 @@ async function openBus(dir: string, file: string): Promise<Bus> {
   return bus;
 }
 
-async function publishConcurrently(bus: Bus, total: number, publishers: number): Promise<void> {
-  let sent = 0;
-  const data = eventData();
-  await Promise.all(
-    Array.from({ length: publishers }, async () => {
-      while (sent < total) {
-        sent++;
-        await bus.publish(BenchEvent, data);
-      }
-    }),
-  );
-}
-
-/** Resolves once `total` messages were handled (and acked: the handler returns, the consumer acks). */
-function consumeAll(bus: Bus, total: number, onHandled: () => void = () => undefined): Promise<void> {
-  let handled = 0;
-  return new Promise<void>((resolve) => {
-    bus.consume(BenchEvent, CONSUMER, () => {
-      onHandled();
-      if (++handled === total) resolve();
-    });
-  });
-}
-
 export async function sqliteMissive(p: { dir: string; messages: number; publishers: number }): Promise<ThroughputResult> {
   const bus = await openBus(p.dir, "missive.db");
   const pubRss = new RssSampler().start();
@@ -148,7 +117,7 @@ export async function sqliteMissive(p: { dir: string; messages: number; publishe
   const conRss = new RssSampler().start();
   const cpu1 = process.cpuUsage();
   const t1 = performance.now();
-  await consumeAll(bus, p.messages);
+  await consumeAll(bus, CONSUMER, p.messages);
   const consumeMs = performance.now() - t1;
   const consumeCpu = cpuUsPerMsg(cpu1, p.messages);
   conRss.stop();
@@ -170,23 +139,11 @@ export interface LatencyResult {
 
 export async function sqliteLatency(p: { dir: string; rate: number; seconds: number }): Promise<LatencyResult> {
   const bus = await openBus(p.dir, "latency.db");
-  const rec = latencyRecorder();
-  const consumer = bus.consume(BenchEvent, CONSUMER, (data) => rec.record(data.sentAt));
-  await consumer.ready;
-  const rss = new RssSampler().start();
-  const base = eventData();
-  const t0 = performance.now();
-  const failures: unknown[] = [];
-  const sent = await pace(p.rate, p.seconds, (sentAt) => {
-    bus.publish(BenchEvent, { ...base, sentAt }).catch((err: unknown) => failures.push(err));
-  });
-  await rec.waitFor(sent, 30_000);
-  const ms = performance.now() - t0;
-  rss.stop();
-  await bus.close();
-  if (failures.length > 0) throw new Error(`${failures.length} publishes failed: ${String(failures[0])}`);
-  const s = rec.summary(Math.floor(sent / 10));
-  return { ...s, handledPerS: rate(sent, ms), rssMb: rss.peakMb };
+  try {
+    return await busLatency(bus, CONSUMER, p);
+  } finally {
+    await bus.close();
+  }
 }
 
 /** Fill a backlog for sqliteDrain (a process of its own, so the drain's RSS is the drain's). */
@@ -204,6 +161,9 @@ export interface DrainResult {
   at20Mb: number;
   at90Mb: number;
   growthMb: number;
+  /** Mean RSS of the first and the last tenth of the drain's samples. */
+  firstTenthMb: number;
+  lastTenthMb: number;
 }
 
 export async function sqliteDrain(p: { dir: string; backlog: number }): Promise<DrainResult> {
@@ -211,18 +171,9 @@ export async function sqliteDrain(p: { dir: string; backlog: number }): Promise<
   let handled = 0;
   const rss = new RssSampler(() => handled / p.backlog).start(10);
   const t0 = performance.now();
-  await consumeAll(bus, p.backlog, () => handled++);
+  await consumeAll(bus, CONSUMER, p.backlog, () => handled++);
   const ms = performance.now() - t0;
   rss.stop();
   await bus.close();
-  const at20 = rss.atProgressMb(0.2);
-  const at90 = rss.atProgressMb(0.9);
-  return {
-    drainPerS: rate(p.backlog, ms),
-    peakMb: rss.peakMb,
-    startMb: rss.atProgressMb(0),
-    at20Mb: at20,
-    at90Mb: at90,
-    growthMb: Math.round((at90 - at20) * 10) / 10,
-  };
+  return drainResult(rss, p.backlog, ms);
 }

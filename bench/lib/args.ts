@@ -3,10 +3,12 @@
  *
  *   npm run bench -- [--messages N] [--runs N] [--backlog N] [--rate N] [--seconds N]
  *                    [--quick] [--no-peer] [--no-durable-peer] [--out PATH]
+ *                    [--only sqlite,rabbitmq,nats,postgres]
  *
  * `--quick` shrinks every count (the smoke test uses it). `--out` (or the
  * MISSIVE_BENCH_OUT environment variable) writes the JSON elsewhere than
- * bench/results/latest.json.
+ * bench/results/latest.json. `--only` runs the rows of the transports it
+ * names (comma-separated), every transport without it.
  */
 import { join } from "node:path";
 
@@ -29,6 +31,20 @@ export interface BenchConfig {
   readonly quick: boolean;
   readonly out: string;
   readonly redis: { readonly host: string; readonly port: number };
+  /** The transports whose rows run (`--only`); every one of TRANSPORTS by default. */
+  readonly only: ReadonlySet<BenchTransport>;
+}
+
+/** Every transport with rows, in the order a run writes them. */
+export const TRANSPORTS = ["sqlite", "rabbitmq", "nats", "postgres"] as const;
+export type BenchTransport = (typeof TRANSPORTS)[number];
+
+function parseOnly(value: string | undefined): ReadonlySet<BenchTransport> {
+  if (value === undefined) return new Set(TRANSPORTS);
+  const names = value.split(",").map((x) => x.trim()).filter((x) => x !== "");
+  const unknown = names.filter((x) => !(TRANSPORTS as readonly string[]).includes(x));
+  if (names.length === 0 || unknown.length > 0) throw new Error(`--only takes a comma-separated list of ${TRANSPORTS.join(", ")}; got ${JSON.stringify(value)}`);
+  return new Set(names as BenchTransport[]);
 }
 
 const FULL = { messages: 50_000, runs: 3, backlog: 100_000, rate: 2000, seconds: 5 };
@@ -59,6 +75,7 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = proc
     durablePeer: !quick && !argv.includes("--no-peer") && !argv.includes("--no-durable-peer"),
     quick,
     out: str("--out") ?? env["MISSIVE_BENCH_OUT"] ?? join(import.meta.dirname, "..", "results", "latest.json"),
+    only: parseOnly(argv.includes("--only") ? (str("--only") ?? "") : undefined),
     redis: { host: env["MISSIVE_BENCH_REDIS_HOST"] ?? "127.0.0.1", port: Number(env["MISSIVE_BENCH_REDIS_PORT"] ?? 6379) },
   };
 }

@@ -33,6 +33,15 @@ export const EXPECTED_ROWS: readonly ExpectedRow[] = [
   { transport: "rabbitmq", pattern: /^drain a \d+-message backlog/, label: "drain a backlog (quorum queue, RSS)" },
   ...spool("sqlite", ["unkeyed", "256 keys"]),
   ...spool("rabbitmq", ["unkeyed"]),
+  { transport: "nats", pattern: /^publish, PubAcks/, label: "publish, PubAcks" },
+  { transport: "nats", pattern: /^consume\+ack, durable pull consumer/, label: "consume+ack, durable pull consumer" },
+  { transport: "nats", pattern: /latency/, label: "publish→handler latency" },
+  { transport: "nats", pattern: /^drain a \d+-message backlog/, label: "drain a backlog (RSS)" },
+  { transport: "postgres", pattern: /^publish, \d+ concurrent publishers/, label: "publish, concurrent publishers" },
+  { transport: "postgres", pattern: /^consume\+ack/, label: "consume+ack" },
+  { transport: "postgres", pattern: /latency/, label: "publish→handler latency" },
+  { transport: "postgres", pattern: /^drain a \d+-message backlog/, label: "drain a backlog (RSS)" },
+  { transport: "postgres", pattern: /^transactional publish: order INSERT \+ publishIn/, label: "transactional publish: publishIn vs a plain INSERT" },
 ];
 
 export function matchesExpected(row: { readonly transport: string; readonly case: string }, expected: ExpectedRow): boolean {

@@ -40,6 +40,13 @@ export class RssSampler {
     return mb(this.peakBytes);
   }
 
+  /** Mean RSS of the first and of the last tenth of the samples (at least one each), MB: flat when they are close. */
+  tenthsMb(): { first: number; last: number } {
+    const n = Math.max(1, Math.floor(this.samples.length / 10));
+    const mean = (xs: readonly RssSample[]): number => mb(xs.reduce((a, x) => a + x.rss, 0) / Math.max(1, xs.length));
+    return { first: mean(this.samples.slice(0, n)), last: mean(this.samples.slice(-n)) };
+  }
+
   /** RSS of the first sample at or past `fraction` of the work, MB. */
   atProgressMb(fraction: number): number {
     const s = this.samples.find((x) => x.progress >= fraction) ?? this.samples[this.samples.length - 1];

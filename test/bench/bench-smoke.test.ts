@@ -3,8 +3,9 @@
  * every case's child process, the table and the JSON file (written to a temp
  * path, never over bench/results/latest.json). Under CI the BullMQ peer must
  * run too (CI has Redis on 127.0.0.1:6379), and so must the RabbitMQ rows,
- * the outbox and spool ones included (RabbitMQ on 127.0.0.1:5672); elsewhere
- * they may be skipped, and say so.
+ * the outbox and spool ones included (RabbitMQ on 127.0.0.1:5672), the NATS
+ * rows (nats-server on 127.0.0.1:4222) and the PostgreSQL rows, pg-boss
+ * included (127.0.0.1:5432); elsewhere they may be skipped, and say so.
  */
 import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -21,8 +22,8 @@ const REQUIRED = ["transport", "case", "msgs_per_s", "raw_msgs_per_s", "ratio", 
 function runBench(out: string): Promise<{ code: number; stdout: string; stderr: string }> {
   const args = ["--import", "tsx", join("bench", "run.ts"), "--quick", "--messages", "500", "--backlog", "1000", "--rate", "500", "--seconds", "1", "--out", out];
   return new Promise((resolve) => {
-    // Generous: on a loaded 2-core machine the quick run alone can take over a minute.
-    execFile(process.execPath, args, { timeout: 170_000 }, (err, stdout, stderr) => {
+    // Generous: on a loaded 2-core machine the quick run alone can take a few minutes.
+    execFile(process.execPath, args, { timeout: 420_000 }, (err, stdout, stderr) => {
       resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
     });
   });
@@ -67,6 +68,8 @@ describe("bench", () => {
     const rabbitSkipped = r.stdout.includes("RabbitMQ cases skipped");
     const rabbitOutboxSkipped = r.stdout.includes("RabbitMQ outbox cases skipped");
     const rabbitSpoolSkipped = r.stdout.includes("RabbitMQ spool cases skipped");
+    const natsSkipped = r.stdout.includes("NATS cases skipped");
+    const postgresSkipped = r.stdout.includes("PostgreSQL cases skipped");
     expect(rows.map((row) => `${String(row["transport"])}: ${String(row["case"])}`)).toEqual([
       expect.stringMatching(/^sqlite: publish, 64 concurrent publishers/),
       expect.stringMatching(/^sqlite: consume\+ack/),
@@ -83,6 +86,19 @@ describe("bench", () => {
       ]),
       ...spoolRows("sqlite", ["unkeyed", "256 keys"]),
       ...(rabbitSpoolSkipped ? [] : spoolRows("rabbitmq", ["unkeyed"])),
+      ...(natsSkipped ? [] : [
+        expect.stringMatching(/^nats: publish, PubAcks/),
+        expect.stringMatching(/^nats: consume\+ack, durable pull consumer/),
+        expect.stringMatching(/^nats: .*latency/),
+        expect.stringMatching(/^nats: drain a 1000-message backlog/),
+      ]),
+      ...(postgresSkipped ? [] : [
+        expect.stringMatching(/^postgres: publish, 64 concurrent publishers/),
+        expect.stringMatching(/^postgres: consume\+ack/),
+        expect.stringMatching(/^postgres: .*latency/),
+        expect.stringMatching(/^postgres: drain a 1000-message backlog/),
+        expect.stringMatching(/^postgres: transactional publish: order INSERT \+ publishIn/),
+      ]),
     ]);
     for (const row of rows) {
       for (const field of REQUIRED) expect(row, `${String(row["case"])} has ${field}`).toHaveProperty(field);
@@ -114,6 +130,8 @@ describe("bench", () => {
       expect(rabbitSkipped).toBe(false);
       expect(rabbitOutboxSkipped).toBe(false);
       expect(rabbitSpoolSkipped).toBe(false);
+      expect(natsSkipped).toBe(false);
+      expect(postgresSkipped).toBe(false);
     }
     for (const row of rows.filter((x) => String(x["case"]).startsWith("publish, spool enabled vs disabled"))) {
       expect(row["ratio"]).toEqual(expect.any(Number));
@@ -125,5 +143,18 @@ describe("bench", () => {
       expect(row["ratio"]).toEqual(expect.any(Number));
       if (!r.stdout.includes("rascal peer skipped")) expect(row["peer_ratio"]).toEqual(expect.any(Number));
     }
-  }, 180_000);
+    // NATS and PostgreSQL: missive against the raw client in the same round; the latency rows carry the other side's
+    // percentiles (the raw client's on NATS, pg-boss's on PostgreSQL).
+    for (const row of rows.filter((x) => x["transport"] === "nats" || x["transport"] === "postgres")) {
+      if (/^(publish,|consume|transactional)/.test(String(row["case"]))) expect(row["ratio"], String(row["case"])).toEqual(expect.any(Number));
+    }
+    const natsLatency = rows.find((x) => x["transport"] === "nats" && String(x["case"]).includes("latency"));
+    if (natsLatency) expect((natsLatency["notes"] as Record<string, unknown>)["raw_p99_ms"]).toEqual(expect.any(Number));
+    if (!postgresSkipped && !r.stdout.includes("pg-boss peer skipped")) {
+      for (const row of rows.filter((x) => x["transport"] === "postgres" && /^(publish,|consume)/.test(String(x["case"])))) {
+        expect(row["peer_ratio"], String(row["case"])).toEqual(expect.any(Number));
+      }
+      expect(rows.find((x) => x["transport"] === "postgres" && String(x["case"]).includes("latency"))!["peer_p99_ms"]).toEqual(expect.any(Number));
+    }
+  }, 450_000);
 });

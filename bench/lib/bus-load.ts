@@ -1,0 +1,52 @@
+/**
+ * Load a bus the way every missive case does: `publishers` concurrent
+ * callers each awaiting its publish, and one consumer that resolves once it
+ * handled a count (the handler returning is the ack); publish→handler
+ * latency at a fixed offered rate.
+ */
+import type { Bus } from "../../src/index.js";
+import { BenchEvent, eventData } from "../cases/event.js";
+import type { LatencyResult } from "../cases/sqlite.js";
+import { latencyRecorder, pace } from "./latency.js";
+import { rate } from "./measure.js";
+import { RssSampler } from "./rss-sampler.js";
+
+export async function publishConcurrently(bus: Bus, total: number, publishers: number): Promise<void> {
+  let sent = 0;
+  const data = eventData();
+  await Promise.all(Array.from({ length: publishers }, async () => {
+    while (sent < total) {
+      sent++;
+      await bus.publish(BenchEvent, data);
+    }
+  }));
+}
+
+/** Resolves once `total` messages were handled. */
+export async function consumeAll(bus: Bus, options: { readonly group: string; readonly concurrency: number; readonly prefetch: number }, total: number, onHandled: () => void = () => undefined): Promise<void> {
+  let handled = 0;
+  await new Promise<void>((resolve) => {
+    bus.consume(BenchEvent, options, () => {
+      onHandled();
+      if (++handled === total) resolve();
+    });
+  });
+}
+
+/** Publish at `rate` msg/s for `seconds` to a consumer in this process; the first tenth (warm-up) is left out of the percentiles. */
+export async function busLatency(bus: Bus, consumer: { readonly group: string; readonly concurrency: number; readonly prefetch: number }, p: { readonly rate: number; readonly seconds: number }): Promise<LatencyResult> {
+  const rec = latencyRecorder();
+  await bus.consume(BenchEvent, consumer, (data) => rec.record(data.sentAt)).ready;
+  const rss = new RssSampler().start();
+  const base = eventData();
+  const t0 = performance.now();
+  const failures: unknown[] = [];
+  const sent = await pace(p.rate, p.seconds, (sentAt) => {
+    bus.publish(BenchEvent, { ...base, sentAt }).catch((err: unknown) => failures.push(err));
+  });
+  await rec.waitFor(sent, 30_000);
+  const ms = performance.now() - t0;
+  rss.stop();
+  if (failures.length > 0) throw new Error(`${failures.length} publishes failed: ${String(failures[0])}`);
+  return { ...rec.summary(Math.floor(sent / 10)), handledPerS: rate(sent, ms), rssMb: rss.peakMb };
+}

@@ -1,0 +1,156 @@
+/**
+ * The PostgreSQL rows of `npm run bench`: missive on postgresTransport against
+ * raw node-postgres doing the same durable work and against pg-boss, in the
+ * same rounds; publish→handler latency at the fixed rate (missive and
+ * pg-boss); RSS through a drain; and `publishIn` in the caller's transaction
+ * against a plain INSERT in the same transactions. On the shared server
+ * (`MISSIVE_BENCH_PG_URL`, else `MISSIVE_PG_URL`, else 127.0.0.1:5432/test)
+ * in a schema of the run's own, dropped at the end (pg-boss's schemas, named
+ * after it, too), also on failure or SIGINT/SIGTERM. When the server is
+ * unreachable the rows are skipped and said so; `--no-peer` leaves pg-boss out.
+ */
+import { randomBytes } from "node:crypto";
+import type { PgLatencyParams, PgParams } from "./cases/postgres.js";
+import type { TxPublishParams, TxPublishResult } from "./cases/postgres-tx.js";
+import type { DrainResult, LatencyResult, ThroughputResult } from "./cases/sqlite.js";
+import type { BenchConfig } from "./lib/args.js";
+import { runChild } from "./lib/child.js";
+import { drainNotes, drainSummary } from "./lib/drain.js";
+import { createSchema, dropSchemas, PG_BENCH_URL, postgresMissing, urlInSchema } from "./lib/pg-schema.js";
+import { emptyRow, median, ratios, roundInt, type Row } from "./lib/results.js";
+import { addPeer, throughputRow, type Phase } from "./lib/throughput-row.js";
+
+/** Concurrent missive publishers and pg-boss senders, as the SQLite rows. */
+const PUBLISHERS = 64;
+/** Rows per raw INSERT and claim, jobs per pg-boss fetch. */
+const BATCH = 64;
+const CONCURRENCY = 64;
+const PREFETCH = 256;
+/** Concurrent transactions of the transactional-publish row (bench/postgres-tx-publish.ts's default). */
+const TX_CONCURRENCY = 8;
+
+/** pg-boss commits each `send` on its own: on a disk with slow fsyncs its publish phase alone can take minutes. */
+const PEER_TIMEOUT_FACTOR = 3;
+
+type Config = Pick<BenchConfig, "messages" | "runs" | "backlog" | "rate" | "seconds" | "peer">;
+
+interface Rounds {
+  raw: ThroughputResult[];
+  mis: ThroughputResult[];
+  peer: ThroughputResult[];
+  plainTx: TxPublishResult[];
+  publishInTx: TxPublishResult[];
+}
+
+export async function postgresRows(cfg: Config, log: (line: string) => void, timeoutMs: number): Promise<{ rows: Row[]; summary: string[] }> {
+  const missing = await postgresMissing(PG_BENCH_URL);
+  if (missing) {
+    log(`PostgreSQL cases skipped: ${missing}`);
+    return { rows: [], summary: [] };
+  }
+  const schema = `missive_bench_${randomBytes(4).toString("hex")}`;
+  try {
+    await createSchema(PG_BENCH_URL, schema);
+  } catch (err) {
+    log(`PostgreSQL cases skipped: cannot create a schema (${err instanceof Error ? err.message : String(err)})`);
+    return { rows: [], summary: [] };
+  }
+  const cleanUp = (): Promise<void> =>
+    dropSchemas(PG_BENCH_URL, schema).catch((err: unknown) => log(`postgres: dropping the run's schema ${schema} failed: ${err instanceof Error ? err.message : String(err)}`));
+  // An interrupted run must not leave its tables on the shared server.
+  const onSignal = (signal: NodeJS.Signals): void => void cleanUp().finally(() => process.kill(process.pid, signal));
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  try {
+    return await measure(cfg, schema, log, timeoutMs);
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    await cleanUp();
+  }
+}
+
+async function measure(cfg: Config, schema: string, log: (line: string) => void, timeoutMs: number): Promise<{ rows: Row[]; summary: string[] }> {
+  const url = urlInSchema(PG_BENCH_URL, schema);
+  const params = (prefix: string, messages: number): PgParams => ({ url, schema, prefix, messages, publishers: PUBLISHERS, batch: BATCH, concurrency: CONCURRENCY, prefetch: PREFETCH });
+  // Each transaction is a durable commit: a fifth of --messages, as the outbox rows.
+  const transactions = Math.max(1, Math.floor(cfg.messages / 5));
+  const tx = (prefix: string, mode: TxPublishParams["mode"]): TxPublishParams => ({ url, prefix, transactions, concurrency: TX_CONCURRENCY, notify: true, keyed: true, mode });
+  const r: Rounds = { raw: [], mis: [], peer: [], plainTx: [], publishInTx: [] };
+  for (let round = 1; round <= cfg.runs; round++) {
+    r.raw.push(await runChild<ThroughputResult>("postgres-raw", params(`raw_r${round}_`, cfg.messages), timeoutMs));
+    r.mis.push(await runChild<ThroughputResult>("postgres-missive", params(`missive_r${round}_`, cfg.messages), timeoutMs));
+    if (cfg.peer) r.peer.push(await runChild<ThroughputResult>("pgboss-throughput", params(`peer_r${round}_`, cfg.messages), timeoutMs * PEER_TIMEOUT_FACTOR));
+    r.plainTx.push(await runChild<TxPublishResult>("postgres-tx", tx(`plain_r${round}_`, "plain"), timeoutMs));
+    r.publishInTx.push(await runChild<TxPublishResult>("postgres-tx", tx(`txmissive_r${round}_`, "publishIn"), timeoutMs));
+    const [w, m, p] = [r.raw[round - 1]!, r.mis[round - 1]!, r.peer[round - 1]];
+    log(
+      `postgres round ${round}: publish missive ${m.publish} raw ${w.publish}${p ? ` pg-boss ${p.publish}` : ""}; ` +
+        `consume missive ${m.consume} raw ${w.consume}${p ? ` pg-boss ${p.consume}` : ""} msg/s; ` +
+        `transactions with publishIn ${r.publishInTx[round - 1]!.perS} with a plain INSERT ${r.plainTx[round - 1]!.perS}/s`,
+    );
+  }
+  if (!cfg.peer) log("pg-boss peer skipped: --no-peer given");
+
+  log(`postgres: publish→handler latency at ${cfg.rate} msg/s…`);
+  const latency = (prefix: string): PgLatencyParams => ({ ...params(prefix, 0), rate: cfg.rate, seconds: cfg.seconds });
+  const lat = await runChild<LatencyResult>("postgres-latency", latency("latency_"), timeoutMs);
+  const peerLat = cfg.peer ? await runChild<LatencyResult>("pgboss-latency", latency("peer_latency_"), timeoutMs) : undefined;
+
+  log(`postgres: drain of a ${cfg.backlog}-message backlog…`);
+  await runChild("postgres-fill", params("drain_", cfg.backlog), timeoutMs);
+  const drain = await runChild<DrainResult>("postgres-drain", params("drain_", cfg.backlog), timeoutMs);
+
+  const rows = [
+    row(`publish, ${PUBLISHERS} concurrent publishers`, r, "publish", `pg-boss send, ${PUBLISHERS} concurrent callers`),
+    row(`consume+ack, concurrency ${CONCURRENCY}, prefetch ${PREFETCH}`, r, "consume", `pg-boss work, batchSize ${BATCH}`),
+  ];
+  const l = emptyRow("postgres", `publish→handler latency at ${cfg.rate} msg/s for ${cfg.seconds} s`);
+  l.msgs_per_s = lat.handledPerS;
+  l.p50_ms = lat.p50;
+  l.p99_ms = lat.p99;
+  l.rss_mb = lat.rssMb;
+  l.notes = { max_ms: lat.max, samples: lat.count };
+  if (peerLat) {
+    l.peer = `pg-boss send → work (batchSize ${BATCH}, NOTIFY on)`;
+    l.peer_p50_ms = peerLat.p50;
+    l.peer_p99_ms = peerLat.p99;
+    l.notes["peer_max_ms"] = peerLat.max;
+  }
+  rows.push(l);
+  const d = emptyRow("postgres", `drain a ${cfg.backlog}-message backlog (RSS)`);
+  d.msgs_per_s = drain.drainPerS;
+  d.rss_mb = drain.peakMb;
+  d.notes = drainNotes(drain);
+  rows.push(d);
+  rows.push(txRow(`transactional publish: order INSERT + publishIn in one transaction, ${TX_CONCURRENCY} concurrent`, r));
+  const summary = [drainSummary("postgres", drain)];
+  return { rows, summary };
+}
+
+/** One throughput row: missive vs raw node-postgres and vs pg-boss, ratios taken within each round. */
+function row(name: string, r: Rounds, phase: Phase, peerLabel: string): Row {
+  const out = throughputRow("postgres", name, r.raw, r.mis, phase);
+  if (r.peer.length > 0) addPeer(out, r.mis, r.peer, phase, peerLabel);
+  return out;
+}
+
+/** Transactions per second with publishIn ("missive") against a plain INSERT ("raw"), in the same rounds. */
+function txRow(name: string, r: Rounds): Row {
+  const out = emptyRow("postgres", name);
+  const m = r.publishInTx.map((x) => x.perS);
+  const w = r.plainTx.map((x) => x.perS);
+  out.msgs_per_s = roundInt(median(m));
+  out.raw_msgs_per_s = roundInt(median(w));
+  out.runs = { msgs_per_s: m, raw_msgs_per_s: w, ratio: ratios(m, w) };
+  out.ratio = median(out.runs["ratio"]!);
+  out.rss_mb = Math.max(...r.publishInTx.map((x) => x.rssMb));
+  out.notes = {
+    raw_rss_mb: Math.max(...r.plainTx.map((x) => x.rssMb)),
+    cpu_us_per_msg: median(r.publishInTx.map((x) => x.cpuUsPerTx)),
+    raw_cpu_us_per_msg: median(r.plainTx.map((x) => x.cpuUsPerTx)),
+    keyed: true,
+    notify: true,
+  };
+  return out;
+}

@@ -9,7 +9,7 @@
  * Every ability is listed in ABILITY_METHODS, so a wrapper forwards each one
  * without naming them (forward-abilities.ts).
  */
-import type { DeadLetterStore, DurabilityReport, QueueStats, Subscription, Transport } from "./transport.js";
+import type { DeadLetterStore, Delivery, DurabilityReport, QueueStats, Subscription, Transport } from "./transport.js";
 
 /**
  * A browsable dead-letter store kept by the broker. With it, `Delivery.deadLetter`
@@ -64,6 +64,42 @@ export interface ReplyInbox extends Subscription {
 export interface ReplyAddress {
   /** Open the reply inbox for `address`, a topic name unique to this process chosen by the runtime. */
   openReplies(address: string, prefetch: number): Promise<ReplyInbox>;
+}
+
+/**
+ * A delivery whose queue lives in a database an inbox writes to (PostgreSQL):
+ * it can be acked inside the inbox's own transaction, so the handler's
+ * writes, the inbox row and the ack commit as one and a crash between them
+ * leaves none or all. An inbox store asks for it (`acksWithinTransaction`)
+ * and, when the scopes match, reports the outcome `acked: true`; the runtime
+ * then settles nothing more. Without it the runtime acks after the commit.
+ */
+export interface AckWithinTransaction {
+  /**
+   * Where the queue's statements run: the pool (or database handle) itself.
+   * An inbox acks within its transaction only a delivery whose `ackScope` is
+   * the very object its own transactions come from, never by comparing
+   * connection strings.
+   */
+  readonly ackScope: object;
+  /**
+   * Write the ack with `tx`, an open transaction taken from `ackScope`, and
+   * resolve with the function to call once that transaction ended (`true`:
+   * committed, the delivery is settled; `false`: rolled back or unknown, it
+   * is held again and settles as usual). Resolves `undefined` and writes
+   * nothing when the delivery is no longer held (settled already). Rejects
+   * with LeaseLostError when the lease is someone else's now (the caller
+   * must roll back: another consumer has the message), or with the
+   * database's error (nothing changed).
+   */
+  ackWithin(tx: unknown): Promise<TransactionAckEnd | undefined>;
+}
+
+/** How the transaction holding an ack ended: `true` committed, `false` rolled back (or not known to have committed). */
+export type TransactionAckEnd = (committed: boolean) => void;
+
+export function acksWithinTransaction<D extends Delivery>(d: D): d is D & AckWithinTransaction {
+  return typeof (d as Partial<AckWithinTransaction>).ackWithin === "function" && typeof (d as Partial<AckWithinTransaction>).ackScope === "object";
 }
 
 export function hasNativeDeadLetters<T extends Transport>(t: T): t is T & NativeDeadLetters {

@@ -175,6 +175,7 @@ class PostgresTransportImpl implements PostgresTransport {
       {
         queue: this.queue,
         acks: this.acks,
+        pool: this.pool,
         channel: this.channel,
         // With LISTEN up, polling is only the safety net; without it, poll fast and back off while idle.
         pollMs: (idle) => (this.listener?.healthy === true ? pollMaxMs : Math.min(pollMaxMs, pollMinMs * 2 ** Math.min(idle, 20))),

@@ -279,6 +279,27 @@ export class QueueStore {
     return leases.map((l) => rows.has(l.seq));
   }
 
+  /**
+   * Delete the leased row with `client`, inside the caller's open transaction (the inbox's): false when the
+   * lease is someone else's. A key's next row becomes claimable at the commit, when the NOTIFY goes out;
+   * `announceAcked` wakes this process's own waiters after it.
+   */
+  async ackIn(client: PoolClient, lease: LeaseRef): Promise<boolean> {
+    try {
+      const r = await client.query(this.sql.ack, [[lease.seq], [lease.token]]);
+      if ((r.rowCount ?? 0) === 0) return false;
+      if (lease.key !== undefined && this.notify) await client.query(this.sql.notify, [this.t.channel, [lease.group]]);
+      return true;
+    } catch (err) {
+      throw toPgTransportError(err, "acking a message in the inbox's transaction");
+    }
+  }
+
+  /** The transaction holding `ackIn` committed. */
+  announceAcked(lease: LeaseRef): void {
+    if (lease.key !== undefined) this.announce([lease.group]);
+  }
+
   retry(lease: LeaseRef, delayMs: number, headers: Readonly<Record<string, string>>): Promise<boolean> {
     const delay = Number.isFinite(delayMs) && delayMs > 0 ? Math.ceil(delayMs) : 0;
     return this.settleOne("retrying a message", lease, this.sql.retry, [lease.seq, lease.token, delay, encodeHeaders(headers)], true);

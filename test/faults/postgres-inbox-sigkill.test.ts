@@ -36,7 +36,7 @@ async function count(sql: string, params: unknown[] = []): Promise<number> {
 }
 
 describe("faults - postgres inbox SIGKILL", () => {
-  it("faults - postgres: consumers SIGKILLed between write and commit (and at random), many times: lost 0, double effects 0", async () => {
+  it("faults - postgres: consumers SIGKILLed between write and commit (and at random), many times: lost 0, double effects 0 with the inbox", async () => {
     const p = (prefix = pgPrefix());
     const d = (dir = mkdtempSync(join(tmpdir(), "missive-pg-fault-")));
     const checker: Checker = createChecker();

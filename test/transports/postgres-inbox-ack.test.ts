@@ -35,6 +35,13 @@ async function openBus(prefix: string): Promise<Awaited<ReturnType<typeof missiv
   return bus;
 }
 
+/** Who deletes queue rows: an audit row written by the deleting transaction carries that transaction's xid as its xmin. */
+async function auditDeletes(prefix: string): Promise<void> {
+  await pgQuery(`CREATE TABLE ${prefix}deletes (seq bigint NOT NULL)`);
+  await pgQuery(`CREATE FUNCTION ${prefix}audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO ${prefix}deletes VALUES (OLD.seq); RETURN OLD; END $$`);
+  await pgQuery(`CREATE TRIGGER ${prefix}audit AFTER DELETE ON ${prefix}queue FOR EACH ROW EXECUTE FUNCTION ${prefix}audit()`);
+}
+
 function gate(): { wait: Promise<void>; open(): void } {
   let open!: () => void;
   const wait = new Promise<void>((r) => (open = r));
@@ -46,10 +53,7 @@ describe("postgres transport - ack in the inbox's transaction", () => {
     const prefix = pgPrefix();
     prefixes.push(prefix);
     const bus = await openBus(prefix);
-    // Who deleted the queue row: an audit row written by the deleting transaction carries its xid as xmin.
-    await pgQuery(`CREATE TABLE ${prefix}deletes (seq bigint NOT NULL)`);
-    await pgQuery(`CREATE FUNCTION ${prefix}audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO ${prefix}deletes VALUES (OLD.seq); RETURN OLD; END $$`);
-    await pgQuery(`CREATE TRIGGER ${prefix}audit AFTER DELETE ON ${prefix}queue FOR EACH ROW EXECUTE FUNCTION ${prefix}audit()`);
+    await auditDeletes(prefix);
     const inside = gate();
     const release = gate();
     let done = false;
@@ -80,6 +84,24 @@ describe("postgres transport - ack in the inbox's transaction", () => {
     expect(row.effect).toBeDefined();
     expect(row.inbox).toBe(row.effect);
     expect(row.deletes).toEqual([row.effect]);
+  });
+
+  it("postgres inbox ack - a handler that never calls ctx.transaction gets its inbox row and its ack in one transaction all the same", async () => {
+    const prefix = pgPrefix();
+    prefixes.push(prefix);
+    const bus = await openBus(prefix);
+    await auditDeletes(prefix);
+    let handled = 0;
+    await bus.consume(OrderPlaced, { group: "billing" }, () => void handled++).ready;
+    const { id } = await bus.publish(OrderPlaced, { orderId: "o-1", seq: 1, totalCents: 1 });
+    await waitFor(async () => handled === 1 && (await count(`${prefix}queue`)) === 0, 10_000, "the message handled and its row gone");
+    const xids = await pgQuery(
+      `SELECT (SELECT xmin::text FROM ${prefix}inbox WHERE message_id = $1) AS inbox, (SELECT array_agg(xmin::text) FROM ${prefix}deletes) AS deletes`,
+      [id],
+    );
+    const row = xids.rows[0] as { inbox: string | null; deletes: string[] };
+    expect(row.inbox).not.toBeNull();
+    expect(row.deletes).toEqual([row.inbox]);
   });
 
   it("postgres inbox ack - a handler that throws after its write changes none of them, and the delivery is retried", async () => {

@@ -46,8 +46,9 @@ export type {
 } from "./transport/transport.js";
 export { deadLetterTopic } from "./transport/transport.js";
 export {
-  hasNativeDeadLetters, canInspectQueues, reportsDurability, declaresTopology, hasReplyAddress, canPing,
+  hasNativeDeadLetters, canInspectQueues, reportsDurability, declaresTopology, hasReplyAddress, canPing, acksWithinTransaction, publishesInTransaction,
   type NativeDeadLetters, type QueueInspection, type DurabilityReporting, type TopologyDeclaration, type ReplyAddress, type ReplyInbox, type BrokerPing,
+  type AckWithinTransaction, type TransactionAckEnd, type TransactionalPublish,
 } from "./transport/abilities.js";
 export { registerTransport, type TransportRegistration, type OpenedTransport, type OpenOptions } from "./transport/registry.js";
 

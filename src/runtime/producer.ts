@@ -24,7 +24,7 @@ import type { MessageDefinition } from "../contract/define-message.js";
 import { validateWith } from "../contract/validate.js";
 import type { Logger } from "../observability/logger.js";
 import { endSend, startSend, type TraceCarrier } from "../observability/telemetry.js";
-import { canPing } from "../transport/abilities.js";
+import { canPing, publishesInTransaction } from "../transport/abilities.js";
 import type { OutgoingMessage, PublishResult, Transport } from "../transport/transport.js";
 import { fullJitterDelay, sleep, type Random } from "./backoff.js";
 import { BrokerHealth } from "./broker-health.js";
@@ -92,8 +92,9 @@ export class Producer {
     const { span, carrier } = startSend(this.transport.name, topic, id);
     try {
       const envelope = this.envelopeFor(definition, value, options, id, carrier);
+      const delayMs = options.delay === undefined ? undefined : toMs(options.delay, "delay");
       const spoolable = options.spool !== false && route.topic === undefined && route.group === undefined;
-      const receipt = await this.enqueue(envelope, options.delay === undefined ? undefined : toMs(options.delay, "delay"), route, spoolable);
+      const receipt = options.transaction === undefined ? await this.enqueue(envelope, delayMs, route, spoolable) : await this.publishIn(options.transaction, envelope, delayMs, route);
       endSend(span, this.transport.name, topic, undefined);
       return receipt;
     } catch (err) {
@@ -153,14 +154,23 @@ export class Producer {
     this.spool?.close();
   }
 
-  private enqueue(envelope: Envelope, delayMs: number | undefined, route: Route, spoolable: boolean): Promise<PublishReceipt> {
-    if (this.closed) return Promise.reject(new ClosedError("the bus is closed"));
-    let wire;
-    try {
-      wire = encodeEnvelope(envelope, this.settings.mode, this.settings.limits);
-    } catch (err) {
-      return Promise.reject(err as Error);
+  /**
+   * A publish inside the caller's transaction: written in it now by the transport, never batched, retried,
+   * rate limited or spooled, since the transaction is the caller's to commit or roll back.
+   */
+  private async publishIn(tx: unknown, envelope: Envelope, delayMs: number | undefined, route: Route): Promise<PublishReceipt> {
+    if (!publishesInTransaction(this.transport)) {
+      throw new ConfigurationError(`transport ${this.transport.name} cannot publish inside a transaction of yours (PostgreSQL can); use the outbox (docs/outbox-inbox.md)`);
     }
+    const [result] = await this.transport.publishIn(tx, [this.outgoing(envelope, delayMs, route)]);
+    if (result) throw result;
+    // Confirmed by the statement in the caller's transaction: its commit makes it durable (PublishReceipt).
+    return { id: envelope.id, outcome: "confirmed" };
+  }
+
+  /** The message the transport gets; throws when it can never take it (a delay it cannot make, too large). */
+  private outgoing(envelope: Envelope, delayMs: number | undefined, route: Route): OutgoingMessage {
+    const wire = encodeEnvelope(envelope, this.settings.mode, this.settings.limits);
     const group = route.group;
     const message: Mutable<OutgoingMessage> = { topic: route.topic ?? envelope.type, id: envelope.id, key: envelope.key, wire };
     if (delayMs !== undefined && delayMs > 0) message.delayMs = delayMs;
@@ -168,13 +178,24 @@ export class Producer {
     if (group !== undefined) message.group = group;
     const caps = this.transport.capabilities;
     if (message.delayMs !== undefined && !acceptsDelayedPublish(this.transport)) {
-      return Promise.reject(new ConfigurationError(`transport ${this.transport.name} cannot delay a publish`));
+      throw new ConfigurationError(`transport ${this.transport.name} cannot delay a publish`);
     }
     // Refused here, not by the broker: a message the broker can never take must not be retried or spooled.
     // The encoder already bounded the headers, so the exact count is needed only near the limit.
     const bytes = wire.body.byteLength + this.settings.limits.maxHeadersBytes > caps.maxMessageBytes ? wire.body.byteLength + exactHeaderBytes(wire.headers) : 0;
     if (bytes > caps.maxMessageBytes) {
-      return Promise.reject(new MessageTooLargeError(`message ${envelope.id} is ${bytes} bytes; the ${this.transport.name} transport accepts at most ${caps.maxMessageBytes}`));
+      throw new MessageTooLargeError(`message ${envelope.id} is ${bytes} bytes; the ${this.transport.name} transport accepts at most ${caps.maxMessageBytes}`);
+    }
+    return message;
+  }
+
+  private enqueue(envelope: Envelope, delayMs: number | undefined, route: Route, spoolable: boolean): Promise<PublishReceipt> {
+    if (this.closed) return Promise.reject(new ClosedError("the bus is closed"));
+    let message: OutgoingMessage;
+    try {
+      message = this.outgoing(envelope, delayMs, route);
+    } catch (err) {
+      return Promise.reject(err as Error);
     }
     const push = (): Promise<PublishReceipt> => new Promise<PublishReceipt>((resolve, reject) => {
       const deadline = Date.now() + this.settings.publishTimeoutMs;

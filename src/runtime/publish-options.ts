@@ -37,6 +37,17 @@ export interface PublishOptions {
    * `publisher.timeout`. Default `true` when the bus has a spool.
    */
   readonly spool?: boolean;
+  /**
+   * Publish inside this open transaction of yours, on a transport that can
+   * (the TransactionalPublish ability; PostgreSQL takes a node-postgres
+   * client after BEGIN, a Kysely transaction on a PostgresDialect, or
+   * `kyselyTx(trx)`). The message is written in it at once and is visible to
+   * consumers when, and only if, it commits: never batched, retried or
+   * spooled, and the receipt's `confirmed` means written in it. A failure leaves
+   * your transaction to roll back. Other transports reject with
+   * ConfigurationError (use the outbox there). Default: none.
+   */
+  readonly transaction?: unknown;
 }
 
 export interface PublishReceipt {
@@ -46,6 +57,8 @@ export interface PublishReceipt {
    * `confirmed`: the broker confirmed it durably. `spooled`: the broker did
    * not confirm in time, and the message is on disk in the local spool, to be
    * sent under this id when the broker is back (docs/contract.md §7).
+   * With `transaction`, `confirmed` means written in that transaction:
+   * durable and visible to consumers when (and only if) it commits.
    */
   readonly outcome: "confirmed" | "spooled";
 }

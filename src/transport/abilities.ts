@@ -9,7 +9,7 @@
  * Every ability is listed in ABILITY_METHODS, so a wrapper forwards each one
  * without naming them (forward-abilities.ts).
  */
-import type { DeadLetterStore, DurabilityReport, QueueStats, Subscription, Transport } from "./transport.js";
+import type { DeadLetterStore, Delivery, DurabilityReport, OutgoingMessage, PublishResult, QueueStats, Subscription, Transport } from "./transport.js";
 
 /**
  * A browsable dead-letter store kept by the broker. With it, `Delivery.deadLetter`
@@ -66,6 +66,64 @@ export interface ReplyAddress {
   openReplies(address: string, prefetch: number): Promise<ReplyInbox>;
 }
 
+/**
+ * Publishing inside the caller's own open database transaction (PostgreSQL:
+ * the queue lives in that database): the messages are visible to consumers
+ * when, and only if, that transaction commits. No outbox, no relay.
+ * `bus.publish(…, { transaction })` goes through it; without it that option
+ * is refused, and the outbox is the way (docs/outbox-inbox.md).
+ */
+export interface TransactionalPublish {
+  /**
+   * Write `batch` with `tx`, a transaction of the caller's this transport can
+   * write in; per-message results as `publish`. Rejects with
+   * ConfigurationError when `tx` is no such transaction. A failure rejects
+   * the whole call: the caller's transaction then holds an error and must
+   * roll back, so nothing is retried here.
+   */
+  publishIn(tx: unknown, batch: readonly OutgoingMessage[]): Promise<PublishResult[]>;
+}
+
+/**
+ * A delivery whose queue lives in a database an inbox writes to (PostgreSQL):
+ * it can be acked inside the inbox's own transaction, so the handler's
+ * writes, the inbox row and the ack commit as one and a crash between them
+ * leaves none or all. An inbox store asks for it (`acksWithinTransaction`)
+ * and, when the scopes match, reports the outcome `acked: true`; the runtime
+ * then settles nothing more. Without it the runtime acks after the commit.
+ */
+export interface AckWithinTransaction {
+  /**
+   * Where the queue's statements run: the pool (or database handle) itself.
+   * An inbox acks within its transaction only a delivery whose `ackScope` is
+   * the very object its own transactions come from, never by comparing
+   * connection strings.
+   */
+  readonly ackScope: object;
+  /**
+   * Write the ack with `tx`, an open transaction taken from `ackScope`, and
+   * resolve with the function to call once that transaction ended (`true`:
+   * committed, the delivery is settled; `false`: rolled back or unknown, it
+   * is held again and settles as usual). Resolves `undefined` and writes
+   * nothing when the delivery is no longer held (settled already). Rejects
+   * with LeaseLostError when the lease is someone else's now (the caller
+   * must roll back: another consumer has the message), or with the
+   * database's error (nothing changed).
+   */
+  ackWithin(tx: unknown): Promise<TransactionAckEnd | undefined>;
+}
+
+/** How the transaction holding an ack ended: `true` committed, `false` rolled back (or not known to have committed). */
+export type TransactionAckEnd = (committed: boolean) => void;
+
+export function publishesInTransaction<T extends Transport>(t: T): t is T & TransactionalPublish {
+  return typeof (t as Partial<TransactionalPublish>).publishIn === "function";
+}
+
+export function acksWithinTransaction<D extends Delivery>(d: D): d is D & AckWithinTransaction {
+  return typeof (d as Partial<AckWithinTransaction>).ackWithin === "function" && typeof (d as Partial<AckWithinTransaction>).ackScope === "object";
+}
+
 export function hasNativeDeadLetters<T extends Transport>(t: T): t is T & NativeDeadLetters {
   return typeof (t as Partial<NativeDeadLetters>).deadLetters === "object" && (t as Partial<NativeDeadLetters>).deadLetters !== null;
 }
@@ -91,4 +149,4 @@ export function canPing<T extends Transport>(t: T): t is T & BrokerPing {
 }
 
 /** The methods of every optional ability that is a function, for wrappers that forward abilities. */
-export const ABILITY_METHODS = ["stats", "durability", "declareTopology", "openReplies", "ping"] as const;
+export const ABILITY_METHODS = ["stats", "durability", "declareTopology", "openReplies", "ping", "publishIn"] as const;

@@ -3,10 +3,15 @@
  * same transaction as the handler's writes, on one pooled connection:
  * BEGIN, insert (a second concurrent delivery of the same message waits on
  * the primary key, then finds the row: duplicate), `effects(client)` (may be
- * async), COMMIT. The ack is the runtime's, after the commit (`acked: false`).
+ * async), COMMIT. When the delivery's queue runs on this very pool (the
+ * PostgreSQL transport's, through the AckWithinTransaction ability) its ack
+ * is written before the COMMIT too (`acked: true`): effects, inbox row and
+ * ack are one transaction. Otherwise the ack is the runtime's, after the
+ * commit (`acked: false`).
  */
 import type { Pool, PoolClient } from "pg";
 import type { InboxOutcome, InboxStore } from "../inbox.js";
+import { acksWithinTransaction, type TransactionAckEnd } from "../../transport/abilities.js";
 import type { Delivery } from "../../transport/transport.js";
 import { toStoreError } from "../sql/errors.js";
 import { holdClient } from "./checked-out.js";
@@ -72,7 +77,7 @@ class PgInbox implements PostgresInbox {
     return checkInboxTable("postgres", this.table, () => this.pool.query(`SELECT 1 FROM "${this.table}" LIMIT 0`));
   }
 
-  async runOnce<R>(group: string, messageId: string, _delivery: Delivery, effects: (tx: PoolClient) => R): Promise<InboxOutcome<R>> {
+  async runOnce<R>(group: string, messageId: string, delivery: Delivery, effects: (tx: PoolClient) => R): Promise<InboxOutcome<R>> {
     const g = storedKey(group, "group");
     const id = storedKey(messageId, "message id");
     let client: PoolClient;
@@ -105,13 +110,26 @@ class PgInbox implements PostgresInbox {
         await rollback();
         throw err;
       }
+      let ackEnd: TransactionAckEnd | undefined;
+      if (acksWithinTransaction(delivery) && delivery.ackScope === this.pool) {
+        try {
+          ackEnd = await delivery.ackWithin(client);
+        } catch (err) {
+          // The lease went to another consumer (LeaseLostError) or the ack failed: the effects must not commit without it.
+          await rollback();
+          throw toStoreError(err, "postgres inbox", "acking in the inbox transaction failed");
+        }
+      }
       try {
         await client.query("COMMIT");
       } catch (err) {
         broken = err as Error;
+        // Whether it committed is unknown: the delivery is held again, and a settle after a commit finds its lease gone.
+        ackEnd?.(false);
         throw toStoreError(err, "postgres inbox", "commit failed");
       }
-      return { duplicate: false, value: value as R, acked: false };
+      ackEnd?.(true);
+      return { duplicate: false, value: value as R, acked: ackEnd !== undefined };
     } finally {
       letGo();
       client.release(broken);

@@ -7,3 +7,4 @@ export { parsePostgresUrl } from "./options.js";
 export type { PostgresTransportOptions } from "./options.js";
 export { pgTransportSchema, pgTableNames, renderTransportSql, DEFAULT_TABLE_PREFIX } from "./schema.js";
 export type { PgTableNames } from "./schema.js";
+export type { PgTransaction, KyselyTransactionHandle } from "./tx-handle.js";

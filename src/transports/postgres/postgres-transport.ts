@@ -3,7 +3,7 @@
  * has. See docs/transports/postgres.md.
  */
 import pg from "pg";
-import type { Pool, PoolClient } from "pg";
+import type { Pool } from "pg";
 import { ClosedError, ConfigurationError } from "../../errors.js";
 import { PRIORITY_LEVELS } from "../../envelope/expiry-priority.js";
 import type { BrokerPing, DurabilityReporting, NativeDeadLetters, QueueInspection } from "../../transport/abilities.js";
@@ -32,6 +32,7 @@ import { pgTableNames, pgTransportSchema, type PgTableNames } from "./schema.js"
 import { readStats } from "./stats.js";
 import { PgSubscription } from "./subscription.js";
 import { query } from "./tx.js";
+import { statementRunner, type PgTransaction } from "./tx-handle.js";
 import { WakeChannel } from "./wake.js";
 
 /** A Transport on PostgreSQL, with the pool so handlers and publishers can share its transactions. */
@@ -44,10 +45,11 @@ export interface PostgresTransport extends Transport, NativeDeadLetters, QueueIn
   /** The tables, functions and NOTIFY channel names for this prefix. */
   readonly tables: PgTableNames;
   /**
-   * Publish inside your own open transaction on `client` (BEGIN already run, COMMIT yours): the messages are
-   * visible to consumers when, and only if, it commits. No outbox, no relay. Per-message results as `publish`.
+   * Publish inside your own open transaction (BEGIN already run, COMMIT yours): a node-postgres client, a
+   * Kysely transaction on a PostgresDialect, or `kyselyTx(trx)`. The messages are visible to consumers when,
+   * and only if, it commits. No outbox, no relay. Per-message results as `publish`.
    */
-  publishIn(client: PoolClient, batch: readonly OutgoingMessage[]): Promise<PublishResult[]>;
+  publishIn(tx: PgTransaction, batch: readonly OutgoingMessage[]): Promise<PublishResult[]>;
   /** Create the tables now (idempotent) when `migrate` allows, else check they exist; `connect` does it too. */
   prepareTables(): Promise<void>;
 }
@@ -146,14 +148,12 @@ class PostgresTransportImpl implements PostgresTransport {
     return this.queue.publish(batch);
   }
 
-  async publishIn(client: PoolClient, batch: readonly OutgoingMessage[]): Promise<PublishResult[]> {
+  async publishIn(tx: PgTransaction, batch: readonly OutgoingMessage[]): Promise<PublishResult[]> {
     this.assertOpen();
-    if (client === null || typeof client !== "object" || typeof (client as Partial<PoolClient>).query !== "function") {
-      throw new ConfigurationError("postgres transport: publishIn needs a node-postgres client inside an open transaction");
-    }
+    const run = await statementRunner(tx);
     if (batch.length === 0) return [];
     await this.ready();
-    return this.queue.publishIn(client, batch);
+    return this.queue.publishIn(run, batch);
   }
 
   async subscribe(options: SubscribeOptions): Promise<Subscription> {
@@ -175,6 +175,7 @@ class PostgresTransportImpl implements PostgresTransport {
       {
         queue: this.queue,
         acks: this.acks,
+        pool: this.pool,
         channel: this.channel,
         // With LISTEN up, polling is only the safety net; without it, poll fast and back off while idle.
         pollMs: (idle) => (this.listener?.healthy === true ? pollMaxMs : Math.min(pollMaxMs, pollMinMs * 2 ** Math.min(idle, 20))),

@@ -16,6 +16,7 @@ import { encodeHeaders } from "../sqlite/headers-json.js";
 import { NOW_MS, pgTableNames, type PgTableNames } from "./schema.js";
 import { toPgTransportError } from "./errors.js";
 import { inTransaction, query } from "./tx.js";
+import type { StatementRunner } from "./tx-handle.js";
 
 /** A queue row as a claim returns it. */
 export interface ClaimedRow {
@@ -153,13 +154,13 @@ export class QueueStore {
   }
 
   /**
-   * Publish inside the caller's open transaction on `client`: the rows (and the NOTIFY) commit or roll back with it.
+   * Publish inside the caller's open transaction (`run` executes in it): the rows (and the NOTIFY) commit or roll back with it.
    * Local waiters are woken now; if the caller rolls back they find nothing and wait again.
    */
-  async publishIn(client: PoolClient, batch: readonly OutgoingMessage[]): Promise<PublishResult[]> {
+  async publishIn(run: StatementRunner, batch: readonly OutgoingMessage[]): Promise<PublishResult[]> {
     const prepared = batch.map((m) => this.prepareMessage(m));
     if (!prepared.some((m) => !(m instanceof Error))) return prepared as Error[];
-    const { results, groups } = await this.insert(client, prepared);
+    const { results, groups } = await this.insert(run, prepared);
     this.announce(groups);
     return results;
   }
@@ -169,16 +170,17 @@ export class QueueStore {
    * bindings are read by the statement itself, so they are current across processes, and the NOTIFY goes
    * out with it. One round trip per batch.
    */
-  private async insert(on: Pool | PoolClient, prepared: ReadonlyArray<PreparedMessage | Error>): Promise<{ results: PublishResult[]; groups: Set<string> }> {
+  private async insert(on: Pool | StatementRunner, prepared: ReadonlyArray<PreparedMessage | Error>): Promise<{ results: PublishResult[]; groups: Set<string> }> {
     const ok = prepared.filter((m): m is PreparedMessage => !(m instanceof Error));
     const params: unknown[] = [
       ok.map((m) => m.topic), ok.map((m) => m.group ?? null), ok.map((m) => m.id), ok.map((m) => m.key), ok.map((m) => m.headers),
       ok.map((m) => m.body), ok.map((m) => m.delayMs), ok.map((m) => m.priority),
     ];
     if (this.notify) params.push(this.t.channel);
-    const { rows } = on === this.pool
-      ? await query<{ routed: string[]; groups: string[] }>(this.pool, "publish", this.sql.insert, params, this.publishStatement)
-      : await (on as PoolClient).query<{ routed: string[]; groups: string[] }>({ name: this.publishStatement, text: this.sql.insert, values: params }).catch((err: unknown) => {
+    type Row = { routed: string[]; groups: string[] };
+    const rows = typeof on !== "function"
+      ? (await query<Row>(on, "publish", this.sql.insert, params, this.publishStatement)).rows
+      : await on<Row>(this.sql.insert, params, this.publishStatement).catch((err: unknown) => {
           throw toPgTransportError(err, "publish");
         });
     const routed = new Set((rows[0]?.routed ?? []).map((ord) => Number(ord) - 1));
@@ -277,6 +279,27 @@ export class QueueStore {
     });
     if (keyed.size > 0) this.announce(keyed);
     return leases.map((l) => rows.has(l.seq));
+  }
+
+  /**
+   * Delete the leased row with `client`, inside the caller's open transaction (the inbox's): false when the
+   * lease is someone else's. A key's next row becomes claimable at the commit, when the NOTIFY goes out;
+   * `announceAcked` wakes this process's own waiters after it.
+   */
+  async ackIn(client: PoolClient, lease: LeaseRef): Promise<boolean> {
+    try {
+      const r = await client.query(this.sql.ack, [[lease.seq], [lease.token]]);
+      if ((r.rowCount ?? 0) === 0) return false;
+      if (lease.key !== undefined && this.notify) await client.query(this.sql.notify, [this.t.channel, [lease.group]]);
+      return true;
+    } catch (err) {
+      throw toPgTransportError(err, "acking a message in the inbox's transaction");
+    }
+  }
+
+  /** The transaction holding `ackIn` committed. */
+  announceAcked(lease: LeaseRef): void {
+    if (lease.key !== undefined) this.announce([lease.group]);
   }
 
   retry(lease: LeaseRef, delayMs: number, headers: Readonly<Record<string, string>>): Promise<boolean> {

@@ -4,6 +4,7 @@
  * the leases of deliveries it still holds every leaseMs/3, so a long handler
  * keeps its message while a killed process's rows come back after leaseMs.
  */
+import type { Pool } from "pg";
 import type { Delivery, Subscription, TransportContext } from "../../transport/transport.js";
 import { ClosedError, ErrorCodes, isFatal, isMissiveError } from "../../errors.js";
 import { FailureStreak } from "../../transport/failure-streak.js";
@@ -24,6 +25,8 @@ export interface SubscriptionSettings {
 export interface SubscriptionDeps {
   readonly queue: QueueStore;
   readonly acks: AckBatcher;
+  /** The transport's pool, the scope in which an inbox may ack a delivery inside its own transaction. */
+  readonly pool: Pool;
   readonly channel: WakeChannel;
   /** How long a waiting receive sleeps before claiming again, given how many polls found nothing in a row. */
   readonly pollMs: (idlePolls: number) => number;
@@ -158,6 +161,7 @@ export class PgSubscription implements Subscription {
         this.deps.queue,
         this.deps.acks,
         this.done,
+        this.deps.pool,
       );
       this.held.add(delivery);
       out.push(delivery);

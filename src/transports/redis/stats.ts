@@ -3,7 +3,8 @@
  * streams it reads. Ready is the group's lag (entries past its cursor;
  * counted with XRANGE where Redis cannot tell the lag after deletions), in
  * flight its pending entries, and the oldest age is the time in the id of
- * its first pending entry or first unread one. Consumer names outlive
+ * its first pending entry or first unread one. A released entry stays
+ * pending (idle for a year, so any consumer claims it) and counts as ready. Consumer names outlive
  * their processes in Redis, so `consumers` is undefined.
  */
 import type { Redis } from "ioredis";
@@ -13,6 +14,9 @@ import type { RedisDeadLetterStore } from "./dead-letter-store.js";
 
 /** Counting unread entries one by one stops here (the lag is then a lower bound). */
 const COUNT_CAP = 100_000;
+
+/** A pending entry idle this long was released (subscription.ts gives released entries a year of idle time). */
+const RELEASED_AT_LEAST_MS = 30 * 24 * 3600 * 1000;
 
 interface GroupCursor {
   readonly pending: number;
@@ -35,9 +39,11 @@ export async function readRedisStats(redis: Redis, names: RedisNames, deadLetter
     for (const stream of [names.groupStream(group), ...topics.map((t) => names.topicStream(t))]) {
       const cursor = await cursorOf(redis, stream, group);
       if (cursor === undefined) continue;
-      inFlight += cursor.pending;
+      // Released entries stay pending, idle for a year, until a consumer claims them: ready, not in flight.
+      const released = cursor.pending === 0 ? 0 : ((await redis.xpending(stream, group, "IDLE", RELEASED_AT_LEAST_MS, "-", "+", COUNT_CAP)) as unknown[]).length;
+      inFlight += cursor.pending - released;
       const [unread, firstUnread] = await unreadOf(redis, stream, cursor);
-      ready += unread;
+      ready += unread + released;
       if (firstUnread !== undefined) oldest = Math.min(oldest ?? Infinity, idTime(firstUnread));
       if (cursor.pending > 0) {
         const summary = (await redis.xpending(stream, group)) as [number, string | null, string | null, unknown];

@@ -128,3 +128,26 @@ describe("redis - pitfalls", () => {
     expect(await next.receive(10, 1_500)).toEqual([]);
   });
 });
+
+describe("redis - consumer names", () => {
+  it("redis - a closed subscription removes its consumer name only where it holds no pending entry (deleting it would drop them)", async () => {
+    const t = open();
+    const sub = await t.subscribe({ group: "g5", topics: ["names"], prefetch: 1, ordered: false, leaseMs: 5_000 });
+    await t.publish([message("names", "held"), message("names", "acked")]);
+    const [held] = await sub.receive(1, 5_000);
+    // Redis makes a consumer name at its first read that returns an entry.
+    const idle = await t.subscribe({ group: "g5", topics: ["names"], prefetch: 10, ordered: false, leaseMs: 5_000 });
+    const [acked] = await idle.receive(1, 5_000);
+    await acked!.ack();
+    const stream = names.topicStream("names");
+    const consumers = async (): Promise<number> => ((await admin.xinfo("CONSUMERS", stream, "g5")) as unknown[]).length;
+    expect(await consumers()).toBe(2);
+    await idle.close();
+    expect(await consumers()).toBe(1);
+    // The holder closes with its delivery unsettled: its name stays, with the pending entry, for a claim.
+    await sub.close();
+    expect(await consumers()).toBe(1);
+    expect(((await admin.xpending(stream, "g5")) as [number])[0]).toBe(1);
+    await held!.ack();
+  });
+});

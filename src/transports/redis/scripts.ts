@@ -98,12 +98,26 @@ if floor == nil or floor == '0-0' then return 0 end
 return redis.call('XTRIM', KEYS[1], 'MINID', floor)
 `;
 
+/**
+ * KEYS[1] stream; ARGV group, consumer. Deletes the consumer only when it
+ * has no pending entries: XGROUP DELCONSUMER drops a consumer's pending
+ * entries with it, which would lose them for the group. 1 when deleted.
+ */
+const FORGET_CONSUMER = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local ok, pending = pcall(redis.call, 'XPENDING', KEYS[1], ARGV[1], '-', '+', 1, ARGV[2])
+if not ok or #pending > 0 then return 0 end
+redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], ARGV[2])
+return 1
+`;
+
 export interface ScriptedRedis extends Redis {
   missiveSettle(stream: string, group: string, consumer: string, id: string, del: "0" | "1"): Promise<number>;
   missiveRelease(stream: string, group: string, consumer: string, idleMs: string, id: string): Promise<number>;
   missiveRenew(stream: string, group: string, consumer: string, ...ids: string[]): Promise<string[]>;
   missiveUnbind(stream: string, group: string): Promise<number>;
   missiveTrim(stream: string): Promise<number>;
+  missiveForgetConsumer(stream: string, group: string, consumer: string): Promise<number>;
 }
 
 /** Define the scripts on `redis` (sent as EVALSHA, with EVAL when the server lost its script cache). */
@@ -113,5 +127,6 @@ export function withScripts(redis: Redis): ScriptedRedis {
   redis.defineCommand("missiveRenew", { numberOfKeys: 1, lua: RENEW });
   redis.defineCommand("missiveUnbind", { numberOfKeys: 1, lua: UNBIND });
   redis.defineCommand("missiveTrim", { numberOfKeys: 1, lua: TRIM });
+  redis.defineCommand("missiveForgetConsumer", { numberOfKeys: 1, lua: FORGET_CONSUMER });
   return redis as ScriptedRedis;
 }

@@ -301,8 +301,20 @@ export class RedisSubscription implements Subscription, DeliveryHost {
         await d.release().catch((err: unknown) => this.links.context.log.warn({ err, group: this.s.group }, "redis: giving back an entry at close failed; its lease brings it back"));
       }
     }
-    if (this.held.size === 0) this.stopTimers();
+    if (this.held.size === 0) {
+      this.stopTimers();
+      if (this.live) await this.forgetConsumer();
+    }
     await this.links.closed(this);
+  }
+
+  /** Remove this subscription's consumer name from each stream it read, where it holds nothing (consumer names otherwise pile up). */
+  private async forgetConsumer(): Promise<void> {
+    try {
+      for (const source of this.sources) await this.links.redis.missiveForgetConsumer(source.stream, this.s.group, this.s.consumer);
+    } catch (err) {
+      this.links.context.log.warn({ err, group: this.s.group }, "redis: removing a closed subscription's consumer name failed");
+    }
   }
 
   /** The transport is closing or was killed: no more renewals, so what is still held comes back when its lease runs out. */

@@ -11,12 +11,10 @@ import type { Redis } from "ioredis";
 import type { QueueStats } from "../../transport/transport.js";
 import { idTime, type RedisNames } from "./names.js";
 import type { RedisDeadLetterStore } from "./dead-letter-store.js";
+import { RELEASED_AT_LEAST_MS } from "./released.js";
 
 /** Counting unread entries one by one stops here (the lag is then a lower bound). */
 const COUNT_CAP = 100_000;
-
-/** A pending entry idle this long was released (subscription.ts gives released entries a year of idle time). */
-const RELEASED_AT_LEAST_MS = 30 * 24 * 3600 * 1000;
 
 interface GroupCursor {
   readonly pending: number;

@@ -15,6 +15,7 @@ import type { RedisDeadLetterStore } from "./dead-letter-store.js";
 import { RedisDelivery, type DeliveryHost } from "./delivery.js";
 import { fromFields, TOPIC_FIELD } from "./fields.js";
 import { isReply } from "./reply-error.js";
+import { RELEASED_AT_LEAST_MS, RELEASED_IDLE_MS } from "./released.js";
 import type { ScriptedRedis } from "./scripts.js";
 
 /** One stream the group reads. */
@@ -50,8 +51,6 @@ export interface SubscriptionSettings {
 }
 
 type RawEntry = [Buffer, Buffer[] | null];
-/** Idle time a release gives an entry: far past any lease, so the next claim of any consumer takes it. */
-const RELEASED_IDLE_MS = String(365 * 24 * 3600 * 1000);
 const RETRY_PAUSE_MS = 250;
 
 export class RedisSubscription implements Subscription, DeliveryHost {
@@ -68,6 +67,8 @@ export class RedisSubscription implements Subscription, DeliveryHost {
   private receiving: Promise<unknown> = Promise.resolve();
   private closing = false;
   private failing = false;
+  /** A read failed: the server may have delivered entries whose reply never came (they are pending under this consumer). */
+  private recover = false;
 
   constructor(
     private readonly sources: readonly StreamSource[],
@@ -115,6 +116,11 @@ export class RedisSubscription implements Subscription, DeliveryHost {
       if (!first && left <= 0) return [];
       first = false;
       try {
+        if (this.recover) {
+          await this.recoverOwn();
+          this.recover = false;
+          if (this.buffer.length > 0) continue;
+        }
         if (Date.now() - this.lastClaim >= this.claimIntervalMs) {
           this.lastClaim = Date.now();
           await this.claim(room);
@@ -124,6 +130,7 @@ export class RedisSubscription implements Subscription, DeliveryHost {
         this.resumed();
       } catch (err) {
         if (this.closing || !this.live) return [];
+        this.recover = true;
         await this.readFailed(err);
         await sleep(Math.min(RETRY_PAUSE_MS, Math.max(0, deadline - Date.now())));
       }
@@ -179,6 +186,31 @@ export class RedisSubscription implements Subscription, DeliveryHost {
       if (claimed.length === 0) continue;
       const counts = await this.deliveryCounts(source.stream, claimed.map(([id]) => id.toString()));
       for (const [id, fields] of claimed) this.buffer.push(this.delivery(source, id.toString(), fields, counts.get(id.toString()) ?? 1));
+    }
+  }
+
+  /**
+   * Entries the server delivered to this consumer whose reply was lost with
+   * the connection (a reset or blackhole mid-read): pending under this
+   * consumer, never handed out. Taken before any new read, so a key's
+   * later entries cannot overtake them (they would otherwise wait out a
+   * lease). Released entries (idle for a year) are left to the claim.
+   */
+  private async recoverOwn(): Promise<void> {
+    const known = new Set([...this.held, ...this.buffer].map((d) => d.id));
+    for (const source of this.sources) {
+      const rows = (await this.links.redis.xpending(source.stream, this.s.group, "-", "+", this.s.prefetch * 4 + 100, this.s.consumer)) as Array<[string, string, number, number]>;
+      const lost = rows.filter(([id, , idle]) => !known.has(id) && idle < RELEASED_AT_LEAST_MS);
+      if (lost.length === 0) continue;
+      const pipeline = this.links.redis.pipeline();
+      for (const [id] of lost) pipeline.xrangeBuffer(source.stream, id, id);
+      const replies = (await pipeline.exec()) ?? [];
+      lost.forEach(([id, , , count], i) => {
+        const [err, entries] = replies[i] ?? [new Error("no reply"), null];
+        const entry = (entries as RawEntry[] | null)?.[0];
+        if (err === null && entry?.[1] != null) this.buffer.push(this.delivery(source, id, entry[1], count));
+      });
+      this.links.context.log.info({ group: this.s.group, stream: source.stream, recovered: lost.length }, "redis: took back entries delivered on a connection that dropped before their reply");
     }
   }
 
@@ -239,7 +271,7 @@ export class RedisSubscription implements Subscription, DeliveryHost {
   }
 
   async release(d: RedisDelivery): Promise<boolean> {
-    const ours = (await this.links.redis.missiveRelease(d.stream, d.group, this.s.consumer, RELEASED_IDLE_MS, d.id)) === 1;
+    const ours = (await this.links.redis.missiveRelease(d.stream, d.group, this.s.consumer, String(RELEASED_IDLE_MS), d.id)) === 1;
     // Claim again at the next receive, so a release is deliverable at once here too.
     this.lastClaim = 0;
     return ours;

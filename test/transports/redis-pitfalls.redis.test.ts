@@ -151,3 +151,21 @@ describe("redis - consumer names", () => {
     await held!.ack();
   });
 });
+
+describe("redis - poison", () => {
+  it("redis - a message whose consumer dies every time (no nack in Redis) counts each claim as an attempt, so the retry budget ends its loop", async () => {
+    const producer = open();
+    await producer.bind("g6", ["poison"]);
+    await producer.publish([message("poison", "kills-its-worker")]);
+    const seen: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const worker = open();
+      const sub = await worker.subscribe({ group: "g6", topics: ["poison"], prefetch: 1, ordered: false, leaseMs: 300 });
+      let got: Awaited<ReturnType<typeof sub.receive>> = [];
+      await waitFor(async () => (got = await sub.receive(1, 500)).length === 1, 15_000, `delivery ${i + 1}`);
+      seen.push(got[0]!.attempt);
+      await worker.kill();
+    }
+    expect(seen).toEqual([1, 2, 3]);
+  });
+});

@@ -3,7 +3,8 @@
  * (CONFIG GET) and says what an XADD reply is worth: exit 3 on the shared
  * server (no AOF: a confirmed message is lost on any restart), exit 0 on a
  * server of the test's own with `appendonly yes` + `appendfsync always`;
- * `topology`, `queues` and `dlq` read and make a group's streams.
+ * `topology`, `queues` and `dlq` read and make a group's streams; `tail`
+ * follows a topic through a temporary group, made even with create off.
  */
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -12,7 +13,7 @@ import { redisTransport } from "../../src/transports/redis/index.js";
 import { startBroker, type BrokerProcess } from "../support/broker-process.js";
 import { REDIS_URL, removeRedisPrefix } from "../support/redis.js";
 import { waitFor } from "../support/wait.js";
-import { Order, cli, ensureBuilt } from "./helpers.js";
+import { Order, cli, ensureBuilt, start } from "./helpers.js";
 
 const prefix = `cli-redis-${randomUUID().slice(0, 8)}:`;
 const url = `${REDIS_URL}?prefix=${encodeURIComponent(prefix)}`;
@@ -78,5 +79,22 @@ describe("cli on redis", () => {
     expect(queues.code).toBe(0);
     const groups = (JSON.parse(queues.stdout) as { groups: Array<Record<string, unknown>> }).groups;
     expect(groups.find((g) => g["group"] === "billing")).toMatchObject({ topics: [Order.type], depth: 0, deadLetters: 1 });
+  });
+
+  it("redis - tail <type> --json --count 1: the next message, through a temporary group made with create off and removed after", async () => {
+    const bus = await missive({ service: "cli-redis", transport: redisTransport({ url: REDIS_URL, prefix }) });
+    await bus.declare(Order, "ledger");
+    const run = start(["tail", Order.type, "--json", "--count", "1", "--url", url]);
+    await waitFor(() => run.stderr().includes("following"), 15_000, "tail to start");
+    const sent = await bus.publish(Order, { orderId: "t-1", totalCents: 1 });
+    const r = await run.finished;
+    await bus.close();
+    expect(r.stderr).not.toContain("MISSIVE_");
+    expect(r.code).toBe(0);
+    expect((JSON.parse(r.stdout.trim()) as Record<string, unknown>)["id"]).toBe(sent.id);
+    const queues = (JSON.parse((await cli(["queues", "--json", "--url", url])).stdout) as { groups: Array<Record<string, unknown>> }).groups;
+    expect(queues.map((g) => g["group"]).filter((g) => String(g).startsWith("missive.tail."))).toEqual([]);
+    // ledger still has it: tail took a copy, not its message.
+    expect(queues.find((g) => g["group"] === "ledger")).toMatchObject({ ready: 1 });
   });
 });

@@ -18,9 +18,14 @@ export class Topology {
     private readonly create: boolean,
   ) {}
 
-  /** Make the group's consumer groups and record the binding. Idempotent. `force` makes them even with `create` off (`missive topology`). */
+  /**
+   * Make the group's consumer groups and record the binding. Idempotent.
+   * With `create` off only `force` (`missive topology`) and temporary groups
+   * (`missive tail`, request-reply: they are made and removed by their
+   * subscription) make them.
+   */
   async bind(group: string, topics: readonly string[], options: { temporary?: boolean; force?: boolean } = {}): Promise<void> {
-    if (!this.create && options.force !== true) {
+    if (!this.create && options.force !== true && options.temporary !== true) {
       await this.expect(group, topics);
       return;
     }

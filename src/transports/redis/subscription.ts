@@ -179,10 +179,12 @@ export class RedisSubscription implements Subscription, DeliveryHost {
       const cursor = this.cursors.get(source.stream) ?? "0-0";
       const reply = (await this.links.redis.callBuffer(
         "XAUTOCLAIM", source.stream, this.s.group, this.s.consumer, this.claimIdleMs, cursor, "COUNT", room - this.buffer.length,
-      )) as [Buffer, RawEntry[], Buffer[]];
+      )) as [Buffer, RawEntry[], Buffer[] | undefined];
       this.cursors.set(source.stream, reply[0].toString());
       const claimed = reply[1].filter((e): e is [Buffer, Buffer[]] => e[1] !== null);
-      if (reply[2].length > 0) this.links.context.log.warn({ group: this.s.group, stream: source.stream, deleted: reply[2].length }, "redis: pending entries deleted from their stream were dropped from the pending list");
+      // Redis 7 lists the pending entries it found deleted from the stream (and dropped from the pending list); 6.2 does not.
+      const deleted = reply[2] ?? [];
+      if (deleted.length > 0) this.links.context.log.warn({ group: this.s.group, stream: source.stream, deleted: deleted.length }, "redis: pending entries deleted from their stream were dropped from the pending list");
       if (claimed.length === 0) continue;
       const counts = await this.deliveryCounts(source.stream, claimed.map(([id]) => id.toString()));
       for (const [id, fields] of claimed) this.buffer.push(this.delivery(source, id.toString(), fields, counts.get(id.toString()) ?? 1));

@@ -41,6 +41,8 @@ export interface RedisTransport extends Transport, NativeDeadLetters, QueueInspe
   readonly prefix: string;
   /** Drop every connection with nothing settled or given back, as SIGKILL would (tests of crash redelivery). */
   kill(): Promise<void>;
+  /** Stop renewing and let every lease run out now while staying up, as a stalled process would (tests of lease loss). */
+  expireLeases(): Promise<void>;
 }
 
 /** A transport for a `redis://` / `rediss://` URL or options; it connects on `connect()`. */
@@ -176,6 +178,10 @@ class RedisTransportImpl implements RedisTransport {
     } catch (err) {
       this.context.log.debug({ err }, "redis: closing a connection that never opened or already failed");
     }
+  }
+
+  async expireLeases(): Promise<void> {
+    for (const s of this.subscriptions) await s.stall();
   }
 
   async kill(): Promise<void> {

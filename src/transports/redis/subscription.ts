@@ -351,6 +351,20 @@ export class RedisSubscription implements Subscription, DeliveryHost {
     }
   }
 
+  /**
+   * Act as a process that stalled past its lease (tests of lease loss): no
+   * more renewals, and what it holds made idle far past any lease, so the
+   * next claim of another consumer takes it. Settles then find the entries
+   * gone to the new holder.
+   */
+  async stall(): Promise<void> {
+    if (this.renewTimer !== undefined) clearInterval(this.renewTimer);
+    this.renewTimer = undefined;
+    for (const d of [...this.held, ...this.buffer]) {
+      await this.links.redis.xclaim(d.stream, d.group, this.s.consumer, 0, d.id, "IDLE", RELEASED_IDLE_MS, "JUSTID");
+    }
+  }
+
   /** The transport is closing or was killed: no more renewals, so what is still held comes back when its lease runs out. */
   stop(): void {
     this.closing = true;

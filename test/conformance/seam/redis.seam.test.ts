@@ -30,6 +30,8 @@ runSeamSuite<RedisTransport>({
   open,
   // Every connection dies with nothing settled; the entries stay pending until their lease runs out.
   crash: async (t) => t.kill(),
+  // Renewals stop and the held entries are made idle past any lease: the next claim of another consumer takes them.
+  expireLeases: async (t) => t.expireLeases(),
   plain: {
     async publish(topic, wire) {
       const redis = new Redis(REDIS_URL);

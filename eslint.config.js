@@ -34,7 +34,7 @@ export default tseslint.config(
     // A transport's registration loads its module lazily: a static import here would load the broker client with missive.
     files: ["src/transports/builtin.ts", "src/transports/*/register.ts"],
     rules: {
-      "no-restricted-imports": ["error", { patterns: [{ group: ["./index.js", "amqplib", "@nats-io/*", "better-sqlite3", "pg", "mysql2", "./*-transport.js"], message: "A registration must not load its transport statically." }] }],
+      "no-restricted-imports": ["error", { patterns: [{ group: ["./index.js", "amqplib", "@nats-io/*", "ioredis", "better-sqlite3", "pg", "mysql2", "./*-transport.js"], message: "A registration must not load its transport statically." }] }],
     },
   },
 );

@@ -16,12 +16,9 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { missive } from "../../src/index.js";
 import { natsTransport } from "../../src/transports/nats/index.js";
-import { OrderPlaced } from "../conformance/contracts.js";
-import type { NatsFaultConsumerArgs, NatsFaultConsumerMessage } from "../fixtures/nats-fault-consumer.js";
-import { createChecker } from "../support/checker.js";
-import { forkFixture, killFixtures, killOnMessage, nextMessage } from "../support/fixture-process.js";
+import { killFixtures } from "../support/fixture-process.js";
 import { removeNatsPrefix } from "../support/nats.js";
-import { GROUP, publishKeyed, readBack, settled } from "./rabbitmq-fault-support.js";
+import { consumerSigkill } from "./url-consumer-sigkill-support.js";
 
 const SERVER = "127.0.0.1:4222";
 const COUNT = 1500;
@@ -41,39 +38,15 @@ describe("faults - nats consumer sigkill", () => {
       await removeNatsPrefix(SERVER, prefix);
       rmSync(dir, { recursive: true, force: true });
     });
-    const checker = createChecker();
     const bus = await missive({ service: "nats-sigkill", transport: natsTransport({ servers: [SERVER], prefix }) });
     cleanups.push(() => bus.close());
-    await bus.declare(OrderPlaced, GROUP);
-    const published = await publishKeyed(bus, checker, { count: COUNT, keys: 50 });
-    expect(published.rejected).toBe(0);
-
-    const journals: string[] = [];
-    const startConsumer = async (name: string, options: Partial<NatsFaultConsumerArgs> = {}) => {
-      const journal = join(dir, `${name}.journal`);
-      journals.push(journal);
-      const args: NatsFaultConsumerArgs = { servers: [SERVER], prefix, effects: join(dir, "effects.db"), group: GROUP, journal, concurrency: 8, leaseMs: 2_000, ...options };
-      const child = forkFixture("nats-fault-consumer", [JSON.stringify(args)]);
-      await nextMessage(child, (m: NatsFaultConsumerMessage) => "ready" in m, 30_000, `consumer ${name} ready`);
-      return child;
-    };
-    let kills = 0;
-    for (const [stallAfter, stallAt] of [[200, "before-effect"], [300, "after-effect"]] as const) {
-      const victim = await startConsumer(`victim-${kills}`, { stallAfter, stallAt });
-      await killOnMessage(victim, (m: NatsFaultConsumerMessage) => "stalled" in m, 60_000, `victim ${kills} stalled mid-handler`);
-      kills++;
-    }
-    const survivor = await startConsumer("survivor");
-    const drained = await settled(join(dir, "effects.db"), published.confirmedIds, 90_000);
-    survivor.kill("SIGKILL");
-
-    const back = readBack(join(dir, "effects.db"), checker, journals);
-    const r = checker.check();
-    console.log(`[fault] nats consumer sigkill: kills=${kills} drained=${drained} order_violations=${back.orderViolations} ${checker.summary()} seconds=${((Date.now() - started) / 1000).toFixed(1)}`);
-    expect(r.confirmed).toBe(COUNT);
-    expect(r.lost).toEqual([]);
-    expect(r.doubleEffects).toEqual([]);
-    expect(r.missingEffects).toEqual([]);
-    expect(r.unexpected).toEqual([]);
+    const run = await consumerSigkill(bus, `nats://${SERVER}?prefix=${prefix}`, dir, COUNT, 2_000);
+    console.log(`[fault] nats consumer sigkill: kills=${run.kills} drained=${run.drained} order_violations=${run.orderViolations} ${run.summary} seconds=${((Date.now() - started) / 1000).toFixed(1)}`);
+    expect(run.rejected).toBe(0);
+    expect(run.r.confirmed).toBe(COUNT);
+    expect(run.r.lost).toEqual([]);
+    expect(run.r.doubleEffects).toEqual([]);
+    expect(run.r.missingEffects).toEqual([]);
+    expect(run.r.unexpected).toEqual([]);
   }, 180_000);
 });

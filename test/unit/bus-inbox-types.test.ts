@@ -83,6 +83,10 @@ describe("bus inbox types", () => {
       // @ts-expect-error the bus-wide default cannot ask for an inbox the bus does not have
       await missive({ service: "s", transport: "amqps://rabbit:5671/", idempotency: "inbox" });
       await missive({ service: "s", transport: "amqps://rabbit:5671/", idempotency: "inbox", inbox: postgresInbox({ pool }) });
+      const redis = await missive({ service: "s", transport: "redis://127.0.0.1:6379/0" });
+      expectTypeOf(redis).toEqualTypeOf<Bus<never>>();
+      // @ts-expect-error Redis keeps no inbox either (rediss:// too)
+      await missive({ service: "s", transport: "rediss://cache:6380", idempotency: "inbox" });
     };
     void check;
   });

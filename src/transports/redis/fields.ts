@@ -1,0 +1,50 @@
+/**
+ * A wire message as stream entry fields, and back. Each header is a field of
+ * its own, name and value as they are (Redis strings are binary-safe, so
+ * CR/LF and any UTF-8 travel unchanged); the body is the field `:body`.
+ * Fields missive keeps for itself (the topic of a copy in a group's stream) start with `:`, which no HTTP-style header
+ * name can, so a header never collides with them and a plain client reading
+ * the stream sees the message as it was published (docs/transports/redis.md).
+ */
+import { emptyHeaders, type WireMessage } from "../../envelope/wire.js";
+
+export const BODY_FIELD = ":body";
+/** On a copy in a group's stream: the topic it was published to. */
+export const TOPIC_FIELD = ":topic";
+
+/** `XADD` arguments after the id: headers, then the bookkeeping fields given, then the body. */
+export function toFields(wire: WireMessage, extra: Readonly<Record<string, string>> = {}): Array<string | Buffer> {
+  const out: Array<string | Buffer> = [];
+  for (const name in wire.headers) out.push(name, wire.headers[name]!);
+  for (const name in extra) out.push(name, extra[name]!);
+  out.push(BODY_FIELD, Buffer.from(wire.body.buffer, wire.body.byteOffset, wire.body.byteLength));
+  return out;
+}
+
+export interface ParsedEntry {
+  readonly wire: WireMessage;
+  /** Fields starting with `:` other than the body. */
+  readonly meta: Record<string, string>;
+}
+
+/** An entry's flat field list (as buffers) back into headers, body and bookkeeping. */
+export function fromFields(fields: readonly Buffer[]): ParsedEntry {
+  const headers = emptyHeaders();
+  const meta: Record<string, string> = Object.create(null) as Record<string, string>;
+  let body: Uint8Array = new Uint8Array();
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    const name = fields[i]!.toString("utf8");
+    const value = fields[i + 1]!;
+    if (name === BODY_FIELD) body = new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+    else if (name.startsWith(":")) meta[name] = value.toString("utf8");
+    else headers[name] = value.toString("utf8");
+  }
+  return { wire: { headers, body }, meta };
+}
+
+/** Bytes a message takes as an entry (headers + body), for the size limit. */
+export function wireBytes(wire: WireMessage): number {
+  let n = wire.body.byteLength;
+  for (const name in wire.headers) n += Buffer.byteLength(name) + Buffer.byteLength(wire.headers[name]!);
+  return n;
+}

@@ -1,0 +1,41 @@
+/**
+ * Key names of missive's streams and bookkeeping on a Redis server, all
+ * under one prefix. Topic and group names go into keys as they are (Redis
+ * keys are binary-safe), after a one-letter kind, so no topic key can be
+ * mistaken for a group key.
+ */
+export interface RedisNames {
+  readonly prefix: string;
+  /** The stream of a topic; every group bound to it is a consumer group on it. */
+  topicStream(topic: string): string;
+  /** The stream of messages addressed to one group (replies, retry copies, releases, redrives). */
+  groupStream(group: string): string;
+  /** The set of every bound group. */
+  groups(): string;
+  /** The set of topics one group is bound to. */
+  topicsOf(group: string): string;
+  /** The set of temporary groups (removed when their subscription closes). */
+  temporary(): string;
+  /** The dead-letter stream. */
+  deadLetters(): string;
+}
+
+export function redisNames(prefix: string): RedisNames {
+  return {
+    prefix,
+    topicStream: (topic) => `${prefix}t:${topic}`,
+    groupStream: (group) => `${prefix}g:${group}`,
+    groups: () => `${prefix}groups`,
+    topicsOf: (group) => `${prefix}topics:${group}`,
+    temporary: () => `${prefix}temporary`,
+    deadLetters: () => `${prefix}dlq`,
+  };
+}
+
+/** Stream entry ids `<ms>-<seq>`: what a caller-supplied id must look like before it reaches a command. */
+export const STREAM_ID = /^[0-9]{1,20}-[0-9]{1,20}$/;
+
+/** The unix ms part of a stream entry id (the server's clock when it was added). */
+export function idTime(id: string): number {
+  return Number(id.slice(0, id.indexOf("-")));
+}

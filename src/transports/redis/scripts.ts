@@ -1,0 +1,132 @@
+/**
+ * The Lua scripts of the transport, each touching one stream key (so each
+ * runs on one Redis Cluster slot). They make a check and its action one step
+ * on the server: a settle acts only while the entry is still in this
+ * consumer's pending list, so a consumer that lost its lease never acks or
+ * renews what another consumer now holds (ADR 011).
+ */
+import type { Redis } from "ioredis";
+
+/** `redis.call('XPENDING', …)` for one id: the owner and delivery count, or nil when not pending. */
+const OWNER = `
+local function owner(stream, group, id)
+  local p = redis.call('XPENDING', stream, group, id, id, 1)
+  if #p == 0 then return nil, 0 end
+  return p[1][2], p[1][4]
+end
+`;
+
+/** KEYS[1] stream; ARGV group, consumer, id, delete (1: also XDEL). 1 when acked, 0 when not ours. */
+const SETTLE = `${OWNER}
+local who = owner(KEYS[1], ARGV[1], ARGV[3])
+if who ~= ARGV[2] then return 0 end
+redis.call('XACK', KEYS[1], ARGV[1], ARGV[3])
+if ARGV[4] == '1' then redis.call('XDEL', KEYS[1], ARGV[3]) end
+return 1
+`;
+
+/**
+ * KEYS[1] stream; ARGV group, consumer, idle ms, id. Gives an entry back
+ * without counting it: still pending under this consumer, made idle for
+ * long enough that the next XAUTOCLAIM of any consumer takes it, and its
+ * delivery count set one lower, so the claim's increment brings it back to
+ * what it was. The entry keeps its place in the stream. 1 when done, 0 when not ours.
+ */
+const RELEASE = `${OWNER}
+local who, count = owner(KEYS[1], ARGV[1], ARGV[4])
+if who ~= ARGV[2] then return 0 end
+local before = count - 1
+if before < 0 then before = 0 end
+redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[4], 'IDLE', ARGV[3], 'RETRYCOUNT', before, 'JUSTID')
+return 1
+`;
+
+/**
+ * KEYS[1] stream; ARGV group, consumer, id… Resets the idle time of the
+ * entries still this consumer's (XCLAIM JUSTID counts no delivery); returns
+ * the ids that are no longer its (lease lost, or acked by another holder).
+ */
+const RENEW = `${OWNER}
+local lost = {}
+for i = 3, #ARGV do
+  local who = owner(KEYS[1], ARGV[1], ARGV[i])
+  if who == ARGV[2] then
+    redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[i], 'JUSTID')
+  else
+    lost[#lost + 1] = ARGV[i]
+  end
+end
+return lost
+`;
+
+/** KEYS[1] stream; ARGV group. Removes the group; the stream goes with its last group, so publishing to it is unroutable again. */
+const UNBIND = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('XGROUP', 'DESTROY', KEYS[1], ARGV[1])
+if #redis.call('XINFO', 'GROUPS', KEYS[1]) == 0 then redis.call('DEL', KEYS[1]) end
+return 1
+`;
+
+/**
+ * KEYS[1] stream. Trims below the first entry some group still needs (its
+ * first pending entry, or its last delivered one when none is pending):
+ * Redis 7.0 has no acknowledgement-aware trimming. Returns the entries removed.
+ */
+const TRIM = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local function parse(id)
+  local dash = string.find(id, '-', 1, true)
+  return tonumber(string.sub(id, 1, dash - 1)), tonumber(string.sub(id, dash + 1))
+end
+local function less(a, b)
+  local am, as = parse(a)
+  local bm, bs = parse(b)
+  return am < bm or (am == bm and as < bs)
+end
+local floor = nil
+for _, g in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do
+  local info = {}
+  for i = 1, #g, 2 do info[g[i]] = g[i + 1] end
+  local need = info['last-delivered-id']
+  if info['pending'] > 0 then
+    local first = redis.call('XPENDING', KEYS[1], info['name'], '-', '+', 1)
+    if #first > 0 then need = first[1][1] end
+  end
+  if floor == nil or less(need, floor) then floor = need end
+end
+if floor == nil or floor == '0-0' then return 0 end
+return redis.call('XTRIM', KEYS[1], 'MINID', floor)
+`;
+
+/**
+ * KEYS[1] stream; ARGV group, consumer. Deletes the consumer only when it
+ * has no pending entries: XGROUP DELCONSUMER drops a consumer's pending
+ * entries with it, which would lose them for the group. 1 when deleted.
+ */
+const FORGET_CONSUMER = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local ok, pending = pcall(redis.call, 'XPENDING', KEYS[1], ARGV[1], '-', '+', 1, ARGV[2])
+if not ok or #pending > 0 then return 0 end
+redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], ARGV[2])
+return 1
+`;
+
+export interface ScriptedRedis extends Redis {
+  missiveSettle(stream: string, group: string, consumer: string, id: string, del: "0" | "1"): Promise<number>;
+  missiveRelease(stream: string, group: string, consumer: string, idleMs: string, id: string): Promise<number>;
+  missiveRenew(stream: string, group: string, consumer: string, ...ids: string[]): Promise<string[]>;
+  missiveUnbind(stream: string, group: string): Promise<number>;
+  missiveTrim(stream: string): Promise<number>;
+  missiveForgetConsumer(stream: string, group: string, consumer: string): Promise<number>;
+}
+
+/** Define the scripts on `redis` (sent as EVALSHA, with EVAL when the server lost its script cache). */
+export function withScripts(redis: Redis): ScriptedRedis {
+  redis.defineCommand("missiveSettle", { numberOfKeys: 1, lua: SETTLE });
+  redis.defineCommand("missiveRelease", { numberOfKeys: 1, lua: RELEASE });
+  redis.defineCommand("missiveRenew", { numberOfKeys: 1, lua: RENEW });
+  redis.defineCommand("missiveUnbind", { numberOfKeys: 1, lua: UNBIND });
+  redis.defineCommand("missiveTrim", { numberOfKeys: 1, lua: TRIM });
+  redis.defineCommand("missiveForgetConsumer", { numberOfKeys: 1, lua: FORGET_CONSUMER });
+  return redis as ScriptedRedis;
+}

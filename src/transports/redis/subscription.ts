@@ -1,0 +1,384 @@
+/**
+ * A group's subscription: the group's consumer groups on each topic stream
+ * and on the group's own stream, read with `XREADGROUP … BLOCK` on a
+ * connection of its own (never the shared one, ADR 011), under a consumer
+ * name unique to this subscription. Entries whose lease ran out (pending
+ * and idle past `leaseMs` plus one renewal period) are taken with
+ * `XAUTOCLAIM` every claim interval. What it holds (handed out, or read and
+ * not yet handed out) is renewed every `leaseMs / 3`.
+ */
+import type { Redis } from "ioredis";
+import type { ContextSlot } from "../../transport/context.js";
+import { reasonOf } from "../../transport/context.js";
+import type { Delivery, Subscription } from "../../transport/transport.js";
+import type { RedisDeadLetterStore } from "./dead-letter-store.js";
+import { RedisDelivery, type DeliveryHost } from "./delivery.js";
+import { fromFields, TOPIC_FIELD } from "./fields.js";
+import { isReply } from "./reply-error.js";
+import { RELEASED_AT_LEAST_MS, RELEASED_IDLE_MS } from "./released.js";
+import type { ScriptedRedis } from "./scripts.js";
+
+/** One stream the group reads. */
+export interface StreamSource {
+  readonly stream: string;
+  /** The topic of a topic stream; undefined for the group's own stream (the topic is in `:topic`). */
+  readonly topic: string | undefined;
+}
+
+export interface SubscriptionLinks {
+  /** The shared command connection (settles, claims, renewals). */
+  readonly redis: ScriptedRedis;
+  /** This subscription's own connection for blocking reads. */
+  readonly reader: Redis;
+  readonly deadLetters: RedisDeadLetterStore;
+  /** Whether the transport is still open (false once closed or killed). */
+  readonly connection: { readonly live: boolean };
+  readonly context: ContextSlot;
+  /** Make the group's consumer groups again (one was deleted under the subscription). */
+  rebind(): Promise<void>;
+  /** The subscription is done: forget it, remove a temporary group. */
+  closed(sub: RedisSubscription): Promise<void>;
+}
+
+export interface SubscriptionSettings {
+  readonly group: string;
+  readonly consumer: string;
+  readonly prefetch: number;
+  readonly leaseMs: number;
+  readonly trimIntervalMs: number;
+  /** How long a read may take past its BLOCK before the reader is taken for dead and reconnected, ms. */
+  readonly readGraceMs: number;
+}
+
+type RawEntry = [Buffer, Buffer[] | null];
+const RETRY_PAUSE_MS = 250;
+
+export class RedisSubscription implements Subscription, DeliveryHost {
+  private readonly buffer: RedisDelivery[] = [];
+  private readonly held = new Set<RedisDelivery>();
+  private readonly bySource: Map<string, StreamSource>;
+  private readonly cursors = new Map<string, string>();
+  private readonly claimIntervalMs: number;
+  private readonly claimIdleMs: number;
+  private renewTimer: NodeJS.Timeout | undefined;
+  private trimTimer: NodeJS.Timeout | undefined;
+  private wake: (() => void) | undefined;
+  private lastClaim = 0;
+  private receiving: Promise<unknown> = Promise.resolve();
+  private closing = false;
+  private failing = false;
+  /** A read failed: the server may have delivered entries whose reply never came (they are pending under this consumer). */
+  private recover = false;
+
+  constructor(
+    private readonly sources: readonly StreamSource[],
+    private readonly links: SubscriptionLinks,
+    private readonly s: SubscriptionSettings,
+  ) {
+    this.bySource = new Map(sources.map((src) => [src.stream, src]));
+    const renewMs = Math.max(50, Math.floor(s.leaseMs / 3));
+    this.claimIdleMs = s.leaseMs + renewMs;
+    this.claimIntervalMs = Math.max(100, Math.min(1_000, Math.floor(s.leaseMs / 2)));
+    this.renewTimer = setInterval(() => void this.renew(), renewMs);
+    this.renewTimer.unref();
+    this.trimTimer = setInterval(() => void this.trim(), s.trimIntervalMs);
+    this.trimTimer.unref();
+  }
+
+  get live(): boolean {
+    return this.links.connection.live;
+  }
+
+  get group(): string {
+    return this.s.group;
+  }
+
+  /** One receive at a time: they share the reader connection. */
+  receive(max: number, waitMs: number): Promise<Delivery[]> {
+    const run = this.receiving.then(() => this.receiveNow(max, waitMs));
+    this.receiving = run.catch(() => undefined);
+    return run;
+  }
+
+  private async receiveNow(max: number, waitMs: number): Promise<Delivery[]> {
+    const deadline = Date.now() + waitMs;
+    let first = true;
+    for (;;) {
+      if (this.closing || !this.live) return [];
+      const room = Math.min(max, this.s.prefetch - this.held.size);
+      const left = deadline - Date.now();
+      if (room <= 0) {
+        if (left <= 0) return [];
+        await this.waitForRoom(left);
+        continue;
+      }
+      if (this.buffer.length > 0) return this.handOut(room);
+      if (!first && left <= 0) return [];
+      first = false;
+      try {
+        if (this.recover) {
+          await this.recoverOwn();
+          this.recover = false;
+          if (this.buffer.length > 0) continue;
+        }
+        if (Date.now() - this.lastClaim >= this.claimIntervalMs) {
+          this.lastClaim = Date.now();
+          await this.claim(room);
+          if (this.buffer.length > 0) continue;
+        }
+        await this.read(room, Math.min(Math.max(0, deadline - Date.now()), this.claimIntervalMs));
+        this.resumed();
+      } catch (err) {
+        if (this.closing || !this.live) return [];
+        this.recover = true;
+        await this.readFailed(err);
+        await sleep(Math.min(RETRY_PAUSE_MS, Math.max(0, deadline - Date.now())));
+      }
+    }
+  }
+
+  private handOut(room: number): Delivery[] {
+    const out = this.buffer.splice(0, room);
+    for (const d of out) this.held.add(d);
+    return out;
+  }
+
+  /** New entries (`>`) of every stream, at most `room` in all kept, the rest buffered (pending under this consumer, renewed). */
+  private async read(room: number, blockMs: number): Promise<void> {
+    const args: Array<string | number> = ["GROUP", this.s.group, this.s.consumer, "COUNT", room];
+    if (blockMs >= 1) args.push("BLOCK", Math.floor(blockMs));
+    args.push("STREAMS", ...this.sources.map((src) => src.stream), ...this.sources.map(() => ">"));
+    const reply = await this.guarded(this.links.reader.callBuffer("XREADGROUP", ...args) as Promise<Array<[Buffer, RawEntry[]]> | null>, blockMs);
+    for (const [streamName, entries] of reply ?? []) {
+      const source = this.bySource.get(streamName.toString());
+      if (source === undefined) continue;
+      for (const [id, fields] of entries) if (fields !== null) this.buffer.push(this.delivery(source, id.toString(), fields, 1));
+    }
+  }
+
+  /** A read that outlives its BLOCK by `readGraceMs` is on a dead link (a blackhole): drop the reader so it reconnects. */
+  private async guarded<T>(read: Promise<T>, blockMs: number): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const watchdog = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        this.links.reader.disconnect(true);
+        reject(new Error(`the blocking read did not return within ${blockMs + this.s.readGraceMs} ms: reconnecting its connection`));
+      }, blockMs + this.s.readGraceMs);
+    });
+    try {
+      return await Promise.race([read, watchdog]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Entries of this group whose lease ran out (or that were released), from every stream, up to `room`. */
+  private async claim(room: number): Promise<void> {
+    for (const source of this.sources) {
+      if (this.buffer.length >= room) return;
+      const cursor = this.cursors.get(source.stream) ?? "0-0";
+      const reply = (await this.links.redis.callBuffer(
+        "XAUTOCLAIM", source.stream, this.s.group, this.s.consumer, this.claimIdleMs, cursor, "COUNT", room - this.buffer.length,
+      )) as [Buffer, RawEntry[], Buffer[] | undefined];
+      this.cursors.set(source.stream, reply[0].toString());
+      const claimed = reply[1].filter((e): e is [Buffer, Buffer[]] => e[1] !== null);
+      // Redis 7 lists the pending entries it found deleted from the stream (and dropped from the pending list); 6.2 does not.
+      const deleted = reply[2] ?? [];
+      if (deleted.length > 0) this.links.context.log.warn({ group: this.s.group, stream: source.stream, deleted: deleted.length }, "redis: pending entries deleted from their stream were dropped from the pending list");
+      if (claimed.length === 0) continue;
+      const counts = await this.deliveryCounts(source.stream, claimed.map(([id]) => id.toString()));
+      for (const [id, fields] of claimed) this.buffer.push(this.delivery(source, id.toString(), fields, counts.get(id.toString()) ?? 1));
+    }
+  }
+
+  /**
+   * Entries the server delivered to this consumer whose reply was lost with
+   * the connection (a reset or blackhole mid-read): pending under this
+   * consumer, never handed out. Taken before any new read, so a key's
+   * later entries cannot overtake them (they would otherwise wait out a
+   * lease). Released entries (idle for a year) are left to the claim.
+   */
+  private async recoverOwn(): Promise<void> {
+    const known = new Set([...this.held, ...this.buffer].map((d) => d.id));
+    for (const source of this.sources) {
+      const rows = (await this.links.redis.xpending(source.stream, this.s.group, "-", "+", this.s.prefetch * 4 + 100, this.s.consumer)) as Array<[string, string, number, number]>;
+      const lost = rows.filter(([id, , idle]) => !known.has(id) && idle < RELEASED_AT_LEAST_MS);
+      if (lost.length === 0) continue;
+      const pipeline = this.links.redis.pipeline();
+      for (const [id] of lost) pipeline.xrangeBuffer(source.stream, id, id);
+      const replies = (await pipeline.exec()) ?? [];
+      lost.forEach(([id, , , count], i) => {
+        const [err, entries] = replies[i] ?? [new Error("no reply"), null];
+        const entry = (entries as RawEntry[] | null)?.[0];
+        if (err === null && entry?.[1] != null) this.buffer.push(this.delivery(source, id, entry[1], count));
+      });
+      this.links.context.log.info({ group: this.s.group, stream: source.stream, recovered: lost.length }, "redis: took back entries delivered on a connection that dropped before their reply");
+    }
+  }
+
+  /** The pending list's delivery count of each id (XAUTOCLAIM does not say it). */
+  private async deliveryCounts(stream: string, ids: readonly string[]): Promise<Map<string, number>> {
+    const pipeline = this.links.redis.pipeline();
+    for (const id of ids) pipeline.xpending(stream, this.s.group, id, id, 1);
+    const replies = (await pipeline.exec()) ?? [];
+    const out = new Map<string, number>();
+    replies.forEach(([err, rows], i) => {
+      const row = (rows as Array<[string, string, number, number]> | null)?.[0];
+      if (err === null && row !== undefined) out.set(ids[i]!, row[3]);
+    });
+    return out;
+  }
+
+  private delivery(source: StreamSource, id: string, fields: readonly Buffer[], attempt: number): RedisDelivery {
+    const { wire, meta } = fromFields(fields);
+    const topic = source.topic ?? meta[TOPIC_FIELD] ?? wire.headers["ce-type"] ?? "";
+    return new RedisDelivery(topic, this.s.group, wire, wire.headers["ce-key"], source.stream, id, attempt, source.topic === undefined, this);
+  }
+
+  private async readFailed(err: unknown): Promise<void> {
+    const reason = reasonOf(err);
+    if (!this.failing) {
+      this.failing = true;
+      this.links.context.log.warn({ err, group: this.s.group }, "redis: reading the group's streams failed; retrying");
+      this.links.context.report({ kind: "subscription", group: this.s.group, state: "failing", reason });
+    }
+    // NOGROUP: a stream or its consumer group was deleted under us (an operator, a FLUSHALL): make them again.
+    if (isReply(err, "NOGROUP")) {
+      await this.links.rebind().catch((e: unknown) => this.links.context.log.error({ err: e, group: this.s.group }, "redis: making the group's streams again failed"));
+    }
+  }
+
+  private resumed(): void {
+    if (!this.failing) return;
+    this.failing = false;
+    this.links.context.report({ kind: "subscription", group: this.s.group, state: "resumed" });
+  }
+
+  private waitForRoom(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        if (this.wake === done) this.wake = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.wake = done;
+    });
+  }
+
+  // DeliveryHost
+
+  async ack(d: RedisDelivery): Promise<boolean> {
+    return (await this.links.redis.missiveSettle(d.stream, d.group, this.s.consumer, d.id, d.own ? "1" : "0")) === 1;
+  }
+
+  async release(d: RedisDelivery): Promise<boolean> {
+    const ours = (await this.links.redis.missiveRelease(d.stream, d.group, this.s.consumer, String(RELEASED_IDLE_MS), d.id)) === 1;
+    // Claim again at the next receive, so a release is deliverable at once here too.
+    this.lastClaim = 0;
+    return ours;
+  }
+
+  async deadLetter(d: RedisDelivery, headers: Readonly<Record<string, string>>): Promise<boolean> {
+    const entry = await this.links.deadLetters.add(d.group, d.topic, d.key, headers, d.wire.body);
+    if (await this.ack(d)) return true;
+    // Not ours any more: the new holder settles it; this copy must not stay as a second dead letter.
+    await this.links.deadLetters.remove(entry);
+    return false;
+  }
+
+  done(d: RedisDelivery): void {
+    this.held.delete(d);
+    this.wake?.();
+  }
+
+  /** Renew every entry held or buffered; mark those that are no longer ours. */
+  private async renew(): Promise<void> {
+    const all = [...this.held, ...this.buffer].filter((d) => d.status === "held" && !d.lost);
+    if (all.length === 0) {
+      if (this.closing) this.stopTimers();
+      return;
+    }
+    const byStream = new Map<string, RedisDelivery[]>();
+    for (const d of all) byStream.set(d.stream, [...(byStream.get(d.stream) ?? []), d]);
+    try {
+      for (const [stream, ds] of byStream) {
+        const lost = new Set(await this.links.redis.missiveRenew(stream, this.s.group, this.s.consumer, ...ds.map((d) => d.id)));
+        for (const d of ds) if (lost.has(d.id)) d.lost = true;
+      }
+      for (let i = this.buffer.length - 1; i >= 0; i--) if (this.buffer[i]!.lost) this.buffer.splice(i, 1);
+    } catch (err) {
+      // The next tick tries again; a lease runs out only after three missed renewals.
+      this.links.context.log.warn({ err, group: this.s.group }, "redis: renewing leases failed");
+    }
+  }
+
+  private async trim(): Promise<void> {
+    try {
+      for (const source of this.sources) if (source.topic !== undefined) await this.links.redis.missiveTrim(source.stream);
+    } catch (err) {
+      this.links.context.log.warn({ err, group: this.s.group }, "redis: trimming acknowledged entries failed");
+    }
+  }
+
+  /** Stop receiving; give back what was read and not handed out; what was handed out can be settled until the transport closes. */
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    this.wake?.();
+    if (this.trimTimer !== undefined) clearInterval(this.trimTimer);
+    this.trimTimer = undefined;
+    this.links.reader.disconnect();
+    await this.receiving;
+    if (this.live) {
+      for (const d of this.buffer.splice(0)) {
+        await d.release().catch((err: unknown) => this.links.context.log.warn({ err, group: this.s.group }, "redis: giving back an entry at close failed; its lease brings it back"));
+      }
+    }
+    if (this.held.size === 0) {
+      this.stopTimers();
+      if (this.live) await this.forgetConsumer();
+    }
+    await this.links.closed(this);
+  }
+
+  /** Remove this subscription's consumer name from each stream it read, where it holds nothing (consumer names otherwise pile up). */
+  private async forgetConsumer(): Promise<void> {
+    try {
+      for (const source of this.sources) await this.links.redis.missiveForgetConsumer(source.stream, this.s.group, this.s.consumer);
+    } catch (err) {
+      this.links.context.log.warn({ err, group: this.s.group }, "redis: removing a closed subscription's consumer name failed");
+    }
+  }
+
+  /**
+   * Act as a process that stalled past its lease (tests of lease loss): no
+   * more renewals, and what it holds made idle far past any lease, so the
+   * next claim of another consumer takes it. Settles then find the entries
+   * gone to the new holder.
+   */
+  async stall(): Promise<void> {
+    if (this.renewTimer !== undefined) clearInterval(this.renewTimer);
+    this.renewTimer = undefined;
+    for (const d of [...this.held, ...this.buffer]) {
+      await this.links.redis.xclaim(d.stream, d.group, this.s.consumer, 0, d.id, "IDLE", RELEASED_IDLE_MS, "JUSTID");
+    }
+  }
+
+  /** The transport is closing or was killed: no more renewals, so what is still held comes back when its lease runs out. */
+  stop(): void {
+    this.closing = true;
+    this.wake?.();
+    this.stopTimers();
+    this.links.reader.disconnect();
+  }
+
+  private stopTimers(): void {
+    if (this.renewTimer !== undefined) clearInterval(this.renewTimer);
+    if (this.trimTimer !== undefined) clearInterval(this.trimTimer);
+    this.renewTimer = undefined;
+    this.trimTimer = undefined;
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

@@ -18,6 +18,7 @@ export const COLUMNS: readonly Column[] = [
   { id: "nats-cluster", title: "NATS JetStream, replicated (3-node cluster)", files: /(^|\/)nats-cluster[-.]/ },
   { id: "nats", title: "NATS JetStream (single server)", files: /(^|\/)nats[-.]/ },
   { id: "postgres", title: "PostgreSQL", files: /(^|\/)postgres[-.]/ },
+  { id: "redis", title: "Redis Streams", files: /(^|\/)redis[-.]/ },
 ];
 
 /** The configuration a file's tests held under: the first entry whose pattern matches the file. */
@@ -41,6 +42,10 @@ const CONFIGURATIONS: ReadonlyArray<readonly [RegExp, string]> = [
   [/faults\/postgres-listen-halfopen/, "the shared PostgreSQL 15 (127.0.0.1:5432, db test; fsync on, synchronous_commit on), tables with a prefix of the test's own; the LISTEN connection through a TCP proxy of the test's own"],
   [/faults\/postgres/, "the shared PostgreSQL 15 (127.0.0.1:5432, db test; fsync on, synchronous_commit on), tables with a prefix of the test's own, shared by consumer processes SIGKILLed by the test"],
   [/postgres/, "the shared PostgreSQL 15 (127.0.0.1:5432, db test; fsync on, synchronous_commit on, autovacuum off), tables with a prefix of the test's own"],
+  [/faults\/redis-server-sigkill/, "a redis-server 7.0 of the test's own on another loopback port: appendonly yes, appendfsync always (nothing lost); and one with no persistence, where the loss doctor warns about is counted"],
+  [/faults\/redis-network/, "the shared redis-server 7.0 (127.0.0.1:6379, no persistence), keys with a prefix of the test's own, reached through a TCP proxy of the test's own that resets or blackholes"],
+  [/faults\/redis/, "the shared redis-server 7.0 (127.0.0.1:6379, no persistence), keys with a prefix of the test's own, shared by consumer processes SIGKILLed by the test"],
+  [/redis/, "the shared redis-server 7.0 (127.0.0.1:6379, no persistence: a restart loses everything, see doctor), keys with a prefix of the test's own"],
   [/expiry-priority/, "the shared single RabbitMQ node (127.0.0.1:5672), a vhost of the test's own; classic queues where the test says priorities on, quorum otherwise"],
   [/rabbitmq/, "the shared single RabbitMQ node (127.0.0.1:5672), a vhost of the test's own, quorum queues (the default)"],
 ];

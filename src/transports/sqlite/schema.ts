@@ -34,6 +34,7 @@ export interface TableNames {
   readonly inbox: string;
   readonly consumers: string;
   readonly processes: string;
+  readonly reports: string;
 }
 
 export function tableNames(prefix: string): TableNames {
@@ -46,6 +47,7 @@ export function tableNames(prefix: string): TableNames {
     inbox: `${prefix}inbox`,
     consumers: `${prefix}consumers`,
     processes: `${prefix}processes`,
+    reports: `${prefix}service_reports`,
   };
 }
 
@@ -161,6 +163,16 @@ CREATE TABLE IF NOT EXISTS ${t.processes} (
   started_at INTEGER NOT NULL DEFAULT ${NOW_MS},
   seen_at INTEGER NOT NULL DEFAULT ${NOW_MS}
 ) WITHOUT ROWID;
+
+-- Service reports (src/transport/service-report.ts), one JSON document per service per interval, for the
+-- dashboard; kept about 10 minutes (service-reports.ts).
+CREATE TABLE IF NOT EXISTS ${t.reports} (
+  id INTEGER PRIMARY KEY,
+  at INTEGER NOT NULL,
+  reporter TEXT NOT NULL,
+  report TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS ${prefix}service_reports_at ON ${t.reports} (at);
 
 INSERT INTO ${t.meta} (name, value) VALUES ('schema_version', '${SCHEMA_VERSION}')
   ON CONFLICT (name) DO UPDATE SET value = excluded.value WHERE CAST(value AS INTEGER) < ${SCHEMA_VERSION};

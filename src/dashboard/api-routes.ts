@@ -48,6 +48,7 @@ export class ApiRoutes {
     }
     if (path === "/events") return this.ctx.feed.attach(res);
     if (path === "/queues") return json(res, await this.ctx.feed.snapshot());
+    if (path === "/services") return json(res, await this.ctx.feed.servicesSnapshot());
     if (path === "/audit") return json(res, { records: this.ctx.audit.list() });
     if (path === "/groups") return json(res, await failureGroups(this.admin(), selectorOf(params)));
     if (path === "/dead-letters") return json(res, await this.list(params));

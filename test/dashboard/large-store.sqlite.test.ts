@@ -2,7 +2,7 @@
  * Failure groups on SQLite from the store's failure-group index
  * (src/transports/sqlite/failure-signatures.ts): the same groups as reading
  * every entry, kept right through replays, discards and a plain client's
- * deletes; and at 1,000,000 entries a page and a group summary each under
+ * deletes and inserts; and at 1,000,000 entries a page and a group summary each under
  * 300 ms (the figures are printed: the bench of record is the report's).
  */
 import { mkdtempSync, rmSync } from "node:fs";
@@ -43,6 +43,10 @@ describe("dashboard failure-group index (sqlite)", () => {
     const admin = bus.deadLetters();
     await waitFor(async () => (await admin.count()) === 12, 20_000, "12 dead letters");
 
+    // Indexed as they were dead-lettered, before anyone asked for groups.
+    const peek = new Database(path, { readonly: true });
+    expect(peek.prepare("SELECT COUNT(*) FROM missive_dead_letter_signatures").pluck().get()).toBe(12);
+    peek.close();
     const indexed = await failureGroups(admin, selectorOf(new URLSearchParams()));
     // A time filter is not in the index: these are read entry by entry.
     const read = await failureGroups(admin, selectorOf(new URLSearchParams({ since: "0" })));
@@ -63,6 +67,17 @@ describe("dashboard failure-group index (sqlite)", () => {
     expect(after.groups.map(shape)).toEqual((await failureGroups(admin, selectorOf(new URLSearchParams({ since: "0" })))).groups.map(shape));
     expect(after.groups.map((g) => g.count)).toEqual([8, 1]);
     expect(after.groups[1]!.lastSeen).toBe(skus.find((e) => e.entryId === sku[3])!.deadLetteredAt);
+
+    // A plain client's insert is indexed by the next reader, and a later dead letter after it too.
+    const writer = new Database(path);
+    const copy = writer.prepare("SELECT group_name, topic, message_id, key, headers, body FROM missive_dead_letters WHERE entry_id = ?").get(Number(sku[3])) as Record<string, unknown>;
+    writer.prepare("INSERT INTO missive_dead_letters (group_name, topic, message_id, key, headers, body, dead_lettered_at) VALUES (@group_name, @topic, 'plain-1', @key, @headers, @body, 1)").run(copy);
+    writer.close();
+    await bus.publish(Order, { orderId: "s-99" });
+    await waitFor(async () => (await admin.count()) === 11, 20_000, "the 11th dead letter");
+    const withPlain = await failureGroups(admin, selectorOf(new URLSearchParams()));
+    expect(withPlain.groups.map((g) => g.count)).toEqual([8, 3]);
+    expect(withPlain.groups[1]!.firstSeen).toBe(1);
   });
 
   it("dashboard failure groups (sqlite) - 1,000,000 entries: a page and a group summary each in under 300 ms", async () => {

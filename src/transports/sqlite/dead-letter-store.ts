@@ -55,10 +55,11 @@ export class SqliteDeadLetterStore implements DeadLetterStore, FailureGroupIndex
     private readonly db: Database.Database,
     prefix: string,
     private readonly writer: WriteBatcher,
+    signatures?: FailureSignatures,
   ) {
     const t = tableNames(prefix);
     this.table = t.deadLetters;
-    this.signatures = new FailureSignatures(db, prefix, writer);
+    this.signatures = signatures ?? new FailureSignatures(db, prefix, writer);
     // A group that is gone (a closed temporary group) has no consumers left: its entries stay put.
     const live = `entry_id = ? AND EXISTS (SELECT 1 FROM ${t.groups} g WHERE g.group_name = ${t.deadLetters}.group_name)`;
     const insert = `INSERT INTO ${t.queue} (group_name, topic, message_id, key, headers, body, visible_at, attempts, enqueued_at)`;

@@ -9,11 +9,13 @@
  * per group for the recent ones.
  *
  * Signatures are computed here, in JavaScript (the normalisation is not
- * SQL), by the reader that asks for groups: it first indexes the entries
- * newer than the newest indexed one, a batch per write transaction. Entry
- * ids only grow (AUTOINCREMENT, one writer at a time), so nothing is
- * skipped. The first look at a large store that predates the index pays
- * for indexing its backlog once.
+ * SQL): in the transaction that dead-letters a message (queue-store.ts), and
+ * by the reader that asks for groups for any entry not indexed yet (a plain
+ * client's, or one written before the index existed), from the last entry
+ * it scanned on (kept in the meta table), a batch per write transaction.
+ * Entry ids only grow (AUTOINCREMENT, one writer at a time), so nothing is
+ * skipped. The first look at a large store that predates the index pays for
+ * indexing its backlog once.
  */
 import type Database from "better-sqlite3";
 import { signatureFromHeaders, signatureKey } from "../../transport/failure-signature.js";
@@ -26,6 +28,8 @@ type Stmt = Database.Statement<unknown[], unknown>;
 
 /** Entries indexed per write transaction: short enough not to hold the write lock for long. */
 const BATCH = 2_000;
+/** The meta row holding the last entry id a catch-up scanned. */
+const WATERMARK = "dead_letter_signatures_through";
 
 interface PendingRow {
   readonly entry_id: number;
@@ -45,7 +49,7 @@ interface GroupRow {
 }
 
 export class FailureSignatures implements FailureGroupIndex {
-  private readonly s: { watermark: Stmt; pending: Stmt; add: Stmt; all: Stmt; ofGroup: Stmt; recent: Stmt };
+  private readonly s: { watermark: Stmt; setWatermark: Stmt; top: Stmt; pending: Stmt; entry: Stmt; add: Stmt; all: Stmt; ofGroup: Stmt; recent: Stmt };
   private indexing: Promise<void> | undefined;
 
   constructor(
@@ -56,8 +60,14 @@ export class FailureSignatures implements FailureGroupIndex {
     const t = tableNames(prefix);
     const columns = "signature, group_name, n, first_at, last_at, newest_entry";
     this.s = {
-      watermark: db.prepare(`SELECT COALESCE(MAX(entry_id), 0) FROM ${t.signatures}`).pluck(),
-      pending: db.prepare(`SELECT entry_id, topic, group_name, headers, dead_lettered_at FROM ${t.deadLetters} WHERE entry_id > ? ORDER BY entry_id LIMIT ${BATCH}`),
+      watermark: db.prepare(`SELECT COALESCE((SELECT CAST(value AS INTEGER) FROM ${t.meta} WHERE name = '${WATERMARK}'), 0)`).pluck(),
+      setWatermark: db.prepare(`INSERT INTO ${t.meta} (name, value) VALUES ('${WATERMARK}', ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value`),
+      top: db.prepare(`SELECT COALESCE(MAX(entry_id), 0) FROM ${t.deadLetters}`).pluck(),
+      pending: db.prepare(
+        `SELECT entry_id, topic, group_name, headers, dead_lettered_at FROM ${t.deadLetters} d
+          WHERE entry_id > ? AND NOT EXISTS (SELECT 1 FROM ${t.signatures} s WHERE s.entry_id = d.entry_id) ORDER BY entry_id LIMIT ${BATCH}`,
+      ),
+      entry: db.prepare(`SELECT entry_id, topic, group_name, headers, dead_lettered_at FROM ${t.deadLetters} WHERE entry_id = ?`),
       add: db.prepare(`INSERT OR IGNORE INTO ${t.signatures} (entry_id, signature, group_name, dead_lettered_at) VALUES (?, ?, ?, ?)`),
       all: db.prepare(`SELECT ${columns} FROM ${t.signatureGroups}`),
       ofGroup: db.prepare(`SELECT ${columns} FROM ${t.signatureGroups} WHERE group_name = ?`),
@@ -95,12 +105,23 @@ export class FailureSignatures implements FailureGroupIndex {
     return this.indexing;
   }
 
+  /** Index one entry just dead-lettered; call inside the write transaction that inserted it. */
+  indexEntry(entryId: number): void {
+    const row = this.s.entry.get(entryId) as PendingRow | undefined;
+    if (row !== undefined) this.add(row);
+  }
+
   private indexBatch(): number {
+    const top = this.s.top.get() as number;
     const rows = this.s.pending.all(this.s.watermark.get()) as PendingRow[];
-    for (const r of rows) {
-      const key = signatureKey(signatureFromHeaders(r.topic, decodeHeaders(r.headers)));
-      this.s.add.run(r.entry_id, key, r.group_name, r.dead_lettered_at);
-    }
+    for (const r of rows) this.add(r);
+    // A full batch may have more behind it; otherwise every entry up to the newest one is indexed.
+    this.s.setWatermark.run(rows.length === BATCH ? rows[rows.length - 1]!.entry_id : top);
     return rows.length;
+  }
+
+  private add(r: PendingRow): void {
+    const key = signatureKey(signatureFromHeaders(r.topic, decodeHeaders(r.headers)));
+    this.s.add.run(r.entry_id, key, r.group_name, r.dead_lettered_at);
   }
 }

@@ -22,6 +22,7 @@ import type {
 import type { BrokerPing, DurabilityReporting, NativeDeadLetters, QueueInspection, ServiceReporting } from "../../transport/abilities.js";
 import type { ServiceReport } from "../../transport/service-report.js";
 import { ServiceReportTable } from "./service-reports.js";
+import { FailureSignatures } from "./failure-signatures.js";
 import { ConsumerRegistry } from "./consumer-registry.js";
 import { SqliteDeadLetterStore } from "./dead-letter-store.js";
 import { readDurability } from "./durability.js";
@@ -94,8 +95,9 @@ class SqliteTransportImpl implements SqliteTransport {
     this.fileKey = this.database.memory ? `memory:${randomUUID()}` : realpathSync(this.database.name);
     this.channel = acquireChannel(this.fileKey);
     this.writer = new WriteBatcher(this.database, (groups) => this.channel.signal(groups), this.context);
-    this.queue = new QueueStore(this.database, options.tablePrefix, this.writer, options.maxMessageBytes);
-    this.deadLetters = new SqliteDeadLetterStore(this.database, options.tablePrefix, this.writer);
+    const signatures = new FailureSignatures(this.database, options.tablePrefix, this.writer);
+    this.queue = new QueueStore(this.database, options.tablePrefix, this.writer, options.maxMessageBytes, signatures);
+    this.deadLetters = new SqliteDeadLetterStore(this.database, options.tablePrefix, this.writer, signatures);
     this.consumers = new ConsumerRegistry(this.database, options.tablePrefix, this.writer, this.context);
     this.processes = new ProcessRegistry(this.database, options.tablePrefix, this.writer, this.context);
     this.reports = new ServiceReportTable(this.database, options.tablePrefix, this.writer);

@@ -76,7 +76,12 @@ export async function failureGroups(admin: DeadLetterAdmin, selector: Selector, 
 const IN_INDEX: ReadonlySet<string> = new Set(["group", "topic", "errorCode", "errorClass"]);
 
 function indexAnswers(selector: Selector): boolean {
-  return selector.signature === undefined && selector.search === undefined && selector.key === undefined && Object.keys(selector.query).every((name) => IN_INDEX.has(name));
+  return selector.signature === undefined && storeFiltersInIndex(selector);
+}
+
+/** Whether the index alone can tell which entries `selector` means (a signature being one of its own keys). */
+export function storeFiltersInIndex(selector: Selector): boolean {
+  return selector.search === undefined && selector.key === undefined && Object.keys(selector.query).every((name) => IN_INDEX.has(name));
 }
 
 async function fromIndex(admin: DeadLetterAdmin, selector: Selector, rows: readonly IndexedFailureGroup[]): Promise<FailureGroups> {

@@ -26,6 +26,8 @@ export interface IndexedFailureGroup {
 export interface FailureGroupIndex {
   /** Every signature × group of the entries of `group` (or of all), or `undefined` when the index cannot answer. */
   failureGroups(query: { readonly group?: string }, now: number): Promise<IndexedFailureGroup[] | undefined>;
+  /** Entry ids of one signature (of `group`, or of all), oldest first, after `after`, at most `limit`. */
+  entriesOf(signature: string, query: { readonly group?: string; readonly after?: string; readonly limit: number }): Promise<string[]>;
 }
 
 export function hasFailureGroupIndex<T extends DeadLetterStore>(store: T): store is T & FailureGroupIndex {

@@ -37,5 +37,8 @@ function storeAround(store: DeadLetterStore, around: AroundCall): DeadLetterStor
     discard: (entryIds) => around(() => store.discard(entryIds)),
   };
   if (!hasFailureGroupIndex(store)) return wrapped;
-  return Object.assign(wrapped, { failureGroups: (query: { readonly group?: string }, now: number) => around(() => store.failureGroups(query, now)) });
+  return Object.assign(wrapped, {
+    failureGroups: (query: { readonly group?: string }, now: number) => around(() => store.failureGroups(query, now)),
+    entriesOf: (signature: string, query: { readonly group?: string; readonly after?: string; readonly limit: number }) => around(() => store.entriesOf(signature, query)),
+  });
 }

@@ -119,6 +119,12 @@ export class SqliteDeadLetterStore implements DeadLetterStore, FailureGroupIndex
     });
   }
 
+  entriesOf(signature: string, query: { readonly group?: string; readonly after?: string; readonly limit: number }): Promise<string[]> {
+    return this.signatures.entriesOf(signature, query).catch((err: unknown) => {
+      throw toTransportError(err, "reading a failure group's entries failed");
+    });
+  }
+
   replay(entryIds: readonly string[]): Promise<number> {
     const ids = parseIds(entryIds);
     if (ids.length === 0) return Promise.resolve(0);

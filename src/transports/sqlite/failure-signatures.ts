@@ -49,7 +49,7 @@ interface GroupRow {
 }
 
 export class FailureSignatures implements FailureGroupIndex {
-  private readonly s: { watermark: Stmt; setWatermark: Stmt; top: Stmt; pending: Stmt; entry: Stmt; add: Stmt; all: Stmt; ofGroup: Stmt; recent: Stmt };
+  private readonly s: { watermark: Stmt; setWatermark: Stmt; top: Stmt; pending: Stmt; entry: Stmt; add: Stmt; all: Stmt; ofGroup: Stmt; recent: Stmt; entries: Stmt; entriesOfGroup: Stmt };
   private indexing: Promise<void> | undefined;
 
   constructor(
@@ -71,6 +71,8 @@ export class FailureSignatures implements FailureGroupIndex {
       add: db.prepare(`INSERT OR IGNORE INTO ${t.signatures} (entry_id, signature, group_name, dead_lettered_at) VALUES (?, ?, ?, ?)`),
       all: db.prepare(`SELECT ${columns} FROM ${t.signatureGroups}`),
       ofGroup: db.prepare(`SELECT ${columns} FROM ${t.signatureGroups} WHERE group_name = ?`),
+      entries: db.prepare(`SELECT entry_id FROM ${t.signatures} WHERE signature = ? AND entry_id > ? ORDER BY entry_id LIMIT ?`).pluck(),
+      entriesOfGroup: db.prepare(`SELECT entry_id FROM ${t.signatures} WHERE signature = ? AND entry_id > ? AND group_name = ? ORDER BY entry_id LIMIT ?`).pluck(),
       recent: db.prepare(`SELECT COUNT(*) FROM ${t.signatures} WHERE signature = ? AND group_name = ? AND dead_lettered_at >= ?`).pluck(),
     };
   }
@@ -89,6 +91,14 @@ export class FailureSignatures implements FailureGroupIndex {
       recent1h: r.last_at >= now - 60 * 60_000 ? (this.s.recent.get(r.signature, r.group_name, now - 60 * 60_000) as number) : 0,
       newestEntryId: String(r.newest_entry),
     }));
+  }
+
+  async entriesOf(signature: string, query: { readonly group?: string; readonly after?: string; readonly limit: number }): Promise<string[]> {
+    await this.catchUp();
+    const after = query.after === undefined ? 0 : Number(query.after);
+    if (!Number.isSafeInteger(after)) return [];
+    const ids = (query.group === undefined ? this.s.entries.all(signature, after, query.limit) : this.s.entriesOfGroup.all(signature, after, query.group, query.limit)) as number[];
+    return ids.map(String);
   }
 
   /** Index every entry newer than the newest indexed one (one catch-up at a time; a second caller waits for it). */

@@ -153,6 +153,7 @@ CREATE TABLE IF NOT EXISTS ${t.signatures} (
   dead_lettered_at INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS ${prefix}dead_letter_signatures_at ON ${t.signatures} (signature, group_name, dead_lettered_at);
+CREATE INDEX IF NOT EXISTS ${prefix}dead_letter_signatures_entries ON ${t.signatures} (signature, entry_id);
 CREATE TABLE IF NOT EXISTS ${t.signatureGroups} (
   signature TEXT NOT NULL,
   group_name TEXT NOT NULL,

@@ -8,6 +8,7 @@ export type { TransportInboxHandles, TransportInbox, InboxWord } from "./runtime
 export type { StatusEvent, StatusListener, ProducerStatus } from "./runtime/status.js";
 export type { SpoolDepth } from "./runtime/spool.js";
 export type { ConsumeOptions, RetryOptions } from "./runtime/consume-options.js";
+export type { ServiceLevelOption } from "./runtime/service-level.js";
 export type { Consumer, ConsumerStats } from "./runtime/consumer.js";
 export type { ConsumerState } from "./runtime/consumer-lifecycle.js";
 export type { BusHealth, ConsumerHealth } from "./runtime/health.js";
@@ -46,10 +47,15 @@ export type {
 } from "./transport/transport.js";
 export { deadLetterTopic } from "./transport/transport.js";
 export {
-  hasNativeDeadLetters, canInspectQueues, reportsDurability, declaresTopology, hasReplyAddress, canPing, acksWithinTransaction, publishesInTransaction,
+  hasNativeDeadLetters, canInspectQueues, reportsDurability, declaresTopology, hasReplyAddress, canPing, acksWithinTransaction, publishesInTransaction, reportsServices,
   type NativeDeadLetters, type QueueInspection, type DurabilityReporting, type TopologyDeclaration, type ReplyAddress, type ReplyInbox, type BrokerPing,
-  type AckWithinTransaction, type TransactionAckEnd, type TransactionalPublish,
+  type AckWithinTransaction, type TransactionAckEnd, type TransactionalPublish, type ServiceReporting,
 } from "./transport/abilities.js";
+export { LATENCY_BUCKETS_MS, serviceReportOf } from "./transport/service-report.js";
+export type {
+  ServiceReport, ConsumerTypeReport, ConsumerGroupReport, ProducerReport, OutboxReport, LatencySummary, BlockedKey, KeyLag, ServiceLevel,
+} from "./transport/service-report.js";
+export { hasFailureGroupIndex, type FailureGroupIndex, type IndexedFailureGroup } from "./transport/failure-group-index.js";
 export { registerTransport, type TransportRegistration, type OpenedTransport, type OpenOptions } from "./transport/registry.js";
 
 export {

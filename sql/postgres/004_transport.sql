@@ -105,6 +105,15 @@ CREATE TABLE IF NOT EXISTS missive_consumers (
   seen_at BIGINT NOT NULL DEFAULT (extract(epoch from clock_timestamp()) * 1000)::bigint
 );
 
+CREATE TABLE IF NOT EXISTS missive_service_reports (
+  id BIGSERIAL PRIMARY KEY,
+  at BIGINT NOT NULL,
+  reporter TEXT NOT NULL,
+  report TEXT NOT NULL
+);
+
+CREATE INDEX IF NOT EXISTS missive_service_reports_at ON missive_service_reports (at);
+
 CREATE TABLE IF NOT EXISTS "missive_inbox" (
   group_name TEXT NOT NULL,
   message_id TEXT NOT NULL,

@@ -7,7 +7,8 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { DeadLetterAdmin, DeadLetterEntry } from "../runtime/dead-letter-admin.js";
 import type { AuditTrail } from "./audit.js";
 import type { Editor } from "./edit.js";
-import { failureGroups } from "./failure-groups.js";
+import { failureGroups, storeFiltersInIndex } from "./failure-groups.js";
+import { signatureKey } from "./signature.js";
 import type { LiveFeed } from "./live-feed.js";
 import { redriveRequestOf, type Redriver } from "./redrive.js";
 import { redactDeep } from "./redact-deep.js";
@@ -48,6 +49,7 @@ export class ApiRoutes {
     }
     if (path === "/events") return this.ctx.feed.attach(res);
     if (path === "/queues") return json(res, await this.ctx.feed.snapshot());
+    if (path === "/services") return json(res, await this.ctx.feed.servicesSnapshot());
     if (path === "/audit") return json(res, { records: this.ctx.audit.list() });
     if (path === "/groups") return json(res, await failureGroups(this.admin(), selectorOf(params)));
     if (path === "/dead-letters") return json(res, await this.list(params));
@@ -95,6 +97,13 @@ export class ApiRoutes {
     const limit = limitText === null ? PAGE : Number(limitText);
     if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_PAGE) throw new DashboardRequestError(400, `limit must be an integer from 1 to ${MAX_PAGE}`);
     const after = params.get("after") ?? undefined;
+    // A failure group's own list, from the store's index when it keeps one: no scan, however large the store.
+    if (selector.signature !== undefined && storeFiltersInIndex(selector)) {
+      const from = after === undefined || after === "" ? {} : { after };
+      const group = selector.query.group === undefined ? {} : { group: selector.query.group };
+      const entries = await this.admin().indexedEntriesOf(signatureKey(selector.signature), { ...group, ...from, limit });
+      if (entries !== undefined) return { entries: entries.map(rowOf), next: entries.length === limit ? entries[entries.length - 1]!.entryId : null, scanned: entries.length, truncated: false };
+    }
     const rows: DeadLetterEntry[] = [];
     let next: string | null = null;
     let scanned = 0;

@@ -1,13 +1,15 @@
 /**
  * Dead letters grouped by failure signature (signature.ts), each group with
- * its count, first and last seen, and one example message. The store's own
- * summary cannot group by a normalised message, so the entries are read
- * (page by page, bounded by `budget`): a store larger than the budget is
- * reported as `truncated`, never silently undercounted.
+ * its count, first and last seen, and one example message. A store that
+ * keeps a failure-group index (SQLite) answers from it when the filters are
+ * ones it can apply (type, error, consumer group); otherwise the entries are
+ * read (page by page, bounded by `budget`): a store larger than the budget
+ * is reported as `truncated`, never silently undercounted.
  */
 import type { DeadLetterAdmin } from "../runtime/dead-letter-admin.js";
 import { scan, type Selector } from "./selection.js";
-import { signatureKey, signatureOf, type FailureSignature } from "./signature.js";
+import type { IndexedFailureGroup } from "../transport/failure-group-index.js";
+import { parseSignatureKey, signatureKey, signatureOf, type FailureSignature } from "./signature.js";
 
 export interface FailureGroup extends FailureSignature {
   /** The key to address the group by (`signature=` in the API). */
@@ -35,6 +37,8 @@ export interface FailureGroups {
 export const DEFAULT_GROUP_BUDGET = 100_000;
 
 export async function failureGroups(admin: DeadLetterAdmin, selector: Selector, budget = DEFAULT_GROUP_BUDGET, now = Date.now()): Promise<FailureGroups> {
+  const indexed = indexAnswers(selector) ? await admin.indexedFailureGroups(selector.query.group === undefined ? {} : { group: selector.query.group }, now) : undefined;
+  if (indexed !== undefined) return fromIndex(admin, selector, indexed);
   const byKey = new Map<string, { signature: FailureSignature; count: number; first: number; last: number; example: string; groups: Set<string>; m5: number; h1: number }>();
   let scanned = 0;
   let truncated = false;
@@ -66,4 +70,47 @@ export async function failureGroups(admin: DeadLetterAdmin, selector: Selector, 
   }));
   groups.sort((a, b) => b.count - a.count || b.lastSeen - a.lastSeen || (a.key < b.key ? -1 : 1));
   return { groups, scanned, truncated };
+}
+
+/** The index holds signature × consumer group: filters on anything else (time, message id, key, payload) need the entries. */
+const IN_INDEX: ReadonlySet<string> = new Set(["group", "topic", "errorCode", "errorClass"]);
+
+function indexAnswers(selector: Selector): boolean {
+  return selector.signature === undefined && storeFiltersInIndex(selector);
+}
+
+/** Whether the index alone can tell which entries `selector` means (a signature being one of its own keys). */
+export function storeFiltersInIndex(selector: Selector): boolean {
+  return selector.search === undefined && selector.key === undefined && Object.keys(selector.query).every((name) => IN_INDEX.has(name));
+}
+
+async function fromIndex(admin: DeadLetterAdmin, selector: Selector, rows: readonly IndexedFailureGroup[]): Promise<FailureGroups> {
+  const q = selector.query;
+  const byKey = new Map<string, { signature: FailureSignature; rows: IndexedFailureGroup[] }>();
+  for (const row of rows) {
+    const signature = parseSignatureKey(row.signature);
+    if (signature === undefined) continue; // not a key missive wrote: a plain client's row, not a group
+    if ((q.topic !== undefined && signature.type !== q.topic) || (q.errorCode !== undefined && signature.errorCode !== q.errorCode) || (q.errorClass !== undefined && signature.errorClass !== q.errorClass)) continue;
+    const key = signatureKey(signature);
+    const g = byKey.get(key) ?? { signature, rows: [] };
+    g.rows.push(row);
+    byKey.set(key, g);
+  }
+  let scanned = 0;
+  const groups: FailureGroup[] = await Promise.all([...byKey.entries()].map(async ([key, g]) => {
+    const newest = g.rows.reduce((a, b) => (b.lastDeadLetteredAt > a.lastDeadLetteredAt ? b : a));
+    const example = (await admin.get(newest.newestEntryId))?.diagnostics.errorMessage ?? "";
+    const count = g.rows.reduce((n, r) => n + r.count, 0);
+    scanned += count;
+    return {
+      ...g.signature, key, count,
+      firstSeen: Math.min(...g.rows.map((r) => r.firstDeadLetteredAt)),
+      lastSeen: newest.lastDeadLetteredAt,
+      example,
+      groups: [...new Set(g.rows.map((r) => r.group))].sort(),
+      recent: { "5m": g.rows.reduce((n, r) => n + r.recent5m, 0), "1h": g.rows.reduce((n, r) => n + r.recent1h, 0) },
+    };
+  }));
+  groups.sort((a, b) => b.count - a.count || b.lastSeen - a.lastSeen || (a.key < b.key ? -1 : 1));
+  return { groups, scanned, truncated: false };
 }

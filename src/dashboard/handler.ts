@@ -16,13 +16,16 @@ import type { Bus } from "../runtime/bus.js";
 import type { DeadLetterDatabase } from "../stores/dead-letters.js";
 import { deadLetterAdmin, type DeadLetterAdmin } from "../runtime/dead-letter-admin.js";
 import { rateLimitSettings, type RateLimitOptions } from "../runtime/token-bucket.js";
-import { canInspectQueues } from "../transport/abilities.js";
+import { canInspectQueues, REPORT_RETENTION_MS, reportsServices } from "../transport/abilities.js";
+import { serviceLevel, type ServiceLevelOption } from "../runtime/service-level.js";
+import type { ServiceLevel } from "../transport/service-report.js";
 import type { Transport } from "../transport/transport.js";
 import { ApiRoutes } from "./api-routes.js";
 import { AlertWatch, type AlertOptions } from "./alerts.js";
 import { AuditTrail } from "./audit.js";
 import { Editor } from "./edit.js";
 import { LiveFeed } from "./live-feed.js";
+import { ServiceFeed } from "./service-feed.js";
 import { Redriver } from "./redrive.js";
 import { DashboardRequestError } from "./request-error.js";
 import { Gate, type DashboardToken } from "./security.js";
@@ -47,8 +50,14 @@ export interface DashboardOptions {
   readonly replayRate?: RateLimitOptions;
   /** Append every audit record to this file as a JSON line. Default: memory only. */
   readonly auditFile?: string;
-  /** Dead-letter alerts shown on the page: a total and a rise within 5 minutes. Default: none. */
+  /** Dead-letter alerts shown on the page: a total and a rise within a window (5 minutes by default). Default: none. */
   readonly alerts?: AlertOptions;
+  /**
+   * Service levels by message type, e.g. `{ "order.created": "95%<30s" }`: shown met or not from the services'
+   * reports over the chart window. They win over a consumer's own `slo` option for that type. Default: none
+   * (a consumer's own levels still show).
+   */
+  readonly slo?: Readonly<Record<string, ServiceLevelOption | string>>;
   /** How often the one server-side poll reads the queues, ms. Default 1000. */
   readonly pollIntervalMs?: number;
   /** What the page says it is connected to (a broker URL is shown with its password redacted). Default: the transport's name. */
@@ -78,7 +87,8 @@ export function dashboardHandler(options: DashboardOptions): DashboardHandler {
   const audit = new AuditTrail(options.auditFile, logger);
   const pollMs = options.pollIntervalMs ?? 1000;
   if (!Number.isFinite(pollMs) || pollMs < 100 || pollMs > 3_600_000) throw new ConfigurationError(`pollIntervalMs must be from 100 to 3600000, got ${String(pollMs)}`);
-  const feed = new LiveFeed(canInspectQueues(transport) ? async () => (await transport.stats()).filter((s) => !s.temporary) : undefined, pollMs, logger, new AlertWatch(options.alerts));
+  const services = new ServiceFeed(reportsServices(transport) ? (since) => transport.readReports(since) : undefined, levelsOf(options.slo), REPORT_RETENTION_MS, logger);
+  const feed = new LiveFeed(canInspectQueues(transport) ? async () => (await transport.stats()).filter((s) => !s.temporary) : undefined, pollMs, logger, new AlertWatch(options.alerts), services);
   const rate = rateLimitSettings(options.replayRate ?? DEFAULT_REPLAY_RATE, "replayRate");
   const redriver = admin === undefined ? undefined : new Redriver(admin, audit, logger, rate);
   redriver?.onProgress((p) => feed.broadcast("progress", p));
@@ -131,6 +141,12 @@ export function dashboardHandler(options: DashboardOptions): DashboardHandler {
     res.end(req.method === "HEAD" ? undefined : file.body);
   };
   return Object.assign(handler, { close: () => feed.close() });
+}
+
+function levelsOf(slo: DashboardOptions["slo"]): Map<string, ServiceLevel> {
+  const levels = new Map<string, ServiceLevel>();
+  for (const [type, level] of Object.entries(slo ?? {})) levels.set(type, serviceLevel(level, `slo of ${type}`));
+  return levels;
 }
 
 function adminOf(options: DashboardOptions, transport: Transport, logger: Logger): DeadLetterAdmin | undefined {

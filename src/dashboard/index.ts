@@ -9,3 +9,5 @@ export type { AuditRecord } from "./audit.js";
 export type { Alert, AlertOptions } from "./alerts.js";
 export type { FailureSignature } from "./signature.js";
 export { normaliseMessage } from "./signature.js";
+export type { ServicesSnapshot } from "./service-feed.js";
+export type { ServicesView, TypeSeries, SeriesPoint, LevelStatus, ProducerView } from "./service-view.js";

@@ -2,13 +2,16 @@
  * Server push: Server-Sent Events to every open page, fed by ONE poll of
  * `transport.stats()` on the server (about once a second) however many pages
  * are open, so ten operators watching an incident do not query the broker
- * ten times as often as one. The loop runs only while a page listens. Other
- * events (redrive progress, audit records) go out on the same streams.
+ * ten times as often as one. The same loop reads the services' reports
+ * (service-feed.ts) and pushes them as `services`. The loop runs only while a
+ * page listens. Other events (redrive progress, audit records) go out on the
+ * same streams.
  */
 import type { ServerResponse } from "node:http";
 import type { Logger } from "../observability/logger.js";
 import { redact } from "../redact.js";
 import type { Alert, AlertWatch } from "./alerts.js";
+import type { ServiceFeed, ServicesSnapshot } from "./service-feed.js";
 import { redactDeep } from "./redact-deep.js";
 import type { QueueStats } from "../transport/transport.js";
 
@@ -29,6 +32,7 @@ export class LiveFeed {
   private readonly clients = new Set<ServerResponse>();
   private timer: ReturnType<typeof setTimeout> | undefined;
   private latest: QueuesSnapshot | undefined;
+  private latestServices: ServicesSnapshot | undefined;
   private polling = false;
   private keepalive: ReturnType<typeof setInterval> | undefined;
 
@@ -37,6 +41,7 @@ export class LiveFeed {
     private readonly intervalMs: number,
     private readonly logger: Logger,
     private readonly alerts: AlertWatch,
+    private readonly services: ServiceFeed,
   ) {}
 
   /** Keep `res` open as an event stream until the client goes. */
@@ -46,6 +51,7 @@ export class LiveFeed {
     this.clients.add(res);
     res.on("close", () => this.detach(res));
     if (this.latest !== undefined) send(res, "queues", this.latest);
+    if (this.latestServices !== undefined) send(res, "services", this.latestServices);
     if (this.timer === undefined && !this.polling) void this.poll();
     this.keepalive ??= setInterval(() => {
       for (const c of this.clients) c.write(": keepalive\n\n");
@@ -60,6 +66,11 @@ export class LiveFeed {
   /** The last snapshot, polling once now if there is none yet (the JSON API's answer). */
   async snapshot(): Promise<QueuesSnapshot> {
     return this.latest ?? (await this.readOnce());
+  }
+
+  /** The last services snapshot, reading once now if there is none yet (the JSON API's answer). */
+  async servicesSnapshot(): Promise<ServicesSnapshot> {
+    return this.latestServices ?? (await this.services.snapshot());
   }
 
   /** End every stream and the loop (the server is closing). */
@@ -81,16 +92,19 @@ export class LiveFeed {
     this.keepalive = undefined;
     // With nobody watching, a snapshot would only go stale.
     this.latest = undefined;
+    this.latestServices = undefined;
   }
 
   private async poll(): Promise<void> {
     this.timer = undefined;
     this.polling = true;
-    const snap = await this.readOnce();
+    const [snap, services] = await Promise.all([this.readOnce(), this.services.snapshot()]);
     this.polling = false;
     if (this.clients.size === 0) return;
     this.latest = snap;
+    this.latestServices = services;
     this.broadcast("queues", snap);
+    this.broadcast("services", services);
     this.timer = setTimeout(() => void this.poll(), this.intervalMs);
   }
 

@@ -8,7 +8,8 @@
 import { sleep, type Random } from "../runtime/backoff.js";
 import { classifyFailure, type RetrySettings } from "../runtime/failure-policy.js";
 import { codeOf } from "../runtime/diagnostics.js";
-import { DUPLICATE, type StageMiddleware } from "../runtime/outcome.js";
+import type { ConsumerMetrics } from "../runtime/consumer-metrics.js";
+import { DUPLICATE, type Job, type Outcome, type StageMiddleware } from "../runtime/outcome.js";
 import { noopLogger, type Logger } from "../observability/logger.js";
 
 export interface RetryStageOptions {
@@ -22,16 +23,23 @@ export interface RetryStageOptions {
   readonly counts: { retried: number };
   /** Every retry is logged here (default: none). */
   readonly log?: Logger;
+  /** The service report's figures: in-process failed attempts, and keys held behind a retry (ordered consumers). */
+  readonly metrics?: ConsumerMetrics;
 }
 
 export function retryStage(options: RetryStageOptions): StageMiddleware {
-  const { retry, random, brokerRetry, closing, counts, log = noopLogger } = options;
+  const { retry, random, brokerRetry, closing, counts, log = noopLogger, metrics } = options;
+  // Only ordered consumers have a lane key; a finished message frees the key it held.
+  const done = (job: Job, outcome: Outcome): Outcome => {
+    if (job.key !== undefined) metrics?.release(job.key, job.envelope.id);
+    return outcome;
+  };
   return (next) => async (job) => {
     for (let failedHere = false; ; failedHere = true) {
       const outcome = await next(job);
       // A later attempt that never started (closing): stay unsettled, so the failed one still counts.
       if (outcome.kind === "give-back" && failedHere) return { kind: "leave", error: undefined };
-      if (outcome.kind !== "failed") return outcome;
+      if (outcome.kind !== "failed") return done(job, outcome);
       const error = outcome.error;
       job.firstFailureAt ??= Date.now();
       const decision = classifyFailure(error, job.attempt, retry, random);
@@ -43,13 +51,15 @@ export function retryStage(options: RetryStageOptions): StageMiddleware {
         case "stop":
           return { kind: "stop", error };
         case "dead-letter":
-          return { kind: "dead-letter", reason: decision.reason, error };
+          return done(job, { kind: "dead-letter", reason: decision.reason, error });
         case "retry":
           break;
       }
       counts.retried++;
       log.warn({ id: job.envelope.id, type: job.envelope.type, group: job.delivery.group, attempt: job.attempt, code: codeOf(error), delayMs: decision.delayMs, err: error }, "attempt failed; retrying");
+      if (job.key !== undefined) metrics?.hold(job.key, job.envelope.id, job.firstFailureAt, job.attempt, decision.delayMs);
       if (brokerRetry) return { kind: "retry", delayMs: decision.delayMs, error };
+      metrics?.failedAttempt(job.envelope.type);
       await sleep(decision.delayMs, closing);
       if (closing.aborted) return { kind: "leave", error };
       job.attempt++;

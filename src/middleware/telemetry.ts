@@ -5,9 +5,12 @@
  * `messaging.process.duration` histogram. Outermost, so it sees the settled
  * outcome; for an ack still committing (settle.ts) it ends when that lands.
  * The span is the active one while the handler runs (with the application's
- * context manager), so the handler's spans are its children.
+ * context manager), so the handler's spans are its children. With `metrics`
+ * (the bus reports its services) the same start and one end reading feed the
+ * service report's histograms (consumer-metrics.ts).
  */
 import { endProcess, startProcess, withActiveSpan } from "../observability/telemetry.js";
+import type { ConsumerMetrics } from "../runtime/consumer-metrics.js";
 import type { Job, Outcome, StageMiddleware } from "../runtime/outcome.js";
 
 /** The `missive.outcome` attribute: names operators' dashboards already use. */
@@ -26,7 +29,7 @@ const LABELS: Readonly<Record<Outcome["kind"], string>> = {
   "settle-failed": "settle-failed",
 };
 
-export function telemetryStage(system: string, group: string): StageMiddleware {
+export function telemetryStage(system: string, group: string, metrics?: ConsumerMetrics): StageMiddleware {
   return (next) => async (job) => {
     const startedAt = performance.now();
     const span = startProcess(system, job.delivery.topic, group, job.envelope.id, job.attempt, job.envelope);
@@ -34,18 +37,20 @@ export function telemetryStage(system: string, group: string): StageMiddleware {
     const outcome = await withActiveSpan(span, () => next(job));
     const settling = job.settling;
     if (settling === undefined) {
-      end(span, system, group, job, startedAt, outcome);
+      end(span, system, group, job, startedAt, outcome, metrics);
       return outcome;
     }
     job.settling = settling.then((settled) => {
-      end(span, system, group, job, startedAt, settled);
+      end(span, system, group, job, startedAt, settled, metrics);
       return settled;
     });
     return outcome;
   };
 }
 
-function end(span: ReturnType<typeof startProcess>, system: string, group: string, job: Job, startedAt: number, outcome: Outcome): void {
+function end(span: ReturnType<typeof startProcess>, system: string, group: string, job: Job, startedAt: number, outcome: Outcome, metrics: ConsumerMetrics | undefined): void {
   const deadLetterReason = outcome.kind === "dead-letter" ? outcome.reason : undefined;
-  endProcess(span, system, job.delivery.topic, group, job.envelope.type, startedAt, LABELS[outcome.kind], "error" in outcome ? outcome.error : undefined, deadLetterReason);
+  const endedAt = performance.now();
+  metrics?.record(job.envelope.type, outcome.kind, startedAt, endedAt, job.envelope.time);
+  endProcess(span, system, job.delivery.topic, group, job.envelope.type, endedAt - startedAt, LABELS[outcome.kind], "error" in outcome ? outcome.error : undefined, deadLetterReason);
 }

@@ -138,7 +138,7 @@ export function hasActiveSpan(): boolean {
 }
 
 /** A process span's end: `type` is the message type (the duration per type), `deadLetterReason` set when it was dead-lettered. */
-export function endProcess(span: Span, system: string, destination: string, group: string, type: string, startedAt: number, outcome: string, error: unknown, deadLetterReason?: string): void {
+export function endProcess(span: Span, system: string, destination: string, group: string, type: string, durationMs: number, outcome: string, error: unknown, deadLetterReason?: string): void {
   span.setAttribute("missive.outcome", outcome);
   const attributes: Attributes = {
     "messaging.system": system,
@@ -149,7 +149,7 @@ export function endProcess(span: Span, system: string, destination: string, grou
   // Added when there is an error rather than spread in: no throwaway object per message.
   if (error !== undefined) attributes["error.type"] = error instanceof Error ? error.name : "unknown";
   const m = meters();
-  m.processDuration.record((performance.now() - startedAt) / 1000, attributes);
+  m.processDuration.record(durationMs / 1000, attributes);
   if (deadLetterReason !== undefined) {
     m.deadLettered.add(1, { "messaging.system": system, "messaging.destination.name": destination, "messaging.consumer.group.name": group, "missive.dead_letter.reason": deadLetterReason });
   }
@@ -205,6 +205,11 @@ function ensureLagGauges(): void {
   const age = meter.createObservableGauge("missive.outbox.oldest_age", { description: "Age of the oldest unsent outbox row: the relay lag", unit: "s" });
   meter.addBatchObservableCallback(observeLag, [unsent, age]);
   lagGauges = { provider, unsent, age };
+}
+
+/** The outbox relays running in this process (the bus's service report lists their lag). */
+export function outboxLagSources(): readonly LagSource[] {
+  return [...lagSources];
 }
 
 /** Report `source` in the lag gauges until the returned function is called. */

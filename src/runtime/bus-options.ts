@@ -109,6 +109,12 @@ export interface BusOptions<TInbox = unknown> {
   readonly publisher?: PublisherOptions;
   /** Randomness for jitter; inject a seeded one in tests. Default Math.random. */
   readonly random?: Random;
+  /**
+   * How often this service reports what only it knows (processing times, message ages, blocked keys, its
+   * spool and outbox lag; service-report.ts) through a transport that keeps reports, for the dashboard.
+   * `false`: never. Default `"10s"`.
+   */
+  readonly reportInterval?: Duration | false;
 }
 
 export interface BusSettings {
@@ -120,6 +126,8 @@ export interface BusSettings {
   readonly deadLetters: DeadLetterDatabase | undefined;
   /** The consumers' default `idempotency`. */
   readonly idempotency: "none" | "inbox";
+  /** `undefined`: no service reports. */
+  readonly reportIntervalMs: number | undefined;
 }
 
 const SERVICE = /^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,199}$/;
@@ -146,6 +154,7 @@ export function busSettings(options: BusOptions<unknown>): BusSettings {
     random: options.random ?? Math.random,
     deadLetters: options.deadLetters === undefined ? undefined : checkDeadLetterDatabase(options.deadLetters, "deadLetters"),
     idempotency,
+    reportIntervalMs: reportInterval(options.reportInterval),
     producer: {
       source: options.service,
       mode,
@@ -163,6 +172,13 @@ export function busSettings(options: BusOptions<unknown>): BusSettings {
       spool: p.spool === undefined ? undefined : spoolSettings(p.spool),
     },
   };
+}
+
+function reportInterval(option: Duration | false | undefined): number | undefined {
+  if (option === false) return undefined;
+  const ms = toMs(option ?? "10s", "reportInterval");
+  if (ms < 100 || ms > 3_600_000) throw new ConfigurationError("reportInterval must be from 100ms to 1h (or false)");
+  return ms;
 }
 
 function positive(ms: number, what: string): number {

@@ -5,13 +5,14 @@ import { ClosedError, ConfigurationError } from "../errors.js";
 import type { MessageData, MessageDefinition, MessageInput } from "../contract/define-message.js";
 import { ContractRegistry } from "../contract/registry.js";
 import { checkInboxStore, type InboxStore } from "../stores/inbox.js";
-import { canInspectQueues } from "../transport/abilities.js";
+import { canInspectQueues, reportsServices } from "../transport/abilities.js";
 import type { Transport } from "../transport/transport.js";
 import { observeQueues } from "../observability/queue-gauges.js";
 import type { BusSettings } from "./bus-options.js";
 import { consumerSettings, type ConsumeOptions } from "./consume-options.js";
 import { deadLetterAdmin, type DeadLetterAdmin, type DeadLetterAdminOptions } from "./dead-letter-admin.js";
 import { ConsumerImpl, type Consumer } from "./consumer.js";
+import { ConsumerMetrics } from "./consumer-metrics.js";
 import { consumerReporter } from "./consumer-report.js";
 import { withRuntimeDelay } from "./delay-fill.js";
 import { toMs, type Duration } from "./duration.js";
@@ -21,6 +22,7 @@ import { missingInboxError } from "./inbox-hint.js";
 import { Producer } from "./producer.js";
 import type { PublishOptions, PublishReceipt } from "./publish-options.js";
 import { Requester } from "./requester.js";
+import { ServiceReporter } from "./service-reporter.js";
 import type { Spool } from "./spool.js";
 import { StatusEvents, type ProducerStatus, type StatusListener } from "./status.js";
 
@@ -114,6 +116,8 @@ export class BusImpl<TInbox = unknown> implements Bus<TInbox> {
   /** Stops reporting this bus's queues in the metrics (queue-gauges.ts). */
   private readonly stopQueueGauges: () => void;
   private readonly events: StatusEvents;
+  /** Set when the transport keeps service reports and they are not turned off. */
+  private readonly reporter: ServiceReporter | undefined;
 
   constructor(
     /** The transport as given; the runtime works on it through the delay fill when it has no native delay (ADR 008). */
@@ -131,6 +135,10 @@ export class BusImpl<TInbox = unknown> implements Bus<TInbox> {
     this.producer = new Producer(this.runtime, settings.producer, settings.random, settings.logger, spool, this.events);
     this.requester = new Requester(this.runtime, this.producer, settings.limits, settings.logger);
     this.stopQueueGauges = queueGaugesFor(transport, settings);
+    const interval = settings.reportIntervalMs;
+    this.reporter = interval !== undefined && reportsServices(transport)
+      ? new ServiceReporter(transport, settings.service, interval, () => this.producer.status(), settings.logger)
+      : undefined;
   }
 
   publish<M extends AnyDefinition>(definition: M, data: MessageInput<M>, options?: PublishOptions): Promise<PublishReceipt> {
@@ -167,6 +175,8 @@ export class BusImpl<TInbox = unknown> implements Bus<TInbox> {
     } else if (idempotency !== "none") {
       inbox = checkInboxStore(idempotency, "idempotency");
     }
+    const metrics = this.reporter === undefined ? undefined : new ConsumerMetrics(settings.group, settings.slo ?? null);
+    let unreport = (): void => undefined;
     const consumer = new ConsumerImpl({
       transport: this.runtime,
       registry,
@@ -179,11 +189,14 @@ export class BusImpl<TInbox = unknown> implements Bus<TInbox> {
       log: this.settings.logger,
       random: this.settings.random,
       onClosed: (c) => {
+        unreport();
         this.consumers.delete(c);
         if (c.state === "failed") this.failed.add(c);
       },
       onState: consumerReporter(settings.group, this.events, this.settings.logger),
+      metrics,
     });
+    if (metrics !== undefined) unreport = this.reporter!.add({ metrics, busiestKeys: (limit) => consumer.busiestKeys(limit) });
     consumer.ready.catch((err: unknown) => {
       // A start cut short by close (the broker never answered) is no failure.
       if (!this.closed) this.settings.logger.error({ err, group: settings.group }, "consumer failed to start");
@@ -218,6 +231,7 @@ export class BusImpl<TInbox = unknown> implements Bus<TInbox> {
     this.stopQueueGauges();
     const deadlineMs = toMs(options?.deadline ?? "10s", "deadline");
     await Promise.all([...this.consumers].map((c) => c.close(deadlineMs)));
+    await this.reporter?.close();
     await this.requester.close();
     await this.producer.close(deadlineMs);
     await this.transport.close();

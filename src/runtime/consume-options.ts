@@ -5,6 +5,8 @@ import { toMs, type Duration } from "./duration.js";
 import type { RetrySettings } from "./failure-policy.js";
 import type { Middleware } from "./handler-context.js";
 import type { InboxWord } from "./inbox-handles.js";
+import { serviceLevel, type ServiceLevelOption } from "./service-level.js";
+import type { ServiceLevel } from "../transport/service-report.js";
 import { rateLimitSettings, type RateLimitOptions, type RateLimitSettings } from "./token-bucket.js";
 
 export interface RetryOptions {
@@ -65,6 +67,11 @@ export interface ConsumeOptions<TTx = unknown, TInbox = unknown> {
   readonly rateLimit?: RateLimitOptions;
   /** Extra middleware, outermost first, around the handler (inside the runtime's own). */
   readonly middleware?: readonly Middleware[];
+  /**
+   * This consumer's service level, e.g. `"95%<30s"`: 95% of messages processed within 30 s of their publish.
+   * Carried in the bus's service reports; the dashboard shows it met or not. Default: none.
+   */
+  readonly slo?: ServiceLevelOption;
 }
 
 /** ConsumeOptions with every default applied and validated. */
@@ -80,6 +87,7 @@ export interface ConsumerSettings {
   readonly breaker: BreakerOptions;
   readonly rateLimit: RateLimitSettings | undefined;
   readonly middleware: readonly Middleware[];
+  readonly slo: ServiceLevel | undefined;
 }
 
 /** Default of `ConsumeOptions.timeout` (why five minutes: its doc comment). */
@@ -123,5 +131,6 @@ export function consumerSettings(options: ConsumeOptions<unknown>): ConsumerSett
       : { threshold: breakerOpt?.threshold ?? 10, cooldownMs: breakerOpt?.cooldownMs ?? 1000, maxCooldownMs: breakerOpt?.maxCooldownMs ?? 30_000 },
     rateLimit: options.rateLimit === undefined ? undefined : rateLimitSettings(options.rateLimit, "rateLimit"),
     middleware: options.middleware ?? [],
+    slo: options.slo === undefined ? undefined : serviceLevel(options.slo, "slo"),
   };
 }

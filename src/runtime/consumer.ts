@@ -23,6 +23,7 @@ import { CircuitBreaker, type BreakerState } from "./circuit-breaker.js";
 import { ConsumerLifecycle, type ConsumerState, type ConsumerStateListener } from "./consumer-lifecycle.js";
 import type { ConsumerSettings } from "./consume-options.js";
 import { retriesThroughTransport } from "./delay-support.js";
+import type { ConsumerMetrics } from "./consumer-metrics.js";
 import { deliveryPipeline } from "./delivery-pipeline.js";
 import { readRetryState } from "./diagnostics.js";
 import type { Handler } from "./handler-context.js";
@@ -84,6 +85,8 @@ export interface ConsumerDeps {
   readonly onClosed: (consumer: ConsumerImpl) => void;
   /** Told of every change of state (the bus turns them into `consumer` status events). */
   readonly onState?: ConsumerStateListener;
+  /** The service report's figures, when the bus reports (service-reporter.ts). */
+  readonly metrics?: ConsumerMetrics;
 }
 
 const RECEIVE_WAIT_MS = 500;
@@ -148,6 +151,7 @@ export class ConsumerImpl implements Consumer {
       // Through the transport or in-process: decided in one place for every transport (delay-support.ts, ADR 008).
       brokerRetry: retriesThroughTransport(deps.transport, s.ordered),
       random: deps.random, producer: deps.producer, log: deps.log, closing: this.closing.signal, stopHandlers: this.stopHandlers.signal,
+      metrics: deps.metrics,
     });
     this.refillBatch = Math.max(1, Math.floor((s.prefetch - s.concurrency) / 2), Math.floor(s.prefetch / 4));
     this.ready = this.start().then(
@@ -183,6 +187,11 @@ export class ConsumerImpl implements Consumer {
       breaker: this.breaker.state,
       state: this.lifecycle.state,
     };
+  }
+
+  /** The keys with the most deliveries waiting behind their running one (ordered consumers; the service report's hot keys). */
+  busiestKeys(limit: number): { key: string; waiting: number }[] {
+    return this.scheduler.busiestKeys(limit);
   }
 
   async close(deadlineMs = 10_000): Promise<void> {

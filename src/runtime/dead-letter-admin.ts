@@ -6,6 +6,7 @@
  * any size is handled in bounded memory; an edited message is validated
  * against its contract before it may go back.
  */
+import { hasFailureGroupIndex, type IndexedFailureGroup } from "../transport/failure-group-index.js";
 import type { MessageDefinition } from "../contract/define-message.js";
 import { DEFAULT_LIMITS, type SizeLimits } from "../envelope/limits.js";
 import { ConfigurationError } from "../errors.js";
@@ -69,6 +70,10 @@ export interface DeadLetterAdmin {
   discardWhere(query: DeadLetterQuery, options?: BulkOptions): Promise<BulkResult>;
   /** Replace the message's data, validate it, and replay it (same id). Resolves false when the entry is gone. */
   edit(entryId: string, data: unknown, options?: EditOptions): Promise<boolean>;
+  /** Failure groups from the store's own index (failure-group-index.ts); `undefined` when it keeps none. */
+  indexedFailureGroups(query: { readonly group?: string }, now: number): Promise<IndexedFailureGroup[] | undefined>;
+  /** A failure group's entries (oldest first) from the store's index; `undefined` when it keeps none. */
+  indexedEntriesOf(signature: string, query: { readonly group?: string; readonly after?: string; readonly limit: number }): Promise<DeadLetterEntry[] | undefined>;
 }
 
 /** The admin over a database dead-letter store or a transport's own. Throws ConfigurationError when there is neither. */
@@ -108,6 +113,17 @@ class Admin implements DeadLetterAdmin {
 
   summary(query?: DeadLetterQuery): Promise<DeadLetterSummary[]> {
     return this.store.summary(query);
+  }
+
+  async indexedEntriesOf(signature: string, query: { readonly group?: string; readonly after?: string; readonly limit: number }): Promise<DeadLetterEntry[] | undefined> {
+    if (!hasFailureGroupIndex(this.store)) return undefined;
+    const entries = await Promise.all((await this.store.entriesOf(signature, query)).map((id) => this.get(id)));
+    // An entry replayed or discarded between the two reads is simply not listed.
+    return entries.filter((e): e is DeadLetterEntry => e !== undefined);
+  }
+
+  async indexedFailureGroups(query: { readonly group?: string }, now: number): Promise<IndexedFailureGroup[] | undefined> {
+    return hasFailureGroupIndex(this.store) ? this.store.failureGroups(query, now) : undefined;
   }
 
   replay(entryIds: readonly string[]): Promise<number> {

@@ -30,6 +30,7 @@ import { handlerStage } from "./run-handler.js";
 import { settleStage, type SettleCounts, type Settler } from "./settle.js";
 import { TokenBucket } from "./token-bucket.js";
 import type { Logger } from "../observability/logger.js";
+import type { ConsumerMetrics } from "./consumer-metrics.js";
 
 export interface PipelineDeps {
   readonly system: string;
@@ -48,14 +49,16 @@ export interface PipelineDeps {
   readonly closing: AbortSignal;
   /** Aborted when closing passes its deadline: handlers see it as `ctx.signal`. */
   readonly stopHandlers: AbortSignal;
+  /** The service report's figures, when the bus reports (service-reporter.ts). */
+  readonly metrics?: ConsumerMetrics;
 }
 
 export function deliveryPipeline(deps: PipelineDeps): Stage {
   const s = deps.settings;
-  const stages: StageMiddleware[] = [telemetryStage(deps.system, s.group), settleStage(deps.settler), poisonStage(deps.registry)];
+  const stages: StageMiddleware[] = [telemetryStage(deps.system, s.group, deps.metrics), settleStage(deps.settler), poisonStage(deps.registry)];
   if (s.atMostOnce) stages.push(atMostOnceStage(deps.settler));
   else {
-    stages.push(retryStage({ retry: s.retry, random: deps.random, brokerRetry: deps.brokerRetry, closing: deps.closing, counts: deps.counts, log: deps.log }));
+    stages.push(retryStage({ retry: s.retry, random: deps.random, brokerRetry: deps.brokerRetry, closing: deps.closing, counts: deps.counts, log: deps.log, metrics: deps.metrics }));
     stages.push(breakerStage(deps.breaker));
   }
   // Outside the timeout: waiting for a token is not handler time, and closing ends the wait.

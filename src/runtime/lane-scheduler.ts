@@ -63,6 +63,13 @@ export class LaneScheduler {
     return n;
   }
 
+  /** The keys with the most tasks waiting behind their running one, most first (the service report's hot keys). */
+  busiestKeys(limit: number): { key: string; waiting: number }[] {
+    const out: { key: string; waiting: number }[] = [];
+    for (const [key, lane] of this.lanes) if (lane.queue.length > 0) out.push({ key, waiting: lane.queue.length });
+    return out.sort((a, b) => b.waiting - a.waiting).slice(0, limit);
+  }
+
   /** Submit a task; `priority` (0–9, default 0) orders it among the tasks ready to start. */
   submit(key: string | undefined, task: Task, priority = 0): void {
     const item: Item = { task, key, priority };

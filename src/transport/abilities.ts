@@ -9,6 +9,7 @@
  * Every ability is listed in ABILITY_METHODS, so a wrapper forwards each one
  * without naming them (forward-abilities.ts).
  */
+import type { ServiceReport } from "./service-report.js";
 import type { DeadLetterStore, Delivery, DurabilityReport, OutgoingMessage, PublishResult, QueueStats, Subscription, Transport } from "./transport.js";
 
 /**
@@ -124,6 +125,24 @@ export function acksWithinTransaction<D extends Delivery>(d: D): d is D & AckWit
   return typeof (d as Partial<AckWithinTransaction>).ackWithin === "function" && typeof (d as Partial<AckWithinTransaction>).ackScope === "object";
 }
 
+/**
+ * Service reports (service-report.ts) kept on the channel the transport
+ * already uses for status: a table, a status stream, the broker's memory.
+ * What a service alone knows (processing times, message ages, keys blocked
+ * behind a retry, its spool and outbox lag) reaches the dashboard this way.
+ * Best-effort: a report that fails to be written rejects, and the next one
+ * replaces it; reports are kept for REPORT_RETENTION_MS at least, and may be
+ * dropped after.
+ */
+export interface ServiceReporting {
+  writeReport(report: ServiceReport): Promise<void>;
+  /** Every report made at or after `sinceMs` (the reporter's clock), checked (malformed ones skipped), oldest first. */
+  readReports(sinceMs: number): Promise<ServiceReport[]>;
+}
+
+/** How long a transport keeps service reports at least: what the dashboard can chart on its first look. */
+export const REPORT_RETENTION_MS = 10 * 60_000;
+
 export function hasNativeDeadLetters<T extends Transport>(t: T): t is T & NativeDeadLetters {
   return typeof (t as Partial<NativeDeadLetters>).deadLetters === "object" && (t as Partial<NativeDeadLetters>).deadLetters !== null;
 }
@@ -148,5 +167,10 @@ export function canPing<T extends Transport>(t: T): t is T & BrokerPing {
   return typeof (t as Partial<BrokerPing>).ping === "function";
 }
 
+export function reportsServices<T extends Transport>(t: T): t is T & ServiceReporting {
+  const r = t as Partial<ServiceReporting>;
+  return typeof r.writeReport === "function" && typeof r.readReports === "function";
+}
+
 /** The methods of every optional ability that is a function, for wrappers that forward abilities. */
-export const ABILITY_METHODS = ["stats", "durability", "declareTopology", "openReplies", "ping", "publishIn"] as const;
+export const ABILITY_METHODS = ["stats", "durability", "declareTopology", "openReplies", "ping", "publishIn", "writeReport", "readReports"] as const;

@@ -6,6 +6,7 @@
  * forwarded by every wrapper without any of them naming it.
  */
 import { ABILITY_METHODS, hasNativeDeadLetters } from "./abilities.js";
+import { hasFailureGroupIndex } from "./failure-group-index.js";
 import type { DeadLetterStore, Transport } from "./transport.js";
 
 /** What a wrapper does around each forwarded call (e.g. wait for the connection first). */
@@ -26,7 +27,7 @@ export function forwardAbilities(outer: Transport, inner: Transport, around?: Ar
 
 /** The dead-letter store with each call made through `around`. */
 function storeAround(store: DeadLetterStore, around: AroundCall): DeadLetterStore {
-  return {
+  const wrapped: DeadLetterStore = {
     list: (filter) => around(() => store.list(filter)),
     get: (entryId) => around(() => store.get(entryId)),
     count: (query) => around(() => store.count(query)),
@@ -35,4 +36,9 @@ function storeAround(store: DeadLetterStore, around: AroundCall): DeadLetterStor
     replayEdited: (entryId, wire) => around(() => store.replayEdited(entryId, wire)),
     discard: (entryIds) => around(() => store.discard(entryIds)),
   };
+  if (!hasFailureGroupIndex(store)) return wrapped;
+  return Object.assign(wrapped, {
+    failureGroups: (query: { readonly group?: string }, now: number) => around(() => store.failureGroups(query, now)),
+    entriesOf: (signature: string, query: { readonly group?: string; readonly after?: string; readonly limit: number }) => around(() => store.entriesOf(signature, query)),
+  });
 }

@@ -40,12 +40,16 @@ beforeAll(async () => {
 afterAll(() => tmp.cleanup());
 
 async function groupsFrom(args: string[]): Promise<{ count: number; pattern: string }[]> {
+  return ((await answerFrom(args, "api/groups")) as { groups: { count: number; pattern: string }[] }).groups;
+}
+
+async function answerFrom(args: string[], path: string): Promise<unknown> {
   const run = start(["dashboard", "--port", "0", "--url", urlOf(transportPath), ...args]);
   try {
     await waitFor(() => /on http:\/\/127\.0\.0\.1:\d+\//.test(run.stdout()) || run.child.exitCode !== null, 20_000, "the dashboard's address");
     const url = /(http:\/\/127\.0\.0\.1:\d+\/)/.exec(run.stdout())?.[1];
     expect(url, run.stderr()).toBeDefined();
-    return ((await (await fetch(`${url}api/groups`)).json()) as { groups: { count: number; pattern: string }[] }).groups;
+    return await (await fetch(`${url}${path}`)).json();
   } finally {
     run.child.kill("SIGTERM");
     const ended = await run.finished;
@@ -71,5 +75,23 @@ describe("dashboard - cli", () => {
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain("cannot open the SQLite file");
     expect(missing.stdout).toBe("");
+    const slo = await cli(["dashboard", "--slo", "order.created=most", "--url", urlOf(transportPath)]);
+    expect(slo.code).toBe(2);
+    expect(slo.stderr).toContain('is not a service level like "95%<30s"');
+    const dlq = await cli(["dashboard", "--dlq-alert", "5/fortnight", "--url", urlOf(transportPath)]);
+    expect(dlq.code).toBe(2);
+    expect(dlq.stderr).toContain("a dead-letter alert is a count (1000) or a count within a window (1000/5m)");
+  });
+
+  it("dashboard - cli --slo and --dlq-alert: the levels show in api/services, judged on the services' reports", async () => {
+    const answer = (await answerFrom(["--slo", "order.created=95%<30s", "--slo", "refund.issued=99.5%<2m", "--dlq-alert", "1000/5m", "--dlq-alert", "10"], "api/services")) as {
+      available: boolean; view: { series: { type: string; slo: { withinMs: number; target: number; from: string } | null }[] };
+    };
+    expect(answer.available).toBe(true);
+    // The file also holds the reports of the bus that made its dead letters (its type, with no level).
+    const judged = answer.view.series.filter((s): s is typeof s & { slo: NonNullable<typeof s.slo> } => s.slo !== null);
+    expect(judged.map((s) => [s.type, s.slo.withinMs, s.slo.target, s.slo.from])).toEqual([
+      ["order.created", 30_000, 0.95, "dashboard"], ["refund.issued", 120_000, 0.995, "dashboard"],
+    ]);
   });
 });

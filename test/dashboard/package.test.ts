@@ -11,7 +11,7 @@ beforeAll(() => ensureBuilt());
 describe("dashboard - package", () => {
   it("dashboard - package: npm pack includes every UI file, and dist/dashboard loads them", async () => {
     const ui = readdirSync(join(process.cwd(), "src", "dashboard", "ui")).sort();
-    expect(ui).toEqual(expect.arrayContaining(["index.html", "app.js", "api.js", "dom.js", "dead-letters.js", "style.css"]));
+    expect(ui).toEqual(expect.arrayContaining(["index.html", "app.js", "api.js", "dom.js", "dead-letters.js", "services.js", "charts.js", "style.css"]));
     const packed = JSON.parse(execFileSync("npm", ["pack", "--dry-run", "--json", "--ignore-scripts"], { encoding: "utf8" })) as [{ files: { path: string }[] }];
     const files = packed[0].files.map((f) => f.path);
     for (const name of ui) expect(files).toContain(`src/dashboard/ui/${name}`);

@@ -6,7 +6,10 @@
  */
 import { createServer } from "node:http";
 import { InvalidArgumentError, type Command } from "commander";
+import { parseDeadLetterAlert, type AlertOptions } from "../../dashboard/alerts.js";
 import { dashboardHandler } from "../../dashboard/handler.js";
+import { isMissiveError } from "../../errors.js";
+import { serviceLevel } from "../../runtime/service-level.js";
 import { isLoopback } from "../../dashboard/security.js";
 import type { Transport } from "../../transport/transport.js";
 import { integerIn } from "../args.js";
@@ -30,6 +33,8 @@ interface DashboardCommandOptions {
   readonly deadLettersTable?: string;
   readonly alertDeadLetters?: number;
   readonly alertDeadLetterRate?: number;
+  readonly slo: Record<string, string>;
+  readonly dlqAlert: AlertOptions;
 }
 
 const DEFAULT_PORT = 7373;
@@ -40,6 +45,30 @@ function ratePerSecond(value: string): number {
   const n = m ? Number(m[1]) * (m[2] === "m" ? 1 / 60 : 1) : Number.NaN;
   if (!(n > 0) || n > 1_000_000) throw new InvalidArgumentError("expected a rate like 100/s or 600/m.");
   return n;
+}
+
+/** `--slo order.created=95%<30s`, repeatable: checked here, so a typo is a usage error before anything opens. */
+function collectLevel(value: string, levels: Record<string, string>): Record<string, string> {
+  const at = value.indexOf("=");
+  const type = value.slice(0, at).trim();
+  if (at < 1 || type === "") throw new InvalidArgumentError("expected type=level, e.g. order.created=95%<30s.");
+  const level = value.slice(at + 1);
+  asUsage(() => serviceLevel(level, `--slo ${type}`));
+  return { ...levels, [type]: level };
+}
+
+/** `--dlq-alert 1000` (a total) or `--dlq-alert 1000/5m` (a rise within a window); both may be given. */
+function collectAlert(value: string, alerts: AlertOptions): AlertOptions {
+  return { ...alerts, ...asUsage(() => parseDeadLetterAlert(value)) };
+}
+
+function asUsage<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (err) {
+    if (isMissiveError(err) && err.code === "MISSIVE_CONFIG") throw new InvalidArgumentError(`${err.message}.`);
+    throw err;
+  }
 }
 
 export function registerDashboard(program: Command, done: (code: number) => void): void {
@@ -57,6 +86,8 @@ export function registerDashboard(program: Command, done: (code: number) => void
     .option("--dead-letters-table <name>", "its table (default missive_dlq)")
     .option("--alert-dead-letters <n>", "show an alert when the groups' dead letters add up to at least n", integerIn(1, 1_000_000_000))
     .option("--alert-dead-letter-rate <n>", "show an alert when at least n more dead letters came within 5 minutes", integerIn(1, 1_000_000_000))
+    .option("--dlq-alert <alert>", "a dead-letter alert: 1000 (a total) or 1000/5m (that many more within the window); repeatable", collectAlert, {})
+    .option("--slo <type=level>", "a service level shown met or not, e.g. order.created=95%<30s; repeatable", collectLevel, {})
     .action(async (options: DashboardCommandOptions, command: Command) => {
       const token = options.token ?? (process.env["MISSIVE_DASHBOARD_TOKEN"] || undefined);
       if (!isLoopback(options.host) && token === undefined) {
@@ -88,7 +119,9 @@ export function registerDashboard(program: Command, done: (code: number) => void
           alerts: {
             ...(options.alertDeadLetters === undefined ? {} : { deadLetters: options.alertDeadLetters }),
             ...(options.alertDeadLetterRate === undefined ? {} : { deadLettersPer5m: options.alertDeadLetterRate }),
+            ...options.dlqAlert,
           },
+          slo: options.slo,
         });
         const server = createServer(handler);
         await new Promise<void>((resolve, reject) => {

@@ -1,11 +1,13 @@
 /* global EventSource */
 /**
  * The page: one session call (mode, CSRF token), one event stream (queues,
- * redrive progress, audit records), and the dead-letter views.
+ * the services' reports, redrive progress, audit records), and the
+ * dead-letter views.
  */
 import { get, session } from "./api.js";
 import { $, age, dash, fill, h, showError, time } from "./dom.js";
 import { initDeadLetters, onProgress, refreshDeadLetters } from "./dead-letters.js";
+import { renderServices } from "./services.js";
 
 function renderQueues(snap) {
   const body = $("#queues-table tbody");
@@ -60,6 +62,7 @@ async function start() {
     $("#live").className = "live off";
   });
   events.addEventListener("queues", (e) => renderQueues(JSON.parse(e.data)));
+  events.addEventListener("services", (e) => renderServices(JSON.parse(e.data)));
   events.addEventListener("progress", (e) => onProgress(JSON.parse(e.data)));
   events.addEventListener("audit", (e) => {
     const record = JSON.parse(e.data);

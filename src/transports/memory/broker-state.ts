@@ -8,6 +8,7 @@
 import { emptyHeaders, type WireMessage } from "../../envelope/wire.js";
 import { createFaults, type FaultOptions, type Faults } from "./faults.js";
 import { GroupQueue, type Row } from "./group-queue.js";
+import { ReportLog } from "./report-log.js";
 import { createRng, type Rng } from "./rng.js";
 
 /** A dead letter as the broker keeps it (the message id is kept for replay). */
@@ -62,6 +63,8 @@ export class BrokerState {
   /** topic → the groups bound to it (kept in step with `groups` by bind and removeGroup). */
   readonly bindings = new Map<string, Set<GroupQueue>>();
   readonly deadLetters = new Map<string, StoredDeadLetter>();
+  /** Service reports of the buses on this broker. */
+  readonly reports = new ReportLog();
   readonly counters: BrokerCounters = {
     published: 0, unroutable: 0, delivered: 0, acked: 0, retried: 0, deadLettered: 0, replayed: 0, droppedAcks: 0, duplicates: 0, crashes: 0,
   };

@@ -12,7 +12,8 @@ import type { WireMessage } from "../../envelope/wire.js";
 import type {
   DeadLetterStore, DurabilityReport, OutgoingMessage, PublishResult, QueueStats, SubscribeOptions, Subscription, Transport, TransportCapabilities, TransportContext,
 } from "../../transport/transport.js";
-import type { DurabilityReporting, QueueInspection } from "../../transport/abilities.js";
+import type { DurabilityReporting, QueueInspection, ServiceReporting } from "../../transport/abilities.js";
+import type { ServiceReport } from "../../transport/service-report.js";
 import { seamCapabilities, type MemoryCapabilities } from "./memory-capabilities.js";
 import { copyHeaders, type BrokerState } from "./broker-state.js";
 import { createDeadLetterStore } from "./memory-dead-letters.js";
@@ -39,7 +40,7 @@ export interface MemoryTransportOverrides {
   readonly capabilities?: Partial<MemoryCapabilities>;
 }
 
-export interface MemoryTransport extends Transport, QueueInspection, DurabilityReporting {
+export interface MemoryTransport extends Transport, QueueInspection, DurabilityReporting, ServiceReporting {
   /** What this connection simulates: the seam's capabilities plus what only the memory broker can turn off. */
   readonly simulated: MemoryCapabilities;
   /** Present unless `nativeDeadLetter` is turned off. */
@@ -135,6 +136,14 @@ class MemoryTransportImpl implements MemoryTransport {
 
   stats(): Promise<QueueStats[]> {
     return this.whenOpen(() => queueStats(this.state, this.simulated.nativeDeadLetter));
+  }
+
+  writeReport(report: ServiceReport): Promise<void> {
+    return this.whenOpen(() => this.state.reports.append(report));
+  }
+
+  readReports(sinceMs: number): Promise<ServiceReport[]> {
+    return this.whenOpen(() => this.state.reports.since(sinceMs));
   }
 
   /** The only truth there is: nothing outlives the process (`missive doctor`). */

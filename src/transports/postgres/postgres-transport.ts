@@ -6,7 +6,9 @@ import pg from "pg";
 import type { Pool } from "pg";
 import { ClosedError, ConfigurationError } from "../../errors.js";
 import { PRIORITY_LEVELS } from "../../envelope/expiry-priority.js";
-import type { BrokerPing, DurabilityReporting, NativeDeadLetters, QueueInspection } from "../../transport/abilities.js";
+import type { BrokerPing, DurabilityReporting, NativeDeadLetters, QueueInspection, ServiceReporting } from "../../transport/abilities.js";
+import type { ServiceReport } from "../../transport/service-report.js";
+import { PgServiceReports } from "./service-reports.js";
 import { ContextSlot } from "../../transport/context.js";
 import type {
   DeadLetterStore,
@@ -36,7 +38,7 @@ import { statementRunner, type PgTransaction } from "./tx-handle.js";
 import { WakeChannel } from "./wake.js";
 
 /** A Transport on PostgreSQL, with the pool so handlers and publishers can share its transactions. */
-export interface PostgresTransport extends Transport, NativeDeadLetters, QueueInspection, DurabilityReporting, BrokerPing {
+export interface PostgresTransport extends Transport, NativeDeadLetters, QueueInspection, DurabilityReporting, BrokerPing, ServiceReporting {
   /** The node-postgres pool the transport queries through (yours when you passed `pool`). */
   readonly pool: Pool;
   readonly deadLetters: DeadLetterStore;
@@ -71,6 +73,7 @@ class PostgresTransportImpl implements PostgresTransport {
   private readonly queue: QueueStore;
   private readonly acks: AckBatcher;
   private readonly consumers: PgConsumers;
+  private readonly reports: PgServiceReports;
   private readonly listener: NotifyListener | undefined;
   private readonly subscriptions = new Set<PgSubscription>();
   private readonly context = new ContextSlot();
@@ -96,6 +99,7 @@ class PostgresTransportImpl implements PostgresTransport {
       this.channel.signal(list);
     });
     this.consumers = new PgConsumers(this.pool, this.tables, this.context);
+    this.reports = new PgServiceReports(this.pool, this.tables);
     const target: pg.ClientConfig =
       options.listenConnectionString !== undefined ? { connectionString: options.listenConnectionString }
       : options.connectionString !== undefined ? { connectionString: options.connectionString }
@@ -196,6 +200,16 @@ class PostgresTransportImpl implements PostgresTransport {
     this.assertOpen();
     await this.ready();
     return readStats(this.pool, this.tables);
+  }
+
+  async writeReport(report: ServiceReport): Promise<void> {
+    this.assertOpen();
+    await this.reports.write(report);
+  }
+
+  async readReports(sinceMs: number): Promise<ServiceReport[]> {
+    this.assertOpen();
+    return this.reports.read(sinceMs);
   }
 
   /** `SELECT 1` on the pool: a connection can be had and the server answers, as a publish needs. */

@@ -26,6 +26,7 @@ export interface PgTableNames {
   readonly deadLetters: string;
   readonly consumers: string;
   readonly inbox: string;
+  readonly reports: string;
   /** The LISTEN/NOTIFY channel publishes and settles wake consumers on (payload: the group). */
   readonly channel: string;
 }
@@ -41,6 +42,7 @@ export function pgTableNames(prefix: string): PgTableNames {
     deadLetters: `${prefix}dead_letters`,
     consumers: `${prefix}consumers`,
     inbox: `${prefix}inbox`,
+    reports: `${prefix}service_reports`,
     channel: `${prefix}wake`,
   };
 }
@@ -146,6 +148,14 @@ END $$`,
   started_at BIGINT NOT NULL DEFAULT ${NOW_MS},
   seen_at BIGINT NOT NULL DEFAULT ${NOW_MS}
 )`,
+    // Service reports (src/transport/service-report.ts) for the dashboard, one per bus per interval, kept 10 minutes.
+    `CREATE TABLE IF NOT EXISTS ${t.reports} (
+  id BIGSERIAL PRIMARY KEY,
+  at BIGINT NOT NULL,
+  reporter TEXT NOT NULL,
+  report TEXT NOT NULL
+)`,
+    `CREATE INDEX IF NOT EXISTS ${t.reports}_at ON ${t.reports} (at)`,
     // The bus's inbox on this database (the PostgreSQL inbox store's table, src/stores/sql/schema.ts).
     ...inboxSchema("postgres", t.inbox),
     `INSERT INTO ${t.meta} (name, value) VALUES ('schema_version', '${SCHEMA_VERSION}') ON CONFLICT (name) DO NOTHING`,

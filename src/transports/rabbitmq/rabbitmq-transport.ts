@@ -10,7 +10,8 @@ import { ClosedError, ConfigurationError } from "../../errors.js";
 import type {
   DeadLetterStore, DurabilityReport, OutgoingMessage, PublishResult, QueueStats, SubscribeOptions, Subscription, Transport, TransportCapabilities, TransportContext,
 } from "../../transport/transport.js";
-import type { BrokerPing, DurabilityReporting, NativeDeadLetters, QueueInspection, ReplyAddress, ReplyInbox, TopologyDeclaration } from "../../transport/abilities.js";
+import type { BrokerPing, DurabilityReporting, NativeDeadLetters, QueueInspection, ReplyAddress, ReplyInbox, ServiceReporting, TopologyDeclaration } from "../../transport/abilities.js";
+import type { ServiceReport } from "../../transport/service-report.js";
 import { Catalog } from "./catalog.js";
 import { RabbitmqDeadLetterStore } from "./dead-letter-store.js";
 import { CATALOG_STREAM, checkGroupName, checkTopicName, RELEASE_STREAM, STATUS_STREAM } from "./names.js";
@@ -29,13 +30,14 @@ import { AmqpSession } from "./session.js";
 import { StatsReader } from "./stats.js";
 import { readRecentStatusRecords } from "./status-reader.js";
 import { LIVE_MS, STATUS_STREAM_ARGS, StatusReporter } from "./status-reporter.js";
+import { ServiceReportStream } from "./service-report-stream.js";
 import { RabbitmqSubscription } from "./subscription.js";
 import { Topology } from "./topology.js";
 
 /** RabbitMQ's default `max_message_size` (128 MiB). */
 const MAX_MESSAGE_BYTES = 128 * 1024 * 1024;
 
-export interface RabbitmqTransport extends Transport, NativeDeadLetters, QueueInspection, DurabilityReporting, TopologyDeclaration, ReplyAddress, BrokerPing {
+export interface RabbitmqTransport extends Transport, NativeDeadLetters, QueueInspection, DurabilityReporting, TopologyDeclaration, ReplyAddress, BrokerPing, ServiceReporting {
   readonly deadLetters: DeadLetterStore;
   readonly options: ResolvedRabbitmqOptions;
   /** Drop the connection as a crash or a cut network would: nothing settles, the broker takes back what was unacked. For fault tests. */
@@ -58,6 +60,7 @@ class RabbitmqTransportImpl implements RabbitmqTransport {
   private readonly status: StatusReporter;
   private readonly beacon: ProcessBeacon;
   private readonly statsReader: StatsReader;
+  private readonly reports: ServiceReportStream;
   private readonly subscriptions = new Set<RabbitmqSubscription | OrderedSubscription | ReplySubscription>();
   /** Partitions owned by this process's ordered subscriptions: their locks are per connection, so shared by them all. */
   private readonly claims = new Set<string>();
@@ -84,6 +87,7 @@ class RabbitmqTransportImpl implements RabbitmqTransport {
     this.status = new StatusReporter(this.session, options.declare);
     this.beacon = new ProcessBeacon(this.session, options);
     this.statsReader = new StatsReader(this.session, this.catalog, this.status, options.declare);
+    this.reports = new ServiceReportStream(this.session, options.declare);
   }
 
   async connect(context?: TransportContext): Promise<void> {
@@ -177,6 +181,16 @@ class RabbitmqTransportImpl implements RabbitmqTransport {
     return this.statsReader.read();
   }
 
+  async writeReport(report: ServiceReport): Promise<void> {
+    this.assertOpen();
+    await this.reports.write(report);
+  }
+
+  async readReports(sinceMs: number): Promise<ServiceReport[]> {
+    this.assertOpen();
+    return this.reports.read(sinceMs);
+  }
+
   async ping(): Promise<void> {
     this.assertOpen();
     await pingBroker(this.session, PING_WAIT_MS);
@@ -204,6 +218,7 @@ class RabbitmqTransportImpl implements RabbitmqTransport {
     this.subscriptions.clear();
     await this.status.close();
     await this.beacon.close();
+    await this.reports.close();
     await this.ledger.close();
     await this.deadLetters.close();
     await this.catalog.close();

@@ -10,6 +10,8 @@ import type { WireMessage } from "../../envelope/wire.js";
 import { checkQuery, limitOf, sortSummary } from "../../transport/dead-letter-query.js";
 import { DiagnosticHeaders, withoutDiagnostics } from "../../transport/diagnostic-prefix.js";
 import type { DeadLetter, DeadLetterFilter, DeadLetterQuery, DeadLetterStore, DeadLetterSummary } from "../../transport/transport.js";
+import type { FailureGroupIndex, IndexedFailureGroup } from "../../transport/failure-group-index.js";
+import { FailureSignatures } from "./failure-signatures.js";
 import { decodeHeaders, encodeHeaders } from "./headers-json.js";
 import { tableNames } from "./schema.js";
 import { toTransportError } from "./sqlite-errors.js";
@@ -43,8 +45,9 @@ const diagnostic = (name: string): string => `json_extract(CASE WHEN json_valid(
 const ERROR_CODE = diagnostic(DiagnosticHeaders.errorCode);
 const ERROR_CLASS = diagnostic(DiagnosticHeaders.errorClass);
 
-export class SqliteDeadLetterStore implements DeadLetterStore {
+export class SqliteDeadLetterStore implements DeadLetterStore, FailureGroupIndex {
   private readonly table: string;
+  private readonly signatures: FailureSignatures;
   private readonly statements = new Map<string, Stmt>();
   private readonly s: { get: Stmt; groupOf: Stmt; requeue: Stmt; requeueEdited: Stmt; remove: Stmt };
 
@@ -52,9 +55,11 @@ export class SqliteDeadLetterStore implements DeadLetterStore {
     private readonly db: Database.Database,
     prefix: string,
     private readonly writer: WriteBatcher,
+    signatures?: FailureSignatures,
   ) {
     const t = tableNames(prefix);
     this.table = t.deadLetters;
+    this.signatures = signatures ?? new FailureSignatures(db, prefix, writer);
     // A group that is gone (a closed temporary group) has no consumers left: its entries stay put.
     const live = `entry_id = ? AND EXISTS (SELECT 1 FROM ${t.groups} g WHERE g.group_name = ${t.deadLetters}.group_name)`;
     const insert = `INSERT INTO ${t.queue} (group_name, topic, message_id, key, headers, body, visible_at, attempts, enqueued_at)`;
@@ -105,6 +110,19 @@ export class SqliteDeadLetterStore implements DeadLetterStore {
     return sortSummary(rows.map((r) => ({
       topic: r.topic, errorCode: textOrUndefined(r.code), errorClass: textOrUndefined(r.class), count: r.n, firstDeadLetteredAt: r.first, lastDeadLetteredAt: r.last,
     })));
+  }
+
+  /** From the failure-group index (failure-signatures.ts); by consumer group or of every entry. */
+  failureGroups(query: { readonly group?: string }, now: number): Promise<IndexedFailureGroup[]> {
+    return this.signatures.failureGroups(query, now).catch((err: unknown) => {
+      throw toTransportError(err, "reading the failure groups failed");
+    });
+  }
+
+  entriesOf(signature: string, query: { readonly group?: string; readonly after?: string; readonly limit: number }): Promise<string[]> {
+    return this.signatures.entriesOf(signature, query).catch((err: unknown) => {
+      throw toTransportError(err, "reading a failure group's entries failed");
+    });
   }
 
   replay(entryIds: readonly string[]): Promise<number> {

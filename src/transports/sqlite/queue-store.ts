@@ -7,6 +7,7 @@ import { randomUUID } from "node:crypto";
 import type Database from "better-sqlite3";
 import { ConfigurationError, MessageTooLargeError, UnroutableError } from "../../errors.js";
 import type { OutgoingMessage, PublishResult } from "../../transport/transport.js";
+import type { FailureSignatures } from "./failure-signatures.js";
 import { encodeHeaders } from "./headers-json.js";
 import { tableNames } from "./schema.js";
 import { toTransportError } from "./sqlite-errors.js";
@@ -73,6 +74,8 @@ export class QueueStore {
     prefix: string,
     private readonly writer: WriteBatcher,
     private readonly maxMessageBytes: number,
+    /** Indexes each dead letter's failure signature as it is written (failure-signatures.ts). */
+    private readonly signatures?: FailureSignatures,
   ) {
     const t = tableNames(prefix);
     const q = t.queue;
@@ -261,7 +264,9 @@ export class QueueStore {
   deadLetter(lease: LeaseRef, headers: Readonly<Record<string, string>>): Promise<boolean> {
     const json = encodeHeaders(headers);
     return this.writer.submit((ctx) => {
-      if (this.s.copyToDeadLetters.run(json, ctx.now, lease.seq, lease.token).changes === 0) return false;
+      const copied = this.s.copyToDeadLetters.run(json, ctx.now, lease.seq, lease.token);
+      if (copied.changes === 0) return false;
+      this.signatures?.indexEntry(Number(copied.lastInsertRowid));
       this.s.ack.run(lease.seq, lease.token);
       if (lease.key !== undefined) ctx.touch(lease.group);
       return true;

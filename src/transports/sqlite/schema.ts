@@ -34,6 +34,9 @@ export interface TableNames {
   readonly inbox: string;
   readonly consumers: string;
   readonly processes: string;
+  readonly reports: string;
+  readonly signatures: string;
+  readonly signatureGroups: string;
 }
 
 export function tableNames(prefix: string): TableNames {
@@ -46,6 +49,9 @@ export function tableNames(prefix: string): TableNames {
     inbox: `${prefix}inbox`,
     consumers: `${prefix}consumers`,
     processes: `${prefix}processes`,
+    reports: `${prefix}service_reports`,
+    signatures: `${prefix}dead_letter_signatures`,
+    signatureGroups: `${prefix}dead_letter_groups`,
   };
 }
 
@@ -138,6 +144,47 @@ CREATE TABLE IF NOT EXISTS ${t.deadLetters} (
 CREATE INDEX IF NOT EXISTS ${prefix}dead_letters_group ON ${t.deadLetters} (group_name, entry_id);
 CREATE INDEX IF NOT EXISTS ${prefix}dead_letters_topic ON ${t.deadLetters} (topic, entry_id);
 
+-- The failure-group index (failure-signatures.ts): each dead letter's signature, filled in by readers, and per
+-- signature and group the count, first and last, kept by triggers (a plain client's deletes included).
+CREATE TABLE IF NOT EXISTS ${t.signatures} (
+  entry_id INTEGER PRIMARY KEY,
+  signature TEXT NOT NULL,
+  group_name TEXT NOT NULL,
+  dead_lettered_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS ${prefix}dead_letter_signatures_at ON ${t.signatures} (signature, group_name, dead_lettered_at);
+CREATE INDEX IF NOT EXISTS ${prefix}dead_letter_signatures_entries ON ${t.signatures} (signature, entry_id);
+CREATE TABLE IF NOT EXISTS ${t.signatureGroups} (
+  signature TEXT NOT NULL,
+  group_name TEXT NOT NULL,
+  n INTEGER NOT NULL,
+  first_at INTEGER NOT NULL,
+  last_at INTEGER NOT NULL,
+  newest_entry INTEGER NOT NULL,
+  PRIMARY KEY (signature, group_name)
+) WITHOUT ROWID;
+CREATE TRIGGER IF NOT EXISTS ${prefix}dead_letter_signature_gone AFTER DELETE ON ${t.deadLetters}
+BEGIN
+  DELETE FROM ${t.signatures} WHERE entry_id = OLD.entry_id;
+END;
+CREATE TRIGGER IF NOT EXISTS ${prefix}dead_letter_signature_added AFTER INSERT ON ${t.signatures}
+BEGIN
+  INSERT INTO ${t.signatureGroups} (signature, group_name, n, first_at, last_at, newest_entry)
+    VALUES (NEW.signature, NEW.group_name, 1, NEW.dead_lettered_at, NEW.dead_lettered_at, NEW.entry_id)
+    ON CONFLICT (signature, group_name) DO UPDATE SET n = n + 1, first_at = MIN(first_at, excluded.first_at),
+      last_at = MAX(last_at, excluded.last_at), newest_entry = MAX(newest_entry, excluded.newest_entry);
+END;
+CREATE TRIGGER IF NOT EXISTS ${prefix}dead_letter_signature_removed AFTER DELETE ON ${t.signatures}
+BEGIN
+  UPDATE ${t.signatureGroups} SET n = n - 1,
+      first_at = COALESCE((SELECT MIN(dead_lettered_at) FROM ${t.signatures} WHERE signature = OLD.signature AND group_name = OLD.group_name), first_at),
+      last_at = COALESCE((SELECT MAX(dead_lettered_at) FROM ${t.signatures} WHERE signature = OLD.signature AND group_name = OLD.group_name), last_at),
+      newest_entry = COALESCE((SELECT entry_id FROM ${t.signatures} WHERE signature = OLD.signature AND group_name = OLD.group_name
+                               ORDER BY dead_lettered_at DESC LIMIT 1), newest_entry)
+    WHERE signature = OLD.signature AND group_name = OLD.group_name;
+  DELETE FROM ${t.signatureGroups} WHERE signature = OLD.signature AND group_name = OLD.group_name AND n <= 0;
+END;
+
 -- Live subscriptions, for \`missive queues\`: each heartbeats seen_at; a SIGKILLed one just stops.
 CREATE TABLE IF NOT EXISTS ${t.consumers} (
   consumer_id TEXT PRIMARY KEY,
@@ -161,6 +208,16 @@ CREATE TABLE IF NOT EXISTS ${t.processes} (
   started_at INTEGER NOT NULL DEFAULT ${NOW_MS},
   seen_at INTEGER NOT NULL DEFAULT ${NOW_MS}
 ) WITHOUT ROWID;
+
+-- Service reports (src/transport/service-report.ts), one JSON document per service per interval, for the
+-- dashboard; kept about 10 minutes (service-reports.ts).
+CREATE TABLE IF NOT EXISTS ${t.reports} (
+  id INTEGER PRIMARY KEY,
+  at INTEGER NOT NULL,
+  reporter TEXT NOT NULL,
+  report TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS ${prefix}service_reports_at ON ${t.reports} (at);
 
 INSERT INTO ${t.meta} (name, value) VALUES ('schema_version', '${SCHEMA_VERSION}')
   ON CONFLICT (name) DO UPDATE SET value = excluded.value WHERE CAST(value AS INTEGER) < ${SCHEMA_VERSION};

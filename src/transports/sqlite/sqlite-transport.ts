@@ -19,7 +19,10 @@ import type {
   TransportCapabilities,
   TransportContext,
 } from "../../transport/transport.js";
-import type { BrokerPing, DurabilityReporting, NativeDeadLetters, QueueInspection } from "../../transport/abilities.js";
+import type { BrokerPing, DurabilityReporting, NativeDeadLetters, QueueInspection, ServiceReporting } from "../../transport/abilities.js";
+import type { ServiceReport } from "../../transport/service-report.js";
+import { ServiceReportTable } from "./service-reports.js";
+import { FailureSignatures } from "./failure-signatures.js";
 import { ConsumerRegistry } from "./consumer-registry.js";
 import { SqliteDeadLetterStore } from "./dead-letter-store.js";
 import { readDurability } from "./durability.js";
@@ -36,7 +39,7 @@ import { WriteBatcher } from "./write-batcher.js";
 import { ContextSlot } from "../../transport/context.js";
 
 /** A Transport over one SQLite file, with the handle so handlers can write to the same file. */
-export interface SqliteTransport extends Transport, NativeDeadLetters, QueueInspection, DurabilityReporting, BrokerPing {
+export interface SqliteTransport extends Transport, NativeDeadLetters, QueueInspection, DurabilityReporting, BrokerPing, ServiceReporting {
   /** The better-sqlite3 connection this transport writes with (use it for writes that must commit with an inbox row). */
   readonly database: Database.Database;
   /** The database file as configured. */
@@ -71,6 +74,7 @@ class SqliteTransportImpl implements SqliteTransport {
   private readonly subscriptions = new Set<SqliteSubscription>();
   private readonly consumers: ConsumerRegistry;
   private readonly processes: ProcessRegistry;
+  private readonly reports: ServiceReportTable;
   private readonly readStats: () => QueueStats[];
   private open = true;
   private closing: Promise<void> | undefined;
@@ -91,10 +95,12 @@ class SqliteTransportImpl implements SqliteTransport {
     this.fileKey = this.database.memory ? `memory:${randomUUID()}` : realpathSync(this.database.name);
     this.channel = acquireChannel(this.fileKey);
     this.writer = new WriteBatcher(this.database, (groups) => this.channel.signal(groups), this.context);
-    this.queue = new QueueStore(this.database, options.tablePrefix, this.writer, options.maxMessageBytes);
-    this.deadLetters = new SqliteDeadLetterStore(this.database, options.tablePrefix, this.writer);
+    const signatures = new FailureSignatures(this.database, options.tablePrefix, this.writer);
+    this.queue = new QueueStore(this.database, options.tablePrefix, this.writer, options.maxMessageBytes, signatures);
+    this.deadLetters = new SqliteDeadLetterStore(this.database, options.tablePrefix, this.writer, signatures);
     this.consumers = new ConsumerRegistry(this.database, options.tablePrefix, this.writer, this.context);
     this.processes = new ProcessRegistry(this.database, options.tablePrefix, this.writer, this.context);
+    this.reports = new ServiceReportTable(this.database, options.tablePrefix, this.writer);
     this.readStats = createStatsReader(this.database, options.tablePrefix);
   }
 
@@ -160,6 +166,16 @@ class SqliteTransportImpl implements SqliteTransport {
   async ping(): Promise<void> {
     this.assertOpen();
     await this.writer.submit(writesNothing);
+  }
+
+  async writeReport(report: ServiceReport): Promise<void> {
+    this.assertOpen();
+    await this.reports.write(report);
+  }
+
+  async readReports(sinceMs: number): Promise<ServiceReport[]> {
+    this.assertOpen();
+    return this.reports.read(sinceMs);
   }
 
   async durability(): Promise<DurabilityReport> {

@@ -4,13 +4,12 @@
  * dashboard mounted on a node:http server, and headless Chromium driving the
  * page as an operator would.
  */
-import { writeFileSync, existsSync } from "node:fs";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { defineMessage, PermanentError, type Bus } from "../../../src/index.js";
 import { uniqueName, waitFor } from "../../support/wait.js";
 import { launchBrowser, type TestBrowser } from "./browser.js";
+import { screenshot } from "./screenshot.js";
 import { serveDashboard, type TestServer } from "./server.js";
 
 // The page's globals, for the functions page.evaluate() runs in the browser (the project compiles without the DOM lib).
@@ -44,12 +43,6 @@ interface Running {
   broken: boolean;
 }
 
-/** Screenshots for docs/dashboard.md: written when missing, or every run with MISSIVE_SCREENSHOTS=1. */
-async function screenshot(png: Buffer, name: string): Promise<void> {
-  expect(png.subarray(1, 4).toString("latin1")).toBe("PNG");
-  const file = join(process.cwd(), "docs", "dashboard", name);
-  if (process.env["MISSIVE_SCREENSHOTS"] === "1" || !existsSync(file)) writeFileSync(file, png);
-}
 
 export function describeConsole(transport: string, open: () => Promise<World>, options: { screenshots?: boolean; skip?: () => boolean } = {}): void {
   let browser: TestBrowser;

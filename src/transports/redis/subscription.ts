@@ -96,6 +96,7 @@ export class RedisSubscription implements Subscription, DeliveryHost {
   /** One receive at a time: they share the reader connection. */
   receive(max: number, waitMs: number): Promise<Delivery[]> {
     const run = this.receiving.then(() => this.receiveNow(max, waitMs));
+    // The chain only orders the receives; the caller gets `run` and its error.
     this.receiving = run.catch(() => undefined);
     return run;
   }

@@ -103,7 +103,10 @@ export class Publisher {
       // Writes to the channel happen in call order across concurrent batches; only the confirms are awaited in parallel.
       const outcomes = await this.serial(async () => {
         if (round === 1) await this.resolveRoutes(batch, routes, results);
-        return this.write(batch, routes, current.filter((i) => routes[i] !== undefined && results[i] === undefined), remaining);
+        const indexes = current.filter((i) => routes[i] !== undefined && results[i] === undefined);
+        // An earlier batch failed and waits for its re-send: writing now, on a new channel, would put these ahead of it.
+        if (this.retryRound) return inDoubt(indexes, new ConnectionError("rabbitmq: waiting for the re-send of earlier publishes"));
+        return this.write(batch, routes, indexes, remaining, deadline);
       });
       const attempts = await this.awaitConfirms(outcomes.promises, outcomes.giveUp, remaining);
       const failed: number[] = [];
@@ -192,8 +195,8 @@ export class Publisher {
 
   /** Publish each of `indexes` once, in order; each promise settles with that message's outcome. */
   private async write(
-    batch: readonly OutgoingMessage[], routes: ReadonlyArray<Route | undefined>, indexes: number[], waitMs: number,
-  ): Promise<{ indexes: number[]; promises: Array<Promise<Attempt>>; giveUp: Array<(error: Error) => void>; channel?: ConfirmChannel }> {
+    batch: readonly OutgoingMessage[], routes: ReadonlyArray<Route | undefined>, indexes: number[], waitMs: number, deadline: number,
+  ): Promise<Written> {
     let ch: ConfirmChannel;
     try {
       await this.session.whenUnblocked(this.options.blockedTimeoutMs);
@@ -201,7 +204,9 @@ export class Publisher {
     } catch (err) {
       const error = err instanceof Error ? err : new Error(String(err));
       if (isMissiveError(error) && error.code !== "MISSIVE_CONNECTION") throw error;
-      return { indexes, promises: indexes.map(() => Promise.resolve<Attempt>({ ok: false, error, retry: true })), giveUp: [] };
+      // The retry round opens now, inside the serial section: the next batch in line must not write ahead of these.
+      this.openRetryRound(deadline);
+      return inDoubt(indexes, error);
     }
     const promises: Array<Promise<Attempt>> = [];
     const giveUp: Array<(error: Error) => void> = [];
@@ -236,6 +241,12 @@ export class Publisher {
    * in call order (tickets), and only then do new batches write.
    */
   private retryTurn(ticket: number, deadline: number): Promise<void> {
+    const round = this.openRetryRound(deadline);
+    return new Promise<void>((release) => round.waiters.push({ ticket, release }));
+  }
+
+  /** The open retry round, or a new one released after one shared backoff. */
+  private openRetryRound(deadline: number): RetryRound {
     if (!this.retryRound) {
       let openGate!: () => void;
       const gate = new Promise<void>((resolve) => (openGate = resolve));
@@ -249,8 +260,7 @@ export class Publisher {
         openGate();
       }, delay);
     }
-    const round = this.retryRound;
-    return new Promise<void>((release) => round.waiters.push({ ticket, release }));
+    return this.retryRound;
   }
 
   /** Close a channel whose confirms are in doubt, so every publish outstanding on it fails at once. */
@@ -389,6 +399,13 @@ export class Publisher {
     );
     throw new ConnectionError(`rabbitmq: the publish channel did not open within ${waitMs} ms`);
   }
+}
+
+type Written = { indexes: number[]; promises: Array<Promise<Attempt>>; giveUp: Array<(error: Error) => void>; channel?: ConfirmChannel };
+
+/** Messages not written (or written where their confirm is in doubt): each a retryable failure, re-sent with the round. */
+function inDoubt(indexes: number[], error: Error): Written {
+  return { indexes, promises: indexes.map(() => Promise.resolve<Attempt>({ ok: false, error, retry: true })), giveUp: [] };
 }
 
 function returnKey(exchange: string, routingKey: string, id: string): string {

@@ -22,7 +22,6 @@ import type {
   TransportCapabilities,
   TransportContext,
 } from "../../transport/transport.js";
-import { runPostgresStatements } from "../../stores/postgres/migrate.js";
 import { AckBatcher } from "./ack-batcher.js";
 import { PgConsumers } from "./consumers.js";
 import { PgDeadLetterStore } from "./dead-letter-store.js";
@@ -31,6 +30,7 @@ import { NotifyListener } from "./listener.js";
 import { parsePostgresUrl, resolvePostgresOptions, type PostgresTransportOptions, type ResolvedPostgresOptions } from "./options.js";
 import { QueueStore } from "./queue-store.js";
 import { pgTableNames, pgTransportSchema, type PgTableNames } from "./schema.js";
+import { migrateTransportSchema } from "./schema-migration.js";
 import { readStats } from "./stats.js";
 import { PgSubscription } from "./subscription.js";
 import { query } from "./tx.js";
@@ -131,7 +131,7 @@ class PostgresTransportImpl implements PostgresTransport {
   }
 
   private async prepare(): Promise<void> {
-    if (this.options.migrate) await runPostgresStatements(this.pool, pgTransportSchema(this.tablePrefix));
+    if (this.options.migrate) await migrateTransportSchema(this.pool, this.tables.meta, pgTransportSchema(this.tablePrefix));
     else await query(this.pool, "checking the queue table", `SELECT 1 FROM ${this.tables.queue} LIMIT 0`);
     // Without LISTEN consumers still poll, so a failure here is logged by the listener, not thrown.
     if (this.listener) await this.listener.start();

@@ -25,6 +25,7 @@ import { ATTEMPTS_HEADER } from "./amqp-headers.js";
 import { RabbitmqDelivery, type DeliveryHost } from "./delivery.js";
 import { DIRECT_REPLY_TO } from "./names.js";
 import { PartitionSource, type Buffered } from "./partition-source.js";
+import { claimShare } from "./partition-claims.js";
 import { PartitionLockWait } from "./partition-lock-wait.js";
 import { membersQueueOf, partitionLockOf, partitionQueueOf } from "./partition-names.js";
 import { QueueProbe } from "./queue-probe.js";
@@ -36,8 +37,6 @@ import { closeChannel, logChannelErrors } from "./channel-log.js";
 /** How often a member re-counts the group and takes or hands over partitions (jittered ±25%). */
 const BALANCE_MS = 1000;
 const SHUTDOWN_SETTLE_MS = 5000;
-/** Partitions claimed in parallel by one balance. */
-const CLAIMS_AT_ONCE = 4;
 
 export interface OrderedSubscriptionDeps extends Omit<SubscriptionDeps, "onFinished"> {
   readonly partitions: number;
@@ -414,26 +413,11 @@ export class OrderedSubscription implements Subscription, DeliveryHost, StatusSo
       }
       return;
     }
-    // Start at a random partition so members joining together do not all race for the same ones.
-    const first = Math.floor(Math.random() * n);
-    const candidates = Array.from({ length: n }, (_, k) => (first + k) % n);
-    const refused: number[] = [];
-    // A few claims at a time, never more than the share still missing: after a broker restart each claim
-    // (a channel, the lock queue, a consumer) can take a second, and one by one the whole share took many.
-    while (candidates.length > 0 && this.owned.size < share && !this.closed && this.lockWait.due()) {
-      const wave = candidates.splice(0, Math.min(CLAIMS_AT_ONCE, share - this.owned.size));
-      await Promise.all(wave.map(async (index) => {
-        const claim = `${group}\u0000${index}`;
-        if (this.owned.has(index) || this.deps.claims.has(claim)) return;
-        this.deps.claims.add(claim);
-        const source = await this.open(partitionQueueOf(group, index), index).catch((err: unknown) => {
-          this.log.warn({ err, group, partition: index }, "claiming a partition failed");
-          return undefined;
-        });
-        if (source === "locked") refused.push(index);
-        if (!(source instanceof PartitionSource)) this.deps.claims.delete(claim);
-      }));
-    }
+    const refused = await claimShare({
+      group, partitions: n, claims: this.deps.claims, owned: this.owned, log: this.log,
+      open: (index) => this.open(partitionQueueOf(group, index), index),
+      mayClaim: () => !this.closed && this.lockWait.due(),
+    }, share);
     if (this.closed) return;
     const retryIn = this.lockWait.passed(refused, this.owned.size < share);
     // Sooner than the next balance while the backoff is short, so a freed lock is taken at once.

@@ -7,14 +7,23 @@
  * own-node restart fault test, which then timed out). A barrier read back
  * answers for everything that arrived before it was appended.
  */
-import { describe, expect, it } from "vitest";
-import type { OutgoingMessage, PublishResult } from "../../src/transport/transport.js";
+import { afterEach, describe, expect, it } from "vitest";
+import { isMissiveError } from "../../src/errors.js";
+import { rabbitmqTransport } from "../../src/transports/rabbitmq/index.js";
+import { RABBITMQ_PORT } from "../support/rabbitmq.js";
+import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.js";
 import type { StreamReleaseLedger } from "../../src/transports/rabbitmq/stream-release-ledger.js";
 import { rabbitmqFixture } from "./rabbitmq-support.js";
 
 const fx = rabbitmqFixture();
+let proxy: TcpProxy | undefined;
 
-type Publish = (batch: readonly OutgoingMessage[]) => Promise<PublishResult[]>;
+afterEach(async () => {
+  await proxy?.stop();
+  proxy = undefined;
+});
+
+type Append = (records: readonly unknown[]) => Promise<void>;
 
 describe("rabbitmq release ledger", () => {
   it("rabbitmq - redeliveries that arrived together share one ledger barrier, and a release made before them is still counted", async ({ skip }) => {
@@ -23,11 +32,11 @@ describe("rabbitmq release ledger", () => {
     await transport.connect();
     const ledger = (transport as unknown as { ledger: StreamReleaseLedger }).ledger;
     const barriers: string[] = [];
-    const inner = ledger as unknown as { publish: Publish };
-    const publish = inner.publish;
-    inner.publish = (batch) => {
-      for (const m of batch) if (Buffer.from(m.wire.body).toString("utf8").includes("\"sync\"")) barriers.push(m.id);
-      return publish(batch);
+    const appender = (ledger as unknown as { appender: { append: Append } }).appender;
+    const append = appender.append.bind(appender);
+    appender.append = (records) => {
+      for (const r of records) if (typeof (r as { sync?: unknown }).sync === "string") barriers.push((r as { sync: string }).sync);
+      return append(records);
     };
 
     await ledger.noteRelease("billing", "released-once", 0);
@@ -44,5 +53,30 @@ describe("rabbitmq release ledger", () => {
     await ledger.noteRelease("billing", "released-later", 0);
     expect(await ledger.releasesOf("billing", "released-later", 0, 2, Date.now())).toBe(1);
     expect(barriers).toHaveLength(2);
+    await transport.close();
   });
+
+  it("rabbitmq - a release the broker never confirms fails in bounded time on the ledger's own channel, not at the publisher's confirm timeout", async ({ skip }) => {
+    if (fx.skip()) return skip();
+    proxy = await startTcpProxy({ upstreamPort: RABBITMQ_PORT });
+    const url = new URL(fx.vhost().url);
+    url.host = `${proxy.host}:${proxy.port}`;
+    const transport = rabbitmqTransport({ url: url.toString(), heartbeatSeconds: 60, confirmTimeoutMs: 20_000 });
+    try {
+      await transport.connect();
+      await transport.bind("g", ["t"]);
+      const ledger = (transport as unknown as { ledger: StreamReleaseLedger }).ledger;
+      await ledger.noteRelease("g", "before", 0);
+
+      await proxy.blackhole();
+      const started = Date.now();
+      const failure = await ledger.noteRelease("g", "during", 0).then(() => undefined, (err: unknown) => err);
+      const ms = Date.now() - started;
+      // amqplib's waitForConfirms alone would wait until the heartbeat gave the connection up (two minutes here).
+      expect(isMissiveError(failure) && failure.code).toBe("MISSIVE_PUBLISH_TIMEOUT");
+      expect(ms).toBeLessThan(15_000);
+    } finally {
+      transport.destroy();
+    }
+  }, 60_000);
 });

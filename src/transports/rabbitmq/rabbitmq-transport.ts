@@ -82,7 +82,7 @@ class RabbitmqTransportImpl implements RabbitmqTransport {
     this.catalog = new Catalog(this.session, options.declare);
     this.topology = new Topology(this.session, options, this.catalog);
     this.publisher = new Publisher(this.session, this.topology, options, MAX_MESSAGE_BYTES);
-    this.ledger = new StreamReleaseLedger(this.session, publish, options.declare);
+    this.ledger = new StreamReleaseLedger(this.session, options.declare);
     this.deadLetters = new RabbitmqDeadLetterStore(this.session, this.catalog, publish);
     this.status = new StatusReporter(this.session, options.declare);
     this.beacon = new ProcessBeacon(this.session, options);

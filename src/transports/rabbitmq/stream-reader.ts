@@ -9,7 +9,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Channel, ConfirmChannel, ConsumeMessage } from "amqplib";
-import { ConfigurationError } from "../../errors.js";
+import { ConfigurationError, PublishTimeoutError } from "../../errors.js";
 import { toAmqpError } from "./amqp-errors.js";
 import { LazyChannel } from "./lazy-channel.js";
 import type { AmqpSession } from "./session.js";
@@ -112,13 +112,20 @@ function parseRecord(content: Buffer): unknown {
  * Appends JSON records to a stream on a confirm channel of its own. The
  * catalog cannot go through the Publisher: it is called from the topology
  * while the Publisher is routing a delayed message, and would wait on itself.
+ *
+ * With `confirmTimeoutMs` an append the broker does not confirm in time
+ * rejects with a PublishTimeoutError and its channel is given up (closed in
+ * the background, bounded): amqplib's waitForConfirms has no bound, and a
+ * stream that comes back later than the queues after a node restart left
+ * such waits (and the callers behind them) hanging.
  */
 export class StreamAppender {
   private readonly channel: LazyChannel<ConfirmChannel>;
 
   constructor(
-    session: AmqpSession,
+    private readonly session: AmqpSession,
     private readonly stream: string,
+    private readonly confirmTimeoutMs?: number,
   ) {
     this.channel = new LazyChannel(session, (model) => model.createConfirmChannel());
   }
@@ -129,7 +136,7 @@ export class StreamAppender {
       for (const record of records) {
         ch.publish("", this.stream, Buffer.from(JSON.stringify(record)), { persistent: true, contentType: "application/json", messageId: randomUUID() });
       }
-      await ch.waitForConfirms();
+      await this.confirmed(ch);
     } catch (err) {
       this.channel.forget();
       throw toAmqpError(err, `rabbitmq: appending to stream ${this.stream}`);
@@ -142,5 +149,23 @@ export class StreamAppender {
 
   private open(): Promise<ConfirmChannel> {
     return this.channel.get();
+  }
+
+  private async confirmed(ch: ConfirmChannel): Promise<void> {
+    const limit = this.confirmTimeoutMs;
+    if (limit === undefined) return ch.waitForConfirms();
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<"late">((resolve) => (timer = setTimeout(() => resolve("late"), limit)));
+    const waiting = ch.waitForConfirms();
+    try {
+      if ((await Promise.race([waiting, late])) !== "late") return;
+    } finally {
+      clearTimeout(timer);
+    }
+    // The wait is abandoned: its later rejection (the channel closing below) has no one to tell.
+    waiting.catch((err: unknown) => this.session.context.log.debug({ err, stream: this.stream }, "rabbitmq: an abandoned stream append ended"));
+    this.channel.forget();
+    void closeChannel(ch, this.session.context, `${this.stream} appender`);
+    throw new PublishTimeoutError(`rabbitmq: the broker did not confirm an append to stream ${this.stream} within ${limit} ms`);
   }
 }

@@ -10,10 +10,9 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Channel, ConsumeMessage } from "amqplib";
-import type { OutgoingMessage, PublishResult } from "../../transport/transport.js";
 import { RELEASE_STREAM } from "./names.js";
 import type { ReleaseLedger } from "./release-ledger.js";
-import { declareStream } from "./stream-reader.js";
+import { StreamAppender, declareStream } from "./stream-reader.js";
 import type { AmqpSession } from "./session.js";
 import { closeChannel, logChannelErrors } from "./channel-log.js";
 
@@ -26,6 +25,8 @@ const WINDOW_MS = 60 * 60 * 1000;
 const MAX_ENTRIES = 100_000;
 /** A read that cannot reach its barrier within this counts no releases. */
 const BARRIER_TIMEOUT_MS = 3000;
+/** A release or barrier append the broker has not confirmed by then fails (the release then counts as an attempt). */
+const APPEND_CONFIRM_MS = 5000;
 
 interface Barrier {
   readonly nonce: string;
@@ -45,12 +46,20 @@ export class StreamReleaseLedger implements ReleaseLedger {
   private readUpTo = Number.NEGATIVE_INFINITY;
   private closed = false;
 
+  /**
+   * Appends on a confirm channel of its own, not through the service's Publisher: after a node restart the
+   * stream can come back later than the queues, and unconfirmed ledger appends on the shared channel held up
+   * the consumer's retries and dead letters behind them. Bounded like a barrier read.
+   */
+  private readonly appender: StreamAppender;
+
   constructor(
     private readonly session: AmqpSession,
-    private readonly publish: (batch: readonly OutgoingMessage[]) => Promise<PublishResult[]>,
     /** False with `declare: false`: the stream is only checked (missive topology declares it). */
     private readonly mayDeclare: boolean,
-  ) {}
+  ) {
+    this.appender = new StreamAppender(session, RELEASE_STREAM, APPEND_CONFIRM_MS);
+  }
 
   async noteRelease(group: string, messageId: string, prior: number): Promise<void> {
     await this.append({ g: group, id: messageId, p: prior });
@@ -78,6 +87,7 @@ export class StreamReleaseLedger implements ReleaseLedger {
     const reader = await this.reader?.catch((err: unknown) => this.session.context.log.debug({ err }, "rabbitmq: the release ledger reader never opened"));
     this.reader = undefined;
     await closeChannel(reader ?? undefined, this.session.context, "release ledger reader");
+    await this.appender.close();
   }
 
   /**
@@ -111,14 +121,7 @@ export class StreamReleaseLedger implements ReleaseLedger {
 
   private async append(record: Record<string, unknown>): Promise<void> {
     await this.declare();
-    const [result] = await this.publish([{
-      topic: RELEASE_STREAM,
-      group: RELEASE_STREAM,
-      id: randomUUID(),
-      key: undefined,
-      wire: { headers: { "content-type": "application/json" }, body: Buffer.from(JSON.stringify(record)) },
-    }]);
-    if (result) throw result;
+    await this.appender.append([record]);
   }
 
   private declare(): Promise<void> {

@@ -14,6 +14,10 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: "forks",
+    // Two files at a time outside the fault lane (vitest's default is cores - 1: one on this 2-core machine).
+    // The tests mostly wait on brokers and timers, so a second file nearly halves the wall time; the fault
+    // lane stays one file at a time (below). MISSIVE_TEST_WORKERS overrides it.
+    maxWorkers: Number(process.env["MISSIVE_TEST_WORKERS"] ?? 2),
     projects: [
       lane("unit", ["test/unit/**/*.test.ts", "src/**/*.test.ts", "test/property/**/*.test.ts"]),
       lane("runtime", ["test/runtime/**/*.test.ts", "test/stores/**/*.test.ts"]),
@@ -22,7 +26,7 @@ export default defineConfig({
       lane("cli", ["test/cli/**/*.test.ts", "test/examples/**/*.test.ts", "test/bench/**/*.test.ts"]),
       // Fault tests start broker processes and clusters of their own and kill them: run last, one file at a time, so
       // one file's 3-node cluster does not slow another's broker restart past the timeouts under test.
-      { extends: true as const, test: { name: "faults", include: ["test/faults/**/*.test.ts"], fileParallelism: false, sequence: { groupOrder: 1 } } },
+      { extends: true as const, test: { name: "faults", include: ["test/faults/**/*.test.ts"], fileParallelism: false, maxWorkers: 1, sequence: { groupOrder: 1 } } },
       lane("dashboard", ["test/dashboard/**/*.test.ts"]),
     ],
     // A floor, not a target: it catches a change that leaves whole paths untested.

@@ -27,7 +27,7 @@ export function urlOf(command: Command): string {
 
 /** `readOnly`: the command only reads (queues, dlq ls/show/summary, doctor), so opening must not write into the file. */
 export async function openTransport(url: string, readOnly = false): Promise<Transport> {
-  const transport = await resolve(url, readOnly);
+  const transport = await openUnconnected(url, readOnly);
   try {
     await transport.connect();
   } catch (err) {
@@ -37,7 +37,8 @@ export async function openTransport(url: string, readOnly = false): Promise<Tran
   return transport;
 }
 
-async function resolve(url: string, readOnly: boolean): Promise<Transport> {
+/** The command's transport, made but not connected (doctor connects itself: it reports even when connecting fails). */
+export async function openUnconnected(url: string, readOnly: boolean): Promise<Transport> {
   if (!/^sqlite:/i.test(url)) return (await resolveTransport(url, { create: false })).transport;
   const { checkSqliteFile } = await import("./sqlite-file.js");
   checkSqliteFile(url, readOnly);

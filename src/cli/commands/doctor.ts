@@ -8,8 +8,11 @@ import type { Command } from "commander";
 import { redact } from "../../connect.js";
 import { ExitCode } from "../exit-codes.js";
 import { safeText, writeJson, writeOut } from "../output.js";
-import { urlOf, withTransport } from "../session.js";
+import { openUnconnected, urlOf } from "../session.js";
+import { cleanUp } from "../cleanup.js";
 import { reportsDurability } from "../../transport/abilities.js";
+import type { Transport } from "../../transport/transport.js";
+import { isMissiveError } from "../../errors.js";
 
 export function registerDoctor(program: Command, done: (code: number) => void): void {
   program
@@ -18,24 +21,49 @@ export function registerDoctor(program: Command, done: (code: number) => void): 
     .option("--json", "one JSON document: {url, transport, capabilities, durability}")
     .action(async (options: { json?: boolean }, command: Command) => {
       const url = urlOf(command);
-      done(
-        await withTransport(command, async (transport) => {
-          const report = reportsDurability(transport) ? await transport.durability() : undefined;
-          if (options.json) {
-            writeJson({ url: redact(url), transport: transport.name, capabilities: transport.capabilities, durability: report ?? null });
-          } else {
-            writeOut(`transport: ${transport.name} (${safeText(redact(url))})`);
-            writeOut(`capabilities: ${Object.entries(transport.capabilities).map(([k, v]) => `${k}=${String(v)}`).join(" ")}`);
-            if (!report) writeOut("durability: this transport reports nothing");
-            else {
-              writeOut(`confirm: ${report.confirm}`);
-              for (const [k, v] of Object.entries(report.settings)) writeOut(`  ${k}: ${safeText(v)}`);
-              for (const w of report.warnings) writeOut(`WARNING: ${w}`);
-              if (report.warnings.length === 0) writeOut("no durability warnings");
-            }
-          }
-          return report && report.warnings.length > 0 ? ExitCode.durabilityWarning : ExitCode.ok;
-        }, true),
-      );
+      const transport = await openUnconnected(url, true);
+      try {
+        done(await diagnose(transport, url, options.json === true));
+      } finally {
+        await cleanUp("closing the transport", () => transport.close());
+      }
     });
+}
+
+/**
+ * The server's settings are worth reporting even when the transport cannot start: on a fresh PostgreSQL
+ * database missive's tables are not there yet (a service makes them on connect), and doctor is what a new
+ * user runs first. So a failed connect is said and the durability is still read; only when that fails too
+ * (the broker is unreachable) does doctor fail, with the connect's error.
+ */
+async function diagnose(transport: Transport, url: string, json: boolean): Promise<number> {
+  const notReady = await transport.connect().then(() => undefined, (err: unknown) => err);
+  let report;
+  try {
+    report = reportsDurability(transport) ? await transport.durability() : undefined;
+  } catch (err) {
+    throw notReady ?? err;
+  }
+  if (!report && notReady) throw notReady;
+  const note = notReady === undefined ? undefined : `the transport did not start: ${startFailure(notReady)}`;
+  if (json) {
+    writeJson({ url: redact(url), transport: transport.name, capabilities: transport.capabilities, durability: report ?? null, ...(note ? { note } : {}) });
+  } else {
+    writeOut(`transport: ${transport.name} (${safeText(redact(url))})`);
+    writeOut(`capabilities: ${Object.entries(transport.capabilities).map(([k, v]) => `${k}=${String(v)}`).join(" ")}`);
+    if (note) writeOut(`note: ${safeText(note)}`);
+    if (!report) writeOut("durability: this transport reports nothing");
+    else {
+      writeOut(`confirm: ${report.confirm}`);
+      for (const [k, v] of Object.entries(report.settings)) writeOut(`  ${k}: ${safeText(v)}`);
+      for (const w of report.warnings) writeOut(`WARNING: ${w}`);
+      if (report.warnings.length === 0) writeOut("no durability warnings");
+    }
+  }
+  return report && report.warnings.length > 0 ? ExitCode.durabilityWarning : ExitCode.ok;
+}
+
+function startFailure(err: unknown): string {
+  const message = err instanceof Error ? redact(err.message) : String(err);
+  return isMissiveError(err) ? `${message} [${err.code}]` : message;
 }

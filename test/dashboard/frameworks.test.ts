@@ -1,5 +1,5 @@
 /**
- * The handler mounted in Express and Fastify as docs/dashboard.md shows it:
+ * The handler mounted in Express, Fastify and Hono as docs/dashboard.md shows it:
  * the page loads under the mount path, the queues arrive live over the
  * event stream through the framework, and an action (a dry run, with its
  * CSRF header and JSON body) gets through untouched by the framework's own
@@ -9,6 +9,9 @@ import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
 import express from "express";
 import Fastify from "fastify";
+import { Hono } from "hono";
+import { serve, type HttpBindings } from "@hono/node-server";
+import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dashboardHandler, type DashboardHandler } from "../../src/dashboard/index.js";
 import { missive, PermanentError, type Bus } from "../../src/index.js";
@@ -94,6 +97,26 @@ describe("dashboard - in frameworks", () => {
       handler.close();
       app.server.closeAllConnections();
       await app.close();
+    }
+  });
+
+  it("dashboard - Hono on @hono/node-server: the route hands the Node request and response from its env to the handler; live queues and actions work", async () => {
+    const handler = dashboardHandler({ bus, prefix: "/ops/missive" });
+    const app = new Hono<{ Bindings: HttpBindings }>();
+    app.all("/ops/missive/*", (c) => {
+      handler(c.env.incoming, c.env.outgoing);
+      return RESPONSE_ALREADY_SENT;
+    });
+    app.get("/", (c) => c.text("the app"));
+    const server = await new Promise<Server>((resolve) => {
+      const s = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }, () => resolve(s as Server));
+    });
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      expect(await (await fetch(`${base}/`)).text()).toBe("the app");
+      await drive(`${base}/ops/missive/`);
+    } finally {
+      await closeServer(server, handler);
     }
   });
 });

@@ -7,7 +7,7 @@
  *
  *   npm run bench -- [--messages 50000] [--runs 3] [--backlog 100000]
  *                    [--rate 2000] [--seconds 5] [--quick] [--no-peer] [--no-durable-peer] [--out PATH]
- *                    [--only sqlite,rabbitmq,nats,postgres]
+ *                    [--only sqlite,rabbitmq,nats,postgres,redis]
  *
  * Every measurement runs in a child process of its own (bench/child.ts).
  * Throughput cases run in rounds: raw, missive and the peer back to back,
@@ -25,6 +25,7 @@ import { natsRows } from "./nats-run.js";
 import { outboxRabbitmqRows, outboxRows } from "./outbox-run.js";
 import { postgresRows } from "./postgres-run.js";
 import { rabbitmqRows } from "./rabbitmq-run.js";
+import { redisRows } from "./redis-run.js";
 import { spoolRows } from "./spool-run.js";
 import { sqliteRows } from "./sqlite-run.js";
 
@@ -80,6 +81,12 @@ if (want("postgres")) {
   const postgres = await postgresRows(cfg, log, caseTimeoutMs);
   rows.push(...postgres.rows);
   summary.push(...postgres.summary);
+}
+if (want("redis")) {
+  log("redis: missive vs raw ioredis vs BullMQ, on the shared server and on one with appendfsync always…");
+  const redis = await redisRows(cfg, log, caseTimeoutMs);
+  rows.push(...redis.rows);
+  summary.push(...redis.summary);
 }
 
 log("\n" + formatTable(rows));

@@ -9,6 +9,7 @@
 import { connect } from "node:net";
 import { Queue, Worker, type ConnectionOptions } from "bullmq";
 import { latencyRecorder, pace } from "../lib/latency.js";
+import { cpuUsPerMsg } from "../lib/measure.js";
 import { Redis } from "ioredis";
 import { RssSampler } from "../lib/rss-sampler.js";
 import { eventData } from "./event.js";
@@ -94,6 +95,9 @@ export interface PeerThroughput {
   worker: number;
   addRssMb: number;
   workerRssMb: number;
+  /** CPU of this process (BullMQ's client side), µs per job. */
+  addCpuUsPerMsg: number;
+  workerCpuUsPerMsg: number;
   client: string;
   redisPersistence: string;
 }
@@ -103,6 +107,7 @@ export async function bullmqThroughput(p: { redis: RedisAddress; messages: numbe
   return withQueue(p.redis, async (queue, name, conn) => {
     const data = eventData();
     const addRss = new RssSampler().start();
+    const cpu0 = process.cpuUsage();
     let sent = 0;
     const t0 = performance.now();
     await Promise.all(
@@ -114,12 +119,15 @@ export async function bullmqThroughput(p: { redis: RedisAddress; messages: numbe
       }),
     );
     const addMs = performance.now() - t0;
+    const addCpu = cpuUsPerMsg(cpu0, p.messages);
     addRss.stop();
     const workerRss = new RssSampler().start();
+    const cpu1 = process.cpuUsage();
     const t1 = performance.now();
     const { done, worker } = drainWorker(name, conn, p.messages, () => undefined);
     await done;
     const workerMs = performance.now() - t1;
+    const workerCpu = cpuUsPerMsg(cpu1, p.messages);
     workerRss.stop();
     await worker.close();
     return {
@@ -127,6 +135,8 @@ export async function bullmqThroughput(p: { redis: RedisAddress; messages: numbe
       worker: Math.round(p.messages / (workerMs / 1000)),
       addRssMb: addRss.peakMb,
       workerRssMb: workerRss.peakMb,
+      addCpuUsPerMsg: addCpu,
+      workerCpuUsPerMsg: workerCpu,
       client: conn.client,
       redisPersistence,
     };

@@ -42,6 +42,12 @@ export const EXPECTED_ROWS: readonly ExpectedRow[] = [
   { transport: "postgres", pattern: /latency/, label: "publish→handler latency" },
   { transport: "postgres", pattern: /^drain a \d+-message backlog/, label: "drain a backlog (RSS)" },
   { transport: "postgres", pattern: /^transactional publish: order INSERT \+ publishIn/, label: "transactional publish: publishIn vs a plain INSERT" },
+  ...(["shared server", "own server, appendfsync always"] as const).flatMap((server): ExpectedRow[] => [
+    { transport: "redis", pattern: new RegExp(`^publish \\(${server}\\), \\d+ concurrent publishers`), label: `publish (${server})` },
+    { transport: "redis", pattern: new RegExp(`^consume\\+ack \\(${server}\\)`), label: `consume+ack (${server})` },
+    { transport: "redis", pattern: new RegExp(`^publish→handler latency \\(${server}\\)`), label: `publish→handler latency (${server})` },
+  ]),
+  { transport: "redis", pattern: /^drain a \d+-message backlog/, label: "drain a backlog (RSS)" },
 ];
 
 export function matchesExpected(row: { readonly transport: string; readonly case: string }, expected: ExpectedRow): boolean {

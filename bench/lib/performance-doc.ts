@@ -14,7 +14,7 @@ const repoRoot = join(import.meta.dirname, "..", "..");
 export const DEFAULT_RESULTS = join(repoRoot, "bench", "results", "latest.json");
 export const DEFAULT_DOC = join(repoRoot, "docs", "performance.md");
 
-const TITLES: Record<string, string> = { sqlite: "SQLite", rabbitmq: "RabbitMQ", nats: "NATS JetStream", postgres: "PostgreSQL", memory: "memory" };
+const TITLES: Record<string, string> = { sqlite: "SQLite", rabbitmq: "RabbitMQ", nats: "NATS JetStream", postgres: "PostgreSQL", redis: "Redis Streams", memory: "memory" };
 
 const show = (v: unknown): string => (v === null || v === undefined ? "–" : typeof v === "string" ? v : JSON.stringify(v));
 /** A table cell: pipes in a case name would split the cell. */

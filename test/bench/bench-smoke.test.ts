@@ -23,7 +23,7 @@ function runBench(out: string): Promise<{ code: number; stdout: string; stderr: 
   const args = ["--import", "tsx", join("bench", "run.ts"), "--quick", "--messages", "500", "--backlog", "1000", "--rate", "500", "--seconds", "1", "--out", out];
   return new Promise((resolve) => {
     // Generous: on a loaded 2-core machine the quick run alone can take a few minutes.
-    execFile(process.execPath, args, { timeout: 420_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, args, { timeout: 720_000 }, (err, stdout, stderr) => {
       resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
     });
   });
@@ -70,6 +70,13 @@ describe("bench", () => {
     const rabbitSpoolSkipped = r.stdout.includes("RabbitMQ spool cases skipped");
     const natsSkipped = r.stdout.includes("NATS cases skipped");
     const postgresSkipped = r.stdout.includes("PostgreSQL cases skipped");
+    const redisSkipped = r.stdout.includes("Redis cases skipped");
+    const redisDurableSkipped = redisSkipped || r.stdout.includes("Redis durable-server rows skipped");
+    const redisServerRows = (server: string): unknown[] => [
+      expect.stringMatching(new RegExp(`^redis: publish \\(${server}\\), \\d+ concurrent publishers`)),
+      expect.stringMatching(new RegExp(`^redis: consume\\+ack \\(${server}\\)`)),
+      expect.stringMatching(new RegExp(`^redis: publish→handler latency \\(${server}\\)`)),
+    ];
     expect(rows.map((row) => `${String(row["transport"])}: ${String(row["case"])}`)).toEqual([
       expect.stringMatching(/^sqlite: publish, 64 concurrent publishers/),
       expect.stringMatching(/^sqlite: consume\+ack/),
@@ -99,6 +106,9 @@ describe("bench", () => {
         expect.stringMatching(/^postgres: drain a 1000-message backlog/),
         expect.stringMatching(/^postgres: transactional publish: order INSERT \+ publishIn/),
       ]),
+      ...(redisSkipped ? [] : redisServerRows("shared server")),
+      ...(redisDurableSkipped ? [] : redisServerRows("own server, appendfsync always")),
+      ...(redisSkipped ? [] : [expect.stringMatching(/^redis: drain a 1000-message backlog/)]),
     ]);
     for (const row of rows) {
       for (const field of REQUIRED) expect(row, `${String(row["case"])} has ${field}`).toHaveProperty(field);
@@ -132,6 +142,7 @@ describe("bench", () => {
       expect(rabbitSpoolSkipped).toBe(false);
       expect(natsSkipped).toBe(false);
       expect(postgresSkipped).toBe(false);
+      expect(redisDurableSkipped).toBe(false);
     }
     for (const row of rows.filter((x) => String(x["case"]).startsWith("publish, spool enabled vs disabled"))) {
       expect(row["ratio"]).toEqual(expect.any(Number));
@@ -156,5 +167,5 @@ describe("bench", () => {
       }
       expect(rows.find((x) => x["transport"] === "postgres" && String(x["case"]).includes("latency"))!["peer_p99_ms"]).toEqual(expect.any(Number));
     }
-  }, 450_000);
+  }, 750_000);
 });

@@ -39,7 +39,8 @@ function decodeValue(value: string): string {
 /** NATS headers for `wire`; `messageId` becomes `Nats-Msg-Id` (the server's dedup) when given. */
 export function toNatsHeaders(wire: Readonly<Record<string, string>>, messageId: string | undefined, topic: string | undefined, attemptsBefore = 0): MsgHdrs {
   const h = natsHeaders();
-  for (const [name, value] of Object.entries(wire)) h.set(name, encodeValue(value));
+  // append, not set: the names of a record are distinct already, and the client's set looks every name up twice.
+  for (const [name, value] of Object.entries(wire)) h.append(name, encodeValue(value));
   if (topic !== undefined) h.set(TOPIC_HEADER, encodeValue(topic));
   if (attemptsBefore > 0) h.set(BASE_HEADER, String(attemptsBefore));
   // The server's duplicate window removes a producer retry with the same id.
@@ -53,9 +54,10 @@ export function fromNatsHeaders(h: MsgHdrs | undefined): { headers: Record<strin
   let topic: string | undefined;
   let attemptsBefore = 0;
   if (h === undefined) return { headers, topic, attemptsBefore };
-  for (const name of h.keys()) {
+  // Iterated, not looked up by name: the client's get() walks every name for each one.
+  for (const [name, values] of h) {
     if (/^nats-/i.test(name)) continue;
-    const value = decodeValue(h.get(name));
+    const value = decodeValue(values[0] ?? "");
     if (name === TOPIC_HEADER) topic = value;
     else if (name === BASE_HEADER) attemptsBefore = Number(value) || 0;
     else headers[name] = value;
@@ -66,6 +68,6 @@ export function fromNatsHeaders(h: MsgHdrs | undefined): { headers: Record<strin
 /** Bytes of the header block as sent (`NATS/1.0` line, `name: value` lines, blank line). */
 export function headerBytes(h: MsgHdrs): number {
   let n = "NATS/1.0\r\n\r\n".length;
-  for (const name of h.keys()) for (const value of h.values(name)) n += Buffer.byteLength(name) + 2 + Buffer.byteLength(value) + 2;
+  for (const [name, values] of h) for (const value of values) n += Buffer.byteLength(name) + 2 + Buffer.byteLength(value) + 2;
   return n;
 }

@@ -86,7 +86,11 @@ class PostgresTransportImpl implements PostgresTransport {
     this.tables = pgTableNames(options.tablePrefix);
     this.capabilities = Object.freeze({ nativeDelay: true, ordering: "key", maxMessageBytes: options.maxMessageBytes, priorities: PRIORITY_LEVELS });
     this.ownPool = options.pool === undefined;
-    this.pool = options.pool ?? new pg.Pool({ connectionString: options.connectionString, max: options.poolMax, connectionTimeoutMillis: 10_000 });
+    // A statement or connect into a blackholed network must fail in bounded time (the ROLLBACK after it too, so
+    // inTransaction drops the connection); keepAlive lets the kernel notice a dead peer on an idle one.
+    this.pool =
+      options.pool ??
+      new pg.Pool({ connectionString: options.connectionString, max: options.poolMax, connectionTimeoutMillis: 10_000, query_timeout: options.queryTimeoutMs, keepAlive: true });
     // An idle pooled client's error (the server restarted): the pool drops it; the next query fails or reconnects on its own.
     if (this.ownPool) this.pool.on("error", (err) => this.context.log.warn({ err }, "postgres transport: an idle pooled connection failed; the pool replaces it"));
     const announce = (groups: Iterable<string>): void => this.channel.signal(groups);

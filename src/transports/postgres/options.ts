@@ -42,6 +42,12 @@ export interface PostgresTransportOptions {
    * blackholed network waits for the kernel to give up on the connection (many minutes). Not applied to a `pool` you give.
    */
   readonly queryTimeoutMs?: number;
+  /**
+   * After this many rows acked by this transport, it runs `VACUUM (SKIP_LOCKED)` on the queue table in the
+   * background, so a busy queue does not wait for autovacuum's once-a-minute look (src/transports/postgres/vacuum.ts).
+   * Default 10000; 0 leaves the table to autovacuum alone.
+   */
+  readonly vacuumEvery?: number;
   /** How often the LISTEN connection must answer a `SELECT 1` (and within how long) before it is replaced as half-open, ms. Default 5000. */
   readonly listenCheckMs?: number;
 }
@@ -59,6 +65,7 @@ export interface ResolvedPostgresOptions {
   readonly listenConnectionString: string | undefined;
   readonly listenCheckMs: number;
   readonly queryTimeoutMs: number;
+  readonly vacuumEvery: number;
 }
 
 const PREFIX = /^[a-z_][a-z0-9_]{0,39}$/;
@@ -96,11 +103,12 @@ export function resolvePostgresOptions(o: PostgresTransportOptions): ResolvedPos
     listenConnectionString: o.listenConnectionString,
     listenCheckMs: int("listenCheckMs", o.listenCheckMs, 5_000, 50),
     queryTimeoutMs: int("queryTimeoutMs", o.queryTimeoutMs, 30_000, 100),
+    vacuumEvery: int("vacuumEvery", o.vacuumEvery, 10_000, 0),
   };
 }
 
 /** Query parameters the transport reads off a `postgres://` URL (the rest stay for node-postgres: sslmode, …). */
-const OURS = ["tablePrefix", "notify", "pollMinMs", "pollMaxMs", "migrate", "maxMessageBytes", "poolMax", "listenCheckMs", "queryTimeoutMs"] as const;
+const OURS = ["tablePrefix", "notify", "pollMinMs", "pollMaxMs", "migrate", "maxMessageBytes", "poolMax", "listenCheckMs", "queryTimeoutMs", "vacuumEvery"] as const;
 
 /** A prefix goes into identifiers unquoted: lower-case letters, digits and _ only. */
 export function checkTablePrefix(prefix: unknown, what: string): string {

@@ -23,6 +23,7 @@ import type {
   TransportContext,
 } from "../../transport/transport.js";
 import { AckBatcher } from "./ack-batcher.js";
+import { QueueVacuum } from "./vacuum.js";
 import { PgConsumers } from "./consumers.js";
 import { PgDeadLetterStore } from "./dead-letter-store.js";
 import { readDurability } from "./durability.js";
@@ -95,7 +96,8 @@ class PostgresTransportImpl implements PostgresTransport {
     if (this.ownPool) this.pool.on("error", (err) => this.context.log.warn({ err }, "postgres transport: an idle pooled connection failed; the pool replaces it"));
     const announce = (groups: Iterable<string>): void => this.channel.signal(groups);
     this.queue = new QueueStore(this.pool, options.tablePrefix, options.maxMessageBytes, options.notify, announce);
-    this.acks = new AckBatcher(this.queue);
+    const vacuum = new QueueVacuum(this.pool, this.tables.queue, options.vacuumEvery, this.context);
+    this.acks = new AckBatcher(this.queue, (rows) => vacuum.deletedRows(rows));
     this.deadLetters = new PgDeadLetterStore(this.pool, this.tables, async (groups) => {
       const list = [...groups];
       if (list.length === 0) return;

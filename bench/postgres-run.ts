@@ -102,13 +102,16 @@ async function measure(cfg: Config, schema: string, log: (line: string) => void,
   const notifyRows: Row[] = [];
   for (const publishers of NOTIFY_PUBLISHERS) {
     const on: number[] = [];
+    const rss: number[] = [];
     const off: number[] = [];
     for (let round = 1; round <= cfg.runs; round++) {
       const np = (notify: boolean): NotifyParams => ({ url, prefix: `notify_${notify ? "on" : "off"}_${publishers}_r${round}_`, messages: transactions, publishers, notify });
-      on.push((await runChild<NotifyResult>("postgres-notify", np(true), timeoutMs)).perS);
+      const withNotify = await runChild<NotifyResult>("postgres-notify", np(true), timeoutMs);
+      on.push(withNotify.perS);
+      rss.push(withNotify.rssMb);
       off.push((await runChild<NotifyResult>("postgres-notify", np(false), timeoutMs)).perS);
     }
-    notifyRows.push(notifyRow(publishers, on, off));
+    notifyRows.push(notifyRow(publishers, on, off, Math.max(...rss)));
     log(`postgres NOTIFY, ${publishers} publishers: on ${on.join("/")} off ${off.join("/")} msg/s`);
   }
 
@@ -180,9 +183,10 @@ function txRow(name: string, r: Rounds): Row {
  * Publishing with NOTIFY on against off, `publishers` connections each committing one message per transaction:
  * msgs_per_s is NOTIFY on; notes hold NOTIFY off and on ÷ off, the median of the per-round ratios.
  */
-function notifyRow(publishers: number, on: number[], off: number[]): Row {
+function notifyRow(publishers: number, on: number[], off: number[], rssMb: number): Row {
   const out = emptyRow("postgres", `publish with NOTIFY on vs off, ${publishers} concurrent single-message transactions`);
   out.msgs_per_s = roundInt(median(on));
+  out.rss_mb = rssMb;
   out.runs = { notify_on_msgs_per_s: on, notify_off_msgs_per_s: off, on_off_ratio: ratios(on, off) };
   out.notes = { notify_off_msgs_per_s: roundInt(median(off)), on_off_ratio: median(out.runs["on_off_ratio"]!), publishers };
   return out;

@@ -11,6 +11,7 @@ import { emptyHeaders } from "../../src/envelope/wire.js";
 import { uuidv7 } from "../../src/envelope/uuidv7.js";
 import { postgresTransport } from "../../src/transports/postgres/index.js";
 import { rate } from "../lib/measure.js";
+import { RssSampler } from "../lib/rss-sampler.js";
 
 export interface NotifyParams {
   /** postgres:// URL (with the schema the tables go in as search_path). */
@@ -23,6 +24,7 @@ export interface NotifyParams {
 
 export interface NotifyResult {
   readonly perS: number;
+  readonly rssMb: number;
 }
 
 const TOPIC = "order.placed";
@@ -33,6 +35,7 @@ export async function pgNotifyPublish(p: NotifyParams): Promise<NotifyResult> {
   try {
     await transport.bind("billing", [TOPIC]);
     let started = 0;
+    const rss = new RssSampler().start();
     const t0 = performance.now();
     await Promise.all(Array.from({ length: p.publishers }, async () => {
       const client = await transport.pool.connect();
@@ -59,7 +62,7 @@ export async function pgNotifyPublish(p: NotifyParams): Promise<NotifyResult> {
         client.release();
       }
     }));
-    return { perS: rate(p.messages, performance.now() - t0) };
+    return { perS: rate(p.messages, performance.now() - t0), rssMb: rss.stop().peakMb };
   } finally {
     await transport.close();
   }

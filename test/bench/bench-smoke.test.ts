@@ -98,6 +98,9 @@ describe("bench", () => {
         expect.stringMatching(/^postgres: .*latency/),
         expect.stringMatching(/^postgres: drain a 1000-message backlog/),
         expect.stringMatching(/^postgres: transactional publish: order INSERT \+ publishIn/),
+        expect.stringMatching(/^postgres: publish with NOTIFY on vs off, 1 concurrent/),
+        expect.stringMatching(/^postgres: publish with NOTIFY on vs off, 16 concurrent/),
+        expect.stringMatching(/^postgres: publish with NOTIFY on vs off, 32 concurrent/),
       ]),
     ]);
     for (const row of rows) {

@@ -6,6 +6,7 @@
 import type { bullmqThroughput } from "./cases/bullmq.js";
 import type { natsLatencyRaw } from "./cases/nats.js";
 import type { pgLatency } from "./cases/postgres.js";
+import type { pgNotifyPublish } from "./cases/postgres-notify.js";
 import type { pgTxPublish } from "./cases/postgres-tx.js";
 import type { rabbitRaw } from "./cases/rabbitmq.js";
 import type { redisLatencyMissive, redisRaw } from "./cases/redis.js";
@@ -14,7 +15,7 @@ import type { spoolPublish } from "./cases/spool.js";
 import type { outboxRelay } from "./outbox-cases.js";
 
 // Parameters come from the orchestrator, which builds them per case.
-type AnyParams = Parameters<typeof sqliteRaw>[0] & Parameters<typeof sqliteDrain>[0] & Parameters<typeof sqliteLatency>[0] & Parameters<typeof bullmqThroughput>[0] & Parameters<typeof outboxRelay>[0] & Parameters<typeof rabbitRaw>[0] & Parameters<typeof spoolPublish>[0] & Parameters<typeof natsLatencyRaw>[0] & Parameters<typeof pgLatency>[0] & Parameters<typeof pgTxPublish>[0] & Parameters<typeof redisRaw>[0] & Parameters<typeof redisLatencyMissive>[0];
+type AnyParams = Parameters<typeof sqliteRaw>[0] & Parameters<typeof sqliteDrain>[0] & Parameters<typeof sqliteLatency>[0] & Parameters<typeof bullmqThroughput>[0] & Parameters<typeof outboxRelay>[0] & Parameters<typeof rabbitRaw>[0] & Parameters<typeof spoolPublish>[0] & Parameters<typeof natsLatencyRaw>[0] & Parameters<typeof pgLatency>[0] & Parameters<typeof pgTxPublish>[0] & Parameters<typeof redisRaw>[0] & Parameters<typeof redisLatencyMissive>[0] & Parameters<typeof pgNotifyPublish>[0];
 type Case = (p: AnyParams) => unknown;
 
 // Loaded on demand: a case's child loads only its own broker client, so one that is missing or
@@ -55,6 +56,7 @@ const cases: Record<string, () => Promise<Case>> = {
   "redis-latency": async () => (await import("./cases/redis.js")).redisLatencyMissive,
   "redis-fill": async () => (await import("./cases/redis.js")).redisFill,
   "redis-drain": async () => (await import("./cases/redis.js")).redisDrain,
+  "postgres-notify": async () => (await import("./cases/postgres-notify.js")).pgNotifyPublish,
 };
 
 const [name, json] = process.argv.slice(2);

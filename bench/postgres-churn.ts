@@ -1,11 +1,12 @@
 /**
  * Churn: `messages` pass through one PostgreSQL queue (published in batches,
  * drained by one subscription with batched acks, while the publisher keeps
- * going), then the queue table's and its indexes' sizes, with autovacuum at
- * the server's settings. Prints the sizes right after the drain and again
- * after `settleMs` (autovacuum's chance to run).
+ * going, at most `backlog` messages ahead of it: a queue in steady state,
+ * not a million-message backlog), then the queue table's and its indexes'
+ * sizes, with autovacuum at the server's settings. Prints the sizes right
+ * after the drain and again after `settleMs` (autovacuum's chance to run).
  *
- *   npx tsx bench/postgres-churn.ts [messages=1000000] [batch=500] [settleMs=60000]
+ *   npx tsx bench/postgres-churn.ts [messages=1000000] [batch=500] [settleMs=60000] [backlog=20000]
  */
 import { randomBytes } from "node:crypto";
 import pg from "pg";
@@ -17,6 +18,7 @@ const URL = process.env["MISSIVE_PG_URL"] ?? "postgres://postgres@127.0.0.1:5432
 const total = Number(process.argv[2] ?? 1_000_000);
 const batchSize = Number(process.argv[3] ?? 500);
 const settleMs = Number(process.argv[4] ?? 60_000);
+const backlog = Number(process.argv[5] ?? 20_000);
 const prefix = `churn_${randomBytes(4).toString("hex")}_`;
 const topic = "churn.event";
 const body = Buffer.from(JSON.stringify({ orderId: "4821", totalCents: 15900, note: "x".repeat(64) }));
@@ -51,8 +53,11 @@ try {
   const sub = await consumer.subscribe({ group: "churn", topics: [topic], prefetch: 1000, ordered: true, leaseMs: 30_000 });
   const started = performance.now();
   let published = 0;
+  let drained = 0;
   const publishing = (async () => {
     while (published < total) {
+      // Unbounded, the publisher runs ahead and the table's size is the backlog's, not the churn's.
+      while (published - drained >= backlog) await new Promise((r) => setTimeout(r, 5));
       const n = Math.min(batchSize, total - published);
       const batch = Array.from({ length: n }, (_, j) => message(published + j));
       const results = await producer.publish(batch);
@@ -60,7 +65,6 @@ try {
       published += n;
     }
   })();
-  let drained = 0;
   let lastReport = 0;
   while (drained < total) {
     const got = await sub.receive(1000, 1_000);

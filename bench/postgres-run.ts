@@ -11,6 +11,7 @@
  */
 import { randomBytes } from "node:crypto";
 import type { PgLatencyParams, PgParams } from "./cases/postgres.js";
+import type { NotifyParams, NotifyResult } from "./cases/postgres-notify.js";
 import type { TxPublishParams, TxPublishResult } from "./cases/postgres-tx.js";
 import type { DrainResult, LatencyResult, ThroughputResult } from "./cases/sqlite.js";
 import type { BenchConfig } from "./lib/args.js";
@@ -28,6 +29,11 @@ const CONCURRENCY = 64;
 const PREFETCH = 256;
 /** Concurrent transactions of the transactional-publish row (bench/postgres-tx-publish.ts's default). */
 const TX_CONCURRENCY = 8;
+/**
+ * Concurrent single-message transactions of the NOTIFY rows. Each is a connection of the shared server
+ * (max_connections 100 there, other runs share it), so 32 rather than 64.
+ */
+const NOTIFY_PUBLISHERS = [1, 16, 32] as const;
 
 /** pg-boss commits each `send` on its own: on a disk with slow fsyncs its publish phase alone can take minutes. */
 const PEER_TIMEOUT_FACTOR = 3;
@@ -92,6 +98,23 @@ async function measure(cfg: Config, schema: string, log: (line: string) => void,
   }
   if (!cfg.peer) log("pg-boss peer skipped: --no-peer given");
 
+  log("postgres: NOTIFY on and off under concurrent single-message transactions…");
+  const notifyRows: Row[] = [];
+  for (const publishers of NOTIFY_PUBLISHERS) {
+    const on: number[] = [];
+    const rss: number[] = [];
+    const off: number[] = [];
+    for (let round = 1; round <= cfg.runs; round++) {
+      const np = (notify: boolean): NotifyParams => ({ url, prefix: `notify_${notify ? "on" : "off"}_${publishers}_r${round}_`, messages: transactions, publishers, notify });
+      const withNotify = await runChild<NotifyResult>("postgres-notify", np(true), timeoutMs);
+      on.push(withNotify.perS);
+      rss.push(withNotify.rssMb);
+      off.push((await runChild<NotifyResult>("postgres-notify", np(false), timeoutMs)).perS);
+    }
+    notifyRows.push(notifyRow(publishers, on, off, Math.max(...rss)));
+    log(`postgres NOTIFY, ${publishers} publishers: on ${on.join("/")} off ${off.join("/")} msg/s`);
+  }
+
   log(`postgres: publish→handler latency at ${cfg.rate} msg/s…`);
   const latency = (prefix: string): PgLatencyParams => ({ ...params(prefix, 0), rate: cfg.rate, seconds: cfg.seconds });
   const lat = await runChild<LatencyResult>("postgres-latency", latency("latency_"), timeoutMs);
@@ -124,6 +147,7 @@ async function measure(cfg: Config, schema: string, log: (line: string) => void,
   d.notes = drainNotes(drain);
   rows.push(d);
   rows.push(txRow(`transactional publish: order INSERT + publishIn in one transaction, ${TX_CONCURRENCY} concurrent`, r));
+  rows.push(...notifyRows);
   const summary = [drainSummary("postgres", drain)];
   return { rows, summary };
 }
@@ -152,5 +176,18 @@ function txRow(name: string, r: Rounds): Row {
     keyed: true,
     notify: true,
   };
+  return out;
+}
+
+/**
+ * Publishing with NOTIFY on against off, `publishers` connections each committing one message per transaction:
+ * msgs_per_s is NOTIFY on; notes hold NOTIFY off and on ÷ off, the median of the per-round ratios.
+ */
+function notifyRow(publishers: number, on: number[], off: number[], rssMb: number): Row {
+  const out = emptyRow("postgres", `publish with NOTIFY on vs off, ${publishers} concurrent single-message transactions`);
+  out.msgs_per_s = roundInt(median(on));
+  out.rss_mb = rssMb;
+  out.runs = { notify_on_msgs_per_s: on, notify_off_msgs_per_s: off, on_off_ratio: ratios(on, off) };
+  out.notes = { notify_off_msgs_per_s: roundInt(median(off)), on_off_ratio: median(out.runs["on_off_ratio"]!), publishers };
   return out;
 }

@@ -48,6 +48,9 @@ export const EXPECTED_ROWS: readonly ExpectedRow[] = [
     { transport: "redis", pattern: new RegExp(`^publish→handler latency \\(${server}\\)`), label: `publish→handler latency (${server})` },
   ]),
   { transport: "redis", pattern: /^drain a \d+-message backlog/, label: "drain a backlog (RSS)" },
+  { transport: "postgres", pattern: /^publish with NOTIFY on vs off, 1 concurrent/, label: "publish with NOTIFY on vs off, 1 single-message transaction at a time" },
+  { transport: "postgres", pattern: /^publish with NOTIFY on vs off, 16 concurrent/, label: "publish with NOTIFY on vs off, 16 concurrent single-message transactions" },
+  { transport: "postgres", pattern: /^publish with NOTIFY on vs off, 32 concurrent/, label: "publish with NOTIFY on vs off, 32 concurrent single-message transactions" },
 ];
 
 export function matchesExpected(row: { readonly transport: string; readonly case: string }, expected: ExpectedRow): boolean {

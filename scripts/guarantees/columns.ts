@@ -41,6 +41,8 @@ const CONFIGURATIONS: ReadonlyArray<readonly [RegExp, string]> = [
   [/faults\/nats/, "a nats-server 2.9 of the test's own on another loopback port (JetStream, file storage), streams with 1 replica; resets and blackholes through a TCP proxy of the test's own"],
   [/nats/, "the shared nats-server 2.9 (127.0.0.1:4222, JetStream, file storage), streams with 1 replica and a prefix of the test's own"],
   [/faults\/postgres-restart/, "a PostgreSQL 15 cluster of the test's own (initdb into a temp dir, another loopback port, server defaults: fsync on, synchronous_commit on)"],
+  [/faults\/postgres-network/, "the shared PostgreSQL 15 (127.0.0.1:5432, db test; fsync on, synchronous_commit on), tables with a prefix of the test's own; the pool and the LISTEN connection through a TCP proxy of the test's own"],
+  [/faults\/postgres-producer-sigkill/, "the shared PostgreSQL 15 (127.0.0.1:5432, db test; fsync on, synchronous_commit on), tables with a prefix of the test's own, written by a producer process SIGKILLed by the test"],
   [/faults\/postgres-listen-halfopen/, "the shared PostgreSQL 15 (127.0.0.1:5432, db test; fsync on, synchronous_commit on), tables with a prefix of the test's own; the LISTEN connection through a TCP proxy of the test's own"],
   [/faults\/postgres/, "the shared PostgreSQL 15 (127.0.0.1:5432, db test; fsync on, synchronous_commit on), tables with a prefix of the test's own, shared by consumer processes SIGKILLed by the test"],
   [/postgres/, "the shared PostgreSQL 15 (127.0.0.1:5432, db test; fsync on, synchronous_commit on, autovacuum off), tables with a prefix of the test's own"],

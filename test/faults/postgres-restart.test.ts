@@ -44,7 +44,7 @@ describe("faults - postgres own cluster: SIGKILL and restart, doctor", () => {
     return missive({ service: "pg-fault", transport, inbox: inbox as InboxStore<unknown>, publisher: { timeout: "60s" } });
   }
 
-  it("faults - postgres: SIGKILL of the postmaster mid-stream and a restart lose no confirmed message, double no effect, break no key's order", async () => {
+  it("faults - postgres: SIGKILL and restart of the server (the postmaster, mid-stream) loses no confirmed message, doubles no effect, breaks no key's order", async () => {
     const prefix = `f_${randomBytes(4).toString("hex")}_`;
     const db = new pg.Pool({ connectionString: server.url, max: 2 });
     db.on("error", () => undefined); // the kill below breaks idle clients; the reads after the restart use fresh ones

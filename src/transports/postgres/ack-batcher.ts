@@ -17,7 +17,11 @@ export class AckBatcher {
   private pending: Pending[] = [];
   private running = false;
 
-  constructor(private readonly queue: QueueStore) {}
+  constructor(
+    private readonly queue: QueueStore,
+    /** How many queue rows each committed batch deleted (the queue vacuum counts them). */
+    private readonly onDeleted: (rows: number) => void = () => {},
+  ) {}
 
   ack(lease: LeaseRef): Promise<boolean> {
     return new Promise<boolean>((resolve, reject) => {
@@ -36,6 +40,7 @@ export class AckBatcher {
       try {
         const kept = await this.queue.ackMany(batch.map((p) => p.lease));
         batch.forEach((p, i) => p.resolve(kept[i] ?? false));
+        this.onDeleted(kept.filter(Boolean).length);
       } catch (err) {
         // Nothing of the batch committed: each caller gets the error and may ack again.
         for (const p of batch) p.reject(err);

@@ -36,6 +36,18 @@ export interface PostgresTransportOptions {
    * behind PgBouncer in transaction mode point this at the server itself. Default: the pool's server.
    */
   readonly listenConnectionString?: string;
+  /**
+   * A statement on the transport's own pool that has no answer within this long fails (node-postgres
+   * `query_timeout`) and its connection is dropped, ms. Default 30000. Without it a statement sent into a
+   * blackholed network waits for the kernel to give up on the connection (many minutes). Not applied to a `pool` you give.
+   */
+  readonly queryTimeoutMs?: number;
+  /**
+   * After this many rows acked by this transport, it runs `VACUUM (SKIP_LOCKED)` on the queue table in the
+   * background, so a busy queue does not wait for autovacuum's once-a-minute look (src/transports/postgres/vacuum.ts).
+   * Default 10000; 0 leaves the table to autovacuum alone.
+   */
+  readonly vacuumEvery?: number;
   /** How often the LISTEN connection must answer a `SELECT 1` (and within how long) before it is replaced as half-open, ms. Default 5000. */
   readonly listenCheckMs?: number;
 }
@@ -52,6 +64,8 @@ export interface ResolvedPostgresOptions {
   readonly poolMax: number;
   readonly listenConnectionString: string | undefined;
   readonly listenCheckMs: number;
+  readonly queryTimeoutMs: number;
+  readonly vacuumEvery: number;
 }
 
 const PREFIX = /^[a-z_][a-z0-9_]{0,39}$/;
@@ -88,11 +102,13 @@ export function resolvePostgresOptions(o: PostgresTransportOptions): ResolvedPos
     poolMax: int("poolMax", o.poolMax, 10, 1),
     listenConnectionString: o.listenConnectionString,
     listenCheckMs: int("listenCheckMs", o.listenCheckMs, 5_000, 50),
+    queryTimeoutMs: int("queryTimeoutMs", o.queryTimeoutMs, 30_000, 100),
+    vacuumEvery: int("vacuumEvery", o.vacuumEvery, 10_000, 0),
   };
 }
 
 /** Query parameters the transport reads off a `postgres://` URL (the rest stay for node-postgres: sslmode, …). */
-const OURS = ["tablePrefix", "notify", "pollMinMs", "pollMaxMs", "migrate", "maxMessageBytes", "poolMax", "listenCheckMs"] as const;
+const OURS = ["tablePrefix", "notify", "pollMinMs", "pollMaxMs", "migrate", "maxMessageBytes", "poolMax", "listenCheckMs", "queryTimeoutMs", "vacuumEvery"] as const;
 
 /** A prefix goes into identifiers unquoted: lower-case letters, digits and _ only. */
 export function checkTablePrefix(prefix: unknown, what: string): string {

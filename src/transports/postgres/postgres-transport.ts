@@ -23,6 +23,7 @@ import type {
   TransportContext,
 } from "../../transport/transport.js";
 import { AckBatcher } from "./ack-batcher.js";
+import { QueueVacuum } from "./vacuum.js";
 import { PgConsumers } from "./consumers.js";
 import { PgDeadLetterStore } from "./dead-letter-store.js";
 import { readDurability } from "./durability.js";
@@ -86,12 +87,17 @@ class PostgresTransportImpl implements PostgresTransport {
     this.tables = pgTableNames(options.tablePrefix);
     this.capabilities = Object.freeze({ nativeDelay: true, ordering: "key", maxMessageBytes: options.maxMessageBytes, priorities: PRIORITY_LEVELS });
     this.ownPool = options.pool === undefined;
-    this.pool = options.pool ?? new pg.Pool({ connectionString: options.connectionString, max: options.poolMax, connectionTimeoutMillis: 10_000 });
+    // A statement or connect into a blackholed network must fail in bounded time (the ROLLBACK after it too, so
+    // inTransaction drops the connection); keepAlive lets the kernel notice a dead peer on an idle one.
+    this.pool =
+      options.pool ??
+      new pg.Pool({ connectionString: options.connectionString, max: options.poolMax, connectionTimeoutMillis: 10_000, query_timeout: options.queryTimeoutMs, keepAlive: true });
     // An idle pooled client's error (the server restarted): the pool drops it; the next query fails or reconnects on its own.
     if (this.ownPool) this.pool.on("error", (err) => this.context.log.warn({ err }, "postgres transport: an idle pooled connection failed; the pool replaces it"));
     const announce = (groups: Iterable<string>): void => this.channel.signal(groups);
     this.queue = new QueueStore(this.pool, options.tablePrefix, options.maxMessageBytes, options.notify, announce);
-    this.acks = new AckBatcher(this.queue);
+    const vacuum = new QueueVacuum(this.pool, this.tables.queue, options.vacuumEvery, this.context);
+    this.acks = new AckBatcher(this.queue, (rows) => vacuum.deletedRows(rows));
     this.deadLetters = new PgDeadLetterStore(this.pool, this.tables, async (groups) => {
       const list = [...groups];
       if (list.length === 0) return;

@@ -37,6 +37,7 @@ const CONFIGURATIONS: ReadonlyArray<readonly [RegExp, string]> = [
   [/nats-cluster/, "3 nats-server 2.9 processes of the test's own on loopback ports, streams with 3 replicas, file storage"],
   [/conformance\/nats\.conformance/, "a nats-server 2.9 of the test's own (JetStream, file storage, max_payload 8 MiB so an over-limit body reaches missive), streams with 1 replica"],
   [/faults\/nats-network/, "the shared nats-server 2.9 (127.0.0.1:4222, JetStream, file storage), streams with 1 replica and a prefix of the test's own, reached through a TCP proxy of the test's own that resets or blackholes"],
+  [/faults\/nats-key-order/, "the shared nats-server 2.9 (127.0.0.1:4222, JetStream, file storage), streams with 1 replica and a prefix of the test's own, shared by two ordered consumer processes, one SIGKILLed by the test"],
   [/faults\/nats-consumer-sigkill/, "the shared nats-server 2.9 (127.0.0.1:4222, JetStream, file storage), streams with 1 replica and a prefix of the test's own, shared by consumer processes SIGKILLed by the test"],
   [/faults\/nats/, "a nats-server 2.9 of the test's own on another loopback port (JetStream, file storage), streams with 1 replica; resets and blackholes through a TCP proxy of the test's own"],
   [/nats/, "the shared nats-server 2.9 (127.0.0.1:4222, JetStream, file storage), streams with 1 replica and a prefix of the test's own"],

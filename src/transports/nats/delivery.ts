@@ -25,6 +25,8 @@ export interface DeliveryHost {
   /** False once the connection this delivery came on is gone for good. */
   readonly live: boolean;
   done(delivery: NatsDelivery): void;
+  /** Release with a nak (an ordered group's partition), not a copy. */
+  releasesInPlace?(delivery: NatsDelivery): boolean;
 }
 
 export class NatsDelivery implements Delivery {
@@ -74,8 +76,13 @@ export class NatsDelivery implements Delivery {
     return this.settle("dead-letter", "+ACK", () => this.host.storeDeadLetter(this, headers));
   }
 
-  /** A copy at the end of the group's own stream (deliverable at once, headers unchanged, same attempt), then an ack. */
+  /**
+   * A copy at the end of the group's own stream (deliverable at once, headers unchanged, same attempt), then an ack.
+   * A partition of an ordered group naks instead (ADR 012): the copy would come after later messages of its key. The
+   * nak counts in num_delivered, so the next delivery's attempt is one higher.
+   */
   release(): Promise<void> {
+    if (this.host.releasesInPlace?.(this) === true) return this.settle("release", "-NAK");
     return this.settle("release", "+ACK", () => this.host.requeue(this, this.attempt - 1));
   }
 

@@ -11,6 +11,16 @@
  * capturing `<prefix>.g.<group>`. A group has one durable pull consumer per
  * stream it reads, named after the group. Dead letters go to `<PREFIX>_DLQ`,
  * capturing `<prefix>.dlq.<group>`.
+ *
+ * Key order across processes (ADR 012): a keyed topic publish goes to
+ * `<prefix>.t.<topic>.<b7>.<b6>…<b0>`, the low 8 bits of the key's hash
+ * (runtime/key-hash.ts) one token each, so partition i of N (a power of two)
+ * is one filter subject with wildcards for the high bits. An ordered group
+ * has a consumer `<group>_P<i>` per partition (`_P` is no escape
+ * encodeToken makes, so no group name collides) and its consumer named after
+ * the group filters the bare subject (unkeyed messages, plain clients).
+ * Partition owners are entries of `<PREFIX>_LOCKS` at
+ * `<prefix>.lock.<group>.<i>`.
  */
 const KEEP = /^[A-Za-z0-9-]$/;
 
@@ -39,6 +49,13 @@ export function decodeToken(token: string): string {
   return Buffer.from(bytes).toString("utf8");
 }
 
+/** The low `count` bits of `n`, most significant first, as `count` tokens `0`/`1` joined by dots. */
+function hashBits(n: number, count: number): string {
+  const out: string[] = [];
+  for (let bit = count - 1; bit >= 0; bit--) out.push(String((n >>> bit) & 1));
+  return out.join(".");
+}
+
 export interface NatsNames {
   topicStream(topic: string): string;
   topicSubject(topic: string): string;
@@ -48,6 +65,15 @@ export interface NatsNames {
   deadLetterStream(): string;
   /** `*` for every group's. */
   deadLetterSubject(group: string): string;
+  /** The subject of a keyed topic publish: the bare subject and the hash's low 8 bits, one token each. */
+  partitionSubject(topic: string, hash: number): string;
+  /** The filter of partition `index` of `partitions` on a topic stream. */
+  partitionFilter(topic: string, index: number, partitions: number): string;
+  partitionConsumer(group: string, index: number): string;
+  lockStream(): string;
+  lockSubject(group: string, index: number): string;
+  /** What the lock stream captures: every lock of this prefix. */
+  lockSubjects(): string;
   /** The topic of a topic stream of this prefix, or undefined for any other stream. */
   topicOfStream(stream: string): string | undefined;
   /** The group of a group stream of this prefix, or undefined. */
@@ -67,6 +93,15 @@ export function natsNames(prefix: string): NatsNames {
     consumer: (group) => encodeToken(group),
     deadLetterStream: () => `${streamPrefix}_DLQ`,
     deadLetterSubject: (group) => `${subjectPrefix}.dlq.${group === "*" ? "*" : encodeToken(group)}`,
+    partitionSubject: (topic, hash) => `${subjectPrefix}.t.${encodeToken(topic)}.${hashBits(hash, 8)}`,
+    partitionFilter: (topic, index, partitions) => {
+      const k = Math.log2(partitions);
+      return `${subjectPrefix}.t.${encodeToken(topic)}.${[...Array<string>(8 - k).fill("*"), ...(k === 0 ? [] : [hashBits(index, k)])].join(".")}`;
+    },
+    partitionConsumer: (group, index) => `${encodeToken(group)}_P${index}`,
+    lockStream: () => `${streamPrefix}_LOCKS`,
+    lockSubject: (group, index) => `${subjectPrefix}.lock.${encodeToken(group)}.${index}`,
+    lockSubjects: () => `${subjectPrefix}.lock.>`,
     topicOfStream: (stream) => (stream.startsWith(t) ? decodeToken(stream.slice(t.length)) : undefined),
     groupOfStream: (stream) => (stream.startsWith(g) ? decodeToken(stream.slice(g.length)) : undefined),
   };

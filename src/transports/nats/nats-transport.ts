@@ -2,8 +2,9 @@
  * The NATS JetStream transport (ADR 010, docs/transports/nats.md): a
  * stream per topic and one per group, a durable pull consumer per group
  * and stream, PubAck as the confirm with the message id as `Nats-Msg-Id`.
- * Dead letters go to a stream of their own. No native delay or key order
- * across consumers on server 2.9: the runtime fills those in.
+ * Dead letters go to a stream of their own. No native delay on server
+ * 2.9 (the runtime fills it in); key order across processes by partition
+ * consumers with one owner each (ordered-gate.ts, ADR 012).
  */
 import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
 import { AuthorizationError, type NatsConnection } from "@nats-io/nats-core";
@@ -30,6 +31,9 @@ import { parseNatsUrl, resolveNatsOptions, type NatsTransportOptions, type Resol
 import { requeueCopy, WindowedPublisher } from "./publisher.js";
 import { readNatsStats } from "./stats.js";
 import { NatsSubscription, type PullSource } from "./subscription.js";
+import { OrderedGate } from "./ordered-gate.js";
+import { PartitionLocks } from "./partition-locks.js";
+import { PartitionOwner, type PartitionProbe } from "./partition-owner.js";
 import { Topology } from "./topology.js";
 
 /** How long connect, ping and the management calls wait, ms. */
@@ -75,7 +79,7 @@ class NatsTransportImpl implements NatsTransport {
     this.deadLetters = new NatsDeadLetterStore({ link: () => this.link() }, this.names, options.replicas, options.create);
     this.capabilities = Object.freeze({
       nativeDelay: false,
-      ordering: "none",
+      ordering: "key",
       maxMessageBytes: options.maxMessageBytes,
       attempts: "exact",
       leaseRenewal: "transport",
@@ -104,7 +108,9 @@ class NatsTransportImpl implements NatsTransport {
   }
 
   async subscribe(o: SubscribeOptions): Promise<Subscription> {
+    if (o.ordered && o.temporary !== true) return this.subscribeOrdered(o);
     const { nc, topology } = await this.link();
+    if (o.temporary !== true) await topology.refuseOrdered(o.group, o.topics);
     await topology.bind(o.group, o.topics, o.leaseMs);
     if (o.temporary === true) this.temporaryGroups.add(o.group);
     const consumer = this.names.consumer(o.group);
@@ -123,6 +129,47 @@ class NatsTransportImpl implements NatsTransport {
       }
     }, this.deadLetters, (d, attemptsBefore) => requeueCopy(nc, this.names, d, attemptsBefore, this.options.publishTimeoutMs));
     this.subscriptions.add(sub);
+    return sub;
+  }
+
+  /** An ordered group (ADR 012): partition consumers on every topic stream, pulled only while this member owns them. */
+  private async subscribeOrdered(o: SubscribeOptions): Promise<Subscription> {
+    const { nc, jsm, topology } = await this.link();
+    const n = this.options.partitions;
+    await topology.bindOrdered(o.group, o.topics, n, o.leaseMs);
+    const locks = new PartitionLocks(nc, this.names, this.options.replicas);
+    await locks.ensure(jsm);
+    const consumer = this.names.consumer(o.group);
+    const ensure = (): Promise<boolean> => topology.bindOrdered(o.group, o.topics, n, o.leaseMs);
+    const sources: PullSource[] = [
+      { stream: this.names.groupStream(o.group), consumer, topic: undefined, ensure },
+      ...o.topics.flatMap((topic) => [
+        { stream: this.names.topicStream(topic), consumer, topic, ensure },
+        ...Array.from({ length: n }, (_, partition) => ({ stream: this.names.topicStream(topic), consumer: this.names.partitionConsumer(o.group, partition), topic, ensure, partition })),
+      ]),
+    ];
+    const probe = async (index: number): Promise<PartitionProbe> => {
+      let pending = 0;
+      let ackWaitMs = o.leaseMs;
+      for (const topic of o.topics) {
+        const info = await jsm.consumers.info(this.names.topicStream(topic), this.names.partitionConsumer(o.group, index));
+        pending += info.num_ack_pending;
+        ackWaitMs = Math.max(ackWaitMs, Math.ceil((info.config.ack_wait ?? 0) / 1_000_000));
+      }
+      return { pending, ackWaitMs };
+    };
+    const owner: PartitionOwner = new PartitionOwner({
+      locks, group: o.group, partitions: n, probe, log: this.context.log,
+      holding: (index): number => gate.holding(index),
+      changed: () => sub.poke(),
+    });
+    const gate: OrderedGate = new OrderedGate(owner, this.context.log, o.group);
+    const sub = new NatsSubscription(nc, sources, o.group, o.prefetch, o.leaseMs, this.context, this.connection, async (closed) => {
+      this.subscriptions.delete(closed);
+    }, this.deadLetters, (d, attemptsBefore) => requeueCopy(nc, this.names, d, attemptsBefore, this.options.publishTimeoutMs), gate);
+    this.subscriptions.add(sub);
+    // Claims start only now: holding() and changed() reach the gate and the subscription.
+    await owner.start();
     return sub;
   }
 

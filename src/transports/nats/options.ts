@@ -26,6 +26,8 @@ export interface NatsTransportOptions {
   readonly pass?: string;
   /** Create streams and consumers when missing. Default `true`; the CLI passes `false`. */
   readonly create?: boolean;
+  /** Partitions of an ordered group (a power of two, 1 to 256): at most this many members of it work at once (ADR 012). Default 16. */
+  readonly partitions?: number;
 }
 
 export interface ResolvedNatsOptions {
@@ -40,6 +42,7 @@ export interface ResolvedNatsOptions {
   readonly user: string | undefined;
   readonly pass: string | undefined;
   readonly create: boolean;
+  readonly partitions: number;
 }
 
 export const NATS_DEFAULTS = {
@@ -51,6 +54,7 @@ export const NATS_DEFAULTS = {
   maxMessageBytes: 1024 * 1024,
   pingIntervalMs: 10_000,
   create: true,
+  partitions: 16,
 } as const;
 
 function positive(name: string, value: number): number {
@@ -64,7 +68,10 @@ export function resolveNatsOptions(options: NatsTransportOptions): ResolvedNatsO
   if (![1, 3, 5].includes(replicas)) throw new ConfigurationError(`nats: replicas must be 1, 3 or 5, got ${replicas}`);
   const prefix = options.prefix ?? NATS_DEFAULTS.prefix;
   if (prefix === "") throw new ConfigurationError("nats: prefix must not be empty");
+  const partitions = positive("partitions", options.partitions ?? NATS_DEFAULTS.partitions);
+  if (partitions > 256 || (partitions & (partitions - 1)) !== 0) throw new ConfigurationError(`nats: partitions must be a power of two from 1 to 256, got ${partitions}`);
   return {
+    partitions,
     servers: [...options.servers],
     prefix,
     replicas,

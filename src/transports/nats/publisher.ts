@@ -11,6 +11,7 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import { ClosedConnectionError, DrainingConnectionError, RequestError, TimeoutError } from "@nats-io/nats-core";
 import { ConnectionError, MessageTooLargeError, PublishTimeoutError, TransientError, UnroutableError } from "../../errors.js";
 import type { OutgoingMessage, PublishResult } from "../../transport/transport.js";
+import { keyHash } from "../../runtime/key-hash.js";
 import { headerBytes, toNatsHeaders } from "./headers.js";
 import type { NatsDelivery } from "./delivery.js";
 import type { NatsNames } from "./names.js";
@@ -85,7 +86,8 @@ async function publishOne(nc: NatsConnection, names: NatsNames, m: OutgoingMessa
   const headers = toNatsHeaders(m.wire.headers, direct ? undefined : m.id, direct ? m.topic : undefined);
   const size = m.wire.body.byteLength + headerBytes(headers);
   if (size > limit) return new MessageTooLargeError(`nats: message ${m.id} is ${size} bytes, over the limit of ${limit} (the server's max_payload caps it)`);
-  const subject = direct ? names.groupSubject(m.group!) : names.topicSubject(m.topic);
+  // A keyed topic publish carries its key's hash in the subject: ordered groups consume it by partition (ADR 012).
+  const subject = direct ? names.groupSubject(m.group!) : m.key === undefined ? names.topicSubject(m.topic) : names.partitionSubject(m.topic, keyHash(m.key));
   try {
     const reply = await nc.request(subject, m.wire.body, { headers, timeout: timeoutMs });
     const ack = reply.json<PubAck>();

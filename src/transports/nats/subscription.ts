@@ -16,7 +16,7 @@ import type { ContextSlot } from "../../transport/context.js";
 import { reasonOf } from "../../transport/context.js";
 import type { Delivery, Subscription } from "../../transport/transport.js";
 import { AckFlusher } from "./ack-flusher.js";
-import { parseAckSubject } from "./ack-subject.js";
+import { parseAckSubject, type AckInfo } from "./ack-subject.js";
 import { NatsDelivery, type DeliveryHost } from "./delivery.js";
 import type { NatsDeadLetterStore } from "./dead-letter-store.js";
 import { fromNatsHeaders } from "./headers.js";
@@ -29,6 +29,34 @@ export interface PullSource {
   readonly topic: string | undefined;
   /** Make the consumer (and its stream) if missing; true when it had to be made. */
   ensure(): Promise<boolean>;
+  /** An ordered group's partition this consumer reads (ADR 012); undefined for a consumer every member shares. */
+  readonly partition?: number;
+}
+
+/**
+ * What an ordered subscription adds (ordered-gate.ts, ADR 012): which sources it may pull now (partitions it owns,
+ * not fenced), which arrivals it keeps, and which buffered deliveries it hands out (one per key at a time).
+ */
+export interface OrderGate {
+  mayPull(source: PullSource): boolean;
+  /** False: drop the arrival unsettled (the server redelivers it after its ack wait). */
+  admit(source: PullSource, d: NatsDelivery): boolean;
+  /** Take up to `room` deliveries out of `buffer` to hand out; may also drop deliveries of partitions no longer owned. */
+  pick(buffer: NatsDelivery[], held: ReadonlySet<NatsDelivery>, room: number): NatsDelivery[];
+  /** Still renew this delivery's lease (its partition is still owned). */
+  renewable(d: NatsDelivery): boolean;
+  /** Give back in place (a nak) rather than as a copy at the end of the group's stream, which later messages of its key would overtake. */
+  releasesInPlace(d: NatsDelivery): boolean;
+  /** Naks of this message by releasesInPlace here so far: JetStream counts them, the attempt must not. */
+  released(info: AckInfo): number;
+  reconnected(): void;
+  /** The subscription closed; `clean`: nothing is held, everything pulled was given back in place. */
+  close(clean: boolean): Promise<void>;
+}
+
+/** Where pulls and arrivals of a source are kept: one consumer on one stream. */
+function sourceKey(stream: string, consumer: string): string {
+  return `${stream}.${consumer}`;
 }
 
 interface Pull {
@@ -39,11 +67,13 @@ interface Pull {
 
 const PULL_MAX_MS = 5_000;
 const SETTLE_TIMEOUT_MS = 5_000;
+/** How often an ordered subscription looks at its buffer again while waiting (fences end by the clock). */
+const GATE_RECHECK_MS = 200;
 
 export class NatsSubscription implements Subscription, DeliveryHost {
   private readonly inbox = createInbox();
   private readonly sub: NatsSub;
-  /** Open pulls per stream, oldest first (the server fills them in order). */
+  /** Open pulls per source (sourceKey), oldest first (the server fills them in order). */
   private readonly pulls = new Map<string, Pull[]>();
   private readonly buffer: NatsDelivery[] = [];
   private readonly held = new Set<NatsDelivery>();
@@ -53,6 +83,8 @@ export class NatsSubscription implements Subscription, DeliveryHost {
   private nextPull = 1;
   private closed = false;
   private lastPullEnds = 0;
+  /** Give-backs that failed: an ordered close is then not clean (the next owner waits out the ack wait). */
+  private releaseFailed = 0;
 
   constructor(
     private readonly nc: NatsConnection,
@@ -65,8 +97,9 @@ export class NatsSubscription implements Subscription, DeliveryHost {
     private readonly onClose: (sub: NatsSubscription) => Promise<void>,
     private readonly deadLetters: NatsDeadLetterStore,
     private readonly copy: (d: NatsDelivery, attemptsBefore: number) => Promise<void>,
+    private readonly gate?: OrderGate,
   ) {
-    for (const s of sources) this.pulls.set(s.stream, []);
+    for (const s of sources) this.pulls.set(sourceKey(s.stream, s.consumer), []);
     this.acks = new AckFlusher(nc, SETTLE_TIMEOUT_MS);
     this.sub = nc.subscribe(`${this.inbox}.>`, { callback: (err, msg) => this.onMessage(err, msg) });
     this.renewTimer = setInterval(() => this.renew(), Math.max(50, Math.floor(leaseMs / 3)));
@@ -83,15 +116,17 @@ export class NatsSubscription implements Subscription, DeliveryHost {
       if (this.closed) return [];
       const room = Math.min(max, this.prefetch - this.held.size);
       if (room > 0 && this.buffer.length > 0) {
-        const out = this.buffer.splice(0, room);
+        const out = this.gate === undefined ? this.buffer.splice(0, room) : this.gate.pick(this.buffer, this.held, room);
         for (const d of out) this.held.add(d);
-        return out;
+        if (out.length > 0) return out;
       }
       const left = deadline - Date.now();
       if (left <= 0) return [];
       this.pull(left);
+      // Ordered: the buffer may hold only passed-over keys or fenced partitions, which a settle or the clock frees.
+      const nap = this.gate !== undefined ? GATE_RECHECK_MS : PULL_MAX_MS;
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, Math.min(left, PULL_MAX_MS));
+        const timer = setTimeout(resolve, Math.min(left, nap));
         this.wake = () => {
           clearTimeout(timer);
           resolve();
@@ -110,7 +145,13 @@ export class NatsSubscription implements Subscription, DeliveryHost {
     await Promise.all(this.buffer.splice(0).map((d) => this.giveBack(d)));
     // Pulls still open on the server may yet deliver here: keep the inbox until they end, giving back what comes.
     const linger = Math.max(0, this.lastPullEnds - Date.now());
-    if (linger === 0) this.sub.unsubscribe();
+    if (this.gate !== undefined) {
+      // Ordered: the partitions go to the next owner only once nothing more can arrive here (what arrives is naked in
+      // order, ahead of what the next owner reads); free entries only when nothing is held either.
+      if (linger > 0) await new Promise((resolve) => setTimeout(resolve, linger + 200));
+      this.sub.unsubscribe();
+      await this.gate.close(this.held.size === 0 && this.releaseFailed === 0);
+    } else if (linger === 0) this.sub.unsubscribe();
     else setTimeout(() => this.sub.unsubscribe(), linger + 200).unref();
     await this.onClose(this);
   }
@@ -139,8 +180,18 @@ export class NatsSubscription implements Subscription, DeliveryHost {
 
   /** After a reconnect the server may have dropped our pulls: forget them so the next receive pulls again. */
   forgetPulls(): void {
-    for (const stream of this.pulls.keys()) this.pulls.set(stream, []);
+    for (const key of this.pulls.keys()) this.pulls.set(key, []);
+    this.gate?.reconnected();
     this.wake?.();
+  }
+
+  /** Look at the buffer and the sources again now (an ordered group's ownership changed). */
+  poke(): void {
+    this.wake?.();
+  }
+
+  releasesInPlace(d: NatsDelivery): boolean {
+    return this.gate?.releasesInPlace(d) ?? false;
   }
 
   /**
@@ -151,13 +202,15 @@ export class NatsSubscription implements Subscription, DeliveryHost {
   private pull(waitMs: number): void {
     const now = Date.now();
     for (const source of this.sources) {
-      let open = this.pulls.get(source.stream) ?? [];
+      if (this.gate !== undefined && !this.gate.mayPull(source)) continue;
+      const key = sourceKey(source.stream, source.consumer);
+      let open = this.pulls.get(key) ?? [];
       if (open.some((p) => p.endsAt + 1_000 <= now)) {
         open = open.filter((p) => p.endsAt + 1_000 > now);
-        this.pulls.set(source.stream, open);
+        this.pulls.set(key, open);
         // A pull the server never ended (no 408): lost across a reconnect, or sent to a consumer that no longer
         // exists (the server answers such pulls with nothing at all). Make sure the consumer is there.
-        this.recreate(source.stream, false);
+        this.recreate(key, false);
       }
       const asked = open.reduce((n, p) => n + p.remaining, 0);
       const batch = this.prefetch - this.held.size - this.buffer.length - asked;
@@ -168,18 +221,18 @@ export class NatsSubscription implements Subscription, DeliveryHost {
       this.lastPullEnds = Math.max(this.lastPullEnds, pull.endsAt);
       const request = JSON.stringify({ batch, expires: expiresMs * 1_000_000 });
       try {
-        this.nc.publish(`$JS.API.CONSUMER.MSG.NEXT.${source.stream}.${source.consumer}`, request, { reply: `${this.inbox}.${source.stream}.${pull.id}` });
+        this.nc.publish(`$JS.API.CONSUMER.MSG.NEXT.${source.stream}.${source.consumer}`, request, { reply: `${this.inbox}.${key}.${pull.id}` });
       } catch (err) {
         // A closed or draining connection: the receive times out and the bus sees the connection's own report.
-        this.endPull(source.stream, pull.id);
+        this.endPull(key, pull.id);
         this.context.log.warn({ err, group: this.group, stream: source.stream }, "nats: a pull request could not be sent");
       }
     }
   }
 
-  private endPull(stream: string, id: number): void {
-    const open = this.pulls.get(stream);
-    if (open !== undefined) this.pulls.set(stream, open.filter((p) => p.id !== id));
+  private endPull(key: string, id: number): void {
+    const open = this.pulls.get(key);
+    if (open !== undefined) this.pulls.set(key, open.filter((p) => p.id !== id));
   }
 
   private onMessage(err: Error | null, msg: Msg): void {
@@ -192,11 +245,15 @@ export class NatsSubscription implements Subscription, DeliveryHost {
       this.onStatus(msg);
       return;
     }
-    const source = this.sources.find((s) => s.stream === info.stream);
-    const pull = this.pulls.get(info.stream)?.[0];
-    if (pull !== undefined && --pull.remaining <= 0) this.endPull(info.stream, pull.id);
+    const key = sourceKey(info.stream, info.consumer);
+    const source = this.sources.find((s) => s.stream === info.stream && s.consumer === info.consumer);
+    const pull = this.pulls.get(key)?.[0];
+    if (pull !== undefined && --pull.remaining <= 0) this.endPull(key, pull.id);
     const { headers, topic, attemptsBefore } = fromNatsHeaders(msg.headers);
-    const delivery = new NatsDelivery(source?.topic ?? topic ?? "", this.group, { headers, body: msg.data }, headers["ce-key"], msg.reply ?? "", { ...info, attemptsBefore }, this);
+    const released = this.gate?.released(info) ?? 0;
+    const delivery = new NatsDelivery(source?.topic ?? topic ?? "", this.group, { headers, body: msg.data }, headers["ce-key"], msg.reply ?? "", { ...info, attemptsBefore: attemptsBefore - released }, this);
+    // Ordered: an arrival from a partition not owned or fenced is dropped unsettled; it comes back after its ack wait.
+    if (this.gate !== undefined && source !== undefined && !this.closed && !this.gate.admit(source, delivery)) return;
     if (this.closed) {
       void this.giveBack(delivery);
       return;
@@ -207,11 +264,12 @@ export class NatsSubscription implements Subscription, DeliveryHost {
 
   /** A pull's end (404 no messages, 408 expired, 409 limits or a deleted consumer) or a heartbeat (100). */
   private onStatus(msg: Msg): void {
-    const [, streamToken, idToken] = msg.subject.slice(this.inbox.length).split(".");
+    const [, streamToken, consumerToken, idToken] = msg.subject.slice(this.inbox.length).split(".");
     const code = msg.headers?.code ?? 0;
     if (code === 100) return;
-    if (streamToken !== undefined) this.endPull(streamToken, Number(idToken));
-    if (code === 409 && /consumer (deleted|not found)/i.test(msg.headers?.description ?? "")) this.recreate(streamToken, true);
+    const key = streamToken === undefined || consumerToken === undefined ? undefined : sourceKey(streamToken, consumerToken);
+    if (key !== undefined) this.endPull(key, Number(idToken));
+    if (code === 409 && /consumer (deleted|not found)/i.test(msg.headers?.description ?? "")) this.recreate(key, true);
     else if (code !== 404 && code !== 408 && code !== 409) {
       this.context.log.warn({ group: this.group, code, description: msg.headers?.description }, "nats: unexpected status on a pull");
     }
@@ -222,8 +280,8 @@ export class NatsSubscription implements Subscription, DeliveryHost {
    * The consumer was deleted on the server (by an operator, or lost), or may have been (`known` false: a pull went
    * unanswered): make it again if missing, so the group is not stuck.
    */
-  private recreate(stream: string | undefined, known: boolean): void {
-    const source = this.sources.find((s) => s.stream === stream);
+  private recreate(key: string | undefined, known: boolean): void {
+    const source = this.sources.find((s) => sourceKey(s.stream, s.consumer) === key);
     if (source === undefined || this.closed) return;
     if (known) this.context.report({ kind: "subscription", group: this.group, state: "failing", reason: `consumer on ${source.stream} deleted on the server; recreating it` });
     source.ensure().then(
@@ -237,6 +295,7 @@ export class NatsSubscription implements Subscription, DeliveryHost {
   private renew(): void {
     if (!this.connection.live) return;
     for (const d of [...this.held, ...this.buffer]) {
+      if (this.gate !== undefined && !this.gate.renewable(d)) continue;
       d.renewLease().catch((err: unknown) => this.context.log.warn({ err, group: this.group }, "nats: renewing a lease (+WPI) failed; the message may be redelivered"));
     }
   }
@@ -245,6 +304,7 @@ export class NatsSubscription implements Subscription, DeliveryHost {
     try {
       await d.release();
     } catch (err) {
+      this.releaseFailed++;
       this.context.log.warn({ err, group: this.group }, "nats: giving back an unhandled message failed; it returns when its ack wait runs out");
     }
   }

@@ -27,6 +27,9 @@ export function isNotFound(err: unknown): boolean {
   return code === STREAM_NOT_FOUND || code === CONSUMER_NOT_FOUND;
 }
 
+/** An ordered consumer found with another filter was deleted, to be made again. */
+class ConsumerReplaced extends Error {}
+
 export class Topology {
   constructor(
     private readonly jsm: JetStreamManager,
@@ -34,9 +37,12 @@ export class Topology {
     private readonly options: ResolvedNatsOptions,
   ) {}
 
-  async ensureStream(stream: string, subject: string, create = this.options.create): Promise<void> {
+  /** `keyed`: a topic stream, which also captures the keyed subjects under its own (ADR 012); added to an older stream. */
+  async ensureStream(stream: string, subject: string, create = this.options.create, keyed = false): Promise<void> {
+    const subjects = keyed ? [subject, `${subject}.>`] : [subject];
     try {
-      await this.jsm.streams.info(stream);
+      const info = await this.jsm.streams.info(stream);
+      if (keyed && !info.config.subjects.includes(`${subject}.>`)) await this.jsm.streams.update(stream, { ...info.config, subjects });
       return;
     } catch (err) {
       if (!isNotFound(err)) throw err;
@@ -44,7 +50,7 @@ export class Topology {
     if (!create) throw new ConfigurationError(`nats: stream ${stream} does not exist (create is off)`);
     await this.jsm.streams.add({
       name: stream,
-      subjects: [subject],
+      subjects,
       retention: RetentionPolicy.Interest,
       storage: StorageType.File,
       num_replicas: this.options.replicas,
@@ -52,21 +58,33 @@ export class Topology {
     });
   }
 
-  /** The group's durable consumer on `stream`, with `ackWaitMs` when given (a subscriber's lease). */
-  async ensureConsumer(stream: string, group: string, ackWaitMs: number | undefined, create = this.options.create): Promise<boolean> {
-    const name = this.names.consumer(group);
+  /**
+   * The group's durable consumer on `stream`, with `ackWaitMs` when given (a subscriber's lease). `filter`: an
+   * ordered group's consumer of one partition or of the bare subject (ADR 012); undefined for an unordered group's,
+   * which reads the whole stream. An unordered consumer found where an ordered one is asked for (a group declared
+   * before it was consumed ordered) is replaced, the partitions first, so the stream keeps its messages.
+   */
+  async ensureConsumer(stream: string, group: string, ackWaitMs: number | undefined, create = this.options.create, filter?: { readonly name: string; readonly subject: string }): Promise<boolean> {
+    const name = filter?.name ?? this.names.consumer(group);
     try {
       const info = await this.jsm.consumers.info(stream, name);
+      const found = info.config.filter_subject ?? "";
+      // An ordered group's consumer found by bind() (a declare) stays as it is; subscribe refuses to read it unordered.
+      if (filter !== undefined && found !== filter.subject) {
+        await this.jsm.consumers.delete(stream, name);
+        throw new ConsumerReplaced();
+      }
       if (ackWaitMs !== undefined && info.config.ack_wait !== ackWaitMs * MS) {
         await this.jsm.consumers.update(stream, name, { ack_wait: ackWaitMs * MS });
       }
       return false;
     } catch (err) {
-      if (!isNotFound(err)) throw err;
+      if (!isNotFound(err) && !(err instanceof ConsumerReplaced)) throw err;
     }
     if (!create) throw new ConfigurationError(`nats: consumer ${name} on ${stream} does not exist (create is off)`);
     await this.jsm.consumers.add(stream, {
       durable_name: name,
+      ...(filter === undefined ? {} : { filter_subject: filter.subject }),
       ack_policy: AckPolicy.Explicit,
       deliver_policy: DeliverPolicy.All,
       ack_wait: (ackWaitMs ?? DEFAULT_ACK_WAIT_MS) * MS,
@@ -83,10 +101,46 @@ export class Topology {
     let made = await this.ensureConsumer(own, group, ackWaitMs, create);
     for (const topic of topics) {
       const stream = this.names.topicStream(topic);
-      await this.ensureStream(stream, this.names.topicSubject(topic), create);
+      await this.ensureStream(stream, this.names.topicSubject(topic), create, true);
       made = (await this.ensureConsumer(stream, group, ackWaitMs, create)) || made;
     }
     return made;
+  }
+
+  /**
+   * An ordered group (ADR 012): its own stream as in bind(); on each topic stream a consumer per partition and the
+   * group's consumer narrowed to the bare subject. Partitions are made first, so replacing an unordered consumer
+   * never leaves a message without a consumer that wants it (interest retention would drop it).
+   */
+  async bindOrdered(group: string, topics: readonly string[], partitions: number, ackWaitMs?: number, create = this.options.create): Promise<boolean> {
+    const own = this.names.groupStream(group);
+    await this.ensureStream(own, this.names.groupSubject(group), create);
+    let made = await this.ensureConsumer(own, group, ackWaitMs, create);
+    for (const topic of topics) {
+      const stream = this.names.topicStream(topic);
+      await this.ensureStream(stream, this.names.topicSubject(topic), create, true);
+      for (let i = 0; i < partitions; i++) {
+        const filter = { name: this.names.partitionConsumer(group, i), subject: this.names.partitionFilter(topic, i, partitions) };
+        made = (await this.ensureConsumer(stream, group, ackWaitMs, create, filter)) || made;
+      }
+      const bare = { name: this.names.consumer(group), subject: this.names.topicSubject(topic) };
+      made = (await this.ensureConsumer(stream, group, ackWaitMs, create, bare)) || made;
+    }
+    return made;
+  }
+
+  /** An unordered subscription of a group made ordered would read only its bare subject: refused. */
+  async refuseOrdered(group: string, topics: readonly string[]): Promise<void> {
+    for (const topic of topics) {
+      try {
+        const info = await this.jsm.consumers.info(this.names.topicStream(topic), this.names.consumer(group));
+        if ((info.config.filter_subject ?? "") !== "") {
+          throw new ConfigurationError(`nats: group ${JSON.stringify(group)} is ordered (partitioned by key); consume it with \`ordered: true\``);
+        }
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+      }
+    }
   }
 
   /** A temporary group goes: its consumers, its own stream, and a topic stream no other group reads (so the topic is unroutable again). */

@@ -247,9 +247,10 @@ export class RedisSubscription implements Subscription, DeliveryHost {
       // Redis 7 lists the pending entries it found deleted from the stream (and dropped from the pending list); 6.2 does not.
       const deleted = reply[2] ?? [];
       if (deleted.length > 0) this.links.context.log.warn({ group: this.s.group, stream: source.stream, deleted: deleted.length }, "redis: pending entries deleted from their stream were dropped from the pending list");
+      if (deleted.length > 0) await this.links.redis.hdel(this.s.starts, ...deleted.map((id) => entryMember(source.stream, id.toString())));
       if (claimed.length === 0) continue;
-      const counts = await this.deliveryCounts(source.stream, claimed.map(([id]) => id.toString()));
-      for (const [id, fields] of claimed) this.buffer.push(this.delivery(source, id.toString(), fields, counts.get(id.toString()) ?? 1));
+      const counts = await this.attempts(source.stream, claimed.map(([id]) => id.toString()));
+      claimed.forEach(([id, fields], i) => this.buffer.push(this.delivery(source, id.toString(), fields, counts[i]!)));
     }
   }
 
@@ -269,26 +270,25 @@ export class RedisSubscription implements Subscription, DeliveryHost {
       const pipeline = this.links.redis.pipeline();
       for (const [id] of lost) pipeline.xrangeBuffer(source.stream, id, id);
       const replies = (await pipeline.exec()) ?? [];
-      lost.forEach(([id, , , count], i) => {
+      const counts = await this.attempts(source.stream, lost.map(([id]) => id));
+      lost.forEach(([id], i) => {
         const [err, entries] = replies[i] ?? [new Error("no reply"), null];
         const entry = (entries as RawEntry[] | null)?.[0];
-        if (err === null && entry?.[1] != null) this.buffer.push(this.delivery(source, id, entry[1], count));
+        if (err === null && entry?.[1] != null) this.buffer.push(this.delivery(source, id, entry[1], counts[i]!));
       });
       this.links.context.log.info({ group: this.s.group, stream: source.stream, recovered: lost.length }, "redis: took back entries delivered on a connection that dropped before their reply");
     }
   }
 
-  /** The pending list's delivery count of each id (XAUTOCLAIM does not say it). */
-  private async deliveryCounts(stream: string, ids: readonly string[]): Promise<Map<string, number>> {
-    const pipeline = this.links.redis.pipeline();
-    for (const id of ids) pipeline.xpending(stream, this.s.group, id, id, 1);
-    const replies = (await pipeline.exec()) ?? [];
-    const out = new Map<string, number>();
-    replies.forEach(([err, rows], i) => {
-      const row = (rows as Array<[string, string, number, number]> | null)?.[0];
-      if (err === null && row !== undefined) out.set(ids[i]!, row[3]);
-    });
-    return out;
+  /**
+   * Each entry's attempt: its handler starts so far (the group's starts
+   * hash, written at each start) plus one. Not the pending list's delivery
+   * count, which also counts reads and claims of entries whose handler
+   * never started (prefetched by a process that died, ADR 011).
+   */
+  private async attempts(stream: string, ids: readonly string[]): Promise<number[]> {
+    const starts = await this.links.redis.hmget(this.s.starts, ...ids.map((id) => entryMember(stream, id)));
+    return starts.map((n) => Number(n ?? 0) + 1);
   }
 
   private delivery(source: StreamSource, id: string, fields: readonly Buffer[], attempt: number): RedisDelivery {
@@ -349,6 +349,14 @@ export class RedisSubscription implements Subscription, DeliveryHost {
     // Not ours any more: the new holder settles it; this copy must not stay as a second dead letter.
     await this.links.deadLetters.remove(entry);
     return false;
+  }
+
+  started(d: RedisDelivery): void {
+    // Sent before the handler runs, on the connection the settle uses after it, so the settle's HDEL comes after it.
+    this.links.redis.hincrby(this.s.starts, entryMember(d.stream, d.id), 1).catch((err: unknown) => {
+      // Not counted: a crash in this handler would not use up an attempt (the budget runs longer, never shorter).
+      this.links.context.log.warn({ err, group: this.s.group }, "redis: counting a handler start failed");
+    });
   }
 
   done(d: RedisDelivery): void {

@@ -35,6 +35,11 @@ export class DelayedDelivery implements Delivery {
     this.attempt = inner.attempt === 0 ? 0 : inner.attempt + readRetryState(this.wire.headers).attempts;
   }
 
+  /** Passed on: the transport may refuse a delivery it lost, or count the handler start (Redis's attempts). */
+  start(): boolean {
+    return this.inner.start?.() ?? true;
+  }
+
   ack(): Promise<void> {
     this.settling = true;
     return this.inner.ack();

@@ -90,6 +90,9 @@ export function deliveryTests(s: SeamContext): void {
       const sub = await s.subscribe(doomed, group, [topic], { leaseMs });
       await doomed.publish([message(topic, "m1")]);
       const [held] = await receiveExactly(sub, 1);
+      // Its handler starts, as the runtime marks it (a transport counting only handler starts sees it), then the process dies.
+      expect(held!.start?.() ?? true).toBe(true);
+      await sleep(50);
       const survivor = await s.subscribe(await s.open(), group, [topic], { leaseMs });
       const crashedAt = Date.now();
       await crash.call(s.target, doomed);
@@ -111,6 +114,8 @@ export function deliveryTests(s: SeamContext): void {
       const mine = await s.subscribe(stalled, group, [topic]);
       await stalled.publish([message(topic, "m"), message(topic, "n")]);
       const held = await receiveExactly(mine, 2);
+      for (const d of held) expect(d.start?.() ?? true).toBe(true);
+      await sleep(50);
       await expireLeases.call(s.target, stalled);
       const theirs = await receiveExactly(await s.subscribe(await s.open(), group, [topic]), 2);
       expect(bodies(theirs).sort()).toEqual(["m", "n"]);

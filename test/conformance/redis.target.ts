@@ -46,7 +46,7 @@ export function plainRedis(url: string, prefix: string): PlainClient & { close()
 export function redisTargetAt(name: string, url: () => string): ConformanceTarget {
   return {
     name,
-    capabilities: { nativeDelay: false, ordering: "none", maxMessageBytes: 1024 * 1024, attempts: "exact", leaseRenewal: "transport" },
+    capabilities: { nativeDelay: false, ordering: "key", maxMessageBytes: 1024 * 1024, attempts: "exact", leaseRenewal: "transport" },
     async setup() {
       const prefix = `conf-redis-${randomUUID().slice(0, 8)}:`;
       const plain = plainRedis(url(), prefix);

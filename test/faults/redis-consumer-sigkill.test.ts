@@ -4,10 +4,8 @@
  * under a prefix of the test's own; a survivor drains the rest. The killed
  * process's entries stay pending until their lease (2 s here) runs out,
  * then the survivor claims them (XAUTOCLAIM). Counted: lost 0, double
- * effects 0 (the inbox). Per-key order across processes is not promised on
- * Redis yet (ordering `none`, docs/transports/redis.md): the survivor takes
- * later entries of a key while the killed holder's wait out their lease,
- * so the violations are printed, not asserted.
+ * effects 0 (the inbox). Order violations are printed here; key order
+ * across processes is asserted by redis-key-order-processes.test.ts.
  */
 import { randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";

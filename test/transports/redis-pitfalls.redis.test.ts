@@ -164,8 +164,46 @@ describe("redis - poison", () => {
       let got: Awaited<ReturnType<typeof sub.receive>> = [];
       await waitFor(async () => (got = await sub.receive(1, 500)).length === 1, 15_000, `delivery ${i + 1}`);
       seen.push(got[0]!.attempt);
+      // Its handler starts (what the runtime marks) and kills the process.
+      expect(got[0]!.start?.()).toBe(true);
+      await sleep(50);
       await worker.kill();
     }
     expect(seen).toEqual([1, 2, 3]);
+  });
+
+  it("redis - entries a dead process read but never started, and releases, use up no attempt: only handler starts count (ADR 011)", async () => {
+    const producer = open();
+    await producer.bind("g7", ["prefetched"]);
+    await producer.publish([message("prefetched", "started"), message("prefetched", "handed-out"), message("prefetched", "buffered")]);
+    const doomed = open();
+    const sub = await doomed.subscribe({ group: "g7", topics: ["prefetched"], prefetch: 3, ordered: false, leaseMs: 300 });
+    // One receive of 2: all three are read (pending under this consumer), two handed out, one left in the buffer.
+    let got: Awaited<ReturnType<typeof sub.receive>> = [];
+    await waitFor(async () => (got = [...got, ...(await sub.receive(2 - got.length, 500))]).length === 2, 15_000, "two deliveries");
+    const started = got.find((d) => body(d) === "started") ?? got[0]!;
+    expect(started.start?.()).toBe(true);
+    await sleep(50);
+    await doomed.kill();
+
+    const heir = open();
+    const next = await heir.subscribe({ group: "g7", topics: ["prefetched"], prefetch: 10, ordered: false, leaseMs: 300 });
+    const claimed: Array<Awaited<ReturnType<typeof next.receive>>[number]> = [];
+    await waitFor(async () => (claimed.push(...(await next.receive(10, 500))), claimed.length === 3), 15_000, "the dead process's three entries");
+    const attempts = Object.fromEntries(claimed.map((d) => [body(d), d.attempt]));
+    expect(attempts[body(started)]).toBe(2);
+    for (const d of claimed) if (body(d) !== body(started)) expect(d.attempt).toBe(1);
+
+    // A release of a started delivery keeps its count; of an unstarted one, it stays at 1.
+    for (const d of claimed) if (body(d) === body(started)) expect(d.start?.()).toBe(true);
+    await sleep(50);
+    for (const d of claimed) await d.release();
+    const again: typeof claimed = [];
+    await waitFor(async () => (again.push(...(await next.receive(10, 500))), again.length === 3), 15_000, "the released entries back");
+    const after = Object.fromEntries(again.map((d) => [body(d), d.attempt]));
+    expect(after[body(started)]).toBe(3);
+    for (const d of again) if (body(d) !== body(started)) expect(d.attempt).toBe(1);
+    for (const d of again) await d.ack();
+    expect(await admin.hlen(names.starts("g7"))).toBe(0);
   });
 });

@@ -16,6 +16,8 @@ export interface DeliveryHost {
   ack(delivery: RedisDelivery): Promise<boolean>;
   release(delivery: RedisDelivery): Promise<boolean>;
   deadLetter(delivery: RedisDelivery, headers: Readonly<Record<string, string>>): Promise<boolean>;
+  /** The handler of `delivery` starts: count it toward the entry's attempts (a claim counts only started handlers). */
+  started(delivery: RedisDelivery): void;
   /** False once the transport was closed or killed: its leases run out and other consumers claim the entries. */
   readonly live: boolean;
   done(delivery: RedisDelivery): void;
@@ -34,7 +36,7 @@ export class RedisDelivery implements Delivery {
     /** The stream the entry is in, and its id there. */
     readonly stream: string,
     readonly id: string,
-    /** The pending list's delivery count (releases set back, ADR 011). */
+    /** Handler starts of this entry before this delivery, plus one (ADR 011). */
     readonly attempt: number,
     /** An entry of the group's own stream: deleted once settled (no other group reads it). */
     readonly own: boolean,
@@ -42,7 +44,9 @@ export class RedisDelivery implements Delivery {
   ) {}
 
   start(): boolean {
-    return this.status === "held" && !this.lost && this.host.live;
+    const ok = this.status === "held" && !this.lost && this.host.live;
+    if (ok) this.host.started(this);
+    return ok;
   }
 
   ack(): Promise<void> {

@@ -18,6 +18,20 @@ export interface RedisNames {
   temporary(): string;
   /** The dead-letter stream. */
   deadLetters(): string;
+  /**
+   * Prefix of an ordered group's per-key lists (the key follows): the
+   * group's unsettled entries of each key, in the order the group read them
+   * (key-heads.ts). The group's length first, so no group's prefix is
+   * another's.
+   */
+  keyLists(group: string): string;
+  /** Hash of the handler starts of each unsettled entry of a group (attempts, ADR 011). */
+  starts(group: string): string;
+}
+
+/** How an entry is named in a group's key lists and starts hash: its id, then its stream (ids have no space). */
+export function entryMember(stream: string, id: string): string {
+  return `${id} ${stream}`;
 }
 
 export function redisNames(prefix: string): RedisNames {
@@ -29,6 +43,8 @@ export function redisNames(prefix: string): RedisNames {
     topicsOf: (group) => `${prefix}topics:${group}`,
     temporary: () => `${prefix}temporary`,
     deadLetters: () => `${prefix}dlq`,
+    keyLists: (group) => `${prefix}k:${group.length}:${group}:`,
+    starts: (group) => `${prefix}n:${group}`,
   };
 }
 

@@ -2,8 +2,8 @@
  * The Redis Streams transport (ADR 011, docs/transports/redis.md): a stream
  * per topic and one per group, a consumer group per missive group, XADD's
  * reply as the confirm, leases as pending-entry idle time, dead letters in
- * a stream of their own. No native delay or key order across consumers:
- * the runtime fills those in.
+ * a stream of their own, key order across the consumers of an ordered group
+ * (key-heads.ts). No native delay: the runtime fills it in.
  */
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
@@ -74,7 +74,7 @@ class RedisTransportImpl implements RedisTransport {
     this.deadLetters = new RedisDeadLetterStore(async () => (await this.link()).redis, this.names);
     this.capabilities = Object.freeze({
       nativeDelay: false,
-      ordering: "none",
+      ordering: "key",
       maxMessageBytes: options.maxMessageBytes,
       attempts: "exact",
       leaseRenewal: "transport",
@@ -141,6 +141,9 @@ class RedisTransportImpl implements RedisTransport {
         leaseMs: o.leaseMs,
         trimIntervalMs: this.options.trimIntervalMs,
         readGraceMs: this.options.commandTimeoutMs,
+        ordered: o.ordered,
+        keyLists: this.names.keyLists(o.group),
+        starts: this.names.starts(o.group),
       },
     );
     this.subscriptions.add(sub);

@@ -16,13 +16,94 @@ local function owner(stream, group, id)
 end
 `;
 
-/** KEYS[1] stream; ARGV group, consumer, id, delete (1: also XDEL). 1 when acked, 0 when not ours. */
+/**
+ * KEYS[1] stream, KEYS[2] the entry's key list (or the stream when it has
+ * none), KEYS[3] the group's starts hash; ARGV group, consumer, id, delete
+ * (1: also XDEL), member, listed (1: in KEYS[2]). 1 when acked, 0 when not
+ * ours. The entry leaves its key list, so the key's next entry is its head.
+ */
 const SETTLE = `${OWNER}
 local who = owner(KEYS[1], ARGV[1], ARGV[3])
 if who ~= ARGV[2] then return 0 end
 redis.call('XACK', KEYS[1], ARGV[1], ARGV[3])
 if ARGV[4] == '1' then redis.call('XDEL', KEYS[1], ARGV[3]) end
+if ARGV[6] == '1' then redis.call('LREM', KEYS[2], 1, ARGV[5]) end
+redis.call('HDEL', KEYS[3], ARGV[5])
 return 1
+`;
+
+/**
+ * An ordered group's read (ADR 011, key order across processes). KEYS the
+ * streams; ARGV group, consumer, count, key-list prefix. XREADGROUP of new
+ * entries and, in the same step, each keyed entry appended to its key's
+ * list, so every list holds the group's unsettled entries of a key in the
+ * order the group read them, whichever consumer read them. A script cannot
+ * block: with nothing new it returns each stream's last id, for an XREAD
+ * BLOCK that wakes the reader when an entry comes. The list keys are made
+ * from the entries (one node; Redis Cluster would need them hash-tagged).
+ */
+const READ_ORDERED = `
+local args = {'GROUP', ARGV[1], ARGV[2], 'COUNT', ARGV[3], 'STREAMS'}
+for i = 1, #KEYS do args[#args + 1] = KEYS[i] end
+for i = 1, #KEYS do args[#args + 1] = '>' end
+local reply = redis.call('XREADGROUP', unpack(args))
+if not reply then
+  local last = {}
+  for i = 1, #KEYS do
+    local top = redis.call('XREVRANGE', KEYS[i], '+', '-', 'COUNT', 1)
+    if #top > 0 then last[i] = top[1][1] else last[i] = '0-0' end
+  end
+  return {{}, last}
+end
+for _, s in ipairs(reply) do
+  for _, e in ipairs(s[2]) do
+    local f = e[2]
+    for j = 1, #f, 2 do
+      if f[j] == 'ce-key' then
+        redis.call('RPUSH', ARGV[4] .. f[j + 1], e[1] .. ' ' .. s[1])
+        break
+      end
+    end
+  end
+end
+return {reply, {}}
+`;
+
+/**
+ * KEYS one key list per candidate; ARGV group, consumer, then each
+ * candidate's member. Per candidate: 1 when it is its key's head (may be
+ * handed out), 0 when an earlier entry of its key is still unsettled in the
+ * group (wait), -1 when it is no longer this consumer's (lease lost).
+ * Heads no longer pending (acked by a plain client, trimmed) are dropped on
+ * the way, so a list never blocks its key on an entry that is gone.
+ */
+const HEADS = `
+local function holder(member)
+  local sp = string.find(member, ' ', 1, true)
+  local id, stream = string.sub(member, 1, sp - 1), string.sub(member, sp + 1)
+  local ok, p = pcall(redis.call, 'XPENDING', stream, ARGV[1], id, id, 1)
+  if not ok or #p == 0 then return nil end
+  return p[1][2]
+end
+local out = {}
+for i = 1, #KEYS do
+  local member = ARGV[i + 2]
+  if holder(member) ~= ARGV[2] then
+    out[i] = -1
+  else
+    out[i] = 0
+    while true do
+      local head = redis.call('LINDEX', KEYS[i], 0)
+      if not head or head == member then
+        out[i] = 1
+        break
+      end
+      if holder(head) then break end
+      redis.call('LPOP', KEYS[i])
+    end
+  end
+end
+return out
 `;
 
 /**
@@ -112,7 +193,9 @@ return 1
 `;
 
 export interface ScriptedRedis extends Redis {
-  missiveSettle(stream: string, group: string, consumer: string, id: string, del: "0" | "1"): Promise<number>;
+  missiveSettle(stream: string, list: string, starts: string, group: string, consumer: string, id: string, del: "0" | "1", member: string, listed: "0" | "1"): Promise<number>;
+  missiveReadOrderedBuffer(...args: Array<string | number>): Promise<[Array<[Buffer, Array<[Buffer, Buffer[]]>]>, Buffer[]]>;
+  missiveHeads(...args: Array<string | number>): Promise<number[]>;
   missiveRelease(stream: string, group: string, consumer: string, idleMs: string, id: string): Promise<number>;
   missiveRenew(stream: string, group: string, consumer: string, ...ids: string[]): Promise<string[]>;
   missiveUnbind(stream: string, group: string): Promise<number>;
@@ -122,7 +205,10 @@ export interface ScriptedRedis extends Redis {
 
 /** Define the scripts on `redis` (sent as EVALSHA, with EVAL when the server lost its script cache). */
 export function withScripts(redis: Redis): ScriptedRedis {
-  redis.defineCommand("missiveSettle", { numberOfKeys: 1, lua: SETTLE });
+  redis.defineCommand("missiveSettle", { numberOfKeys: 3, lua: SETTLE });
+  // Variable key counts: the caller passes the number of keys first.
+  redis.defineCommand("missiveReadOrdered", { lua: READ_ORDERED });
+  redis.defineCommand("missiveHeads", { lua: HEADS });
   redis.defineCommand("missiveRelease", { numberOfKeys: 1, lua: RELEASE });
   redis.defineCommand("missiveRenew", { numberOfKeys: 1, lua: RENEW });
   redis.defineCommand("missiveUnbind", { numberOfKeys: 1, lua: UNBIND });

@@ -5,7 +5,10 @@
  * name unique to this subscription. Entries whose lease ran out (pending
  * and idle past `leaseMs` plus one renewal period) are taken with
  * `XAUTOCLAIM` every claim interval. What it holds (handed out, or read and
- * not yet handed out) is renewed every `leaseMs / 3`.
+ * not yet handed out) is renewed every `leaseMs / 3`. An ordered
+ * subscription reads through a script that records each keyed entry in its
+ * key's list, and hands out only the heads of those lists (key-heads.ts), so
+ * a key is in order across every consumer of the group.
  */
 import type { Redis } from "ioredis";
 import type { ContextSlot } from "../../transport/context.js";
@@ -14,6 +17,8 @@ import type { Delivery, Subscription } from "../../transport/transport.js";
 import type { RedisDeadLetterStore } from "./dead-letter-store.js";
 import { RedisDelivery, type DeliveryHost } from "./delivery.js";
 import { fromFields, TOPIC_FIELD } from "./fields.js";
+import { keyHeads, readOrdered, waitForEntries, type RawEntry } from "./key-heads.js";
+import { entryMember } from "./names.js";
 import { isReply } from "./reply-error.js";
 import { RELEASED_AT_LEAST_MS, RELEASED_IDLE_MS } from "./released.js";
 import type { ScriptedRedis } from "./scripts.js";
@@ -48,10 +53,17 @@ export interface SubscriptionSettings {
   readonly trimIntervalMs: number;
   /** How long a read may take past its BLOCK before the reader is taken for dead and reconnected, ms. */
   readonly readGraceMs: number;
+  /** Key order across the group's consumers (key-heads.ts). */
+  readonly ordered: boolean;
+  /** Prefix of the group's key lists. */
+  readonly keyLists: string;
+  /** The group's hash of handler starts per entry. */
+  readonly starts: string;
 }
 
-type RawEntry = [Buffer, Buffer[] | null];
 const RETRY_PAUSE_MS = 250;
+/** How often an ordered subscription looks again at entries waiting for their key's head to settle, ms. */
+const HEAD_POLL_MS = 50;
 
 export class RedisSubscription implements Subscription, DeliveryHost {
   private readonly buffer: RedisDelivery[] = [];
@@ -113,7 +125,10 @@ export class RedisSubscription implements Subscription, DeliveryHost {
         await this.waitForRoom(left);
         continue;
       }
-      if (this.buffer.length > 0) return this.handOut(room);
+      if (this.buffer.length > 0) {
+        const out = this.s.ordered ? await this.handOutHeads(room) : this.handOut(room);
+        if (out.length > 0) return out;
+      }
       if (!first && left <= 0) return [];
       first = false;
       try {
@@ -124,10 +139,14 @@ export class RedisSubscription implements Subscription, DeliveryHost {
         }
         if (Date.now() - this.lastClaim >= this.claimIntervalMs) {
           this.lastClaim = Date.now();
-          await this.claim(room);
-          if (this.buffer.length > 0) continue;
+          const before = this.buffer.length;
+          // Ordered: entries waiting for their key's head must not crowd out the claim that brings a dead consumer's heads back.
+          await this.claim(this.s.ordered ? before + this.s.prefetch : room);
+          if (this.buffer.length > before) continue;
         }
-        await this.read(room, Math.min(Math.max(0, deadline - Date.now()), this.claimIntervalMs));
+        const blockMs = Math.min(Math.max(0, deadline - Date.now()), this.claimIntervalMs);
+        if (this.s.ordered) await this.readOrdered(room, blockMs);
+        else await this.read(room, blockMs);
         this.resumed();
       } catch (err) {
         if (this.closing || !this.live) return [];
@@ -149,12 +168,54 @@ export class RedisSubscription implements Subscription, DeliveryHost {
     const args: Array<string | number> = ["GROUP", this.s.group, this.s.consumer, "COUNT", room];
     if (blockMs >= 1) args.push("BLOCK", Math.floor(blockMs));
     args.push("STREAMS", ...this.sources.map((src) => src.stream), ...this.sources.map(() => ">"));
-    const reply = await this.guarded(this.links.reader.callBuffer("XREADGROUP", ...args) as Promise<Array<[Buffer, RawEntry[]]> | null>, blockMs);
+    this.take(await this.guarded(this.links.reader.callBuffer("XREADGROUP", ...args) as Promise<Array<[Buffer, RawEntry[]]> | null>, blockMs));
+  }
+
+  /**
+   * Ordered: new entries through the script that lists them by key, up to
+   * twice the prefetch buffered (entries waiting for their key's head stay
+   * pending here and are renewed). With nothing new, block until an entry
+   * comes, or only briefly while buffered entries wait for their heads.
+   */
+  private async readOrdered(room: number, blockMs: number): Promise<void> {
+    const streams = this.sources.map((src) => src.stream);
+    const count = Math.min(room, 2 * this.s.prefetch - this.buffer.length);
+    if (count > 0) {
+      const got = await readOrdered(this.links.redis, streams, this.s.group, this.s.consumer, count, this.s.keyLists);
+      const before = this.buffer.length;
+      this.take(got.streams);
+      if (this.buffer.length > before || got.lastIds.length === 0) return;
+      const wait = this.buffer.length > 0 ? Math.min(blockMs, HEAD_POLL_MS) : blockMs;
+      if (wait >= 1) await this.guarded(waitForEntries(this.links.reader, streams, got.lastIds, wait), wait);
+      return;
+    }
+    await sleep(Math.min(blockMs, HEAD_POLL_MS));
+  }
+
+  private take(reply: ReadonlyArray<[Buffer, RawEntry[]]> | null): void {
     for (const [streamName, entries] of reply ?? []) {
       const source = this.bySource.get(streamName.toString());
       if (source === undefined) continue;
       for (const [id, fields] of entries) if (fields !== null) this.buffer.push(this.delivery(source, id.toString(), fields, 1));
     }
+  }
+
+  /** Ordered: the buffered entries that are their key's head (unkeyed ones always), up to `room`; lost ones dropped. */
+  private async handOutHeads(room: number): Promise<Delivery[]> {
+    const keyed = this.buffer.filter((d) => d.key !== undefined);
+    const verdicts = await keyHeads(this.links.redis, this.s.group, this.s.consumer, this.s.keyLists, keyed.map((d) => ({ stream: d.stream, id: d.id, key: d.key! })));
+    const verdict = new Map(keyed.map((d, i) => [d, verdicts[i] ?? 0]));
+    const out: RedisDelivery[] = [];
+    const keep: RedisDelivery[] = [];
+    for (const d of this.buffer) {
+      const v = verdict.get(d) ?? 1;
+      if (v < 0) d.lost = true;
+      else if (v === 1 && out.length < room) out.push(d);
+      else keep.push(d);
+    }
+    this.buffer.splice(0, this.buffer.length, ...keep);
+    for (const d of out) this.held.add(d);
+    return out;
   }
 
   /** A read that outlives its BLOCK by `readGraceMs` is on a dead link (a blackhole): drop the reader so it reconnects. */
@@ -186,9 +247,10 @@ export class RedisSubscription implements Subscription, DeliveryHost {
       // Redis 7 lists the pending entries it found deleted from the stream (and dropped from the pending list); 6.2 does not.
       const deleted = reply[2] ?? [];
       if (deleted.length > 0) this.links.context.log.warn({ group: this.s.group, stream: source.stream, deleted: deleted.length }, "redis: pending entries deleted from their stream were dropped from the pending list");
+      if (deleted.length > 0) await this.links.redis.hdel(this.s.starts, ...deleted.map((id) => entryMember(source.stream, id.toString())));
       if (claimed.length === 0) continue;
-      const counts = await this.deliveryCounts(source.stream, claimed.map(([id]) => id.toString()));
-      for (const [id, fields] of claimed) this.buffer.push(this.delivery(source, id.toString(), fields, counts.get(id.toString()) ?? 1));
+      const counts = await this.attempts(source.stream, claimed.map(([id]) => id.toString()));
+      claimed.forEach(([id, fields], i) => this.buffer.push(this.delivery(source, id.toString(), fields, counts[i]!)));
     }
   }
 
@@ -208,26 +270,25 @@ export class RedisSubscription implements Subscription, DeliveryHost {
       const pipeline = this.links.redis.pipeline();
       for (const [id] of lost) pipeline.xrangeBuffer(source.stream, id, id);
       const replies = (await pipeline.exec()) ?? [];
-      lost.forEach(([id, , , count], i) => {
+      const counts = await this.attempts(source.stream, lost.map(([id]) => id));
+      lost.forEach(([id], i) => {
         const [err, entries] = replies[i] ?? [new Error("no reply"), null];
         const entry = (entries as RawEntry[] | null)?.[0];
-        if (err === null && entry?.[1] != null) this.buffer.push(this.delivery(source, id, entry[1], count));
+        if (err === null && entry?.[1] != null) this.buffer.push(this.delivery(source, id, entry[1], counts[i]!));
       });
       this.links.context.log.info({ group: this.s.group, stream: source.stream, recovered: lost.length }, "redis: took back entries delivered on a connection that dropped before their reply");
     }
   }
 
-  /** The pending list's delivery count of each id (XAUTOCLAIM does not say it). */
-  private async deliveryCounts(stream: string, ids: readonly string[]): Promise<Map<string, number>> {
-    const pipeline = this.links.redis.pipeline();
-    for (const id of ids) pipeline.xpending(stream, this.s.group, id, id, 1);
-    const replies = (await pipeline.exec()) ?? [];
-    const out = new Map<string, number>();
-    replies.forEach(([err, rows], i) => {
-      const row = (rows as Array<[string, string, number, number]> | null)?.[0];
-      if (err === null && row !== undefined) out.set(ids[i]!, row[3]);
-    });
-    return out;
+  /**
+   * Each entry's attempt: its handler starts so far (the group's starts
+   * hash, written at each start) plus one. Not the pending list's delivery
+   * count, which also counts reads and claims of entries whose handler
+   * never started (prefetched by a process that died, ADR 011).
+   */
+  private async attempts(stream: string, ids: readonly string[]): Promise<number[]> {
+    const starts = await this.links.redis.hmget(this.s.starts, ...ids.map((id) => entryMember(stream, id)));
+    return starts.map((n) => Number(n ?? 0) + 1);
   }
 
   private delivery(source: StreamSource, id: string, fields: readonly Buffer[], attempt: number): RedisDelivery {
@@ -270,7 +331,9 @@ export class RedisSubscription implements Subscription, DeliveryHost {
   // DeliveryHost
 
   async ack(d: RedisDelivery): Promise<boolean> {
-    return (await this.links.redis.missiveSettle(d.stream, d.group, this.s.consumer, d.id, d.own ? "1" : "0")) === 1;
+    const listed = this.s.ordered && d.key !== undefined;
+    const list = listed ? this.s.keyLists + d.key! : d.stream;
+    return (await this.links.redis.missiveSettle(d.stream, list, this.s.starts, d.group, this.s.consumer, d.id, d.own ? "1" : "0", entryMember(d.stream, d.id), listed ? "1" : "0")) === 1;
   }
 
   async release(d: RedisDelivery): Promise<boolean> {
@@ -286,6 +349,14 @@ export class RedisSubscription implements Subscription, DeliveryHost {
     // Not ours any more: the new holder settles it; this copy must not stay as a second dead letter.
     await this.links.deadLetters.remove(entry);
     return false;
+  }
+
+  started(d: RedisDelivery): void {
+    // Sent before the handler runs, on the connection the settle uses after it, so the settle's HDEL comes after it.
+    this.links.redis.hincrby(this.s.starts, entryMember(d.stream, d.id), 1).catch((err: unknown) => {
+      // Not counted: a crash in this handler would not use up an attempt (the budget runs longer, never shorter).
+      this.links.context.log.warn({ err, group: this.s.group }, "redis: counting a handler start failed");
+    });
   }
 
   done(d: RedisDelivery): void {

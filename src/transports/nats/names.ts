@@ -10,7 +10,8 @@
  * alone (replies, redrives, the delay fill's copies), `<PREFIX>_G_<group>`,
  * capturing `<prefix>.g.<group>`. A group has one durable pull consumer per
  * stream it reads, named after the group. Dead letters go to `<PREFIX>_DLQ`,
- * capturing `<prefix>.dlq.<group>`.
+ * capturing `<prefix>.dlq.<group>`. Service reports go to `<PREFIX>_STATUS`,
+ * capturing `<prefix>.status`.
  */
 const KEEP = /^[A-Za-z0-9-]$/;
 
@@ -48,6 +49,9 @@ export interface NatsNames {
   deadLetterStream(): string;
   /** `*` for every group's. */
   deadLetterSubject(group: string): string;
+  /** The stream of service reports (service-reports.ts) and its one subject. */
+  statusStream(): string;
+  statusSubject(): string;
   /** The topic of a topic stream of this prefix, or undefined for any other stream. */
   topicOfStream(stream: string): string | undefined;
   /** The group of a group stream of this prefix, or undefined. */
@@ -67,6 +71,8 @@ export function natsNames(prefix: string): NatsNames {
     consumer: (group) => encodeToken(group),
     deadLetterStream: () => `${streamPrefix}_DLQ`,
     deadLetterSubject: (group) => `${subjectPrefix}.dlq.${group === "*" ? "*" : encodeToken(group)}`,
+    statusStream: () => `${streamPrefix}_STATUS`,
+    statusSubject: () => `${subjectPrefix}.status`,
     topicOfStream: (stream) => (stream.startsWith(t) ? decodeToken(stream.slice(t.length)) : undefined),
     groupOfStream: (stream) => (stream.startsWith(g) ? decodeToken(stream.slice(g.length)) : undefined),
   };

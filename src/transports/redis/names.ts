@@ -18,6 +18,8 @@ export interface RedisNames {
   temporary(): string;
   /** The dead-letter stream. */
   deadLetters(): string;
+  /** The capped stream of service reports (service-reports.ts). */
+  status(): string;
 }
 
 export function redisNames(prefix: string): RedisNames {
@@ -29,6 +31,7 @@ export function redisNames(prefix: string): RedisNames {
     topicsOf: (group) => `${prefix}topics:${group}`,
     temporary: () => `${prefix}temporary`,
     deadLetters: () => `${prefix}dlq`,
+    status: () => `${prefix}status`,
   };
 }
 

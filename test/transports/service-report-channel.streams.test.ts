@@ -64,6 +64,17 @@ describe("service report channel (nats)", () => {
     expect(all.slice(0, 2).map((r) => r.reporter)).toEqual(["r-1", "r-1"]);
     expect(all.slice(2).map((r) => r.reporter)).toEqual(Array.from({ length: 600 }, (_, i) => `p-${i}`));
     expect((await reader.readReports(since + 1_500)).length).toBe(100);
+
+    // The stream removed under a running writer (an operator's cleanup): that report fails, the next one makes it again.
+    const admin = await connect({ servers: [NATS] });
+    try {
+      await (await jetstreamManager(admin)).streams.delete(names.statusStream());
+    } finally {
+      await admin.close();
+    }
+    await expect(writer.writeReport(report("lost", Date.now()))).rejects.toThrow();
+    await writer.writeReport(report("back", Date.now()));
+    expect((await reader.readReports(since)).map((r) => r.reporter)).toEqual(["back"]);
   });
 });
 

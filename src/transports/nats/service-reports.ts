@@ -13,7 +13,7 @@
  * began, and keeps the reports whose own time is in range.
  */
 import { DeliverPolicy, jetstream, RetentionPolicy, StorageType, type JetStreamManager } from "@nats-io/jetstream";
-import { nanos, type NatsConnection } from "@nats-io/nats-core";
+import { nanos, RequestError, type NatsConnection } from "@nats-io/nats-core";
 import { REPORT_RETENTION_MS } from "../../transport/abilities.js";
 import { serviceReportOf, type ServiceReport } from "../../transport/service-report.js";
 import type { NatsNames } from "./names.js";
@@ -43,7 +43,14 @@ export class NatsServiceReports {
 
   async write(report: ServiceReport): Promise<void> {
     const { nc } = await this.ready();
-    const reply = await nc.request(this.names.statusSubject(), JSON.stringify(report), { timeout: TIMEOUT_MS });
+    let reply: Awaited<ReturnType<NatsConnection["request"]>>;
+    try {
+      reply = await nc.request(this.names.statusSubject(), JSON.stringify(report), { timeout: TIMEOUT_MS });
+    } catch (err) {
+      // No responder: the stream was removed since it was made; the next report makes it again.
+      if (err instanceof RequestError && err.isNoResponders()) this.ensured = false;
+      throw err;
+    }
     const ack = reply.json<{ error?: { description: string } }>();
     if (ack.error !== undefined) throw new Error(`nats: the status stream refused a service report: ${ack.error.description}`);
   }

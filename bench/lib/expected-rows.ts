@@ -42,6 +42,7 @@ export const EXPECTED_ROWS: readonly ExpectedRow[] = [
   { transport: "postgres", pattern: /latency/, label: "publish→handler latency" },
   { transport: "postgres", pattern: /^drain a \d+-message backlog/, label: "drain a backlog (RSS)" },
   { transport: "postgres", pattern: /^transactional publish: order INSERT \+ publishIn/, label: "transactional publish: publishIn vs a plain INSERT" },
+  { transport: "sqlite", pattern: /^dashboard, \d+-entry dead-letter store/, label: "dashboard, 1,000,000-entry dead-letter store (page, group summary, api/groups, server RSS)" },
 ];
 
 export function matchesExpected(row: { readonly transport: string; readonly case: string }, expected: ExpectedRow): boolean {

@@ -7,7 +7,7 @@
  *
  *   npm run bench -- [--messages 50000] [--runs 3] [--backlog 100000]
  *                    [--rate 2000] [--seconds 5] [--quick] [--no-peer] [--no-durable-peer] [--out PATH]
- *                    [--only sqlite,rabbitmq,nats,postgres,redis]
+ *                    [--only sqlite,rabbitmq,nats,postgres,redis,dashboard]
  *
  * Every measurement runs in a child process of its own (bench/child.ts).
  * Throughput cases run in rounds: raw, missive and the peer back to back,
@@ -21,6 +21,7 @@ import { writeResults, type Row } from "./lib/results.js";
 import { formatTable } from "./lib/table.js";
 import { DEFAULT_RESULTS, syncPerformanceDoc } from "./lib/performance-doc.js";
 import { collectRunInfo } from "./lib/run-info.js";
+import { dashboardRows } from "./dashboard-run.js";
 import { natsRows } from "./nats-run.js";
 import { outboxRabbitmqRows, outboxRows } from "./outbox-run.js";
 import { postgresRows } from "./postgres-run.js";
@@ -87,6 +88,10 @@ if (want("redis")) {
   const redis = await redisRows(cfg, log, caseTimeoutMs);
   rows.push(...redis.rows);
   summary.push(...redis.summary);
+}
+if (want("dashboard")) {
+  log("dashboard: a large SQLite dead-letter store…");
+  rows.push(...(await dashboardRows(cfg, inTempDir, log, caseTimeoutMs)));
 }
 
 log("\n" + formatTable(rows));

@@ -47,9 +47,9 @@ export type {
 } from "./transport/transport.js";
 export { deadLetterTopic } from "./transport/transport.js";
 export {
-  hasNativeDeadLetters, canInspectQueues, reportsDurability, declaresTopology, hasReplyAddress, canPing, acksWithinTransaction, publishesInTransaction, reportsServices,
+  hasNativeDeadLetters, canInspectQueues, reportsDurability, declaresTopology, hasReplyAddress, canPing, acksWithinTransaction, publishesInTransaction, reportsServices, inspectsKeyBacklog,
   type NativeDeadLetters, type QueueInspection, type DurabilityReporting, type TopologyDeclaration, type ReplyAddress, type ReplyInbox, type BrokerPing,
-  type AckWithinTransaction, type TransactionAckEnd, type TransactionalPublish, type ServiceReporting,
+  type AckWithinTransaction, type TransactionAckEnd, type TransactionalPublish, type ServiceReporting, type KeyBacklogInspection, type KeyBacklog,
 } from "./transport/abilities.js";
 export { LATENCY_BUCKETS_MS, serviceReportOf } from "./transport/service-report.js";
 export type {

@@ -3,7 +3,7 @@
  *
  *   npm run bench -- [--messages N] [--runs N] [--backlog N] [--rate N] [--seconds N]
  *                    [--quick] [--no-peer] [--no-durable-peer] [--out PATH]
- *                    [--only sqlite,rabbitmq,nats,postgres,redis]
+ *                    [--only sqlite,rabbitmq,nats,postgres,redis,dashboard]
  *
  * `--quick` shrinks every count (the smoke test uses it). `--out` (or the
  * MISSIVE_BENCH_OUT environment variable) writes the JSON elsewhere than
@@ -35,8 +35,8 @@ export interface BenchConfig {
   readonly only: ReadonlySet<BenchTransport>;
 }
 
-/** Every transport with rows, in the order a run writes them. */
-export const TRANSPORTS = ["sqlite", "rabbitmq", "nats", "postgres", "redis"] as const;
+/** Every transport with rows, in the order a run writes them (`dashboard`: the dashboard over a SQLite dead-letter store). */
+export const TRANSPORTS = ["sqlite", "rabbitmq", "nats", "postgres", "redis", "dashboard"] as const;
 export type BenchTransport = (typeof TRANSPORTS)[number];
 
 function parseOnly(value: string | undefined): ReadonlySet<BenchTransport> {

@@ -16,7 +16,7 @@ import type { Bus } from "../runtime/bus.js";
 import type { DeadLetterDatabase } from "../stores/dead-letters.js";
 import { deadLetterAdmin, type DeadLetterAdmin } from "../runtime/dead-letter-admin.js";
 import { rateLimitSettings, type RateLimitOptions } from "../runtime/token-bucket.js";
-import { canInspectQueues, REPORT_RETENTION_MS, reportsServices } from "../transport/abilities.js";
+import { canInspectQueues, inspectsKeyBacklog, REPORT_RETENTION_MS, reportsServices } from "../transport/abilities.js";
 import { serviceLevel, type ServiceLevelOption } from "../runtime/service-level.js";
 import type { ServiceLevel } from "../transport/service-report.js";
 import type { Transport } from "../transport/transport.js";
@@ -88,7 +88,8 @@ export function dashboardHandler(options: DashboardOptions): DashboardHandler {
   const pollMs = options.pollIntervalMs ?? 1000;
   if (!Number.isFinite(pollMs) || pollMs < 100 || pollMs > 3_600_000) throw new ConfigurationError(`pollIntervalMs must be from 100 to 3600000, got ${String(pollMs)}`);
   const services = new ServiceFeed(reportsServices(transport) ? (since) => transport.readReports(since) : undefined, levelsOf(options.slo), REPORT_RETENTION_MS, logger);
-  const feed = new LiveFeed(canInspectQueues(transport) ? async () => (await transport.stats()).filter((s) => !s.temporary) : undefined, pollMs, logger, new AlertWatch(options.alerts), services);
+  const feed = new LiveFeed(canInspectQueues(transport) ? async () => (await transport.stats()).filter((s) => !s.temporary) : undefined, pollMs, logger, new AlertWatch(options.alerts), services,
+    inspectsKeyBacklog(transport) ? (limit) => transport.keyBacklog(limit) : undefined);
   const rate = rateLimitSettings(options.replayRate ?? DEFAULT_REPLAY_RATE, "replayRate");
   const redriver = admin === undefined ? undefined : new Redriver(admin, audit, logger, rate);
   redriver?.onProgress((p) => feed.broadcast("progress", p));

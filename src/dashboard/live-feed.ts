@@ -3,7 +3,8 @@
  * `transport.stats()` on the server (about once a second) however many pages
  * are open, so ten operators watching an incident do not query the broker
  * ten times as often as one. The same loop reads the services' reports
- * (service-feed.ts) and pushes them as `services`. The loop runs only while a
+ * (service-feed.ts) and pushes them as `services`, and, where the broker can
+ * tell, its backlog per key with the queues. The loop runs only while a
  * page listens. Other events (redrive progress, audit records) go out on the
  * same streams.
  */
@@ -13,6 +14,7 @@ import { redact } from "../redact.js";
 import type { Alert, AlertWatch } from "./alerts.js";
 import type { ServiceFeed, ServicesSnapshot } from "./service-feed.js";
 import { redactDeep } from "./redact-deep.js";
+import type { KeyBacklog } from "../transport/abilities.js";
 import type { QueueStats } from "../transport/transport.js";
 
 export interface QueuesSnapshot {
@@ -23,7 +25,12 @@ export interface QueuesSnapshot {
   readonly error: string | undefined;
   /** Dead-letter alerts this snapshot raises (alerts.ts). */
   readonly alerts: readonly Alert[];
+  /** The keys with the most messages waiting, as the broker tells (KeyBacklogInspection); `undefined` when it cannot. */
+  readonly keyBacklog: readonly KeyBacklog[] | undefined;
 }
+
+/** Keys the page lists from the broker's backlog. */
+export const KEY_BACKLOG_SHOWN = 20;
 
 /** A comment line this often keeps proxies from closing an idle stream. */
 const KEEPALIVE_MS = 15_000;
@@ -42,6 +49,7 @@ export class LiveFeed {
     private readonly logger: Logger,
     private readonly alerts: AlertWatch,
     private readonly services: ServiceFeed,
+    private readonly readKeys: ((limit: number) => Promise<KeyBacklog[]>) | undefined,
   ) {}
 
   /** Keep `res` open as an event stream until the client goes. */
@@ -110,14 +118,14 @@ export class LiveFeed {
 
   private async readOnce(): Promise<QueuesSnapshot> {
     const at = new Date().toISOString();
-    if (this.read === undefined) return { at, groups: undefined, error: undefined, alerts: [] };
+    if (this.read === undefined) return { at, groups: undefined, error: undefined, alerts: [], keyBacklog: undefined };
     try {
-      const groups = await this.read();
-      return { at, groups, error: undefined, alerts: this.alerts.evaluate(groups, Date.now()) };
+      const [groups, keyBacklog] = await Promise.all([this.read(), this.readKeys?.(KEY_BACKLOG_SHOWN)]);
+      return { at, groups, error: undefined, alerts: this.alerts.evaluate(groups, Date.now()), keyBacklog };
     } catch (err) {
       const error = redact(err instanceof Error ? err.message : String(err));
       this.logger.warn({ error }, "dashboard: reading the queues failed; the page shows the error and the next poll tries again");
-      return { at, groups: undefined, error, alerts: [] };
+      return { at, groups: undefined, error, alerts: [], keyBacklog: undefined };
     }
   }
 }

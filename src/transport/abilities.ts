@@ -9,7 +9,7 @@
  * Every ability is listed in ABILITY_METHODS, so a wrapper forwards each one
  * without naming them (forward-abilities.ts).
  */
-import type { ServiceReport } from "./service-report.js";
+import type { KeyLag, ServiceReport } from "./service-report.js";
 import type { DeadLetterStore, Delivery, DurabilityReport, OutgoingMessage, PublishResult, QueueStats, Subscription, Transport } from "./transport.js";
 
 /**
@@ -140,6 +140,28 @@ export interface ServiceReporting {
   readReports(sinceMs: number): Promise<ServiceReport[]>;
 }
 
+/** A key's backlog as the broker holds it: its messages not yet handled in one group (ready, held, delayed or waiting their turn). */
+export interface KeyBacklog extends KeyLag {
+  readonly group: string;
+}
+
+/**
+ * The keys with the most messages waiting, read from the broker itself (a
+ * queue table grouped by key). Only a broker that stores a message's key
+ * where it can be counted has it: a stream or queue broker (RabbitMQ, NATS,
+ * Redis Streams) cannot tell its backlog per key without reading every
+ * message, and the dashboard says so. Bounded: at most KEY_BACKLOG_SCAN
+ * keyed messages are counted, so a huge backlog costs the same as that
+ * many (the counts are then of those).
+ */
+export interface KeyBacklogInspection {
+  /** At most `limit` keys over every group, most waiting first (the oldest first among equals). */
+  keyBacklog(limit: number): Promise<KeyBacklog[]>;
+}
+
+/** Keyed messages a KeyBacklogInspection counts at most per call. */
+export const KEY_BACKLOG_SCAN = 100_000;
+
 /** How long a transport keeps service reports at least: what the dashboard can chart on its first look. */
 export const REPORT_RETENTION_MS = 10 * 60_000;
 
@@ -172,5 +194,9 @@ export function reportsServices<T extends Transport>(t: T): t is T & ServiceRepo
   return typeof r.writeReport === "function" && typeof r.readReports === "function";
 }
 
+export function inspectsKeyBacklog<T extends Transport>(t: T): t is T & KeyBacklogInspection {
+  return typeof (t as Partial<KeyBacklogInspection>).keyBacklog === "function";
+}
+
 /** The methods of every optional ability that is a function, for wrappers that forward abilities. */
-export const ABILITY_METHODS = ["stats", "durability", "declareTopology", "openReplies", "ping", "publishIn", "writeReport", "readReports"] as const;
+export const ABILITY_METHODS = ["stats", "durability", "declareTopology", "openReplies", "ping", "publishIn", "writeReport", "readReports", "keyBacklog"] as const;

@@ -112,6 +112,7 @@ describe("bench", () => {
       ...(redisSkipped ? [] : redisServerRows("shared server")),
       ...(redisDurableSkipped ? [] : redisServerRows("own server, appendfsync always")),
       ...(redisSkipped ? [] : [expect.stringMatching(/^redis: drain a 1000-message backlog/)]),
+      expect.stringMatching(/^sqlite: dashboard, 5000-entry dead-letter store/),
     ]);
     for (const row of rows) {
       for (const field of REQUIRED) expect(row, `${String(row["case"])} has ${field}`).toHaveProperty(field);
@@ -164,6 +165,11 @@ describe("bench", () => {
     }
     const natsLatency = rows.find((x) => x["transport"] === "nats" && String(x["case"]).includes("latency"));
     if (natsLatency) expect((natsLatency["notes"] as Record<string, unknown>)["raw_p99_ms"]).toEqual(expect.any(Number));
+    // The dashboard's row: every entry of the store counted in its failure groups, a page and the slowest read timed.
+    const dashboard = rows.find((x) => String(x["case"]).startsWith("dashboard,"))!;
+    expect((dashboard["notes"] as Record<string, unknown>)["entries_counted"]).toBe(5_000);
+    expect(dashboard["p50_ms"]).toEqual(expect.any(Number));
+    expect(dashboard["p99_ms"]).toEqual(expect.any(Number));
     if (!postgresSkipped && !r.stdout.includes("pg-boss peer skipped")) {
       for (const row of rows.filter((x) => x["transport"] === "postgres" && /^(publish,|consume)/.test(String(x["case"])))) {
         expect(row["peer_ratio"], String(row["case"])).toEqual(expect.any(Number));

@@ -10,7 +10,7 @@ export async function removeNatsPrefix(server: string, prefix: string): Promise<
     const jsm = await jetstreamManager(nc);
     let removed = 0;
     for (const stream of await jsm.streams.names().next()) {
-      if (names.topicOfStream(stream) === undefined && names.groupOfStream(stream) === undefined && stream !== names.deadLetterStream() && stream !== names.lockStream()) continue;
+      if (names.topicOfStream(stream) === undefined && names.groupOfStream(stream) === undefined && stream !== names.deadLetterStream() && stream !== names.lockStream() && stream !== names.statusStream()) continue;
       await jsm.streams.delete(stream);
       removed++;
     }

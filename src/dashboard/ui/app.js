@@ -16,6 +16,7 @@ function renderQueues(snap) {
   if (snap.error) $("#queues-note").textContent = `reading the queues failed: ${snap.error}`;
   else if (!snap.groups) $("#queues-note").textContent = "this transport cannot report its queues";
   else $("#queues-note").textContent = `as of ${time(snap.at)}`;
+  renderKeyBacklog(snap);
   if (!snap.groups) return;
   fill(body, snap.groups.map((g) => h("tr", { "data-group": g.group },
     h("td", { class: "group" }, g.group),
@@ -29,6 +30,22 @@ function renderQueues(snap) {
     h("td", { class: "num consumers" }, dash(g.consumers)),
   )));
   if (snap.groups.length === 0) fill(body, h("tr", null, h("td", null, "no consumer groups")));
+}
+
+function renderKeyBacklog(snap) {
+  const note = $("#backlog-note");
+  const body = $("#backlog-table tbody");
+  if (snap.keyBacklog === undefined || snap.keyBacklog === null) {
+    note.textContent = snap.error ? "" : "this broker cannot tell its backlog per key (only a queue table can: SQLite, PostgreSQL); the busiest lanes below are what each consumer holds";
+    note.dataset.available = "false";
+    fill(body);
+    return;
+  }
+  note.dataset.available = "true";
+  note.textContent = `as of ${time(snap.at)}, the ${snap.keyBacklog.length} keys with the most messages not yet handled`;
+  fill(body, snap.keyBacklog.length === 0 ? h("tr", null, h("td", null, "no keyed message is waiting")) : snap.keyBacklog.map((k) => h("tr", { "data-group": k.group, "data-key": k.key },
+    h("td", null, k.group), h("td", { class: "key" }, k.key), h("td", { class: "num waiting" }, k.waiting),
+    h("td", { class: "num oldest" }, k.oldestAt === null ? "-" : age(Math.max(0, Date.now() - k.oldestAt))))));
 }
 
 function auditRow(r) {

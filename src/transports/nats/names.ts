@@ -10,7 +10,8 @@
  * alone (replies, redrives, the delay fill's copies), `<PREFIX>_G_<group>`,
  * capturing `<prefix>.g.<group>`. A group has one durable pull consumer per
  * stream it reads, named after the group. Dead letters go to `<PREFIX>_DLQ`,
- * capturing `<prefix>.dlq.<group>`.
+ * capturing `<prefix>.dlq.<group>`. Service reports go to `<PREFIX>_STATUS`,
+ * capturing `<prefix>.status`.
  *
  * Key order across processes (ADR 012): a keyed topic publish goes to
  * `<prefix>.t.<topic>.<b7>.<b6>…<b0>`, the low 8 bits of the key's hash
@@ -74,6 +75,9 @@ export interface NatsNames {
   lockSubject(group: string, index: number): string;
   /** What the lock stream captures: every lock of this prefix. */
   lockSubjects(): string;
+  /** The stream of service reports (service-reports.ts) and its one subject. */
+  statusStream(): string;
+  statusSubject(): string;
   /** The topic of a topic stream of this prefix, or undefined for any other stream. */
   topicOfStream(stream: string): string | undefined;
   /** The group of a group stream of this prefix, or undefined. */
@@ -102,6 +106,8 @@ export function natsNames(prefix: string): NatsNames {
     lockStream: () => `${streamPrefix}_LOCKS`,
     lockSubject: (group, index) => `${subjectPrefix}.lock.${encodeToken(group)}.${index}`,
     lockSubjects: () => `${subjectPrefix}.lock.>`,
+    statusStream: () => `${streamPrefix}_STATUS`,
+    statusSubject: () => `${subjectPrefix}.status`,
     topicOfStream: (stream) => (stream.startsWith(t) ? decodeToken(stream.slice(t.length)) : undefined),
     groupOfStream: (stream) => (stream.startsWith(g) ? decodeToken(stream.slice(g.length)) : undefined),
   };

@@ -10,8 +10,9 @@ import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
 import { AuthorizationError, type NatsConnection } from "@nats-io/nats-core";
 import { connect } from "@nats-io/transport-node";
 import { AuthenticationError, ClosedError, ConnectionError } from "../../errors.js";
-import type { BrokerPing, DurabilityReporting, NativeDeadLetters, QueueInspection, TopologyDeclaration } from "../../transport/abilities.js";
+import type { BrokerPing, DurabilityReporting, NativeDeadLetters, QueueInspection, ServiceReporting, TopologyDeclaration } from "../../transport/abilities.js";
 import { ContextSlot, reasonOf } from "../../transport/context.js";
+import type { ServiceReport } from "../../transport/service-report.js";
 import type {
   DeadLetterStore,
   DurabilityReport,
@@ -29,6 +30,7 @@ import { readNatsDurability } from "./durability.js";
 import { natsNames, type NatsNames } from "./names.js";
 import { parseNatsUrl, resolveNatsOptions, type NatsTransportOptions, type ResolvedNatsOptions } from "./options.js";
 import { requeueCopy, WindowedPublisher } from "./publisher.js";
+import { NatsServiceReports } from "./service-reports.js";
 import { readNatsStats } from "./stats.js";
 import { NatsSubscription, type PullSource } from "./subscription.js";
 import { OrderedGate } from "./ordered-gate.js";
@@ -39,7 +41,7 @@ import { Topology } from "./topology.js";
 /** How long connect, ping and the management calls wait, ms. */
 const API_TIMEOUT_MS = 5_000;
 
-export interface NatsTransport extends Transport, NativeDeadLetters, QueueInspection, DurabilityReporting, BrokerPing, TopologyDeclaration {
+export interface NatsTransport extends Transport, NativeDeadLetters, QueueInspection, DurabilityReporting, BrokerPing, TopologyDeclaration, ServiceReporting {
   readonly deadLetters: DeadLetterStore;
   /** The prefix of missive's streams and subjects on this server. */
   readonly prefix: string;
@@ -65,6 +67,7 @@ class NatsTransportImpl implements NatsTransport {
   readonly prefix: string;
   readonly deadLetters: NatsDeadLetterStore;
   private readonly names: NatsNames;
+  private readonly reports: NatsServiceReports;
   private readonly context = new ContextSlot();
   private readonly subscriptions = new Set<NatsSubscription>();
   private readonly temporaryGroups = new Set<string>();
@@ -77,6 +80,7 @@ class NatsTransportImpl implements NatsTransport {
     this.prefix = options.prefix;
     this.names = natsNames(options.prefix);
     this.deadLetters = new NatsDeadLetterStore({ link: () => this.link() }, this.names, options.replicas, options.create);
+    this.reports = new NatsServiceReports(() => this.link(), this.names, options.replicas);
     this.capabilities = Object.freeze({
       nativeDelay: false,
       ordering: "key",
@@ -176,6 +180,14 @@ class NatsTransportImpl implements NatsTransport {
   async stats(): Promise<QueueStats[]> {
     const { nc, jsm } = await this.link();
     return readNatsStats(nc, jsm, this.names, this.temporaryGroups, (group) => this.deadLetters.countOf(group));
+  }
+
+  async writeReport(report: ServiceReport): Promise<void> {
+    await this.reports.write(report);
+  }
+
+  async readReports(sinceMs: number): Promise<ServiceReport[]> {
+    return this.reports.read(sinceMs);
   }
 
   async durability(): Promise<DurabilityReport> {

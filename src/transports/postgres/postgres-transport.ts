@@ -6,8 +6,9 @@ import pg from "pg";
 import type { Pool } from "pg";
 import { ClosedError, ConfigurationError } from "../../errors.js";
 import { PRIORITY_LEVELS } from "../../envelope/expiry-priority.js";
-import type { BrokerPing, DurabilityReporting, NativeDeadLetters, QueueInspection, ServiceReporting } from "../../transport/abilities.js";
+import type { BrokerPing, DurabilityReporting, KeyBacklog, KeyBacklogInspection, NativeDeadLetters, QueueInspection, ServiceReporting } from "../../transport/abilities.js";
 import type { ServiceReport } from "../../transport/service-report.js";
+import { readKeyBacklog } from "./key-backlog.js";
 import { PgServiceReports } from "./service-reports.js";
 import { ContextSlot } from "../../transport/context.js";
 import type {
@@ -39,7 +40,7 @@ import { statementRunner, type PgTransaction } from "./tx-handle.js";
 import { WakeChannel } from "./wake.js";
 
 /** A Transport on PostgreSQL, with the pool so handlers and publishers can share its transactions. */
-export interface PostgresTransport extends Transport, NativeDeadLetters, QueueInspection, DurabilityReporting, BrokerPing, ServiceReporting {
+export interface PostgresTransport extends Transport, NativeDeadLetters, QueueInspection, DurabilityReporting, BrokerPing, ServiceReporting, KeyBacklogInspection {
   /** The node-postgres pool the transport queries through (yours when you passed `pool`). */
   readonly pool: Pool;
   readonly deadLetters: DeadLetterStore;
@@ -206,6 +207,12 @@ class PostgresTransportImpl implements PostgresTransport {
     this.assertOpen();
     await this.ready();
     return readStats(this.pool, this.tables);
+  }
+
+  async keyBacklog(limit: number): Promise<KeyBacklog[]> {
+    this.assertOpen();
+    await this.ready();
+    return readKeyBacklog(this.pool, this.tables, limit);
   }
 
   async writeReport(report: ServiceReport): Promise<void> {

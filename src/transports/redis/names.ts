@@ -18,6 +18,8 @@ export interface RedisNames {
   temporary(): string;
   /** The dead-letter stream. */
   deadLetters(): string;
+  /** The capped stream of service reports (service-reports.ts). */
+  status(): string;
   /**
    * Prefix of an ordered group's per-key lists (the key follows): the
    * group's unsettled entries of each key, in the order the group read them
@@ -45,6 +47,7 @@ export function redisNames(prefix: string): RedisNames {
     deadLetters: () => `${prefix}dlq`,
     keyLists: (group) => `${prefix}k:${group.length}:${group}:`,
     starts: (group) => `${prefix}n:${group}`,
+    status: () => `${prefix}status`,
   };
 }
 

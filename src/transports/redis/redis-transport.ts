@@ -9,8 +9,9 @@ import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import { Redis } from "ioredis";
 import { AuthenticationError, ClosedError, ConnectionError } from "../../errors.js";
-import type { BrokerPing, DurabilityReporting, NativeDeadLetters, QueueInspection, TopologyDeclaration } from "../../transport/abilities.js";
+import type { BrokerPing, DurabilityReporting, NativeDeadLetters, QueueInspection, ServiceReporting, TopologyDeclaration } from "../../transport/abilities.js";
 import { ContextSlot, reasonOf } from "../../transport/context.js";
+import type { ServiceReport } from "../../transport/service-report.js";
 import type {
   DurabilityReport,
   OutgoingMessage,
@@ -28,6 +29,7 @@ import { redisNames, type RedisNames } from "./names.js";
 import { redactRedisUrl, resolveRedisOptions, type RedisTransportOptions, type ResolvedRedisOptions } from "./options.js";
 import { publishBatch } from "./publisher.js";
 import { withScripts, type ScriptedRedis } from "./scripts.js";
+import { RedisServiceReports } from "./service-reports.js";
 import { readRedisStats } from "./stats.js";
 import { RedisSubscription } from "./subscription.js";
 import { Topology } from "./topology.js";
@@ -35,7 +37,7 @@ import { Topology } from "./topology.js";
 /** Reconnect attempts a command waits through before it fails (the producer then retries or spools). */
 const COMMAND_RETRIES = 3;
 
-export interface RedisTransport extends Transport, NativeDeadLetters, QueueInspection, DurabilityReporting, BrokerPing, TopologyDeclaration {
+export interface RedisTransport extends Transport, NativeDeadLetters, QueueInspection, DurabilityReporting, BrokerPing, TopologyDeclaration, ServiceReporting {
   readonly deadLetters: RedisDeadLetterStore;
   /** The prefix of missive's keys on this server. */
   readonly prefix: string;
@@ -61,6 +63,7 @@ class RedisTransportImpl implements RedisTransport {
   readonly prefix: string;
   readonly deadLetters: RedisDeadLetterStore;
   private readonly names: RedisNames;
+  private readonly reports: RedisServiceReports;
   private readonly context = new ContextSlot();
   private readonly subscriptions = new Set<RedisSubscription>();
   private linking: Promise<Link> | undefined;
@@ -72,6 +75,7 @@ class RedisTransportImpl implements RedisTransport {
     this.prefix = options.prefix;
     this.names = redisNames(options.prefix);
     this.deadLetters = new RedisDeadLetterStore(async () => (await this.link()).redis, this.names);
+    this.reports = new RedisServiceReports(async () => (await this.link()).redis, this.names);
     this.capabilities = Object.freeze({
       nativeDelay: false,
       ordering: "key",
@@ -152,6 +156,14 @@ class RedisTransportImpl implements RedisTransport {
 
   async stats(): Promise<QueueStats[]> {
     return readRedisStats((await this.link()).redis, this.names, this.deadLetters);
+  }
+
+  async writeReport(report: ServiceReport): Promise<void> {
+    await this.reports.write(report);
+  }
+
+  async readReports(sinceMs: number): Promise<ServiceReport[]> {
+    return this.reports.read(sinceMs);
   }
 
   async durability(): Promise<DurabilityReport> {

@@ -19,7 +19,7 @@ import type {
   TransportCapabilities,
   TransportContext,
 } from "../../transport/transport.js";
-import type { BrokerPing, DurabilityReporting, NativeDeadLetters, QueueInspection, ServiceReporting } from "../../transport/abilities.js";
+import type { BrokerPing, DurabilityReporting, KeyBacklog, KeyBacklogInspection, NativeDeadLetters, QueueInspection, ServiceReporting } from "../../transport/abilities.js";
 import type { ServiceReport } from "../../transport/service-report.js";
 import { ServiceReportTable } from "./service-reports.js";
 import { FailureSignatures } from "./failure-signatures.js";
@@ -31,6 +31,7 @@ import { openDatabase } from "./open-database.js";
 import { ProcessRegistry } from "./process-registry.js";
 import { resolveSqliteOptions, type ResolvedSqliteOptions, type SqliteTransportOptions } from "./options.js";
 import { QueueStore } from "./queue-store.js";
+import { createKeyBacklogReader } from "./key-backlog.js";
 import { createStatsReader } from "./stats.js";
 import { SqliteSubscription } from "./subscription.js";
 import { parseSqliteUrl } from "./url.js";
@@ -39,7 +40,7 @@ import { WriteBatcher } from "./write-batcher.js";
 import { ContextSlot } from "../../transport/context.js";
 
 /** A Transport over one SQLite file, with the handle so handlers can write to the same file. */
-export interface SqliteTransport extends Transport, NativeDeadLetters, QueueInspection, DurabilityReporting, BrokerPing, ServiceReporting {
+export interface SqliteTransport extends Transport, NativeDeadLetters, QueueInspection, DurabilityReporting, BrokerPing, ServiceReporting, KeyBacklogInspection {
   /** The better-sqlite3 connection this transport writes with (use it for writes that must commit with an inbox row). */
   readonly database: Database.Database;
   /** The database file as configured. */
@@ -76,6 +77,7 @@ class SqliteTransportImpl implements SqliteTransport {
   private readonly processes: ProcessRegistry;
   private readonly reports: ServiceReportTable;
   private readonly readStats: () => QueueStats[];
+  private readonly readKeyBacklog: (limit: number) => KeyBacklog[];
   private open = true;
   private closing: Promise<void> | undefined;
   /** The bus's logger and reporter, once connect() received them; the writer, registry and subscriptions log here. */
@@ -102,6 +104,7 @@ class SqliteTransportImpl implements SqliteTransport {
     this.processes = new ProcessRegistry(this.database, options.tablePrefix, this.writer, this.context);
     this.reports = new ServiceReportTable(this.database, options.tablePrefix, this.writer);
     this.readStats = createStatsReader(this.database, options.tablePrefix);
+    this.readKeyBacklog = createKeyBacklogReader(this.database, options.tablePrefix);
   }
 
   async connect(context?: TransportContext): Promise<void> {
@@ -160,6 +163,11 @@ class SqliteTransportImpl implements SqliteTransport {
   async stats(): Promise<QueueStats[]> {
     this.assertOpen();
     return this.readStats();
+  }
+
+  async keyBacklog(limit: number): Promise<KeyBacklog[]> {
+    this.assertOpen();
+    return this.readKeyBacklog(limit);
   }
 
   /** An empty write transaction: it takes the write lock (within the busy timeout) as a publish would. */

@@ -12,7 +12,7 @@ import { openUnconnected, urlOf } from "../session.js";
 import { cleanUp } from "../cleanup.js";
 import { reportsDurability } from "../../transport/abilities.js";
 import type { Transport } from "../../transport/transport.js";
-import { isMissiveError } from "../../errors.js";
+import { ErrorCodes, isMissiveError } from "../../errors.js";
 
 export function registerDoctor(program: Command, done: (code: number) => void): void {
   program
@@ -38,9 +38,12 @@ export function registerDoctor(program: Command, done: (code: number) => void): 
  */
 async function diagnose(transport: Transport, url: string, json: boolean): Promise<number> {
   const notReady = await transport.connect().then(() => undefined, (err: unknown) => err);
+  // Only a transport that reached its server and refused to start (missing tables: a ConfigurationError) is
+  // asked; after a connection or authentication failure a read would retry the connect until it hung.
+  if (notReady !== undefined && !(isMissiveError(notReady) && notReady.code === ErrorCodes.CONFIG)) throw notReady;
   let report;
   try {
-    report = reportsDurability(transport) ? await transport.durability() : undefined;
+    report = reportsDurability(transport) ? await bounded(transport.durability(), notReady === undefined ? undefined : AFTER_FAILED_START_MS) : undefined;
   } catch (err) {
     throw notReady ?? err;
   }
@@ -66,4 +69,18 @@ async function diagnose(transport: Transport, url: string, json: boolean): Promi
 function startFailure(err: unknown): string {
   const message = err instanceof Error ? redact(err.message) : String(err);
   return isMissiveError(err) ? `${message} [${err.code}]` : message;
+}
+
+/** How long doctor waits for the settings of a transport that did not start. */
+const AFTER_FAILED_START_MS = 10_000;
+
+async function bounded<T>(work: Promise<T>, ms: number | undefined): Promise<T> {
+  if (ms === undefined) return work;
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_resolve, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)));
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -94,7 +94,17 @@ class PostgresTransportImpl implements PostgresTransport {
       options.pool ??
       new pg.Pool({ connectionString: options.connectionString, max: options.poolMax, connectionTimeoutMillis: 10_000, query_timeout: options.queryTimeoutMs, keepAlive: true });
     // An idle pooled client's error (the server restarted): the pool drops it; the next query fails or reconnects on its own.
-    if (this.ownPool) this.pool.on("error", (err) => this.context.log.warn({ err }, "postgres transport: an idle pooled connection failed; the pool replaces it"));
+    if (this.ownPool) {
+      this.pool.on("error", (err) => this.context.log.warn({ err }, "postgres transport: an idle pooled connection failed; the pool replaces it"));
+      // A server that dies or ends a session sends its FATAL (57P01) to every connection, and pg emits it as an
+      // 'error' on a client with no query running. The pool's own listener is off while a client is checked out
+      // and while one is being ended, so in those moments the process crashed (seen in CI as an uncaught error
+      // in the PostgreSQL restart test). Every client of the transport's pool keeps a listener for its life;
+      // queries on it still fail with the error and their callers drop the connection.
+      this.pool.on("connect", (client) => {
+        client.on("error", (err) => this.context.log.debug({ err }, "postgres transport: a pooled connection failed; the statement on it fails and the pool drops it"));
+      });
+    }
     const announce = (groups: Iterable<string>): void => this.channel.signal(groups);
     this.queue = new QueueStore(this.pool, options.tablePrefix, options.maxMessageBytes, options.notify, announce);
     const vacuum = new QueueVacuum(this.pool, this.tables.queue, options.vacuumEvery, this.context);

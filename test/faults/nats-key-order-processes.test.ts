@@ -14,50 +14,31 @@
  * with `ordered: false` breaks key order, so the check bites.
  */
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { missive } from "../../src/index.js";
 import { natsTransport } from "../../src/transports/nats/index.js";
 import type { NatsOrderedConsumerArgs, NatsOrderedConsumerMessage } from "../fixtures/nats-ordered-consumer.js";
 import { createChecker } from "../support/checker.js";
-import { killFixtures, killOnMessage } from "../support/fixture-process.js";
+import { killOnMessage } from "../support/fixture-process.js";
 import { removeNatsPrefix } from "../support/nats.js";
-import { effectsByPid, startOrderedConsumer, type StartedConsumer } from "./key-order-support.js";
+import { effectsByPid, keyOrderWorlds, startOrderedConsumer, type KeyOrderWorld, type StartedConsumer } from "./key-order-support.js";
 import { publishKeyed, readBack, settled } from "./rabbitmq-fault-support.js";
 
 const SERVER = "127.0.0.1:4222";
 const GROUP = "billing";
 /** Few partitions: the survivor takes them all over, and the test stays short. */
 const PARTITIONS = 4;
-const cleanups: Array<() => unknown> = [];
-afterEach(async () => {
-  killFixtures();
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const world = keyOrderWorlds("nats", () => `order-nats-${randomUUID().slice(0, 8)}`, (p) => removeNatsPrefix(SERVER, p));
 
-interface World {
-  readonly dir: string;
-  readonly prefix: string;
-  readonly effects: string;
-}
-
-function world(): World {
-  const dir = mkdtempSync(join(tmpdir(), "missive-nats-order-"));
-  const prefix = `order-nats-${randomUUID().slice(0, 8)}`;
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }), () => removeNatsPrefix(SERVER, prefix));
-  return { dir, prefix, effects: join(dir, "effects.db") };
-}
-
-function startConsumer(w: World, name: string, options: Partial<NatsOrderedConsumerArgs> = {}): Promise<StartedConsumer> {
+function startConsumer(w: KeyOrderWorld, name: string, options: Partial<NatsOrderedConsumerArgs> = {}): Promise<StartedConsumer> {
   const args: NatsOrderedConsumerArgs = {
     server: SERVER, prefix: w.prefix, partitions: PARTITIONS, effects: w.effects, group: GROUP, journal: join(w.dir, `${name}.journal`), concurrency: 16, workMs: 8, failRate: 0.05, ...options,
   };
   return startOrderedConsumer("nats-ordered-consumer", name, args);
 }
 
-async function publishAll(w: World, checker: ReturnType<typeof createChecker>, count: number): Promise<Awaited<ReturnType<typeof publishKeyed>>> {
+async function publishAll(w: KeyOrderWorld, checker: ReturnType<typeof createChecker>, count: number): Promise<Awaited<ReturnType<typeof publishKeyed>>> {
   const bus = await missive({ service: "key-order-producer", transport: natsTransport({ servers: [SERVER], prefix: w.prefix }) });
   try {
     return await publishKeyed(bus, checker, { count, keys: 60 });

@@ -2,10 +2,12 @@
  * Network faults between missive and a shared broker, through a TCP proxy of
  * the test's own (the broker is never touched): connection resets while a
  * keyed stream is published, then resets and a 3 s blackhole while an
- * ordered consumer with the inbox works through it. The scenario the NATS
- * and Redis network tests share; each opens its buses through the proxy.
+ * ordered consumer with the inbox works through it. The scenario the NATS,
+ * Redis and PostgreSQL network tests share; each opens its buses through the
+ * proxy.
  */
 import { join } from "node:path";
+import { expect } from "vitest";
 import type { Bus } from "../../src/index.js";
 import { OrderPlaced } from "../conformance/contracts.js";
 import { openEffects } from "../fixtures/effects-db.js";
@@ -74,4 +76,15 @@ export async function networkFaults(upstreamPort: number, dir: string, count: nu
     orderViolations: back.orderViolations,
     line: `faults=${faults.join(",")} connections=${proxy.stats.accepted} drained=${drained} order_violations=${back.orderViolations} ${checker.summary()}`,
   };
+}
+
+/** What every network test asserts: the proxy cut connections, and nothing was rejected, lost, doubled or reordered. */
+export function expectCleanNetworkRun(run: NetworkRun, count: number): void {
+  expect(run.rejected).toBe(0);
+  expect(run.connections).toBeGreaterThanOrEqual(5);
+  expect(run.r.confirmed).toBe(count);
+  expect(run.r.lost).toEqual([]);
+  expect(run.r.doubleEffects).toEqual([]);
+  expect(run.r.missingEffects).toEqual([]);
+  expect(run.orderViolations).toBe(0);
 }

@@ -10,42 +10,23 @@
  * did work; and the same with one process SIGKILLed half-way (its leased
  * rows come back after the lease, to the survivor).
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { missive } from "../../src/index.js";
 import { postgresTransport } from "../../src/transports/postgres/index.js";
 import { OrderPlaced } from "../conformance/contracts.js";
 import type { PostgresOrderedConsumerArgs, PostgresOrderedConsumerMessage } from "../fixtures/postgres-ordered-consumer.js";
 import { createChecker } from "../support/checker.js";
-import { killFixtures, killOnMessage } from "../support/fixture-process.js";
-import { effectsByPid, startOrderedConsumer, type StartedConsumer } from "./key-order-support.js";
+import { killOnMessage } from "../support/fixture-process.js";
+import { effectsByPid, keyOrderWorlds, startOrderedConsumer, type KeyOrderWorld, type StartedConsumer } from "./key-order-support.js";
 import { PG_URL, dropPrefix, pgPrefix, pgQuery } from "../support/postgres.js";
 import { publishKeyed, readBack, settled } from "./rabbitmq-fault-support.js";
 
 const GROUP = "billing";
-const cleanups: Array<() => unknown> = [];
-afterEach(async () => {
-  killFixtures();
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
-interface World {
-  readonly dir: string;
-  readonly prefix: string;
-  readonly effects: string;
-}
-
-function world(): World {
-  const dir = mkdtempSync(join(tmpdir(), "missive-pg-order-"));
-  const prefix = pgPrefix();
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }), () => dropPrefix(prefix));
-  return { dir, prefix, effects: join(dir, "effects.db") };
-}
+const world = keyOrderWorlds("pg", () => pgPrefix(), (p) => dropPrefix(p));
 
 
-function startConsumer(w: World, name: string, options: Partial<PostgresOrderedConsumerArgs> = {}): Promise<StartedConsumer> {
+function startConsumer(w: KeyOrderWorld, name: string, options: Partial<PostgresOrderedConsumerArgs> = {}): Promise<StartedConsumer> {
   const args: PostgresOrderedConsumerArgs = {
     url: PG_URL, tablePrefix: w.prefix, effects: w.effects, group: GROUP, journal: join(w.dir, `${name}.journal`), concurrency: 16, workMs: 8, failRate: 0.05, ...options,
   };
@@ -53,13 +34,13 @@ function startConsumer(w: World, name: string, options: Partial<PostgresOrderedC
 }
 
 
-async function declare(w: World): Promise<void> {
+async function declare(w: KeyOrderWorld): Promise<void> {
   const setup = await missive({ service: "key-order-setup", transport: postgresTransport({ connectionString: PG_URL, tablePrefix: w.prefix }) });
   await setup.declare(OrderPlaced, GROUP);
   await setup.close();
 }
 
-async function publishAll(w: World, checker: ReturnType<typeof createChecker>): Promise<Awaited<ReturnType<typeof publishKeyed>>> {
+async function publishAll(w: KeyOrderWorld, checker: ReturnType<typeof createChecker>): Promise<Awaited<ReturnType<typeof publishKeyed>>> {
   const bus = await missive({ service: "key-order-producer", transport: postgresTransport({ connectionString: PG_URL, tablePrefix: w.prefix }) });
   try {
     return await publishKeyed(bus, checker, { count: 3000, keys: 60 });
@@ -68,7 +49,7 @@ async function publishAll(w: World, checker: ReturnType<typeof createChecker>): 
   }
 }
 
-async function queueDepth(w: World): Promise<number> {
+async function queueDepth(w: KeyOrderWorld): Promise<number> {
   const r = await pgQuery(`SELECT count(*)::int AS n FROM "${w.prefix}queue"`);
   return (r.rows[0] as { n: number }).n;
 }

@@ -13,55 +13,36 @@
  * drained. The same run without `ordered` shows violations (the check bites).
  */
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { missive } from "../../src/index.js";
 import { redisTransport } from "../../src/transports/redis/index.js";
 import { OrderPlaced } from "../conformance/contracts.js";
 import type { RedisOrderedConsumerArgs, RedisOrderedConsumerMessage } from "../fixtures/redis-ordered-consumer.js";
 import { createChecker } from "../support/checker.js";
-import { killFixtures, killOnMessage } from "../support/fixture-process.js";
+import { killOnMessage } from "../support/fixture-process.js";
 import { REDIS_URL, removeRedisPrefix } from "../support/redis.js";
-import { effectsByPid, startOrderedConsumer, type StartedConsumer } from "./key-order-support.js";
+import { effectsByPid, keyOrderWorlds, startOrderedConsumer, type KeyOrderWorld, type StartedConsumer } from "./key-order-support.js";
 import { publishKeyed, readBack, settled } from "./rabbitmq-fault-support.js";
 
 const GROUP = "billing";
-const cleanups: Array<() => unknown> = [];
-afterEach(async () => {
-  killFixtures();
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const world = keyOrderWorlds("redis", () => `order-redis-${randomUUID().slice(0, 8)}:`, (p) => removeRedisPrefix(REDIS_URL, p));
 
-interface World {
-  readonly dir: string;
-  readonly prefix: string;
-  readonly effects: string;
-}
-
-function world(): World {
-  const dir = mkdtempSync(join(tmpdir(), "missive-redis-order-"));
-  const prefix = `order-redis-${randomUUID().slice(0, 8)}:`;
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }), () => removeRedisPrefix(REDIS_URL, prefix));
-  return { dir, prefix, effects: join(dir, "effects.db") };
-}
-
-function startConsumer(w: World, name: string, options: Partial<RedisOrderedConsumerArgs> = {}): Promise<StartedConsumer> {
+function startConsumer(w: KeyOrderWorld, name: string, options: Partial<RedisOrderedConsumerArgs> = {}): Promise<StartedConsumer> {
   const args: RedisOrderedConsumerArgs = {
     url: REDIS_URL, prefix: w.prefix, effects: w.effects, group: GROUP, journal: join(w.dir, `${name}.journal`), concurrency: 16, workMs: 8, failRate: 0.05, ...options,
   };
   return startOrderedConsumer("redis-ordered-consumer", name, args);
 }
 
-async function declare(w: World): Promise<void> {
+async function declare(w: KeyOrderWorld): Promise<void> {
   const setup = await missive({ service: "key-order-setup", transport: redisTransport({ url: REDIS_URL, prefix: w.prefix }) });
   await setup.declare(OrderPlaced, GROUP);
   await setup.close();
 }
 
-async function publishAll(w: World, checker: ReturnType<typeof createChecker>, count: number): Promise<Awaited<ReturnType<typeof publishKeyed>>> {
+async function publishAll(w: KeyOrderWorld, checker: ReturnType<typeof createChecker>, count: number): Promise<Awaited<ReturnType<typeof publishKeyed>>> {
   const bus = await missive({ service: "key-order-producer", transport: redisTransport({ url: REDIS_URL, prefix: w.prefix }) });
   try {
     return await publishKeyed(bus, checker, { count, keys: 60 });
@@ -71,7 +52,7 @@ async function publishAll(w: World, checker: ReturnType<typeof createChecker>, c
 }
 
 /** Key lists and starts-hash fields left under the prefix (both empty once every entry settled). */
-async function leftovers(w: World): Promise<{ lists: number; starts: number }> {
+async function leftovers(w: KeyOrderWorld): Promise<{ lists: number; starts: number }> {
   const redis = new Redis(REDIS_URL);
   try {
     let lists = 0;

@@ -26,7 +26,7 @@ import { natsNames } from "../../src/transports/nats/names.js";
 import { DEFAULT_ACK_WAIT_MS, GROUP_MAX_ACK_PENDING } from "../../src/transports/nats/topology.js";
 import { NATS_DEFAULTS } from "../../src/transports/nats/options.js";
 import { removeNatsPrefix } from "../../test/support/nats.js";
-import { busLatency, consumeAll, publishConcurrently } from "../lib/bus-load.js";
+import { busLatency, consumeAll, publishConcurrently, publishThenConsume } from "../lib/bus-load.js";
 import { drainResult } from "../lib/drain.js";
 import { latencyRecorder, pace } from "../lib/latency.js";
 import { cpuUsPerMsg, rate } from "../lib/measure.js";
@@ -162,27 +162,7 @@ async function withBus<T>(p: Pick<NatsParams, "server" | "prefix" | "window">, r
 const consumerOf = (prefetch: number): { group: string; concurrency: number; prefetch: number } => ({ group: GROUP, concurrency: prefetch, prefetch });
 
 export function natsMissive(p: NatsParams): Promise<ThroughputResult> {
-  return withBus(p, true, async (bus) => {
-    const pubRss = new RssSampler().start();
-    const cpu0 = process.cpuUsage();
-    const t0 = performance.now();
-    await publishConcurrently(bus, p.messages, p.window);
-    const publishMs = performance.now() - t0;
-    const publishCpu = cpuUsPerMsg(cpu0, p.messages);
-    pubRss.stop();
-
-    const conRss = new RssSampler().start();
-    const cpu1 = process.cpuUsage();
-    const t1 = performance.now();
-    await consumeAll(bus, consumerOf(p.prefetch), p.messages);
-    const consumeMs = performance.now() - t1;
-    const consumeCpu = cpuUsPerMsg(cpu1, p.messages);
-    conRss.stop();
-    return {
-      publish: rate(p.messages, publishMs), publishRssMb: pubRss.peakMb, publishCpuUsPerMsg: publishCpu,
-      consume: rate(p.messages, consumeMs), consumeRssMb: conRss.peakMb, consumeCpuUsPerMsg: consumeCpu,
-    };
-  });
+  return withBus(p, true, (bus) => publishThenConsume(bus, p.messages, p.window, consumerOf(p.prefetch)));
 }
 
 export interface NatsLatencyParams extends Omit<NatsParams, "messages"> {

@@ -19,7 +19,7 @@ import { missive, type Bus } from "../../src/index.js";
 import { redisNames } from "../../src/transports/redis/names.js";
 import { redisTransport } from "../../src/transports/redis/index.js";
 import { removeRedisPrefix } from "../../test/support/redis.js";
-import { busLatency, consumeAll, publishConcurrently } from "../lib/bus-load.js";
+import { busLatency, consumeAll, publishConcurrently, publishThenConsume } from "../lib/bus-load.js";
 import { drainResult } from "../lib/drain.js";
 import { cpuUsPerMsg, rate } from "../lib/measure.js";
 import { RssSampler } from "../lib/rss-sampler.js";
@@ -118,27 +118,7 @@ async function withBus<T>(p: Pick<RedisParams, "url" | "prefix">, remove: boolea
 const consumerOf = (prefetch: number): { group: string; concurrency: number; prefetch: number } => ({ group: GROUP, concurrency: prefetch, prefetch });
 
 export function redisMissive(p: RedisParams): Promise<ThroughputResult> {
-  return withBus(p, true, async (bus) => {
-    const pubRss = new RssSampler().start();
-    const cpu0 = process.cpuUsage();
-    const t0 = performance.now();
-    await publishConcurrently(bus, p.messages, p.publishers);
-    const publishMs = performance.now() - t0;
-    const publishCpu = cpuUsPerMsg(cpu0, p.messages);
-    pubRss.stop();
-
-    const conRss = new RssSampler().start();
-    const cpu1 = process.cpuUsage();
-    const t1 = performance.now();
-    await consumeAll(bus, consumerOf(p.prefetch), p.messages);
-    const consumeMs = performance.now() - t1;
-    const consumeCpu = cpuUsPerMsg(cpu1, p.messages);
-    conRss.stop();
-    return {
-      publish: rate(p.messages, publishMs), publishRssMb: pubRss.peakMb, publishCpuUsPerMsg: publishCpu,
-      consume: rate(p.messages, consumeMs), consumeRssMb: conRss.peakMb, consumeCpuUsPerMsg: consumeCpu,
-    };
-  });
+  return withBus(p, true, (bus) => publishThenConsume(bus, p.messages, p.publishers, consumerOf(p.prefetch)));
 }
 
 export function redisLatencyMissive(p: RedisLatencyParams): Promise<LatencyResult> {

@@ -6,9 +6,9 @@
  */
 import type { Bus } from "../../src/index.js";
 import { BenchEvent, eventData } from "../cases/event.js";
-import type { LatencyResult } from "../cases/sqlite.js";
+import type { LatencyResult, ThroughputResult } from "../cases/sqlite.js";
 import { latencyRecorder, pace } from "./latency.js";
-import { rate } from "./measure.js";
+import { cpuUsPerMsg, rate } from "./measure.js";
 import { RssSampler } from "./rss-sampler.js";
 
 export async function publishConcurrently(bus: Bus, total: number, publishers: number): Promise<void> {
@@ -49,4 +49,27 @@ export async function busLatency(bus: Bus, consumer: { readonly group: string; r
   rss.stop();
   if (failures.length > 0) throw new Error(`${failures.length} publishes failed: ${String(failures[0])}`);
   return { ...rec.summary(Math.floor(sent / 10)), handledPerS: rate(sent, ms), rssMb: rss.peakMb };
+}
+
+/** Publish `messages` with `publishers` concurrent callers, then consume them all: each phase's rate, peak RSS and CPU per message. */
+export async function publishThenConsume(bus: Bus, messages: number, publishers: number, consumer: { readonly group: string; readonly concurrency: number; readonly prefetch: number }): Promise<ThroughputResult> {
+  const pubRss = new RssSampler().start();
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  await publishConcurrently(bus, messages, publishers);
+  const publishMs = performance.now() - t0;
+  const publishCpu = cpuUsPerMsg(cpu0, messages);
+  pubRss.stop();
+
+  const conRss = new RssSampler().start();
+  const cpu1 = process.cpuUsage();
+  const t1 = performance.now();
+  await consumeAll(bus, consumer, messages);
+  const consumeMs = performance.now() - t1;
+  const consumeCpu = cpuUsPerMsg(cpu1, messages);
+  conRss.stop();
+  return {
+    publish: rate(messages, publishMs), publishRssMb: pubRss.peakMb, publishCpuUsPerMsg: publishCpu,
+    consume: rate(messages, consumeMs), consumeRssMb: conRss.peakMb, consumeCpuUsPerMsg: consumeCpu,
+  };
 }

@@ -20,7 +20,7 @@ import { parseArgs, type BenchTransport } from "./lib/args.js";
 import { writeResults, type Row } from "./lib/results.js";
 import { formatTable } from "./lib/table.js";
 import { DEFAULT_RESULTS, syncPerformanceDoc } from "./lib/performance-doc.js";
-import { collectRunInfo } from "./lib/run-info.js";
+import { collectRunInfo, finishRunInfo } from "./lib/run-info.js";
 import { dashboardRows } from "./dashboard-run.js";
 import { natsRows } from "./nats-run.js";
 import { outboxRabbitmqRows, outboxRows } from "./outbox-run.js";
@@ -31,6 +31,8 @@ import { spoolRows } from "./spool-run.js";
 import { sqliteRows } from "./sqlite-run.js";
 
 const cfg = parseArgs(process.argv.slice(2));
+// The tree as the run starts: the code its child processes load and measure.
+const startInfo = collectRunInfo(process.argv.slice(2));
 const log = (line: string): void => void process.stdout.write(line + "\n");
 const caseTimeoutMs = cfg.quick ? 60_000 : 300_000;
 const want = (transport: BenchTransport): boolean => cfg.only.has(transport);
@@ -96,7 +98,7 @@ if (want("dashboard")) {
 
 log("\n" + formatTable(rows));
 log(summary.map((line) => `\n${line}`).join(""));
-writeResults(cfg.out, rows, collectRunInfo(process.argv.slice(2)));
+writeResults(cfg.out, rows, finishRunInfo(startInfo));
 log(`written to ${cfg.out}`);
 // docs/performance.md follows the committed results only: a run written elsewhere (--out, the smoke test) leaves it alone.
 if (resolve(cfg.out) === DEFAULT_RESULTS) {

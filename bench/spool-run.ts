@@ -25,7 +25,7 @@ import type { SpoolBenchParams, SpoolFlushResult, SpoolPublishResult } from "./c
 import { parseArgs } from "./lib/args.js";
 import { runChild } from "./lib/child.js";
 import { emptyRow, median, ratios, roundInt, writeResults, type Row } from "./lib/results.js";
-import { collectRunInfo } from "./lib/run-info.js";
+import { collectRunInfo, finishRunInfo } from "./lib/run-info.js";
 import { formatTable } from "./lib/table.js";
 
 export interface SpoolBenchConfig {
@@ -171,6 +171,7 @@ function flushRow(broker: Broker, variant: string, f: SpoolFlushResult): Row {
 // Run alone (not imported by bench/run.ts).
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
   const cfg = parseArgs(process.argv.slice(2));
+  const startInfo = collectRunInfo(process.argv.slice(2));
   const log = (line: string): void => void process.stdout.write(line + "\n");
   const inTempDir: InTempDir = async (fn) => {
     const dir = mkdtempSync(join(tmpdir(), "missive-bench-"));
@@ -184,7 +185,7 @@ if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.
   const rows = await spoolRows(cfg, inTempDir, log, cfg.quick ? 60_000 : 300_000);
   log("\n" + formatTable(rows));
   if (process.argv.includes("--out")) {
-    writeResults(cfg.out, rows, collectRunInfo(process.argv.slice(2)));
+    writeResults(cfg.out, rows, finishRunInfo(startInfo));
     log(`written to ${cfg.out}`);
   }
 }

@@ -9,6 +9,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { EXPECTED_ROWS, matchesExpected } from "./expected-rows.js";
 import { readResults, type Results, type Row } from "./results.js";
+import type { RunInfo } from "./run-info.js";
 
 const repoRoot = join(import.meta.dirname, "..", "..");
 export const DEFAULT_RESULTS = join(repoRoot, "bench", "results", "latest.json");
@@ -20,6 +21,13 @@ const show = (v: unknown): string => (v === null || v === undefined ? "–" : ty
 /** A table cell: pipes in a case name would split the cell. */
 const cell = (v: unknown): string => show(v).replaceAll("|", "\\|");
 
+/** Which uncommitted files the measured tree held, and whether the tree moved while the run went on. */
+function uncommittedNote(run: RunInfo): string {
+  const files = run.uncommitted;
+  const held = !run.dirty ? "" : files === undefined || files.length === 0 ? " with uncommitted changes" : ` with uncommitted changes to ${files.map((f) => `\`${f}\``).join(", ")}`;
+  return run.changed_during_run ? `${held} (the tree changed while the run went on)` : held;
+}
+
 function runSection(results: Results, resultsName: string): string[] {
   const run = results.run;
   if (run === null) {
@@ -30,8 +38,8 @@ function runSection(results: Results, resultsName: string): string[] {
   }
   const m = run.machine;
   return [
-    `- date: ${run.date}`,
-    `- commit: ${run.commit ?? "unknown (not a git checkout)"}${run.dirty ? " with uncommitted changes" : ""}`,
+    `- date: ${run.started === undefined ? run.date : `${run.started} to ${run.date}`}`,
+    `- commit: ${run.commit ?? "unknown (not a git checkout)"}${uncommittedNote(run)}`,
     `- machine: ${m.cpu}, ${m.cores} cores, ${m.memory_gb} GB, ${m.os}, Node ${m.node}`,
     `- command: \`npm run bench${run.args.length > 0 ? ` -- ${run.args.join(" ")}` : ""}\``,
   ];

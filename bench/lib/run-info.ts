@@ -1,7 +1,11 @@
 /**
  * What a results file says about the run that wrote it: when, from which
- * commit (and whether the tree had uncommitted changes), on what machine,
- * with which arguments. docs/performance.md prints it above the figures.
+ * commit (and which files had uncommitted changes), on what machine, with
+ * which arguments. docs/performance.md prints it above the figures.
+ *
+ * The tree is read when the run starts, which is the code it measured (the
+ * child processes load the sources then); `finishRunInfo` reads it again at
+ * the end, so a results file also says when the tree changed mid-run.
  */
 import { execFileSync } from "node:child_process";
 import { cpus, platform, release, totalmem } from "node:os";
@@ -9,10 +13,16 @@ import { cpus, platform, release, totalmem } from "node:os";
 export interface RunInfo {
   /** ISO 8601, when the results were written. */
   readonly date: string;
-  /** `git rev-parse --short HEAD`, or null outside a git checkout. */
+  /** ISO 8601, when the run started (absent from results written before it was recorded). */
+  readonly started?: string;
+  /** `git rev-parse --short HEAD` at the start, or null outside a git checkout. */
   readonly commit: string | null;
-  /** True when the working tree had uncommitted changes: the figures are not exactly `commit`'s. */
+  /** True when the working tree had uncommitted changes at the start: the figures are not exactly `commit`'s. */
   readonly dirty: boolean | null;
+  /** The tracked files with uncommitted changes at the start (absent from older results). */
+  readonly uncommitted?: readonly string[];
+  /** True when the commit or the uncommitted files differed at the end of the run from its start. */
+  readonly changed_during_run?: boolean;
   readonly machine: { readonly cpu: string; readonly cores: number; readonly memory_gb: number; readonly os: string; readonly node: string };
   /** The arguments `npm run bench` was given. */
   readonly args: readonly string[];
@@ -27,13 +37,30 @@ function git(args: readonly string[]): string | null {
   }
 }
 
-export function collectRunInfo(args: readonly string[]): RunInfo {
+interface TreeState {
+  readonly commit: string | null;
+  /** null outside a git checkout. */
+  readonly uncommitted: readonly string[] | null;
+}
+
+function treeState(): TreeState {
   const status = git(["status", "--porcelain", "--untracked-files=no"]);
+  // Porcelain v1: two status letters, a space, the path (`old -> new` for a rename).
+  const uncommitted = status === null ? null : status.split("\n").filter((line) => line !== "").map((line) => line.slice(3));
+  return { commit: git(["rev-parse", "--short", "HEAD"]), uncommitted };
+}
+
+/** Read at the start of a run: the commit and the uncommitted files it measures. */
+export function collectRunInfo(args: readonly string[]): RunInfo {
+  const tree = treeState();
   const cores = cpus();
+  const now = new Date().toISOString();
   return {
-    date: new Date().toISOString(),
-    commit: git(["rev-parse", "--short", "HEAD"]),
-    dirty: status === null ? null : status.length > 0,
+    date: now,
+    started: now,
+    commit: tree.commit,
+    dirty: tree.uncommitted === null ? null : tree.uncommitted.length > 0,
+    ...(tree.uncommitted === null ? {} : { uncommitted: tree.uncommitted }),
     machine: {
       cpu: cores[0]?.model.trim() ?? "unknown",
       cores: cores.length,
@@ -43,4 +70,11 @@ export function collectRunInfo(args: readonly string[]): RunInfo {
     },
     args,
   };
+}
+
+/** At the end of a run: when it finished, and whether the tree moved while it ran. */
+export function finishRunInfo(start: RunInfo): RunInfo {
+  const end = treeState();
+  const changed = end.commit !== start.commit || JSON.stringify(end.uncommitted ?? null) !== JSON.stringify(start.uncommitted ?? null);
+  return { ...start, date: new Date().toISOString(), changed_during_run: changed };
 }

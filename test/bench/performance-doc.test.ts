@@ -73,6 +73,17 @@ describe("performance doc", () => {
     expect(doc).toContain("Not recorded");
   });
 
+  it("performance doc - a run says which files it measured uncommitted, and when the tree moved while it ran", () => {
+    const results = readResults(join(root, "bench", "results", "latest.json"));
+    const machine = { cpu: "x", cores: 2, memory_gb: 1, os: "linux", node: "v20" };
+    const base = { date: "2026-12-07T12:00:00.000Z", started: "2026-12-07T11:30:00.000Z", commit: "abc1234", machine, args: [] };
+    const clean = renderPerformanceDoc({ run: { ...base, dirty: false, uncommitted: [], changed_during_run: false }, rows: results.rows }, "latest.json");
+    expect(clean).toContain("- commit: abc1234\n");
+    expect(clean).toContain("- date: 2026-12-07T11:30:00.000Z to 2026-12-07T12:00:00.000Z");
+    const dirty = renderPerformanceDoc({ run: { ...base, dirty: true, uncommitted: ["src/a.ts", "test/b.ts"], changed_during_run: true }, rows: results.rows }, "latest.json");
+    expect(dirty).toContain("- commit: abc1234 with uncommitted changes to `src/a.ts`, `test/b.ts` (the tree changed while the run went on)");
+  });
+
   it("performance doc - README.md and docs/*.md quote no throughput or latency figure; README names docs/performance.md", () => {
     const quoted: string[] = [];
     for (const file of userDocs()) {

@@ -7,6 +7,7 @@ import type { bullmqThroughput } from "./cases/bullmq.js";
 import type { dashboardFill } from "./cases/dashboard.js";
 import type { natsLatencyRaw } from "./cases/nats.js";
 import type { pgLatency } from "./cases/postgres.js";
+import type { pgChurn } from "./cases/postgres-churn.js";
 import type { pgNotifyPublish } from "./cases/postgres-notify.js";
 import type { pgTxPublish } from "./cases/postgres-tx.js";
 import type { rabbitRaw } from "./cases/rabbitmq.js";
@@ -16,7 +17,7 @@ import type { spoolPublish } from "./cases/spool.js";
 import type { outboxRelay } from "./outbox-cases.js";
 
 // Parameters come from the orchestrator, which builds them per case.
-type AnyParams = Parameters<typeof sqliteRaw>[0] & Parameters<typeof sqliteDrain>[0] & Parameters<typeof sqliteLatency>[0] & Parameters<typeof bullmqThroughput>[0] & Parameters<typeof outboxRelay>[0] & Parameters<typeof rabbitRaw>[0] & Parameters<typeof spoolPublish>[0] & Parameters<typeof natsLatencyRaw>[0] & Parameters<typeof pgLatency>[0] & Parameters<typeof pgTxPublish>[0] & Parameters<typeof redisRaw>[0] & Parameters<typeof redisLatencyMissive>[0] & Parameters<typeof pgNotifyPublish>[0] & Parameters<typeof dashboardFill>[0];
+type AnyParams = Parameters<typeof sqliteRaw>[0] & Parameters<typeof sqliteDrain>[0] & Parameters<typeof sqliteLatency>[0] & Parameters<typeof bullmqThroughput>[0] & Parameters<typeof outboxRelay>[0] & Parameters<typeof rabbitRaw>[0] & Parameters<typeof spoolPublish>[0] & Parameters<typeof natsLatencyRaw>[0] & Parameters<typeof pgLatency>[0] & Parameters<typeof pgTxPublish>[0] & Parameters<typeof redisRaw>[0] & Parameters<typeof redisLatencyMissive>[0] & Parameters<typeof pgNotifyPublish>[0] & Parameters<typeof dashboardFill>[0] & Parameters<typeof pgChurn>[0];
 type Case = (p: AnyParams) => unknown;
 
 // Loaded on demand: a case's child loads only its own broker client, so one that is missing or
@@ -57,6 +58,7 @@ const cases: Record<string, () => Promise<Case>> = {
   "redis-latency": async () => (await import("./cases/redis.js")).redisLatencyMissive,
   "redis-fill": async () => (await import("./cases/redis.js")).redisFill,
   "redis-drain": async () => (await import("./cases/redis.js")).redisDrain,
+  "postgres-churn": async () => (await import("./cases/postgres-churn.js")).pgChurn,
   "postgres-notify": async () => (await import("./cases/postgres-notify.js")).pgNotifyPublish,
   "dashboard-fill": async () => (await import("./cases/dashboard.js")).dashboardFill,
   "dashboard-serve": async () => (await import("./cases/dashboard.js")).dashboardServe,

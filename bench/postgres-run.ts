@@ -11,6 +11,8 @@
  */
 import { randomBytes } from "node:crypto";
 import type { PgLatencyParams, PgParams } from "./cases/postgres.js";
+import type { ChurnParams, ChurnResult } from "./cases/postgres-churn.js";
+import { mb } from "./cases/postgres-churn.js";
 import type { NotifyParams, NotifyResult } from "./cases/postgres-notify.js";
 import type { TxPublishParams, TxPublishResult } from "./cases/postgres-tx.js";
 import type { DrainResult, LatencyResult, ThroughputResult } from "./cases/sqlite.js";
@@ -35,10 +37,17 @@ const TX_CONCURRENCY = 8;
  */
 const NOTIFY_PUBLISHERS = [1, 16, 32] as const;
 
+/**
+ * The churn row: messages through one queue on a server of its own, then the table's size, again after a settle
+ * (autovacuum's naptime is a minute by default). `--quick` shrinks it to a smoke run.
+ */
+const CHURN: ChurnParams = { messages: 1_000_000, batch: 500, backlog: 20_000, settleMs: 60_000 };
+const QUICK_CHURN: ChurnParams = { messages: 5_000, batch: 500, backlog: 2_000, settleMs: 0 };
+
 /** pg-boss commits each `send` on its own: on a disk with slow fsyncs its publish phase alone can take minutes. */
 const PEER_TIMEOUT_FACTOR = 3;
 
-type Config = Pick<BenchConfig, "messages" | "runs" | "backlog" | "rate" | "seconds" | "peer">;
+type Config = Pick<BenchConfig, "messages" | "runs" | "backlog" | "rate" | "seconds" | "peer" | "quick">;
 
 interface Rounds {
   raw: ThroughputResult[];
@@ -124,6 +133,11 @@ async function measure(cfg: Config, schema: string, log: (line: string) => void,
   await runChild("postgres-fill", params("drain_", cfg.backlog), timeoutMs);
   const drain = await runChild<DrainResult>("postgres-drain", params("drain_", cfg.backlog), timeoutMs);
 
+  const churnParams = cfg.quick ? QUICK_CHURN : CHURN;
+  log(`postgres: ${churnParams.messages} messages through one queue on a server of its own, then the table's size…`);
+  // Its own server and its own time budget: a million messages take minutes, whatever --messages says.
+  const churn = await runChild<ChurnResult>("postgres-churn", churnParams, Math.max(timeoutMs, 20 * 60_000));
+
   const rows = [
     row(`publish, ${PUBLISHERS} concurrent publishers`, r, "publish", `pg-boss send, ${PUBLISHERS} concurrent callers`),
     row(`consume+ack, concurrency ${CONCURRENCY}, prefetch ${PREFETCH}`, r, "consume", `pg-boss work, batchSize ${BATCH}`),
@@ -148,6 +162,7 @@ async function measure(cfg: Config, schema: string, log: (line: string) => void,
   rows.push(d);
   rows.push(txRow(`transactional publish: order INSERT + publishIn in one transaction, ${TX_CONCURRENCY} concurrent`, r));
   rows.push(...notifyRows);
+  rows.push(churnRow(churn, churnParams));
   const summary = [drainSummary("postgres", drain)];
   return { rows, summary };
 }
@@ -189,5 +204,28 @@ function notifyRow(publishers: number, on: number[], off: number[], rssMb: numbe
   out.rss_mb = rssMb;
   out.runs = { notify_on_msgs_per_s: on, notify_off_msgs_per_s: off, on_off_ratio: ratios(on, off) };
   out.notes = { notify_off_msgs_per_s: roundInt(median(off)), on_off_ratio: median(out.runs["on_off_ratio"]!), publishers };
+  return out;
+}
+
+/** The churn: its rate and peak RSS, and the queue table's and indexes' size after the drain and after the settle. */
+function churnRow(c: ChurnResult, p: ChurnParams): Row {
+  const out = emptyRow("postgres", `churn: ${c.messages} messages through one queue, then its table and index size (a server of its own)`);
+  out.msgs_per_s = c.perS;
+  out.rss_mb = c.peakRssMb;
+  out.notes = {
+    table_mb_after_drain: mb(c.afterDrain.tableBytes),
+    index_mb_after_drain: mb(c.afterDrain.indexBytes),
+    dead_rows_after_drain: c.afterDrain.deadRows,
+    settle_s: c.settleMs / 1000,
+    table_mb_after_settle: mb(c.afterSettle.tableBytes),
+    index_mb_after_settle: mb(c.afterSettle.indexBytes),
+    dead_rows_after_settle: c.afterSettle.deadRows,
+    autovacuum_runs: c.afterSettle.autovacuums,
+    transport_vacuum_runs: c.afterSettle.vacuums,
+    autovacuum: c.autovacuum,
+    batch: p.batch,
+    max_backlog: p.backlog,
+    seconds: c.seconds,
+  };
   return out;
 }

@@ -51,6 +51,7 @@ export const EXPECTED_ROWS: readonly ExpectedRow[] = [
   { transport: "postgres", pattern: /^publish with NOTIFY on vs off, 1 concurrent/, label: "publish with NOTIFY on vs off, 1 single-message transaction at a time" },
   { transport: "postgres", pattern: /^publish with NOTIFY on vs off, 16 concurrent/, label: "publish with NOTIFY on vs off, 16 concurrent single-message transactions" },
   { transport: "postgres", pattern: /^publish with NOTIFY on vs off, 32 concurrent/, label: "publish with NOTIFY on vs off, 32 concurrent single-message transactions" },
+  { transport: "postgres", pattern: /^churn: \d+ messages through one queue/, label: "churn: messages through one queue, then its table and index size" },
   { transport: "sqlite", pattern: /^dashboard, \d+-entry dead-letter store/, label: "dashboard, 1,000,000-entry dead-letter store (page, group summary, api/groups, server RSS)" },
 ];
 

@@ -108,6 +108,7 @@ describe("bench", () => {
         expect.stringMatching(/^postgres: publish with NOTIFY on vs off, 1 concurrent/),
         expect.stringMatching(/^postgres: publish with NOTIFY on vs off, 16 concurrent/),
         expect.stringMatching(/^postgres: publish with NOTIFY on vs off, 32 concurrent/),
+        expect.stringMatching(/^postgres: churn: 5000 messages through one queue/),
       ]),
       ...(redisSkipped ? [] : redisServerRows("shared server")),
       ...(redisDurableSkipped ? [] : redisServerRows("own server, appendfsync always")),

@@ -164,6 +164,9 @@ export interface DrainResult {
   /** Mean RSS of the first and the last tenth of the drain's samples. */
   firstTenthMb: number;
   lastTenthMb: number;
+  /** The heap that survived a full collection before and after the drain, MB (null when gc is not exposed). */
+  heapStartMb: number | null;
+  heapEndMb: number | null;
 }
 
 export async function sqliteDrain(p: { dir: string; backlog: number }): Promise<DrainResult> {

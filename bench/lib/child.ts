@@ -11,7 +11,7 @@ const TSX = import.meta.resolve("tsx");
 
 export function runChild<T>(name: string, params: object, timeoutMs: number): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const child = fork(CHILD, [name, JSON.stringify(params)], { execArgv: ["--import", TSX], stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    const child = fork(CHILD, [name, JSON.stringify(params)], { execArgv: ["--import", TSX, "--expose-gc"], stdio: ["ignore", "inherit", "inherit", "ipc"] });
     let answered = false;
     const timer = setTimeout(() => {
       child.kill("SIGKILL");

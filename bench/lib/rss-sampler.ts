@@ -2,6 +2,12 @@
  * Samples the process's resident set size on a timer and on demand (a
  * synchronous loop starves the timer, so raw cases call `sample()` per batch).
  * Each sample can carry a progress fraction, to read RSS at 20% and 90% of a drain.
+ *
+ * A drain's sampler (one given a progress function) also reads the heap
+ * after a full collection when it starts and when it stops (bench children
+ * run with --expose-gc): RSS rises while the collector lets garbage pile up
+ * and falls when it runs, so RSS alone cannot tell that from a leak; the
+ * heap that survives a collection can.
  */
 export interface RssSample {
   readonly ms: number;
@@ -14,10 +20,19 @@ export class RssSampler {
   private timer: NodeJS.Timeout | undefined;
   private peakBytes = 0;
   private readonly t0 = performance.now();
+  private readonly progress: () => number;
+  private readonly readsHeap: boolean;
+  /** The heap in use after a full collection as the sampler started and stopped, MB; null without --expose-gc or progress. */
+  heapStartMb: number | null = null;
+  heapEndMb: number | null = null;
 
-  constructor(private readonly progress: () => number = () => 0) {}
+  constructor(progress?: () => number) {
+    this.progress = progress ?? (() => 0);
+    this.readsHeap = progress !== undefined;
+  }
 
   start(everyMs = 20): this {
+    if (this.readsHeap) this.heapStartMb = heapAfterGcMb();
     this.sample();
     this.timer = setInterval(() => this.sample(), everyMs);
     return this;
@@ -33,6 +48,7 @@ export class RssSampler {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     this.sample();
+    if (this.readsHeap) this.heapEndMb = heapAfterGcMb();
     return this;
   }
 
@@ -56,4 +72,12 @@ export class RssSampler {
 
 export function mb(bytes: number): number {
   return Math.round((bytes / 1024 / 1024) * 10) / 10;
+}
+
+/** The heap in use right after a full collection, MB; null when the process runs without --expose-gc. */
+export function heapAfterGcMb(): number | null {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc === undefined) return null;
+  gc();
+  return mb(process.memoryUsage().heapUsed);
 }

@@ -50,6 +50,8 @@ const cases: Record<string, () => Promise<Case>> = {
   "pgboss-throughput": async () => (await import("./cases/postgres.js")).pgBossThroughput,
   "postgres-latency": async () => (await import("./cases/postgres.js")).pgLatency,
   "pgboss-latency": async () => (await import("./cases/postgres.js")).pgBossLatency,
+  "bullmq-pg-throughput": async () => (await import("./cases/bullmq-postgres.js")).bullmqPgThroughput,
+  "bullmq-pg-latency": async () => (await import("./cases/bullmq-postgres.js")).bullmqPgLatency,
   "postgres-fill": async () => (await import("./cases/postgres.js")).pgFill,
   "postgres-drain": async () => (await import("./cases/postgres.js")).pgDrain,
   "postgres-tx": async () => (await import("./cases/postgres-tx.js")).pgTxPublish,

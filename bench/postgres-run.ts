@@ -1,13 +1,14 @@
 /**
  * The PostgreSQL rows of `npm run bench`: missive on postgresTransport against
- * raw node-postgres doing the same durable work and against pg-boss, in the
- * same rounds; publish→handler latency at the fixed rate (missive and
- * pg-boss); RSS through a drain; and `publishIn` in the caller's transaction
+ * raw node-postgres doing the same durable work and against two peers, pg-boss
+ * and BullMQ's PostgreSQL backend (`bullmq-pg` in the rows' `more_peers`), in
+ * the same rounds; publish→handler latency at the fixed rate (missive and both
+ * peers); RSS through a drain; and `publishIn` in the caller's transaction
  * against a plain INSERT in the same transactions. On the shared server
  * (`MISSIVE_BENCH_PG_URL`, else `MISSIVE_PG_URL`, else 127.0.0.1:5432/test)
- * in a schema of the run's own, dropped at the end (pg-boss's schemas, named
+ * in a schema of the run's own, dropped at the end (the peers' schemas, named
  * after it, too), also on failure or SIGINT/SIGTERM. When the server is
- * unreachable the rows are skipped and said so; `--no-peer` leaves pg-boss out.
+ * unreachable the rows are skipped and said so; `--no-peer` leaves the peers out.
  */
 import { randomBytes } from "node:crypto";
 import type { PgLatencyParams, PgParams } from "./cases/postgres.js";
@@ -20,13 +21,14 @@ import type { BenchConfig } from "./lib/args.js";
 import { runChild } from "./lib/child.js";
 import { drainNotes, drainSummary } from "./lib/drain.js";
 import { createSchema, dropSchemas, PG_BENCH_URL, postgresMissing, urlInSchema } from "./lib/pg-schema.js";
-import { emptyRow, median, ratios, roundInt, type Row } from "./lib/results.js";
-import { addPeer, throughputRow, type Phase } from "./lib/throughput-row.js";
+import { emptyRow, median, morePeer, morePeerKey, ratios, roundInt, type Row } from "./lib/results.js";
+import { addMorePeer, addPeer, throughputRow, type Phase } from "./lib/throughput-row.js";
 
-/** Concurrent missive publishers and pg-boss senders, as the SQLite rows. */
+/** Concurrent missive publishers, pg-boss senders and BullMQ adders, as the SQLite rows. */
 const PUBLISHERS = 64;
 /** Rows per raw INSERT and claim, jobs per pg-boss fetch. */
 const BATCH = 64;
+/** missive's consumer and BullMQ's Worker. */
 const CONCURRENCY = 64;
 const PREFETCH = 256;
 /** Concurrent transactions of the transactional-publish row (bench/postgres-tx-publish.ts's default). */
@@ -44,15 +46,19 @@ const NOTIFY_PUBLISHERS = [1, 16, 32] as const;
 const CHURN: ChurnParams = { messages: 1_000_000, batch: 500, backlog: 20_000, settleMs: 60_000 };
 const QUICK_CHURN: ChurnParams = { messages: 5_000, batch: 500, backlog: 2_000, settleMs: 0 };
 
-/** pg-boss commits each `send` on its own: on a disk with slow fsyncs its publish phase alone can take minutes. */
+/** The peers commit each `send` / `add` on its own: on a disk with slow fsyncs a publish phase alone can take minutes. */
 const PEER_TIMEOUT_FACTOR = 3;
 
 type Config = Pick<BenchConfig, "messages" | "runs" | "backlog" | "rate" | "seconds" | "peer" | "quick">;
+
+/** BullMQ's PostgreSQL backend: its name in the rows (`more_peers`, `missive/bullmq-pg`, `bullmq_pg_…` keys). */
+const BULLMQ_PG = "bullmq-pg";
 
 interface Rounds {
   raw: ThroughputResult[];
   mis: ThroughputResult[];
   peer: ThroughputResult[];
+  bullmqPg: ThroughputResult[];
   plainTx: TxPublishResult[];
   publishInTx: TxPublishResult[];
 }
@@ -91,21 +97,22 @@ async function measure(cfg: Config, schema: string, log: (line: string) => void,
   // Each transaction is a durable commit: a fifth of --messages, as the outbox rows.
   const transactions = Math.max(1, Math.floor(cfg.messages / 5));
   const tx = (prefix: string, mode: TxPublishParams["mode"]): TxPublishParams => ({ url, prefix, transactions, concurrency: TX_CONCURRENCY, notify: true, keyed: true, mode });
-  const r: Rounds = { raw: [], mis: [], peer: [], plainTx: [], publishInTx: [] };
+  const r: Rounds = { raw: [], mis: [], peer: [], bullmqPg: [], plainTx: [], publishInTx: [] };
   for (let round = 1; round <= cfg.runs; round++) {
     r.raw.push(await runChild<ThroughputResult>("postgres-raw", params(`raw_r${round}_`, cfg.messages), timeoutMs));
     r.mis.push(await runChild<ThroughputResult>("postgres-missive", params(`missive_r${round}_`, cfg.messages), timeoutMs));
     if (cfg.peer) r.peer.push(await runChild<ThroughputResult>("pgboss-throughput", params(`peer_r${round}_`, cfg.messages), timeoutMs * PEER_TIMEOUT_FACTOR));
+    if (cfg.peer) r.bullmqPg.push(await runChild<ThroughputResult>("bullmq-pg-throughput", params(`bullmq_r${round}_`, cfg.messages), timeoutMs * PEER_TIMEOUT_FACTOR));
     r.plainTx.push(await runChild<TxPublishResult>("postgres-tx", tx(`plain_r${round}_`, "plain"), timeoutMs));
     r.publishInTx.push(await runChild<TxPublishResult>("postgres-tx", tx(`txmissive_r${round}_`, "publishIn"), timeoutMs));
-    const [w, m, p] = [r.raw[round - 1]!, r.mis[round - 1]!, r.peer[round - 1]];
+    const [w, m, p, b] = [r.raw[round - 1]!, r.mis[round - 1]!, r.peer[round - 1], r.bullmqPg[round - 1]];
     log(
-      `postgres round ${round}: publish missive ${m.publish} raw ${w.publish}${p ? ` pg-boss ${p.publish}` : ""}; ` +
-        `consume missive ${m.consume} raw ${w.consume}${p ? ` pg-boss ${p.consume}` : ""} msg/s; ` +
+      `postgres round ${round}: publish missive ${m.publish} raw ${w.publish}${p ? ` pg-boss ${p.publish}` : ""}${b ? ` ${BULLMQ_PG} ${b.publish}` : ""}; ` +
+        `consume missive ${m.consume} raw ${w.consume}${p ? ` pg-boss ${p.consume}` : ""}${b ? ` ${BULLMQ_PG} ${b.consume}` : ""} msg/s; ` +
         `transactions with publishIn ${r.publishInTx[round - 1]!.perS} with a plain INSERT ${r.plainTx[round - 1]!.perS}/s`,
     );
   }
-  if (!cfg.peer) log("pg-boss peer skipped: --no-peer given");
+  if (!cfg.peer) log("pg-boss and BullMQ (PostgreSQL) peers skipped: --no-peer given");
 
   log("postgres: NOTIFY on and off under concurrent single-message transactions…");
   const notifyRows: Row[] = [];
@@ -127,7 +134,8 @@ async function measure(cfg: Config, schema: string, log: (line: string) => void,
   log(`postgres: publish→handler latency at ${cfg.rate} msg/s…`);
   const latency = (prefix: string): PgLatencyParams => ({ ...params(prefix, 0), rate: cfg.rate, seconds: cfg.seconds });
   const lat = await runChild<LatencyResult>("postgres-latency", latency("latency_"), timeoutMs);
-  const peerLat = cfg.peer ? await runChild<LatencyResult>("pgboss-latency", latency("peer_latency_"), timeoutMs) : undefined;
+  const peerLat = cfg.peer ? await peerLatency("pgboss-latency", latency("peer_latency_"), timeoutMs, log) : undefined;
+  const bullmqLat = cfg.peer ? await peerLatency("bullmq-pg-latency", latency("bullmq_latency_"), timeoutMs, log) : undefined;
 
   log(`postgres: drain of a ${cfg.backlog}-message backlog…`);
   await runChild("postgres-fill", params("drain_", cfg.backlog), timeoutMs);
@@ -139,8 +147,8 @@ async function measure(cfg: Config, schema: string, log: (line: string) => void,
   const churn = await runChild<ChurnResult>("postgres-churn", churnParams, Math.max(timeoutMs, 20 * 60_000));
 
   const rows = [
-    row(`publish, ${PUBLISHERS} concurrent publishers`, r, "publish", `pg-boss send, ${PUBLISHERS} concurrent callers`),
-    row(`consume+ack, concurrency ${CONCURRENCY}, prefetch ${PREFETCH}`, r, "consume", `pg-boss work, batchSize ${BATCH}`),
+    row(`publish, ${PUBLISHERS} concurrent publishers`, r, "publish", `pg-boss send, ${PUBLISHERS} concurrent callers`, `BullMQ (PostgreSQL) Queue.add, ${PUBLISHERS} concurrent callers`),
+    row(`consume+ack, concurrency ${CONCURRENCY}, prefetch ${PREFETCH}`, r, "consume", `pg-boss work, batchSize ${BATCH}`, `BullMQ (PostgreSQL) Worker, concurrency ${CONCURRENCY}`),
   ];
   const l = emptyRow("postgres", `publish→handler latency at ${cfg.rate} msg/s for ${cfg.seconds} s`);
   l.msgs_per_s = lat.handledPerS;
@@ -150,9 +158,24 @@ async function measure(cfg: Config, schema: string, log: (line: string) => void,
   l.notes = { max_ms: lat.max, samples: lat.count };
   if (peerLat) {
     l.peer = `pg-boss send → work (batchSize ${BATCH}, NOTIFY on)`;
-    l.peer_p50_ms = peerLat.p50;
-    l.peer_p99_ms = peerLat.p99;
-    l.notes["peer_max_ms"] = peerLat.max;
+    if (typeof peerLat === "string") l.notes["peer_latency_failed"] = peerLat;
+    else {
+      l.peer_p50_ms = peerLat.p50;
+      l.peer_p99_ms = peerLat.p99;
+      l.notes["peer_max_ms"] = peerLat.max;
+    }
+  }
+  if (bullmqLat) {
+    const b = morePeer(l, BULLMQ_PG, `BullMQ (PostgreSQL) Queue.add → Worker (concurrency ${CONCURRENCY})`);
+    const key = morePeerKey(BULLMQ_PG);
+    if (typeof bullmqLat === "string") l.notes[`${key}latency_failed`] = bullmqLat;
+    else {
+      b.peer_p50_ms = bullmqLat.p50;
+      b.peer_p99_ms = bullmqLat.p99;
+      l.notes[`${key}max_ms`] = bullmqLat.max;
+      // Below the offered rate when BullMQ cannot keep up: its p50/p99 then measure a growing queue.
+      l.notes[`${key}handled_per_s`] = bullmqLat.handledPerS;
+    }
   }
   rows.push(l);
   const d = emptyRow("postgres", `drain a ${cfg.backlog}-message backlog (RSS)`);
@@ -167,10 +190,26 @@ async function measure(cfg: Config, schema: string, log: (line: string) => void,
   return { rows, summary };
 }
 
-/** One throughput row: missive vs raw node-postgres and vs pg-boss, ratios taken within each round. */
-function row(name: string, r: Rounds, phase: Phase, peerLabel: string): Row {
+/**
+ * A peer's latency case, or why it failed. A peer that cannot deliver the offered rate (its backlog not handled
+ * within the case's wait) fails its case; that is logged and kept in the latency row's notes, with the peer's
+ * percentiles left empty, rather than failing every PostgreSQL row.
+ */
+async function peerLatency(name: string, params: PgLatencyParams, timeoutMs: number, log: (line: string) => void): Promise<LatencyResult | string> {
+  try {
+    return await runChild<LatencyResult>(name, params, timeoutMs);
+  } catch (err) {
+    const reason = (err instanceof Error ? err.message : String(err)).split("\n")[0]!;
+    log(`postgres: ${reason}`);
+    return reason;
+  }
+}
+
+/** One throughput row: missive vs raw node-postgres, vs pg-boss and vs BullMQ's PostgreSQL backend, ratios taken within each round. */
+function row(name: string, r: Rounds, phase: Phase, peerLabel: string, bullmqLabel: string): Row {
   const out = throughputRow("postgres", name, r.raw, r.mis, phase);
   if (r.peer.length > 0) addPeer(out, r.mis, r.peer, phase, peerLabel);
+  if (r.bullmqPg.length > 0) addMorePeer(out, r.mis, r.bullmqPg, phase, BULLMQ_PG, bullmqLabel);
   return out;
 }
 

@@ -80,7 +80,7 @@ if (want("nats")) {
   summary.push(...nats.summary);
 }
 if (want("postgres")) {
-  log("postgres: missive vs raw pg vs pg-boss…");
+  log("postgres: missive vs raw pg vs pg-boss vs BullMQ (PostgreSQL)…");
   const postgres = await postgresRows(cfg, log, caseTimeoutMs);
   rows.push(...postgres.rows);
   summary.push(...postgres.summary);

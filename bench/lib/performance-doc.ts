@@ -8,7 +8,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { EXPECTED_ROWS, matchesExpected } from "./expected-rows.js";
-import { readResults, type Results, type Row } from "./results.js";
+import { morePeerNames, readResults, type Results, type Row } from "./results.js";
 import type { RunInfo } from "./run-info.js";
 
 const repoRoot = join(import.meta.dirname, "..", "..");
@@ -45,16 +45,25 @@ function runSection(results: Results, resultsName: string): string[] {
   ];
 }
 
+const latencyPair = (p50: number | null, p99: number | null): string => (p50 === null && p99 === null ? "–" : `${show(p50)} / ${show(p99)}`);
+
+/** A transport's table; each further peer its rows have (`more_peers`) adds the first peer's four columns under its name. */
 function table(rows: readonly Row[]): string[] {
-  const out = [
-    "| case | missive msg/s | raw msg/s | missive/raw | p50 ms | p99 ms | peak RSS MB | CPU µs/msg (missive / raw) | peer | peer msg/s | missive/peer | peer p50 / p99 ms |",
-    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+  const more = morePeerNames(rows);
+  const header = [
+    "case", "missive msg/s", "raw msg/s", "missive/raw", "p50 ms", "p99 ms", "peak RSS MB", "CPU µs/msg (missive / raw)",
+    "peer", "peer msg/s", "missive/peer", "peer p50 / p99 ms",
+    ...more.flatMap((name) => [name, `${name} msg/s`, `missive/${name}`, `${name} p50 / p99 ms`]),
   ];
+  const out = [`| ${header.join(" | ")} |`, `| ${header.map(() => "---").join(" | ")} |`];
   for (const r of rows) {
     const cpu = r.notes["cpu_us_per_msg"] === undefined ? "–" : `${show(r.notes["cpu_us_per_msg"])} / ${show(r.notes["raw_cpu_us_per_msg"])}`;
-    const peerLatency = r.peer_p50_ms === null && r.peer_p99_ms === null ? "–" : `${show(r.peer_p50_ms)} / ${show(r.peer_p99_ms)}`;
+    const others = more.flatMap((name) => {
+      const x = r.more_peers?.find((m) => m.name === name);
+      return x === undefined ? [null, null, null, "–"] : [x.peer, x.peer_msgs_per_s, x.peer_ratio, latencyPair(x.peer_p50_ms, x.peer_p99_ms)];
+    });
     out.push(
-      `| ${[r.case, r.msgs_per_s, r.raw_msgs_per_s, r.ratio, r.p50_ms, r.p99_ms, r.rss_mb, cpu, r.peer, r.peer_msgs_per_s, r.peer_ratio, peerLatency].map(cell).join(" | ")} |`,
+      `| ${[r.case, r.msgs_per_s, r.raw_msgs_per_s, r.ratio, r.p50_ms, r.p99_ms, r.rss_mb, cpu, r.peer, r.peer_msgs_per_s, r.peer_ratio, latencyPair(r.peer_p50_ms, r.peer_p99_ms), ...others].map(cell).join(" | ")} |`,
     );
   }
   return out;

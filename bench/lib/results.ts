@@ -28,6 +28,45 @@ export interface Row {
   /** Every round's figures, and anything case-specific (RSS through a drain, settings). */
   runs: Record<string, number[]>;
   notes: Record<string, string | number | boolean | null>;
+  /**
+   * Peers measured beside the first (`peer` …) in the same rounds (PostgreSQL: BullMQ's PostgreSQL backend beside
+   * pg-boss). Absent when there are none, and in files written before a row could have more than one peer.
+   */
+  more_peers?: MorePeer[];
+}
+
+/** A further peer's figures on a row: the same fields as the row's first peer, under a short name of its own. */
+export interface MorePeer {
+  /** Short name: the table's column headers (`missive/<name>`) and the prefix of its keys in `runs` and `notes`. */
+  name: string;
+  /** What the peer does in this case. */
+  peer: string;
+  peer_msgs_per_s: number | null;
+  /** missive ÷ this peer, median of the per-round ratios. */
+  peer_ratio: number | null;
+  peer_p50_ms: number | null;
+  peer_p99_ms: number | null;
+}
+
+/** The prefix of a further peer's keys in a row's `runs` and `notes` (`bullmq-pg` → `bullmq_pg_`). */
+export function morePeerKey(name: string): string {
+  return `${name.replaceAll("-", "_")}_`;
+}
+
+/** The further peer `name` of `row`, added empty when the row lacks it. */
+export function morePeer(row: Row, name: string, label: string): MorePeer {
+  const list = (row.more_peers ??= []);
+  let found = list.find((x) => x.name === name);
+  if (!found) {
+    found = { name, peer: label, peer_msgs_per_s: null, peer_ratio: null, peer_p50_ms: null, peer_p99_ms: null };
+    list.push(found);
+  }
+  return found;
+}
+
+/** The names of the further peers of `rows`, in the order they first appear. */
+export function morePeerNames(rows: readonly Row[]): string[] {
+  return [...new Set(rows.flatMap((r) => (r.more_peers ?? []).map((x) => x.name)))];
 }
 
 export function emptyRow(transport: string, name: string): Row {

@@ -4,7 +4,7 @@
  * each side in the notes. Transports add their peer and notes after.
  */
 import type { ThroughputResult } from "../cases/sqlite.js";
-import { emptyRow, median, ratios, roundInt, type Row } from "./results.js";
+import { emptyRow, median, morePeer, morePeerKey, ratios, roundInt, type Row } from "./results.js";
 
 export type Phase = "publish" | "consume";
 
@@ -37,4 +37,23 @@ export function addPeer(out: Row, mis: readonly ThroughputResult[], peer: readon
   out.peer_ratio = median(out.runs["peer_ratio"]);
   out.notes["peer_cpu_us_per_msg"] = median(peer.map(phaseCpu(phase)));
   out.notes["peer_rss_mb"] = Math.max(...peer.map(phaseRss(phase)));
+}
+
+/**
+ * A further peer's figures on a throughput row (beside the first, added by addPeer), ratios taken within each
+ * round: its rate and ratio in `more_peers`, every round's in `runs` and its CPU and RSS in `notes`, keyed
+ * `<name>_…` (morePeerKey).
+ */
+export function addMorePeer(out: Row, mis: readonly ThroughputResult[], peer: readonly ThroughputResult[], phase: Phase, name: string, label: string): void {
+  const m = mis.map(phaseRate(phase));
+  const p = peer.map(phaseRate(phase));
+  const key = morePeerKey(name);
+  const figures = morePeer(out, name, label);
+  figures.peer_msgs_per_s = roundInt(median(p));
+  const perRound = ratios(m, p);
+  out.runs[`${key}msgs_per_s`] = p;
+  out.runs[`${key}ratio`] = perRound;
+  figures.peer_ratio = median(perRound);
+  out.notes[`${key}cpu_us_per_msg`] = median(peer.map(phaseCpu(phase)));
+  out.notes[`${key}rss_mb`] = Math.max(...peer.map(phaseRss(phase)));
 }

@@ -4,8 +4,9 @@
  * path, never over bench/results/latest.json). Under CI the BullMQ peer must
  * run too (CI has Redis on 127.0.0.1:6379), and so must the RabbitMQ rows,
  * the outbox and spool ones included (RabbitMQ on 127.0.0.1:5672), the NATS
- * rows (nats-server on 127.0.0.1:4222) and the PostgreSQL rows, pg-boss
- * included (127.0.0.1:5432); elsewhere they may be skipped, and say so.
+ * rows (nats-server on 127.0.0.1:4222) and the PostgreSQL rows, pg-boss and
+ * BullMQ's PostgreSQL backend included (127.0.0.1:5432); elsewhere they may
+ * be skipped, and say so.
  */
 import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -171,11 +172,19 @@ describe("bench", () => {
     expect((dashboard["notes"] as Record<string, unknown>)["entries_counted"]).toBe(5_000);
     expect(dashboard["p50_ms"]).toEqual(expect.any(Number));
     expect(dashboard["p99_ms"]).toEqual(expect.any(Number));
-    if (!postgresSkipped && !r.stdout.includes("pg-boss peer skipped")) {
+    // PostgreSQL's two peers: pg-boss in the row's peer fields, BullMQ's PostgreSQL backend in its more_peers as bullmq-pg.
+    if (!postgresSkipped && !r.stdout.includes("pg-boss and BullMQ (PostgreSQL) peers skipped")) {
+      const bullmqPg = (row: Record<string, unknown>): Record<string, unknown> | undefined =>
+        (row["more_peers"] as Array<Record<string, unknown>> | undefined)?.find((x) => x["name"] === "bullmq-pg");
       for (const row of rows.filter((x) => x["transport"] === "postgres" && /^(publish,|consume)/.test(String(x["case"])))) {
         expect(row["peer_ratio"], String(row["case"])).toEqual(expect.any(Number));
+        expect(bullmqPg(row)?.["peer_msgs_per_s"], String(row["case"])).toEqual(expect.any(Number));
+        expect(bullmqPg(row)?.["peer_ratio"], String(row["case"])).toEqual(expect.any(Number));
       }
-      expect(rows.find((x) => x["transport"] === "postgres" && String(x["case"]).includes("latency"))!["peer_p99_ms"]).toEqual(expect.any(Number));
+      const latency = rows.find((x) => x["transport"] === "postgres" && String(x["case"]).includes("latency"))!;
+      expect(latency["peer_p99_ms"]).toEqual(expect.any(Number));
+      expect(bullmqPg(latency)?.["peer_p99_ms"]).toEqual(expect.any(Number));
+      expect(r.stdout).toContain("missive/bullmq-pg");
     }
   }, 750_000);
 });

@@ -84,6 +84,24 @@ describe("performance doc", () => {
     expect(dirty).toContain("- commit: abc1234 with uncommitted changes to `src/a.ts`, `test/b.ts` (the tree changed while the run went on)");
   });
 
+  it("performance doc - a transport whose rows have a further peer gains that peer's columns, with its figures; other tables do not", () => {
+    const results = readResults(join(root, "bench", "results", "latest.json"));
+    const pgRow = results.rows.find((r) => r.transport === "postgres" && r.case.startsWith("publish,"))!;
+    const withBullmq: Row = {
+      ...pgRow,
+      more_peers: [{ name: "bullmq-pg", peer: "BullMQ (PostgreSQL) Queue.add, 64 concurrent callers", peer_msgs_per_s: 587, peer_ratio: 12.34, peer_p50_ms: null, peer_p99_ms: null }],
+    };
+    const doc = renderPerformanceDoc({ run: null, rows: results.rows.map((r) => (r === pgRow ? withBullmq : r)) }, "latest.json");
+    const header = (title: string): string => doc.split(`## ${title}\n\n`)[1]!.split("\n")[0]!;
+    expect(header("PostgreSQL")).toContain("| peer p50 / p99 ms | bullmq-pg | bullmq-pg msg/s | missive/bullmq-pg | bullmq-pg p50 / p99 ms |");
+    expect(header("SQLite")).not.toContain("bullmq-pg");
+    const line = doc.split("\n").find((l) => l.startsWith(`| ${pgRow.case} |`))!;
+    expect(line).toContain("| BullMQ (PostgreSQL) Queue.add, 64 concurrent callers | 587 | 12.34 | – |");
+    // Every row of that table has the same number of cells as its header.
+    const cells = (l: string): number => l.split(" | ").length;
+    for (const l of doc.split("## PostgreSQL\n\n")[1]!.split("\n\n")[0]!.split("\n")) expect(cells(l), l).toBe(cells(header("PostgreSQL")));
+  });
+
   it("performance doc - README.md and docs/*.md quote no throughput or latency figure; README names docs/performance.md", () => {
     const quoted: string[] = [];
     for (const file of userDocs()) {

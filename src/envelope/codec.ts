@@ -1,6 +1,6 @@
 import { DecodeError, EncodeError, MissiveError } from "../errors.js";
 import { CHECKED_ATTRIBUTES, attributeProblem, envelopeProblem } from "./attributes.js";
-import { EXTENSION_NAME, KNOWN_ATTRIBUTES, type Envelope } from "./envelope.js";
+import { EXTENSION_NAME, KNOWN_ATTRIBUTES, NO_EXTENSIONS, type Envelope } from "./envelope.js";
 import { checkLimits, type SizeLimits } from "./limits.js";
 import { decodeUtf8, parseJsonSafely, unsendableData } from "./safe-json.js";
 import { CE_PREFIX, CONTENT_TYPE, JSON_CONTENT_TYPE, STRUCTURED_CONTENT_TYPE, emptyHeaders, type WireMessage } from "./wire.js";
@@ -113,7 +113,8 @@ function failure(error: MissiveError, id: unknown, type: unknown): DecodeFailure
 
 function decodeBinary(wire: WireMessage, h: Readonly<Record<string, string>>): DecodeResult {
   const attrs = newAttributes();
-  const extensions: Record<string, string> = emptyHeaders();
+  // Made on the first extension: most messages have none and share NO_EXTENSIONS (a null-prototype record is a dictionary, costly to make).
+  let extensions: Record<string, string> | undefined;
   for (const name in h) {
     if (!name.startsWith(CE_PREFIX)) continue;
     const known = ATTRIBUTE_OF_HEADER.get(name);
@@ -122,7 +123,7 @@ function decodeBinary(wire: WireMessage, h: Readonly<Record<string, string>>): D
       continue;
     }
     const attr = name.slice(CE_PREFIX.length);
-    if (EXTENSION_NAME.test(attr)) extensions[attr] = h[name]!;
+    if (EXTENSION_NAME.test(attr)) (extensions ??= emptyHeaders())[attr] = h[name]!;
   }
   const contentType = h[CONTENT_TYPE] ?? JSON_CONTENT_TYPE;
   if (!isJsonContentType(contentType)) {
@@ -131,7 +132,7 @@ function decodeBinary(wire: WireMessage, h: Readonly<Record<string, string>>): D
   const data = wire.body.byteLength === 0 ? null : parseJsonSafely(decodeUtf8(wire.body));
   for (const name of W3C_HEADERS) if (h[name] !== undefined) attrs[name] = h[name]!;
   attrs["datacontenttype"] = contentType;
-  return build(attrs, extensions, data);
+  return build(attrs, extensions ?? NO_EXTENSIONS, data);
 }
 
 function decodeStructured(wire: WireMessage, h: Readonly<Record<string, string>>): DecodeResult {
@@ -191,7 +192,7 @@ function newAttributes(): Attributes {
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 const OPTIONAL_ATTRIBUTES = ["key", "correlationid", "causationid", "replyto", "traceparent", "tracestate", "expiresat", "priority"] as const;
 
-function build(attrs: Attributes, extensions: Record<string, string>, data: unknown): DecodeResult {
+function build(attrs: Attributes, extensions: Readonly<Record<string, string>>, data: unknown): DecodeResult {
   const id = attrs["id"];
   const type = attrs["type"];
   const source = attrs["source"];

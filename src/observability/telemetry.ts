@@ -123,12 +123,16 @@ export function startProcess(system: string, destination: string, group: string,
 }
 
 /**
- * Run `fn` with `span` as the active span: spans the handler starts are its
- * children and `ctx.publish` continues its trace. Needs the application's
+ * Run `fn(arg)` with `span` as the active span: spans the handler starts are
+ * its children and `ctx.publish` continues its trace. Needs the application's
  * context manager (an SDK registers one); without it this just calls `fn`.
+ * A span with no valid context (the API's no-op tracer, without an SDK or a
+ * trace to continue) would make nothing a child of anything: `fn` just runs,
+ * without a context made for it (a copy of the active one per call).
  */
-export function withActiveSpan<R>(span: Span, fn: () => R): R {
-  return context.with(trace.setSpan(context.active(), span), fn);
+export function withActiveSpan<A, R>(span: Span, fn: (arg: A) => R, arg: A): R {
+  if (!isSpanContextValid(span.spanContext())) return fn(arg);
+  return context.with(trace.setSpan(context.active(), span), fn, undefined, arg);
 }
 
 /** True when a span is active here: a publish from here continues its trace through the `send` span. */

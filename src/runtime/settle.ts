@@ -20,7 +20,7 @@ import type { CircuitBreaker } from "./circuit-breaker.js";
 import { messageIdOf } from "./database-dead-letters.js";
 import { deadLetterDelivery } from "./dead-letter.js";
 import { DiagnosticHeaders, retryHeaders } from "./diagnostics.js";
-import { failed, type Outcome, type StageMiddleware } from "./outcome.js";
+import { failed, type Job, type Outcome, type StageMiddleware } from "./outcome.js";
 
 /** What settling needs to know of a delivery (a Job, or an undecodable delivery that never became one). */
 export interface SettleTarget {
@@ -214,17 +214,24 @@ export class Settler {
  * handlers share one commit; the consumer holds the delivery until it settles.
  */
 export function settleStage(settler: Settler): StageMiddleware {
-  return (next) => async (job) => {
-    let outcome: Outcome;
-    try {
-      outcome = await next(job);
-    } catch (error) {
-      outcome = failed(error);
-    }
+  const settle = (job: Job, outcome: Outcome): Outcome | Promise<Outcome> => {
     if (outcome.kind === "handled" && !outcome.acked && job.key === undefined) {
       job.settling = settler.settle(job, outcome);
       return outcome;
     }
     return settler.settle(job, outcome);
+  };
+  // Chained with then(), not an async function: this runs once per message, and an async frame costs more than the closures.
+  return (next) => (job) => {
+    let inner: Promise<Outcome>;
+    try {
+      inner = next(job);
+    } catch (error) {
+      inner = Promise.reject(error);
+    }
+    return inner.then(
+      (outcome) => settle(job, outcome),
+      (error: unknown) => settle(job, failed(error)),
+    );
   };
 }

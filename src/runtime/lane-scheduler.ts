@@ -133,8 +133,10 @@ export class LaneScheduler {
       running = Promise.resolve();
     }
     // Tasks settle their own failures; a throw or a rejection here must not wedge the lane.
-    const finished = (): void => this.finished(key);
-    running.then(finished, finished);
+    running.then(
+      () => this.finished(key),
+      () => this.finished(key),
+    );
   }
 
   private finished(key: string | undefined): void {

@@ -8,7 +8,7 @@
  * Without an SDK every call here is the API's no-op: nothing is recorded.
  */
 import {
-  context, isSpanContextValid, metrics, propagation, SpanKind, SpanStatusCode, trace, type Attributes, type BatchObservableResult, type Counter, type Histogram, type MeterProvider,
+  context, INVALID_TRACEID, isSpanContextValid, metrics, propagation, SpanKind, SpanStatusCode, trace, type Attributes, type BatchObservableResult, type Counter, type Histogram, type MeterProvider,
   type ObservableGauge, type Span,
 } from "@opentelemetry/api";
 import { MISSIVE_VERSION } from "../version.js";
@@ -131,7 +131,9 @@ export function startProcess(system: string, destination: string, group: string,
  * without a context made for it (a copy of the active one per call).
  */
 export function withActiveSpan<A, R>(span: Span, fn: (arg: A) => R, arg: A): R {
-  if (!isSpanContextValid(span.spanContext())) return fn(arg);
+  const spanContext = span.spanContext();
+  // The no-op tracer's span without a parent has the all-zero trace id: compared first, before the validity check's regular expressions.
+  if (spanContext.traceId === INVALID_TRACEID || !isSpanContextValid(spanContext)) return fn(arg);
   return context.with(trace.setSpan(context.active(), span), fn, undefined, arg);
 }
 

@@ -34,7 +34,7 @@ export function handlerStage(chain: Handler<unknown, unknown>, deps: ContextDeps
       group,
       idempotencyKey: `${group}:${envelope.id}`,
       signal,
-      log: messageLogger(log, { id: envelope.id, type: envelope.type, group, attempt: job.attempt }),
+      log: messageLogger(log, envelope, group, job.attempt),
       transaction: job.transaction ?? noTransaction,
       publish: publisherFor(producer, envelope),
       reply: replierFor(producer, envelope, log),

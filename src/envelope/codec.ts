@@ -1,7 +1,7 @@
 import { DecodeError, EncodeError, MissiveError } from "../errors.js";
 import { CHECKED_ATTRIBUTES, attributeProblem, envelopeProblem } from "./attributes.js";
-import { EXTENSION_NAME, KNOWN_ATTRIBUTES, type Envelope } from "./envelope.js";
-import { checkLimits, type SizeLimits } from "./limits.js";
+import { EXTENSION_NAME, KNOWN_ATTRIBUTES, NO_EXTENSIONS, type Envelope } from "./envelope.js";
+import { checkBodySize, checkHeaderTotals, checkLimits, headerSize, type SizeLimits } from "./limits.js";
 import { decodeUtf8, parseJsonSafely, unsendableData } from "./safe-json.js";
 import { CE_PREFIX, CONTENT_TYPE, JSON_CONTENT_TYPE, STRUCTURED_CONTENT_TYPE, emptyHeaders, type WireMessage } from "./wire.js";
 
@@ -94,10 +94,14 @@ export type DecodeResult = DecodeSuccess | DecodeFailure;
 export function decodeEnvelope(wire: WireMessage, limits: SizeLimits): DecodeResult {
   const h = wire.headers;
   try {
-    checkLimits(h, wire.body.byteLength, limits);
+    checkBodySize(wire.body.byteLength, limits);
     const contentType = (h[CONTENT_TYPE] ?? "").toLowerCase();
-    if (contentType.startsWith(STRUCTURED_CONTENT_TYPE)) return decodeStructured(wire, h);
-    return decodeBinary(wire, h);
+    if (contentType.startsWith(STRUCTURED_CONTENT_TYPE)) {
+      checkLimits(h, wire.body.byteLength, limits);
+      return decodeStructured(wire, h);
+    }
+    // The binary decoder checks the header limits in its own walk of the headers.
+    return decodeBinary(wire, h, limits);
   } catch (err) {
     const error = err instanceof MissiveError ? err : new DecodeError("message could not be decoded", { cause: err });
     return failure(error, h["ce-id"], h["ce-type"]);
@@ -111,10 +115,15 @@ function failure(error: MissiveError, id: unknown, type: unknown): DecodeFailure
   return out;
 }
 
-function decodeBinary(wire: WireMessage, h: Readonly<Record<string, string>>): DecodeResult {
+function decodeBinary(wire: WireMessage, h: Readonly<Record<string, string>>, limits: SizeLimits): DecodeResult {
   const attrs = newAttributes();
-  const extensions: Record<string, string> = emptyHeaders();
+  // Made on the first extension: most messages have none and share NO_EXTENSIONS (a null-prototype record is a dictionary, costly to make).
+  let extensions: Record<string, string> | undefined;
+  let headersSize = 0;
+  let headerCount = 0;
   for (const name in h) {
+    headersSize += headerSize(name, h[name]!, limits);
+    headerCount++;
     if (!name.startsWith(CE_PREFIX)) continue;
     const known = ATTRIBUTE_OF_HEADER.get(name);
     if (known !== undefined) {
@@ -122,8 +131,9 @@ function decodeBinary(wire: WireMessage, h: Readonly<Record<string, string>>): D
       continue;
     }
     const attr = name.slice(CE_PREFIX.length);
-    if (EXTENSION_NAME.test(attr)) extensions[attr] = h[name]!;
+    if (EXTENSION_NAME.test(attr)) (extensions ??= emptyHeaders())[attr] = h[name]!;
   }
+  checkHeaderTotals(h, headersSize, headerCount, limits);
   const contentType = h[CONTENT_TYPE] ?? JSON_CONTENT_TYPE;
   if (!isJsonContentType(contentType)) {
     return failure(new DecodeError(`unsupported datacontenttype ${JSON.stringify(contentType.slice(0, 100))}`), attrs["id"], attrs["type"]);
@@ -131,7 +141,7 @@ function decodeBinary(wire: WireMessage, h: Readonly<Record<string, string>>): D
   const data = wire.body.byteLength === 0 ? null : parseJsonSafely(decodeUtf8(wire.body));
   for (const name of W3C_HEADERS) if (h[name] !== undefined) attrs[name] = h[name]!;
   attrs["datacontenttype"] = contentType;
-  return build(attrs, extensions, data);
+  return build(attrs, extensions ?? NO_EXTENSIONS, data);
 }
 
 function decodeStructured(wire: WireMessage, h: Readonly<Record<string, string>>): DecodeResult {
@@ -191,7 +201,7 @@ function newAttributes(): Attributes {
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 const OPTIONAL_ATTRIBUTES = ["key", "correlationid", "causationid", "replyto", "traceparent", "tracestate", "expiresat", "priority"] as const;
 
-function build(attrs: Attributes, extensions: Record<string, string>, data: unknown): DecodeResult {
+function build(attrs: Attributes, extensions: Readonly<Record<string, string>>, data: unknown): DecodeResult {
   const id = attrs["id"];
   const type = attrs["type"];
   const source = attrs["source"];

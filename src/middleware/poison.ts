@@ -8,13 +8,13 @@ import { inspectable } from "../runtime/inspectable-error.js";
 import type { StageMiddleware } from "../runtime/outcome.js";
 
 export function poisonStage(registry: ContractRegistry): StageMiddleware {
-  return (next) => async (job) => {
-    try {
-      job.data = (await registry.read(job.envelope)).data;
-    } catch (error) {
-      return { kind: "dead-letter", reason: "poison", error: inspectable(error) };
-    }
-    // Awaited, not returned: an async function returning a promise costs two more microtask hops per message.
-    return await next(job);
-  };
+  // Chained with then(), not an async function: an async frame per message costs more than the closure.
+  return (next) => (job) =>
+    registry.read(job.envelope).then(
+      (read) => {
+        job.data = read.data;
+        return next(job);
+      },
+      (error: unknown) => ({ kind: "dead-letter", reason: "poison", error: inspectable(error) }),
+    );
 }

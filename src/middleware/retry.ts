@@ -9,7 +9,7 @@ import { sleep, type Random } from "../runtime/backoff.js";
 import { classifyFailure, type RetrySettings } from "../runtime/failure-policy.js";
 import { codeOf } from "../runtime/diagnostics.js";
 import type { ConsumerMetrics } from "../runtime/consumer-metrics.js";
-import { DUPLICATE, type Job, type Outcome, type StageMiddleware } from "../runtime/outcome.js";
+import { DUPLICATE, type Job, type Outcome, type Stage, type StageMiddleware } from "../runtime/outcome.js";
 import { noopLogger, type Logger } from "../observability/logger.js";
 
 export interface RetryStageOptions {
@@ -34,13 +34,9 @@ export function retryStage(options: RetryStageOptions): StageMiddleware {
     if (job.key !== undefined) metrics?.release(job.key, job.envelope.id);
     return outcome;
   };
-  return (next) => async (job) => {
-    for (let failedHere = false; ; failedHere = true) {
-      const outcome = await next(job);
-      // A later attempt that never started (closing): stay unsettled, so the failed one still counts.
-      if (outcome.kind === "give-back" && failedHere) return { kind: "leave", error: undefined };
-      if (outcome.kind !== "failed") return done(job, outcome);
-      const error = outcome.error;
+  /** After a failed attempt: the policy decides; an in-process retry runs the attempt again here, as often as it decides. */
+  const afterFailure = async (next: Stage, job: Job, firstError: unknown): Promise<Outcome> => {
+    for (let error = firstError; ;) {
       job.firstFailureAt ??= Date.now();
       const decision = classifyFailure(error, job.attempt, retry, random);
       switch (decision.action) {
@@ -63,6 +59,13 @@ export function retryStage(options: RetryStageOptions): StageMiddleware {
       await sleep(decision.delayMs, closing);
       if (closing.aborted) return { kind: "leave", error };
       job.attempt++;
+      const outcome = await next(job);
+      // A later attempt that never started (closing): stay unsettled, so the failed one still counts.
+      if (outcome.kind === "give-back") return { kind: "leave", error: undefined };
+      if (outcome.kind !== "failed") return done(job, outcome);
+      error = outcome.error;
     }
   };
+  // The first attempt chained with then(): most succeed, and an async frame per message costs more than the closure.
+  return (next) => (job) => next(job).then((outcome) => (outcome.kind === "failed" ? afterFailure(next, job, outcome.error) : done(job, outcome)));
 }

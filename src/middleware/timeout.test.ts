@@ -1,9 +1,34 @@
-import { describe, expect, it } from "vitest";
-import { HandlerTimeoutError } from "../errors.js";
-import type { HandlerContext } from "../runtime/handler-context.js";
+import { getEventListeners } from "node:events";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { ClosedError, HandlerTimeoutError } from "../errors.js";
+import type { Handler, HandlerContext } from "../runtime/handler-context.js";
 import { timeoutMiddleware } from "./timeout.js";
 
+function contextWith(signal: AbortSignal): HandlerContext {
+  return { signal, message: { id: "m1" }, attempt: 1, group: "g", idempotencyKey: "g:m1" } as unknown as HandlerContext;
+}
+
+/** Counts AbortControllers made while `fn` runs. */
+async function countControllers(fn: () => Promise<void>): Promise<number> {
+  const Original = globalThis.AbortController;
+  let made = 0;
+  globalThis.AbortController = class extends Original {
+    constructor() {
+      super();
+      made++;
+    }
+  };
+  try {
+    await fn();
+  } finally {
+    globalThis.AbortController = Original;
+  }
+  return made;
+}
+
 describe("timeout middleware", () => {
+  afterEach(() => vi.useRealTimers());
+
   it("timeout - past its time the attempt fails with HandlerTimeoutError and ctx.signal aborts", async () => {
     let signal: AbortSignal | undefined;
     const handler = timeoutMiddleware(20)((_data, ctx) => {
@@ -13,5 +38,126 @@ describe("timeout middleware", () => {
     const ctx = { signal: new AbortController().signal } as HandlerContext;
     await expect(handler({}, ctx)).rejects.toBeInstanceOf(HandlerTimeoutError);
     expect(signal?.aborted).toBe(true);
+    expect(signal?.reason).toBeInstanceOf(HandlerTimeoutError);
+  });
+
+  it("timeout - a handler that never reads ctx.signal costs no AbortController; one that reads it gets one, the same on every read", async () => {
+    const outer = new AbortController().signal;
+    const quiet = timeoutMiddleware(1_000)(async () => undefined);
+    expect(await countControllers(async () => {
+      for (let i = 0; i < 20; i++) await quiet({}, contextWith(outer));
+    })).toBe(0);
+    let same = false;
+    const reading = timeoutMiddleware(1_000)((_data, ctx) => {
+      same = ctx.signal === ctx.signal;
+    });
+    expect(await countControllers(() => reading({}, contextWith(outer)) as Promise<void>)).toBe(1);
+    expect(same).toBe(true);
+  });
+
+  it("timeout - a signal first read after the attempt timed out is already aborted, with the HandlerTimeoutError as its reason", async () => {
+    let late: HandlerContext | undefined;
+    const handler = timeoutMiddleware(10)((_data, ctx) => {
+      late = ctx;
+      return new Promise(() => undefined);
+    });
+    const error = await handler({}, contextWith(new AbortController().signal))!.catch((err: unknown) => err);
+    expect(error).toBeInstanceOf(HandlerTimeoutError);
+    expect(late!.signal.aborted).toBe(true);
+    expect(late!.signal.reason).toBe(error);
+  });
+
+  it("timeout - the outer signal's abort reaches ctx.signal while the attempt runs, and its listener is gone when the attempt ends", async () => {
+    const outer = new AbortController();
+    let release!: () => void;
+    let inner: AbortSignal | undefined;
+    const handler = timeoutMiddleware(5_000)((_data, ctx) => {
+      inner = ctx.signal;
+      return new Promise<void>((resolve) => (release = resolve));
+    });
+    const running = handler({}, contextWith(outer.signal));
+    expect(getEventListeners(outer.signal, "abort")).toHaveLength(1);
+    const reason = new ClosedError("close deadline passed");
+    outer.abort(reason);
+    expect(inner!.aborted).toBe(true);
+    expect(inner!.reason).toBe(reason);
+    release();
+    await running;
+    expect(getEventListeners(outer.signal, "abort")).toHaveLength(0);
+
+    // Settled before the outer abort: a signal read afterwards is not aborted, and nothing was left listening.
+    const other = new AbortController();
+    let kept: HandlerContext | undefined;
+    await timeoutMiddleware(5_000)((_data, ctx) => {
+      kept = ctx;
+      void ctx.signal;
+    })({}, contextWith(other.signal));
+    expect(getEventListeners(other.signal, "abort")).toHaveLength(0);
+    other.abort(new ClosedError("later"));
+    expect(kept!.signal.aborted).toBe(false);
+  });
+
+  it("timeout - an outer signal aborted before ctx.signal is read gives an aborted signal with the outer reason", async () => {
+    const outer = new AbortController();
+    const reason = new ClosedError("closing");
+    outer.abort(reason);
+    let seen: unknown;
+    await timeoutMiddleware(5_000)((_data, ctx) => {
+      seen = ctx.signal.reason;
+    })({}, contextWith(outer.signal));
+    expect(seen).toBe(reason);
+  });
+
+  it("timeout - deadlines fall due in start order on one timer; an attempt that settled early leaves the rest on time", async () => {
+    vi.useFakeTimers();
+    const around = timeoutMiddleware(100);
+    const results: string[] = [];
+    const releases: Array<() => void> = [];
+    const handler = around(() => new Promise<void>((resolve) => releases.push(resolve)));
+    const start = (name: string): void => {
+      void (handler({}, contextWith(new AbortController().signal)) as Promise<void>).then(
+        () => results.push(`${name} ok`),
+        (err: unknown) => results.push(`${name} ${err instanceof HandlerTimeoutError ? "timeout" : String(err)}`),
+      );
+    };
+    start("a");
+    await vi.advanceTimersByTimeAsync(10);
+    start("b");
+    await vi.advanceTimersByTimeAsync(10);
+    start("c");
+    expect(vi.getTimerCount()).toBe(1);
+    releases[0]!();
+    await vi.advanceTimersByTimeAsync(89);
+    expect(results).toEqual(["a ok"]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(results).toEqual(["a ok", "b timeout"]);
+    await vi.advanceTimersByTimeAsync(10);
+    expect(results).toEqual(["a ok", "b timeout", "c timeout"]);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it("timeout - a handler that throws at once fails the attempt; one that returns at once passes it", async () => {
+    const outer = new AbortController().signal;
+    const boom = new Error("boom");
+    const throwing: Handler<unknown, unknown> = () => {
+      throw boom;
+    };
+    await expect(timeoutMiddleware(1_000)(throwing)({}, contextWith(outer))).rejects.toBe(boom);
+    await expect(timeoutMiddleware(1_000)(() => undefined)({}, contextWith(outer))).resolves.toBeUndefined();
+  });
+
+  it("timeout - a middleware inside that spreads the context passes every field on, ctx.signal included", async () => {
+    let seen: HandlerContext | undefined;
+    const inner = (next: Handler<unknown, unknown>): Handler<unknown, unknown> => (data, ctx) => next(data, { ...ctx, attempt: ctx.attempt + 10 });
+    const handler = timeoutMiddleware(10)(inner((_data, ctx) => {
+      seen = ctx;
+      return new Promise(() => undefined);
+    }));
+    await expect(handler({}, contextWith(new AbortController().signal))).rejects.toBeInstanceOf(HandlerTimeoutError);
+    expect(seen!.attempt).toBe(11);
+    expect(seen!.group).toBe("g");
+    expect(seen!.idempotencyKey).toBe("g:m1");
+    expect(seen!.signal.aborted).toBe(true);
+    expect(seen!.signal.reason).toBeInstanceOf(HandlerTimeoutError);
   });
 });

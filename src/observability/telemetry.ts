@@ -8,7 +8,7 @@
  * Without an SDK every call here is the API's no-op: nothing is recorded.
  */
 import {
-  context, isSpanContextValid, metrics, propagation, SpanKind, SpanStatusCode, trace, type Attributes, type BatchObservableResult, type Counter, type Histogram, type MeterProvider,
+  context, INVALID_TRACEID, isSpanContextValid, metrics, propagation, SpanKind, SpanStatusCode, trace, type Attributes, type BatchObservableResult, type Counter, type Histogram, type MeterProvider,
   type ObservableGauge, type Span,
 } from "@opentelemetry/api";
 import { MISSIVE_VERSION } from "../version.js";
@@ -123,12 +123,18 @@ export function startProcess(system: string, destination: string, group: string,
 }
 
 /**
- * Run `fn` with `span` as the active span: spans the handler starts are its
- * children and `ctx.publish` continues its trace. Needs the application's
+ * Run `fn(arg)` with `span` as the active span: spans the handler starts are
+ * its children and `ctx.publish` continues its trace. Needs the application's
  * context manager (an SDK registers one); without it this just calls `fn`.
+ * A span with no valid context (the API's no-op tracer, without an SDK or a
+ * trace to continue) would make nothing a child of anything: `fn` just runs,
+ * without a context made for it (a copy of the active one per call).
  */
-export function withActiveSpan<R>(span: Span, fn: () => R): R {
-  return context.with(trace.setSpan(context.active(), span), fn);
+export function withActiveSpan<A, R>(span: Span, fn: (arg: A) => R, arg: A): R {
+  const spanContext = span.spanContext();
+  // The no-op tracer's span without a parent has the all-zero trace id: compared first, before the validity check's regular expressions.
+  if (spanContext.traceId === INVALID_TRACEID || !isSpanContextValid(spanContext)) return fn(arg);
+  return context.with(trace.setSpan(context.active(), span), fn, undefined, arg);
 }
 
 /** True when a span is active here: a publish from here continues its trace through the `send` span. */

@@ -32,14 +32,29 @@ interface Hold extends BlockedKey {
   readonly lapsesAt: number;
 }
 
-const PROCESSED: ReadonlySet<Outcome["kind"]> = new Set(["handled", "duplicate", "committed-then-failed"]);
-const FAILED: ReadonlySet<Outcome["kind"]> = new Set(["retry", "dead-letter", "stop", "dropped", "settle-failed"]);
+/** How each outcome counts in the report: processed, failed, or not this process's to count (given back, lease lost). */
+const COUNTED_AS: Readonly<Record<Outcome["kind"], "processed" | "failed" | undefined>> = {
+  "handled": "processed",
+  "duplicate": "processed",
+  "committed-then-failed": "processed",
+  "retry": "failed",
+  "dead-letter": "failed",
+  "stop": "failed",
+  "dropped": "failed",
+  "settle-failed": "failed",
+  "failed": undefined,
+  "give-back": undefined,
+  "leave": undefined,
+  "lease-lost": undefined,
+};
 
 export class ConsumerMetrics {
   private readonly types = new Map<string, TypeMetrics>();
   private readonly held = new Map<string, Hold>();
   /** Wall-clock ms minus monotonic ms, refreshed every interval (the two drift apart over days). */
   private wallOffset = Date.now() - performance.now();
+  private lastTime = "";
+  private lastParsed = Number.NaN;
 
   constructor(
     readonly group: string,
@@ -53,14 +68,24 @@ export class ConsumerMetrics {
       t = { processed: 0, failed: 0, processing: new LatencyHistogram(), age: new LatencyHistogram(), total: new LatencyHistogram() };
       this.types.set(type, t);
     }
-    if (PROCESSED.has(outcome)) t.processed++;
-    else if (FAILED.has(outcome)) t.failed++;
-    else return; // given back or lease lost: not this process's to count
+    const countedAs = COUNTED_AS[outcome];
+    if (countedAs === undefined) return; // given back or lease lost: not this process's to count
+    if (countedAs === "processed") t.processed++;
+    else t.failed++;
     t.processing.record(endedAt - startedAt);
-    const published = Date.parse(publishedTime);
+    const published = this.parseTime(publishedTime);
     if (Number.isNaN(published)) return;
     t.age.record(Math.max(0, startedAt + this.wallOffset - published));
-    if (PROCESSED.has(outcome)) t.total.record(Math.max(0, endedAt + this.wallOffset - published));
+    if (countedAs === "processed") t.total.record(Math.max(0, endedAt + this.wallOffset - published));
+  }
+
+  /** Date.parse, remembering the last time read: a backlog's messages share their publish millisecond in runs. */
+  private parseTime(time: string): number {
+    if (time !== this.lastTime) {
+      this.lastTime = time;
+      this.lastParsed = Date.parse(time);
+    }
+    return this.lastParsed;
   }
 
   /** An attempt failed and is retried in-process (no outcome reaches the telemetry stage for it). */

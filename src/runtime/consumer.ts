@@ -116,8 +116,10 @@ export class ConsumerImpl implements Consumer {
   private readonly staleKeys: StaleKeys | undefined;
   /** Set when the transport leaves lease renewal to the runtime. */
   private readonly leases: LeaseKeeper | undefined;
-  /** Acks of handled unkeyed deliveries still committing (settle.ts); close waits for them. */
-  private readonly acking = new Set<Promise<void>>();
+  /** Acks of handled unkeyed deliveries still committing (settle.ts); close waits for them. A count, not a set of promises: no set churn per message. */
+  private acking = 0;
+  /** Made when close waits for the acks: resolved when `acking` comes down to 0. */
+  private acksDrained: { readonly promise: Promise<void>; readonly resolve: () => void } | undefined;
 
   constructor(private readonly deps: ConsumerDeps) {
     const s = deps.settings;
@@ -297,30 +299,47 @@ export class ConsumerImpl implements Consumer {
     this.scheduler.submit(key, () => this.run(job, receipt), priority);
   }
 
-  /** One delivery's turn in its lane. A method with its state passed in, not closures made per delivery: this runs per message. */
-  private async run(job: Job, receipt: number): Promise<void> {
+  /**
+   * One delivery's turn in its lane. A method with its state passed in, not closures made per delivery, and
+   * chained with then() rather than async: this runs per message, and an async frame costs more than a closure.
+   */
+  private run(job: Job, receipt: number): Promise<void> {
     const key = job.key;
-    if (this.closing.signal.aborted || (receipt > 0 && this.staleKeys!.isStale(key!, receipt))) {
-      // Its handler never started: back now rather than when its lease runs out, and uncounted.
-      await givenBackOf(await this.settler.settle(job, GIVE_BACK));
-      return this.release(job.delivery, key, receipt);
-    }
+    if (this.closing.signal.aborted || (receipt > 0 && this.staleKeys!.isStale(key!, receipt))) return this.giveBackUnstarted(job, receipt);
     // Its channel or lease is gone already (a connection reset): the broker delivers it again; running the handler
     // now would be wasted work (a second effect without the inbox) holding a slot the fresh deliveries need.
     if (job.delivery.start?.() === false) {
       if (key !== undefined) this.staleKeys?.markStale(key);
-      return this.release(job.delivery, key, receipt);
-    }
-    const outcome = await this.pipeline(job);
-    // Held until settled: an ack still committing, or a delivery whose settle was refused until it is given back.
-    const settling = job.settling !== undefined ? job.settling.then(givenBackOf) : givenBackOf(outcome);
-    if (settling === undefined) return this.release(job.delivery, key, receipt);
-    // The lane slot is free while the ack commits; the delivery stays held (prefetch) until it settled.
-    const done: Promise<void> = settling.then(() => {
-      this.acking.delete(done);
       this.release(job.delivery, key, receipt);
+      return Promise.resolve();
+    }
+    return this.pipeline(job).then((outcome) => this.ran(job, receipt, outcome));
+  }
+
+  /** Its handler never started: back now rather than when its lease runs out, and uncounted. */
+  private async giveBackUnstarted(job: Job, receipt: number): Promise<void> {
+    await givenBackOf(await this.settler.settle(job, GIVE_BACK));
+    this.release(job.delivery, job.key, receipt);
+  }
+
+  /** The pipeline ended: held until settled, an ack still committing or a delivery whose settle was refused until it is given back. */
+  private ran(job: Job, receipt: number, outcome: Outcome): void {
+    if (job.settling === undefined) {
+      const givenBack = givenBackOf(outcome);
+      if (givenBack === undefined) return this.release(job.delivery, job.key, receipt);
+      return this.holdUntil(givenBack, job, receipt);
+    }
+    // The lane slot is free while the ack commits; the delivery stays held (prefetch) until it settled.
+    this.holdUntil(job.settling.then((settled) => givenBackOf(settled)), job, receipt);
+  }
+
+  /** Keep the delivery held until `settling` resolves (it never rejects); close waits for it. */
+  private holdUntil(settling: Promise<void | undefined>, job: Job, receipt: number): void {
+    this.acking++;
+    void settling.then(() => {
+      this.release(job.delivery, job.key, receipt);
+      if (--this.acking === 0) this.acksDrained?.resolve();
     });
-    this.acking.add(done);
   }
 
   private release(delivery: Delivery, key: string | undefined, receipt: number): void {
@@ -331,8 +350,20 @@ export class ConsumerImpl implements Consumer {
   }
 
   /** Resolves when every ack still committing has settled. */
-  private async acksSettled(): Promise<void> {
-    while (this.acking.size > 0) await Promise.all(this.acking);
+  private acksSettled(): Promise<void> {
+    if (this.acking === 0) return Promise.resolve();
+    if (this.acksDrained === undefined) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => (resolve = r));
+      this.acksDrained = {
+        promise,
+        resolve: () => {
+          this.acksDrained = undefined;
+          resolve();
+        },
+      };
+    }
+    return this.acksDrained.promise;
   }
 }
 

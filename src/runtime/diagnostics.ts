@@ -57,9 +57,18 @@ function writeFailure(out: Record<string, string>, error: unknown, attempts: num
   out[DiagnosticHeaders.firstFailure] = new Date(firstFailureAt).toISOString();
 }
 
+export interface RetryState {
+  readonly attempts: number;
+  readonly firstFailureAt: number | undefined;
+}
+
+const NEVER_RETRIED: RetryState = Object.freeze({ attempts: 0, firstFailureAt: undefined });
+
 /** Attempts recorded on an earlier retry (0 when none), and when the first failure happened. */
-export function readRetryState(headers: Readonly<Record<string, string>>): { attempts: number; firstFailureAt: number | undefined } {
+export function readRetryState(headers: Readonly<Record<string, string>>): RetryState {
   const raw = headers[DiagnosticHeaders.attempts];
+  // A first delivery (no retry headers), the common case: one shared answer, nothing allocated.
+  if (raw === undefined && headers[DiagnosticHeaders.firstFailure] === undefined) return NEVER_RETRIED;
   const n = raw === undefined ? 0 : Number.parseInt(raw, 10);
   const ff = headers[DiagnosticHeaders.firstFailure];
   const t = ff === undefined ? Number.NaN : Date.parse(ff);

@@ -120,29 +120,39 @@ export class LaneScheduler {
       if (item === undefined) break;
       this.running++;
       if (this.bounded && this.running > this.peak) this.peak = this.running;
-      void this.run(item.task, item.key);
+      this.run(item.task, item.key);
     }
   }
 
-  private async run(task: Task, key: string | undefined): Promise<void> {
+  /** Chained with then(), not an async function with try/finally: this runs per task, and the frame costs more than the closure. */
+  private run(task: Task, key: string | undefined): void {
+    let running: Promise<void>;
     try {
-      await task();
+      running = task();
     } catch {
-      // Tasks settle their own failures; a throw here must not wedge the lane.
-    } finally {
-      this.running--;
-      if (key !== undefined) {
-        const lane = this.lanes.get(key)!;
-        const next = lane.queue.shift();
-        if (next) this.makeReady(next);
-        else this.lanes.delete(key);
-      }
-      this.pump();
-      if (this.pending === 0 && this.idleWaiters.length > 0) {
-        const waiters = this.idleWaiters;
-        this.idleWaiters = [];
-        for (const w of waiters) w();
-      }
+      running = Promise.resolve();
+    }
+    // Tasks settle their own failures; a throw or a rejection here must not wedge the lane.
+    running.then(
+      () => this.finished(key),
+      () => this.finished(key),
+    );
+  }
+
+  private finished(key: string | undefined): void {
+    this.running--;
+    if (key !== undefined) {
+      const lane = this.lanes.get(key)!;
+      const next = lane.queue.shift();
+      if (next) this.makeReady(next);
+      else this.lanes.delete(key);
+    }
+    this.pump();
+    // Waiters first: `pending` walks every lane, which is not worth doing per task when nobody waits.
+    if (this.idleWaiters.length > 0 && this.pending === 0) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const w of waiters) w();
     }
   }
 }

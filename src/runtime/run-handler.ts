@@ -11,7 +11,7 @@ import type { Handler, HandlerContext } from "./handler-context.js";
 import { inspectable } from "./inspectable-error.js";
 import { HANDLED, failed, type Job, type Outcome, type Stage } from "./outcome.js";
 import type { Producer } from "./producer.js";
-import { replyContext } from "./reply.js";
+import { publisherFor, replierFor } from "./reply.js";
 
 export interface ContextDeps {
   readonly group: string;
@@ -28,18 +28,16 @@ export function handlerStage(chain: Handler<unknown, unknown>, deps: ContextDeps
     Promise.reject(new ConfigurationError(`ctx.transaction needs idempotency: "inbox" on group ${group}`));
   const contextFor = (job: Job): HandlerContext => {
     const envelope = job.envelope;
-    // Its two functions named, not spread in: the same properties in the same order, without a copy per message.
-    const { publish, reply } = replyContext(producer, envelope, log);
     return {
       message: envelope,
       attempt: job.attempt,
       group,
       idempotencyKey: `${group}:${envelope.id}`,
       signal,
-      log: messageLogger(log, { id: envelope.id, type: envelope.type, group, attempt: job.attempt }),
+      log: messageLogger(log, envelope, group, job.attempt),
       transaction: job.transaction ?? noTransaction,
-      publish,
-      reply,
+      publish: publisherFor(producer, envelope),
+      reply: replierFor(producer, envelope, log),
     };
   };
   // Shared continuations, not an async frame per message: this runs once per attempt.

@@ -17,19 +17,45 @@ end
 `;
 
 /**
- * KEYS[1] stream, KEYS[2] the entry's key list (or the stream when it has
- * none), KEYS[3] the group's starts hash; ARGV group, consumer, id, delete
- * (1: also XDEL), member, listed (1: in KEYS[2]). 1 when acked, 0 when not
- * ours. The entry leaves its key list, so the key's next entry is its head.
+ * Settles of one turn on one stream (settle-batch.ts). KEYS[1] stream,
+ * KEYS[2] the group's starts hash, KEYS[3…] key lists; ARGV group,
+ * consumer, delete (1: also XDEL), then per entry its id and key list (an
+ * index into KEYS, 0 when it is in none). An entry's member in the hash and
+ * lists is `<id> <stream>` (names.ts entryMember), made here rather than
+ * sent. Per entry 1 when acked, 0 when not this consumer's (or named twice:
+ * the first one settles). An acked entry leaves its key list, so the key's
+ * next entry is its head.
  */
-const SETTLE = `${OWNER}
-local who = owner(KEYS[1], ARGV[1], ARGV[3])
-if who ~= ARGV[2] then return 0 end
-redis.call('XACK', KEYS[1], ARGV[1], ARGV[3])
-if ARGV[4] == '1' then redis.call('XDEL', KEYS[1], ARGV[3]) end
-if ARGV[6] == '1' then redis.call('LREM', KEYS[2], 1, ARGV[5]) end
-redis.call('HDEL', KEYS[3], ARGV[5])
-return 1
+const SETTLE_MANY = `
+local ours, members, seen, out = {}, {}, {}, {}
+for i = 4, #ARGV, 2 do
+  local id, list = ARGV[i], tonumber(ARGV[i + 1])
+  local verdict = 0
+  if not seen[id] then
+    seen[id] = true
+    local p = redis.call('XPENDING', KEYS[1], ARGV[1], id, id, 1)
+    if #p > 0 and p[1][2] == ARGV[2] then
+      verdict = 1
+      local member = id .. ' ' .. KEYS[1]
+      ours[#ours + 1] = id
+      members[#members + 1] = member
+      if list > 0 then redis.call('LREM', KEYS[list], 1, member) end
+    end
+  end
+  out[#out + 1] = verdict
+end
+if #ours > 0 then
+  redis.call('XACK', KEYS[1], ARGV[1], unpack(ours))
+  if ARGV[3] == '1' then redis.call('XDEL', KEYS[1], unpack(ours)) end
+  redis.call('HDEL', KEYS[2], unpack(members))
+end
+return out
+`;
+
+/** KEYS[1] the group's starts hash; ARGV the stream, then entry ids. One handler start more for each (attempts, ADR 011). */
+const STARTS = `
+for i = 2, #ARGV do redis.call('HINCRBY', KEYS[1], ARGV[i] .. ' ' .. ARGV[1], 1) end
+return #ARGV - 1
 `;
 
 /**
@@ -193,7 +219,6 @@ return 1
 `;
 
 export interface ScriptedRedis extends Redis {
-  missiveSettle(stream: string, list: string, starts: string, group: string, consumer: string, id: string, del: "0" | "1", member: string, listed: "0" | "1"): Promise<number>;
   missiveReadOrderedBuffer(...args: Array<string | number>): Promise<[Array<[Buffer, Array<[Buffer, Buffer[]]>]>, Buffer[]]>;
   missiveHeads(...args: Array<string | number>): Promise<number[]>;
   missiveRelease(stream: string, group: string, consumer: string, idleMs: string, id: string): Promise<number>;
@@ -205,7 +230,9 @@ export interface ScriptedRedis extends Redis {
 
 /** Define the scripts on `redis` (sent as EVALSHA, with EVAL when the server lost its script cache). */
 export function withScripts(redis: Redis): ScriptedRedis {
-  redis.defineCommand("missiveSettle", { numberOfKeys: 3, lua: SETTLE });
+  // Called through a turn's pipeline (settle-batch.ts); the settle takes its key count first.
+  redis.defineCommand("missiveSettleMany", { lua: SETTLE_MANY });
+  redis.defineCommand("missiveStarts", { numberOfKeys: 1, lua: STARTS });
   // Variable key counts: the caller passes the number of keys first.
   redis.defineCommand("missiveReadOrdered", { lua: READ_ORDERED });
   redis.defineCommand("missiveHeads", { lua: HEADS });

@@ -1,0 +1,155 @@
+/**
+ * The handler starts and acks of one event-loop turn, sent together as one
+ * pipeline on the command connection: one script call per stream for the
+ * turn's starts and one settle script call per stream for its acks (at most SETTLE_CHUNK
+ * entries each), instead of a command per start and a script call per ack.
+ * A consumer draining a backlog hands out a read's entries in one turn and
+ * their handlers end in the same or the next, so a read's acks go in one or
+ * two round trips.
+ *
+ * What each ack promised still holds: it resolves only once the server ran
+ * the script that checked the entry is still this consumer's and acked it
+ * (true), or found it was not (false); a pipeline that fails rejects every
+ * ack in it, so the deliveries stay held and may be settled again. The
+ * starts of a turn are sent ahead of its acks on the same connection, so a
+ * start always lands before the settle that deletes its count (ADR 011).
+ */
+import type { ChainableCommander, Redis } from "ioredis";
+
+/** Entries per settle script call: bounded so a call's arguments stay well under Lua's unpack limit. */
+const SETTLE_CHUNK = 500;
+
+/** An ack waiting for the turn's pipeline. */
+export interface PendingSettle {
+  readonly stream: string;
+  readonly id: string;
+  /** The key list it is in (an ordered group's keyed entry), else undefined. */
+  readonly list: string | undefined;
+  /** Also delete the entry (a group's own stream: no other group reads it). */
+  readonly remove: boolean;
+}
+
+/** The scripts a turn's pipeline calls (scripts.ts): how ioredis adds them to a pipeline. */
+export interface SettlePipeline extends ChainableCommander {
+  missiveStarts(hash: string, stream: string, ...ids: string[]): SettlePipeline;
+  missiveSettleMany(...args: Array<string | number>): SettlePipeline;
+}
+
+export interface SettleBatchLinks {
+  readonly redis: Redis;
+  readonly group: string;
+  readonly consumer: string;
+  /** The group's hash of handler starts. */
+  readonly starts: string;
+  /** A turn's starts could not be counted (the connection dropped): the budget then runs longer, never shorter. */
+  readonly startsLost: (err: unknown, count: number) => void;
+}
+
+interface Waiter extends PendingSettle {
+  resolve(ours: boolean): void;
+  reject(err: unknown): void;
+}
+
+export class SettleBatch {
+  /** Entry ids whose handler started this turn, by stream. */
+  private starts = new Map<string, string[]>();
+  private startCount = 0;
+  private settles: Waiter[] = [];
+  private scheduled = false;
+
+  constructor(private readonly links: SettleBatchLinks) {}
+
+  /** Count a handler start of an entry, with the turn's other starts. */
+  start(stream: string, id: string): void {
+    const same = this.starts.get(stream);
+    if (same === undefined) this.starts.set(stream, [id]);
+    else same.push(id);
+    this.startCount++;
+    this.schedule();
+  }
+
+  /** Ack an entry if it is still this consumer's: true when acked, false when another consumer holds it. */
+  settle(entry: PendingSettle): Promise<boolean> {
+    return new Promise<boolean>((resolve, reject) => {
+      this.settles.push({ ...entry, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    // After the turn's I/O callbacks and microtasks: every handler that ends in this turn has acked by then.
+    setImmediate(() => this.flush());
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    const starts = this.starts;
+    const startCount = this.startCount;
+    const settles = this.settles;
+    this.starts = new Map();
+    this.startCount = 0;
+    this.settles = [];
+    const pipeline = this.links.redis.pipeline() as SettlePipeline;
+    for (const [stream, ids] of starts) pipeline.missiveStarts(this.links.starts, stream, ...ids);
+    const calls = this.settleCalls(settles);
+    for (const call of calls) pipeline.missiveSettleMany(...call.args);
+    pipeline.exec().then(
+      (replies) => {
+        let at = 0;
+        for (const [, ids] of starts) {
+          const [err] = replies?.[at++] ?? [new Error("no reply")];
+          if (err) this.links.startsLost(err, ids.length);
+        }
+        for (const call of calls) {
+          const [err, verdicts] = replies?.[at++] ?? [new Error("no reply"), null];
+          if (err) for (const w of call.waiters) w.reject(err);
+          else call.waiters.forEach((w, i) => w.resolve((verdicts as number[])[i] === 1));
+        }
+      },
+      (err: unknown) => {
+        if (startCount > 0) this.links.startsLost(err, startCount);
+        for (const w of settles) w.reject(err);
+      },
+    );
+  }
+
+  /**
+   * One settle script call per stream (and per SETTLE_CHUNK entries): KEYS
+   * the stream, the starts hash, then the key lists of its listed entries;
+   * ARGV group, consumer, delete, then id and list index per entry.
+   */
+  private settleCalls(settles: readonly Waiter[]): Array<{ args: Array<string | number>; waiters: Waiter[] }> {
+    const byStream = new Map<string, Waiter[]>();
+    for (const w of settles) {
+      const same = byStream.get(w.stream);
+      if (same === undefined) byStream.set(w.stream, [w]);
+      else same.push(w);
+    }
+    const calls: Array<{ args: Array<string | number>; waiters: Waiter[] }> = [];
+    for (const [stream, all] of byStream) {
+      for (let from = 0; from < all.length; from += SETTLE_CHUNK) {
+        const waiters = all.slice(from, from + SETTLE_CHUNK);
+        const lists: string[] = [];
+        const listIndex = new Map<string, number>();
+        const entries: Array<string | number> = [];
+        for (const w of waiters) {
+          let index = 0;
+          if (w.list !== undefined) {
+            index = listIndex.get(w.list) ?? 0;
+            if (index === 0) {
+              lists.push(w.list);
+              index = lists.length + 2;
+              listIndex.set(w.list, index);
+            }
+          }
+          entries.push(w.id, index);
+        }
+        const remove = waiters[0]!.remove ? "1" : "0";
+        calls.push({ args: [2 + lists.length, stream, this.links.starts, ...lists, this.links.group, this.links.consumer, remove, ...entries], waiters });
+      }
+    }
+    return calls;
+  }
+}

@@ -9,6 +9,7 @@ import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { LeaseLostError } from "../../src/errors.js";
 import type { Delivery, OutgoingMessage } from "../../src/transport/transport.js";
 import { redisNames } from "../../src/transports/redis/names.js";
+import { compareIds } from "../../src/transports/redis/settle-batch.js";
 import { redisTransport, type RedisTransport } from "../../src/transports/redis/index.js";
 import { REDIS_URL, removeRedisPrefix } from "../support/redis.js";
 
@@ -54,7 +55,8 @@ describe("redis - settles batched per turn", () => {
     const [entry] = await admin.xrange(topicStream, "-", "+").then((es) => es.filter(([, f]) => f.includes("t2")));
     await admin.xclaim(topicStream, "b1", "thief", 0, entry![0], "JUSTID");
 
-    // All in one turn: one pipeline with a settle call per stream.
+    // All in one turn, each started first as the runtime does: one pipeline with a settle call per stream, the starts riding with them.
+    for (const d of got) expect(d.start?.()).toBe(true);
     const outcomes = await Promise.allSettled(got.map((d) => d.ack()));
     const byBody = new Map(got.map((d, i) => [body(d), outcomes[i]!]));
     expect(byBody.get("t2")!.status).toBe("rejected");
@@ -64,7 +66,15 @@ describe("redis - settles batched per turn", () => {
     const pending = (await admin.xpending(topicStream, "b1", "-", "+", 10)) as Array<[string, string]>;
     expect(pending.map(([id, who]) => [id, who])).toEqual([[entry![0], "thief"]]);
     expect(await admin.xlen(names.groupStream("b1"))).toBe(0);
+    // The acked entries leave no count; the one another consumer took keeps the start this handler made.
+    expect(await admin.hgetall(names.starts("b1"))).toEqual({ [`${entry![0]} ${topicStream}`]: "1" });
     await sub.close();
+  });
+
+  it("redis - stream ids order by time then sequence, as numbers (the settle scans between the lowest and highest)", () => {
+    const ids = ["10-0", "9-5", "9-10", "100-0", "9-9", "1733-1", "1733-0"];
+    expect([...ids].sort(compareIds)).toEqual(["9-5", "9-9", "9-10", "10-0", "100-0", "1733-0", "1733-1"]);
+    expect(compareIds("5-5", "5-5")).toBe(0);
   });
 
   it("redis - the starts of one turn are counted one each; the acks that follow remove their counts and leave the unsettled one's", async () => {

@@ -19,30 +19,43 @@ end
 /**
  * Settles of one turn on one stream (settle-batch.ts). KEYS[1] stream,
  * KEYS[2] the group's starts hash, KEYS[3…] key lists; ARGV group,
- * consumer, delete (1: also XDEL), then per entry its id and key list (an
- * index into KEYS, 0 when it is in none). An entry's member in the hash and
- * lists is `<id> <stream>` (names.ts entryMember), made here rather than
- * sent. Per entry 1 when acked, 0 when not this consumer's (or named twice:
- * the first one settles). An acked entry leaves its key list, so the key's
- * next entry is its head.
+ * consumer, delete (1: also XDEL), the lowest and the highest id of the
+ * batch, then per entry its id and a code: the index into KEYS of its key
+ * list (0 when in none) times 2, plus 1 when its handler started in the same
+ * turn (that start was not sent on its own). Which entries are still this
+ * consumer's comes from one XPENDING scan of its pending entries between
+ * the lowest and highest id, not one XPENDING per entry. An entry's member
+ * in the hash and lists is `<id> <stream>` (names.ts entryMember), made
+ * here rather than sent. Per entry 1 when acked; 0 when not this
+ * consumer's (or named twice: the first one settles), its start of this
+ * turn then counted as it would have been on its own. An acked entry
+ * leaves its key list, so the key's next entry is its head.
  */
 const SETTLE_MANY = `
-local ours, members, seen, out = {}, {}, {}, {}
-for i = 4, #ARGV, 2 do
-  local id, list = ARGV[i], tonumber(ARGV[i + 1])
-  local verdict = 0
-  if not seen[id] then
-    seen[id] = true
-    local p = redis.call('XPENDING', KEYS[1], ARGV[1], id, id, 1)
-    if #p > 0 and p[1][2] == ARGV[2] then
-      verdict = 1
-      local member = id .. ' ' .. KEYS[1]
-      ours[#ours + 1] = id
-      members[#members + 1] = member
-      if list > 0 then redis.call('LREM', KEYS[list], 1, member) end
-    end
+local held = {}
+local from = ARGV[4]
+while true do
+  local page = redis.call('XPENDING', KEYS[1], ARGV[1], from, ARGV[5], 1000, ARGV[2])
+  for _, p in ipairs(page) do held[p[1]] = true end
+  if #page < 1000 then break end
+  from = '(' .. page[#page][1]
+end
+local ours, members, out = {}, {}, {}
+for i = 6, #ARGV, 2 do
+  local id, code = ARGV[i], tonumber(ARGV[i + 1])
+  local started = code % 2
+  local list = (code - started) / 2
+  local member = id .. ' ' .. KEYS[1]
+  if held[id] then
+    held[id] = nil
+    ours[#ours + 1] = id
+    members[#members + 1] = member
+    if list > 0 then redis.call('LREM', KEYS[list], 1, member) end
+    out[#out + 1] = 1
+  else
+    if started == 1 then redis.call('HINCRBY', KEYS[2], member, 1) end
+    out[#out + 1] = 0
   end
-  out[#out + 1] = verdict
 end
 if #ours > 0 then
   redis.call('XACK', KEYS[1], ARGV[1], unpack(ours))

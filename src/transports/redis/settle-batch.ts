@@ -46,14 +46,15 @@ export interface SettleBatchLinks {
 }
 
 interface Waiter extends PendingSettle {
+  /** Its handler started this turn: the start goes with the settle (counted when the entry is not acked). */
+  readonly started: boolean;
   resolve(ours: boolean): void;
   reject(err: unknown): void;
 }
 
 export class SettleBatch {
   /** Entry ids whose handler started this turn, by stream. */
-  private starts = new Map<string, string[]>();
-  private startCount = 0;
+  private starts = new Map<string, Set<string>>();
   private settles: Waiter[] = [];
   private scheduled = false;
 
@@ -62,16 +63,21 @@ export class SettleBatch {
   /** Count a handler start of an entry, with the turn's other starts. */
   start(stream: string, id: string): void {
     const same = this.starts.get(stream);
-    if (same === undefined) this.starts.set(stream, [id]);
-    else same.push(id);
-    this.startCount++;
+    if (same === undefined) this.starts.set(stream, new Set([id]));
+    else same.add(id);
     this.schedule();
   }
 
-  /** Ack an entry if it is still this consumer's: true when acked, false when another consumer holds it. */
+  /**
+   * Ack an entry if it is still this consumer's: true when acked, false when
+   * another consumer holds it. A start of the same turn goes with the
+   * settle: counted by the script only when the entry is not acked (an ack
+   * deletes the count at once, so sending it would be work for nothing).
+   */
   settle(entry: PendingSettle): Promise<boolean> {
+    const started = this.starts.get(entry.stream)?.delete(entry.id) === true;
     return new Promise<boolean>((resolve, reject) => {
-      this.settles.push({ ...entry, resolve, reject });
+      this.settles.push({ ...entry, started, resolve, reject });
       this.schedule();
     });
   }
@@ -85,11 +91,9 @@ export class SettleBatch {
 
   private flush(): void {
     this.scheduled = false;
-    const starts = this.starts;
-    const startCount = this.startCount;
+    const starts = [...this.starts].filter(([, ids]) => ids.size > 0);
     const settles = this.settles;
     this.starts = new Map();
-    this.startCount = 0;
     this.settles = [];
     const pipeline = this.links.redis.pipeline() as SettlePipeline;
     for (const [stream, ids] of starts) pipeline.missiveStarts(this.links.starts, stream, ...ids);
@@ -100,7 +104,7 @@ export class SettleBatch {
         let at = 0;
         for (const [, ids] of starts) {
           const [err] = replies?.[at++] ?? [new Error("no reply")];
-          if (err) this.links.startsLost(err, ids.length);
+          if (err) this.links.startsLost(err, ids.size);
         }
         for (const call of calls) {
           const [err, verdicts] = replies?.[at++] ?? [new Error("no reply"), null];
@@ -109,7 +113,8 @@ export class SettleBatch {
         }
       },
       (err: unknown) => {
-        if (startCount > 0) this.links.startsLost(err, startCount);
+        const lost = starts.reduce((n, [, ids]) => n + ids.size, 0) + settles.filter((w) => w.started).length;
+        if (lost > 0) this.links.startsLost(err, lost);
         for (const w of settles) w.reject(err);
       },
     );
@@ -118,7 +123,8 @@ export class SettleBatch {
   /**
    * One settle script call per stream (and per SETTLE_CHUNK entries): KEYS
    * the stream, the starts hash, then the key lists of its listed entries;
-   * ARGV group, consumer, delete, then id and list index per entry.
+   * ARGV group, consumer, delete, the lowest and highest id, then per entry
+   * its id and code (key list index × 2, plus 1 when it started this turn).
    */
   private settleCalls(settles: readonly Waiter[]): Array<{ args: Array<string | number>; waiters: Waiter[] }> {
     const byStream = new Map<string, Waiter[]>();
@@ -134,6 +140,8 @@ export class SettleBatch {
         const lists: string[] = [];
         const listIndex = new Map<string, number>();
         const entries: Array<string | number> = [];
+        let lowest = waiters[0]!.id;
+        let highest = lowest;
         for (const w of waiters) {
           let index = 0;
           if (w.list !== undefined) {
@@ -144,12 +152,27 @@ export class SettleBatch {
               listIndex.set(w.list, index);
             }
           }
-          entries.push(w.id, index);
+          if (compareIds(w.id, lowest) < 0) lowest = w.id;
+          if (compareIds(w.id, highest) > 0) highest = w.id;
+          entries.push(w.id, index * 2 + (w.started ? 1 : 0));
         }
         const remove = waiters[0]!.remove ? "1" : "0";
-        calls.push({ args: [2 + lists.length, stream, this.links.starts, ...lists, this.links.group, this.links.consumer, remove, ...entries], waiters });
+        calls.push({ args: [2 + lists.length, stream, this.links.starts, ...lists, this.links.group, this.links.consumer, remove, lowest, highest, ...entries], waiters });
       }
     }
     return calls;
   }
+}
+
+/** Order of two stream ids `<ms>-<seq>` (decimal, no leading zeros: a longer part is a larger one). */
+export function compareIds(a: string, b: string): number {
+  const da = a.indexOf("-");
+  const db = b.indexOf("-");
+  if (da !== db) return da - db;
+  const ms = a.slice(0, da) < b.slice(0, db) ? -1 : a.slice(0, da) > b.slice(0, db) ? 1 : 0;
+  if (ms !== 0) return ms;
+  const sa = a.length - da;
+  const sb = b.length - db;
+  if (sa !== sb) return sa - sb;
+  return a < b ? -1 : a > b ? 1 : 0;
 }

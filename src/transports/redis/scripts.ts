@@ -20,9 +20,10 @@ end
  * Settles of one turn on one stream (settle-batch.ts). KEYS[1] stream,
  * KEYS[2] the group's starts hash, KEYS[3…] key lists; ARGV group,
  * consumer, delete (1: also XDEL), the lowest and the highest id of the
- * batch, then per entry its id and a code: the index into KEYS of its key
- * list (0 when in none) times 2, plus 1 when its handler started in the same
- * turn (that start was not sent on its own). Which entries are still this
+ * batch, then the entries in one argument, space-separated, each
+ * `<id>:<code>`, the code being the index into KEYS of its key list (0 when
+ * in none) times 2, plus 1 when its handler started in the same turn (that
+ * start was not sent on its own). Which entries are still this
  * consumer's comes from one XPENDING scan of its pending entries between
  * the lowest and highest id, not one XPENDING per entry. An entry's member
  * in the hash and lists is `<id> <stream>` (names.ts entryMember), made
@@ -41,8 +42,8 @@ while true do
   from = '(' .. page[#page][1]
 end
 local ours, members, out = {}, {}, {}
-for i = 6, #ARGV, 2 do
-  local id, code = ARGV[i], tonumber(ARGV[i + 1])
+for id, code in string.gmatch(ARGV[6], '([^ :]+):(%d+)') do
+  code = tonumber(code)
   local started = code % 2
   local list = (code - started) / 2
   local member = id .. ' ' .. KEYS[1]
@@ -65,10 +66,14 @@ end
 return out
 `;
 
-/** KEYS[1] the group's starts hash; ARGV the stream, then entry ids. One handler start more for each (attempts, ADR 011). */
+/** KEYS[1] the group's starts hash; ARGV the stream, then its entry ids space-separated. One handler start more for each (attempts, ADR 011). */
 const STARTS = `
-for i = 2, #ARGV do redis.call('HINCRBY', KEYS[1], ARGV[i] .. ' ' .. ARGV[1], 1) end
-return #ARGV - 1
+local n = 0
+for id in string.gmatch(ARGV[2], '[^ ]+') do
+  redis.call('HINCRBY', KEYS[1], id .. ' ' .. ARGV[1], 1)
+  n = n + 1
+end
+return n
 `;
 
 /**

@@ -31,7 +31,7 @@ export interface PendingSettle {
 
 /** The scripts a turn's pipeline calls (scripts.ts): how ioredis adds them to a pipeline. */
 export interface SettlePipeline extends ChainableCommander {
-  missiveStarts(hash: string, stream: string, ...ids: string[]): SettlePipeline;
+  missiveStarts(hash: string, stream: string, ids: string): SettlePipeline;
   missiveSettleMany(...args: Array<string | number>): SettlePipeline;
 }
 
@@ -77,7 +77,7 @@ export class SettleBatch {
   settle(entry: PendingSettle): Promise<boolean> {
     const started = this.starts.get(entry.stream)?.delete(entry.id) === true;
     return new Promise<boolean>((resolve, reject) => {
-      this.settles.push({ ...entry, started, resolve, reject });
+      this.settles.push({ stream: entry.stream, id: entry.id, list: entry.list, remove: entry.remove, started, resolve, reject });
       this.schedule();
     });
   }
@@ -96,7 +96,7 @@ export class SettleBatch {
     this.starts = new Map();
     this.settles = [];
     const pipeline = this.links.redis.pipeline() as SettlePipeline;
-    for (const [stream, ids] of starts) pipeline.missiveStarts(this.links.starts, stream, ...ids);
+    for (const [stream, ids] of starts) pipeline.missiveStarts(this.links.starts, stream, [...ids].join(" "));
     const calls = this.settleCalls(settles);
     for (const call of calls) pipeline.missiveSettleMany(...call.args);
     pipeline.exec().then(
@@ -123,8 +123,11 @@ export class SettleBatch {
   /**
    * One settle script call per stream (and per SETTLE_CHUNK entries): KEYS
    * the stream, the starts hash, then the key lists of its listed entries;
-   * ARGV group, consumer, delete, the lowest and highest id, then per entry
-   * its id and code (key list index × 2, plus 1 when it started this turn).
+   * ARGV group, consumer, delete, the lowest and highest id, then the
+   * entries as one argument, `<id>:<code>` each, space-separated (code: key
+   * list index × 2, plus 1 when it started this turn): one argument rather
+   * than two per entry, which ioredis would frame and the server parse one
+   * by one.
    */
   private settleCalls(settles: readonly Waiter[]): Array<{ args: Array<string | number>; waiters: Waiter[] }> {
     const byStream = new Map<string, Waiter[]>();
@@ -139,7 +142,7 @@ export class SettleBatch {
         const waiters = all.slice(from, from + SETTLE_CHUNK);
         const lists: string[] = [];
         const listIndex = new Map<string, number>();
-        const entries: Array<string | number> = [];
+        let entries = "";
         let lowest = waiters[0]!.id;
         let highest = lowest;
         for (const w of waiters) {
@@ -154,10 +157,10 @@ export class SettleBatch {
           }
           if (compareIds(w.id, lowest) < 0) lowest = w.id;
           if (compareIds(w.id, highest) > 0) highest = w.id;
-          entries.push(w.id, index * 2 + (w.started ? 1 : 0));
+          entries += `${entries === "" ? "" : " "}${w.id}:${index * 2 + (w.started ? 1 : 0)}`;
         }
         const remove = waiters[0]!.remove ? "1" : "0";
-        calls.push({ args: [2 + lists.length, stream, this.links.starts, ...lists, this.links.group, this.links.consumer, remove, lowest, highest, ...entries], waiters });
+        calls.push({ args: [2 + lists.length, stream, this.links.starts, ...lists, this.links.group, this.links.consumer, remove, lowest, highest, entries], waiters });
       }
     }
     return calls;

@@ -95,4 +95,22 @@ describe("redis - settles batched per turn", () => {
     expect(await admin.hlen(names.starts("b2"))).toBe(0);
     await sub.close();
   });
+
+  it("redis - a settle whose ids span more than a page (1000) of the consumer's pending entries still finds its own: first and last of 1,100 held acked together", async () => {
+    const t = open();
+    const sub = await t.subscribe({ group: "b3", topics: ["wide"], prefetch: 1_200, ordered: false, leaseMs: 30_000 });
+    const batch = Array.from({ length: 1_100 }, (_, i) => message("wide", `w${i}`));
+    expect((await t.publish(batch)).every((r) => r === undefined)).toBe(true);
+    const got = await receiveAll(sub, 1_100);
+    expect(got).toHaveLength(1_100);
+    const first = got.find((d) => body(d) === "w0")!;
+    const last = got.find((d) => body(d) === "w1099")!;
+    await Promise.all([first.ack(), last.ack()]);
+    const stream = names.topicStream("wide");
+    const summary = (await admin.xpending(stream, "b3")) as [number, string, string];
+    expect(summary[0]).toBe(1_098);
+    await Promise.all(got.filter((d) => d !== first && d !== last).map((d) => d.ack()));
+    expect(((await admin.xpending(stream, "b3")) as [number])[0]).toBe(0);
+    await sub.close();
+  });
 });

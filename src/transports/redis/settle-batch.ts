@@ -1,22 +1,24 @@
 /**
  * The handler starts and acks of one event-loop turn, sent together as one
- * pipeline on the command connection: one script call per stream for the
- * turn's starts and one settle script call per stream for its acks (at most SETTLE_CHUNK
- * entries each), instead of a command per start and a script call per ack.
- * A consumer draining a backlog hands out a read's entries in one turn and
- * their handlers end in the same or the next, so a read's acks go in one or
- * two round trips.
+ * pipeline on the command connection: a start script call per stream for
+ * the starts whose entry is not settled in the same turn, and a settle
+ * script call per stream (SETTLE_CHUNK entries at most) for the acks, with
+ * the same turn's starts riding along; instead of an HINCRBY per start and
+ * a script call per ack. A consumer draining a backlog hands out a read's
+ * entries in one turn and their handlers end in the same or the next, so a
+ * read's starts and acks go in one or two round trips.
  *
  * What each ack promised still holds: it resolves only once the server ran
  * the script that checked the entry is still this consumer's and acked it
- * (true), or found it was not (false); a pipeline that fails rejects every
- * ack in it, so the deliveries stay held and may be settled again. The
- * starts of a turn are sent ahead of its acks on the same connection, so a
- * start always lands before the settle that deletes its count (ADR 011).
+ * (true), or found it was not (false, its start of this turn then counted);
+ * a pipeline that fails rejects every ack in it, so the deliveries stay held
+ * and may be settled again. A start sent on its own goes ahead of any later
+ * settle on the same connection, so it lands before the settle that deletes
+ * its count (ADR 011).
  */
 import type { ChainableCommander, Redis } from "ioredis";
 
-/** Entries per settle script call: bounded so a call's arguments stay well under Lua's unpack limit. */
+/** Entries per settle script call: bounded so the script's XACK, XDEL and HDEL of them stay well under Lua's unpack limit. */
 const SETTLE_CHUNK = 500;
 
 /** An ack waiting for the turn's pipeline. */

@@ -6,6 +6,7 @@
  * name can, so a header never collides with them and a plain client reading
  * the stream sees the message as it was published (docs/transports/redis.md).
  */
+import { isUtf8 } from "node:buffer";
 import { emptyHeaders, type WireMessage } from "../../envelope/wire.js";
 
 export const BODY_FIELD = ":body";
@@ -17,8 +18,20 @@ export function toFields(wire: WireMessage, extra: Readonly<Record<string, strin
   const out: Array<string | Buffer> = [];
   for (const name in wire.headers) out.push(name, wire.headers[name]!);
   for (const name in extra) out.push(name, extra[name]!);
-  out.push(BODY_FIELD, Buffer.from(wire.body.buffer, wire.body.byteOffset, wire.body.byteLength));
+  out.push(BODY_FIELD, bodyArgument(wire.body));
   return out;
+}
+
+/**
+ * The body as a command argument. A valid UTF-8 body (every JSON body) goes
+ * as a string: decoding valid UTF-8 and encoding it again gives the same
+ * bytes, and ioredis writes a command of strings as one string, where one
+ * Buffer argument makes it assemble the command from a Buffer per argument
+ * (most of a publish's client CPU). Any other body goes as its bytes.
+ */
+function bodyArgument(body: Uint8Array): string | Buffer {
+  const bytes = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  return isUtf8(bytes) ? bytes.toString("utf8") : bytes;
 }
 
 export interface ParsedEntry {
@@ -47,4 +60,15 @@ export function wireBytes(wire: WireMessage): number {
   let n = wire.body.byteLength;
   for (const name in wire.headers) n += Buffer.byteLength(name) + Buffer.byteLength(wire.headers[name]!);
   return n;
+}
+
+/**
+ * Whether a message is over `limit` bytes. Counted exactly only when it
+ * might be: a string takes at most 3 bytes per UTF-16 unit in UTF-8, so a
+ * message whose headers are short against the limit needs no count.
+ */
+export function overLimit(wire: WireMessage, limit: number): boolean {
+  let bound = wire.body.byteLength;
+  for (const name in wire.headers) bound += 3 * (name.length + wire.headers[name]!.length);
+  return bound > limit && wireBytes(wire) > limit;
 }

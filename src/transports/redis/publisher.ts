@@ -12,7 +12,7 @@ import { ReplyError, type Redis } from "ioredis";
 import { ConnectionError, MessageTooLargeError, TransientError, UnroutableError } from "../../errors.js";
 import type { OutgoingMessage, PublishResult } from "../../transport/transport.js";
 import { reasonOf } from "../../transport/context.js";
-import { TOPIC_FIELD, toFields, wireBytes } from "./fields.js";
+import { overLimit, TOPIC_FIELD, toFields, wireBytes } from "./fields.js";
 import type { RedisNames } from "./names.js";
 
 export async function publishBatch(redis: Redis, names: RedisNames, batch: readonly OutgoingMessage[], maxMessageBytes: number): Promise<PublishResult[]> {
@@ -20,9 +20,8 @@ export async function publishBatch(redis: Redis, names: RedisNames, batch: reado
   const sent: number[] = [];
   const pipeline = redis.pipeline();
   batch.forEach((m, i) => {
-    const bytes = wireBytes(m.wire);
-    if (bytes > maxMessageBytes) {
-      results[i] = new MessageTooLargeError(`redis: message ${m.id} is ${bytes} bytes, over the limit of ${maxMessageBytes}`);
+    if (overLimit(m.wire, maxMessageBytes)) {
+      results[i] = new MessageTooLargeError(`redis: message ${m.id} is ${wireBytes(m.wire)} bytes, over the limit of ${maxMessageBytes}`);
       return;
     }
     const stream = m.group === undefined ? names.topicStream(m.topic) : names.groupStream(m.group);

@@ -17,19 +17,63 @@ end
 `;
 
 /**
- * KEYS[1] stream, KEYS[2] the entry's key list (or the stream when it has
- * none), KEYS[3] the group's starts hash; ARGV group, consumer, id, delete
- * (1: also XDEL), member, listed (1: in KEYS[2]). 1 when acked, 0 when not
- * ours. The entry leaves its key list, so the key's next entry is its head.
+ * Settles of one turn on one stream (settle-batch.ts). KEYS[1] stream,
+ * KEYS[2] the group's starts hash, KEYS[3…] key lists; ARGV group,
+ * consumer, delete (1: also XDEL), the lowest and the highest id of the
+ * batch, then the entries in one argument, space-separated, each
+ * `<id>:<code>`, the code being the index into KEYS of its key list (0 when
+ * in none) times 2, plus 1 when its handler started in the same turn (that
+ * start was not sent on its own). Which entries are still this
+ * consumer's comes from one XPENDING scan of its pending entries between
+ * the lowest and highest id, not one XPENDING per entry. An entry's member
+ * in the hash and lists is `<id> <stream>` (names.ts entryMember), made
+ * here rather than sent. Per entry 1 when acked; 0 when not this
+ * consumer's (or named twice: the first one settles), its start of this
+ * turn then counted as it would have been on its own. An acked entry
+ * leaves its key list, so the key's next entry is its head.
  */
-const SETTLE = `${OWNER}
-local who = owner(KEYS[1], ARGV[1], ARGV[3])
-if who ~= ARGV[2] then return 0 end
-redis.call('XACK', KEYS[1], ARGV[1], ARGV[3])
-if ARGV[4] == '1' then redis.call('XDEL', KEYS[1], ARGV[3]) end
-if ARGV[6] == '1' then redis.call('LREM', KEYS[2], 1, ARGV[5]) end
-redis.call('HDEL', KEYS[3], ARGV[5])
-return 1
+const SETTLE_MANY = `
+local held = {}
+local from = ARGV[4]
+while true do
+  local page = redis.call('XPENDING', KEYS[1], ARGV[1], from, ARGV[5], 1000, ARGV[2])
+  for _, p in ipairs(page) do held[p[1]] = true end
+  if #page < 1000 then break end
+  from = '(' .. page[#page][1]
+end
+local ours, members, out = {}, {}, {}
+for id, code in string.gmatch(ARGV[6], '([^ :]+):(%d+)') do
+  code = tonumber(code)
+  local started = code % 2
+  local list = (code - started) / 2
+  local member = id .. ' ' .. KEYS[1]
+  if held[id] then
+    held[id] = nil
+    ours[#ours + 1] = id
+    members[#members + 1] = member
+    if list > 0 then redis.call('LREM', KEYS[list], 1, member) end
+    out[#out + 1] = 1
+  else
+    if started == 1 then redis.call('HINCRBY', KEYS[2], member, 1) end
+    out[#out + 1] = 0
+  end
+end
+if #ours > 0 then
+  redis.call('XACK', KEYS[1], ARGV[1], unpack(ours))
+  if ARGV[3] == '1' then redis.call('XDEL', KEYS[1], unpack(ours)) end
+  redis.call('HDEL', KEYS[2], unpack(members))
+end
+return out
+`;
+
+/** KEYS[1] the group's starts hash; ARGV the stream, then its entry ids space-separated. One handler start more for each (attempts, ADR 011). */
+const STARTS = `
+local n = 0
+for id in string.gmatch(ARGV[2], '[^ ]+') do
+  redis.call('HINCRBY', KEYS[1], id .. ' ' .. ARGV[1], 1)
+  n = n + 1
+end
+return n
 `;
 
 /**
@@ -193,7 +237,6 @@ return 1
 `;
 
 export interface ScriptedRedis extends Redis {
-  missiveSettle(stream: string, list: string, starts: string, group: string, consumer: string, id: string, del: "0" | "1", member: string, listed: "0" | "1"): Promise<number>;
   missiveReadOrderedBuffer(...args: Array<string | number>): Promise<[Array<[Buffer, Array<[Buffer, Buffer[]]>]>, Buffer[]]>;
   missiveHeads(...args: Array<string | number>): Promise<number[]>;
   missiveRelease(stream: string, group: string, consumer: string, idleMs: string, id: string): Promise<number>;
@@ -205,7 +248,9 @@ export interface ScriptedRedis extends Redis {
 
 /** Define the scripts on `redis` (sent as EVALSHA, with EVAL when the server lost its script cache). */
 export function withScripts(redis: Redis): ScriptedRedis {
-  redis.defineCommand("missiveSettle", { numberOfKeys: 3, lua: SETTLE });
+  // Called through a turn's pipeline (settle-batch.ts); the settle takes its key count first.
+  redis.defineCommand("missiveSettleMany", { lua: SETTLE_MANY });
+  redis.defineCommand("missiveStarts", { numberOfKeys: 1, lua: STARTS });
   // Variable key counts: the caller passes the number of keys first.
   redis.defineCommand("missiveReadOrdered", { lua: READ_ORDERED });
   redis.defineCommand("missiveHeads", { lua: HEADS });

@@ -22,6 +22,7 @@ import { entryMember } from "./names.js";
 import { isReply } from "./reply-error.js";
 import { RELEASED_AT_LEAST_MS, RELEASED_IDLE_MS } from "./released.js";
 import type { ScriptedRedis } from "./scripts.js";
+import { SettleBatch } from "./settle-batch.js";
 
 /** One stream the group reads. */
 export interface StreamSource {
@@ -72,6 +73,8 @@ export class RedisSubscription implements Subscription, DeliveryHost {
   private readonly cursors = new Map<string, string>();
   private readonly claimIntervalMs: number;
   private readonly claimIdleMs: number;
+  /** Starts and acks of one turn, one pipeline (settle-batch.ts). */
+  private readonly settles: SettleBatch;
   private renewTimer: NodeJS.Timeout | undefined;
   private trimTimer: NodeJS.Timeout | undefined;
   private wake: (() => void) | undefined;
@@ -91,6 +94,14 @@ export class RedisSubscription implements Subscription, DeliveryHost {
     const renewMs = Math.max(50, Math.floor(s.leaseMs / 3));
     this.claimIdleMs = s.leaseMs + renewMs;
     this.claimIntervalMs = Math.max(100, Math.min(1_000, Math.floor(s.leaseMs / 2)));
+    this.settles = new SettleBatch({
+      redis: links.redis,
+      group: s.group,
+      consumer: s.consumer,
+      starts: s.starts,
+      // Not counted: a crash in these handlers would not use up an attempt (the budget runs longer, never shorter).
+      startsLost: (err, count) => links.context.log.warn({ err, group: s.group, count }, "redis: counting handler starts failed"),
+    });
     this.renewTimer = setInterval(() => void this.renew(), renewMs);
     this.renewTimer.unref();
     this.trimTimer = setInterval(() => void this.trim(), s.trimIntervalMs);
@@ -330,10 +341,9 @@ export class RedisSubscription implements Subscription, DeliveryHost {
 
   // DeliveryHost
 
-  async ack(d: RedisDelivery): Promise<boolean> {
-    const listed = this.s.ordered && d.key !== undefined;
-    const list = listed ? this.s.keyLists + d.key! : d.stream;
-    return (await this.links.redis.missiveSettle(d.stream, list, this.s.starts, d.group, this.s.consumer, d.id, d.own ? "1" : "0", entryMember(d.stream, d.id), listed ? "1" : "0")) === 1;
+  ack(d: RedisDelivery): Promise<boolean> {
+    const list = this.s.ordered && d.key !== undefined ? this.s.keyLists + d.key : undefined;
+    return this.settles.settle({ stream: d.stream, id: d.id, list, remove: d.own });
   }
 
   async release(d: RedisDelivery): Promise<boolean> {
@@ -352,11 +362,8 @@ export class RedisSubscription implements Subscription, DeliveryHost {
   }
 
   started(d: RedisDelivery): void {
-    // Sent before the handler runs, on the connection the settle uses after it, so the settle's HDEL comes after it.
-    this.links.redis.hincrby(this.s.starts, entryMember(d.stream, d.id), 1).catch((err: unknown) => {
-      // Not counted: a crash in this handler would not use up an attempt (the budget runs longer, never shorter).
-      this.links.context.log.warn({ err, group: this.s.group }, "redis: counting a handler start failed");
-    });
+    // Sent with the turn's other starts, ahead of any settle of a later turn or the same one, so the settle's HDEL comes after it.
+    this.settles.start(d.stream, d.id);
   }
 
   done(d: RedisDelivery): void {

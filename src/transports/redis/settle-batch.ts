@@ -1,0 +1,183 @@
+/**
+ * The handler starts and acks of one event-loop turn, sent together as one
+ * pipeline on the command connection: a start script call per stream for
+ * the starts whose entry is not settled in the same turn, and a settle
+ * script call per stream (SETTLE_CHUNK entries at most) for the acks, with
+ * the same turn's starts riding along; instead of an HINCRBY per start and
+ * a script call per ack. A consumer draining a backlog hands out a read's
+ * entries in one turn and their handlers end in the same or the next, so a
+ * read's starts and acks go in one or two round trips.
+ *
+ * What each ack promised still holds: it resolves only once the server ran
+ * the script that checked the entry is still this consumer's and acked it
+ * (true), or found it was not (false, its start of this turn then counted);
+ * a pipeline that fails rejects every ack in it, so the deliveries stay held
+ * and may be settled again. A start sent on its own goes ahead of any later
+ * settle on the same connection, so it lands before the settle that deletes
+ * its count (ADR 011).
+ */
+import type { ChainableCommander, Redis } from "ioredis";
+
+/** Entries per settle script call: bounded so the script's XACK, XDEL and HDEL of them stay well under Lua's unpack limit. */
+const SETTLE_CHUNK = 500;
+
+/** An ack waiting for the turn's pipeline. */
+export interface PendingSettle {
+  readonly stream: string;
+  readonly id: string;
+  /** The key list it is in (an ordered group's keyed entry), else undefined. */
+  readonly list: string | undefined;
+  /** Also delete the entry (a group's own stream: no other group reads it). */
+  readonly remove: boolean;
+}
+
+/** The scripts a turn's pipeline calls (scripts.ts): how ioredis adds them to a pipeline. */
+export interface SettlePipeline extends ChainableCommander {
+  missiveStarts(hash: string, stream: string, ids: string): SettlePipeline;
+  missiveSettleMany(...args: Array<string | number>): SettlePipeline;
+}
+
+export interface SettleBatchLinks {
+  readonly redis: Redis;
+  readonly group: string;
+  readonly consumer: string;
+  /** The group's hash of handler starts. */
+  readonly starts: string;
+  /** A turn's starts could not be counted (the connection dropped): the budget then runs longer, never shorter. */
+  readonly startsLost: (err: unknown, count: number) => void;
+}
+
+interface Waiter extends PendingSettle {
+  /** Its handler started this turn: the start goes with the settle (counted when the entry is not acked). */
+  readonly started: boolean;
+  resolve(ours: boolean): void;
+  reject(err: unknown): void;
+}
+
+export class SettleBatch {
+  /** Entry ids whose handler started this turn, by stream. */
+  private starts = new Map<string, Set<string>>();
+  private settles: Waiter[] = [];
+  private scheduled = false;
+
+  constructor(private readonly links: SettleBatchLinks) {}
+
+  /** Count a handler start of an entry, with the turn's other starts. */
+  start(stream: string, id: string): void {
+    const same = this.starts.get(stream);
+    if (same === undefined) this.starts.set(stream, new Set([id]));
+    else same.add(id);
+    this.schedule();
+  }
+
+  /**
+   * Ack an entry if it is still this consumer's: true when acked, false when
+   * another consumer holds it. A start of the same turn goes with the
+   * settle: counted by the script only when the entry is not acked (an ack
+   * deletes the count at once, so sending it would be work for nothing).
+   */
+  settle(entry: PendingSettle): Promise<boolean> {
+    const started = this.starts.get(entry.stream)?.delete(entry.id) === true;
+    return new Promise<boolean>((resolve, reject) => {
+      this.settles.push({ stream: entry.stream, id: entry.id, list: entry.list, remove: entry.remove, started, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    // After the turn's I/O callbacks and microtasks: every handler that ends in this turn has acked by then.
+    setImmediate(() => this.flush());
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    const starts = [...this.starts].filter(([, ids]) => ids.size > 0);
+    const settles = this.settles;
+    this.starts = new Map();
+    this.settles = [];
+    const pipeline = this.links.redis.pipeline() as SettlePipeline;
+    for (const [stream, ids] of starts) pipeline.missiveStarts(this.links.starts, stream, [...ids].join(" "));
+    const calls = this.settleCalls(settles);
+    for (const call of calls) pipeline.missiveSettleMany(...call.args);
+    pipeline.exec().then(
+      (replies) => {
+        let at = 0;
+        for (const [, ids] of starts) {
+          const [err] = replies?.[at++] ?? [new Error("no reply")];
+          if (err) this.links.startsLost(err, ids.size);
+        }
+        for (const call of calls) {
+          const [err, verdicts] = replies?.[at++] ?? [new Error("no reply"), null];
+          if (err) for (const w of call.waiters) w.reject(err);
+          else call.waiters.forEach((w, i) => w.resolve((verdicts as number[])[i] === 1));
+        }
+      },
+      (err: unknown) => {
+        const lost = starts.reduce((n, [, ids]) => n + ids.size, 0) + settles.filter((w) => w.started).length;
+        if (lost > 0) this.links.startsLost(err, lost);
+        for (const w of settles) w.reject(err);
+      },
+    );
+  }
+
+  /**
+   * One settle script call per stream (and per SETTLE_CHUNK entries): KEYS
+   * the stream, the starts hash, then the key lists of its listed entries;
+   * ARGV group, consumer, delete, the lowest and highest id, then the
+   * entries as one argument, `<id>:<code>` each, space-separated (code: key
+   * list index × 2, plus 1 when it started this turn): one argument rather
+   * than two per entry, which ioredis would frame and the server parse one
+   * by one.
+   */
+  private settleCalls(settles: readonly Waiter[]): Array<{ args: Array<string | number>; waiters: Waiter[] }> {
+    const byStream = new Map<string, Waiter[]>();
+    for (const w of settles) {
+      const same = byStream.get(w.stream);
+      if (same === undefined) byStream.set(w.stream, [w]);
+      else same.push(w);
+    }
+    const calls: Array<{ args: Array<string | number>; waiters: Waiter[] }> = [];
+    for (const [stream, all] of byStream) {
+      for (let from = 0; from < all.length; from += SETTLE_CHUNK) {
+        const waiters = all.slice(from, from + SETTLE_CHUNK);
+        const lists: string[] = [];
+        const listIndex = new Map<string, number>();
+        let entries = "";
+        let lowest = waiters[0]!.id;
+        let highest = lowest;
+        for (const w of waiters) {
+          let index = 0;
+          if (w.list !== undefined) {
+            index = listIndex.get(w.list) ?? 0;
+            if (index === 0) {
+              lists.push(w.list);
+              index = lists.length + 2;
+              listIndex.set(w.list, index);
+            }
+          }
+          if (compareIds(w.id, lowest) < 0) lowest = w.id;
+          if (compareIds(w.id, highest) > 0) highest = w.id;
+          entries += `${entries === "" ? "" : " "}${w.id}:${index * 2 + (w.started ? 1 : 0)}`;
+        }
+        const remove = waiters[0]!.remove ? "1" : "0";
+        calls.push({ args: [2 + lists.length, stream, this.links.starts, ...lists, this.links.group, this.links.consumer, remove, lowest, highest, entries], waiters });
+      }
+    }
+    return calls;
+  }
+}
+
+/** Order of two stream ids `<ms>-<seq>` (decimal, no leading zeros: a longer part is a larger one). */
+export function compareIds(a: string, b: string): number {
+  const da = a.indexOf("-");
+  const db = b.indexOf("-");
+  if (da !== db) return da - db;
+  const ms = a.slice(0, da) < b.slice(0, db) ? -1 : a.slice(0, da) > b.slice(0, db) ? 1 : 0;
+  if (ms !== 0) return ms;
+  const sa = a.length - da;
+  const sb = b.length - db;
+  if (sa !== sb) return sa - sb;
+  return a < b ? -1 : a > b ? 1 : 0;
+}

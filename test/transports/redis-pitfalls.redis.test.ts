@@ -31,9 +31,11 @@ function message(topic: string, id: string): OutgoingMessage {
 
 const body = (d: { wire: { body: Uint8Array } }): string => Buffer.from(d.wire.body).toString();
 
+/** This file's reader connections only: other files' readers on the shared server carry their own prefix. */
 async function readerIds(): Promise<Set<string>> {
   const list = String(await admin.call("CLIENT", "LIST", "TYPE", "normal"));
-  return new Set(list.split("\n").filter((l) => / name=missive-reader /.test(l)).map((l) => /\bid=(\d+)/.exec(l)![1]!));
+  const mine = ` name=missive-reader:${prefix}`;
+  return new Set(list.split("\n").filter((l) => l.includes(mine)).map((l) => /\bid=(\d+)/.exec(l)![1]!));
 }
 
 afterEach(async () => {

@@ -111,7 +111,8 @@ class RedisTransportImpl implements RedisTransport {
     await topology.bind(o.group, topics, { temporary });
     const reader = redis.duplicate({
       lazyConnect: true,
-      connectionName: "missive-reader",
+      // Named after its prefix and group, so CLIENT LIST tells an operator (and a test) whose blocked read it is.
+      connectionName: readerConnectionName(this.prefix, o.group),
       // A blocking read has no command timeout (it would kill a long BLOCK), is never re-sent after a
       // reconnect (its reply could never come: the hang users hit), and fails at once when the link drops.
       commandTimeout: undefined,
@@ -255,4 +256,9 @@ class RedisTransportImpl implements RedisTransport {
     }
     return { redis, topology: new Topology(redis, this.names, this.options.create) };
   }
+}
+
+/** A reader connection's CLIENT SETNAME: `missive-reader:<prefix><group>`; Redis takes only `!` to `~` in a name, so anything else is `_`. */
+export function readerConnectionName(prefix: string, group: string): string {
+  return `missive-reader:${prefix}${group}`.replace(/[^\x21-\x7e]/g, "_");
 }

@@ -63,7 +63,7 @@ export class QueueStore {
   private publishing = false;
   /** The prepared publish statement's name: one per prefix and NOTIFY choice, as transports on one pool may differ. */
   private readonly publishStatement: string;
-  private readonly sql: Record<"insert" | "claimAll" | "claimHeads" | "nextAll" | "nextHeads" | "renew" | "ack" | "ackWaking" | "retry" | "releaseUnhandled" | "release" | "deadLetter" | "notify", string>;
+  private readonly sql: Record<"insert" | "insertIn" | "claimAll" | "claimHeads" | "nextAll" | "nextHeads" | "renew" | "ack" | "ackWaking" | "retry" | "releaseUnhandled" | "release" | "deadLetter" | "notify", string>;
 
   constructor(
     private readonly pool: Pool,
@@ -72,6 +72,11 @@ export class QueueStore {
     /** NOTIFY on commit (false: consumers in other processes find new rows by polling). */
     private readonly notify: boolean,
     private readonly announce: Announce,
+    /**
+     * With NOTIFY on: wakes the groups of a publish made in the caller's transaction once that transaction (its
+     * id here) committed (commit-wake.ts), instead of a NOTIFY inside it.
+     */
+    private readonly wakeAfterCommit?: (xid: string, groups: ReadonlySet<string>) => void,
   ) {
     const t = (this.t = pgTableNames(prefix));
     this.publishStatement = `missive_publish_${prefix}${notify ? "n" : "p"}`;
@@ -88,23 +93,29 @@ export class QueueStore {
     // The rows of ($1 seqs, $2 tokens) whose lease is still that token. `seq = ANY` makes it a primary-key lookup:
     // a join with unnest(…) was planned as a hash join over a sequential scan of the whole queue, so every ack,
     // renewal and release cost time in proportion to the backlog, not to the batch (seen in bench/postgres-quick.ts).
+    // Rows go in message order (then group), so the key triggers hand out seqs in publish order. `tail` ends the
+    // statement: what it returns besides which messages were routed and the groups written to.
+    const insert = (tail: string): string =>
+      `WITH m AS (
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bytea[], $7::bigint[], $8::smallint[])
+           WITH ORDINALITY AS m(tp, grp, id, k, h, b, d, p, ord)),
+       routed AS (
+         SELECT m.*, x.group_name AS g FROM m JOIN ${t.bindings} x ON m.grp IS NULL AND x.topic = m.tp
+         UNION ALL
+         SELECT m.*, x.group_name AS g FROM m JOIN ${t.groups} x ON m.grp IS NOT NULL AND x.group_name = m.grp),
+       ins AS (
+         INSERT INTO ${q} (group_name, topic, message_id, key, headers, body, visible_at, priority)
+         SELECT g, tp, id, k, h, b, ${NOW_MS} + d, p FROM routed ORDER BY ord, g
+         RETURNING group_name),
+       touched AS (SELECT DISTINCT group_name AS g FROM ins)
+       SELECT (SELECT coalesce(array_agg(DISTINCT ord), '{}') FROM routed) AS routed,
+              (SELECT coalesce(array_agg(g), '{}') FROM touched) AS groups${tail}`;
     const leases = `${q}.seq = ANY($1::bigint[]) AND (${q}.seq, ${q}.lease_token) IN (SELECT * FROM unnest($1::bigint[], $2::text[]))`;
     this.sql = {
-      // Rows go in message order (then group), so the key triggers hand out seqs in publish order.
-      insert: `WITH m AS (
-                 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bytea[], $7::bigint[], $8::smallint[])
-                   WITH ORDINALITY AS m(tp, grp, id, k, h, b, d, p, ord)),
-               routed AS (
-                 SELECT m.*, x.group_name AS g FROM m JOIN ${t.bindings} x ON m.grp IS NULL AND x.topic = m.tp
-                 UNION ALL
-                 SELECT m.*, x.group_name AS g FROM m JOIN ${t.groups} x ON m.grp IS NOT NULL AND x.group_name = m.grp),
-               ins AS (
-                 INSERT INTO ${q} (group_name, topic, message_id, key, headers, body, visible_at, priority)
-                 SELECT g, tp, id, k, h, b, ${NOW_MS} + d, p FROM routed ORDER BY ord, g
-                 RETURNING group_name),
-               touched AS (SELECT DISTINCT group_name AS g FROM ins)
-               SELECT (SELECT coalesce(array_agg(DISTINCT ord), '{}') FROM routed) AS routed,
-                      (SELECT coalesce(array_agg(g), '{}') FROM touched) AS groups${notify ? ",\n                      (SELECT count(pg_notify($9, g)) FROM touched) AS notified" : ""}`,
+      // On the pool: the NOTIFY commits with the rows (its own transaction).
+      insert: insert(notify ? ",\n              (SELECT count(pg_notify($9, g)) FROM touched) AS notified" : ""),
+      // In the caller's transaction: its id, for the wake-up after its commit (no NOTIFY lock held through its flush).
+      insertIn: insert(notify ? ",\n              pg_current_xact_id()::text AS xid" : ""),
       claimAll: claim(false),
       claimHeads: claim(true),
       nextAll: next(false),
@@ -163,35 +174,42 @@ export class QueueStore {
   }
 
   /**
-   * Publish inside the caller's open transaction (`run` executes in it): the rows (and the NOTIFY) commit or roll back with it.
-   * Local waiters are woken now; if the caller rolls back they find nothing and wait again.
+   * Publish inside the caller's open transaction (`run` executes in it): the rows commit or roll back with it.
+   * With NOTIFY on, the groups are woken once it committed (commit-wake.ts); without, local waiters are woken
+   * now (if the caller rolls back they find nothing and wait again) and other processes poll.
    */
   async publishIn(run: StatementRunner, batch: readonly OutgoingMessage[]): Promise<PublishResult[]> {
     const prepared = batch.map((m) => this.prepareMessage(m));
     if (!prepared.some((m) => !(m instanceof Error))) return prepared as Error[];
-    const { results, groups } = await this.insert(run, prepared);
-    this.announce(groups);
+    const { results, groups, xid } = await this.insert(run, prepared);
+    if (groups.size > 0) {
+      if (this.wakeAfterCommit && xid !== undefined) this.wakeAfterCommit(xid, groups);
+      else this.announce(groups);
+    }
     return results;
   }
 
   /**
    * Route and insert the batch in one statement (its own transaction on the pool, or part of the caller's):
-   * bindings are read by the statement itself, so they are current across processes, and the NOTIFY goes
-   * out with it. One round trip per batch.
+   * bindings are read by the statement itself, so they are current across processes, and on the pool the
+   * NOTIFY goes out with it. One round trip per batch.
    */
-  private async insert(on: Pool | StatementRunner, prepared: ReadonlyArray<PreparedMessage | Error>): Promise<{ results: PublishResult[]; groups: Set<string> }> {
+  private async insert(on: Pool | StatementRunner, prepared: ReadonlyArray<PreparedMessage | Error>): Promise<{ results: PublishResult[]; groups: Set<string>; xid: string | undefined }> {
     const ok = prepared.filter((m): m is PreparedMessage => !(m instanceof Error));
     const params: unknown[] = [
       ok.map((m) => m.topic), ok.map((m) => m.group ?? null), ok.map((m) => m.id), ok.map((m) => m.key), ok.map((m) => m.headers),
       ok.map((m) => m.body), ok.map((m) => m.delayMs), ok.map((m) => m.priority),
     ];
-    if (this.notify) params.push(this.t.channel);
-    type Row = { routed: string[]; groups: string[] };
-    const rows = typeof on !== "function"
-      ? (await query<Row>(on, "publish", this.sql.insert, params, this.publishStatement)).rows
-      : await on<Row>(this.sql.insert, params, this.publishStatement).catch((err: unknown) => {
-          throw toPgTransportError(err, "publish");
-        });
+    type Row = { routed: string[]; groups: string[]; xid?: string };
+    let rows: Row[];
+    if (typeof on !== "function") {
+      if (this.notify) params.push(this.t.channel);
+      rows = (await query<Row>(on, "publish", this.sql.insert, params, this.publishStatement)).rows;
+    } else {
+      rows = await on<Row>(this.sql.insertIn, params, `${this.publishStatement}_in`).catch((err: unknown) => {
+        throw toPgTransportError(err, "publish");
+      });
+    }
     const routed = new Set((rows[0]?.routed ?? []).map((ord) => Number(ord) - 1));
     let i = 0;
     const results = prepared.map((m): PublishResult => {
@@ -201,7 +219,7 @@ export class QueueStore {
         ? new UnroutableError(`no consumer group is bound to topic ${JSON.stringify(m.topic)} (message ${m.id})`)
         : new UnroutableError(`consumer group ${JSON.stringify(m.group)} does not exist (message ${m.id} on ${JSON.stringify(m.topic)})`);
     });
-    return { results, groups: new Set(rows[0]?.groups ?? []) };
+    return { results, groups: new Set(rows[0]?.groups ?? []), xid: rows[0]?.xid ?? undefined };
   }
 
   // Encoding and checks happen before the transaction, to keep it short.
@@ -281,7 +299,7 @@ export class QueueStore {
    * resolves with which were kept.
    */
   async ackMany(leases: readonly LeaseRef[]): Promise<boolean[]> {
-    const params = [leases.map((l) => l.seq), leases.map((l) => l.token)];
+    const params: unknown[] = [leases.map((l) => l.seq), leases.map((l) => l.token)];
     const waking = this.notify && leases.some((l) => l.key !== undefined);
     if (waking) params.push(this.t.channel);
     const { rows } = await query<{ seq: string | null }>(this.pool, "acking messages", waking ? this.sql.ackWaking : this.sql.ack, params, `${this.publishStatement}_ack${waking ? "w" : ""}`);

@@ -101,6 +101,11 @@ describe("postgres transport - publish in the caller's Kysely transaction", () =
       expect(notified).toEqual([]);
 
       await client.query("BEGIN");
+      // One message on a topic no group is bound to, and one to a group that does not exist: unroutable, as with publish.
+      expect(await publisher.publishIn(client, [{ ...message("nowhere"), topic: "unbound" }])).toEqual([expect.objectContaining({ code: "MISSIVE_UNROUTABLE" })]);
+      expect(await publisher.publishIn(client, [{ ...message("no-group"), group: "missing" }])).toEqual([expect.objectContaining({ code: "MISSIVE_UNROUTABLE" })]);
+      // Directed at the group by name: routed to it alone.
+      expect(await publisher.publishIn(client, [{ ...message("directed"), topic: "elsewhere", group: "g" }])).toEqual([undefined]);
       expect(await publisher.publishIn(client, [message("committed")])).toEqual([undefined]);
       const waiting = sub.receive(10, 20_000);
       await new Promise((r) => setTimeout(r, 200));
@@ -108,7 +113,7 @@ describe("postgres transport - publish in the caller's Kysely transaction", () =
       const committedAt = Date.now();
       await client.query("COMMIT");
       const got = await waiting;
-      expect(got.map((d) => d.wire.headers["ce-id"])).toEqual(["committed"]);
+      expect(got.map((d) => d.wire.headers["ce-id"])).toEqual(["directed", "committed"]);
       expect(Date.now() - committedAt).toBeLessThan(5_000);
       expect(notified).toEqual(["g"]);
     } finally {

@@ -10,12 +10,12 @@
  * transaction with a plain INSERT (bench/postgres-tx-publish.ts, 8 clients).
  *
  * How: the publish statement returns its transaction's id; this watcher asks
- * the server for the status of the ids it holds (`pg_xact_status`, one
- * statement for all of them) a moment later, and again with growing pauses
- * while any is still in progress. For the committed ones it wakes their
- * groups: this process's waiters at once, other processes by one
- * `pg_notify` statement whose own commit skips the WAL flush (a notification
- * lost in a crash costs a poll, nothing more). Rolled-back ones wake no one.
+ * the server for the status of the ids it holds (`pg_xact_status`) a moment
+ * later, and again with growing pauses while any is still in progress. The
+ * same statement NOTIFYs the groups of the committed ones (its own commit
+ * skips the WAL flush: a notification lost in a crash costs a poll, nothing
+ * more); then this process's waiters on them are woken. Rolled-back ones
+ * wake no one. One statement per look, whatever the number of transactions.
  * Consumers lose nothing when a wake-up is late or lost: they poll every
  * `pollMaxMs` as before.
  */
@@ -24,11 +24,23 @@ import type { ContextSlot } from "../../transport/context.js";
 import { query } from "./tx.js";
 
 /** First look this long after a publish: the caller usually commits within a round trip or two. */
-const FIRST_LOOK_MS = 1;
+const FIRST_LOOK_MS = 2;
 /** Longest pause between two looks at a transaction still open (a long one is polled at this rate). */
 const MAX_PAUSE_MS = 50;
 /** Transactions watched at most; beyond it the oldest are left to the consumers' polling (logged). */
 const MAX_WATCHED = 10_000;
+
+/**
+ * $1: the watched transaction ids; $2, $3: (id, group) pairs; $4: the channel. Committed (or too old to know: NULL,
+ * and waking costs one claim) transactions' groups are notified; set_config(…, true) lasts for this statement's own
+ * transaction, whose commit then does not wait for the WAL flush, so it holds NOTIFY's lock only briefly.
+ */
+const LOOK_AND_WAKE = `WITH s AS MATERIALIZED (SELECT x, pg_xact_status(x) AS status FROM unnest($1::xid8[]) AS x),
+     woken AS (SELECT DISTINCT w.g FROM unnest($2::xid8[], $3::text[]) AS w(x, g) JOIN s ON s.x = w.x
+                WHERE s.status IS DISTINCT FROM 'in progress' AND s.status IS DISTINCT FROM 'aborted')
+SELECT s.x::text AS xid, s.status,
+       (SELECT count(pg_notify($4, g)) FROM woken WHERE set_config('synchronous_commit', 'off', true) IS NOT NULL) AS notified
+  FROM s`;
 
 export class CommitWake {
   /** Transaction id (decimal xid8) → the groups its publishes wrote to. */
@@ -83,24 +95,25 @@ export class CommitWake {
   private async look(): Promise<void> {
     this.looking = true;
     const xids = [...this.watched.keys()];
+    const pairs: { x: string[]; g: string[] } = { x: [], g: [] };
+    for (const [xid, groups] of this.watched) {
+      for (const g of groups) {
+        pairs.x.push(xid);
+        pairs.g.push(g);
+      }
+    }
     try {
-      const { rows } = await query<{ xid: string; status: string | null }>(
-        this.pool,
-        "reading the status of publishing transactions",
-        "SELECT x::text AS xid, pg_xact_status(x) AS status FROM unnest($1::xid8[]) AS x",
-        [xids],
-        `${this.statementPrefix}_xact`,
-      );
+      // One statement: the status of every watched transaction, and the NOTIFY of the groups of the committed ones.
+      const { rows } = await query<{ xid: string; status: string | null }>(this.pool, "waking consumers after transactional publishes", LOOK_AND_WAKE, [xids, pairs.x, pairs.g, this.channel], `${this.statementPrefix}_look`);
       const wake = new Set<string>();
       for (const r of rows) {
         if (r.status === "in progress") continue;
         const groups = this.watched.get(r.xid);
         this.watched.delete(r.xid);
-        // NULL: too old to know (wraparound); waking costs one claim, so wake.
         if (groups && r.status !== "aborted") for (const g of groups) wake.add(g);
       }
-      this.pauseMs = wake.size > 0 || rows.length < xids.length ? FIRST_LOOK_MS : Math.min(MAX_PAUSE_MS, this.pauseMs * 2);
-      if (wake.size > 0) await this.wake([...wake]);
+      if (wake.size > 0) this.announce(wake);
+      this.pauseMs = wake.size > 0 ? FIRST_LOOK_MS : Math.min(MAX_PAUSE_MS, this.pauseMs * 2);
     } catch (err) {
       // The server unreachable: the consumers' polling finds the rows; forget these rather than retry forever.
       this.context.log.warn({ err, transactions: xids.length }, "postgres: waking consumers after transactional publishes failed; they find the messages by polling");
@@ -109,19 +122,6 @@ export class CommitWake {
       this.looking = false;
     }
     this.schedule();
-  }
-
-  private async wake(groups: string[]): Promise<void> {
-    this.announce(groups);
-    // set_config(…, true) lasts for this statement's own transaction: its commit does not wait for the WAL flush,
-    // so it holds NOTIFY's lock only briefly.
-    await query(
-      this.pool,
-      "waking consumers",
-      "SELECT set_config('synchronous_commit', 'off', true), count(pg_notify($1, g)) FROM unnest($2::text[]) AS g",
-      [this.channel, groups],
-      `${this.statementPrefix}_wake`,
-    );
   }
 
   private dropOldest(): void {

@@ -63,7 +63,7 @@ export class QueueStore {
   private publishing = false;
   /** The prepared publish statement's name: one per prefix and NOTIFY choice, as transports on one pool may differ. */
   private readonly publishStatement: string;
-  private readonly sql: Record<"insert" | "insertIn" | "claimAll" | "claimHeads" | "nextAll" | "nextHeads" | "renew" | "ack" | "ackWaking" | "retry" | "releaseUnhandled" | "release" | "deadLetter" | "notify", string>;
+  private readonly sql: Record<"insert" | "insertIn" | "insertOneIn" | "claimAll" | "claimHeads" | "nextAll" | "nextHeads" | "renew" | "ack" | "ackWaking" | "retry" | "releaseUnhandled" | "release" | "deadLetter" | "notify", string>;
 
   constructor(
     private readonly pool: Pool,
@@ -116,6 +116,15 @@ export class QueueStore {
       insert: insert(notify ? ",\n              (SELECT count(pg_notify($9, g)) FROM touched) AS notified" : ""),
       // In the caller's transaction: its id, for the wake-up after its commit (no NOTIFY lock held through its flush).
       insertIn: insert(notify ? ",\n              pg_current_xact_id()::text AS xid" : ""),
+      // One message in the caller's transaction (the usual transactional publish): plain parameters, no arrays to
+      // encode and parse (the body goes as binary), no CTE; a row per group it routes to, in group order.
+      insertOneIn: `INSERT INTO ${q} (group_name, topic, message_id, key, headers, body, visible_at, priority)
+                    SELECT x.g, $1, $3, $4, $5, $6, ${NOW_MS} + $7, $8 FROM (
+                      SELECT group_name AS g FROM ${t.bindings} WHERE $2::text IS NULL AND topic = $1
+                      UNION ALL
+                      SELECT group_name AS g FROM ${t.groups} WHERE group_name = $2::text) x
+                    ORDER BY x.g
+                    RETURNING group_name${notify ? ", pg_current_xact_id()::text AS xid" : ""}`,
       claimAll: claim(false),
       claimHeads: claim(true),
       nextAll: next(false),
@@ -181,7 +190,7 @@ export class QueueStore {
   async publishIn(run: StatementRunner, batch: readonly OutgoingMessage[]): Promise<PublishResult[]> {
     const prepared = batch.map((m) => this.prepareMessage(m));
     if (!prepared.some((m) => !(m instanceof Error))) return prepared as Error[];
-    const { results, groups, xid } = await this.insert(run, prepared);
+    const { results, groups, xid } = prepared.length === 1 && !(prepared[0] instanceof Error) ? await this.insertOne(run, prepared[0]!) : await this.insert(run, prepared);
     if (groups.size > 0) {
       if (this.wakeAfterCommit && xid !== undefined) this.wakeAfterCommit(xid, groups);
       else this.announce(groups);
@@ -214,12 +223,25 @@ export class QueueStore {
     let i = 0;
     const results = prepared.map((m): PublishResult => {
       if (m instanceof Error) return m;
-      if (routed.has(i++)) return undefined;
-      return m.group === undefined
-        ? new UnroutableError(`no consumer group is bound to topic ${JSON.stringify(m.topic)} (message ${m.id})`)
-        : new UnroutableError(`consumer group ${JSON.stringify(m.group)} does not exist (message ${m.id} on ${JSON.stringify(m.topic)})`);
+      return routed.has(i++) ? undefined : this.unroutable(m);
     });
     return { results, groups: new Set(rows[0]?.groups ?? []), xid: rows[0]?.xid ?? undefined };
+  }
+
+  /** One message in the caller's transaction: `insert` without its arrays (bench/postgres-tx-publish.ts). */
+  private async insertOne(run: StatementRunner, m: PreparedMessage): Promise<{ results: PublishResult[]; groups: Set<string>; xid: string | undefined }> {
+    const params: unknown[] = [m.topic, m.group ?? null, m.id, m.key, m.headers, m.body, m.delayMs, m.priority];
+    const rows = await run<{ group_name: string; xid?: string }>(this.sql.insertOneIn, params, `${this.publishStatement}_in1`).catch((err: unknown) => {
+      throw toPgTransportError(err, "publish");
+    });
+    const result = rows.length > 0 ? undefined : this.unroutable(m);
+    return { results: [result], groups: new Set(rows.map((r) => r.group_name)), xid: rows[0]?.xid };
+  }
+
+  private unroutable(m: PreparedMessage): UnroutableError {
+    return m.group === undefined
+      ? new UnroutableError(`no consumer group is bound to topic ${JSON.stringify(m.topic)} (message ${m.id})`)
+      : new UnroutableError(`consumer group ${JSON.stringify(m.group)} does not exist (message ${m.id} on ${JSON.stringify(m.topic)})`);
   }
 
   // Encoding and checks happen before the transaction, to keep it short.

@@ -63,7 +63,7 @@ export class QueueStore {
   private publishing = false;
   /** The prepared publish statement's name: one per prefix and NOTIFY choice, as transports on one pool may differ. */
   private readonly publishStatement: string;
-  private readonly sql: Record<"insert" | "insertIn" | "insertOneIn" | "claimAll" | "claimHeads" | "nextAll" | "nextHeads" | "renew" | "ack" | "ackWaking" | "retry" | "releaseUnhandled" | "release" | "deadLetter" | "notify", string>;
+  private readonly sql: Record<"insert" | "insertIn" | "insertOne" | "insertOneIn" | "claimAll" | "claimHeads" | "nextAll" | "nextHeads" | "renew" | "ack" | "ackWaking" | "retry" | "releaseUnhandled" | "release" | "deadLetter" | "notify", string>;
 
   constructor(
     private readonly pool: Pool,
@@ -110,21 +110,24 @@ export class QueueStore {
        touched AS (SELECT DISTINCT group_name AS g FROM ins)
        SELECT (SELECT coalesce(array_agg(DISTINCT ord), '{}') FROM routed) AS routed,
               (SELECT coalesce(array_agg(g), '{}') FROM touched) AS groups${tail}`;
+    const insertOne = (returning: string): string =>
+      `INSERT INTO ${q} (group_name, topic, message_id, key, headers, body, visible_at, priority)
+       SELECT x.g, $1, $3, $4, $5, $6, ${NOW_MS} + $7, $8 FROM (
+         SELECT group_name AS g FROM ${t.bindings} WHERE $2::text IS NULL AND topic = $1
+         UNION ALL
+         SELECT group_name AS g FROM ${t.groups} WHERE group_name = $2::text) x
+       ORDER BY x.g
+       RETURNING group_name${returning}`;
     const leases = `${q}.seq = ANY($1::bigint[]) AND (${q}.seq, ${q}.lease_token) IN (SELECT * FROM unnest($1::bigint[], $2::text[]))`;
     this.sql = {
       // On the pool: the NOTIFY commits with the rows (its own transaction).
       insert: insert(notify ? ",\n              (SELECT count(pg_notify($9, g)) FROM touched) AS notified" : ""),
       // In the caller's transaction: its id, for the wake-up after its commit (no NOTIFY lock held through its flush).
       insertIn: insert(notify ? ",\n              pg_current_xact_id()::text AS xid" : ""),
-      // One message in the caller's transaction (the usual transactional publish): plain parameters, no arrays to
-      // encode and parse (the body goes as binary), no CTE; a row per group it routes to, in group order.
-      insertOneIn: `INSERT INTO ${q} (group_name, topic, message_id, key, headers, body, visible_at, priority)
-                    SELECT x.g, $1, $3, $4, $5, $6, ${NOW_MS} + $7, $8 FROM (
-                      SELECT group_name AS g FROM ${t.bindings} WHERE $2::text IS NULL AND topic = $1
-                      UNION ALL
-                      SELECT group_name AS g FROM ${t.groups} WHERE group_name = $2::text) x
-                    ORDER BY x.g
-                    RETURNING group_name${notify ? ", pg_current_xact_id()::text AS xid" : ""}`,
+      // One message (a transactional publish, a publisher alone): plain parameters, no arrays to encode and parse
+      // (the body goes as binary), no CTE; a row per group it routes to, in group order.
+      insertOne: insertOne(notify ? ", pg_notify($9, group_name)" : ""),
+      insertOneIn: insertOne(notify ? ", pg_current_xact_id()::text AS xid" : ""),
       claimAll: claim(false),
       claimHeads: claim(true),
       nextAll: next(false),
@@ -167,7 +170,8 @@ export class QueueStore {
     while (this.pendingPublishes.length > 0) {
       const calls = this.pendingPublishes.splice(0, this.pendingPublishes.length);
       try {
-        const { results, groups } = await this.insert(this.pool, calls.flatMap((c) => c.prepared));
+        const prepared = calls.flatMap((c) => c.prepared);
+        const { results, groups } = prepared.length === 1 && !(prepared[0] instanceof Error) ? await this.insertOne(this.pool, prepared[0]!) : await this.insert(this.pool, prepared);
         this.announce(groups);
         let at = 0;
         for (const c of calls) {
@@ -228,12 +232,19 @@ export class QueueStore {
     return { results, groups: new Set(rows[0]?.groups ?? []), xid: rows[0]?.xid ?? undefined };
   }
 
-  /** One message in the caller's transaction: `insert` without its arrays (bench/postgres-tx-publish.ts). */
-  private async insertOne(run: StatementRunner, m: PreparedMessage): Promise<{ results: PublishResult[]; groups: Set<string>; xid: string | undefined }> {
+  /** One message, on the pool (its own transaction, NOTIFY included) or in the caller's: `insert` without its arrays. */
+  private async insertOne(on: Pool | StatementRunner, m: PreparedMessage): Promise<{ results: PublishResult[]; groups: Set<string>; xid: string | undefined }> {
     const params: unknown[] = [m.topic, m.group ?? null, m.id, m.key, m.headers, m.body, m.delayMs, m.priority];
-    const rows = await run<{ group_name: string; xid?: string }>(this.sql.insertOneIn, params, `${this.publishStatement}_in1`).catch((err: unknown) => {
-      throw toPgTransportError(err, "publish");
-    });
+    type Row = { group_name: string; xid?: string };
+    let rows: Row[];
+    if (typeof on !== "function") {
+      if (this.notify) params.push(this.t.channel);
+      rows = (await query<Row>(on, "publish", this.sql.insertOne, params, `${this.publishStatement}_1`)).rows;
+    } else {
+      rows = await on<Row>(this.sql.insertOneIn, params, `${this.publishStatement}_in1`).catch((err: unknown) => {
+        throw toPgTransportError(err, "publish");
+      });
+    }
     const result = rows.length > 0 ? undefined : this.unroutable(m);
     return { results: [result], groups: new Set(rows.map((r) => r.group_name)), xid: rows[0]?.xid };
   }

@@ -95,17 +95,23 @@ export class QueueStore {
     // renewal and release cost time in proportion to the backlog, not to the batch (seen in bench/postgres-quick.ts).
     // Rows go in message order (then group), so the key triggers hand out seqs in publish order. `tail` ends the
     // statement: what it returns besides which messages were routed and the groups written to.
+    // Headers and bodies travel as one binary parameter ($5: each message's headers JSON then its body, $6 and $9 their
+    // byte lengths), cut apart by the server: as text[] and bytea[] node-postgres escaped every header's quotes and
+    // hex-encoded every body, and the server parsed both back.
     const insert = (tail: string): string =>
-      `WITH m AS (
-         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bytea[], $7::bigint[], $8::smallint[])
-           WITH ORDINALITY AS m(tp, grp, id, k, h, b, d, p, ord)),
+      `WITH u AS (
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $6::int[], $9::int[], $7::bigint[], $8::smallint[])
+           WITH ORDINALITY AS u(tp, grp, id, k, hl, bl, d, p, ord)),
+       m AS (
+         SELECT u.*, (sum(hl + bl) OVER (ORDER BY ord) - hl - bl)::int AS o FROM u),
        routed AS (
          SELECT m.*, x.group_name AS g FROM m JOIN ${t.bindings} x ON m.grp IS NULL AND x.topic = m.tp
          UNION ALL
          SELECT m.*, x.group_name AS g FROM m JOIN ${t.groups} x ON m.grp IS NOT NULL AND x.group_name = m.grp),
        ins AS (
          INSERT INTO ${q} (group_name, topic, message_id, key, headers, body, visible_at, priority)
-         SELECT g, tp, id, k, h, b, ${NOW_MS} + d, p FROM routed ORDER BY ord, g
+         SELECT g, tp, id, k, convert_from(substring($5::bytea FROM o + 1 FOR hl), 'UTF8'), substring($5::bytea FROM o + hl + 1 FOR bl), ${NOW_MS} + d, p
+           FROM routed ORDER BY ord, g
          RETURNING group_name),
        touched AS (SELECT DISTINCT group_name AS g FROM ins)
        SELECT (SELECT coalesce(array_agg(DISTINCT ord), '{}') FROM routed) AS routed,
@@ -121,7 +127,7 @@ export class QueueStore {
     const leases = `${q}.seq = ANY($1::bigint[]) AND (${q}.seq, ${q}.lease_token) IN (SELECT * FROM unnest($1::bigint[], $2::text[]))`;
     this.sql = {
       // On the pool: the NOTIFY commits with the rows (its own transaction).
-      insert: insert(notify ? ",\n              (SELECT count(pg_notify($9, g)) FROM touched) AS notified" : ""),
+      insert: insert(notify ? ",\n              (SELECT count(pg_notify($10, g)) FROM touched) AS notified" : ""),
       // In the caller's transaction: its id, for the wake-up after its commit (no NOTIFY lock held through its flush).
       insertIn: insert(notify ? ",\n              pg_current_xact_id()::text AS xid" : ""),
       // One message (a transactional publish, a publisher alone): plain parameters, no arrays to encode and parse
@@ -209,9 +215,16 @@ export class QueueStore {
    */
   private async insert(on: Pool | StatementRunner, prepared: ReadonlyArray<PreparedMessage | Error>): Promise<{ results: PublishResult[]; groups: Set<string>; xid: string | undefined }> {
     const ok = prepared.filter((m): m is PreparedMessage => !(m instanceof Error));
+    const parts: Buffer[] = [];
+    const headerBytes: number[] = [];
+    for (const m of ok) {
+      const h = Buffer.from(m.headers, "utf8");
+      parts.push(h, m.body);
+      headerBytes.push(h.byteLength);
+    }
     const params: unknown[] = [
-      ok.map((m) => m.topic), ok.map((m) => m.group ?? null), ok.map((m) => m.id), ok.map((m) => m.key), ok.map((m) => m.headers),
-      ok.map((m) => m.body), ok.map((m) => m.delayMs), ok.map((m) => m.priority),
+      ok.map((m) => m.topic), ok.map((m) => m.group ?? null), ok.map((m) => m.id), ok.map((m) => m.key), Buffer.concat(parts),
+      headerBytes, ok.map((m) => m.delayMs), ok.map((m) => m.priority), ok.map((m) => m.body.byteLength),
     ];
     type Row = { routed: string[]; groups: string[]; xid?: string };
     let rows: Row[];

@@ -22,7 +22,6 @@ import type { StatementRunner } from "./tx-handle.js";
 export interface ClaimedRow {
   readonly seq: string;
   readonly topic: string;
-  readonly message_id: string;
   readonly key: string | null;
   readonly headers: string;
   readonly body: Buffer;
@@ -87,7 +86,7 @@ export class QueueStore {
           ORDER BY priority DESC, visible_at, seq LIMIT $2 FOR UPDATE SKIP LOCKED)
        UPDATE ${q} SET visible_at = ${NOW_MS} + $3, lease_token = $4, attempts = ${q}.attempts + 1
         WHERE ${q}.seq = ANY(ARRAY(SELECT seq FROM picked))
-       RETURNING ${q}.seq, ${q}.topic, ${q}.message_id, ${q}.key, ${q}.headers, ${q}.body, ${q}.attempts, ${q}.priority`;
+       RETURNING ${q}.seq, ${q}.topic, ${q}.key, ${q}.headers, ${q}.body, ${q}.attempts, ${q}.priority`;
     const next = (heads: boolean): string =>
       `SELECT min(visible_at) - ${NOW_MS} AS wait FROM ${q} WHERE group_name = $1${heads ? " AND NOT blocked" : ""} AND visible_at > ${NOW_MS}`;
     // The rows of ($1 seqs, $2 tokens) whose lease is still that token. `seq = ANY` makes it a primary-key lookup:

@@ -171,8 +171,10 @@ describe("postgres transport", () => {
       await bus.publish(OrderPlaced, { orderId: "o-1", seq: 1, totalCents: 1 });
       await waitFor(() => handled.length === 1, 10_000, "the handler's transaction");
       expect(handled).toEqual(["o-1:1"]);
-      const inboxRows = await pgQuery(`SELECT count(*)::int AS n FROM ${prefix}inbox WHERE group_name = 'billing'`);
-      expect(inboxRows.rows[0].n).toBe(1);
+      // `handled` is written inside the handler's transaction, before its commit: the inbox row is there once it committed.
+      const inboxCount = async (): Promise<number> => (await pgQuery(`SELECT count(*)::int AS n FROM ${prefix}inbox WHERE group_name = 'billing'`)).rows[0].n as number;
+      await waitFor(async () => (await inboxCount()) >= 1, 10_000, "the inbox row committed");
+      expect(await inboxCount()).toBe(1);
     } finally {
       await bus.close();
     }

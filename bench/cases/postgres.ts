@@ -64,7 +64,7 @@ export async function pgRaw(p: PgParams): Promise<ThroughputResult> {
                      SELECT seq FROM ${q} WHERE group_name = $1 AND visible_at <= ${NOW_MS}
                       ORDER BY priority DESC, visible_at, seq LIMIT $2 FOR UPDATE SKIP LOCKED)
                    UPDATE ${q} SET visible_at = ${NOW_MS} + $3, lease_token = $4, attempts = ${q}.attempts + 1
-                     FROM picked WHERE ${q}.seq = picked.seq
+                    WHERE ${q}.seq = ANY(ARRAY(SELECT seq FROM picked))
                    RETURNING ${q}.seq, ${q}.headers, ${q}.body`;
     const del = `DELETE FROM ${q} WHERE seq = ANY($1::bigint[]) AND lease_token = $2`;
     const body = Buffer.from(JSON.stringify(eventData()));

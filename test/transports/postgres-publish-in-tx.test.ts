@@ -71,6 +71,56 @@ describe("postgres transport - publish in the caller's Kysely transaction", () =
     expect((await db.selectFrom(orders).select("id").execute()).map((r) => r.id)).toEqual(["o-1"]);
   });
 
+  it("postgres publish in tx - a consumer of another transport is woken after the caller's commit (no NOTIFY in the caller's transaction), not after a rollback", async () => {
+    const prefix = pgPrefix();
+    prefixes.push(prefix);
+    // The consumer polls once a minute while its LISTEN is healthy: within this test only a NOTIFY wakes it.
+    const consumer = postgresTransport({ connectionString: PG_URL, tablePrefix: prefix, pollMinMs: 60_000, pollMaxMs: 60_000 });
+    cleanups.push(() => consumer.close());
+    const publisher = postgresTransport({ connectionString: PG_URL, tablePrefix: prefix });
+    cleanups.push(() => publisher.close());
+    const sub = await consumer.subscribe({ group: "g", topics: ["a"], prefetch: 10, ordered: false, leaseMs: 5_000 });
+    expect(await sub.receive(10, 50)).toEqual([]);
+    const pool = new pg.Pool({ connectionString: PG_URL, max: 1 });
+    cleanups.push(() => pool.end());
+    const client = await pool.connect();
+    const notified: string[] = [];
+    const listener = new pg.Client({ connectionString: PG_URL });
+    await listener.connect();
+    cleanups.push(() => listener.end());
+    // A plain LISTEN on the channel sees every NOTIFY, and when it comes.
+    listener.on("notification", (n) => notified.push(n.payload ?? ""));
+    await listener.query(`LISTEN ${publisher.tables.channel}`);
+    try {
+      await client.query("BEGIN");
+      expect(await publisher.publishIn(client, [message("rolled-back")])).toEqual([undefined]);
+      // Held open past the watcher's longest pause: it must keep looking at a transaction still in progress.
+      await new Promise((r) => setTimeout(r, 200));
+      await client.query("ROLLBACK");
+      await new Promise((r) => setTimeout(r, 200));
+      expect(notified).toEqual([]);
+
+      await client.query("BEGIN");
+      // One message on a topic no group is bound to, and one to a group that does not exist: unroutable, as with publish.
+      expect(await publisher.publishIn(client, [{ ...message("nowhere"), topic: "unbound" }])).toEqual([expect.objectContaining({ code: "MISSIVE_UNROUTABLE" })]);
+      expect(await publisher.publishIn(client, [{ ...message("no-group"), group: "missing" }])).toEqual([expect.objectContaining({ code: "MISSIVE_UNROUTABLE" })]);
+      // Directed at the group by name: routed to it alone.
+      expect(await publisher.publishIn(client, [{ ...message("directed"), topic: "elsewhere", group: "g" }])).toEqual([undefined]);
+      expect(await publisher.publishIn(client, [message("committed")])).toEqual([undefined]);
+      const waiting = sub.receive(10, 20_000);
+      await new Promise((r) => setTimeout(r, 200));
+      expect(notified).toEqual([]);
+      const committedAt = Date.now();
+      await client.query("COMMIT");
+      const got = await waiting;
+      expect(got.map((d) => d.wire.headers["ce-id"])).toEqual(["directed", "committed"]);
+      expect(Date.now() - committedAt).toBeLessThan(5_000);
+      expect(notified).toEqual(["g"]);
+    } finally {
+      client.release();
+    }
+  });
+
   it("postgres publish in tx - a Kysely instance outside a transaction, or anything else, is refused with a ConfigurationError", async () => {
     const prefix = pgPrefix();
     prefixes.push(prefix);

@@ -35,6 +35,26 @@ afterEach(async () => {
 });
 
 describe("postgres transport", () => {
+  it("postgres transport - a batch's headers and bodies arrive byte for byte (non-ASCII headers, binary and empty bodies, one topic bound to two groups), one message alone too", async () => {
+    const t = open();
+    await t.connect();
+    const a = await t.subscribe({ group: "ga", topics: ["fan"], prefetch: 10, ordered: false, leaseMs: 5_000 });
+    const b = await t.subscribe({ group: "gb", topics: ["fan"], prefetch: 10, ordered: false, leaseMs: 5_000 });
+    const sent: OutgoingMessage[] = [
+      { topic: "fan", id: "1", key: undefined, wire: { headers: { "ce-id": "1", note: "été 🚀 \"quoted\" \\ back" }, body: Buffer.from([0, 255, 1, 254, 92, 34]) } },
+      { topic: "fan", id: "2", key: "k", wire: { headers: { "ce-id": "2" }, body: new Uint8Array(0) } },
+      { topic: "fan", id: "3", key: undefined, wire: { headers: { "ce-id": "3", "x-ü": "ø".repeat(300) }, body: Buffer.from("{\"a\":\"ß\"}") } },
+    ];
+    expect(await t.publish(sent)).toEqual([undefined, undefined, undefined]);
+    expect(await t.publish([sent[0]!])).toEqual([undefined]);
+    for (const sub of [a, b]) {
+      const got = await receiveAtLeast(sub, 4);
+      expect(got.map((d) => ({ headers: d.wire.headers, body: Buffer.from(d.wire.body).toString("hex") }))).toEqual(
+        [...sent, sent[0]!].map((m) => ({ headers: m.wire.headers, body: Buffer.from(m.wire.body).toString("hex") })),
+      );
+    }
+  });
+
   it("postgres transport - sql/postgres/004_transport.sql is what the transport runs; renamed and run as one script it makes working tables", async () => {
     const shipped = readFileSync(join(process.cwd(), "sql", "postgres", "004_transport.sql"), "utf8");
     expect(shipped).toBe(renderTransportSql("missive_"));
@@ -151,8 +171,10 @@ describe("postgres transport", () => {
       await bus.publish(OrderPlaced, { orderId: "o-1", seq: 1, totalCents: 1 });
       await waitFor(() => handled.length === 1, 10_000, "the handler's transaction");
       expect(handled).toEqual(["o-1:1"]);
-      const inboxRows = await pgQuery(`SELECT count(*)::int AS n FROM ${prefix}inbox WHERE group_name = 'billing'`);
-      expect(inboxRows.rows[0].n).toBe(1);
+      // `handled` is written inside the handler's transaction, before its commit: the inbox row is there once it committed.
+      const inboxCount = async (): Promise<number> => (await pgQuery(`SELECT count(*)::int AS n FROM ${prefix}inbox WHERE group_name = 'billing'`)).rows[0].n as number;
+      await waitFor(async () => (await inboxCount()) >= 1, 10_000, "the inbox row committed");
+      expect(await inboxCount()).toBe(1);
     } finally {
       await bus.close();
     }

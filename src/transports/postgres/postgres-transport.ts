@@ -24,6 +24,7 @@ import type {
   TransportContext,
 } from "../../transport/transport.js";
 import { AckBatcher } from "./ack-batcher.js";
+import { CommitWake } from "./commit-wake.js";
 import { QueueVacuum } from "./vacuum.js";
 import { PgConsumers } from "./consumers.js";
 import { PgDeadLetterStore } from "./dead-letter-store.js";
@@ -77,6 +78,7 @@ class PostgresTransportImpl implements PostgresTransport {
   private readonly consumers: PgConsumers;
   private readonly reports: PgServiceReports;
   private readonly listener: NotifyListener | undefined;
+  private readonly commitWake: CommitWake | undefined;
   private readonly subscriptions = new Set<PgSubscription>();
   private readonly context = new ContextSlot();
   private opening: Promise<void> | undefined;
@@ -106,7 +108,9 @@ class PostgresTransportImpl implements PostgresTransport {
       });
     }
     const announce = (groups: Iterable<string>): void => this.channel.signal(groups);
-    this.queue = new QueueStore(this.pool, options.tablePrefix, options.maxMessageBytes, options.notify, announce);
+    this.commitWake = options.notify ? new CommitWake(this.pool, this.tables.channel, announce, this.context, `missive_wake_${options.tablePrefix}`) : undefined;
+    const commitWake = this.commitWake;
+    this.queue = new QueueStore(this.pool, options.tablePrefix, options.maxMessageBytes, options.notify, announce, commitWake && ((xid, groups) => commitWake.watch(xid, groups)));
     const vacuum = new QueueVacuum(this.pool, this.tables.queue, options.vacuumEvery, this.context);
     this.acks = new AckBatcher(this.queue, (rows) => vacuum.deletedRows(rows));
     this.deadLetters = new PgDeadLetterStore(this.pool, this.tables, async (groups) => {
@@ -264,6 +268,7 @@ class PostgresTransportImpl implements PostgresTransport {
       if (!s.settings.temporary) continue;
       await this.queue.dropTemporaryGroup(s.settings.group).catch((err: unknown) => this.context.log.warn({ err, group: s.settings.group }, "postgres: dropping a temporary group at close failed"));
     }
+    this.commitWake?.stop();
     await this.consumers.close();
     await this.listener?.stop();
     this.subscriptions.clear();

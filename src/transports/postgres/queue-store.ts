@@ -22,7 +22,6 @@ import type { StatementRunner } from "./tx-handle.js";
 export interface ClaimedRow {
   readonly seq: string;
   readonly topic: string;
-  readonly message_id: string;
   readonly key: string | null;
   readonly headers: string;
   readonly body: Buffer;
@@ -63,7 +62,7 @@ export class QueueStore {
   private publishing = false;
   /** The prepared publish statement's name: one per prefix and NOTIFY choice, as transports on one pool may differ. */
   private readonly publishStatement: string;
-  private readonly sql: Record<"insert" | "claimAll" | "claimHeads" | "nextAll" | "nextHeads" | "renew" | "ack" | "retry" | "releaseUnhandled" | "release" | "deadLetter" | "notify", string>;
+  private readonly sql: Record<"insert" | "insertIn" | "insertOne" | "insertOneIn" | "claimAll" | "claimHeads" | "nextAll" | "nextHeads" | "renew" | "ack" | "ackWaking" | "retry" | "releaseUnhandled" | "release" | "deadLetter" | "notify", string>;
 
   constructor(
     private readonly pool: Pool,
@@ -72,6 +71,11 @@ export class QueueStore {
     /** NOTIFY on commit (false: consumers in other processes find new rows by polling). */
     private readonly notify: boolean,
     private readonly announce: Announce,
+    /**
+     * With NOTIFY on: wakes the groups of a publish made in the caller's transaction once that transaction (its
+     * id here) committed (commit-wake.ts), instead of a NOTIFY inside it.
+     */
+    private readonly wakeAfterCommit?: (xid: string, groups: ReadonlySet<string>) => void,
   ) {
     const t = (this.t = pgTableNames(prefix));
     this.publishStatement = `missive_publish_${prefix}${notify ? "n" : "p"}`;
@@ -81,37 +85,70 @@ export class QueueStore {
          SELECT seq FROM ${q} WHERE group_name = $1 AND visible_at <= ${NOW_MS}${heads ? " AND NOT blocked" : ""}
           ORDER BY priority DESC, visible_at, seq LIMIT $2 FOR UPDATE SKIP LOCKED)
        UPDATE ${q} SET visible_at = ${NOW_MS} + $3, lease_token = $4, attempts = ${q}.attempts + 1
-         FROM picked WHERE ${q}.seq = picked.seq
-       RETURNING ${q}.seq, ${q}.topic, ${q}.message_id, ${q}.key, ${q}.headers, ${q}.body, ${q}.attempts, ${q}.priority`;
+        WHERE ${q}.seq = ANY(ARRAY(SELECT seq FROM picked))
+       RETURNING ${q}.seq, ${q}.topic, ${q}.key, ${q}.headers, ${q}.body, ${q}.attempts, ${q}.priority`;
     const next = (heads: boolean): string =>
       `SELECT min(visible_at) - ${NOW_MS} AS wait FROM ${q} WHERE group_name = $1${heads ? " AND NOT blocked" : ""} AND visible_at > ${NOW_MS}`;
-    const leases = "unnest($1::bigint[], $2::text[]) AS l(seq, token)";
+    // The rows of ($1 seqs, $2 tokens) whose lease is still that token. `seq = ANY` makes it a primary-key lookup:
+    // a join with unnest(…) was planned as a hash join over a sequential scan of the whole queue, so every ack,
+    // renewal and release cost time in proportion to the backlog, not to the batch (seen in bench/postgres-quick.ts).
+    // Rows go in message order (then group), so the key triggers hand out seqs in publish order. `tail` ends the
+    // statement: what it returns besides which messages were routed and the groups written to.
+    // Headers and bodies travel as one binary parameter ($5: each message's headers JSON then its body, $6 and $9 their
+    // byte lengths), cut apart by the server: as text[] and bytea[] node-postgres escaped every header's quotes and
+    // hex-encoded every body, and the server parsed both back.
+    const insert = (tail: string): string =>
+      `WITH u AS (
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $6::int[], $9::int[], $7::bigint[], $8::smallint[])
+           WITH ORDINALITY AS u(tp, grp, id, k, hl, bl, d, p, ord)),
+       m AS (
+         SELECT u.*, (sum(hl + bl) OVER (ORDER BY ord) - hl - bl)::int AS o FROM u),
+       routed AS (
+         SELECT m.*, x.group_name AS g FROM m JOIN ${t.bindings} x ON m.grp IS NULL AND x.topic = m.tp
+         UNION ALL
+         SELECT m.*, x.group_name AS g FROM m JOIN ${t.groups} x ON m.grp IS NOT NULL AND x.group_name = m.grp),
+       ins AS (
+         INSERT INTO ${q} (group_name, topic, message_id, key, headers, body, visible_at, priority)
+         SELECT g, tp, id, k, convert_from(substring($5::bytea FROM o + 1 FOR hl), 'UTF8'), substring($5::bytea FROM o + hl + 1 FOR bl), ${NOW_MS} + d, p
+           FROM routed ORDER BY ord, g
+         RETURNING group_name),
+       touched AS (SELECT DISTINCT group_name AS g FROM ins)
+       SELECT (SELECT coalesce(array_agg(DISTINCT ord), '{}') FROM routed) AS routed,
+              (SELECT coalesce(array_agg(g), '{}') FROM touched) AS groups${tail}`;
+    const insertOne = (returning: string): string =>
+      `INSERT INTO ${q} (group_name, topic, message_id, key, headers, body, visible_at, priority)
+       SELECT x.g, $1, $3, $4, $5, $6, ${NOW_MS} + $7, $8 FROM (
+         SELECT group_name AS g FROM ${t.bindings} WHERE $2::text IS NULL AND topic = $1
+         UNION ALL
+         SELECT group_name AS g FROM ${t.groups} WHERE group_name = $2::text) x
+       ORDER BY x.g
+       RETURNING group_name${returning}`;
+    const leases = `${q}.seq = ANY($1::bigint[]) AND (${q}.seq, ${q}.lease_token) IN (SELECT * FROM unnest($1::bigint[], $2::text[]))`;
     this.sql = {
-      // Rows go in message order (then group), so the key triggers hand out seqs in publish order.
-      insert: `WITH m AS (
-                 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bytea[], $7::bigint[], $8::smallint[])
-                   WITH ORDINALITY AS m(tp, grp, id, k, h, b, d, p, ord)),
-               routed AS (
-                 SELECT m.*, x.group_name AS g FROM m JOIN ${t.bindings} x ON m.grp IS NULL AND x.topic = m.tp
-                 UNION ALL
-                 SELECT m.*, x.group_name AS g FROM m JOIN ${t.groups} x ON m.grp IS NOT NULL AND x.group_name = m.grp),
-               ins AS (
-                 INSERT INTO ${q} (group_name, topic, message_id, key, headers, body, visible_at, priority)
-                 SELECT g, tp, id, k, h, b, ${NOW_MS} + d, p FROM routed ORDER BY ord, g
-                 RETURNING group_name),
-               touched AS (SELECT DISTINCT group_name AS g FROM ins)
-               SELECT (SELECT coalesce(array_agg(DISTINCT ord), '{}') FROM routed) AS routed,
-                      (SELECT coalesce(array_agg(g), '{}') FROM touched) AS groups${notify ? ",\n                      (SELECT count(pg_notify($9, g)) FROM touched) AS notified" : ""}`,
+      // On the pool: the NOTIFY commits with the rows (its own transaction).
+      insert: insert(notify ? ",\n              (SELECT count(pg_notify($10, g)) FROM touched) AS notified" : ""),
+      // In the caller's transaction: its id, for the wake-up after its commit (no NOTIFY lock held through its flush).
+      insertIn: insert(notify ? ",\n              pg_current_xact_id()::text AS xid" : ""),
+      // One message (a transactional publish, a publisher alone): plain parameters, no arrays to encode and parse
+      // (the body goes as binary), no CTE; a row per group it routes to, in group order.
+      insertOne: insertOne(notify ? ", pg_notify($9, group_name)" : ""),
+      insertOneIn: insertOne(notify ? ", pg_current_xact_id()::text AS xid" : ""),
       claimAll: claim(false),
       claimHeads: claim(true),
       nextAll: next(false),
       nextHeads: next(true),
-      renew: `UPDATE ${q} SET visible_at = ${NOW_MS} + $3 FROM ${leases} WHERE ${q}.seq = l.seq AND ${q}.lease_token = l.token RETURNING ${q}.seq`,
-      ack: `DELETE FROM ${q} USING ${leases} WHERE ${q}.seq = l.seq AND ${q}.lease_token = l.token RETURNING ${q}.seq`,
+      renew: `UPDATE ${q} SET visible_at = ${NOW_MS} + $3 WHERE ${leases} RETURNING ${q}.seq`,
+      ack: `DELETE FROM ${q} WHERE ${leases} RETURNING ${q}.seq`,
+      // The ack of a batch holding keyed rows: deleting a key's head makes its next row claimable, so the groups
+      // of the deleted keyed rows are woken, in the same statement (its own transaction: one round trip).
+      ackWaking: `WITH gone AS (DELETE FROM ${q} WHERE ${leases} RETURNING ${q}.seq, ${q}.group_name, ${q}.key)
+                  SELECT seq FROM gone
+                  UNION ALL
+                  SELECT NULL FROM (SELECT DISTINCT group_name AS g FROM gone WHERE key IS NOT NULL) k WHERE pg_notify($3, g) IS NULL`,
       retry: `UPDATE ${q} SET visible_at = ${NOW_MS} + $3, headers = $4, lease_token = NULL WHERE seq = $1 AND lease_token = $2`,
       // The claim that handed it out counted an attempt the handler never made: take it back.
       releaseUnhandled: `UPDATE ${q} SET visible_at = ${NOW_MS}, lease_token = NULL, attempts = greatest(attempts - 1, 0) WHERE seq = $1 AND lease_token = $2`,
-      release: `UPDATE ${q} SET visible_at = ${NOW_MS}, lease_token = NULL FROM ${leases} WHERE ${q}.seq = l.seq AND ${q}.lease_token = l.token`,
+      release: `UPDATE ${q} SET visible_at = ${NOW_MS}, lease_token = NULL WHERE ${leases}`,
       deadLetter: `WITH moved AS (DELETE FROM ${q} WHERE seq = $1 AND lease_token = $2 RETURNING group_name, topic, message_id, key, body, attempts)
                    INSERT INTO ${t.deadLetters} (group_name, topic, message_id, key, headers, body, attempts, error_code, error_class)
                    SELECT group_name, topic, message_id, key, $3, body, attempts, $4, $5 FROM moved`,
@@ -138,7 +175,8 @@ export class QueueStore {
     while (this.pendingPublishes.length > 0) {
       const calls = this.pendingPublishes.splice(0, this.pendingPublishes.length);
       try {
-        const { results, groups } = await this.insert(this.pool, calls.flatMap((c) => c.prepared));
+        const prepared = calls.flatMap((c) => c.prepared);
+        const { results, groups } = prepared.length === 1 && !(prepared[0] instanceof Error) ? await this.insertOne(this.pool, prepared[0]!) : await this.insert(this.pool, prepared);
         this.announce(groups);
         let at = 0;
         for (const c of calls) {
@@ -154,45 +192,79 @@ export class QueueStore {
   }
 
   /**
-   * Publish inside the caller's open transaction (`run` executes in it): the rows (and the NOTIFY) commit or roll back with it.
-   * Local waiters are woken now; if the caller rolls back they find nothing and wait again.
+   * Publish inside the caller's open transaction (`run` executes in it): the rows commit or roll back with it.
+   * With NOTIFY on, the groups are woken once it committed (commit-wake.ts); without, local waiters are woken
+   * now (if the caller rolls back they find nothing and wait again) and other processes poll.
    */
   async publishIn(run: StatementRunner, batch: readonly OutgoingMessage[]): Promise<PublishResult[]> {
     const prepared = batch.map((m) => this.prepareMessage(m));
     if (!prepared.some((m) => !(m instanceof Error))) return prepared as Error[];
-    const { results, groups } = await this.insert(run, prepared);
-    this.announce(groups);
+    const { results, groups, xid } = prepared.length === 1 && !(prepared[0] instanceof Error) ? await this.insertOne(run, prepared[0]!) : await this.insert(run, prepared);
+    if (groups.size > 0) {
+      if (this.wakeAfterCommit && xid !== undefined) this.wakeAfterCommit(xid, groups);
+      else this.announce(groups);
+    }
     return results;
   }
 
   /**
    * Route and insert the batch in one statement (its own transaction on the pool, or part of the caller's):
-   * bindings are read by the statement itself, so they are current across processes, and the NOTIFY goes
-   * out with it. One round trip per batch.
+   * bindings are read by the statement itself, so they are current across processes, and on the pool the
+   * NOTIFY goes out with it. One round trip per batch.
    */
-  private async insert(on: Pool | StatementRunner, prepared: ReadonlyArray<PreparedMessage | Error>): Promise<{ results: PublishResult[]; groups: Set<string> }> {
+  private async insert(on: Pool | StatementRunner, prepared: ReadonlyArray<PreparedMessage | Error>): Promise<{ results: PublishResult[]; groups: Set<string>; xid: string | undefined }> {
     const ok = prepared.filter((m): m is PreparedMessage => !(m instanceof Error));
+    const parts: Buffer[] = [];
+    const headerBytes: number[] = [];
+    for (const m of ok) {
+      const h = Buffer.from(m.headers, "utf8");
+      parts.push(h, m.body);
+      headerBytes.push(h.byteLength);
+    }
     const params: unknown[] = [
-      ok.map((m) => m.topic), ok.map((m) => m.group ?? null), ok.map((m) => m.id), ok.map((m) => m.key), ok.map((m) => m.headers),
-      ok.map((m) => m.body), ok.map((m) => m.delayMs), ok.map((m) => m.priority),
+      ok.map((m) => m.topic), ok.map((m) => m.group ?? null), ok.map((m) => m.id), ok.map((m) => m.key), Buffer.concat(parts),
+      headerBytes, ok.map((m) => m.delayMs), ok.map((m) => m.priority), ok.map((m) => m.body.byteLength),
     ];
-    if (this.notify) params.push(this.t.channel);
-    type Row = { routed: string[]; groups: string[] };
-    const rows = typeof on !== "function"
-      ? (await query<Row>(on, "publish", this.sql.insert, params, this.publishStatement)).rows
-      : await on<Row>(this.sql.insert, params, this.publishStatement).catch((err: unknown) => {
-          throw toPgTransportError(err, "publish");
-        });
+    type Row = { routed: string[]; groups: string[]; xid?: string };
+    let rows: Row[];
+    if (typeof on !== "function") {
+      if (this.notify) params.push(this.t.channel);
+      rows = (await query<Row>(on, "publish", this.sql.insert, params, this.publishStatement)).rows;
+    } else {
+      rows = await on<Row>(this.sql.insertIn, params, `${this.publishStatement}_in`).catch((err: unknown) => {
+        throw toPgTransportError(err, "publish");
+      });
+    }
     const routed = new Set((rows[0]?.routed ?? []).map((ord) => Number(ord) - 1));
     let i = 0;
     const results = prepared.map((m): PublishResult => {
       if (m instanceof Error) return m;
-      if (routed.has(i++)) return undefined;
-      return m.group === undefined
-        ? new UnroutableError(`no consumer group is bound to topic ${JSON.stringify(m.topic)} (message ${m.id})`)
-        : new UnroutableError(`consumer group ${JSON.stringify(m.group)} does not exist (message ${m.id} on ${JSON.stringify(m.topic)})`);
+      return routed.has(i++) ? undefined : this.unroutable(m);
     });
-    return { results, groups: new Set(rows[0]?.groups ?? []) };
+    return { results, groups: new Set(rows[0]?.groups ?? []), xid: rows[0]?.xid ?? undefined };
+  }
+
+  /** One message, on the pool (its own transaction, NOTIFY included) or in the caller's: `insert` without its arrays. */
+  private async insertOne(on: Pool | StatementRunner, m: PreparedMessage): Promise<{ results: PublishResult[]; groups: Set<string>; xid: string | undefined }> {
+    const params: unknown[] = [m.topic, m.group ?? null, m.id, m.key, m.headers, m.body, m.delayMs, m.priority];
+    type Row = { group_name: string; xid?: string };
+    let rows: Row[];
+    if (typeof on !== "function") {
+      if (this.notify) params.push(this.t.channel);
+      rows = (await query<Row>(on, "publish", this.sql.insertOne, params, `${this.publishStatement}_1`)).rows;
+    } else {
+      rows = await on<Row>(this.sql.insertOneIn, params, `${this.publishStatement}_in1`).catch((err: unknown) => {
+        throw toPgTransportError(err, "publish");
+      });
+    }
+    const result = rows.length > 0 ? undefined : this.unroutable(m);
+    return { results: [result], groups: new Set(rows.map((r) => r.group_name)), xid: rows[0]?.xid };
+  }
+
+  private unroutable(m: PreparedMessage): UnroutableError {
+    return m.group === undefined
+      ? new UnroutableError(`no consumer group is bound to topic ${JSON.stringify(m.topic)} (message ${m.id})`)
+      : new UnroutableError(`consumer group ${JSON.stringify(m.group)} does not exist (message ${m.id} on ${JSON.stringify(m.topic)})`);
   }
 
   // Encoding and checks happen before the transaction, to keep it short.
@@ -267,18 +339,22 @@ export class QueueStore {
     return leases.map((l) => !kept.has(l.seq));
   }
 
-  /** Delete the rows whose leases are still held, in one transaction; resolves with which were kept. */
+  /**
+   * Delete the rows whose leases are still held, in one statement (its own transaction, one round trip, prepared);
+   * resolves with which were kept.
+   */
   async ackMany(leases: readonly LeaseRef[]): Promise<boolean[]> {
-    const { rows, keyed } = await inTransaction(this.pool, "acking messages", async (client) => {
-      const r = await client.query<{ seq: string }>(this.sql.ack, [leases.map((l) => l.seq), leases.map((l) => l.token)]);
-      const deleted = new Set(r.rows.map((row) => String(row.seq)));
-      // Deleting a key's head makes the next row of the key claimable.
-      const keyed = new Set(leases.filter((l) => l.key !== undefined && deleted.has(l.seq)).map((l) => l.group));
-      if (this.notify && keyed.size > 0) await client.query(this.sql.notify, [this.t.channel, [...keyed]]);
-      return { rows: deleted, keyed };
-    });
+    const params: unknown[] = [leases.map((l) => l.seq), leases.map((l) => l.token)];
+    const waking = this.notify && leases.some((l) => l.key !== undefined);
+    if (waking) params.push(this.t.channel);
+    const { rows } = await query<{ seq: string | null }>(this.pool, "acking messages", waking ? this.sql.ackWaking : this.sql.ack, params, `${this.publishStatement}_ack${waking ? "w" : ""}`);
+    const deleted = new Set<string>();
+    for (const r of rows) if (r.seq !== null) deleted.add(String(r.seq));
+    // Deleting a key's head makes the next row of the key claimable: this process's waiters hear it now.
+    const keyed = new Set<string>();
+    for (const l of leases) if (l.key !== undefined && deleted.has(l.seq)) keyed.add(l.group);
     if (keyed.size > 0) this.announce(keyed);
-    return leases.map((l) => rows.has(l.seq));
+    return leases.map((l) => deleted.has(l.seq));
   }
 
   /**

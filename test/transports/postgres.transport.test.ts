@@ -11,6 +11,7 @@ import { missive, type OutgoingMessage } from "../../src/index.js";
 import { OrderPlaced } from "../conformance/contracts.js";
 import { waitFor } from "../support/wait.js";
 import { parsePostgresUrl, postgresTransport, renderTransportSql, type PostgresTransport } from "../../src/transports/postgres/index.js";
+import { renderTransportMigrations } from "../../src/transports/postgres/schema.js";
 import { dropPrefix, PG_URL, pgPrefix, pgQuery } from "../support/postgres.js";
 import { receiveAtLeast } from "../support/receive.js";
 
@@ -55,15 +56,23 @@ describe("postgres transport", () => {
     }
   });
 
-  it("postgres transport - sql/postgres/004_transport.sql is what the transport runs; renamed and run as one script it makes working tables", async () => {
-    const shipped = readFileSync(join(process.cwd(), "sql", "postgres", "004_transport.sql"), "utf8");
-    expect(shipped).toBe(renderTransportSql("missive_"));
+  it("postgres transport - sql/postgres/004_transport.sql and 005_key_trigger.sql are what the transport runs; renamed and run in order they make working tables", async () => {
+    const migrations = renderTransportMigrations("missive_");
+    expect(migrations.map((m) => m.file)).toEqual(["004_transport.sql", "005_key_trigger.sql"]);
+    const shipped = migrations.map((m) => readFileSync(join(process.cwd(), "sql", "postgres", m.file), "utf8"));
+    expect(shipped).toEqual(migrations.map((m) => m.sql));
+    // `missive migrate --only transport --print` shows the files in order.
+    expect(renderTransportSql("missive_")).toBe(shipped.join("\n"));
     const prefix = pgPrefix();
     prefixes.push(prefix);
     const client = new pg.Client({ connectionString: PG_URL });
     await client.connect();
     try {
-      await client.query(shipped.split("missive_").join(prefix));
+      for (const sql of shipped) await client.query(sql.split("missive_").join(prefix));
+      // 005 replaced 004's key trigger function: no sequence lookup per keyed row.
+      const fn = await client.query<{ def: string }>(`SELECT pg_get_functiondef('${prefix}queue_block_key'::regproc) AS def`);
+      expect(fn.rows[0]?.def).toContain(`nextval('${prefix}queue_seq_seq'::regclass)`);
+      expect(fn.rows[0]?.def).not.toContain("pg_get_serial_sequence");
     } finally {
       await client.end();
     }

@@ -26,10 +26,11 @@ function hasControlCharacter(value: string): boolean {
   return CONTROL_CHARACTER.test(value);
 }
 
-// `time` is the same text for every message published in one millisecond, and a service's `source`, its
-// content type and a contract's `dataschema` the same on message after message: remember the last good
-// value of each, so a repeat costs one string comparison instead of a regular expression.
+// `time` is the same text for every message published in one millisecond, and a message `type`, a
+// service's `source`, its content type and a contract's `dataschema` the same on message after message:
+// remember the last good value of each, so a repeat costs one string comparison instead of a regular expression.
 let lastGoodTime: string | undefined;
+let lastGoodType: string | undefined;
 let lastGoodSource: string | undefined;
 let lastGoodDataschema: string | undefined;
 let lastGoodContentType: string | undefined;
@@ -41,10 +42,13 @@ let lastGoodContentType: string | undefined;
 export function attributeProblem(name: string, value: string): string | undefined {
   switch (name) {
     case "id":
-    case "type":
-      if (value.length === 0) return `attribute ${name} is empty`;
-      if (value.length > MAX_ID_LENGTH) return `attribute ${name} is longer than ${MAX_ID_LENGTH} characters`;
-      break;
+      return idOrTypeProblem(name, value);
+    case "type": {
+      if (value === lastGoodType) return undefined;
+      const problem = idOrTypeProblem(name, value);
+      if (problem === undefined) lastGoodType = value;
+      return problem;
+    }
     case "source":
       if (value === lastGoodSource) return undefined;
       if (value.length === 0) return `attribute ${name} is empty`;
@@ -78,6 +82,12 @@ export function attributeProblem(name: string, value: string): string | undefine
     case "tracestate":
       return undefined;
   }
+  return hasControlCharacter(value) ? `attribute ${name} has a control character` : undefined;
+}
+
+function idOrTypeProblem(name: string, value: string): string | undefined {
+  if (value.length === 0) return `attribute ${name} is empty`;
+  if (value.length > MAX_ID_LENGTH) return `attribute ${name} is longer than ${MAX_ID_LENGTH} characters`;
   return hasControlCharacter(value) ? `attribute ${name} has a control character` : undefined;
 }
 

@@ -95,13 +95,14 @@ export function decodeEnvelope(wire: WireMessage, limits: SizeLimits): DecodeRes
   const h = wire.headers;
   try {
     checkBodySize(wire.body.byteLength, limits);
-    const contentType = (h[CONTENT_TYPE] ?? "").toLowerCase();
-    if (contentType.startsWith(STRUCTURED_CONTENT_TYPE)) {
+    const contentType = h[CONTENT_TYPE];
+    // Plain `application/json`, nearly every binary message, is not the structured type: no lower-casing.
+    if (contentType !== JSON_CONTENT_TYPE && (contentType ?? "").toLowerCase().startsWith(STRUCTURED_CONTENT_TYPE)) {
       checkLimits(h, wire.body.byteLength, limits);
       return decodeStructured(wire, h);
     }
     // The binary decoder checks the header limits in its own walk of the headers.
-    return decodeBinary(wire, h, limits);
+    return decodeBinary(wire, h, contentType ?? JSON_CONTENT_TYPE, limits);
   } catch (err) {
     const error = err instanceof MissiveError ? err : new DecodeError("message could not be decoded", { cause: err });
     return failure(error, h["ce-id"], h["ce-type"]);
@@ -115,7 +116,7 @@ function failure(error: MissiveError, id: unknown, type: unknown): DecodeFailure
   return out;
 }
 
-function decodeBinary(wire: WireMessage, h: Readonly<Record<string, string>>, limits: SizeLimits): DecodeResult {
+function decodeBinary(wire: WireMessage, h: Readonly<Record<string, string>>, contentType: string, limits: SizeLimits): DecodeResult {
   let headersSize = 0;
   let headerCount = 0;
   let ceHeaders = 0;
@@ -143,8 +144,7 @@ function decodeBinary(wire: WireMessage, h: Readonly<Record<string, string>>, li
     present(id) + present(source) + present(type) + present(specversion) + present(time) + present(dataschema) +
     present(key) + present(correlationid) + present(causationid) + present(replyto) + present(expiresat) + present(priority);
   // Another `ce-` header (an extension, ce-subject, ce-traceparent, …): the general walk, which handles every one.
-  if (read !== ceHeaders) return decodeBinaryAttributes(wire, h);
-  const contentType = h[CONTENT_TYPE] ?? JSON_CONTENT_TYPE;
+  if (read !== ceHeaders) return decodeBinaryAttributes(wire, h, contentType);
   if (!isJsonContentType(contentType)) {
     return failure(new DecodeError(`unsupported datacontenttype ${JSON.stringify(contentType.slice(0, 100))}`), id, type);
   }
@@ -218,7 +218,7 @@ function missingAttributes(id: string | undefined, source: string | undefined, t
 }
 
 /** The binary decoder for any headers (extensions among them), after the size limits are checked. */
-function decodeBinaryAttributes(wire: WireMessage, h: Readonly<Record<string, string>>): DecodeResult {
+function decodeBinaryAttributes(wire: WireMessage, h: Readonly<Record<string, string>>, contentType: string): DecodeResult {
   const attrs = newAttributes();
   // Made on the first extension: most messages have none and share NO_EXTENSIONS (a null-prototype record is a dictionary, costly to make).
   let extensions: Record<string, string> | undefined;
@@ -232,7 +232,6 @@ function decodeBinaryAttributes(wire: WireMessage, h: Readonly<Record<string, st
     const attr = name.slice(CE_PREFIX.length);
     if (EXTENSION_NAME.test(attr)) (extensions ??= emptyHeaders())[attr] = h[name]!;
   }
-  const contentType = h[CONTENT_TYPE] ?? JSON_CONTENT_TYPE;
   if (!isJsonContentType(contentType)) {
     return failure(new DecodeError(`unsupported datacontenttype ${JSON.stringify(contentType.slice(0, 100))}`), attrs["id"], attrs["type"]);
   }

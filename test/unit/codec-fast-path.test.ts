@@ -52,13 +52,14 @@ describe("codec - binary fast path", () => {
     );
   });
 
-  it("a remembered good source, dataschema or content type lets no bad value through after it", () => {
+  it("a remembered good type, source, dataschema or content type lets no bad value through after it", () => {
     const h = (over: Record<string, string>) =>
       toHeaderRecord(Object.entries({ "ce-id": "i", "ce-source": "s", "ce-type": "t", "ce-specversion": "1.0", "ce-dataschema": "t/v1", "content-type": "application/json", ...over }));
     const decode = (over: Record<string, string>) => decodeEnvelope({ headers: h(over), body: Buffer.from("1") }, DEFAULT_LIMITS);
     expect(decode({}).ok).toBe(true);
     for (const [over, message] of [
       [{ "ce-source": "s\u0000" }, "attribute source has a control character"],
+      [{ "ce-type": "t\u0085" }, "attribute type has a control character"],
       [{ "ce-dataschema": "t/v1\u001b" }, "attribute dataschema has a control character"],
       [{ "content-type": "application/json; v=\u007f" }, "attribute datacontenttype has a control character"],
     ] as const) {

@@ -1,7 +1,7 @@
 import { ConfigurationError, PermanentError, UnknownTypeError, UnknownVersionError } from "../errors.js";
 import { dataschemaOf, versionOf, type Envelope } from "../envelope/envelope.js";
 import type { MessageDefinition } from "./define-message.js";
-import { validateWith } from "./validate.js";
+import { validateNow, type PendingOr } from "./validate.js";
 
 interface Entry {
   readonly definition: MessageDefinition;
@@ -35,9 +35,19 @@ export class ContractRegistry {
   /**
    * Resolve an incoming envelope to its contract and validated, upcast data.
    * A message without a dataschema is taken to be of the current version.
-   * Throws UnknownTypeError, UnknownVersionError or SchemaValidationError.
+   * Rejects with UnknownTypeError, UnknownVersionError or SchemaValidationError.
    */
   async read(envelope: Envelope): Promise<{ definition: MessageDefinition; data: unknown }> {
+    const read = this.readNow(envelope);
+    const data = "pending" in read ? await read.pending : read.value;
+    return { definition: this.byType.get(envelope.type)!.definition, data };
+  }
+
+  /**
+   * read() for the consumer's hot path, without an async frame: the validated data now (or a promise
+   * of it when the schema validates asynchronously). Throws what read() rejects with.
+   */
+  readNow(envelope: Envelope): PendingOr<unknown> {
     const entry = this.byType.get(envelope.type);
     if (!entry) throw new UnknownTypeError(`no contract for message type ${JSON.stringify(envelope.type.slice(0, 200))}`);
     const { definition, currentSchema } = entry;
@@ -55,7 +65,6 @@ export class ContractRegistry {
         throw new PermanentError(`upcasting ${definition.type} from v${version} failed`, { cause });
       }
     }
-    const data = await validateWith(definition.schema, raw, `${definition.type} v${version}`);
-    return { definition, data };
+    return validateNow(definition.schema, raw, definition.type, version);
   }
 }

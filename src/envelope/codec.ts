@@ -95,13 +95,14 @@ export function decodeEnvelope(wire: WireMessage, limits: SizeLimits): DecodeRes
   const h = wire.headers;
   try {
     checkBodySize(wire.body.byteLength, limits);
-    const contentType = (h[CONTENT_TYPE] ?? "").toLowerCase();
-    if (contentType.startsWith(STRUCTURED_CONTENT_TYPE)) {
+    const contentType = h[CONTENT_TYPE];
+    // Plain `application/json`, nearly every binary message, is not the structured type: no lower-casing.
+    if (contentType !== JSON_CONTENT_TYPE && (contentType ?? "").toLowerCase().startsWith(STRUCTURED_CONTENT_TYPE)) {
       checkLimits(h, wire.body.byteLength, limits);
       return decodeStructured(wire, h);
     }
     // The binary decoder checks the header limits in its own walk of the headers.
-    return decodeBinary(wire, h, limits);
+    return decodeBinary(wire, h, contentType ?? JSON_CONTENT_TYPE, limits);
   } catch (err) {
     const error = err instanceof MissiveError ? err : new DecodeError("message could not be decoded", { cause: err });
     return failure(error, h["ce-id"], h["ce-type"]);
@@ -115,15 +116,113 @@ function failure(error: MissiveError, id: unknown, type: unknown): DecodeFailure
   return out;
 }
 
-function decodeBinary(wire: WireMessage, h: Readonly<Record<string, string>>, limits: SizeLimits): DecodeResult {
-  const attrs = newAttributes();
-  // Made on the first extension: most messages have none and share NO_EXTENSIONS (a null-prototype record is a dictionary, costly to make).
-  let extensions: Record<string, string> | undefined;
+function decodeBinary(wire: WireMessage, h: Readonly<Record<string, string>>, contentType: string, limits: SizeLimits): DecodeResult {
   let headersSize = 0;
   let headerCount = 0;
+  let ceHeaders = 0;
   for (const name in h) {
     headersSize += headerSize(name, h[name]!, limits);
     headerCount++;
+    if (name.startsWith(CE_PREFIX)) ceHeaders++;
+  }
+  checkHeaderTotals(h, headersSize, headerCount, limits);
+  // Read by constant names: a named load from the header record is several times cheaper than the
+  // walk's keyed load and keyed store into the attributes per header.
+  const id = h["ce-id"];
+  const source = h["ce-source"];
+  const type = h["ce-type"];
+  const specversion = h["ce-specversion"];
+  const time = h["ce-time"];
+  const dataschema = h["ce-dataschema"];
+  const key = h["ce-key"];
+  const correlationid = h["ce-correlationid"];
+  const causationid = h["ce-causationid"];
+  const replyto = h["ce-replyto"];
+  const expiresat = h["ce-expiresat"];
+  const priority = h["ce-priority"];
+  const read =
+    present(id) + present(source) + present(type) + present(specversion) + present(time) + present(dataschema) +
+    present(key) + present(correlationid) + present(causationid) + present(replyto) + present(expiresat) + present(priority);
+  // Another `ce-` header (an extension, ce-subject, ce-traceparent, …): the general walk, which handles every one.
+  if (read !== ceHeaders) return decodeBinaryAttributes(wire, h, contentType);
+  if (!isJsonContentType(contentType)) {
+    return failure(new DecodeError(`unsupported datacontenttype ${JSON.stringify(contentType.slice(0, 100))}`), id, type);
+  }
+  const data = wire.body.byteLength === 0 ? null : parseJsonSafely(decodeUtf8(wire.body));
+  // The checks of build(), in its order, on the values read above (no subject and no extensions here).
+  if (!id || !source || !type || !specversion) return missingAttributes(id, source, type, specversion);
+  if (specversion !== "1.0") return failure(new DecodeError(`unsupported specversion ${JSON.stringify(specversion.slice(0, 20))}`), id, type);
+  const idProblem = attributeProblem("id", id);
+  if (idProblem !== undefined) return failure(new DecodeError(idProblem), undefined, type);
+  const sourceProblem = attributeProblem("source", source);
+  if (sourceProblem !== undefined) return failure(new DecodeError(sourceProblem), id, type);
+  const typeProblem = attributeProblem("type", type);
+  if (typeProblem !== undefined) return failure(new DecodeError(typeProblem), id, undefined);
+  const problem =
+    (time === undefined ? undefined : attributeProblem("time", time)) ??
+    attributeProblem("datacontenttype", contentType) ??
+    (dataschema === undefined ? undefined : attributeProblem("dataschema", dataschema)) ??
+    optionalProblem(key, correlationid, causationid, replyto, expiresat, priority);
+  if (problem !== undefined) return failure(new DecodeError(problem), id, type);
+  const envelope: Mutable<Envelope> = {
+    id,
+    source,
+    type,
+    specversion: "1.0",
+    time: time ?? "",
+    datacontenttype: contentType,
+    dataschema: dataschema ?? "",
+  } as Mutable<Envelope>;
+  // Optional attributes only when present, in build()'s order, so both decoders make envelopes of one shape.
+  if (key !== undefined) envelope.key = key;
+  if (correlationid !== undefined) envelope.correlationid = correlationid;
+  if (causationid !== undefined) envelope.causationid = causationid;
+  if (replyto !== undefined) envelope.replyto = replyto;
+  const traceparent = h["traceparent"];
+  if (traceparent !== undefined) envelope.traceparent = traceparent;
+  const tracestate = h["tracestate"];
+  if (tracestate !== undefined) envelope.tracestate = tracestate;
+  if (expiresat !== undefined) envelope.expiresat = expiresat;
+  if (priority !== undefined) envelope.priority = priority;
+  envelope.extensions = NO_EXTENSIONS;
+  envelope.data = data;
+  return { ok: true, envelope };
+}
+
+function present(value: string | undefined): number {
+  return value === undefined ? 0 : 1;
+}
+
+/** The first problem of the optional attributes, in CHECKED_ATTRIBUTES' order. */
+function optionalProblem(
+  key: string | undefined, correlationid: string | undefined, causationid: string | undefined,
+  replyto: string | undefined, expiresat: string | undefined, priority: string | undefined,
+): string | undefined {
+  return (
+    (key === undefined ? undefined : attributeProblem("key", key)) ??
+    (correlationid === undefined ? undefined : attributeProblem("correlationid", correlationid)) ??
+    (causationid === undefined ? undefined : attributeProblem("causationid", causationid)) ??
+    (replyto === undefined ? undefined : attributeProblem("replyto", replyto)) ??
+    (expiresat === undefined ? undefined : attributeProblem("expiresat", expiresat)) ??
+    (priority === undefined ? undefined : attributeProblem("priority", priority))
+  );
+}
+
+function missingAttributes(id: string | undefined, source: string | undefined, type: string | undefined, specversion: string | undefined): DecodeFailure {
+  const missing: string[] = [];
+  if (!id) missing.push("id");
+  if (!source) missing.push("source");
+  if (!type) missing.push("type");
+  if (!specversion) missing.push("specversion");
+  return failure(new DecodeError(`missing CloudEvents attribute(s): ${missing.join(", ")}`), id, type);
+}
+
+/** The binary decoder for any headers (extensions among them), after the size limits are checked. */
+function decodeBinaryAttributes(wire: WireMessage, h: Readonly<Record<string, string>>, contentType: string): DecodeResult {
+  const attrs = newAttributes();
+  // Made on the first extension: most messages have none and share NO_EXTENSIONS (a null-prototype record is a dictionary, costly to make).
+  let extensions: Record<string, string> | undefined;
+  for (const name in h) {
     if (!name.startsWith(CE_PREFIX)) continue;
     const known = ATTRIBUTE_OF_HEADER.get(name);
     if (known !== undefined) {
@@ -133,8 +232,6 @@ function decodeBinary(wire: WireMessage, h: Readonly<Record<string, string>>, li
     const attr = name.slice(CE_PREFIX.length);
     if (EXTENSION_NAME.test(attr)) (extensions ??= emptyHeaders())[attr] = h[name]!;
   }
-  checkHeaderTotals(h, headersSize, headerCount, limits);
-  const contentType = h[CONTENT_TYPE] ?? JSON_CONTENT_TYPE;
   if (!isJsonContentType(contentType)) {
     return failure(new DecodeError(`unsupported datacontenttype ${JSON.stringify(contentType.slice(0, 100))}`), attrs["id"], attrs["type"]);
   }
@@ -205,8 +302,7 @@ function build(attrs: Attributes, extensions: Readonly<Record<string, string>>, 
   const id = attrs["id"];
   const type = attrs["type"];
   const source = attrs["source"];
-  const missing = id && source && type && attrs["specversion"] ? [] : (["id", "source", "type", "specversion"] as const).filter((a) => !attrs[a]);
-  if (missing.length > 0) return failure(new DecodeError(`missing CloudEvents attribute(s): ${missing.join(", ")}`), id, type);
+  if (!id || !source || !type || !attrs["specversion"]) return missingAttributes(id, source, type, attrs["specversion"]);
   if (attrs["specversion"] !== "1.0") return failure(new DecodeError(`unsupported specversion ${JSON.stringify(attrs["specversion"]!.slice(0, 20))}`), id, type);
   for (const name of CHECKED_ATTRIBUTES) {
     const value = attrs[name];

@@ -5,16 +5,35 @@
  */
 import type { ContractRegistry } from "../contract/registry.js";
 import { inspectable } from "../runtime/inspectable-error.js";
-import type { StageMiddleware } from "../runtime/outcome.js";
+import type { Outcome, StageMiddleware } from "../runtime/outcome.js";
+import type { PendingOr } from "../contract/validate.js";
 
 export function poisonStage(registry: ContractRegistry): StageMiddleware {
-  // Chained with then(), not an async function: an async frame per message costs more than the closure.
-  return (next) => (job) =>
-    registry.read(job.envelope).then(
-      (read) => {
-        job.data = read.data;
+  // No async frame or promise per message: a schema that validates synchronously (almost every one) lets
+  // the message go on at once; only an asynchronous one is waited for.
+  return (next) => (job) => {
+    let read: PendingOr<unknown>;
+    try {
+      read = registry.readNow(job.envelope);
+    } catch (error) {
+      return Promise.resolve(poisoned(error));
+    }
+    if ("pending" in read) {
+      return read.pending.then((data) => {
+        job.data = data;
         return next(job);
-      },
-      (error: unknown) => ({ kind: "dead-letter", reason: "poison", error: inspectable(error) }),
-    );
+      }, poisoned);
+    }
+    job.data = read.value;
+    try {
+      return next(job);
+    } catch (error) {
+      // As when next ran in a then() callback: what it throws rejects the stage's promise.
+      return Promise.reject(error as Error);
+    }
+  };
+}
+
+function poisoned(error: unknown): Outcome {
+  return { kind: "dead-letter", reason: "poison", error: inspectable(error) };
 }

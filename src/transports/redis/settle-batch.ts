@@ -169,15 +169,26 @@ export class SettleBatch {
   }
 }
 
-/** Order of two stream ids `<ms>-<seq>` (decimal, no leading zeros: a longer part is a larger one). */
+/**
+ * Order of two stream ids `<ms>-<seq>` (decimal, no leading zeros: a longer
+ * part is a larger one). Compared in place, character by character: a
+ * settle compares each entry's id twice, and slicing the parts out made
+ * four strings per comparison.
+ */
 export function compareIds(a: string, b: string): number {
   const da = a.indexOf("-");
   const db = b.indexOf("-");
   if (da !== db) return da - db;
-  const ms = a.slice(0, da) < b.slice(0, db) ? -1 : a.slice(0, da) > b.slice(0, db) ? 1 : 0;
-  if (ms !== 0) return ms;
+  for (let i = 0; i < da; i++) {
+    const d = a.charCodeAt(i) - b.charCodeAt(i);
+    if (d !== 0) return d;
+  }
   const sa = a.length - da;
   const sb = b.length - db;
   if (sa !== sb) return sa - sb;
-  return a < b ? -1 : a > b ? 1 : 0;
+  for (let i = da + 1; i < a.length; i++) {
+    const d = a.charCodeAt(i) - b.charCodeAt(i);
+    if (d !== 0) return d;
+  }
+  return 0;
 }

@@ -16,7 +16,7 @@ import { reasonOf } from "../../transport/context.js";
 import type { Delivery, Subscription } from "../../transport/transport.js";
 import type { RedisDeadLetterStore } from "./dead-letter-store.js";
 import { RedisDelivery, type DeliveryHost } from "./delivery.js";
-import { fromFields, TOPIC_FIELD } from "./fields.js";
+import { fromFields } from "./fields.js";
 import { keyHeads, readOrdered, waitForEntries, type RawEntry } from "./key-heads.js";
 import { entryMember } from "./names.js";
 import { isReply } from "./reply-error.js";
@@ -303,8 +303,9 @@ export class RedisSubscription implements Subscription, DeliveryHost {
   }
 
   private delivery(source: StreamSource, id: string, fields: readonly Buffer[], attempt: number): RedisDelivery {
-    const { wire, meta } = fromFields(fields);
-    const topic = source.topic ?? meta[TOPIC_FIELD] ?? wire.headers["ce-type"] ?? "";
+    const entry = fromFields(fields);
+    const wire = entry.wire;
+    const topic = source.topic ?? entry.topic ?? wire.headers["ce-type"] ?? "";
     return new RedisDelivery(topic, this.s.group, wire, wire.headers["ce-key"], source.stream, id, attempt, source.topic === undefined, this);
   }
 

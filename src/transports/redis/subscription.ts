@@ -16,7 +16,7 @@ import { reasonOf } from "../../transport/context.js";
 import type { Delivery, Subscription } from "../../transport/transport.js";
 import type { RedisDeadLetterStore } from "./dead-letter-store.js";
 import { RedisDelivery, type DeliveryHost } from "./delivery.js";
-import { fromFields, TOPIC_FIELD } from "./fields.js";
+import { fromFields } from "./fields.js";
 import { keyHeads, readOrdered, waitForEntries, type RawEntry } from "./key-heads.js";
 import { entryMember } from "./names.js";
 import { isReply } from "./reply-error.js";
@@ -80,6 +80,9 @@ export class RedisSubscription implements Subscription, DeliveryHost {
   private wake: (() => void) | undefined;
   private lastClaim = 0;
   private receiving: Promise<unknown> = Promise.resolve();
+  /** Receives asked for and not returned yet (a read-ahead is pointless while one waits for entries). */
+  private receivers = 0;
+  private readingAhead = false;
   private closing = false;
   private failing = false;
   /** A read failed: the server may have delivered entries whose reply never came (they are pending under this consumer). */
@@ -101,6 +104,7 @@ export class RedisSubscription implements Subscription, DeliveryHost {
       starts: s.starts,
       // Not counted: a crash in these handlers would not use up an attempt (the budget runs longer, never shorter).
       startsLost: (err, count) => links.context.log.warn({ err, group: s.group, count }, "redis: counting handler starts failed"),
+      sent: () => this.readAhead(),
     });
     this.renewTimer = setInterval(() => void this.renew(), renewMs);
     this.renewTimer.unref();
@@ -118,10 +122,44 @@ export class RedisSubscription implements Subscription, DeliveryHost {
 
   /** One receive at a time: they share the reader connection. */
   receive(max: number, waitMs: number): Promise<Delivery[]> {
+    this.receivers++;
     const run = this.receiving.then(() => this.receiveNow(max, waitMs));
     // The chain only orders the receives; the caller gets `run` and its error.
-    this.receiving = run.catch(() => undefined);
+    this.receiving = run.then(
+      () => this.receivers--,
+      () => this.receivers--,
+    );
     return run;
+  }
+
+  /**
+   * A turn's acks went out while no receive is waiting (the consumer is at
+   * its prefetch, waiting for those acks): read the entries that will take
+   * their place now, without BLOCK, so they are buffered when the acks are
+   * confirmed and the consumer asks again, instead of a read's round trip
+   * after the ack's with the handlers idle through both. Read only for the
+   * entries being acked (what is held and not being acked, plus the buffer,
+   * stays within the prefetch), and only a refill's worth at a time.
+   * Unordered groups only: an ordered read goes through the key lists.
+   */
+  private readAhead(): void {
+    if (this.s.ordered || this.readingAhead || this.receivers > 0 || this.closing || this.recover || this.failing || !this.live) return;
+    const room = this.s.prefetch - (this.held.size - this.settles.acking) - this.buffer.length;
+    if (room < Math.max(1, Math.floor(this.s.prefetch / 4))) return;
+    this.readingAhead = true;
+    this.receiving = this.receiving.then(async () => {
+      try {
+        if (this.closing || !this.live || this.recover) return;
+        await this.read(room, 0);
+      } catch (err) {
+        if (this.closing || !this.live) return;
+        // The next receive takes back what the lost reply may have delivered (recoverOwn), as after any failed read.
+        this.recover = true;
+        await this.readFailed(err);
+      } finally {
+        this.readingAhead = false;
+      }
+    });
   }
 
   private async receiveNow(max: number, waitMs: number): Promise<Delivery[]> {
@@ -303,8 +341,9 @@ export class RedisSubscription implements Subscription, DeliveryHost {
   }
 
   private delivery(source: StreamSource, id: string, fields: readonly Buffer[], attempt: number): RedisDelivery {
-    const { wire, meta } = fromFields(fields);
-    const topic = source.topic ?? meta[TOPIC_FIELD] ?? wire.headers["ce-type"] ?? "";
+    const entry = fromFields(fields);
+    const wire = entry.wire;
+    const topic = source.topic ?? entry.topic ?? wire.headers["ce-type"] ?? "";
     return new RedisDelivery(topic, this.s.group, wire, wire.headers["ce-key"], source.stream, id, attempt, source.topic === undefined, this);
   }
 

@@ -1,0 +1,57 @@
+/**
+ * A subscription at its prefetch reads the entries that take the place of a
+ * turn's acks while those acks are in flight (subscription.ts readAhead):
+ * buffered (pending under it) by the time the acks are confirmed, handed out
+ * in stream order by the next receive, and never more than the prefetch
+ * beyond the entries being acked.
+ */
+import { randomUUID } from "node:crypto";
+import { Redis } from "ioredis";
+import { afterAll, describe, expect, it } from "vitest";
+import type { Delivery, OutgoingMessage } from "../../src/transport/transport.js";
+import { redisNames } from "../../src/transports/redis/names.js";
+import { redisTransport } from "../../src/transports/redis/index.js";
+import { REDIS_URL, removeRedisPrefix } from "../support/redis.js";
+
+const prefix = `ahead-redis-${randomUUID().slice(0, 8)}:`;
+const admin = new Redis(REDIS_URL);
+
+afterAll(async () => {
+  await removeRedisPrefix(REDIS_URL, prefix);
+  admin.disconnect();
+});
+
+const message = (id: string): OutgoingMessage => ({ topic: "work", id, key: undefined, wire: { headers: { "ce-id": id }, body: new TextEncoder().encode(id) } });
+const body = (d: Delivery): string => Buffer.from(d.wire.body).toString();
+const pendingCount = async (): Promise<number> => Number(((await admin.xpending(redisNames(prefix).topicStream("work"), "ra")) as [number])[0]);
+
+describe("redis - read-ahead", () => {
+  it("redis - entries replacing a turn's acks are read while the acks are in flight, at most the prefetch of them, and come next in order", async () => {
+    const t = redisTransport({ url: REDIS_URL, prefix });
+    try {
+      const sub = await t.subscribe({ group: "ra", topics: ["work"], prefetch: 4, ordered: false, leaseMs: 30_000 });
+      const ids = Array.from({ length: 12 }, (_, i) => `m${String(i).padStart(2, "0")}`);
+      expect(await t.publish(ids.map(message))).toEqual(ids.map(() => undefined));
+      const first = await sub.receive(4, 1_000);
+      expect(first.map(body)).toEqual(ids.slice(0, 4));
+      expect(await pendingCount()).toBe(4);
+
+      // No receive is waiting: the acks' turn reads their replacements, no more than the prefetch.
+      for (const d of first) d.start?.();
+      await Promise.all(first.map((d) => d.ack()));
+      for (let i = 0; i < 50 && (await pendingCount()) < 4; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(await pendingCount()).toBe(4);
+
+      const second = await sub.receive(4, 1_000);
+      expect(second.map(body)).toEqual(ids.slice(4, 8));
+      await Promise.all(second.map((d) => d.ack()));
+      const third = await sub.receive(8, 1_000);
+      expect(third.map(body)).toEqual(ids.slice(8, 12));
+      await Promise.all(third.map((d) => d.ack()));
+      expect(await pendingCount()).toBe(0);
+      await sub.close();
+    } finally {
+      await t.close();
+    }
+  });
+});

@@ -35,6 +35,8 @@ export class NatsDelivery implements Delivery {
   readonly deliveries: number;
   /** Unix ms the message was stored. */
   readonly storedAt: number;
+  /** The message's sequence in its stream: an ordered group hands a key's lowest first (ordered-gate.ts). */
+  readonly streamSeq: number;
   /**
    * Handler starts, from 1 (capabilities.attempts `exact`): JetStream's
    * num_delivered on this copy plus the attempts of the copies before it. A
@@ -51,11 +53,12 @@ export class NatsDelivery implements Delivery {
     readonly wire: WireMessage,
     readonly key: string | undefined,
     readonly ackSubject: string,
-    meta: { deliveries: number; storedAt: number; attemptsBefore: number },
+    meta: { deliveries: number; storedAt: number; streamSeq: number; attemptsBefore: number },
     private readonly host: DeliveryHost,
   ) {
     this.deliveries = meta.deliveries;
     this.storedAt = meta.storedAt;
+    this.streamSeq = meta.streamSeq;
     this.attempt = meta.attemptsBefore + meta.deliveries;
   }
 

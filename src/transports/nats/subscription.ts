@@ -39,6 +39,8 @@ export interface PullSource {
  */
 export interface OrderGate {
   mayPull(source: PullSource): boolean;
+  /** Deliveries the server has out of this source that must reach this subscription before it hands any out: pulled even past prefetch. */
+  owed(source: PullSource): number;
   /** False: drop the arrival unsettled (the server redelivers it after its ack wait). */
   admit(source: PullSource, d: NatsDelivery): boolean;
   /** Take up to `room` deliveries out of `buffer` to hand out; may also drop deliveries of partitions no longer owned. */
@@ -213,7 +215,10 @@ export class NatsSubscription implements Subscription, DeliveryHost {
         this.recreate(key, false);
       }
       const asked = open.reduce((n, p) => n + p.remaining, 0);
-      const batch = this.prefetch - this.held.size - this.buffer.length - asked;
+      // What an ordered partition owes comes first from the server's redelivery queue: asked for even past prefetch
+      // (buffered up to twice prefetch), or a full buffer of later messages would wait for it for ever.
+      const owed = this.gate === undefined || this.buffer.length >= 2 * this.prefetch ? 0 : this.gate.owed(source) - asked;
+      const batch = Math.max(this.prefetch - this.held.size - this.buffer.length - asked, owed);
       if (batch <= 0 || (open.length > 0 && batch < Math.ceil(this.prefetch / 4))) continue;
       const expiresMs = Math.max(100, Math.min(waitMs, PULL_MAX_MS));
       const pull: Pull = { id: this.nextPull++, remaining: batch, endsAt: now + expiresMs };

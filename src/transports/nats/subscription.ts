@@ -19,7 +19,7 @@ import { AckFlusher } from "./ack-flusher.js";
 import { parseAckSubject, type AckInfo } from "./ack-subject.js";
 import { NatsDelivery, type DeliveryHost } from "./delivery.js";
 import type { NatsDeadLetterStore } from "./dead-letter-store.js";
-import { fromNatsHeaders } from "./headers.js";
+import { fromNatsMessage } from "./headers.js";
 
 /** One stream the group reads, and how to (re)create its consumer. */
 export interface PullSource {
@@ -254,7 +254,7 @@ export class NatsSubscription implements Subscription, DeliveryHost {
     const source = this.sources.find((s) => s.stream === info.stream && s.consumer === info.consumer);
     const pull = this.pulls.get(key)?.[0];
     if (pull !== undefined && --pull.remaining <= 0) this.endPull(key, pull.id);
-    const { headers, topic, attemptsBefore } = fromNatsHeaders(msg.headers);
+    const { headers, topic, attemptsBefore } = fromNatsMessage(msg);
     const released = this.gate?.released(info) ?? 0;
     const delivery = new NatsDelivery(source?.topic ?? topic ?? "", this.group, { headers, body: msg.data }, headers["ce-key"], msg.reply ?? "", { ...info, attemptsBefore: attemptsBefore - released }, this);
     // Ordered: an arrival from a partition not owned or fenced is dropped unsettled; it comes back after its ack wait.

@@ -26,6 +26,7 @@ export function parseAckSubject(subject: string): AckInfo | undefined {
     consumer,
     deliveries: Number(delivered),
     streamSeq: Number(sseq),
-    storedAt: Math.floor(Number(BigInt(ns ?? "0") / 1_000_000n)),
+    // A double holds nanoseconds since 1970 to within a microsecond: exact enough for milliseconds, and no BigInt per message.
+    storedAt: Math.floor(Number(ns ?? "0") / 1_000_000),
   };
 }

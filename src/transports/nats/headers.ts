@@ -32,6 +32,7 @@ function encodeValue(value: string): string {
 }
 
 function decodeValue(value: string): string {
+  if (!value.startsWith("=?")) return value;
   const m = ENCODED.exec(value);
   return m === null ? value : Buffer.from(m[1] ?? "", "base64").toString("utf8");
 }

@@ -77,6 +77,8 @@ export class NatsSubscription implements Subscription, DeliveryHost {
   private readonly sub: NatsSub;
   /** Open pulls per source (sourceKey), oldest first (the server fills them in order). */
   private readonly pulls = new Map<string, Pull[]>();
+  /** Each source and its key by stream, then consumer: an arrival finds its source without building a string. */
+  private readonly byStream = new Map<string, Map<string, { readonly source: PullSource; readonly key: string }>>();
   private readonly buffer: NatsDelivery[] = [];
   private readonly held = new Set<NatsDelivery>();
   private readonly renewTimer: NodeJS.Timeout;
@@ -101,7 +103,13 @@ export class NatsSubscription implements Subscription, DeliveryHost {
     private readonly copy: (d: NatsDelivery, attemptsBefore: number) => Promise<void>,
     private readonly gate?: OrderGate,
   ) {
-    for (const s of sources) this.pulls.set(sourceKey(s.stream, s.consumer), []);
+    for (const s of sources) {
+      const key = sourceKey(s.stream, s.consumer);
+      this.pulls.set(key, []);
+      let consumers = this.byStream.get(s.stream);
+      if (consumers === undefined) this.byStream.set(s.stream, (consumers = new Map()));
+      consumers.set(s.consumer, { source: s, key });
+    }
     this.acks = new AckFlusher(nc, SETTLE_TIMEOUT_MS);
     this.sub = nc.subscribe(`${this.inbox}.>`, { callback: (err, msg) => this.onMessage(err, msg) });
     this.renewTimer = setInterval(() => this.renew(), Math.max(50, Math.floor(leaseMs / 3)));
@@ -250,8 +258,9 @@ export class NatsSubscription implements Subscription, DeliveryHost {
       this.onStatus(msg);
       return;
     }
-    const key = sourceKey(info.stream, info.consumer);
-    const source = this.sources.find((s) => s.stream === info.stream && s.consumer === info.consumer);
+    const known = this.byStream.get(info.stream)?.get(info.consumer);
+    const key = known?.key ?? sourceKey(info.stream, info.consumer);
+    const source = known?.source;
     const pull = this.pulls.get(key)?.[0];
     if (pull !== undefined && --pull.remaining <= 0) this.endPull(key, pull.id);
     const { headers, topic, attemptsBefore } = fromNatsMessage(msg);

@@ -66,6 +66,10 @@ describe("nats ordered gate", () => {
     const w = await started(pending);
     // A reconnect: the server says three are out, this member holds one (two are elsewhere, e.g. lost on the wire).
     pending.value = 3;
+    // Held still from the drop on, before the reconnect is reported: an old pull's arrival then is dropped, not handed out.
+    w.owner.disconnected();
+    expect(w.owner.fenced(0)).toBe(true);
+    expect(w.gate.admit(w.source, w.delivery("j", 8))).toBe(false);
     await w.owner.reconnected();
     const d = w.delivery("k", 9);
     // Fenced by time now: an arrival is dropped (it comes back after its ack wait).

@@ -155,6 +155,10 @@ export class OrderedGate implements OrderGate {
     return `${this.streamOf.get(d) ?? ""}\u0000${d.key ?? ""}`;
   }
 
+  disconnected(): void {
+    this.owner.disconnected();
+  }
+
   reconnected(): void {
     this.owner.reconnected().catch((err: unknown) => this.log.error({ err, group: this.group }, "nats: checking partitions after a reconnect failed"));
   }

@@ -83,6 +83,8 @@ export class PartitionOwner {
   private timer: NodeJS.Timeout | undefined;
   private ticking: Promise<void> | undefined;
   private claiming = true;
+  /** Partitions held still since the connection dropped, until the reconnect's count. */
+  private stillSinceDrop: Array<[number, Owned]> | undefined;
 
   constructor(private readonly deps: PartitionOwnerDeps) {}
 
@@ -139,8 +141,11 @@ export class PartitionOwner {
    * answer would fetch later messages of the lost one's key ahead of it.
    */
   async reconnected(): Promise<void> {
-    const owned = [...this.owned.entries()];
-    for (const [, o] of owned) o.probing++;
+    // Held still since the drop (disconnected()), or from now when the drop was not reported first.
+    const sinceDrop = this.stillSinceDrop;
+    this.stillSinceDrop = undefined;
+    const owned = sinceDrop ?? [...this.owned.entries()];
+    if (sinceDrop === undefined) for (const [, o] of owned) o.probing++;
     await Promise.all(owned.map(async ([index, o]) => {
       try {
         const p = await this.deps.probe(index);
@@ -154,6 +159,13 @@ export class PartitionOwner {
       }
     }));
     this.deps.changed();
+  }
+
+  /** The connection dropped: hold every partition still (no pull, no hand-out) until reconnected() has counted. */
+  disconnected(): void {
+    if (this.stillSinceDrop !== undefined) return;
+    this.stillSinceDrop = [...this.owned.entries()];
+    for (const [, o] of this.stillSinceDrop) o.probing++;
   }
 
   /**

@@ -51,6 +51,8 @@ export interface OrderGate {
   releasesInPlace(d: NatsDelivery): boolean;
   /** Naks of this message by releasesInPlace here so far: JetStream counts them, the attempt must not. */
   released(info: AckInfo): number;
+  /** The connection dropped: hand out and pull nothing of the partitions until reconnected() has counted what was lost. */
+  disconnected(): void;
   reconnected(): void;
   /** The subscription closed; `clean`: nothing is held, everything pulled was given back in place. */
   close(clean: boolean): Promise<void>;
@@ -186,6 +188,15 @@ export class NatsSubscription implements Subscription, DeliveryHost {
   /** Deliveries handed out and not settled (stats, close). */
   get heldCount(): number {
     return this.held.size;
+  }
+
+  /**
+   * The connection dropped. Ordered: its partitions are held still from now, not from the reconnect's status event,
+   * which the client reports only after the new connection is up: a pull the server kept across the drop may deliver
+   * later messages of a lost one's key in between.
+   */
+  disconnected(): void {
+    this.gate?.disconnected();
   }
 
   /** After a reconnect the server may have dropped our pulls: forget them so the next receive pulls again. */

@@ -31,6 +31,11 @@ export interface DeliveryHost {
 
 export class NatsDelivery implements Delivery {
   status: DeliveryStatus = "held";
+  /**
+   * A settle was sent, whatever came of it: one whose confirm was lost with a connection may have reached the server
+   * all the same, so the server's pending count may no longer include this message (ordered-gate.ts counts it so).
+   */
+  settleSent = false;
   /** JetStream's own count (num_delivered): every delivery, naks and releases included. Kept for diagnostics. */
   readonly deliveries: number;
   /** Unix ms the message was stored. */
@@ -107,6 +112,7 @@ export class NatsDelivery implements Delivery {
       throw this.lost(what);
     }
     this.status = "settling";
+    this.settleSent = true;
     try {
       await before?.();
       await this.host.settle(this.ackSubject, body);

@@ -45,12 +45,18 @@ export class OrderedGate implements OrderGate {
     private readonly group: string,
   ) {}
 
-  /** Deliveries of partition `index` this member holds or has buffered (a reconnect compares it with the server's count). */
+  /** Deliveries of partition `index` this member surely holds, handed out or buffered (compared with the server's pending count). */
   holding(index: number): number {
     const held = this.admitted.get(index);
     if (held === undefined) return 0;
-    for (const [id, d] of held) if (d.status === "settled") held.delete(id);
-    return held.size;
+    let surely = 0;
+    for (const [id, d] of held) {
+      if (d.status === "settled") held.delete(id);
+      // One whose settle went out may be settled on the server already (its confirm lost with a connection): counted
+      // as held, it could hide a delivery out elsewhere from the comparison with the server's pending count.
+      else if (!d.settleSent) surely++;
+    }
+    return surely;
   }
 
   mayPull(source: PullSource): boolean {

@@ -274,7 +274,7 @@ export class PartitionOwner {
       // Taken over from a member that did not give it back: its deliveries come back only after their ack wait (see
       // above). A clean give-back's naks are in the server's redelivery queue already: no wait, only the check.
       const clean = entry !== undefined && entry.owner === "";
-      o.fencedUntil = !clean && !o.verified ? Date.now() + p.ackWaitMs + FENCE_MARGIN_MS : 0;
+      o.fencedUntil = !clean && p.pending > 0 ? Date.now() + p.ackWaitMs + FENCE_MARGIN_MS : 0;
       if (o.fencedUntil > 0) this.deps.log.info({ group: this.deps.group, partition: index, pending: p.pending }, "nats: partition taken over with deliveries pending; fenced for their ack wait");
     } catch (err) {
       this.deps.log.debug({ err, group: this.deps.group, partition: index }, "nats: claiming a partition failed; the next round tries again");

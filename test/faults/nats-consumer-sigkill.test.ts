@@ -3,11 +3,13 @@
  * after its effect committed but before the ack), on the shared nats-server
  * under a prefix of the test's own; a survivor drains the rest. The killed
  * process's messages come back after the ack wait (the lease, 2 s here).
- * Counted: lost 0, double effects 0 (the inbox). Per-key order across
- * processes is not promised on NATS yet (ordering `none`, docs/contract.md
- * §4): the survivor takes later messages of a key while the killed
- * holder's wait out their ack wait, so the violations are printed, not
- * asserted (24 of 1,500 in the first run).
+ * Counted: lost 0, double effects 0 (the inbox), and per-key order
+ * violations 0 (ordering `key`, ADR 012): the next process takes the
+ * partitions over once the dead one's lock entries expire, waits out the
+ * ack wait of what it held, and hands out nothing of a partition until
+ * every delivery the server has out of it is in its own hands, a key's
+ * lowest sequence first, so the dead holder's messages go before the
+ * later ones of their keys.
  */
 import { randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -30,7 +32,7 @@ afterEach(async () => {
 });
 
 describe("faults - nats consumer sigkill", () => {
-  it("faults - nats: an ordered consumer SIGKILLed twice mid-handler and restarted: lost 0, double effects 0", async () => {
+  it("faults - nats: an ordered consumer SIGKILLed twice mid-handler and restarted: lost 0, double effects 0, order violations 0", async () => {
     const started = Date.now();
     const prefix = `sigkill-nats-${randomUUID().slice(0, 8)}`;
     const dir = mkdtempSync(join(tmpdir(), "missive-nats-sigkill-"));
@@ -48,5 +50,6 @@ describe("faults - nats consumer sigkill", () => {
     expect(run.r.doubleEffects).toEqual([]);
     expect(run.r.missingEffects).toEqual([]);
     expect(run.r.unexpected).toEqual([]);
+    expect(run.orderViolations).toBe(0);
   }, 180_000);
 });

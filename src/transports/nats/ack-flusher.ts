@@ -15,6 +15,18 @@
 import type { NatsConnection } from "@nats-io/nats-core";
 import { ConnectionError } from "../../errors.js";
 
+/** The few ack bodies (`+ACK`, `-NAK`, `+WPI`), encoded once: the client encodes a string payload on every publish. */
+const bodies = new Map<string, Uint8Array>();
+
+function encoded(body: string): Uint8Array {
+  let bytes = bodies.get(body);
+  if (bytes === undefined) {
+    bytes = new TextEncoder().encode(body);
+    if (bodies.size < 16) bodies.set(body, bytes);
+  }
+  return bytes;
+}
+
 export class AckFlusher {
   private queue: Array<{ readonly subject: string; readonly body: string }> = [];
   private pending: Promise<void> | undefined;
@@ -36,7 +48,7 @@ export class AckFlusher {
     const acks = this.queue;
     this.queue = [];
     this.pending = undefined;
-    for (const ack of acks) this.nc.publish(ack.subject, ack.body);
+    for (const ack of acks) this.nc.publish(ack.subject, encoded(ack.body));
     return this.ping();
   }
 

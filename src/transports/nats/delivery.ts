@@ -31,10 +31,17 @@ export interface DeliveryHost {
 
 export class NatsDelivery implements Delivery {
   status: DeliveryStatus = "held";
+  /**
+   * A settle was sent, whatever came of it: one whose confirm was lost with a connection may have reached the server
+   * all the same, so the server's pending count may no longer include this message (ordered-gate.ts counts it so).
+   */
+  settleSent = false;
   /** JetStream's own count (num_delivered): every delivery, naks and releases included. Kept for diagnostics. */
   readonly deliveries: number;
   /** Unix ms the message was stored. */
   readonly storedAt: number;
+  /** The message's sequence in its stream: an ordered group hands a key's lowest first (ordered-gate.ts). */
+  readonly streamSeq: number;
   /**
    * Handler starts, from 1 (capabilities.attempts `exact`): JetStream's
    * num_delivered on this copy plus the attempts of the copies before it. A
@@ -51,11 +58,12 @@ export class NatsDelivery implements Delivery {
     readonly wire: WireMessage,
     readonly key: string | undefined,
     readonly ackSubject: string,
-    meta: { deliveries: number; storedAt: number; attemptsBefore: number },
+    meta: { deliveries: number; storedAt: number; streamSeq: number; attemptsBefore: number },
     private readonly host: DeliveryHost,
   ) {
     this.deliveries = meta.deliveries;
     this.storedAt = meta.storedAt;
+    this.streamSeq = meta.streamSeq;
     this.attempt = meta.attemptsBefore + meta.deliveries;
   }
 
@@ -104,6 +112,7 @@ export class NatsDelivery implements Delivery {
       throw this.lost(what);
     }
     this.status = "settling";
+    this.settleSent = true;
     try {
       await before?.();
       await this.host.settle(this.ackSubject, body);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { fromNatsHeaders, headerBytes, toNatsHeaders } from "./headers.js";
+import type { Msg } from "@nats-io/nats-core";
+import { fromNatsHeaders, fromNatsMessage, headerBytes, toNatsHeaders } from "./headers.js";
 
 describe("nats headers", () => {
   it("headers - wire headers, topic and attempts travel and come back; Nats-* stay the server's", () => {
@@ -14,5 +15,21 @@ describe("nats headers", () => {
     // The client's own encoding of the block (MsgHdrsImpl.encode, not in the MsgHdrs type).
     const encoded = (h as unknown as { encode(): Uint8Array }).encode();
     expect(headerBytes(h)).toBe(encoded.byteLength);
+  });
+
+  it("headers - a delivery's header block read in one pass gives what the client's headers give", () => {
+    const wire = { "ce-id": "m1", "ce-type": "order.placed", "x-multi": "a\r\nb", "x-blank": "  padded  ", toString: "named like a method", "x-empty": "" };
+    const h = toNatsHeaders(wire, "m1", "orders", 3);
+    const block = (h as unknown as { encode(): Uint8Array }).encode();
+    const body = new TextEncoder().encode("{}");
+    const frame = new Uint8Array(block.byteLength + body.byteLength);
+    frame.set(block);
+    frame.set(body, block.byteLength);
+    // The 3.x client's received message: its frame's bytes and where the header block ends.
+    const msg = { _rdata: frame, _msg: { hdr: block.byteLength }, headers: h } as unknown as Msg;
+    expect(fromNatsMessage(msg)).toEqual(fromNatsHeaders(h));
+    expect(fromNatsMessage(msg)).toEqual({ headers: wire, topic: "orders", attemptsBefore: 3 });
+    // A client without those fields is read through its headers.
+    expect(fromNatsMessage({ headers: h } as unknown as Msg)).toEqual({ headers: wire, topic: "orders", attemptsBefore: 3 });
   });
 });

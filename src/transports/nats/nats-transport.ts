@@ -280,7 +280,10 @@ class NatsTransportImpl implements NatsTransport {
   private watch(nc: NatsConnection): void {
     void (async () => {
       for await (const s of nc.status()) {
-        if (s.type === "disconnect") this.context.report({ kind: "connection", state: "down", reason: `disconnected from ${s.server}` });
+        if (s.type === "disconnect") {
+          this.context.report({ kind: "connection", state: "down", reason: `disconnected from ${s.server}` });
+          for (const sub of this.subscriptions) sub.disconnected();
+        }
         else if (s.type === "reconnect") {
           this.context.report({ kind: "connection", state: "up" });
           for (const sub of this.subscriptions) sub.forgetPulls();

@@ -7,6 +7,12 @@
  * for), and hands out a key's next message only once the previous one
  * handed out here is settled. A key passed over once stays passed over for
  * the rest of a pick, so its later messages (from any consumer) wait too.
+ *
+ * A partition's messages are handed out only once it is verified (every
+ * delivery the server has out of it is here, partition-owner.ts), and a
+ * key's lowest stream sequence here goes first: a redelivery (the server's
+ * redelivery queue, served to the next pull) may arrive after later
+ * messages of its key that an earlier pull brought.
  */
 import type { Logger } from "../../observability/logger.js";
 import { parseAckSubject, type AckInfo } from "./ack-subject.js";
@@ -20,14 +26,18 @@ function releaseKey(info: AckInfo): string {
 
 export class OrderedGate implements OrderGate {
   private readonly partitionOf = new WeakMap<NatsDelivery, number>();
+  private readonly streamOf = new WeakMap<NatsDelivery, string>();
   /**
    * Releases in place (naks) per message (stream, consumer, stream sequence): JetStream counts each as a delivery,
    * the contract's attempt does not. Kept for the subscription's life (a release is rare: a graceful close); another
    * process that gets the message next counts the nak (docs/transports/nats.md).
    */
   private readonly naks = new Map<string, number>();
-  /** Deliveries admitted per partition and not yet settled or dropped (pruned when counted). */
-  private readonly admitted = new Map<number, Set<NatsDelivery>>();
+  /**
+   * Deliveries admitted per partition and not yet settled or dropped (pruned when counted), by stream and sequence:
+   * a second delivery of a message held here (its ack wait ran out on the server while it waited) is not admitted.
+   */
+  private readonly admitted = new Map<number, Map<string, NatsDelivery>>();
 
   constructor(
     private readonly owner: PartitionOwner,
@@ -35,19 +45,30 @@ export class OrderedGate implements OrderGate {
     private readonly group: string,
   ) {}
 
-  /** Deliveries of partition `index` this member holds or has buffered (a reconnect compares it with the server's count). */
+  /** Deliveries of partition `index` this member surely holds, handed out or buffered (compared with the server's pending count). */
   holding(index: number): number {
-    const set = this.admitted.get(index);
-    if (set === undefined) return 0;
-    for (const d of set) if (d.status === "settled") set.delete(d);
-    return set.size;
+    const held = this.admitted.get(index);
+    if (held === undefined) return 0;
+    let surely = 0;
+    for (const [id, d] of held) {
+      if (d.status === "settled") held.delete(id);
+      // One whose settle went out may be settled on the server already (its confirm lost with a connection): counted
+      // as held, it could hide a delivery out elsewhere from the comparison with the server's pending count.
+      else if (!d.settleSent) surely++;
+    }
+    return surely;
   }
 
   mayPull(source: PullSource): boolean {
     return source.partition === undefined || this.owner.active(source.partition);
   }
 
+  owed(source: PullSource): number {
+    return source.partition === undefined ? 0 : this.owner.owed(source.partition);
+  }
+
   admit(source: PullSource, d: NatsDelivery): boolean {
+    this.streamOf.set(d, source.stream);
     const p = source.partition;
     if (p === undefined) return true;
     if (!this.owner.owns(p)) return false;
@@ -56,27 +77,55 @@ export class OrderedGate implements OrderGate {
       this.owner.extendFence(p);
       return false;
     }
+    let held = this.admitted.get(p);
+    if (held === undefined) this.admitted.set(p, (held = new Map()));
+    const id = `${source.stream}.${d.streamSeq}`;
+    const earlier = held.get(id);
+    // The earlier delivery's settle settles the message (the server acks by stream sequence); this one is dropped.
+    if (earlier !== undefined && earlier.status !== "settled") return false;
     this.partitionOf.set(d, p);
-    let set = this.admitted.get(p);
-    if (set === undefined) this.admitted.set(p, (set = new Set()));
-    set.add(d);
+    held.set(id, d);
     return true;
   }
 
   pick(buffer: NatsDelivery[], held: ReadonlySet<NatsDelivery>, room: number): NatsDelivery[] {
+    // The lowest sequence buffered per key and stream; and every delivery of a partition no longer owned goes, all of
+    // them at once: one left behind would be handed out after a reclaim ahead of a dropped earlier one of its key.
+    const lowest = new Map<string, number>();
+    for (let i = 0; i < buffer.length;) {
+      const d = buffer[i]!;
+      const p = this.partitionOf.get(d);
+      if (p !== undefined && !this.owner.owns(p)) {
+        // Dropped unsettled: it is redelivered after its ack wait, to the next owner.
+        buffer.splice(i, 1);
+        this.admitted.get(p)?.delete(`${this.streamOf.get(d) ?? ""}.${d.streamSeq}`);
+        continue;
+      }
+      if (d.key !== undefined) {
+        const k = this.keyOf(d);
+        const seq = lowest.get(k);
+        if (seq === undefined || d.streamSeq < seq) lowest.set(k, d.streamSeq);
+      }
+      i++;
+    }
     const busy = new Set<string>();
     for (const d of held) if (d.key !== undefined && d.status !== "settled") busy.add(d.key);
+    const ready = new Map<number, boolean>();
     const out: NatsDelivery[] = [];
     for (let i = 0; i < buffer.length && out.length < room;) {
       const d = buffer[i]!;
       const p = this.partitionOf.get(d);
-      if (p !== undefined && !this.owner.owns(p)) {
-        // The partition went to another member: dropped unsettled, it is redelivered there after its ack wait.
-        buffer.splice(i, 1);
-        this.admitted.get(p)?.delete(d);
+      // Not its key's lowest here: that one is further on in the buffer and decides for the key.
+      if (d.key !== undefined && lowest.get(this.keyOf(d)) !== d.streamSeq) {
+        i++;
         continue;
       }
-      const blocked = (p !== undefined && this.owner.fenced(p)) || (d.key !== undefined && busy.has(d.key));
+      let blocked = d.key !== undefined && busy.has(d.key);
+      if (p !== undefined && !blocked) {
+        let r = ready.get(p);
+        if (r === undefined) ready.set(p, (r = this.owner.ready(p)));
+        blocked = !r;
+      }
       if (d.key !== undefined) busy.add(d.key);
       if (blocked) {
         i++;
@@ -105,6 +154,15 @@ export class OrderedGate implements OrderGate {
 
   released(info: AckInfo): number {
     return this.naks.get(releaseKey(info)) ?? 0;
+  }
+
+  /** A key's order is within one stream (a key's messages of two topics are two streams, sequences apart). */
+  private keyOf(d: NatsDelivery): string {
+    return `${this.streamOf.get(d) ?? ""}\u0000${d.key ?? ""}`;
+  }
+
+  disconnected(): void {
+    this.owner.disconnected();
   }
 
   reconnected(): void {

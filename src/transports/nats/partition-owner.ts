@@ -14,6 +14,20 @@
  * hands out nothing of the partition until the ack wait (plus a margin)
  * has passed. The same fence follows a reconnect when the server has more
  * pending than this member holds (a delivery lost on the wire).
+ *
+ * A fence is a wait by the clock; what it waits for is checked before a
+ * partition's messages are handed out: the partition is *verified* once
+ * its consumers have no more deliveries pending on the server than this
+ * member holds (admitted and not settled). Until then something of the
+ * partition is out elsewhere (a dead owner's, a give-back the server has
+ * not processed yet) and an earlier message of a key could still come
+ * back behind a later one. Every claim starts unverified; the subscription
+ * may pull what is owed (the difference) beyond its prefetch, so what is
+ * in the server's redelivery queue always reaches it. A reconnect is not
+ * checked so: an ack lost with the connection leaves a message pending
+ * that was handled here already (its redelivery is a duplicate the inbox
+ * removes, not a reordering), and the count cannot tell it from one lost
+ * on the wire; the fence by the clock covers the lost ones there.
  */
 import { randomUUID } from "node:crypto";
 import type { Logger } from "../../observability/logger.js";
@@ -23,6 +37,8 @@ import { LOCK_MARGIN_MS, LOCK_TTL_MS, type PartitionLocks } from "./partition-lo
 const TICK_MS = 1_000;
 /** Past the ack wait, before a fenced partition is read: the server's redelivery timer fires on its own schedule. */
 const FENCE_MARGIN_MS = 1_000;
+/** How often an unverified partition's pending deliveries are read again, ms. */
+const VERIFY_EVERY_MS = 200;
 
 /** What the server has out of a partition: pending deliveries on its consumers, and their ack wait. */
 export interface PartitionProbe {
@@ -37,6 +53,15 @@ interface Owned {
   /** Nothing of the partition is pulled or handed out before this time. */
   fencedUntil: number;
   ackWaitMs: number;
+  /** The server had no more pending on the partition than this member held, when last read: its messages may be handed out. */
+  verified: boolean;
+  /** Pending on the server at the last read (unverified only): what this member should hold. */
+  pending: number;
+  /** Reads after a reconnect under way: the partition is fenced until they answer. */
+  probing: number;
+  /** A read of the pending deliveries is under way, or when the last one ended. */
+  checking: boolean;
+  checkedAt: number;
 }
 
 export interface PartitionOwnerDeps {
@@ -58,6 +83,8 @@ export class PartitionOwner {
   private timer: NodeJS.Timeout | undefined;
   private ticking: Promise<void> | undefined;
   private claiming = true;
+  /** Partitions held still since the connection dropped, until the reconnect's count. */
+  private stillSinceDrop: Array<[number, Owned]> | undefined;
 
   constructor(private readonly deps: PartitionOwnerDeps) {}
 
@@ -73,7 +100,22 @@ export class PartitionOwner {
     const o = this.owned.get(index);
     if (o === undefined) return false;
     const now = Date.now();
-    return now < o.validUntil && now >= o.fencedUntil;
+    return now < o.validUntil && now >= o.fencedUntil && o.probing === 0;
+  }
+
+  /** This member may hand out partition `index`'s messages: active, and nothing of it is out elsewhere (verified). */
+  ready(index: number): boolean {
+    const o = this.owned.get(index);
+    if (o === undefined || !this.active(index)) return false;
+    if (!o.verified) this.verify(index, o);
+    return o.verified;
+  }
+
+  /** Deliveries of an unverified partition the server has out and this member does not hold yet: pulled beyond prefetch. */
+  owed(index: number): number {
+    const o = this.owned.get(index);
+    if (o === undefined || o.verified) return 0;
+    return Math.max(0, o.pending - this.deps.holding(index));
   }
 
   /** Still the owner (fenced or not): its held deliveries are renewed. */
@@ -90,21 +132,40 @@ export class PartitionOwner {
 
   fenced(index: number): boolean {
     const o = this.owned.get(index);
-    return o !== undefined && Date.now() < o.fencedUntil;
+    return o !== undefined && (Date.now() < o.fencedUntil || o.probing > 0);
   }
 
-  /** After a reconnect: a partition whose consumers have more pending than this member holds lost a delivery on the wire. */
+  /**
+   * After a reconnect: a partition whose consumers have more pending than this member holds lost a delivery on the
+   * wire. Every partition is held still (no pull, no hand-out) from now until that is known: a pull sent before the
+   * answer would fetch later messages of the lost one's key ahead of it.
+   */
   async reconnected(): Promise<void> {
-    await Promise.all([...this.owned.keys()].map(async (index) => {
+    // Held still since the drop (disconnected()), or from now when the drop was not reported first.
+    const sinceDrop = this.stillSinceDrop;
+    this.stillSinceDrop = undefined;
+    const owned = sinceDrop ?? [...this.owned.entries()];
+    if (sinceDrop === undefined) for (const [, o] of owned) o.probing++;
+    await Promise.all(owned.map(async ([index, o]) => {
       try {
         const p = await this.deps.probe(index);
         if (p.pending > this.deps.holding(index)) this.fence(index, p.ackWaitMs);
       } catch (err) {
         // Not knowing is treated as the worst case.
         this.deps.log.warn({ err, group: this.deps.group, partition: index }, "nats: reading a partition's pending deliveries after a reconnect failed; fencing it for its ack wait");
-        this.fence(index, this.owned.get(index)?.ackWaitMs ?? 0);
+        this.fence(index, o.ackWaitMs);
+      } finally {
+        o.probing--;
       }
     }));
+    this.deps.changed();
+  }
+
+  /** The connection dropped: hold every partition still (no pull, no hand-out) until reconnected() has counted. */
+  disconnected(): void {
+    if (this.stillSinceDrop !== undefined) return;
+    this.stillSinceDrop = [...this.owned.entries()];
+    for (const [, o] of this.stillSinceDrop) o.probing++;
   }
 
   /**
@@ -125,6 +186,23 @@ export class PartitionOwner {
         this.deps.log.warn({ err, group: this.deps.group, partition: index }, "nats: giving a partition back failed; it expires, and the next owner waits out the ack wait");
       }
     }));
+  }
+
+  /** Read the partition's pending deliveries again (at most every VERIFY_EVERY_MS); verified once this member holds them all. */
+  private verify(index: number, o: Owned): void {
+    if (o.checking || Date.now() - o.checkedAt < VERIFY_EVERY_MS) return;
+    o.checking = true;
+    this.deps.probe(index).then(
+      (p) => {
+        o.pending = p.pending;
+        o.verified = p.pending <= this.deps.holding(index);
+      },
+      (err: unknown) => this.deps.log.warn({ err, group: this.deps.group, partition: index }, "nats: reading a partition's pending deliveries failed; its messages wait until it can be read"),
+    ).finally(() => {
+      o.checking = false;
+      o.checkedAt = Date.now();
+      this.deps.changed();
+    });
   }
 
   private fence(index: number, ackWaitMs: number): void {
@@ -186,14 +264,18 @@ export class PartitionOwner {
       const sent = Date.now();
       const r = await this.deps.locks.write(this.deps.group, index, this.member, entry?.seq ?? 0);
       if (r === "lost" || !this.claiming) return;
-      const o: Owned = { seq: r.seq, validUntil: sent + LOCK_TTL_MS - LOCK_MARGIN_MS, fencedUntil: Infinity, ackWaitMs: 0 };
+      const o: Owned = { seq: r.seq, validUntil: sent + LOCK_TTL_MS - LOCK_MARGIN_MS, fencedUntil: Infinity, ackWaitMs: 0, verified: false, pending: 0, probing: 0, checking: false, checkedAt: 0 };
       this.owned.set(index, o);
-      // Taken over from a member that did not give it back: its deliveries may still come back (see above).
+      const p = await this.deps.probe(index);
+      o.ackWaitMs = p.ackWaitMs;
+      o.pending = p.pending;
+      o.verified = p.pending <= this.deps.holding(index);
+      o.checkedAt = Date.now();
+      // Taken over from a member that did not give it back: its deliveries come back only after their ack wait (see
+      // above). A clean give-back's naks are in the server's redelivery queue already: no wait, only the check.
       const clean = entry !== undefined && entry.owner === "";
-      const p = clean ? undefined : await this.deps.probe(index);
-      o.ackWaitMs = p?.ackWaitMs ?? 0;
-      o.fencedUntil = p !== undefined && p.pending > 0 ? Date.now() + p.ackWaitMs + FENCE_MARGIN_MS : 0;
-      if (o.fencedUntil > 0) this.deps.log.info({ group: this.deps.group, partition: index, pending: p?.pending }, "nats: partition taken over with deliveries pending; fenced for their ack wait");
+      o.fencedUntil = !clean && p.pending > 0 ? Date.now() + p.ackWaitMs + FENCE_MARGIN_MS : 0;
+      if (o.fencedUntil > 0) this.deps.log.info({ group: this.deps.group, partition: index, pending: p.pending }, "nats: partition taken over with deliveries pending; fenced for their ack wait");
     } catch (err) {
       this.deps.log.debug({ err, group: this.deps.group, partition: index }, "nats: claiming a partition failed; the next round tries again");
       // A claim written but not probed would stay fenced for good: given up here, the next round claims it again (its own entry).

@@ -19,7 +19,7 @@ import { AckFlusher } from "./ack-flusher.js";
 import { parseAckSubject, type AckInfo } from "./ack-subject.js";
 import { NatsDelivery, type DeliveryHost } from "./delivery.js";
 import type { NatsDeadLetterStore } from "./dead-letter-store.js";
-import { fromNatsHeaders } from "./headers.js";
+import { fromNatsMessage } from "./headers.js";
 
 /** One stream the group reads, and how to (re)create its consumer. */
 export interface PullSource {
@@ -39,6 +39,8 @@ export interface PullSource {
  */
 export interface OrderGate {
   mayPull(source: PullSource): boolean;
+  /** Deliveries the server has out of this source that must reach this subscription before it hands any out: pulled even past prefetch. */
+  owed(source: PullSource): number;
   /** False: drop the arrival unsettled (the server redelivers it after its ack wait). */
   admit(source: PullSource, d: NatsDelivery): boolean;
   /** Take up to `room` deliveries out of `buffer` to hand out; may also drop deliveries of partitions no longer owned. */
@@ -49,6 +51,8 @@ export interface OrderGate {
   releasesInPlace(d: NatsDelivery): boolean;
   /** Naks of this message by releasesInPlace here so far: JetStream counts them, the attempt must not. */
   released(info: AckInfo): number;
+  /** The connection dropped: hand out and pull nothing of the partitions until reconnected() has counted what was lost. */
+  disconnected(): void;
   reconnected(): void;
   /** The subscription closed; `clean`: nothing is held, everything pulled was given back in place. */
   close(clean: boolean): Promise<void>;
@@ -75,6 +79,8 @@ export class NatsSubscription implements Subscription, DeliveryHost {
   private readonly sub: NatsSub;
   /** Open pulls per source (sourceKey), oldest first (the server fills them in order). */
   private readonly pulls = new Map<string, Pull[]>();
+  /** Each source and its key by stream, then consumer: an arrival finds its source without building a string. */
+  private readonly byStream = new Map<string, Map<string, { readonly source: PullSource; readonly key: string }>>();
   private readonly buffer: NatsDelivery[] = [];
   private readonly held = new Set<NatsDelivery>();
   private readonly renewTimer: NodeJS.Timeout;
@@ -99,7 +105,13 @@ export class NatsSubscription implements Subscription, DeliveryHost {
     private readonly copy: (d: NatsDelivery, attemptsBefore: number) => Promise<void>,
     private readonly gate?: OrderGate,
   ) {
-    for (const s of sources) this.pulls.set(sourceKey(s.stream, s.consumer), []);
+    for (const s of sources) {
+      const key = sourceKey(s.stream, s.consumer);
+      this.pulls.set(key, []);
+      let consumers = this.byStream.get(s.stream);
+      if (consumers === undefined) this.byStream.set(s.stream, (consumers = new Map()));
+      consumers.set(s.consumer, { source: s, key });
+    }
     this.acks = new AckFlusher(nc, SETTLE_TIMEOUT_MS);
     this.sub = nc.subscribe(`${this.inbox}.>`, { callback: (err, msg) => this.onMessage(err, msg) });
     this.renewTimer = setInterval(() => this.renew(), Math.max(50, Math.floor(leaseMs / 3)));
@@ -178,6 +190,15 @@ export class NatsSubscription implements Subscription, DeliveryHost {
     return this.held.size;
   }
 
+  /**
+   * The connection dropped. Ordered: its partitions are held still from now, not from the reconnect's status event,
+   * which the client reports only after the new connection is up: a pull the server kept across the drop may deliver
+   * later messages of a lost one's key in between.
+   */
+  disconnected(): void {
+    this.gate?.disconnected();
+  }
+
   /** After a reconnect the server may have dropped our pulls: forget them so the next receive pulls again. */
   forgetPulls(): void {
     for (const key of this.pulls.keys()) this.pulls.set(key, []);
@@ -213,7 +234,10 @@ export class NatsSubscription implements Subscription, DeliveryHost {
         this.recreate(key, false);
       }
       const asked = open.reduce((n, p) => n + p.remaining, 0);
-      const batch = this.prefetch - this.held.size - this.buffer.length - asked;
+      // What an ordered partition owes comes first from the server's redelivery queue: asked for even past prefetch
+      // (buffered up to twice prefetch), or a full buffer of later messages would wait for it for ever.
+      const owed = this.gate === undefined || this.buffer.length >= 2 * this.prefetch ? 0 : this.gate.owed(source) - asked;
+      const batch = Math.max(this.prefetch - this.held.size - this.buffer.length - asked, owed);
       if (batch <= 0 || (open.length > 0 && batch < Math.ceil(this.prefetch / 4))) continue;
       const expiresMs = Math.max(100, Math.min(waitMs, PULL_MAX_MS));
       const pull: Pull = { id: this.nextPull++, remaining: batch, endsAt: now + expiresMs };
@@ -245,11 +269,12 @@ export class NatsSubscription implements Subscription, DeliveryHost {
       this.onStatus(msg);
       return;
     }
-    const key = sourceKey(info.stream, info.consumer);
-    const source = this.sources.find((s) => s.stream === info.stream && s.consumer === info.consumer);
+    const known = this.byStream.get(info.stream)?.get(info.consumer);
+    const key = known?.key ?? sourceKey(info.stream, info.consumer);
+    const source = known?.source;
     const pull = this.pulls.get(key)?.[0];
     if (pull !== undefined && --pull.remaining <= 0) this.endPull(key, pull.id);
-    const { headers, topic, attemptsBefore } = fromNatsHeaders(msg.headers);
+    const { headers, topic, attemptsBefore } = fromNatsMessage(msg);
     const released = this.gate?.released(info) ?? 0;
     const delivery = new NatsDelivery(source?.topic ?? topic ?? "", this.group, { headers, body: msg.data }, headers["ce-key"], msg.reply ?? "", { ...info, attemptsBefore: attemptsBefore - released }, this);
     // Ordered: an arrival from a partition not owned or fenced is dropped unsettled; it comes back after its ack wait.

@@ -1,0 +1,11 @@
+import { describe, expect, it } from "vitest";
+import { parseAckSubject } from "./ack-subject.js";
+
+describe("nats ack subject", () => {
+  it("ack subject - stream, consumer, deliveries, sequence and store time (ms) from both forms", () => {
+    const expected = { stream: "T_orders", consumer: "billing", deliveries: 2, streamSeq: 41, storedAt: 1_765_100_000_123 };
+    expect(parseAckSubject("$JS.ACK.T_orders.billing.2.41.40.1765100000123456789.7")).toEqual(expected);
+    expect(parseAckSubject("$JS.ACK.hub.ACCHASH.T_orders.billing.2.41.40.1765100000123456789.7.token")).toEqual(expected);
+    expect(parseAckSubject("_INBOX.abc.def")).toBeUndefined();
+  });
+});

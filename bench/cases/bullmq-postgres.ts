@@ -17,7 +17,7 @@
  */
 import { createPostgresBackend, withBackend, type PostgresPoolConfig } from "bullmq";
 import { latencyRecorder, pace } from "../lib/latency.js";
-import { cpuUsPerMsg, rate } from "../lib/measure.js";
+import { concurrentCalls, cpuUsPerMsg, measurePhase, rate } from "../lib/measure.js";
 import { RssSampler } from "../lib/rss-sampler.js";
 import { eventData } from "./event.js";
 import type { PgLatencyParams, PgParams } from "./postgres.js";
@@ -99,19 +99,7 @@ function throwFirst(errors: readonly Error[]): void {
 export function bullmqPgThroughput(p: PgParams): Promise<ThroughputResult> {
   return withQueue(p, async (queue, connection) => {
     const data = eventData();
-    const pubRss = new RssSampler().start();
-    const cpu0 = process.cpuUsage();
-    const t0 = performance.now();
-    let sent = 0;
-    await Promise.all(Array.from({ length: p.publishers }, async () => {
-      while (sent < p.messages) {
-        sent++;
-        await queue.add(JOB_NAME, data);
-      }
-    }));
-    const publishMs = performance.now() - t0;
-    const publishCpu = cpuUsPerMsg(cpu0, p.messages);
-    pubRss.stop();
+    const pub = await measurePhase(p.messages, () => concurrentCalls(p.messages, p.publishers, () => queue.add(JOB_NAME, data)));
     const waiting = await queue.getWaitingCount();
     if (waiting !== p.messages) throw new Error(`BullMQ (PostgreSQL) holds ${waiting} waiting jobs after ${p.messages} adds`);
 
@@ -132,7 +120,7 @@ export function bullmqPgThroughput(p: PgParams): Promise<ThroughputResult> {
     }
     throwFirst(errors);
     return {
-      publish: rate(p.messages, publishMs), publishRssMb: pubRss.peakMb, publishCpuUsPerMsg: publishCpu,
+      publish: rate(p.messages, pub.ms), publishRssMb: pub.rssMb, publishCpuUsPerMsg: pub.cpuUsPerMsg,
       consume: rate(p.messages, consumeMs), consumeRssMb: conRss.peakMb, consumeCpuUsPerMsg: consumeCpu,
     };
   });

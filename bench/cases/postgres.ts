@@ -27,7 +27,7 @@ import { NOW_MS, pgTableNames, pgTransportSchema } from "../../src/transports/po
 import { busLatency, consumeAll, publishConcurrently } from "../lib/bus-load.js";
 import { drainResult } from "../lib/drain.js";
 import { latencyRecorder, pace } from "../lib/latency.js";
-import { cpuUsPerMsg, rate } from "../lib/measure.js";
+import { concurrentCalls, cpuUsPerMsg, measurePhase, rate } from "../lib/measure.js";
 import { RssSampler } from "../lib/rss-sampler.js";
 import { BenchEvent, ceHeaders, eventData, GROUP } from "./event.js";
 import type { DrainResult, LatencyResult, ThroughputResult } from "./sqlite.js";
@@ -211,19 +211,7 @@ async function bossWorker(boss: PgBoss, batch: number, total: number, onJob: (da
 export function pgBossThroughput(p: PgParams): Promise<ThroughputResult> {
   return withBoss(p, async (boss) => {
     const data = eventData();
-    const pubRss = new RssSampler().start();
-    const cpu0 = process.cpuUsage();
-    const t0 = performance.now();
-    let sent = 0;
-    await Promise.all(Array.from({ length: p.publishers }, async () => {
-      while (sent < p.messages) {
-        sent++;
-        await boss.send(BOSS_QUEUE, data);
-      }
-    }));
-    const publishMs = performance.now() - t0;
-    const publishCpu = cpuUsPerMsg(cpu0, p.messages);
-    pubRss.stop();
+    const pub = await measurePhase(p.messages, () => concurrentCalls(p.messages, p.publishers, () => boss.send(BOSS_QUEUE, data)));
 
     const conRss = new RssSampler().start();
     const cpu1 = process.cpuUsage();
@@ -234,7 +222,7 @@ export function pgBossThroughput(p: PgParams): Promise<ThroughputResult> {
     const consumeCpu = cpuUsPerMsg(cpu1, p.messages);
     conRss.stop();
     return {
-      publish: rate(p.messages, publishMs), publishRssMb: pubRss.peakMb, publishCpuUsPerMsg: publishCpu,
+      publish: rate(p.messages, pub.ms), publishRssMb: pub.rssMb, publishCpuUsPerMsg: pub.cpuUsPerMsg,
       consume: rate(p.messages, consumeMs), consumeRssMb: conRss.peakMb, consumeCpuUsPerMsg: consumeCpu,
     };
   });

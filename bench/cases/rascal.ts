@@ -11,7 +11,7 @@ import { createRequire } from "node:module";
 import { setTimeout as sleep } from "node:timers/promises";
 import { RssSampler } from "../lib/rss-sampler.js";
 import { eventData } from "./event.js";
-import { cpuUsPerMsg, rate } from "../lib/measure.js";
+import { concurrentCalls, cpuUsPerMsg, measurePhase, rate } from "../lib/measure.js";
 import { deleteQueues, type RabbitParams } from "./rabbitmq.js";
 import type { ThroughputResult } from "./sqlite.js";
 
@@ -68,19 +68,7 @@ export async function rascalThroughput(p: RabbitParams): Promise<ThroughputResul
   broker.on("error", (err) => failures.push(err));
   try {
     const data = eventData();
-    const pubRss = new RssSampler().start();
-    const cpu0 = process.cpuUsage();
-    const t0 = performance.now();
-    let sent = 0;
-    await Promise.all(Array.from({ length: p.publishers }, async () => {
-      while (sent < p.messages) {
-        sent++;
-        await publishConfirmed(broker, data);
-      }
-    }));
-    const publishMs = performance.now() - t0;
-    const publishCpu = cpuUsPerMsg(cpu0, p.messages);
-    pubRss.stop();
+    const pub = await measurePhase(p.messages, () => concurrentCalls(p.messages, p.publishers, () => publishConfirmed(broker, data)));
     await sleep(p.settleMs);
 
     const conRss = new RssSampler().start();
@@ -100,7 +88,7 @@ export async function rascalThroughput(p: RabbitParams): Promise<ThroughputResul
     await session.cancel();
     if (failures.length > 0) throw failures[0]!;
     return {
-      publish: rate(p.messages, publishMs), publishRssMb: pubRss.peakMb, publishCpuUsPerMsg: publishCpu,
+      publish: rate(p.messages, pub.ms), publishRssMb: pub.rssMb, publishCpuUsPerMsg: pub.cpuUsPerMsg,
       consume: rate(n, consumeMs), consumeRssMb: conRss.peakMb, consumeCpuUsPerMsg: consumeCpu,
     };
   } finally {

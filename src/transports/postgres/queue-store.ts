@@ -13,7 +13,7 @@ import { ConfigurationError, MessageTooLargeError, UnroutableError } from "../..
 import { DiagnosticHeaders } from "../../transport/diagnostic-prefix.js";
 import type { OutgoingMessage, PublishResult } from "../../transport/transport.js";
 import { encodeHeaders } from "../sqlite/headers-json.js";
-import { NOW_MS, pgTableNames, type PgTableNames } from "./schema.js";
+import { keyLockId, NOW_MS, pgTableNames, type PgTableNames } from "./schema.js";
 import { toPgTransportError } from "./errors.js";
 import { inTransaction, query } from "./tx.js";
 import type { StatementRunner } from "./tx-handle.js";
@@ -107,10 +107,11 @@ export class QueueStore {
          SELECT m.*, x.group_name AS g FROM m JOIN ${t.bindings} x ON m.grp IS NULL AND x.topic = m.tp
          UNION ALL
          SELECT m.*, x.group_name AS g FROM m JOIN ${t.groups} x ON m.grp IS NOT NULL AND x.group_name = m.grp),
+       locked AS MATERIALIZED (${lockKeysInOrder(`SELECT ${keyLockId("g", "k")} AS h FROM routed WHERE k IS NOT NULL`)}),
        ins AS (
          INSERT INTO ${q} (group_name, topic, message_id, key, headers, body, visible_at, priority)
          SELECT g, tp, id, k, convert_from(substring($5::bytea FROM o + 1 FOR hl), 'UTF8'), substring($5::bytea FROM o + hl + 1 FOR bl), ${NOW_MS} + d, p
-           FROM routed ORDER BY ord, g
+           FROM routed WHERE (SELECT count(*) FROM locked) >= 0 ORDER BY ord, g
          RETURNING group_name),
        touched AS (SELECT DISTINCT group_name AS g FROM ins)
        SELECT (SELECT coalesce(array_agg(DISTINCT ord), '{}') FROM routed) AS routed,
@@ -121,9 +122,14 @@ export class QueueStore {
          SELECT group_name AS g FROM ${t.bindings} WHERE $2::text IS NULL AND topic = $1
          UNION ALL
          SELECT group_name AS g FROM ${t.groups} WHERE group_name = $2::text) x
-       ORDER BY x.g
+       ORDER BY ${keyLockId("x.g", "$4")}, x.g
        RETURNING group_name${returning}`;
     const leases = `${q}.seq = ANY($1::bigint[]) AND (${q}.seq, ${q}.lease_token) IN (SELECT * FROM unnest($1::bigint[], $2::text[]))`;
+    // An ack deleting keyed rows takes their keys' locks (the unblock trigger's) first, in lock-id order, as a batch
+    // publish does: two statements taking several keys' locks each in row order deadlocked (a publish batch of keys
+    // k0…k499 against an ack whose rows wrapped from k999 to k0: 40P01 five times in a row in the churn bench).
+    const lockLeasedKeys = `WITH locked AS MATERIALIZED (${lockKeysInOrder(`SELECT ${keyLockId("group_name", "key")} AS h FROM ${q} WHERE seq = ANY($1::bigint[]) AND key IS NOT NULL`)})`;
+    const afterLocks = "(SELECT count(*) FROM locked) >= 0";
     this.sql = {
       // On the pool: the NOTIFY commits with the rows (its own transaction).
       insert: insert(notify ? ",\n              (SELECT count(pg_notify($10, g)) FROM touched) AS notified" : ""),
@@ -138,10 +144,10 @@ export class QueueStore {
       nextAll: next(false),
       nextHeads: next(true),
       renew: `UPDATE ${q} SET visible_at = ${NOW_MS} + $3 WHERE ${leases} RETURNING ${q}.seq`,
-      ack: `DELETE FROM ${q} WHERE ${leases} RETURNING ${q}.seq`,
+      ack: `${lockLeasedKeys} DELETE FROM ${q} WHERE ${afterLocks} AND ${leases} RETURNING ${q}.seq`,
       // The ack of a batch holding keyed rows: deleting a key's head makes its next row claimable, so the groups
       // of the deleted keyed rows are woken, in the same statement (its own transaction: one round trip).
-      ackWaking: `WITH gone AS (DELETE FROM ${q} WHERE ${leases} RETURNING ${q}.seq, ${q}.group_name, ${q}.key)
+      ackWaking: `${lockLeasedKeys}, gone AS (DELETE FROM ${q} WHERE ${afterLocks} AND ${leases} RETURNING ${q}.seq, ${q}.group_name, ${q}.key)
                   SELECT seq FROM gone
                   UNION ALL
                   SELECT NULL FROM (SELECT DISTINCT group_name AS g FROM gone WHERE key IS NOT NULL) k WHERE pg_notify($3, g) IS NULL`,
@@ -415,4 +421,13 @@ export class QueueStore {
 /** Seqs are BIGINT, handed over as decimal strings. */
 export function compareSeq(a: string, b: string): number {
   return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
+}
+
+/**
+ * SQL taking the advisory locks whose ids `ids` selects (column `h`), each once, in ascending order: every statement
+ * that takes several keys' locks takes them in this one order, so two of them cannot wait on each other (the key
+ * triggers then find the lock held by their own transaction). OFFSET 0 keeps the sort below the lock calls.
+ */
+function lockKeysInOrder(ids: string): string {
+  return `SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT h FROM (${ids}) ids ORDER BY h OFFSET 0) sorted`;
 }

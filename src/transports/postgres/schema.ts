@@ -52,7 +52,12 @@ export function pgTableNames(prefix: string): PgTableNames {
 export const NOW_MS = "(extract(epoch from clock_timestamp()) * 1000)::bigint";
 
 // One lock per (group, key): hashtextextended of both, with a separator no name can hold.
-const keyLock = (row: "NEW" | "OLD"): string => `PERFORM pg_advisory_xact_lock(hashtextextended(${row}.group_name || chr(1) || ${row}.key, 7340146215));`;
+const keyLock = (row: "NEW" | "OLD"): string => `PERFORM pg_advisory_xact_lock(${keyLockId(`${row}.group_name`, `${row}.key`)});`;
+
+/** The id of a (group, key)'s advisory lock, as SQL over two expressions: the key triggers' lock, which statements touching many keys take first in id order (queue-store.ts). */
+export function keyLockId(group: string, key: string): string {
+  return `hashtextextended(${group} || chr(1) || ${key}, 7340146215)`;
+}
 
 /** The schema as separate statements (each idempotent), in order: 004's, then 005's. */
 export function pgTransportSchema(prefix: string): string[] {

@@ -111,17 +111,7 @@ function pgTransportSchema004(prefix: string): string[] {
     // A keyed row takes its key's lock, then its seq, then waits its turn behind any earlier row of its key.
     // Written as a trigger so rows inserted by plain clients are ordered too (a stray `blocked` is put right);
     // the WHEN clause spares unkeyed rows the call.
-    `CREATE OR REPLACE FUNCTION ${prefix}queue_block_key() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  IF NEW.key IS NULL THEN
-    NEW.blocked := false;
-    RETURN NEW;
-  END IF;
-  ${keyLock("NEW")}
-  NEW.seq := nextval(pg_get_serial_sequence('${t.queue}', 'seq'));
-  NEW.blocked := EXISTS (SELECT 1 FROM ${t.queue} WHERE group_name = NEW.group_name AND key = NEW.key);
-  RETURN NEW;
-END $$`,
+    blockKeyFunction(prefix, `pg_get_serial_sequence('${t.queue}', 'seq')`),
     `DROP TRIGGER IF EXISTS ${prefix}queue_block_key ON ${t.queue}`,
     `CREATE TRIGGER ${prefix}queue_block_key BEFORE INSERT ON ${t.queue} FOR EACH ROW WHEN (NEW.key IS NOT NULL OR NEW.blocked) EXECUTE FUNCTION ${prefix}queue_block_key()`,
     // When a key's head leaves the queue (acked, dead-lettered), the next row of the key becomes the head.
@@ -184,20 +174,23 @@ END $$`,
  * 330 ms → 300 ms here). Lock, then seq, then the lookup, as before.
  */
 function pgKeyTrigger005(prefix: string): string[] {
-  const t = pgTableNames(prefix);
-  return [
-    `CREATE OR REPLACE FUNCTION ${prefix}queue_block_key() RETURNS trigger LANGUAGE plpgsql AS $$
+  return [blockKeyFunction(prefix, `'${pgTableNames(prefix).queue}_seq_seq'::regclass`)];
+}
+
+/** The key trigger's function (004's and 005's differ only in how they name the seq sequence): lock, then seq, then the lookup. */
+function blockKeyFunction(prefix: string, sequence: string): string {
+  const q = pgTableNames(prefix).queue;
+  return `CREATE OR REPLACE FUNCTION ${prefix}queue_block_key() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   IF NEW.key IS NULL THEN
     NEW.blocked := false;
     RETURN NEW;
   END IF;
   ${keyLock("NEW")}
-  NEW.seq := nextval('${t.queue}_seq_seq'::regclass);
-  NEW.blocked := EXISTS (SELECT 1 FROM ${t.queue} WHERE group_name = NEW.group_name AND key = NEW.key);
+  NEW.seq := nextval(${sequence});
+  NEW.blocked := EXISTS (SELECT 1 FROM ${q} WHERE group_name = NEW.group_name AND key = NEW.key);
   RETURN NEW;
-END $$`,
-  ];
+END $$`;
 }
 
 /** The shipped migration files (sql/postgres/<file> is each with the default prefix; a test keeps them identical). */

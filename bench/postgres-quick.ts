@@ -9,9 +9,9 @@
  */
 import { randomBytes } from "node:crypto";
 import pg from "pg";
-import { emptyHeaders } from "../src/envelope/wire.js";
-import { uuidv7 } from "../src/envelope/uuidv7.js";
+import type { OutgoingMessage } from "../src/index.js";
 import { postgresTransport } from "../src/transports/postgres/index.js";
+import { seamMessage } from "./cases/event.js";
 
 const URL = process.env["MISSIVE_PG_URL"] ?? "postgres://postgres@127.0.0.1:5432/test";
 const total = Number(process.argv[2] ?? 20_000);
@@ -21,15 +21,7 @@ const prefix = `bench_${randomBytes(4).toString("hex")}_`;
 const topic = "bench.event";
 const body = Buffer.from(JSON.stringify({ orderId: "4821", totalCents: 15900, note: "x".repeat(64) }));
 
-function message(): { topic: string; id: string; key: string | undefined; wire: { headers: Record<string, string>; body: Buffer } } {
-  const id = uuidv7();
-  const headers = emptyHeaders();
-  headers["ce-id"] = id;
-  headers["ce-type"] = topic;
-  headers["ce-source"] = "bench";
-  headers["ce-specversion"] = "1.0";
-  return { topic, id, key: undefined, wire: { headers, body } };
-}
+const message = (): OutgoingMessage => seamMessage(topic, body);
 
 const transports = Array.from({ length: publishers }, () => postgresTransport({ connectionString: URL, tablePrefix: prefix, notify, poolMax: 2 }));
 try {

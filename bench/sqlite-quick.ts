@@ -8,9 +8,9 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { emptyHeaders } from "../src/envelope/wire.js";
-import { uuidv7 } from "../src/envelope/uuidv7.js";
+import type { OutgoingMessage } from "../src/index.js";
 import { sqliteTransport } from "../src/transports/sqlite/index.js";
+import { seamMessage } from "./cases/event.js";
 
 const total = Number(process.argv[2] ?? 200_000);
 const publishers = Number(process.argv[3] ?? 64);
@@ -21,16 +21,7 @@ const transport = sqliteTransport({ path: join(dir, "bench.db"), synchronous });
 const topic = "bench.event";
 const body = Buffer.from(JSON.stringify({ orderId: "4821", totalCents: 15900, note: "x".repeat(64) }));
 
-function message(): { topic: string; id: string; key: string | undefined; wire: { headers: Record<string, string>; body: Buffer } } {
-  const id = uuidv7();
-  const headers = emptyHeaders();
-  headers["ce-id"] = id;
-  headers["ce-type"] = topic;
-  headers["ce-source"] = "bench";
-  headers["ce-specversion"] = "1.0";
-  headers["content-type"] = "application/json";
-  return { topic, id, key: undefined, wire: { headers, body } };
-}
+const message = (): OutgoingMessage => seamMessage(topic, body, { contentType: "application/json" });
 
 try {
   await transport.bind("bench", [topic]);

@@ -12,10 +12,10 @@
  */
 import { randomBytes } from "node:crypto";
 import pg from "pg";
-import { emptyHeaders } from "../../src/envelope/wire.js";
-import { uuidv7 } from "../../src/envelope/uuidv7.js";
+import type { OutgoingMessage } from "../../src/index.js";
 import { postgresTransport } from "../../src/transports/postgres/index.js";
 import { startBroker } from "../../test/support/broker-process.js";
+import { seamMessage } from "./event.js";
 
 export interface ChurnParams {
   readonly messages: number;
@@ -51,14 +51,8 @@ export interface ChurnResult {
 const TOPIC = "churn.event";
 const BODY = Buffer.from(JSON.stringify({ orderId: "4821", totalCents: 15900, note: "x".repeat(64) }));
 
-function message(i: number): { topic: string; id: string; key: string; wire: { headers: Record<string, string>; body: Buffer } } {
-  const id = uuidv7();
-  const headers = emptyHeaders();
-  headers["ce-id"] = id;
-  headers["ce-type"] = TOPIC;
-  headers["ce-source"] = "churn";
-  headers["ce-specversion"] = "1.0";
-  return { topic: TOPIC, id, key: `k${i % 1000}`, wire: { headers, body: BODY } };
+function message(i: number): OutgoingMessage {
+  return seamMessage(TOPIC, BODY, { key: `k${i % 1000}`, source: "churn" });
 }
 
 async function tableSizes(admin: pg.Client, table: string): Promise<TableSizes> {

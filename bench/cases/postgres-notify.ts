@@ -7,8 +7,7 @@
  * (one LISTEN connection) for all. Tables under `prefix` in the connection's
  * schema; the caller drops that schema.
  */
-import { emptyHeaders } from "../../src/envelope/wire.js";
-import { uuidv7 } from "../../src/envelope/uuidv7.js";
+import { seamMessage } from "./event.js";
 import { postgresTransport } from "../../src/transports/postgres/index.js";
 import { rate } from "../lib/measure.js";
 import { RssSampler } from "../lib/rss-sampler.js";
@@ -42,15 +41,9 @@ export async function pgNotifyPublish(p: NotifyParams): Promise<NotifyResult> {
       try {
         while (started < p.messages) {
           started++;
-          const id = uuidv7();
-          const headers = emptyHeaders();
-          headers["ce-id"] = id;
-          headers["ce-type"] = TOPIC;
-          headers["ce-source"] = "bench";
-          headers["ce-specversion"] = "1.0";
           await client.query("BEGIN");
           try {
-            const [r] = await transport.publishIn(client, [{ topic: TOPIC, id, key: undefined, wire: { headers, body } }]);
+            const [r] = await transport.publishIn(client, [seamMessage(TOPIC, body)]);
             if (r) throw r;
             await client.query("COMMIT");
           } catch (err) {

@@ -13,6 +13,7 @@
 import type { Redis } from "ioredis";
 import type { ContextSlot } from "../../transport/context.js";
 import { reasonOf } from "../../transport/context.js";
+import { sleep } from "../../runtime/backoff.js";
 import type { Delivery, Subscription } from "../../transport/transport.js";
 import type { RedisDeadLetterStore } from "./dead-letter-store.js";
 import { RedisDelivery, type DeliveryHost } from "./delivery.js";
@@ -21,6 +22,7 @@ import { keyHeads, readOrdered, waitForEntries, type RawEntry } from "./key-head
 import { entryMember } from "./names.js";
 import { isReply } from "./reply-error.js";
 import { RELEASED_AT_LEAST_MS, RELEASED_IDLE_MS } from "./released.js";
+import { renewLeases } from "./renew-leases.js";
 import type { ScriptedRedis } from "./scripts.js";
 import { SettleBatch } from "./settle-batch.js";
 
@@ -417,13 +419,8 @@ export class RedisSubscription implements Subscription, DeliveryHost {
       if (this.closing) this.stopTimers();
       return;
     }
-    const byStream = new Map<string, RedisDelivery[]>();
-    for (const d of all) byStream.set(d.stream, [...(byStream.get(d.stream) ?? []), d]);
     try {
-      for (const [stream, ds] of byStream) {
-        const lost = new Set(await this.links.redis.missiveRenew(stream, this.s.group, this.s.consumer, ...ds.map((d) => d.id)));
-        for (const d of ds) if (lost.has(d.id)) d.lost = true;
-      }
+      await renewLeases(this.links.redis, this.s.group, this.s.consumer, all);
       for (let i = this.buffer.length - 1; i >= 0; i--) if (this.buffer[i]!.lost) this.buffer.splice(i, 1);
     } catch (err) {
       // The next tick tries again; a lease runs out only after three missed renewals.
@@ -498,5 +495,3 @@ export class RedisSubscription implements Subscription, DeliveryHost {
     this.trimTimer = undefined;
   }
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

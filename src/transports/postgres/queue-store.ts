@@ -62,7 +62,7 @@ export class QueueStore {
   private publishing = false;
   /** The prepared publish statement's name: one per prefix and NOTIFY choice, as transports on one pool may differ. */
   private readonly publishStatement: string;
-  private readonly sql: Record<"insert" | "insertIn" | "insertOne" | "insertOneIn" | "claimAll" | "claimHeads" | "nextAll" | "nextHeads" | "renew" | "ack" | "ackWaking" | "retry" | "releaseUnhandled" | "release" | "deadLetter" | "notify", string>;
+  private readonly sql: Record<"insert" | "insertIn" | "insertOne" | "insertOneIn" | "claimAll" | "claimHeads" | "nextAll" | "nextHeads" | "renew" | "ack" | "ackKeyed" | "ackWaking" | "retry" | "releaseUnhandled" | "release" | "deadLetter" | "notify", string>;
 
   constructor(
     private readonly pool: Pool,
@@ -144,7 +144,9 @@ export class QueueStore {
       nextAll: next(false),
       nextHeads: next(true),
       renew: `UPDATE ${q} SET visible_at = ${NOW_MS} + $3 WHERE ${leases} RETURNING ${q}.seq`,
-      ack: `${lockLeasedKeys} DELETE FROM ${q} WHERE ${afterLocks} AND ${leases} RETURNING ${q}.seq`,
+      // Unkeyed rows fire no key trigger: no locks to take first.
+      ack: `DELETE FROM ${q} WHERE ${leases} RETURNING ${q}.seq`,
+      ackKeyed: `${lockLeasedKeys} DELETE FROM ${q} WHERE ${afterLocks} AND ${leases} RETURNING ${q}.seq`,
       // The ack of a batch holding keyed rows: deleting a key's head makes its next row claimable, so the groups
       // of the deleted keyed rows are woken, in the same statement (its own transaction: one round trip).
       ackWaking: `${lockLeasedKeys}, gone AS (DELETE FROM ${q} WHERE ${afterLocks} AND ${leases} RETURNING ${q}.seq, ${q}.group_name, ${q}.key)
@@ -351,15 +353,17 @@ export class QueueStore {
    */
   async ackMany(leases: readonly LeaseRef[]): Promise<boolean[]> {
     const params: unknown[] = [leases.map((l) => l.seq), leases.map((l) => l.token)];
-    const waking = this.notify && leases.some((l) => l.key !== undefined);
+    const keyed = leases.some((l) => l.key !== undefined);
+    const waking = this.notify && keyed;
     if (waking) params.push(this.t.channel);
-    const { rows } = await query<{ seq: string | null }>(this.pool, "acking messages", waking ? this.sql.ackWaking : this.sql.ack, params, `${this.publishStatement}_ack${waking ? "w" : ""}`);
+    const [sql, suffix] = waking ? [this.sql.ackWaking, "w"] : keyed ? [this.sql.ackKeyed, "k"] : [this.sql.ack, ""];
+    const { rows } = await query<{ seq: string | null }>(this.pool, "acking messages", sql, params, `${this.publishStatement}_ack${suffix}`);
     const deleted = new Set<string>();
     for (const r of rows) if (r.seq !== null) deleted.add(String(r.seq));
     // Deleting a key's head makes the next row of the key claimable: this process's waiters hear it now.
-    const keyed = new Set<string>();
-    for (const l of leases) if (l.key !== undefined && deleted.has(l.seq)) keyed.add(l.group);
-    if (keyed.size > 0) this.announce(keyed);
+    const unblocked = new Set<string>();
+    for (const l of leases) if (l.key !== undefined && deleted.has(l.seq)) unblocked.add(l.group);
+    if (unblocked.size > 0) this.announce(unblocked);
     return leases.map((l) => deleted.has(l.seq));
   }
 

@@ -104,4 +104,22 @@ describe("nats ordered gate", () => {
     expect(w.gate.admit(w.source, w.delivery("k", 5))).toBe(false);
     expect(w.gate.holding(0)).toBe(1);
   });
+
+  it("ordered gate - a nak's redelivery that arrives before the nak's reply is admitted, and waits until the nak is settled", async () => {
+    const w = await started({ value: 0 });
+    const first = w.delivery("k", 5);
+    expect(w.gate.admit(w.source, first)).toBe(true);
+    expect(w.gate.pick([first], new Set(), 10)).toEqual([first]);
+    // The release in place: the nak is out, its reply not read yet; the server has already redelivered.
+    expect(w.gate.releasesInPlace(first)).toBe(true);
+    first.status = "settling";
+    first.settleSent = true;
+    const again = w.delivery("k", 5);
+    expect(w.gate.admit(w.source, again)).toBe(true);
+    const held = new Set([first]);
+    expect(w.gate.pick([again], held, 10)).toEqual([]);
+    first.finish();
+    expect(w.gate.pick([again], new Set(), 10)).toEqual([again]);
+    expect(w.gate.released({ stream: STREAM, consumer: "g_P0", deliveries: 2, streamSeq: 5, storedAt: 0 })).toBe(1);
+  });
 });

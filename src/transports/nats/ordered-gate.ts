@@ -38,6 +38,11 @@ export class OrderedGate implements OrderGate {
    * a second delivery of a message held here (its ack wait ran out on the server while it waited) is not admitted.
    */
   private readonly admitted = new Map<number, Map<string, NatsDelivery>>();
+  /**
+   * Deliveries released in place (a nak sent): the server redelivers a nakked message at once, often before the nak's
+   * reply is read here, so a second delivery of one of these is that redelivery, not an ack wait run out.
+   */
+  private readonly nakked = new WeakSet<NatsDelivery>();
 
   constructor(
     private readonly owner: PartitionOwner,
@@ -82,7 +87,9 @@ export class OrderedGate implements OrderGate {
     const id = `${source.stream}.${d.streamSeq}`;
     const earlier = held.get(id);
     // The earlier delivery's settle settles the message (the server acks by stream sequence); this one is dropped.
-    if (earlier !== undefined && earlier.status !== "settled") return false;
+    // Unless the earlier one was nakked: this is the nak's redelivery, counted in released(), and it waits in pick()
+    // while the earlier one is still settling (its key is busy until then).
+    if (earlier !== undefined && earlier.status !== "settled" && !this.nakked.has(earlier)) return false;
     this.partitionOf.set(d, p);
     held.set(id, d);
     return true;
@@ -144,6 +151,7 @@ export class OrderedGate implements OrderGate {
 
   releasesInPlace(d: NatsDelivery): boolean {
     if (!this.partitionOf.has(d)) return false;
+    this.nakked.add(d);
     const info = parseAckSubject(d.ackSubject);
     if (info !== undefined) {
       const key = releaseKey(info);

@@ -14,7 +14,7 @@ export default tseslint.config(
   },
   {
     // Plain Node scripts.
-    files: ["scripts/**/*.mjs"],
+    files: ["scripts/**/*.mjs", "bench/**/*.mjs"],
     languageOptions: { globals: { URL: "readonly", console: "readonly", process: "readonly" } },
   },
   {

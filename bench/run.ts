@@ -20,7 +20,8 @@ import { parseArgs, type BenchTransport } from "./lib/args.js";
 import { writeResults, type Row } from "./lib/results.js";
 import { formatTable } from "./lib/table.js";
 import { DEFAULT_RESULTS, syncPerformanceDoc } from "./lib/performance-doc.js";
-import { collectRunInfo, finishRunInfo } from "./lib/run-info.js";
+import { partRunner } from "./lib/parts.js";
+import { collectRunInfo, finishRunInfo, type BenchFailure } from "./lib/run-info.js";
 import { dashboardRows } from "./dashboard-run.js";
 import { natsRows } from "./nats-run.js";
 import { outboxRabbitmqRows, outboxRows } from "./outbox-run.js";
@@ -53,55 +54,54 @@ log(
 
 const rows: Row[] = [];
 const summary: string[] = [];
+const failures: BenchFailure[] = [];
+
+const part = partRunner(rows, summary, failures, log);
+const only = (rows: readonly Row[]): { rows: readonly Row[] } => ({ rows });
+
 if (want("sqlite")) {
-  const sqlite = await sqliteRows(cfg, inTempDir, log, caseTimeoutMs);
-  rows.push(...sqlite.rows);
-  summary.push(...sqlite.summary);
+  await part("sqlite", () => sqliteRows(cfg, inTempDir, log, caseTimeoutMs));
   log("outbox vs insert-then-publish…");
-  rows.push(...(await outboxRows(cfg, inTempDir, log, caseTimeoutMs)));
+  await part("outbox (SQLite)", async () => only(await outboxRows(cfg, inTempDir, log, caseTimeoutMs)));
 }
 if (want("rabbitmq")) {
   log("outbox to RabbitMQ vs insert-then-publish…");
-  rows.push(...(await outboxRabbitmqRows(cfg, inTempDir, log, caseTimeoutMs)));
+  await part("outbox (RabbitMQ)", async () => only(await outboxRabbitmqRows(cfg, inTempDir, log, caseTimeoutMs)));
   log("rabbitmq: missive vs amqplib vs rascal…");
-  const rabbit = await rabbitmqRows(cfg, log, caseTimeoutMs);
-  rows.push(...rabbit.rows);
-  summary.push(...rabbit.summary);
+  await part("rabbitmq", () => rabbitmqRows(cfg, log, caseTimeoutMs));
 }
 const spoolBrokers = (["sqlite", "rabbitmq"] as const).filter(want);
 if (spoolBrokers.length > 0) {
   log("publish spool: with vs without (broker healthy), spooling, flush after an outage…");
-  rows.push(...(await spoolRows(cfg, inTempDir, log, caseTimeoutMs, spoolBrokers)));
+  await part("publish spool", async () => only(await spoolRows(cfg, inTempDir, log, caseTimeoutMs, spoolBrokers)));
 }
 if (want("nats")) {
   log("nats: missive vs the raw @nats-io client…");
-  const nats = await natsRows(cfg, log, caseTimeoutMs);
-  rows.push(...nats.rows);
-  summary.push(...nats.summary);
+  await part("nats", () => natsRows(cfg, log, caseTimeoutMs));
 }
 if (want("postgres")) {
   log("postgres: missive vs raw pg vs pg-boss vs BullMQ (PostgreSQL)…");
-  const postgres = await postgresRows(cfg, log, caseTimeoutMs);
-  rows.push(...postgres.rows);
-  summary.push(...postgres.summary);
+  await part("postgres", () => postgresRows(cfg, log, caseTimeoutMs));
 }
 if (want("redis")) {
   log("redis: missive vs raw ioredis vs BullMQ, on the shared server and on one with appendfsync always…");
-  const redis = await redisRows(cfg, log, caseTimeoutMs);
-  rows.push(...redis.rows);
-  summary.push(...redis.summary);
+  await part("redis", () => redisRows(cfg, log, caseTimeoutMs));
 }
 if (want("dashboard")) {
   log("dashboard: a large SQLite dead-letter store…");
-  rows.push(...(await dashboardRows(cfg, inTempDir, log, caseTimeoutMs)));
+  await part("dashboard", async () => only(await dashboardRows(cfg, inTempDir, log, caseTimeoutMs)));
 }
 
 log("\n" + formatTable(rows));
 log(summary.map((line) => `\n${line}`).join(""));
-writeResults(cfg.out, rows, finishRunInfo(startInfo));
+writeResults(cfg.out, rows, finishRunInfo(startInfo, failures));
 log(`written to ${cfg.out}`);
 // docs/performance.md follows the committed results only: a run written elsewhere (--out, the smoke test) leaves it alone.
 if (resolve(cfg.out) === DEFAULT_RESULTS) {
   syncPerformanceDoc();
   log("docs/performance.md written from it");
+}
+if (failures.length > 0) {
+  log(`\n${failures.length} part(s) of the run failed, their rows are missing: ${failures.map((f) => f.part).join(", ")}`);
+  process.exitCode = 1;
 }

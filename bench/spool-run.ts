@@ -185,7 +185,7 @@ if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.
   const rows = await spoolRows(cfg, inTempDir, log, cfg.quick ? 60_000 : 300_000);
   log("\n" + formatTable(rows));
   if (process.argv.includes("--out")) {
-    writeResults(cfg.out, rows, finishRunInfo(startInfo));
+    writeResults(cfg.out, rows, finishRunInfo(startInfo, []));
     log(`written to ${cfg.out}`);
   }
 }

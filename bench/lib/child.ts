@@ -5,13 +5,16 @@
  */
 import { fork } from "node:child_process";
 import { join } from "node:path";
+import { HOOK, missiveCode } from "./compiled-missive.js";
 
 const CHILD = join(import.meta.dirname, "..", "child.ts");
 const TSX = import.meta.resolve("tsx");
+/** Decided once per run (compiled-missive.ts): the children load missive from dist/ when it is fresh. */
+const EXEC_ARGV = ["--import", TSX, ...(missiveCode().code === "dist" ? ["--import", HOOK] : []), "--expose-gc"];
 
 export function runChild<T>(name: string, params: object, timeoutMs: number): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const child = fork(CHILD, [name, JSON.stringify(params)], { execArgv: ["--import", TSX, "--expose-gc"], stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    const child = fork(CHILD, [name, JSON.stringify(params)], { execArgv: EXEC_ARGV, stdio: ["ignore", "inherit", "inherit", "ipc"] });
     let answered = false;
     const timer = setTimeout(() => {
       child.kill("SIGKILL");

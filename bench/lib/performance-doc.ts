@@ -42,6 +42,7 @@ function runSection(results: Results, resultsName: string): string[] {
     `- commit: ${run.commit ?? "unknown (not a git checkout)"}${uncommittedNote(run)}`,
     `- machine: ${m.cpu}, ${m.cores} cores, ${m.memory_gb} GB, ${m.os}, Node ${m.node}`,
     `- command: \`npm run bench${run.args.length > 0 ? ` -- ${run.args.join(" ")}` : ""}\``,
+    ...(run.missive_code === undefined ? [] : [`- missive ran from: ${run.missive_code === "dist" ? "dist/ (compiled, as a user runs it)" : `src/ under tsx (${run.missive_code_reason ?? "dist/ was stale"})`}`]),
   ];
 }
 
@@ -99,6 +100,10 @@ export function renderPerformanceDoc(results: Results, resultsName: string): str
     ...runSection(results, resultsName),
     "",
   ];
+  const failures = results.run?.failures ?? [];
+  if (failures.length > 0) {
+    lines.push("## Parts of the run that failed", "", "Their rows are missing below; the error each ended with:", "", ...failures.map((f) => `- ${f.part}: ${f.error}`), "");
+  }
   if (missing.length > 0) {
     lines.push(
       "## Rows this file lacks",

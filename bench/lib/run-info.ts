@@ -9,6 +9,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { cpus, platform, release, totalmem } from "node:os";
+import { missiveCode, type MissiveCode } from "./compiled-missive.js";
 
 export interface RunInfo {
   /** ISO 8601, when the results were written. */
@@ -26,6 +27,19 @@ export interface RunInfo {
   readonly machine: { readonly cpu: string; readonly cores: number; readonly memory_gb: number; readonly os: string; readonly node: string };
   /** The arguments `npm run bench` was given. */
   readonly args: readonly string[];
+  /** Which missive the children ran: compiled (dist/), or the sources under tsx when dist/ was stale (absent from older results). */
+  readonly missive_code?: MissiveCode;
+  /** Why the children ran src/ (absent when they ran dist/). */
+  readonly missive_code_reason?: string;
+  /** The parts of the run that failed, with their error: their rows are missing (absent from older results). */
+  readonly failures?: readonly BenchFailure[];
+}
+
+export interface BenchFailure {
+  /** The part of the run (`postgres`, `outbox to RabbitMQ`, …). */
+  readonly part: string;
+  /** The error's first line. */
+  readonly error: string;
 }
 
 function git(args: readonly string[]): string | null {
@@ -55,6 +69,7 @@ export function collectRunInfo(args: readonly string[]): RunInfo {
   const tree = treeState();
   const cores = cpus();
   const now = new Date().toISOString();
+  const code = missiveCode();
   return {
     date: now,
     started: now,
@@ -69,12 +84,14 @@ export function collectRunInfo(args: readonly string[]): RunInfo {
       node: process.version,
     },
     args,
+    missive_code: code.code,
+    ...(code.reason === undefined ? {} : { missive_code_reason: code.reason }),
   };
 }
 
 /** At the end of a run: when it finished, and whether the tree moved while it ran. */
-export function finishRunInfo(start: RunInfo): RunInfo {
+export function finishRunInfo(start: RunInfo, failures: readonly BenchFailure[]): RunInfo {
   const end = treeState();
   const changed = end.commit !== start.commit || JSON.stringify(end.uncommitted ?? null) !== JSON.stringify(start.uncommitted ?? null);
-  return { ...start, date: new Date().toISOString(), changed_during_run: changed };
+  return { ...start, date: new Date().toISOString(), changed_during_run: changed, failures };
 }

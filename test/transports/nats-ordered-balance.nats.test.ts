@@ -148,22 +148,28 @@ describe("nats - ordered group balancing", () => {
     const alone = await until("the first member to own every partition", 10_000, async () => balanced(await owners(locks), 1));
     const [idA] = [...alone.keys()];
 
+    let since = Date.now();
     await member("b", rec);
     const two = await until("two members owning half each", 30_000, async () => balanced(await owners(locks), 2));
     expect([...two.values()]).toEqual([PARTITIONS / 2, PARTITIONS / 2]);
     expect(two.has(idA!)).toBe(true);
+    const took = [Date.now() - since];
     const bBefore = rec.by("b");
     await until("the second member to handle messages", 10_000, () => Promise.resolve(rec.by("b") > bBefore + 20 ? true : undefined));
 
+    since = Date.now();
     const c = await member("c", rec);
     const three = await until("three members sharing the partitions", 30_000, async () => balanced(await owners(locks), 3));
+    took.push(Date.now() - since);
     expect(Math.min(...three.values())).toBeGreaterThan(0);
     const cBefore = rec.by("c");
     await until("the third member to handle messages", 10_000, () => Promise.resolve(rec.by("c") > cBefore + 20 ? true : undefined));
 
+    since = Date.now();
     await c.close();
     buses.splice(buses.indexOf(c), 1);
     const after = await until("the two left to share the partitions again", 30_000, async () => balanced(await owners(locks), 2));
+    took.push(Date.now() - since);
     // The same two members as before the third joined, half each again.
     expect(new Set(after.keys())).toEqual(new Set(two.keys()));
     expect([...after.values()]).toEqual([PARTITIONS / 2, PARTITIONS / 2]);
@@ -174,7 +180,7 @@ describe("nats - ordered group balancing", () => {
     await stream;
     await until("every confirmed message to be handled", 60_000, () => Promise.resolve([...confirmed].every((id) => rec.handled.has(id)) ? true : undefined));
     const lost = [...confirmed].filter((id) => !rec.handled.has(id)).length;
-    console.log(`[balance] nats: published=${confirmed.size} by a=${rec.by("a")} b=${rec.by("b")} c=${rec.by("c")} shares two=${JSON.stringify([...two.values()])} three=${JSON.stringify([...three.values()])} after=${JSON.stringify([...after.values()])} order_violations=${rec.violations} overlaps=${rec.overlaps} lost=${lost}`);
+    console.log(`[balance] nats: published=${confirmed.size} by a=${rec.by("a")} b=${rec.by("b")} c=${rec.by("c")} shares two=${JSON.stringify([...two.values()])} three=${JSON.stringify([...three.values()])} after=${JSON.stringify([...after.values()])} balanced_after_ms=${JSON.stringify(took)} order_violations=${rec.violations} overlaps=${rec.overlaps} lost=${lost}`);
     expect(lost).toBe(0);
     expect(rec.samples).toEqual([]);
     expect(rec.violations).toBe(0);

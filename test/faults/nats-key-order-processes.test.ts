@@ -5,8 +5,8 @@
  * retried with short delays. Keyed messages go to partition subjects; one
  * process at a time owns a partition (a compare-and-set lock entry that
  * expires), hands out one message per key, and holds a retry in-process.
- * The first process takes every partition; the second stands by. The first
- * is SIGKILLed half-way, mid-handler: the second takes its partitions over
+ * The two share the partitions (each owns half). The first is SIGKILLed
+ * half-way, mid-handler: the second takes its partitions over
  * once their entries expire, waits out the ack wait of what the dead one
  * held (those come back first), and goes on. Checked from the effects both
  * processes commit into one SQLite file (rowid order is commit order):

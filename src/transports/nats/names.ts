@@ -21,7 +21,8 @@
  * encodeToken makes, so no group name collides) and its consumer named after
  * the group filters the bare subject (unkeyed messages, plain clients).
  * Partition owners are entries of `<PREFIX>_LOCKS` at
- * `<prefix>.lock.<group>.<i>`.
+ * `<prefix>.lock.<group>.<i>`, the group's members at
+ * `<prefix>.lock.<group>.m.<member>`.
  */
 const KEEP = /^[A-Za-z0-9-]$/;
 
@@ -73,6 +74,8 @@ export interface NatsNames {
   partitionConsumer(group: string, index: number): string;
   lockStream(): string;
   lockSubject(group: string, index: number): string;
+  /** A member's entry in the lock stream (partition-owner.ts counts them); `*` for every member of the group. */
+  memberSubject(group: string, member: string): string;
   /** What the lock stream captures: every lock of this prefix. */
   lockSubjects(): string;
   /** The stream of service reports (service-reports.ts) and its one subject. */
@@ -105,6 +108,7 @@ export function natsNames(prefix: string): NatsNames {
     partitionConsumer: (group, index) => `${encodeToken(group)}_P${index}`,
     lockStream: () => `${streamPrefix}_LOCKS`,
     lockSubject: (group, index) => `${subjectPrefix}.lock.${encodeToken(group)}.${index}`,
+    memberSubject: (group, member) => `${subjectPrefix}.lock.${encodeToken(group)}.m.${member === "*" ? "*" : encodeToken(member)}`,
     lockSubjects: () => `${subjectPrefix}.lock.>`,
     statusStream: () => `${streamPrefix}_STATUS`,
     statusSubject: () => `${subjectPrefix}.status`,

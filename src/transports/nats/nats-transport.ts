@@ -165,6 +165,7 @@ class NatsTransportImpl implements NatsTransport {
     const owner: PartitionOwner = new PartitionOwner({
       locks, group: o.group, partitions: n, probe, log: this.context.log,
       holding: (index): number => gate.holding(index),
+      givenBack: (index) => gate.givenBack(index),
       changed: () => sub.poke(),
     });
     const gate: OrderedGate = new OrderedGate(owner, this.context.log, o.group);

@@ -12,13 +12,17 @@ const STREAM = "T_orders";
 function world(pending: { value: number }, given: boolean) {
   // `given`: the partition's entry says it was given back cleanly (no wait by the clock), else there is none (a takeover).
   const entry = given ? { seq: 1, owner: "" } : undefined;
-  const locks = { read: () => Promise.resolve(entry), write: () => Promise.resolve({ seq: 2 }) } as unknown as PartitionLocks;
+  const locks = {
+    read: () => Promise.resolve(entry), write: () => Promise.resolve({ seq: 2 }),
+    beat: () => Promise.resolve(), members: () => Promise.resolve([]), leave: () => Promise.resolve(),
+  } as unknown as PartitionLocks;
   const owner: PartitionOwner = new PartitionOwner({
     locks, group: "g", partitions: 1, log: noopLogger,
     probe: (): Promise<PartitionProbe> => Promise.resolve({ pending: pending.value, ackWaitMs: 2_000 }),
     // Called only once the gate below exists (claims start with owner.start()).
     holding: (index): number => gate.holding(index),
     changed: () => undefined,
+    givenBack: (index) => gate.givenBack(index),
   });
   const gate: OrderedGate = new OrderedGate(owner, noopLogger, "g");
   const host: DeliveryHost = {

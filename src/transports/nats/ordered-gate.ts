@@ -13,11 +13,16 @@
  * key's lowest stream sequence here goes first: a redelivery (the server's
  * redelivery queue, served to the next pull) may arrive after later
  * messages of its key that an earlier pull brought.
+ *
+ * A partition being given back (above this member's share,
+ * partition-owner.ts) is handed out as usual while a pull sent before may
+ * still deliver into it; after that what it still buffers is given back in
+ * place (nakked), and the owner frees it once nothing of it is unsettled.
  */
 import type { Logger } from "../../observability/logger.js";
 import { parseAckSubject, type AckInfo } from "./ack-subject.js";
 import type { NatsDelivery } from "./delivery.js";
-import type { PartitionOwner } from "./partition-owner.js";
+import type { GiveBack, PartitionOwner } from "./partition-owner.js";
 import type { OrderGate, PullSource } from "./subscription.js";
 
 function releaseKey(info: AckInfo): string {
@@ -43,6 +48,8 @@ export class OrderedGate implements OrderGate {
    * reply is read here, so a second delivery of one of these is that redelivery, not an ack wait run out.
    */
   private readonly nakked = new WeakSet<NatsDelivery>();
+  /** Partitions being given back whose naks failed: the give-back is not clean (partition-owner.ts lets the entry expire). */
+  private readonly giveBackFailed = new Set<number>();
 
   constructor(
     private readonly owner: PartitionOwner,
@@ -62,6 +69,15 @@ export class OrderedGate implements OrderGate {
       else if (!d.settleSent) surely++;
     }
     return surely;
+  }
+
+  /** Where the give-back of partition `index` stands: done once nothing admitted of it is unsettled. */
+  givenBack(index: number): GiveBack {
+    if (this.giveBackFailed.delete(index)) return "failed";
+    const held = this.admitted.get(index);
+    if (held === undefined) return "done";
+    for (const [id, d] of held) if (d.status === "settled") held.delete(id);
+    return held.size === 0 ? "done" : "waiting";
   }
 
   mayPull(source: PullSource): boolean {
@@ -106,6 +122,13 @@ export class OrderedGate implements OrderGate {
         // Dropped unsettled: it is redelivered after its ack wait, to the next owner.
         buffer.splice(i, 1);
         this.admitted.get(p)?.delete(`${this.streamOf.get(d) ?? ""}.${d.streamSeq}`);
+        continue;
+      }
+      if (p !== undefined && this.owner.givingBack(p)) {
+        // Into the server's redelivery queue, for the next owner, whose count waits for it (all of the partition's
+        // at once, so a key's later message never stays here while its earlier one went back).
+        buffer.splice(i, 1);
+        this.giveBack(d, p);
         continue;
       }
       if (d.key !== undefined) {
@@ -162,6 +185,13 @@ export class OrderedGate implements OrderGate {
 
   released(info: AckInfo): number {
     return this.naks.get(releaseKey(info)) ?? 0;
+  }
+
+  private giveBack(d: NatsDelivery, index: number): void {
+    d.release().catch((err: unknown) => {
+      this.giveBackFailed.add(index);
+      this.log.warn({ err, group: this.group, partition: index }, "nats: giving back a delivery of a partition above this member's share failed; the partition is left to expire");
+    });
   }
 
   /** A key's order is within one stream (a key's messages of two topics are two streams, sequences apart). */

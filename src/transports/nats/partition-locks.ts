@@ -13,12 +13,18 @@
  * still) and stops at `LOCK_TTL_MS - LOCK_MARGIN_MS` after it unless a
  * newer write was confirmed. So a stale owner stops before its entry can
  * expire and anyone else can claim it.
+ *
+ * Members: every member of an ordered group writes an entry of its own in
+ * the same stream every round (`beat`), which the same age limit removes
+ * `LOCK_TTL_MS` after a member stops; a member closing cleanly removes its
+ * own at once (`leave`). Counting them (`members`) is one stream info with
+ * a subject filter, which 2.9 answers with the subjects it holds.
  */
 import type { NatsConnection } from "@nats-io/nats-core";
 import { headers as natsHeaders } from "@nats-io/nats-core";
 import { RetentionPolicy, StorageType, type JetStreamManager } from "@nats-io/jetstream";
 import { isNotFound } from "./topology.js";
-import type { NatsNames } from "./names.js";
+import { decodeToken, type NatsNames } from "./names.js";
 
 /** How long an entry lives after its last write, ms. */
 export const LOCK_TTL_MS = 6_000;
@@ -79,6 +85,30 @@ export class PartitionLocks {
     }
     const body = Buffer.from(answer.message?.data ?? "", "base64").toString("utf8");
     return { seq: answer.message?.seq ?? 0, owner: (JSON.parse(body === "" ? "{}" : body) as { owner?: string }).owner ?? "" };
+  }
+
+  /** Say `member` is alive: its entry lives `LOCK_TTL_MS` after this write. */
+  async beat(group: string, member: string): Promise<void> {
+    const reply = await this.nc.request(this.names.memberSubject(group, member), "", { timeout: TIMEOUT_MS });
+    const ack = reply.json<{ error?: { description?: string } }>();
+    if (ack.error !== undefined) throw new Error(`nats: writing member entry of ${group} failed: ${ack.error.description ?? "unknown"}`);
+  }
+
+  /** The ids of the group's members whose entries have not expired. */
+  async members(group: string): Promise<string[]> {
+    const filter = this.names.memberSubject(group, "*");
+    const reply = await this.nc.request(`$JS.API.STREAM.INFO.${this.names.lockStream()}`, JSON.stringify({ subjects_filter: filter }), { timeout: TIMEOUT_MS });
+    const info = reply.json<{ state?: { subjects?: Record<string, number> }; error?: { description?: string } }>();
+    if (info.error !== undefined) throw new Error(`nats: counting the members of ${group} failed: ${info.error.description ?? "unknown"}`);
+    const prefix = filter.slice(0, -1);
+    return Object.keys(info.state?.subjects ?? {}).filter((s) => s.startsWith(prefix)).map((s) => decodeToken(s.slice(prefix.length)));
+  }
+
+  /** Remove `member`'s entry now (a clean close): the others count one fewer at their next round, not after the TTL. */
+  async leave(group: string, member: string): Promise<void> {
+    const reply = await this.nc.request(`$JS.API.STREAM.PURGE.${this.names.lockStream()}`, JSON.stringify({ filter: this.names.memberSubject(group, member) }), { timeout: TIMEOUT_MS });
+    const answer = reply.json<{ error?: { description?: string } }>();
+    if (answer.error !== undefined) throw new Error(`nats: removing member entry of ${group} failed: ${answer.error.description ?? "unknown"}`);
   }
 
   /** Write `owner` ("" frees it) if the subject's last sequence is still `expected` (0: no entry). */

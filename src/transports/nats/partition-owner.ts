@@ -1,10 +1,21 @@
 /**
  * Which partitions of an ordered group this subscription owns (ADR 012),
  * kept by the lock entries of partition-locks.ts: every second it writes
- * its entries again and claims partitions nobody holds. It claims every
- * free partition (no balancing yet): the first member takes them all, the
- * others stand by and take over a dead member's partitions once its
+ * its entries again, writes its member entry and counts the group's
+ * members, and owns its fair share (partition-share.ts): it claims
+ * partitions nobody holds up to ceil(partitions / members), and gives back
+ * what is above it. A dead member's partitions are claimed once its
  * entries expire.
+ *
+ * A give-back is clean, so the next owner needs no wait by the clock: the
+ * partition is no longer pulled; for as long as a pull sent before may
+ * still deliver (`LINGER_MS`) its buffered deliveries are handed out as
+ * usual; then the ones still buffered are given back in place (nakked: no
+ * pull of this member is open to take them back) and, once nothing of the
+ * partition is unsettled here, a free entry is written. The next owner's
+ * count (below) checks that every delivery came back to it. A give-back
+ * that failed (a nak not confirmed) is left to expire instead, and the next
+ * owner is fenced as after a crash.
  *
  * A partition taken from a member that did not give it back cleanly (a
  * crash, a lost link) may still have deliveries out on the server: the
@@ -31,7 +42,8 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Logger } from "../../observability/logger.js";
-import { LOCK_MARGIN_MS, LOCK_TTL_MS, type PartitionLocks } from "./partition-locks.js";
+import { LOCK_MARGIN_MS, LOCK_TTL_MS, type LockEntry, type PartitionLocks } from "./partition-locks.js";
+import { claimOrder, shareOf, surplusOf } from "./partition-share.js";
 
 /** How often entries are written again and free partitions claimed, ms. */
 const TICK_MS = 1_000;
@@ -39,6 +51,11 @@ const TICK_MS = 1_000;
 const FENCE_MARGIN_MS = 1_000;
 /** How often an unverified partition's pending deliveries are read again, ms. */
 const VERIFY_EVERY_MS = 200;
+/**
+ * How long after a partition stops being pulled a pull sent before may still deliver: subscription.ts's pulls last
+ * at most 5 s (its PULL_MAX_MS), plus a margin for what is on the wire when one ends.
+ */
+const LINGER_MS = 6_000;
 
 /** What the server has out of a partition: pending deliveries on its consumers, and their ack wait. */
 export interface PartitionProbe {
@@ -62,7 +79,12 @@ interface Owned {
   /** A read of the pending deliveries is under way, or when the last one ended. */
   checking: boolean;
   checkedAt: number;
+  /** Being given back (above this member's share) since this local time: no longer pulled. */
+  releasing?: number;
 }
+
+/** Where a give-back stands (ordered-gate.ts): nothing of the partition unsettled here, some still is, or a nak failed. */
+export type GiveBack = "done" | "waiting" | "failed";
 
 export interface PartitionOwnerDeps {
   readonly locks: PartitionLocks;
@@ -75,6 +97,8 @@ export interface PartitionOwnerDeps {
   readonly log: Logger;
   /** Ownership changed: pull again. */
   changed(): void;
+  /** Whether partition `index`, being given back, has nothing left unsettled here (ordered-gate.ts). */
+  givenBack(index: number): GiveBack;
 }
 
 export class PartitionOwner {
@@ -85,6 +109,8 @@ export class PartitionOwner {
   private claiming = true;
   /** Partitions held still since the connection dropped, until the reconnect's count. */
   private stillSinceDrop: Array<[number, Owned]> | undefined;
+  /** Members of the group at the last count (this one included); 1 until counted. */
+  private members = 1;
 
   constructor(private readonly deps: PartitionOwnerDeps) {}
 
@@ -95,20 +121,34 @@ export class PartitionOwner {
     return this.tick();
   }
 
-  /** This member may pull and hand out partition `index` now. */
+  /** This member may pull partition `index` now: owned, not fenced, not being given back. */
   active(index: number): boolean {
     const o = this.owned.get(index);
-    if (o === undefined) return false;
-    const now = Date.now();
-    return now < o.validUntil && now >= o.fencedUntil && o.probing === 0;
+    return o !== undefined && o.releasing === undefined && this.unfenced(o);
   }
 
-  /** This member may hand out partition `index`'s messages: active, and nothing of it is out elsewhere (verified). */
+  /** This member may hand out partition `index`'s messages: owned, not fenced, and nothing of it is out elsewhere (verified). */
   ready(index: number): boolean {
     const o = this.owned.get(index);
-    if (o === undefined || !this.active(index)) return false;
+    if (o === undefined || !this.unfenced(o)) return false;
     if (!o.verified) this.verify(index, o);
     return o.verified;
+  }
+
+  /** Partition `index` is being given back and no pull can deliver into it any more: what it buffered goes back (a nak). */
+  givingBack(index: number): boolean {
+    const o = this.owned.get(index);
+    return o?.releasing !== undefined && Date.now() >= o.releasing + LINGER_MS && o.probing === 0 && this.owns(index);
+  }
+
+  /** Partitions owned now, given back or not (tests, logs). */
+  get ownedCount(): number {
+    return this.owned.size;
+  }
+
+  private unfenced(o: Owned): boolean {
+    const now = Date.now();
+    return now < o.validUntil && now >= o.fencedUntil && o.probing === 0;
   }
 
   /** Deliveries of an unverified partition the server has out and this member does not hold yet: pulled beyond prefetch. */
@@ -146,6 +186,8 @@ export class PartitionOwner {
     this.stillSinceDrop = undefined;
     const owned = sinceDrop ?? [...this.owned.entries()];
     if (sinceDrop === undefined) for (const [, o] of owned) o.probing++;
+    // A pull the client kept while the link was down reaches the server only now: a give-back waits for it from here.
+    for (const o of this.owned.values()) if (o.releasing !== undefined) o.releasing = Math.max(o.releasing, Date.now());
     await Promise.all(owned.map(async ([index, o]) => {
       try {
         const p = await this.deps.probe(index);
@@ -178,14 +220,20 @@ export class PartitionOwner {
     await this.ticking;
     const owned = [...this.owned.entries()];
     this.owned.clear();
-    if (!clean) return;
-    await Promise.all(owned.map(async ([index, o]) => {
-      try {
-        await this.deps.locks.write(this.deps.group, index, "", o.seq);
-      } catch (err) {
-        this.deps.log.warn({ err, group: this.deps.group, partition: index }, "nats: giving a partition back failed; it expires, and the next owner waits out the ack wait");
-      }
-    }));
+    if (clean) await Promise.all(owned.map(([index, o]) => this.free(index, o)));
+    // Whether clean or not, this member is gone: the others take its share at their next round.
+    await this.deps.locks.leave(this.deps.group, this.member).catch((err: unknown) => {
+      this.deps.log.debug({ err, group: this.deps.group }, "nats: removing this member's entry failed; it expires");
+    });
+  }
+
+  /** Write a free entry for a partition given back cleanly: the next owner starts at once. */
+  private async free(index: number, o: Owned): Promise<void> {
+    try {
+      await this.deps.locks.write(this.deps.group, index, "", o.seq);
+    } catch (err) {
+      this.deps.log.warn({ err, group: this.deps.group, partition: index }, "nats: giving a partition back failed; it expires, and the next owner waits out the ack wait");
+    }
   }
 
   /** Read the partition's pending deliveries again (at most every VERIFY_EVERY_MS); verified once this member holds them all. */
@@ -223,12 +271,74 @@ export class PartitionOwner {
 
   private async round(): Promise<void> {
     const before = this.owned.size;
-    await Promise.all([...this.owned.keys()].map((index) => this.renew(index)));
-    if (this.claiming) {
-      const free = Array.from({ length: this.deps.partitions }, (_, i) => i).filter((i) => !this.owned.has(i));
-      await Promise.all(free.map((index) => this.claim(index)));
+    await Promise.all([...[...this.owned.keys()].map((index) => this.renew(index)), this.count()]);
+    const share = shareOf(this.deps.partitions, this.members);
+    let changed = this.giveBackSurplus(share);
+    changed = (await this.finishGiveBacks()) || changed;
+    if (this.claiming && this.owned.size < share) await this.claimFree(share - this.owned.size);
+    if (changed || this.owned.size !== before) this.deps.changed();
+  }
+
+  /** Write this member's entry and count the group's members; on a failure the last count stands. */
+  private async count(): Promise<void> {
+    try {
+      await this.deps.locks.beat(this.deps.group, this.member);
+      const members = new Set(await this.deps.locks.members(this.deps.group));
+      members.add(this.member);
+      if (members.size !== this.members) this.deps.log.info({ group: this.deps.group, members: members.size, share: shareOf(this.deps.partitions, members.size) }, "nats: ordered group members counted");
+      this.members = members.size;
+    } catch (err) {
+      this.deps.log.debug({ err, group: this.deps.group }, "nats: counting an ordered group's members failed; the last count stands");
     }
-    if (this.owned.size !== before) this.deps.changed();
+  }
+
+  /** Start giving back what is above `share`; true when something started. */
+  private giveBackSurplus(share: number): boolean {
+    const active = [...this.owned].filter(([, o]) => o.releasing === undefined).map(([index]) => index);
+    const surplus = surplusOf(active, share, (index) => this.deps.holding(index));
+    const now = Date.now();
+    for (const index of surplus) this.owned.get(index)!.releasing = now;
+    if (surplus.length > 0) this.deps.log.info({ group: this.deps.group, partitions: surplus, share }, "nats: giving partitions back, above this member's share");
+    return surplus.length > 0;
+  }
+
+  /** Free the partitions whose give-back is complete; true when one changed hands. */
+  private async finishGiveBacks(): Promise<boolean> {
+    let changed = false;
+    await Promise.all([...this.owned].map(async ([index, o]) => {
+      if (!this.givingBack(index)) return;
+      changed = true;
+      const state = this.deps.givenBack(index);
+      if (state === "waiting") return;
+      if (state === "failed") {
+        this.lose(index, "giving it back failed; its entry expires, and the next owner waits out the ack wait");
+        return;
+      }
+      try {
+        const r = await this.deps.locks.write(this.deps.group, index, "", o.seq);
+        this.owned.delete(index);
+        if (r === "lost") this.deps.log.warn({ group: this.deps.group, partition: index }, "nats: a partition given back was held by another member already");
+      } catch (err) {
+        // Still owned (its entry renewed): the next round writes the free entry again.
+        this.deps.log.debug({ err, group: this.deps.group, partition: index }, "nats: writing a free entry failed; trying again");
+      }
+    }));
+    return changed;
+  }
+
+  /** Claim up to `want` free partitions: no entry (never claimed, or a dead owner's expired), a free one, or our own. */
+  private async claimFree(want: number): Promise<void> {
+    const candidates = claimOrder(this.deps.partitions, this.owned, Math.floor(Math.random() * this.deps.partitions));
+    const entries = await Promise.all(candidates.map(async (index) => {
+      try {
+        return { index, entry: await this.deps.locks.read(this.deps.group, index), read: true };
+      } catch (err) {
+        this.deps.log.debug({ err, group: this.deps.group, partition: index }, "nats: reading a partition lock failed; the next round tries again");
+        return { index, entry: undefined, read: false };
+      }
+    }));
+    const free = entries.filter((e) => e.read && (e.entry === undefined || e.entry.owner === "" || e.entry.owner === this.member));
+    await Promise.all(free.slice(0, want).map((e) => this.claim(e.index, e.entry)));
   }
 
   private async renew(index: number): Promise<void> {
@@ -257,10 +367,8 @@ export class PartitionOwner {
     this.deps.log.warn({ group: this.deps.group, partition: index }, `nats: partition given up: ${why}`);
   }
 
-  private async claim(index: number): Promise<void> {
+  private async claim(index: number, entry: LockEntry | undefined): Promise<void> {
     try {
-      const entry = await this.deps.locks.read(this.deps.group, index);
-      if (entry !== undefined && entry.owner !== "" && entry.owner !== this.member) return;
       const sent = Date.now();
       const r = await this.deps.locks.write(this.deps.group, index, this.member, entry?.seq ?? 0);
       if (r === "lost" || !this.claiming) return;

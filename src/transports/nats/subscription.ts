@@ -151,20 +151,25 @@ export class NatsSubscription implements Subscription, DeliveryHost {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    clearInterval(this.renewTimer);
     this.wake?.();
-    // What was pulled but never handed out goes back at once.
-    await Promise.all(this.buffer.splice(0).map((d) => this.giveBack(d)));
     // Pulls still open on the server may yet deliver here: keep the inbox until they end, giving back what comes.
     const linger = Math.max(0, this.lastPullEnds - Date.now());
     if (this.gate !== undefined) {
-      // Ordered: the partitions go to the next owner only once nothing more can arrive here (what arrives is naked in
-      // order, ahead of what the next owner reads); free entries only when nothing is held either.
+      // Ordered: what was pulled and what still arrives is kept (leases renewed) and given back only once no pull can
+      // deliver here, all in place (naks): a nak sooner would come straight back into a pull still open, one attempt
+      // more each time. The partitions go to the next owner only then; free entries only when nothing is held either.
       if (linger > 0) await new Promise((resolve) => setTimeout(resolve, linger + 200));
+      clearInterval(this.renewTimer);
       this.sub.unsubscribe();
+      await Promise.all(this.buffer.splice(0).map((d) => this.giveBack(d)));
       await this.gate.close(this.held.size === 0 && this.releaseFailed === 0);
-    } else if (linger === 0) this.sub.unsubscribe();
-    else setTimeout(() => this.sub.unsubscribe(), linger + 200).unref();
+    } else {
+      clearInterval(this.renewTimer);
+      // What was pulled but never handed out goes back at once.
+      await Promise.all(this.buffer.splice(0).map((d) => this.giveBack(d)));
+      if (linger === 0) this.sub.unsubscribe();
+      else setTimeout(() => this.sub.unsubscribe(), linger + 200).unref();
+    }
     await this.onClose(this);
   }
 
@@ -278,8 +283,9 @@ export class NatsSubscription implements Subscription, DeliveryHost {
     const released = this.gate?.released(info) ?? 0;
     const delivery = new NatsDelivery(source?.topic ?? topic ?? "", this.group, { headers, body: msg.data }, headers["ce-key"], msg.reply ?? "", { ...info, attemptsBefore: attemptsBefore - released }, this);
     // Ordered: an arrival from a partition not owned or fenced is dropped unsettled; it comes back after its ack wait.
-    if (this.gate !== undefined && source !== undefined && !this.closed && !this.gate.admit(source, delivery)) return;
-    if (this.closed) {
+    // Closing, it is admitted and kept all the same: close() gives it back in place, not as a copy any member reads.
+    if (this.gate !== undefined && source !== undefined && !this.gate.admit(source, delivery)) return;
+    if (this.closed && this.gate === undefined) {
       void this.giveBack(delivery);
       return;
     }

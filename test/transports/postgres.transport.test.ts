@@ -11,7 +11,7 @@ import { missive, type OutgoingMessage } from "../../src/index.js";
 import { OrderPlaced } from "../conformance/contracts.js";
 import { waitFor } from "../support/wait.js";
 import { parsePostgresUrl, postgresTransport, renderTransportSql, type PostgresTransport } from "../../src/transports/postgres/index.js";
-import { renderTransportMigrations } from "../../src/transports/postgres/schema.js";
+import { KEY_LOCK_BUCKETS, renderTransportMigrations } from "../../src/transports/postgres/schema.js";
 import { dropPrefix, PG_URL, pgPrefix, pgQuery } from "../support/postgres.js";
 import { receiveAtLeast } from "../support/receive.js";
 
@@ -56,9 +56,9 @@ describe("postgres transport", () => {
     }
   });
 
-  it("postgres transport - sql/postgres/004_transport.sql and 005_key_trigger.sql are what the transport runs; renamed and run in order they make working tables", async () => {
+  it("postgres transport - sql/postgres/004_transport.sql, 005_key_trigger.sql and 006_key_lock_buckets.sql are what the transport runs; renamed and run in order they make working tables", async () => {
     const migrations = renderTransportMigrations("missive_");
-    expect(migrations.map((m) => m.file)).toEqual(["004_transport.sql", "005_key_trigger.sql"]);
+    expect(migrations.map((m) => m.file)).toEqual(["004_transport.sql", "005_key_trigger.sql", "006_key_lock_buckets.sql"]);
     const shipped = migrations.map((m) => readFileSync(join(process.cwd(), "sql", "postgres", m.file), "utf8"));
     expect(shipped).toEqual(migrations.map((m) => m.sql));
     // `missive migrate --only transport --print` shows the files in order.
@@ -73,6 +73,11 @@ describe("postgres transport", () => {
       const fn = await client.query<{ def: string }>(`SELECT pg_get_functiondef('${prefix}queue_block_key'::regproc) AS def`);
       expect(fn.rows[0]?.def).toContain(`nextval('${prefix}queue_seq_seq'::regclass)`);
       expect(fn.rows[0]?.def).not.toContain("pg_get_serial_sequence");
+      // 006 replaced both key trigger functions: they lock the key's hash bucket (a bounded number of locks per transaction).
+      for (const name of ["queue_block_key", "queue_unblock_key"]) {
+        const def = await client.query<{ def: string }>(`SELECT pg_get_functiondef('${prefix}${name}'::regproc) AS def`);
+        expect(def.rows[0]?.def).toContain(`& ${KEY_LOCK_BUCKETS - 1})`);
+      }
     } finally {
       await client.end();
     }

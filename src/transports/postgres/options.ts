@@ -25,7 +25,7 @@ export interface PostgresTransportOptions {
   readonly pollMinMs?: number;
   /** The poll interval doubles while nothing comes, up to this, ms; with NOTIFY healthy, the fallback poll. Default 500. */
   readonly pollMaxMs?: number;
-  /** Create the tables (idempotent) on connect. Default `true`; `false` expects `missive migrate --only transport` (or sql/postgres/004_transport.sql and 005_key_trigger.sql) to have run. */
+  /** Create the tables (idempotent) on connect. Default `true`; `false` expects `missive migrate --only transport` (or sql/postgres/004_transport.sql, 005_key_trigger.sql and 006_key_lock_buckets.sql) to have run. */
   readonly migrate?: boolean;
   /** Largest message accepted by `publish` (headers JSON + body), bytes. Default 64 MiB. */
   readonly maxMessageBytes?: number;

@@ -95,14 +95,14 @@ export class QueueStore {
     // Rows go in message order (then group), so the key triggers hand out seqs in publish order. `tail` ends the
     // statement: what it returns besides which messages were routed and the groups written to.
     // Headers and bodies travel as one binary parameter ($5: each message's headers JSON then its body, $6 and $9 their
-    // byte lengths), cut apart by the server: as text[] and bytea[] node-postgres escaped every header's quotes and
-    // hex-encoded every body, and the server parsed both back.
+    // byte lengths, $10 where each message starts), cut apart by the server: as text[] and bytea[] node-postgres
+    // escaped every header's quotes and hex-encoded every body, and the server parsed both back. The offsets come
+    // from the client, which walks the messages anyway: the server's running sum over the rows (a window) cost 5–7% of
+    // the statement's execution time for 64 unkeyed rows, 2–3% for keyed ones (EXPLAIN ANALYZE medians, interleaved).
     const insert = (tail: string): string =>
-      `WITH u AS (
-         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $6::int[], $9::int[], $7::bigint[], $8::smallint[])
-           WITH ORDINALITY AS u(tp, grp, id, k, hl, bl, d, p, ord)),
-       m AS (
-         SELECT u.*, (sum(hl + bl) OVER (ORDER BY ord) - hl - bl)::int AS o FROM u),
+      `WITH m AS (
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $6::int[], $9::int[], $7::bigint[], $8::smallint[], $10::int[])
+           WITH ORDINALITY AS u(tp, grp, id, k, hl, bl, d, p, o, ord)),
        routed AS (
          SELECT m.*, x.group_name AS g FROM m JOIN ${t.bindings} x ON m.grp IS NULL AND x.topic = m.tp
          UNION ALL
@@ -132,7 +132,7 @@ export class QueueStore {
     const afterLocks = "(SELECT count(*) FROM locked) >= 0";
     this.sql = {
       // On the pool: the NOTIFY commits with the rows (its own transaction).
-      insert: insert(notify ? ",\n              (SELECT count(pg_notify($10, g)) FROM touched) AS notified" : ""),
+      insert: insert(notify ? ",\n              (SELECT count(pg_notify($11, g)) FROM touched) AS notified" : ""),
       // In the caller's transaction: its id, for the wake-up after its commit (no NOTIFY lock held through its flush).
       insertIn: insert(notify ? ",\n              pg_current_xact_id()::text AS xid" : ""),
       // One message (a transactional publish, a publisher alone): plain parameters, no arrays to encode and parse
@@ -224,14 +224,18 @@ export class QueueStore {
     const ok = prepared.filter((m): m is PreparedMessage => !(m instanceof Error));
     const parts: Buffer[] = [];
     const headerBytes: number[] = [];
+    const offsets: number[] = [];
+    let at = 0;
     for (const m of ok) {
       const h = Buffer.from(m.headers, "utf8");
       parts.push(h, m.body);
       headerBytes.push(h.byteLength);
+      offsets.push(at);
+      at += h.byteLength + m.body.byteLength;
     }
     const params: unknown[] = [
-      ok.map((m) => m.topic), ok.map((m) => m.group ?? null), ok.map((m) => m.id), ok.map((m) => m.key), Buffer.concat(parts),
-      headerBytes, ok.map((m) => m.delayMs), ok.map((m) => m.priority), ok.map((m) => m.body.byteLength),
+      ok.map((m) => m.topic), ok.map((m) => m.group ?? null), ok.map((m) => m.id), ok.map((m) => m.key), Buffer.concat(parts, at),
+      headerBytes, ok.map((m) => m.delayMs), ok.map((m) => m.priority), ok.map((m) => m.body.byteLength), offsets,
     ];
     type Row = { routed: string[]; groups: string[]; xid?: string };
     let rows: Row[];

@@ -1,7 +1,8 @@
 /**
  * The PostgreSQL transport's tables (documented for plain clients in
- * docs/transports/postgres.md; shipped as sql/postgres/004_transport.sql and
- * 005_key_trigger.sql, which replaces 004's key trigger function).
+ * docs/transports/postgres.md; shipped as sql/postgres/004_transport.sql,
+ * 005_key_trigger.sql, which replaces 004's key trigger function, and
+ * 006_key_lock_buckets.sql, which replaces both key trigger functions).
  *
  * One queue row per (group, message), as on SQLite: publish fans a message
  * out into every bound group's rows, consumers claim rows with
@@ -9,7 +10,8 @@
  * `lease_token`). `blocked` keeps key order for ordered consumers: it is
  * false exactly for the head (lowest seq) of each (group, key). Unlike
  * SQLite, writers run concurrently, so the triggers serialise each
- * (group, key) with a transaction-scoped advisory lock and take the row's
+ * (group, key) with a transaction-scoped advisory lock (its hash bucket's,
+ * so a transaction's locks are bounded) and take the row's
  * seq only once they hold it: seq order within a key is then commit order,
  * and an insert never misses a head another transaction is deleting.
  */
@@ -51,17 +53,37 @@ export function pgTableNames(prefix: string): PgTableNames {
 /** The server's clock in unix ms: every lease and delay is measured on it, so hosts with skewed clocks agree. */
 export const NOW_MS = "(extract(epoch from clock_timestamp()) * 1000)::bigint";
 
-// One lock per (group, key): hashtextextended of both, with a separator no name can hold.
-const keyLock = (row: "NEW" | "OLD"): string => `PERFORM pg_advisory_xact_lock(${keyLockId(`${row}.group_name`, `${row}.key`)});`;
+/**
+ * How many advisory locks serialise the writers of keys: a (group, key) takes the lock of its hash bucket, so a
+ * transaction holds at most this many whatever its batch. 004 and 005 took one lock per (group, key), held to the
+ * commit: a batch of ~20,000 distinct keys ran the server's lock table out ("out of shared memory", whose size is
+ * max_locks_per_transaction × connections: 6,400 by default for the whole server). Since the buckets' locks are
+ * exclusive, a database never holds more than this many of them at once, across every transaction and prefix.
+ * The price: keys of one bucket wait for each other's writers, which keeps their order but shares the waits.
+ */
+export const KEY_LOCK_BUCKETS = 1024;
 
-/** The id of a (group, key)'s advisory lock, as SQL over two expressions: the key triggers' lock, which statements touching many keys take first in id order (queue-store.ts). */
+/** The buckets' lock ids start here ("missiv" in ASCII, then 16 bits for the bucket): apart from other users' advisory locks. */
+const KEY_LOCK_BASE = (0x6d6973736976n << 16n).toString();
+
+/**
+ * The id of a (group, key)'s advisory lock, as SQL over two expressions: the lock of its bucket, which the key
+ * triggers take and statements touching many keys take first in id order (queue-store.ts).
+ */
 export function keyLockId(group: string, key: string): string {
+  return `(${KEY_LOCK_BASE} + (hashtextextended(${group} || chr(1) || ${key}, 7340146215) & ${KEY_LOCK_BUCKETS - 1}))`;
+}
+
+/** 004's and 005's lock id: one per (group, key), with a separator no name can hold. Their shipped SQL keeps it. */
+function perKeyLockId(group: string, key: string): string {
   return `hashtextextended(${group} || chr(1) || ${key}, 7340146215)`;
 }
 
-/** The schema as separate statements (each idempotent), in order: 004's, then 005's. */
+type LockId = (group: string, key: string) => string;
+
+/** The schema as separate statements (each idempotent), in order: 004's, then 005's, then 006's. */
 export function pgTransportSchema(prefix: string): string[] {
-  return [...pgTransportSchema004(prefix), ...pgKeyTrigger005(prefix)];
+  return [...pgTransportSchema004(prefix), ...pgKeyTrigger005(prefix), ...pgKeyLockBuckets006(prefix)];
 }
 
 /** sql/postgres/004_transport.sql's statements: shipped, so never changed (a change is a new migration). */
@@ -111,18 +133,11 @@ function pgTransportSchema004(prefix: string): string[] {
     // A keyed row takes its key's lock, then its seq, then waits its turn behind any earlier row of its key.
     // Written as a trigger so rows inserted by plain clients are ordered too (a stray `blocked` is put right);
     // the WHEN clause spares unkeyed rows the call.
-    blockKeyFunction(prefix, `pg_get_serial_sequence('${t.queue}', 'seq')`),
+    blockKeyFunction(prefix, `pg_get_serial_sequence('${t.queue}', 'seq')`, perKeyLockId),
     `DROP TRIGGER IF EXISTS ${prefix}queue_block_key ON ${t.queue}`,
     `CREATE TRIGGER ${prefix}queue_block_key BEFORE INSERT ON ${t.queue} FOR EACH ROW WHEN (NEW.key IS NOT NULL OR NEW.blocked) EXECUTE FUNCTION ${prefix}queue_block_key()`,
     // When a key's head leaves the queue (acked, dead-lettered), the next row of the key becomes the head.
-    `CREATE OR REPLACE FUNCTION ${prefix}queue_unblock_key() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  ${keyLock("OLD")}
-  UPDATE ${t.queue} SET blocked = false
-   WHERE seq = (SELECT min(seq) FROM ${t.queue} WHERE group_name = OLD.group_name AND key = OLD.key)
-     AND blocked;
-  RETURN NULL;
-END $$`,
+    unblockKeyFunction(prefix, perKeyLockId),
     `DROP TRIGGER IF EXISTS ${prefix}queue_unblock_key ON ${t.queue}`,
     `CREATE TRIGGER ${prefix}queue_unblock_key AFTER DELETE ON ${t.queue} FOR EACH ROW WHEN (OLD.key IS NOT NULL AND NOT OLD.blocked) EXECUTE FUNCTION ${prefix}queue_unblock_key()`,
     `CREATE TABLE IF NOT EXISTS ${t.deadLetters} (
@@ -174,11 +189,21 @@ END $$`,
  * 330 ms → 300 ms here). Lock, then seq, then the lookup, as before.
  */
 function pgKeyTrigger005(prefix: string): string[] {
-  return [blockKeyFunction(prefix, `'${pgTableNames(prefix).queue}_seq_seq'::regclass`)];
+  return [blockKeyFunction(prefix, seqSequence(prefix), perKeyLockId)];
 }
 
-/** The key trigger's function (004's and 005's differ only in how they name the seq sequence): lock, then seq, then the lookup. */
-function blockKeyFunction(prefix: string, sequence: string): string {
+/**
+ * 006: both key triggers lock the key's bucket (KEY_LOCK_BUCKETS), not the key: a transaction's locks are bounded
+ * whatever its batch. Statements that lock many keys first (queue-store.ts) take the same buckets in id order.
+ */
+function pgKeyLockBuckets006(prefix: string): string[] {
+  return [blockKeyFunction(prefix, seqSequence(prefix), keyLockId), unblockKeyFunction(prefix, keyLockId)];
+}
+
+const seqSequence = (prefix: string): string => `'${pgTableNames(prefix).queue}_seq_seq'::regclass`;
+
+/** The key trigger's function (004's, 005's and 006's differ in how they name the seq sequence and which lock they take): lock, then seq, then the lookup. */
+function blockKeyFunction(prefix: string, sequence: string, lockId: LockId): string {
   const q = pgTableNames(prefix).queue;
   return `CREATE OR REPLACE FUNCTION ${prefix}queue_block_key() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -186,10 +211,23 @@ BEGIN
     NEW.blocked := false;
     RETURN NEW;
   END IF;
-  ${keyLock("NEW")}
+  PERFORM pg_advisory_xact_lock(${lockId("NEW.group_name", "NEW.key")});
   NEW.seq := nextval(${sequence});
   NEW.blocked := EXISTS (SELECT 1 FROM ${q} WHERE group_name = NEW.group_name AND key = NEW.key);
   RETURN NEW;
+END $$`;
+}
+
+/** When a key's head leaves the queue (acked, dead-lettered), the next row of the key becomes the head. */
+function unblockKeyFunction(prefix: string, lockId: LockId): string {
+  const q = pgTableNames(prefix).queue;
+  return `CREATE OR REPLACE FUNCTION ${prefix}queue_unblock_key() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM pg_advisory_xact_lock(${lockId("OLD.group_name", "OLD.key")});
+  UPDATE ${q} SET blocked = false
+   WHERE seq = (SELECT min(seq) FROM ${q} WHERE group_name = OLD.group_name AND key = OLD.key)
+     AND blocked;
+  RETURN NULL;
 END $$`;
 }
 
@@ -198,6 +236,10 @@ export function renderTransportMigrations(prefix: string): { readonly file: stri
   return [
     { file: "004_transport.sql", sql: renderSql(prefix, pgTransportSchema004(prefix), "") },
     { file: "005_key_trigger.sql", sql: renderSql(prefix, pgKeyTrigger005(prefix), "-- Run after 004_transport.sql: replaces its key trigger function (no sequence lookup per keyed row).\n") },
+    {
+      file: "006_key_lock_buckets.sql",
+      sql: renderSql(prefix, pgKeyLockBuckets006(prefix), "-- Run after 005_key_trigger.sql: replaces both key trigger functions (a lock per hash bucket of the key, not per key).\n"),
+    },
   ];
 }
 

@@ -66,6 +66,23 @@ end
 return out
 `;
 
+/**
+ * A publish (publisher.ts): KEYS[1] the stream; ARGV[1] the entries' fields,
+ * packed (entry-pack.ts). Per entry, in order, what its own `XADD …
+ * NOMKSTREAM *` replied: the entry id, nil when the stream does not exist
+ * (no group bound: unroutable), or the error the server refused it with as
+ * a one-element array (that entry alone: the rest are still added; an
+ * error nested in a reply would reach ioredis as a plain string).
+ */
+const PUBLISH_MANY = `
+local out = {}
+for i, fields in ipairs(cmsgpack.unpack(ARGV[1])) do
+  local ok, reply = pcall(redis.call, 'XADD', KEYS[1], 'NOMKSTREAM', '*', unpack(fields))
+  if ok then out[i] = reply else out[i] = {reply.err or tostring(reply)} end
+end
+return out
+`;
+
 /** KEYS[1] the group's starts hash; ARGV the stream, then its entry ids space-separated. One handler start more for each (attempts, ADR 011). */
 const STARTS = `
 local n = 0
@@ -248,6 +265,8 @@ export interface ScriptedRedis extends Redis {
 
 /** Define the scripts on `redis` (sent as EVALSHA, with EVAL when the server lost its script cache). */
 export function withScripts(redis: Redis): ScriptedRedis {
+  // Called through a publish's pipeline (publisher.ts).
+  redis.defineCommand("missivePublishMany", { numberOfKeys: 1, lua: PUBLISH_MANY });
   // Called through a turn's pipeline (settle-batch.ts); the settle takes its key count first.
   redis.defineCommand("missiveSettleMany", { lua: SETTLE_MANY });
   redis.defineCommand("missiveStarts", { numberOfKeys: 1, lua: STARTS });

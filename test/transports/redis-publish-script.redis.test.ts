@@ -76,8 +76,8 @@ describe("redis - publish script", () => {
     const batch = [message("wide", "before"), message("wide", "wide", wide), message("wide", "after")];
     expect(await t.publish(batch)).toEqual([undefined, undefined, undefined]);
     expect(await storedIds("wide")).toEqual(["before", "wide", "after"]);
-    const [[, fields]] = (await admin.xrange(names.topicStream("wide"), "-", "+", "COUNT", 2)).slice(1) as Array<[string, string[]]>;
-    expect(fields.length).toBe(2 * 602);
+    const entries = await admin.xrange(names.topicStream("wide"), "-", "+");
+    expect(entries[1]![1]).toHaveLength(2 * 602);
   });
 
   it("redis - header values of every length and width reach the stream byte for byte (packed lengths at each header size)", async () => {

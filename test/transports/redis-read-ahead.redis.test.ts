@@ -1,6 +1,6 @@
 /**
  * A subscription at its prefetch reads the entries that take the place of a
- * turn's acks while those acks are in flight (subscription.ts readAhead):
+ * turn's acks in the acks' own pipeline (subscription.ts readAlong):
  * buffered (pending under it) by the time the acks are confirmed, handed out
  * in stream order by the next receive, and never more than the prefetch
  * beyond the entries being acked.

@@ -20,11 +20,12 @@ import { RedisDelivery, type DeliveryHost } from "./delivery.js";
 import { fromFields } from "./fields.js";
 import { keyHeads, readOrdered, waitForEntries, type RawEntry } from "./key-heads.js";
 import { entryMember } from "./names.js";
+import { guardedRead } from "./read-watchdog.js";
 import { isReply } from "./reply-error.js";
 import { RELEASED_AT_LEAST_MS, RELEASED_IDLE_MS } from "./released.js";
 import { renewLeases } from "./renew-leases.js";
 import type { ScriptedRedis } from "./scripts.js";
-import { SettleBatch } from "./settle-batch.js";
+import { SettleBatch, type AlongReply, type SettlePipeline } from "./settle-batch.js";
 
 /** One stream the group reads. */
 export interface StreamSource {
@@ -106,7 +107,7 @@ export class RedisSubscription implements Subscription, DeliveryHost {
       starts: s.starts,
       // Not counted: a crash in these handlers would not use up an attempt (the budget runs longer, never shorter).
       startsLost: (err, count) => links.context.log.warn({ err, group: s.group, count }, "redis: counting handler starts failed"),
-      sent: () => this.readAhead(),
+      along: (pipeline) => this.readAlong(pipeline),
     });
     this.renewTimer = setInterval(() => void this.renew(), renewMs);
     this.renewTimer.unref();
@@ -135,33 +136,36 @@ export class RedisSubscription implements Subscription, DeliveryHost {
   }
 
   /**
-   * A turn's acks went out while no receive is waiting (the consumer is at
-   * its prefetch, waiting for those acks): read the entries that will take
-   * their place now, without BLOCK, so they are buffered when the acks are
-   * confirmed and the consumer asks again, instead of a read's round trip
-   * after the ack's with the handlers idle through both. Read only for the
-   * entries being acked (what is held and not being acked, plus the buffer,
-   * stays within the prefetch), and only a refill's worth at a time.
-   * Unordered groups only: an ordered read goes through the key lists.
+   * A turn's acks go out while no receive waits (the consumer is at its
+   * prefetch): read the entries that take their place in the same pipeline,
+   * without BLOCK (so on the command connection), buffered by the time the
+   * acks are confirmed: one write and one round trip (one fsync under
+   * `appendfsync always`) for both, not a read's after the ack's. Only for
+   * the entries being acked (held and not acked, plus the buffer, stays
+   * within the prefetch), a refill's worth at least; receives wait for its
+   * reply. Unordered groups only (an ordered read goes through key lists).
    */
-  private readAhead(): void {
-    if (this.s.ordered || this.readingAhead || this.receivers > 0 || this.closing || this.recover || this.failing || !this.live) return;
+  private readAlong(pipeline: SettlePipeline): AlongReply | undefined {
+    if (this.s.ordered || this.readingAhead || this.receivers > 0 || this.closing || this.recover || this.failing || !this.live) return undefined;
     const room = this.s.prefetch - (this.held.size - this.settles.acking) - this.buffer.length;
-    if (room < Math.max(1, Math.floor(this.s.prefetch / 4))) return;
+    if (room < Math.max(1, Math.floor(this.s.prefetch / 4))) return undefined;
+    pipeline.callBuffer("XREADGROUP", ...this.readArgs(room, 0));
     this.readingAhead = true;
-    this.receiving = this.receiving.then(async () => {
-      try {
-        if (this.closing || !this.live || this.recover) return;
-        await this.read(room, 0);
-      } catch (err) {
-        if (this.closing || !this.live) return;
-        // The next receive takes back what the lost reply may have delivered (recoverOwn), as after any failed read.
-        this.recover = true;
-        await this.readFailed(err);
-      } finally {
-        this.readingAhead = false;
+    let replied!: () => void;
+    const reply = new Promise<void>((resolve) => (replied = resolve));
+    this.receiving = this.receiving.then(() => reply);
+    return (err, entries) => {
+      this.readingAhead = false;
+      replied();
+      if (this.closing || !this.live) return;
+      if (err === null) {
+        this.take(entries as Array<[Buffer, RawEntry[]]> | null);
+        return;
       }
-    });
+      // The next receive takes back what the lost reply may have delivered (recoverOwn), as after any failed read.
+      this.recover = true;
+      void this.readFailed(err);
+    };
   }
 
   private async receiveNow(max: number, waitMs: number): Promise<Delivery[]> {
@@ -216,10 +220,15 @@ export class RedisSubscription implements Subscription, DeliveryHost {
 
   /** New entries (`>`) of every stream, at most `room` in all kept, the rest buffered (pending under this consumer, renewed). */
   private async read(room: number, blockMs: number): Promise<void> {
+    const args = this.readArgs(room, blockMs);
+    this.take(await this.guarded(this.links.reader.callBuffer("XREADGROUP", ...args) as Promise<Array<[Buffer, RawEntry[]]> | null>, blockMs));
+  }
+
+  private readArgs(room: number, blockMs: number): Array<string | number> {
     const args: Array<string | number> = ["GROUP", this.s.group, this.s.consumer, "COUNT", room];
     if (blockMs >= 1) args.push("BLOCK", Math.floor(blockMs));
     args.push("STREAMS", ...this.sources.map((src) => src.stream), ...this.sources.map(() => ">"));
-    this.take(await this.guarded(this.links.reader.callBuffer("XREADGROUP", ...args) as Promise<Array<[Buffer, RawEntry[]]> | null>, blockMs));
+    return args;
   }
 
   /**
@@ -270,19 +279,8 @@ export class RedisSubscription implements Subscription, DeliveryHost {
   }
 
   /** A read that outlives its BLOCK by `readGraceMs` is on a dead link (a blackhole): drop the reader so it reconnects. */
-  private async guarded<T>(read: Promise<T>, blockMs: number): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    const watchdog = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        this.links.reader.disconnect(true);
-        reject(new Error(`the blocking read did not return within ${blockMs + this.s.readGraceMs} ms: reconnecting its connection`));
-      }, blockMs + this.s.readGraceMs);
-    });
-    try {
-      return await Promise.race([read, watchdog]);
-    } finally {
-      clearTimeout(timer);
-    }
+  private guarded<T>(read: Promise<T>, blockMs: number): Promise<T> {
+    return guardedRead(this.links.reader, read, blockMs, this.s.readGraceMs);
   }
 
   /** Entries of this group whose lease ran out (or that were released), from every stream, up to `room`. */

@@ -12,6 +12,7 @@ import type { Delivery, OutgoingMessage } from "../../src/transport/transport.js
 import { redisNames } from "../../src/transports/redis/names.js";
 import { redisTransport } from "../../src/transports/redis/index.js";
 import { REDIS_URL, removeRedisPrefix } from "../support/redis.js";
+import { startTcpProxy } from "../support/tcp-proxy.js";
 
 const prefix = `ahead-redis-${randomUUID().slice(0, 8)}:`;
 const admin = new Redis(REDIS_URL);
@@ -52,6 +53,46 @@ describe("redis - read-ahead", () => {
       await sub.close();
     } finally {
       await t.close();
+    }
+  });
+
+  it("redis - a refill whose reply was lost with the command connection (ioredis sends it again) is taken back at once, not after its lease", async () => {
+    const proxy = await startTcpProxy({ upstreamPort: 6379 });
+    const t = redisTransport({ url: `redis://${proxy.host}:${proxy.port}`, prefix });
+    try {
+      const sub = await t.subscribe({ group: "lost", topics: ["work"], prefetch: 4, ordered: false, leaseMs: 30_000 });
+      const ids = Array.from({ length: 12 }, (_, i) => `l${String(i).padStart(2, "0")}`);
+      expect(await t.publish(ids.map(message))).toEqual(ids.map(() => undefined));
+      const first = await sub.receive(4, 1_000);
+      expect(first.map(body)).toEqual(ids.slice(0, 4));
+
+      // The acks and their refill reach the server and run; their reply is still on its way when the connection is reset.
+      await proxy.latency(300);
+      const acks = Promise.allSettled(first.map((d) => d.ack()));
+      const acked = new Set(first.map((d) => (d as unknown as { id: string }).id));
+      const pending = async (): Promise<string[]> => ((await admin.xpending(redisNames(prefix).topicStream("work"), "lost", "-", "+", 20)) as Array<[string]>).map(([id]) => id);
+      let now: string[] = [];
+      for (let i = 0; i < 100; i++) {
+        now = await pending();
+        if (now.length === 4 && now.every((id) => !acked.has(id))) break;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      expect(now.filter((id) => !acked.has(id))).toHaveLength(4);
+      await proxy.pass();
+      proxy.reset();
+      await acks;
+
+      const got: string[] = [];
+      for (let i = 0; i < 8 && got.length < 8; i++) {
+        const ds = await sub.receive(4, 1_000);
+        got.push(...ds.map(body));
+        await Promise.allSettled(ds.map((d) => d.ack()));
+      }
+      expect(got.sort()).toEqual(ids.slice(4).sort());
+      await sub.close();
+    } finally {
+      await t.close();
+      await proxy.stop();
     }
   });
 });

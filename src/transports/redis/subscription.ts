@@ -40,8 +40,8 @@ export interface SubscriptionLinks {
   /** This subscription's own connection for blocking reads. */
   readonly reader: Redis;
   readonly deadLetters: RedisDeadLetterStore;
-  /** Whether the transport is still open (false once closed or killed). */
-  readonly connection: { readonly live: boolean };
+  /** Whether the transport is still open, and how often its command connection closed (a read there may have been sent again). */
+  readonly connection: { readonly live: boolean; readonly drops: number };
   readonly context: ContextSlot;
   /** Make the group's consumer groups again (one was deleted under the subscription). */
   rebind(): Promise<void>;
@@ -154,10 +154,13 @@ export class RedisSubscription implements Subscription, DeliveryHost {
     let replied!: () => void;
     const reply = new Promise<void>((resolve) => (replied = resolve));
     this.receiving = this.receiving.then(() => reply);
+    const drops = this.links.connection.drops;
     return (err, entries) => {
       this.readingAhead = false;
       replied();
       if (this.closing || !this.live) return;
+      // ioredis sends a command again after a reconnect: what the first send delivered is pending here, its reply lost.
+      if (this.links.connection.drops !== drops) this.recover = true;
       if (err === null) {
         this.take(entries as Array<[Buffer, RawEntry[]]> | null);
         return;

@@ -32,6 +32,7 @@ interface PublishPipeline extends ChainableCommander {
 
 /** One command of the pipeline: a script call for a run of one stream's messages, or a single XADD (`fields` undefined). */
 interface Call {
+  readonly stream: string;
   readonly indexes: number[];
   readonly fields: EntryFields[] | undefined;
   bytes: number;
@@ -43,15 +44,6 @@ export async function publishBatch(redis: Redis, names: RedisNames, batch: reado
   const calls: Call[] = [];
   // The call of each stream still taking messages: a stream's messages stay in their order (calls and XADDs go in order).
   const open = new Map<string, Call>();
-  const send = (stream: string, call: Call): void => {
-    if (call.fields === undefined) {
-      const m = batch[call.indexes[0]!]!;
-      pipeline.xadd(stream, "NOMKSTREAM", "*", ...(m.group === undefined ? toFields(m.wire) : toFields(m.wire, { [TOPIC_FIELD]: m.topic })));
-    } else {
-      pipeline.missivePublishMany(stream, packEntries(call.fields, call.bytes));
-    }
-  };
-  const streams: string[] = [];
   batch.forEach((m, i) => {
     if (overLimit(m.wire, maxMessageBytes)) {
       results[i] = new MessageTooLargeError(`redis: message ${m.id} is ${wireBytes(m.wire)} bytes, over the limit of ${maxMessageBytes}`);
@@ -61,24 +53,29 @@ export async function publishBatch(redis: Redis, names: RedisNames, batch: reado
     const fields = m.group === undefined ? entryFields(m.wire) : entryFields(m.wire, { [TOPIC_FIELD]: m.topic });
     if (fields.length > SCRIPT_FIELDS) {
       open.delete(stream);
-      calls.push({ indexes: [i], fields: undefined, bytes: 0 });
-      streams.push(stream);
+      calls.push({ stream, indexes: [i], fields: undefined, bytes: 0 });
       return;
     }
     const bytes = packedBound(fields);
     let call = open.get(stream);
     if (call === undefined || call.indexes.length >= CALL_ENTRIES || call.bytes + bytes > CALL_BYTES) {
-      call = { indexes: [], fields: [], bytes: 0 };
+      call = { stream, indexes: [], fields: [], bytes: 0 };
       open.set(stream, call);
       calls.push(call);
-      streams.push(stream);
     }
     call.indexes.push(i);
     call.fields!.push(fields);
     call.bytes += bytes;
   });
   if (calls.length === 0) return results;
-  calls.forEach((call, n) => send(streams[n]!, call));
+  for (const call of calls) {
+    if (call.fields !== undefined) {
+      pipeline.missivePublishMany(call.stream, packEntries(call.fields, call.bytes));
+      continue;
+    }
+    const m = batch[call.indexes[0]!]!;
+    pipeline.xadd(call.stream, "NOMKSTREAM", "*", ...(m.group === undefined ? toFields(m.wire) : toFields(m.wire, { [TOPIC_FIELD]: m.topic })));
+  }
   let replies: Array<[Error | null, unknown]> | null;
   try {
     replies = await pipeline.exec();

@@ -95,4 +95,39 @@ describe("redis - read-ahead", () => {
       await proxy.stop();
     }
   });
+
+  it("redis - a refill comes packed (read-unpack.ts) with every field as it was: UTF-8 and long headers, bodies that are not UTF-8, a group copy's topic", async () => {
+    const t = redisTransport({ url: REDIS_URL, prefix });
+    try {
+      const sub = await t.subscribe({ group: "packed", topics: ["work"], prefetch: 2, ordered: false, leaseMs: 30_000 });
+      const wire = (id: string, body: Uint8Array) => ({ headers: { "ce-id": id, "x-note": `naïve ✓ 𝄞 ${"é".repeat(id.length * 40)}`, "x-crlf": "a\r\nb" }, body });
+      const sent: OutgoingMessage[] = [
+        message("p0"), message("p1"),
+        { topic: "work", id: "p2", key: undefined, wire: wire("p2", Uint8Array.from([0x80, 0xc0, 0xaf, 0xff, 0x00, 0x0d, 0x0a])) },
+        { topic: "work", id: "p3", key: undefined, wire: wire("p3", new Uint8Array(70_000).fill(0xfe)) },
+        { topic: "other.topic", id: "p4", key: undefined, group: "packed", wire: wire("p4", new Uint8Array()) },
+      ];
+      expect(await t.publish(sent.slice(0, 4))).toEqual([undefined, undefined, undefined, undefined]);
+      const first = await sub.receive(2, 1_000);
+      expect(first.map(body)).toEqual(["p0", "p1"]);
+      expect(await t.publish(sent.slice(4))).toEqual([undefined]);
+      const got: Delivery[] = [];
+      await Promise.all(first.map((d) => d.ack()));
+      for (let i = 0; i < 10 && got.length < 3; i++) {
+        const ds = await sub.receive(2, 500);
+        got.push(...ds);
+        await Promise.all(ds.map((d) => d.ack()));
+      }
+      expect(got.map((d) => d.wire.headers["ce-id"]).sort()).toEqual(["p2", "p3", "p4"]);
+      for (const d of got) {
+        const m = sent.find((s) => s.id === d.wire.headers["ce-id"])!;
+        expect(d.wire.headers, m.id).toEqual(m.wire.headers);
+        expect(Buffer.from(d.wire.body).equals(Buffer.from(m.wire.body)), m.id).toBe(true);
+        expect(d.topic).toBe(m.topic);
+      }
+      await sub.close();
+    } finally {
+      await t.close();
+    }
+  });
 });

@@ -83,6 +83,20 @@ end
 return out
 `;
 
+/**
+ * A read that does not block, packed (read-unpack.ts): KEYS the streams;
+ * ARGV group, consumer, count. The XREADGROUP reply of new entries as one
+ * MessagePack string, or nil when there is none.
+ */
+const READ_PACKED = `
+local args = {'GROUP', ARGV[1], ARGV[2], 'COUNT', ARGV[3], 'STREAMS'}
+for i = 1, #KEYS do args[#args + 1] = KEYS[i] end
+for i = 1, #KEYS do args[#args + 1] = '>' end
+local reply = redis.call('XREADGROUP', unpack(args))
+if not reply then return false end
+return cmsgpack.pack(reply)
+`;
+
 /** KEYS[1] the group's starts hash; ARGV the stream, then its entry ids space-separated. One handler start more for each (attempts, ADR 011). */
 const STARTS = `
 local n = 0
@@ -271,6 +285,7 @@ export function withScripts(redis: Redis): ScriptedRedis {
   redis.defineCommand("missiveSettleMany", { lua: SETTLE_MANY });
   redis.defineCommand("missiveStarts", { numberOfKeys: 1, lua: STARTS });
   // Variable key counts: the caller passes the number of keys first.
+  redis.defineCommand("missiveReadPacked", { lua: READ_PACKED });
   redis.defineCommand("missiveReadOrdered", { lua: READ_ORDERED });
   redis.defineCommand("missiveHeads", { lua: HEADS });
   redis.defineCommand("missiveRelease", { numberOfKeys: 1, lua: RELEASE });

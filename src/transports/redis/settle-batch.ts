@@ -35,6 +35,8 @@ export interface PendingSettle {
 export interface SettlePipeline extends ChainableCommander {
   missiveStarts(hash: string, stream: string, ids: string): SettlePipeline;
   missiveSettleMany(...args: Array<string | number>): SettlePipeline;
+  /** A read sent along (scripts.ts READ_PACKED), its reply as a Buffer. */
+  missiveReadPackedBuffer(...args: Array<string | number>): SettlePipeline;
 }
 
 export interface SettleBatchLinks {

@@ -17,9 +17,10 @@ import { sleep } from "../../runtime/backoff.js";
 import type { Delivery, Subscription } from "../../transport/transport.js";
 import type { RedisDeadLetterStore } from "./dead-letter-store.js";
 import { RedisDelivery, type DeliveryHost } from "./delivery.js";
-import { fromFields } from "./fields.js";
+import { fromFields, type ParsedEntry } from "./fields.js";
 import { keyHeads, readOrdered, waitForEntries, type RawEntry } from "./key-heads.js";
 import { entryMember } from "./names.js";
+import { unpackRead, type PackedStream } from "./read-unpack.js";
 import { guardedRead } from "./read-watchdog.js";
 import { isReply } from "./reply-error.js";
 import { RELEASED_AT_LEAST_MS, RELEASED_IDLE_MS } from "./released.js";
@@ -138,18 +139,18 @@ export class RedisSubscription implements Subscription, DeliveryHost {
   /**
    * A turn's acks go out while no receive waits (the consumer is at its
    * prefetch): read the entries that take their place in the same pipeline,
-   * without BLOCK (so on the command connection), buffered by the time the
-   * acks are confirmed: one write and one round trip (one fsync under
-   * `appendfsync always`) for both, not a read's after the ack's. Only for
-   * the entries being acked (held and not acked, plus the buffer, stays
-   * within the prefetch), a refill's worth at least; receives wait for its
-   * reply. Unordered groups only (an ordered read goes through key lists).
+   * without BLOCK (so on the command connection), packed (read-unpack.ts),
+   * buffered by the time the acks are confirmed: one write and one round
+   * trip (one fsync under `appendfsync always`) for both. Only for the
+   * entries being acked (held and not acked, plus the buffer, stays within
+   * the prefetch), a refill's worth at least; receives wait for its reply.
+   * Unordered groups only (an ordered read goes through key lists).
    */
   private readAlong(pipeline: SettlePipeline): AlongReply | undefined {
     if (this.s.ordered || this.readingAhead || this.receivers > 0 || this.closing || this.recover || this.failing || !this.live) return undefined;
     const room = this.s.prefetch - (this.held.size - this.settles.acking) - this.buffer.length;
     if (room < Math.max(1, Math.floor(this.s.prefetch / 4))) return undefined;
-    pipeline.callBuffer("XREADGROUP", ...this.readArgs(room, 0));
+    pipeline.missiveReadPackedBuffer(this.sources.length, ...this.sources.map((src) => src.stream), this.s.group, this.s.consumer, room);
     this.readingAhead = true;
     let replied!: () => void;
     const reply = new Promise<void>((resolve) => (replied = resolve));
@@ -161,13 +162,16 @@ export class RedisSubscription implements Subscription, DeliveryHost {
       if (this.closing || !this.live) return;
       // ioredis sends a command again after a reconnect: what the first send delivered is pending here, its reply lost.
       if (this.links.connection.drops !== drops) this.recover = true;
-      if (err === null) {
-        this.take(entries as Array<[Buffer, RawEntry[]]> | null);
-        return;
+      let failure = err;
+      try {
+        if (err === null && entries !== null) this.takePacked(unpackRead(entries as Buffer));
+      } catch (e) {
+        failure = e;
       }
-      // The next receive takes back what the lost reply may have delivered (recoverOwn), as after any failed read.
+      if (failure === null) return;
+      // The next receive takes back what the lost (or unreadable) reply delivered (recoverOwn), as after any failed read.
       this.recover = true;
-      void this.readFailed(err);
+      void this.readFailed(failure);
     };
   }
 
@@ -223,15 +227,10 @@ export class RedisSubscription implements Subscription, DeliveryHost {
 
   /** New entries (`>`) of every stream, at most `room` in all kept, the rest buffered (pending under this consumer, renewed). */
   private async read(room: number, blockMs: number): Promise<void> {
-    const args = this.readArgs(room, blockMs);
-    this.take(await this.guarded(this.links.reader.callBuffer("XREADGROUP", ...args) as Promise<Array<[Buffer, RawEntry[]]> | null>, blockMs));
-  }
-
-  private readArgs(room: number, blockMs: number): Array<string | number> {
     const args: Array<string | number> = ["GROUP", this.s.group, this.s.consumer, "COUNT", room];
     if (blockMs >= 1) args.push("BLOCK", Math.floor(blockMs));
     args.push("STREAMS", ...this.sources.map((src) => src.stream), ...this.sources.map(() => ">"));
-    return args;
+    this.take(await this.guarded(this.links.reader.callBuffer("XREADGROUP", ...args) as Promise<Array<[Buffer, RawEntry[]]> | null>, blockMs));
   }
 
   /**
@@ -259,8 +258,12 @@ export class RedisSubscription implements Subscription, DeliveryHost {
     for (const [streamName, entries] of reply ?? []) {
       const source = this.bySource.get(streamName.toString());
       if (source === undefined) continue;
-      for (const [id, fields] of entries) if (fields !== null) this.buffer.push(this.delivery(source, id.toString(), fields, 1));
+      for (const [id, fields] of entries) if (fields !== null) this.buffer.push(this.delivery(source, id.toString(), fromFields(fields), 1));
     }
+  }
+
+  private takePacked(streams: readonly PackedStream[]): void {
+    for (const { stream, entries } of streams) for (const { id, entry } of entries) this.buffer.push(this.delivery(this.bySource.get(stream)!, id, entry, 1));
   }
 
   /** Ordered: the buffered entries that are their key's head (unkeyed ones always), up to `room`; lost ones dropped. */
@@ -281,7 +284,7 @@ export class RedisSubscription implements Subscription, DeliveryHost {
     return out;
   }
 
-  /** A read that outlives its BLOCK by `readGraceMs` is on a dead link (a blackhole): drop the reader so it reconnects. */
+  /** A read that outlives its BLOCK by `readGraceMs`: drop the reader so it reconnects (read-watchdog.ts). */
   private guarded<T>(read: Promise<T>, blockMs: number): Promise<T> {
     return guardedRead(this.links.reader, read, blockMs, this.s.readGraceMs);
   }
@@ -302,7 +305,7 @@ export class RedisSubscription implements Subscription, DeliveryHost {
       if (deleted.length > 0) await this.links.redis.hdel(this.s.starts, ...deleted.map((id) => entryMember(source.stream, id.toString())));
       if (claimed.length === 0) continue;
       const counts = await this.attempts(source.stream, claimed.map(([id]) => id.toString()));
-      claimed.forEach(([id, fields], i) => this.buffer.push(this.delivery(source, id.toString(), fields, counts[i]!)));
+      claimed.forEach(([id, fields], i) => this.buffer.push(this.delivery(source, id.toString(), fromFields(fields), counts[i]!)));
     }
   }
 
@@ -326,7 +329,7 @@ export class RedisSubscription implements Subscription, DeliveryHost {
       lost.forEach(([id], i) => {
         const [err, entries] = replies[i] ?? [new Error("no reply"), null];
         const entry = (entries as RawEntry[] | null)?.[0];
-        if (err === null && entry?.[1] != null) this.buffer.push(this.delivery(source, id, entry[1], counts[i]!));
+        if (err === null && entry?.[1] != null) this.buffer.push(this.delivery(source, id, fromFields(entry[1]), counts[i]!));
       });
       this.links.context.log.info({ group: this.s.group, stream: source.stream, recovered: lost.length }, "redis: took back entries delivered on a connection that dropped before their reply");
     }
@@ -343,8 +346,7 @@ export class RedisSubscription implements Subscription, DeliveryHost {
     return starts.map((n) => Number(n ?? 0) + 1);
   }
 
-  private delivery(source: StreamSource, id: string, fields: readonly Buffer[], attempt: number): RedisDelivery {
-    const entry = fromFields(fields);
+  private delivery(source: StreamSource, id: string, entry: ParsedEntry, attempt: number): RedisDelivery {
     const wire = entry.wire;
     const topic = source.topic ?? entry.topic ?? wire.headers["ce-type"] ?? "";
     return new RedisDelivery(topic, this.s.group, wire, wire.headers["ce-key"], source.stream, id, attempt, source.topic === undefined, this);
@@ -476,9 +478,7 @@ export class RedisSubscription implements Subscription, DeliveryHost {
   async stall(): Promise<void> {
     if (this.renewTimer !== undefined) clearInterval(this.renewTimer);
     this.renewTimer = undefined;
-    for (const d of [...this.held, ...this.buffer]) {
-      await this.links.redis.xclaim(d.stream, d.group, this.s.consumer, 0, d.id, "IDLE", RELEASED_IDLE_MS, "JUSTID");
-    }
+    for (const d of [...this.held, ...this.buffer]) await this.links.redis.xclaim(d.stream, d.group, this.s.consumer, 0, d.id, "IDLE", RELEASED_IDLE_MS, "JUSTID");
   }
 
   /** The transport is closing or was killed: no more renewals, so what is still held comes back when its lease runs out. */

@@ -13,13 +13,20 @@ export const BODY_FIELD = ":body";
 /** On a copy in a group's stream: the topic it was published to. */
 export const TOPIC_FIELD = ":topic";
 
-/** `XADD` arguments after the id: headers, then the bookkeeping fields given, then the body. */
-export function toFields(wire: WireMessage, extra: Readonly<Record<string, string>> = {}): Array<string | Buffer> {
-  const out: Array<string | Buffer> = [];
+/** An entry's fields: headers, then the bookkeeping fields given, then the body as its bytes (packed for the publish script, entry-pack.ts). */
+export function entryFields(wire: WireMessage, extra: Readonly<Record<string, string>> = {}): Array<string | Uint8Array> {
+  const out: Array<string | Uint8Array> = [];
   for (const name in wire.headers) out.push(name, wire.headers[name]!);
   for (const name in extra) out.push(name, extra[name]!);
-  out.push(BODY_FIELD, bodyArgument(wire.body));
+  out.push(BODY_FIELD, wire.body);
   return out;
+}
+
+/** `XADD` arguments after the id: entryFields, the body as a command argument. */
+export function toFields(wire: WireMessage, extra: Readonly<Record<string, string>> = {}): Array<string | Buffer> {
+  const out = entryFields(wire, extra);
+  out[out.length - 1] = bodyArgument(wire.body);
+  return out as Array<string | Buffer>;
 }
 
 /**

@@ -1,57 +1,113 @@
 /**
- * Publishing: one pipeline per batch, each message an `XADD … NOMKSTREAM`
- * to its topic's stream (or its group's, when addressed to one group). A
- * stream exists only while a group is bound to it, so a nil reply is
- * UnroutableError for that message alone; an entry id is its confirm
- * (what it is worth depends on the server's persistence: durability.ts).
- * A failed pipeline (connection lost) fails the whole batch: some may be
- * stored, and the producer retries under the same ids (duplicates are the
- * inbox's to remove).
+ * Publishing: one pipeline per batch, in it one publish script call per
+ * stream (scripts.ts PUBLISH_MANY) that runs each message's own `XADD …
+ * NOMKSTREAM` to its topic's stream (or its group's, when addressed to one
+ * group), the entries packed into one argument (entry-pack.ts: why one
+ * argument and not an XADD each). A stream exists only while a group is
+ * bound to it, so a nil reply is UnroutableError for that message alone;
+ * an entry id is its confirm (what it is worth depends on the server's
+ * persistence: durability.ts), and a server's refusal is that message's
+ * alone too. A failed pipeline (connection lost) fails the whole batch:
+ * some may be stored, and the producer retries under the same ids
+ * (duplicates are the inbox's to remove).
  */
-import { ReplyError, type Redis } from "ioredis";
+import { ReplyError, type ChainableCommander, type Redis } from "ioredis";
 import { ConnectionError, MessageTooLargeError, TransientError, UnroutableError } from "../../errors.js";
 import type { OutgoingMessage, PublishResult } from "../../transport/transport.js";
 import { reasonOf } from "../../transport/context.js";
-import { overLimit, TOPIC_FIELD, toFields, wireBytes } from "./fields.js";
+import { packedBound, packEntries, type EntryFields } from "./entry-pack.js";
+import { entryFields, overLimit, TOPIC_FIELD, toFields, wireBytes } from "./fields.js";
 import type { RedisNames } from "./names.js";
+
+/** Messages per script call, and their packed bytes at most: bounded so one call's argument and the script's tables stay small. */
+const CALL_ENTRIES = 512;
+const CALL_BYTES = 1 << 20;
+/** Fields above which a message goes as an XADD of its own: the script's unpack() takes a few thousand values at most. */
+const SCRIPT_FIELDS = 1_000;
+
+/** How ioredis adds the publish script to a pipeline (scripts.ts). */
+interface PublishPipeline extends ChainableCommander {
+  missivePublishMany(stream: string, packed: Buffer): PublishPipeline;
+}
+
+/** One command of the pipeline: a script call for a run of one stream's messages, or a single XADD (`fields` undefined). */
+interface Call {
+  readonly stream: string;
+  readonly indexes: number[];
+  readonly fields: EntryFields[] | undefined;
+  bytes: number;
+}
 
 export async function publishBatch(redis: Redis, names: RedisNames, batch: readonly OutgoingMessage[], maxMessageBytes: number): Promise<PublishResult[]> {
   const results: PublishResult[] = new Array<PublishResult>(batch.length);
-  const sent: number[] = [];
-  const pipeline = redis.pipeline();
+  const pipeline = redis.pipeline() as PublishPipeline;
+  const calls: Call[] = [];
+  // The call of each stream still taking messages: a stream's messages stay in their order (calls and XADDs go in order).
+  const open = new Map<string, Call>();
   batch.forEach((m, i) => {
     if (overLimit(m.wire, maxMessageBytes)) {
       results[i] = new MessageTooLargeError(`redis: message ${m.id} is ${wireBytes(m.wire)} bytes, over the limit of ${maxMessageBytes}`);
       return;
     }
     const stream = m.group === undefined ? names.topicStream(m.topic) : names.groupStream(m.group);
-    const fields = m.group === undefined ? toFields(m.wire) : toFields(m.wire, { [TOPIC_FIELD]: m.topic });
-    pipeline.xadd(stream, "NOMKSTREAM", "*", ...fields);
-    sent.push(i);
+    const fields = m.group === undefined ? entryFields(m.wire) : entryFields(m.wire, { [TOPIC_FIELD]: m.topic });
+    if (fields.length > SCRIPT_FIELDS) {
+      open.delete(stream);
+      calls.push({ stream, indexes: [i], fields: undefined, bytes: 0 });
+      return;
+    }
+    const bytes = packedBound(fields);
+    let call = open.get(stream);
+    if (call === undefined || call.indexes.length >= CALL_ENTRIES || call.bytes + bytes > CALL_BYTES) {
+      call = { stream, indexes: [], fields: [], bytes: 0 };
+      open.set(stream, call);
+      calls.push(call);
+    }
+    call.indexes.push(i);
+    call.fields!.push(fields);
+    call.bytes += bytes;
   });
-  if (sent.length === 0) return results;
+  if (calls.length === 0) return results;
+  for (const call of calls) {
+    if (call.fields !== undefined) {
+      pipeline.missivePublishMany(call.stream, packEntries(call.fields, call.bytes));
+      continue;
+    }
+    const m = batch[call.indexes[0]!]!;
+    pipeline.xadd(call.stream, "NOMKSTREAM", "*", ...(m.group === undefined ? toFields(m.wire) : toFields(m.wire, { [TOPIC_FIELD]: m.topic })));
+  }
   let replies: Array<[Error | null, unknown]> | null;
   try {
     replies = await pipeline.exec();
   } catch (err) {
-    throw new ConnectionError(`redis: publishing ${sent.length} messages failed: ${reasonOf(err)}`, { cause: err });
+    throw new ConnectionError(`redis: publishing ${batch.length} messages failed: ${reasonOf(err)}`, { cause: err });
   }
-  if (replies === null) throw new ConnectionError(`redis: publishing ${sent.length} messages got no reply`);
+  if (replies === null) throw new ConnectionError(`redis: publishing ${batch.length} messages got no reply`);
   let unconfirmed: Error | undefined;
-  sent.forEach((index, n) => {
-    const m = batch[index]!;
-    const [err, id] = replies![n] ?? [new Error("no reply"), null];
-    if (err === null) {
-      results[index] = id === null ? unroutable(m) : undefined;
-    } else if (err instanceof ReplyError) {
-      // The server refused this entry (out of memory, a key of another type): this message alone, retried by the producer.
-      results[index] = new TransientError(`redis: the server refused message ${m.id}: ${err.message}`, { cause: err });
-    } else {
-      unconfirmed ??= err;
+  calls.forEach((call, n) => {
+    const [err, reply] = replies![n] ?? [new Error("no reply"), null];
+    if (err !== null) {
+      if (err instanceof ReplyError) for (const i of call.indexes) results[i] = refused(batch[i]!, err);
+      else unconfirmed ??= err;
+      return;
     }
+    // A single XADD replies its id or nil; a script call, per message, its id, nil, or [the server's error].
+    const each: unknown[] = call.fields === undefined ? [reply] : (reply as unknown[]);
+    call.indexes.forEach((i, k) => {
+      const one = each[k];
+      if (typeof one === "string") results[i] = undefined;
+      else if (one === null) results[i] = unroutable(batch[i]!);
+      else if (Array.isArray(one)) results[i] = refused(batch[i]!, new ReplyError(String(one[0])));
+      else unconfirmed ??= new Error(`no reply for message ${batch[i]!.id}`);
+    });
   });
   if (unconfirmed !== undefined) throw new ConnectionError(`redis: a publish was not confirmed: ${unconfirmed.message}`, { cause: unconfirmed });
   return results;
+}
+
+/** The server refused this entry (out of memory, a key of another type): this message alone, retried by the producer. */
+function refused(m: OutgoingMessage, err: Error): TransientError {
+  return new TransientError(`redis: the server refused message ${m.id}: ${err.message}`, { cause: err });
 }
 
 function unroutable(m: OutgoingMessage): UnroutableError {

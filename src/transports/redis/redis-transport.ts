@@ -68,8 +68,8 @@ class RedisTransportImpl implements RedisTransport {
   private readonly subscriptions = new Set<RedisSubscription>();
   private linking: Promise<Link> | undefined;
   private open = true;
-  /** False once closed or killed: deliveries' settles then reject with LeaseLostError. */
-  readonly connection = { live: true };
+  /** live: false once closed or killed (deliveries' settles then reject with LeaseLostError); drops: how often the command connection closed. */
+  readonly connection = { live: true, drops: 0 };
 
   constructor(private readonly options: ResolvedRedisOptions) {
     this.prefix = options.prefix;
@@ -240,6 +240,7 @@ class RedisTransportImpl implements RedisTransport {
       this.context.report({ kind: "connection", state: "up" });
     });
     redis.on("close", () => {
+      this.connection.drops++;
       if (!up) return;
       up = false;
       if (this.open) this.context.report({ kind: "connection", state: "down", reason: "the connection to the server closed" });

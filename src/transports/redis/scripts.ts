@@ -66,6 +66,37 @@ end
 return out
 `;
 
+/**
+ * A publish (publisher.ts): KEYS[1] the stream; ARGV[1] the entries' fields,
+ * packed (entry-pack.ts). Per entry, in order, what its own `XADD …
+ * NOMKSTREAM *` replied: the entry id, nil when the stream does not exist
+ * (no group bound: unroutable), or the error the server refused it with as
+ * a one-element array (that entry alone: the rest are still added; an
+ * error nested in a reply would reach ioredis as a plain string).
+ */
+const PUBLISH_MANY = `
+local out = {}
+for i, fields in ipairs(cmsgpack.unpack(ARGV[1])) do
+  local ok, reply = pcall(redis.call, 'XADD', KEYS[1], 'NOMKSTREAM', '*', unpack(fields))
+  if ok then out[i] = reply else out[i] = {reply.err or tostring(reply)} end
+end
+return out
+`;
+
+/**
+ * A read that does not block, packed (read-unpack.ts): KEYS the streams;
+ * ARGV group, consumer, count. The XREADGROUP reply of new entries as one
+ * MessagePack string, or nil when there is none.
+ */
+const READ_PACKED = `
+local args = {'GROUP', ARGV[1], ARGV[2], 'COUNT', ARGV[3], 'STREAMS'}
+for i = 1, #KEYS do args[#args + 1] = KEYS[i] end
+for i = 1, #KEYS do args[#args + 1] = '>' end
+local reply = redis.call('XREADGROUP', unpack(args))
+if not reply then return false end
+return cmsgpack.pack(reply)
+`;
+
 /** KEYS[1] the group's starts hash; ARGV the stream, then its entry ids space-separated. One handler start more for each (attempts, ADR 011). */
 const STARTS = `
 local n = 0
@@ -248,10 +279,13 @@ export interface ScriptedRedis extends Redis {
 
 /** Define the scripts on `redis` (sent as EVALSHA, with EVAL when the server lost its script cache). */
 export function withScripts(redis: Redis): ScriptedRedis {
+  // Called through a publish's pipeline (publisher.ts).
+  redis.defineCommand("missivePublishMany", { numberOfKeys: 1, lua: PUBLISH_MANY });
   // Called through a turn's pipeline (settle-batch.ts); the settle takes its key count first.
   redis.defineCommand("missiveSettleMany", { lua: SETTLE_MANY });
   redis.defineCommand("missiveStarts", { numberOfKeys: 1, lua: STARTS });
   // Variable key counts: the caller passes the number of keys first.
+  redis.defineCommand("missiveReadPacked", { lua: READ_PACKED });
   redis.defineCommand("missiveReadOrdered", { lua: READ_ORDERED });
   redis.defineCommand("missiveHeads", { lua: HEADS });
   redis.defineCommand("missiveRelease", { numberOfKeys: 1, lua: RELEASE });

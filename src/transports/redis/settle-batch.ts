@@ -35,6 +35,8 @@ export interface PendingSettle {
 export interface SettlePipeline extends ChainableCommander {
   missiveStarts(hash: string, stream: string, ids: string): SettlePipeline;
   missiveSettleMany(...args: Array<string | number>): SettlePipeline;
+  /** A read sent along (scripts.ts READ_PACKED), its reply as a Buffer. */
+  missiveReadPackedBuffer(...args: Array<string | number>): SettlePipeline;
 }
 
 export interface SettleBatchLinks {
@@ -45,9 +47,17 @@ export interface SettleBatchLinks {
   readonly starts: string;
   /** A turn's starts could not be counted (the connection dropped): the budget then runs longer, never shorter. */
   readonly startsLost: (err: unknown, count: number) => void;
-  /** A turn's pipeline went out (its acks now in flight, `acking` counting them). */
-  readonly sent?: () => void;
+  /**
+   * A turn's acks are in the pipeline (`acking` counting them): a command to
+   * send along in the same pipeline (the read of the entries that take their
+   * place, subscription.ts), and what to do with its reply, which is handed
+   * over before any of the acks resolves; undefined to send none.
+   */
+  readonly along?: (pipeline: SettlePipeline) => AlongReply | undefined;
 }
+
+/** The reply of a command sent along with a turn's acks: its error (the pipeline failed, or the server refused it) or its value. */
+export type AlongReply = (err: unknown, reply: unknown) => void;
 
 interface Waiter extends PendingSettle {
   /** Its handler started this turn: the start goes with the settle (counted when the entry is not acked). */
@@ -111,9 +121,15 @@ export class SettleBatch {
     const calls = this.settleCalls(settles);
     for (const call of calls) pipeline.missiveSettleMany(...call.args);
     this.inFlight += settles.length;
+    // One write for the acks and the read that refills their places: one round trip (and, under appendfsync always, one fsync).
+    const along = settles.length > 0 ? this.links.along?.(pipeline) : undefined;
     pipeline.exec().then(
       (replies) => {
         this.inFlight -= settles.length;
+        if (along !== undefined) {
+          const [err, reply] = replies?.[starts.length + calls.length] ?? [new Error("no reply"), null];
+          along(err, reply);
+        }
         let at = 0;
         for (const [, ids] of starts) {
           const [err] = replies?.[at++] ?? [new Error("no reply")];
@@ -127,12 +143,12 @@ export class SettleBatch {
       },
       (err: unknown) => {
         this.inFlight -= settles.length;
+        along?.(err, null);
         const lost = starts.reduce((n, [, ids]) => n + ids.size, 0) + settles.filter((w) => w.started).length;
         if (lost > 0) this.links.startsLost(err, lost);
         for (const w of settles) w.reject(err);
       },
     );
-    if (settles.length > 0) this.links.sent?.();
   }
 
   /**

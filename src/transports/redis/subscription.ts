@@ -17,14 +17,16 @@ import { sleep } from "../../runtime/backoff.js";
 import type { Delivery, Subscription } from "../../transport/transport.js";
 import type { RedisDeadLetterStore } from "./dead-letter-store.js";
 import { RedisDelivery, type DeliveryHost } from "./delivery.js";
-import { fromFields } from "./fields.js";
+import { fromFields, type ParsedEntry } from "./fields.js";
 import { keyHeads, readOrdered, waitForEntries, type RawEntry } from "./key-heads.js";
 import { entryMember } from "./names.js";
+import { unpackRead, type PackedStream } from "./read-unpack.js";
+import { guardedRead } from "./read-watchdog.js";
 import { isReply } from "./reply-error.js";
 import { RELEASED_AT_LEAST_MS, RELEASED_IDLE_MS } from "./released.js";
 import { renewLeases } from "./renew-leases.js";
 import type { ScriptedRedis } from "./scripts.js";
-import { SettleBatch } from "./settle-batch.js";
+import { SettleBatch, type AlongReply, type SettlePipeline } from "./settle-batch.js";
 
 /** One stream the group reads. */
 export interface StreamSource {
@@ -39,8 +41,8 @@ export interface SubscriptionLinks {
   /** This subscription's own connection for blocking reads. */
   readonly reader: Redis;
   readonly deadLetters: RedisDeadLetterStore;
-  /** Whether the transport is still open (false once closed or killed). */
-  readonly connection: { readonly live: boolean };
+  /** Whether the transport is still open, and how often its command connection closed (a read there may have been sent again). */
+  readonly connection: { readonly live: boolean; readonly drops: number };
   readonly context: ContextSlot;
   /** Make the group's consumer groups again (one was deleted under the subscription). */
   rebind(): Promise<void>;
@@ -106,7 +108,7 @@ export class RedisSubscription implements Subscription, DeliveryHost {
       starts: s.starts,
       // Not counted: a crash in these handlers would not use up an attempt (the budget runs longer, never shorter).
       startsLost: (err, count) => links.context.log.warn({ err, group: s.group, count }, "redis: counting handler starts failed"),
-      sent: () => this.readAhead(),
+      along: (pipeline) => this.readAlong(pipeline),
     });
     this.renewTimer = setInterval(() => void this.renew(), renewMs);
     this.renewTimer.unref();
@@ -135,33 +137,42 @@ export class RedisSubscription implements Subscription, DeliveryHost {
   }
 
   /**
-   * A turn's acks went out while no receive is waiting (the consumer is at
-   * its prefetch, waiting for those acks): read the entries that will take
-   * their place now, without BLOCK, so they are buffered when the acks are
-   * confirmed and the consumer asks again, instead of a read's round trip
-   * after the ack's with the handlers idle through both. Read only for the
-   * entries being acked (what is held and not being acked, plus the buffer,
-   * stays within the prefetch), and only a refill's worth at a time.
-   * Unordered groups only: an ordered read goes through the key lists.
+   * A turn's acks go out while no receive waits (the consumer is at its
+   * prefetch): read the entries that take their place in the same pipeline,
+   * without BLOCK (so on the command connection), packed (read-unpack.ts),
+   * buffered by the time the acks are confirmed: one write and one round
+   * trip (one fsync under `appendfsync always`) for both. Only for the
+   * entries being acked (held and not acked, plus the buffer, stays within
+   * the prefetch), a refill's worth at least; receives wait for its reply.
+   * Unordered groups only (an ordered read goes through key lists).
    */
-  private readAhead(): void {
-    if (this.s.ordered || this.readingAhead || this.receivers > 0 || this.closing || this.recover || this.failing || !this.live) return;
+  private readAlong(pipeline: SettlePipeline): AlongReply | undefined {
+    if (this.s.ordered || this.readingAhead || this.receivers > 0 || this.closing || this.recover || this.failing || !this.live) return undefined;
     const room = this.s.prefetch - (this.held.size - this.settles.acking) - this.buffer.length;
-    if (room < Math.max(1, Math.floor(this.s.prefetch / 4))) return;
+    if (room < Math.max(1, Math.floor(this.s.prefetch / 4))) return undefined;
+    pipeline.missiveReadPackedBuffer(this.sources.length, ...this.sources.map((src) => src.stream), this.s.group, this.s.consumer, room);
     this.readingAhead = true;
-    this.receiving = this.receiving.then(async () => {
+    let replied!: () => void;
+    const reply = new Promise<void>((resolve) => (replied = resolve));
+    this.receiving = this.receiving.then(() => reply);
+    const drops = this.links.connection.drops;
+    return (err, entries) => {
+      this.readingAhead = false;
+      replied();
+      if (this.closing || !this.live) return;
+      // ioredis sends a command again after a reconnect: what the first send delivered is pending here, its reply lost.
+      if (this.links.connection.drops !== drops) this.recover = true;
+      let failure = err;
       try {
-        if (this.closing || !this.live || this.recover) return;
-        await this.read(room, 0);
-      } catch (err) {
-        if (this.closing || !this.live) return;
-        // The next receive takes back what the lost reply may have delivered (recoverOwn), as after any failed read.
-        this.recover = true;
-        await this.readFailed(err);
-      } finally {
-        this.readingAhead = false;
+        if (err === null && entries !== null) this.takePacked(unpackRead(entries as Buffer));
+      } catch (e) {
+        failure = e;
       }
-    });
+      if (failure === null) return;
+      // The next receive takes back what the lost (or unreadable) reply delivered (recoverOwn), as after any failed read.
+      this.recover = true;
+      void this.readFailed(failure);
+    };
   }
 
   private async receiveNow(max: number, waitMs: number): Promise<Delivery[]> {
@@ -247,8 +258,12 @@ export class RedisSubscription implements Subscription, DeliveryHost {
     for (const [streamName, entries] of reply ?? []) {
       const source = this.bySource.get(streamName.toString());
       if (source === undefined) continue;
-      for (const [id, fields] of entries) if (fields !== null) this.buffer.push(this.delivery(source, id.toString(), fields, 1));
+      for (const [id, fields] of entries) if (fields !== null) this.buffer.push(this.delivery(source, id.toString(), fromFields(fields), 1));
     }
+  }
+
+  private takePacked(streams: readonly PackedStream[]): void {
+    for (const { stream, entries } of streams) for (const { id, entry } of entries) this.buffer.push(this.delivery(this.bySource.get(stream)!, id, entry, 1));
   }
 
   /** Ordered: the buffered entries that are their key's head (unkeyed ones always), up to `room`; lost ones dropped. */
@@ -269,20 +284,9 @@ export class RedisSubscription implements Subscription, DeliveryHost {
     return out;
   }
 
-  /** A read that outlives its BLOCK by `readGraceMs` is on a dead link (a blackhole): drop the reader so it reconnects. */
-  private async guarded<T>(read: Promise<T>, blockMs: number): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    const watchdog = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        this.links.reader.disconnect(true);
-        reject(new Error(`the blocking read did not return within ${blockMs + this.s.readGraceMs} ms: reconnecting its connection`));
-      }, blockMs + this.s.readGraceMs);
-    });
-    try {
-      return await Promise.race([read, watchdog]);
-    } finally {
-      clearTimeout(timer);
-    }
+  /** A read that outlives its BLOCK by `readGraceMs`: drop the reader so it reconnects (read-watchdog.ts). */
+  private guarded<T>(read: Promise<T>, blockMs: number): Promise<T> {
+    return guardedRead(this.links.reader, read, blockMs, this.s.readGraceMs);
   }
 
   /** Entries of this group whose lease ran out (or that were released), from every stream, up to `room`. */
@@ -301,7 +305,7 @@ export class RedisSubscription implements Subscription, DeliveryHost {
       if (deleted.length > 0) await this.links.redis.hdel(this.s.starts, ...deleted.map((id) => entryMember(source.stream, id.toString())));
       if (claimed.length === 0) continue;
       const counts = await this.attempts(source.stream, claimed.map(([id]) => id.toString()));
-      claimed.forEach(([id, fields], i) => this.buffer.push(this.delivery(source, id.toString(), fields, counts[i]!)));
+      claimed.forEach(([id, fields], i) => this.buffer.push(this.delivery(source, id.toString(), fromFields(fields), counts[i]!)));
     }
   }
 
@@ -325,7 +329,7 @@ export class RedisSubscription implements Subscription, DeliveryHost {
       lost.forEach(([id], i) => {
         const [err, entries] = replies[i] ?? [new Error("no reply"), null];
         const entry = (entries as RawEntry[] | null)?.[0];
-        if (err === null && entry?.[1] != null) this.buffer.push(this.delivery(source, id, entry[1], counts[i]!));
+        if (err === null && entry?.[1] != null) this.buffer.push(this.delivery(source, id, fromFields(entry[1]), counts[i]!));
       });
       this.links.context.log.info({ group: this.s.group, stream: source.stream, recovered: lost.length }, "redis: took back entries delivered on a connection that dropped before their reply");
     }
@@ -342,8 +346,7 @@ export class RedisSubscription implements Subscription, DeliveryHost {
     return starts.map((n) => Number(n ?? 0) + 1);
   }
 
-  private delivery(source: StreamSource, id: string, fields: readonly Buffer[], attempt: number): RedisDelivery {
-    const entry = fromFields(fields);
+  private delivery(source: StreamSource, id: string, entry: ParsedEntry, attempt: number): RedisDelivery {
     const wire = entry.wire;
     const topic = source.topic ?? entry.topic ?? wire.headers["ce-type"] ?? "";
     return new RedisDelivery(topic, this.s.group, wire, wire.headers["ce-key"], source.stream, id, attempt, source.topic === undefined, this);
@@ -475,9 +478,7 @@ export class RedisSubscription implements Subscription, DeliveryHost {
   async stall(): Promise<void> {
     if (this.renewTimer !== undefined) clearInterval(this.renewTimer);
     this.renewTimer = undefined;
-    for (const d of [...this.held, ...this.buffer]) {
-      await this.links.redis.xclaim(d.stream, d.group, this.s.consumer, 0, d.id, "IDLE", RELEASED_IDLE_MS, "JUSTID");
-    }
+    for (const d of [...this.held, ...this.buffer]) await this.links.redis.xclaim(d.stream, d.group, this.s.consumer, 0, d.id, "IDLE", RELEASED_IDLE_MS, "JUSTID");
   }
 
   /** The transport is closing or was killed: no more renewals, so what is still held comes back when its lease runs out. */

@@ -139,7 +139,9 @@ export class NatsSubscription implements Subscription, DeliveryHost {
       const nap = this.gate !== undefined ? GATE_RECHECK_MS : PULL_MAX_MS;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, Math.min(left, nap));
+        // Once: every arrival of a socket read calls it, and one wake-up serves them all.
         this.wake = () => {
+          this.wake = undefined;
           clearTimeout(timer);
           resolve();
         };

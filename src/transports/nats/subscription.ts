@@ -278,7 +278,7 @@ export class NatsSubscription implements Subscription, DeliveryHost {
     if (pull !== undefined && --pull.remaining <= 0) this.endPull(key, pull.id);
     const { headers, topic, attemptsBefore } = fromNatsMessage(msg);
     const released = this.gate?.released(info) ?? 0;
-    const delivery = new NatsDelivery(source?.topic ?? topic ?? "", this.group, { headers, body: msg.data }, headers["ce-key"], msg.reply ?? "", { ...info, attemptsBefore: attemptsBefore - released }, this);
+    const delivery = new NatsDelivery(source?.topic ?? topic ?? "", this.group, { headers, body: msg.data }, headers["ce-key"], msg.reply ?? "", { deliveries: info.deliveries, storedAt: info.storedAt, streamSeq: info.streamSeq, attemptsBefore: attemptsBefore - released }, this);
     // Ordered: an arrival from a partition not owned or fenced is dropped unsettled; it comes back after its ack wait.
     if (this.gate !== undefined && source !== undefined && !this.closed && !this.gate.admit(source, delivery)) return;
     if (this.closed) {

@@ -79,7 +79,7 @@ export function fromNatsMessage(msg: Msg): { headers: Record<string, string>; to
     if (stop < 0) stop = text.length;
     const colon = text.indexOf(":", start);
     if (colon > start && colon < stop && !isServerHeader(text, start, colon)) {
-      const name = text.slice(start, colon);
+      const name = knownName(text, start, colon) ?? text.slice(start, colon);
       const value = decodeValue(trimmed(text.slice(text.charCodeAt(colon + 1) === 0x20 ? colon + 2 : colon + 1, stop)));
       if (name === TOPIC_HEADER) topic ??= value;
       else if (name === BASE_HEADER) attemptsBefore ||= Number(value) || 0;
@@ -88,6 +88,28 @@ export function fromNatsMessage(msg: Msg): { headers: Record<string, string>; to
     start = stop + 2;
   }
   return { headers, topic, attemptsBefore };
+}
+
+/** The CloudEvents binding's names and the W3C trace headers, by length: what nearly every delivery carries. */
+const KNOWN_NAMES: ReadonlyArray<readonly string[] | undefined> = (() => {
+  const names = [
+    "ce-id", "ce-source", "ce-type", "ce-specversion", "ce-time", "ce-dataschema", "ce-key", "ce-correlationid", "ce-causationid",
+    "ce-replyto", "ce-expiresat", "ce-priority", "content-type", "traceparent", "tracestate",
+  ];
+  const byLength: string[][] = [];
+  for (const name of names) (byLength[name.length] ??= []).push(name);
+  return byLength;
+})();
+
+/**
+ * The constant string for a well-known name between `start` and `colon`, else undefined. A name cut out of the
+ * block is a new string the object's property has to look up in the string table first, for every header of every
+ * delivery; a constant is looked up once.
+ */
+function knownName(text: string, start: number, colon: number): string | undefined {
+  const candidates = KNOWN_NAMES[colon - start];
+  if (candidates !== undefined) for (const name of candidates) if (text.startsWith(name, start)) return name;
+  return undefined;
 }
 
 /** `Nats-*` (any case) between `start` and `colon`: the server's own headers. */

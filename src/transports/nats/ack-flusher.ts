@@ -28,7 +28,9 @@ function encoded(body: string): Uint8Array {
 }
 
 export class AckFlusher {
-  private queue: Array<{ readonly subject: string; readonly body: string }> = [];
+  /** Held acks: subjects and bodies side by side, no object per ack. */
+  private subjects: string[] = [];
+  private bodies: string[] = [];
   private pending: Promise<void> | undefined;
 
   constructor(
@@ -38,17 +40,19 @@ export class AckFlusher {
 
   /** Send `body` to `ackSubject`; resolves once the server has it. Rejects with ConnectionError when it cannot tell. */
   send(ackSubject: string, body: string): Promise<void> {
-    this.queue.push({ subject: ackSubject, body });
+    this.subjects.push(ackSubject);
+    this.bodies.push(body);
     this.pending ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.flush());
     return this.pending;
   }
 
   /** Publish the held acks and PING after them; a publish the client refuses (closed connection) rejects them all. */
   private flush(): Promise<void> {
-    const acks = this.queue;
-    this.queue = [];
+    const { subjects, bodies } = this;
+    this.subjects = [];
+    this.bodies = [];
     this.pending = undefined;
-    for (const ack of acks) this.nc.publish(ack.subject, encoded(ack.body));
+    for (let i = 0; i < subjects.length; i++) this.nc.publish(subjects[i]!, encoded(bodies[i]!));
     return this.ping();
   }
 

@@ -14,20 +14,50 @@ export interface AckInfo {
   readonly storedAt: number;
 }
 
+const PREFIX = "$JS.ACK.";
+const DOT = 0x2e;
+
+/**
+ * Read in one pass over its characters, not split(): this runs for every delivery, and a split makes an array and
+ * nine or twelve strings where only the stream and consumer names are kept as strings.
+ */
 export function parseAckSubject(subject: string): AckInfo | undefined {
-  const t = subject.split(".");
-  if (t[0] !== "$JS" || t[1] !== "ACK") return undefined;
-  const at = t.length === 9 ? 2 : t.length >= 11 ? 4 : -1;
-  if (at < 0) return undefined;
-  const stream = t[at];
-  const consumer = t[at + 1];
-  if (stream === undefined || consumer === undefined) return undefined;
-  return {
-    stream,
-    consumer,
-    deliveries: Number(t[at + 2]),
-    streamSeq: Number(t[at + 3]),
-    // A double holds nanoseconds since 1970 to within a microsecond: exact enough for milliseconds, and no BigInt per message.
-    storedAt: Math.floor(Number(t[at + 5] ?? "0") / 1_000_000),
-  };
+  if (!subject.startsWith(PREFIX)) return undefined;
+  let dots = 0;
+  for (let i = PREFIX.length; i < subject.length; i++) if (subject.charCodeAt(i) === DOT) dots++;
+  // Tokens after the prefix: 7 (no domain), or 9 and more (domain and account hash first).
+  const skip = dots === 6 ? 2 : dots >= 8 ? 4 : -1;
+  if (skip < 0) return undefined;
+  let stream = "";
+  let consumer = "";
+  let deliveries = 0;
+  let streamSeq = 0;
+  let storedAt = 0;
+  for (let token = 2, start = PREFIX.length, i = start; i <= subject.length; i++) {
+    if (i < subject.length && subject.charCodeAt(i) !== DOT) continue;
+    const at = token - skip;
+    if (at === 0) stream = subject.slice(start, i);
+    else if (at === 1) consumer = subject.slice(start, i);
+    else if (at === 2) deliveries = digits(subject, start, i);
+    else if (at === 3) streamSeq = digits(subject, start, i);
+    else if (at === 5) {
+      // Nanoseconds since 1970 to milliseconds: all digits but the last six, an integer a double holds exactly.
+      storedAt = i - start > 6 ? digits(subject, start, i - 6) : Math.floor(digits(subject, start, i) / 1_000_000);
+      break;
+    }
+    token++;
+    start = i + 1;
+  }
+  return { stream, consumer, deliveries, streamSeq, storedAt };
+}
+
+/** The decimal number in `s` from `start` to `end` (0 when empty, NaN with anything but digits), as Number() reads the server's. */
+function digits(s: string, start: number, end: number): number {
+  let n = 0;
+  for (let i = start; i < end; i++) {
+    const d = s.charCodeAt(i) - 0x30;
+    if (d < 0 || d > 9) return Number.NaN;
+    n = n * 10 + d;
+  }
+  return n;
 }

@@ -32,4 +32,13 @@ describe("nats headers", () => {
     // A client without those fields is read through its headers.
     expect(fromNatsMessage({ headers: h } as unknown as Msg)).toEqual({ headers: wire, topic: "orders", attemptsBefore: 3 });
   });
+
+  it("headers - a header block read by index: server headers in any case skipped, blanks trimmed, the first value wins, odd lines ignored", () => {
+    const block = new TextEncoder().encode(
+      "NATS/1.0\r\nA: 1\r\nA: 2\r\nnats-x: y\r\nNATS-Expected: q\r\nnatsy: k\r\n:no name\r\nno colon\r\nb:\t tab \t\r\nc:  two spaces\r\n" +
+        "missive-nats-topic: t1\r\nmissive-nats-topic: t2\r\nmissive-nats-attempts-before: 4\r\nd: =?UTF-8?B?w6k=?=\r\n\r\n",
+    );
+    const msg = { _rdata: block, _msg: { hdr: block.byteLength } } as unknown as Msg;
+    expect(fromNatsMessage(msg)).toEqual({ headers: { A: "1", natsy: "k", b: "tab", c: "two spaces", d: "é" }, topic: "t1", attemptsBefore: 4 });
+  });
 });

@@ -69,20 +69,61 @@ export function fromNatsMessage(msg: Msg): { headers: Record<string, string>; to
   let topic: string | undefined;
   let attemptsBefore = 0;
   if (end <= 0) return { headers, topic, attemptsBefore };
-  const lines = decoder.decode(data.subarray(0, end)).split("\r\n");
-  // Line 0 is the version line (`NATS/1.0`, a status code on a status message); as the client, the first value of a name wins.
-  for (let i = 1; i < lines.length; i++) {
-    const line = lines[i]!;
-    const colon = line.indexOf(":");
-    if (colon <= 0) continue;
-    const name = line.slice(0, colon);
-    if (name.length >= 5 && /^nats-/i.test(name)) continue;
-    const value = decodeValue(line.slice(colon + 1).trim());
-    if (name === TOPIC_HEADER) topic ??= value;
-    else if (name === BASE_HEADER) attemptsBefore ||= Number(value) || 0;
-    else if (!Object.hasOwn(headers, name)) headers[name] = value;
+  const text = decoder.decode(data.subarray(0, end));
+  // Walked line by line by index, not split(): this runs for every delivery, and the split's array and lines are
+  // garbage the moment the names and values are cut out. Line 0 is the version line (`NATS/1.0`, a status code on a
+  // status message); as the client, the first value of a name wins.
+  const first = text.indexOf("\r\n");
+  for (let start = first < 0 ? text.length : first + 2; start < text.length; ) {
+    let stop = text.indexOf("\r\n", start);
+    if (stop < 0) stop = text.length;
+    const colon = text.indexOf(":", start);
+    if (colon > start && colon < stop && !isServerHeader(text, start, colon)) {
+      const name = knownName(text, start, colon) ?? text.slice(start, colon);
+      const value = decodeValue(trimmed(text.slice(text.charCodeAt(colon + 1) === 0x20 ? colon + 2 : colon + 1, stop)));
+      if (name === TOPIC_HEADER) topic ??= value;
+      else if (name === BASE_HEADER) attemptsBefore ||= Number(value) || 0;
+      else if (!Object.hasOwn(headers, name)) headers[name] = value;
+    }
+    start = stop + 2;
   }
   return { headers, topic, attemptsBefore };
+}
+
+/** The CloudEvents binding's names and the W3C trace headers, by length: what nearly every delivery carries. */
+const KNOWN_NAMES: ReadonlyArray<readonly string[] | undefined> = (() => {
+  const names = [
+    "ce-id", "ce-source", "ce-type", "ce-specversion", "ce-time", "ce-dataschema", "ce-key", "ce-correlationid", "ce-causationid",
+    "ce-replyto", "ce-expiresat", "ce-priority", "content-type", "traceparent", "tracestate",
+  ];
+  const byLength: string[][] = [];
+  for (const name of names) (byLength[name.length] ??= []).push(name);
+  return byLength;
+})();
+
+/**
+ * The constant string for a well-known name between `start` and `colon`, else undefined. A name cut out of the
+ * block is a new string the object's property has to look up in the string table first, for every header of every
+ * delivery; a constant is looked up once.
+ */
+function knownName(text: string, start: number, colon: number): string | undefined {
+  const candidates = KNOWN_NAMES[colon - start];
+  if (candidates !== undefined) for (const name of candidates) if (text.startsWith(name, start)) return name;
+  return undefined;
+}
+
+/** `Nats-*` (any case) between `start` and `colon`: the server's own headers. */
+function isServerHeader(text: string, start: number, colon: number): boolean {
+  return colon - start >= 5 && (text.charCodeAt(start) | 0x20) === 0x6e && text.slice(start, start + 5).toLowerCase() === "nats-";
+}
+
+/** As trim(), which the client applies to a value, but without a copy when there is nothing to trim (the usual case). */
+function trimmed(value: string): string {
+  if (value.length === 0) return value;
+  const a = value.charCodeAt(0);
+  const z = value.charCodeAt(value.length - 1);
+  // Every character trim() removes is at most a space or outside ASCII.
+  return a <= 0x20 || a >= 0x80 || z <= 0x20 || z >= 0x80 ? value.trim() : value;
 }
 
 const decoder = new TextDecoder();

@@ -139,7 +139,9 @@ export class NatsSubscription implements Subscription, DeliveryHost {
       const nap = this.gate !== undefined ? GATE_RECHECK_MS : PULL_MAX_MS;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, Math.min(left, nap));
+        // Once: every arrival of a socket read calls it, and one wake-up serves them all.
         this.wake = () => {
+          this.wake = undefined;
           clearTimeout(timer);
           resolve();
         };
@@ -281,7 +283,7 @@ export class NatsSubscription implements Subscription, DeliveryHost {
     if (pull !== undefined && --pull.remaining <= 0) this.endPull(key, pull.id);
     const { headers, topic, attemptsBefore } = fromNatsMessage(msg);
     const released = this.gate?.released(info) ?? 0;
-    const delivery = new NatsDelivery(source?.topic ?? topic ?? "", this.group, { headers, body: msg.data }, headers["ce-key"], msg.reply ?? "", { ...info, attemptsBefore: attemptsBefore - released }, this);
+    const delivery = new NatsDelivery(source?.topic ?? topic ?? "", this.group, { headers, body: msg.data }, headers["ce-key"], msg.reply ?? "", { deliveries: info.deliveries, storedAt: info.storedAt, streamSeq: info.streamSeq, attemptsBefore: attemptsBefore - released }, this);
     // Ordered: an arrival from a partition not owned or fenced is dropped unsettled; it comes back after its ack wait.
     // Closing, it is admitted and kept all the same: close() gives it back in place, not as a copy any member reads.
     if (this.gate !== undefined && source !== undefined && !this.gate.admit(source, delivery)) return;

@@ -83,17 +83,20 @@ end
 return out
 `;
 
+/** The start of a script's read of new entries: KEYS the streams; ARGV group, consumer, count. Leaves the XREADGROUP reply in `reply`. */
+const READ_NEW = `
+local args = {'GROUP', ARGV[1], ARGV[2], 'COUNT', ARGV[3], 'STREAMS'}
+for i = 1, #KEYS do args[#args + 1] = KEYS[i] end
+for i = 1, #KEYS do args[#args + 1] = '>' end
+local reply = redis.call('XREADGROUP', unpack(args))
+`;
+
 /**
  * A read that does not block, packed (read-unpack.ts): KEYS the streams;
  * ARGV group, consumer, count. The XREADGROUP reply of new entries as one
  * MessagePack string, or nil when there is none.
  */
-const READ_PACKED = `
-local args = {'GROUP', ARGV[1], ARGV[2], 'COUNT', ARGV[3], 'STREAMS'}
-for i = 1, #KEYS do args[#args + 1] = KEYS[i] end
-for i = 1, #KEYS do args[#args + 1] = '>' end
-local reply = redis.call('XREADGROUP', unpack(args))
-if not reply then return false end
+const READ_PACKED = `${READ_NEW}if not reply then return false end
 return cmsgpack.pack(reply)
 `;
 
@@ -117,12 +120,7 @@ return n
  * BLOCK that wakes the reader when an entry comes. The list keys are made
  * from the entries (one node; Redis Cluster would need them hash-tagged).
  */
-const READ_ORDERED = `
-local args = {'GROUP', ARGV[1], ARGV[2], 'COUNT', ARGV[3], 'STREAMS'}
-for i = 1, #KEYS do args[#args + 1] = KEYS[i] end
-for i = 1, #KEYS do args[#args + 1] = '>' end
-local reply = redis.call('XREADGROUP', unpack(args))
-if not reply then
+const READ_ORDERED = `${READ_NEW}if not reply then
   local last = {}
   for i = 1, #KEYS do
     local top = redis.call('XREVRANGE', KEYS[i], '+', '-', 'COUNT', 1)

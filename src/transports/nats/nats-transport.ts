@@ -114,8 +114,7 @@ class NatsTransportImpl implements NatsTransport {
   async subscribe(o: SubscribeOptions): Promise<Subscription> {
     if (o.ordered && o.temporary !== true) return this.subscribeOrdered(o);
     const { nc, topology } = await this.link();
-    if (o.temporary !== true) await topology.refuseOrdered(o.group, o.topics);
-    await topology.bind(o.group, o.topics, o.leaseMs);
+    await topology.bind(o.group, o.topics, o.leaseMs, this.options.create, o.temporary !== true);
     if (o.temporary === true) this.temporaryGroups.add(o.group);
     const consumer = this.names.consumer(o.group);
     const sources: PullSource[] = [

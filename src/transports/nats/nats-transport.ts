@@ -286,6 +286,7 @@ class NatsTransportImpl implements NatsTransport {
         }
         else if (s.type === "reconnect") {
           this.context.report({ kind: "connection", state: "up" });
+          this.linking?.then((l) => l.topology.forget(), (err: unknown) => this.context.log.debug({ err }, "nats: reconnected before the link was made"));
           for (const sub of this.subscriptions) sub.forgetPulls();
         }
       }

@@ -16,6 +16,8 @@ const MS = 1_000_000;
 /** JetStream's API error codes (err_code) this file tells apart. */
 const STREAM_NOT_FOUND = 10059;
 const CONSUMER_NOT_FOUND = 10014;
+/** A consumer lookup's answer when the stream itself does not exist. */
+const STREAM_GONE = "stream-gone";
 /** The group's MaxAckPending, shared by every process of the group; each process holds at most its prefetch (subscription.ts). */
 export const GROUP_MAX_ACK_PENDING = 10_000;
 /** The ack wait of a consumer made by bind() before any subscriber set its lease, ms. */
@@ -41,14 +43,24 @@ interface Site {
   readonly stages: readonly (readonly Want[])[];
 }
 
+/** A stream this connection already saw with the subjects it needs, not looked up again. */
+const VERIFIED = "verified";
+
 /** What the server said of a site before anything is changed: undefined where a stream or consumer does not exist. */
 interface Looked {
   readonly site: Site;
-  readonly stream: StreamInfo | undefined;
+  readonly stream: StreamInfo | typeof VERIFIED | undefined;
   readonly consumers: ReadonlyMap<string, ConsumerInfo | undefined>;
 }
 
 export class Topology {
+  /**
+   * Streams seen on this connection with the subjects they need. Only an operator (or unbind() here) removes one,
+   * and a consumer lookup on a removed stream says so (stream not found), which drops it from here; forgotten
+   * anyway when the connection is made again.
+   */
+  private readonly verified = new Set<string>();
+
   constructor(
     private readonly jsm: JetStreamManager,
     private readonly names: NatsNames,
@@ -94,6 +106,11 @@ export class Topology {
     return this.apply(await this.lookUp(sites), ackWaitMs, create);
   }
 
+  /** The connection was made again (maybe to another server): every stream is looked up again. */
+  forget(): void {
+    this.verified.clear();
+  }
+
   private ownSite(group: string): Site {
     const want: Want = { name: this.names.consumer(group), filter: undefined };
     return { stream: this.names.groupStream(group), subject: this.names.groupSubject(group), keyed: false, stages: [[want]] };
@@ -105,13 +122,21 @@ export class Topology {
 
   /**
    * Every lookup of every site at once: none depends on another (a consumer's lookup on a missing stream answers
-   * not found like a missing consumer), so a bind costs one round trip when its topology is already there.
+   * not found like a missing consumer), so a bind costs one round trip when its topology is already there. A
+   * verified stream is not looked up; if a consumer lookup finds it gone, it is made again like a missing one.
    */
   private lookUp(sites: readonly Site[]): Promise<Looked[]> {
     return Promise.all(sites.map(async (site): Promise<Looked> => {
       const wants = site.stages.flat();
-      const [stream, ...infos] = await Promise.all([this.streamInfo(site.stream), ...wants.map((w) => this.consumerInfo(site.stream, w.name))]);
-      return { site, stream, consumers: new Map(wants.map((w, i) => [w.name, infos[i]])) };
+      const known = this.verified.has(site.stream);
+      const [found, ...infos] = await Promise.all([
+        known ? (VERIFIED as typeof VERIFIED) : this.streamInfo(site.stream),
+        ...wants.map((w) => this.consumerInfo(site.stream, w.name)),
+      ]);
+      const gone = infos.some((i) => i === STREAM_GONE);
+      if (gone) this.verified.delete(site.stream);
+      const stream = gone && found === VERIFIED ? undefined : found;
+      return { site, stream, consumers: new Map(wants.map((w, i) => [w.name, infos[i] === STREAM_GONE ? undefined : infos[i]])) };
     }));
   }
 
@@ -130,7 +155,13 @@ export class Topology {
   }
 
   /** `keyed`: a topic stream, which also captures the keyed subjects under its own (ADR 012); added to an older stream. */
-  private async ensureStreamFrom(info: StreamInfo | undefined, stream: string, subject: string, create: boolean, keyed: boolean): Promise<void> {
+  private async ensureStreamFrom(info: StreamInfo | typeof VERIFIED | undefined, stream: string, subject: string, create: boolean, keyed: boolean): Promise<void> {
+    if (info === VERIFIED) return;
+    await this.makeStream(info, stream, subject, create, keyed);
+    this.verified.add(stream);
+  }
+
+  private async makeStream(info: StreamInfo | undefined, stream: string, subject: string, create: boolean, keyed: boolean): Promise<void> {
     const subjects = keyed ? [subject, `${subject}.>`] : [subject];
     if (info !== undefined) {
       if (keyed && !info.config.subjects.includes(`${subject}.>`)) await this.jsm.streams.update(stream, { ...info.config, subjects });
@@ -190,20 +221,23 @@ export class Topology {
     }
   }
 
-  private async consumerInfo(stream: string, name: string): Promise<ConsumerInfo | undefined> {
+  /** Undefined: no such consumer; STREAM_GONE: no such stream either. */
+  private async consumerInfo(stream: string, name: string): Promise<ConsumerInfo | typeof STREAM_GONE | undefined> {
     try {
       return await this.jsm.consumers.info(stream, name);
     } catch (err) {
       if (!isNotFound(err)) throw err;
-      return undefined;
+      return err instanceof JetStreamApiError && err.apiError().err_code === STREAM_NOT_FOUND ? STREAM_GONE : undefined;
     }
   }
 
   /** A temporary group goes: its consumers, its own stream, and a topic stream no other group reads (so the topic is unroutable again). */
   async unbind(group: string, topics: readonly string[]): Promise<void> {
+    this.verified.delete(this.names.groupStream(group));
     await this.deleteQuietly(() => this.jsm.streams.delete(this.names.groupStream(group)));
     for (const topic of topics) {
       const stream = this.names.topicStream(topic);
+      this.verified.delete(stream);
       await this.deleteQuietly(() => this.jsm.consumers.delete(stream, this.names.consumer(group)));
       try {
         const info = await this.jsm.streams.info(stream);

@@ -8,7 +8,7 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { ConfigurationError } from "../../src/errors.js";
-import { natsNames } from "../../src/transports/nats/names.js";
+import { encodeToken, natsNames } from "../../src/transports/nats/names.js";
 import { natsTransport, type NatsTransport } from "../../src/transports/nats/index.js";
 import { removeNatsPrefix } from "../support/nats.js";
 
@@ -30,16 +30,17 @@ async function jsm(): Promise<Awaited<ReturnType<typeof jetstreamManager>>> {
   return jetstreamManager(nc);
 }
 
-/** The JetStream API subjects requested while `run` runs, seen from a second connection. */
+/** The JetStream API subjects on this test's streams requested while `run` runs, seen from a second connection (the server is shared). */
 async function requestsOf(run: () => Promise<unknown>): Promise<string[]> {
   const nc = await connect({ servers: [SERVER] });
   side.push(nc);
   const seen: string[] = [];
-  nc.subscribe("$JS.API.>", { callback: (_err, m) => seen.push(m.subject) });
+  nc.subscribe("$JS.API.>", { callback: (_err, m) => { seen.push(m.subject); } });
   await nc.flush();
   await run();
   await nc.flush();
-  return seen.filter((s) => !s.startsWith("$JS.API.CONSUMER.MSG.NEXT."));
+  const ours = `.${encodeToken(prefix).toUpperCase()}_`;
+  return seen.filter((s) => s.includes(ours) && !s.startsWith("$JS.API.CONSUMER.MSG.NEXT."));
 }
 
 afterEach(async () => {

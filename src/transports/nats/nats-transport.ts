@@ -114,8 +114,7 @@ class NatsTransportImpl implements NatsTransport {
   async subscribe(o: SubscribeOptions): Promise<Subscription> {
     if (o.ordered && o.temporary !== true) return this.subscribeOrdered(o);
     const { nc, topology } = await this.link();
-    if (o.temporary !== true) await topology.refuseOrdered(o.group, o.topics);
-    await topology.bind(o.group, o.topics, o.leaseMs);
+    await topology.bind(o.group, o.topics, o.leaseMs, this.options.create, o.temporary !== true);
     if (o.temporary === true) this.temporaryGroups.add(o.group);
     const consumer = this.names.consumer(o.group);
     const sources: PullSource[] = [
@@ -140,9 +139,9 @@ class NatsTransportImpl implements NatsTransport {
   private async subscribeOrdered(o: SubscribeOptions): Promise<Subscription> {
     const { nc, jsm, topology } = await this.link();
     const n = this.options.partitions;
-    await topology.bindOrdered(o.group, o.topics, n, o.leaseMs);
     const locks = new PartitionLocks(nc, this.names, this.options.replicas);
-    await locks.ensure(jsm);
+    // The lock stream is no part of the group's topology: both are made at once.
+    await Promise.all([topology.bindOrdered(o.group, o.topics, n, o.leaseMs), locks.ensure(jsm)]);
     const consumer = this.names.consumer(o.group);
     const ensure = (): Promise<boolean> => topology.bindOrdered(o.group, o.topics, n, o.leaseMs);
     const sources: PullSource[] = [
@@ -155,8 +154,8 @@ class NatsTransportImpl implements NatsTransport {
     const probe = async (index: number): Promise<PartitionProbe> => {
       let pending = 0;
       let ackWaitMs = o.leaseMs;
-      for (const topic of o.topics) {
-        const info = await jsm.consumers.info(this.names.topicStream(topic), this.names.partitionConsumer(o.group, index));
+      const infos = await Promise.all(o.topics.map((topic) => jsm.consumers.info(this.names.topicStream(topic), this.names.partitionConsumer(o.group, index))));
+      for (const info of infos) {
         pending += info.num_ack_pending;
         ackWaitMs = Math.max(ackWaitMs, Math.ceil((info.config.ack_wait ?? 0) / 1_000_000));
       }
@@ -287,6 +286,7 @@ class NatsTransportImpl implements NatsTransport {
         }
         else if (s.type === "reconnect") {
           this.context.report({ kind: "connection", state: "up" });
+          this.linking?.then((l) => l.topology.forget(), (err: unknown) => this.context.log.debug({ err }, "nats: reconnected before the link was made"));
           for (const sub of this.subscriptions) sub.forgetPulls();
         }
       }

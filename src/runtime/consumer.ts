@@ -358,25 +358,36 @@ export class ConsumerImpl implements Consumer {
 
   /** The pipeline ended: its lane turn ends; held until settled, an ack still committing or a delivery whose settle was refused until it is given back. */
   private ran(job: Job, outcome: Outcome): void {
-    const receipt = job.receipt;
     if (job.settling === undefined) {
       const givenBack = givenBackOf(outcome);
-      if (givenBack === undefined) this.release(job.delivery, job.key, receipt);
-      else this.holdUntil(givenBack, job, receipt);
+      if (givenBack === undefined) this.release(job.delivery, job.key, job.receipt);
+      else this.holdUntil(givenBack, job);
     } else {
       // The lane slot is free while the ack commits; the delivery stays held (prefetch) until it settled.
-      this.holdUntil(job.settling.then((settled) => givenBackOf(settled)), job, receipt);
+      // One then() on the settle itself: its rare give-back is waited for in acked(), not by a second link per message.
+      this.acking++;
+      void job.settling.then((settled) => this.acked(job, settled));
     }
     this.scheduler.finished(job);
   }
 
+  /** An ack left committing has settled (a settle never rejects); a refused one is held until given back. */
+  private acked(job: Job, settled: Outcome): void {
+    const givenBack = givenBackOf(settled);
+    if (givenBack === undefined) this.unhold(job);
+    else void givenBack.then(() => this.unhold(job));
+  }
+
   /** Keep the delivery held until `settling` resolves (it never rejects); close waits for it. */
-  private holdUntil(settling: Promise<void | undefined>, job: Job, receipt: number): void {
+  private holdUntil(settling: Promise<void>, job: Job): void {
     this.acking++;
-    void settling.then(() => {
-      this.release(job.delivery, job.key, receipt);
-      if (--this.acking === 0) this.acksDrained?.resolve();
-    });
+    void settling.then(() => this.unhold(job));
+  }
+
+  /** A held delivery counted in `acking` is done. */
+  private unhold(job: Job): void {
+    this.release(job.delivery, job.key, job.receipt);
+    if (--this.acking === 0) this.acksDrained?.resolve();
   }
 
   private release(delivery: Delivery, key: string | undefined, receipt: number): void {

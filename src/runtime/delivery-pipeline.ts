@@ -70,5 +70,5 @@ export function deliveryPipeline(deps: PipelineDeps): Stage {
   // before user middleware or the handler run (the policy dead-letters it as expired, never retried).
   const around: Middleware[] = s.timeoutMs === undefined ? [expiryMiddleware(), ...s.middleware] : [expiryMiddleware(), timeoutMiddleware(s.timeoutMs), ...s.middleware];
   const chain = compose(around, deps.handler);
-  return composeStages(stages, handlerStage(chain, { group: s.group, producer: deps.producer, log: deps.log, signal: deps.stopHandlers }));
+  return composeStages(stages, handlerStage(chain, { group: s.group, producer: deps.producer, log: deps.log, signal: deps.stopHandlers, timed: s.timeoutMs !== undefined }));
 }

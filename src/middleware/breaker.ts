@@ -11,10 +11,18 @@ import type { Outcome, StageMiddleware } from "../runtime/outcome.js";
 
 export function breakerStage(breaker: CircuitBreaker): StageMiddleware {
   // One observer for every delivery, chained with then(): no async frame or closure per message.
-  const observe = (outcome: Outcome): Outcome => {
+  const observe = breakerObserver(breaker);
+  return (next) => (job) => next(job).then(observe);
+}
+
+/**
+ * What the stage does to each attempt's outcome, for a stage right outside it to run in its own continuation
+ * (the retry stage does, one then() fewer per message): feeds the breaker, returns the outcome unchanged.
+ */
+export function breakerObserver(breaker: CircuitBreaker): (outcome: Outcome) => Outcome {
+  return (outcome) => {
     if (outcome.kind === "handled") breaker.success();
     else if (outcome.kind === "failed" && feedsBreaker(outcome.error)) breaker.failure();
     return outcome;
   };
-  return (next) => (job) => next(job).then(observe);
 }

@@ -49,4 +49,15 @@ describe("retry stage", () => {
     // A first attempt that never started goes back uncounted.
     expect(await stage([GIVE_BACK]).run(job())).toBe(GIVE_BACK);
   });
+
+  it("retry - observe sees every attempt's outcome before the policy, in-process retries included (the breaker's place)", async () => {
+    const observed: string[] = [];
+    const observe = (outcome: Outcome): Outcome => {
+      observed.push(outcome.kind);
+      return outcome;
+    };
+    const { run } = stage([failed(new TransientError("x")), failed(new TransientError("y"))], { observe });
+    expect(await run(job())).toBe(HANDLED);
+    expect(observed).toEqual(["failed", "failed", "handled"]);
+  });
 });

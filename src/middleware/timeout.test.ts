@@ -3,6 +3,9 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { ClosedError, HandlerTimeoutError } from "../errors.js";
 import type { Handler, HandlerContext } from "../runtime/handler-context.js";
 import { timeoutMiddleware } from "./timeout.js";
+import { AttemptContext } from "./attempt-context.js";
+import type { Envelope } from "../envelope/envelope.js";
+import { noopLogger } from "../observability/logger.js";
 
 function contextWith(signal: AbortSignal): HandlerContext {
   return { signal, message: { id: "m1" }, attempt: 1, group: "g", idempotencyKey: "g:m1" } as unknown as HandlerContext;
@@ -159,5 +162,26 @@ describe("timeout middleware", () => {
     expect(seen!.idempotencyKey).toBe("g:m1");
     expect(seen!.signal.aborted).toBe(true);
     expect(seen!.signal.reason).toBeInstanceOf(HandlerTimeoutError);
+  });
+
+  it("timeout - the runtime's own context is adopted, not copied: one context per attempt, its signal the attempt's; a nested timeout copies", async () => {
+    const outer = new AbortController();
+    const noop = () => Promise.reject(new Error("unused"));
+    const runtimeCtx = new AttemptContext({ id: "m1" } as Envelope, 1, "g", "g:m1", noopLogger, noop, noop, noop, outer.signal);
+    expect(runtimeCtx.signal).toBe(outer.signal);
+    const seen: HandlerContext[] = [];
+    const inner: Handler<unknown, unknown> = (_data, ctx) => {
+      seen.push(ctx);
+      return new Promise(() => undefined);
+    };
+    const handler = timeoutMiddleware(20)(timeoutMiddleware(1_000)(inner));
+    await expect(handler({}, runtimeCtx)).rejects.toBeInstanceOf(HandlerTimeoutError);
+    // The outer timeout adopted the runtime's context; the nested one, finding it adopted, made a copy.
+    expect(runtimeCtx.signal).not.toBe(outer.signal);
+    expect(runtimeCtx.signal.reason).toBeInstanceOf(HandlerTimeoutError);
+    expect(seen[0]).not.toBe(runtimeCtx);
+    expect(seen[0]).toMatchObject({ idempotencyKey: "g:m1", attempt: 1, group: "g" });
+    expect({ ...seen[0] }).toHaveProperty("signal");
+    expect(outer.signal.aborted).toBe(false);
   });
 });

@@ -24,7 +24,8 @@ export function timeoutMiddleware(ms: number): Middleware {
       deadlines.add(attempt);
       let result: Promise<void> | void;
       try {
-        result = next(data, new AttemptContext(ctx, attempt));
+        // The runtime's context (made for this attempt, nothing outside it holds it) takes the attempt's signal.
+        result = next(data, ctx instanceof AttemptContext && ctx.adopt(attempt) ? ctx : AttemptContext.around(ctx, attempt));
       } catch (error) {
         attempt.end(undefined);
         return Promise.reject(error);

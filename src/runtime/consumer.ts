@@ -27,7 +27,7 @@ import type { ConsumerMetrics } from "./consumer-metrics.js";
 import { deliveryPipeline } from "./delivery-pipeline.js";
 import { readRetryState } from "./diagnostics.js";
 import type { Handler } from "./handler-context.js";
-import { LaneScheduler } from "./lane-scheduler.js";
+import { Lanes } from "./lane-scheduler.js";
 import { LeaseKeeper } from "./lease-keeper.js";
 import { GIVE_BACK, Job, type Outcome, type Stage } from "./outcome.js";
 import type { Producer } from "./producer.js";
@@ -96,7 +96,7 @@ export class ConsumerImpl implements Consumer {
   readonly ready: Promise<void>;
   private readonly lifecycle: ConsumerLifecycle;
   private subscription: Subscription | undefined;
-  private readonly scheduler: LaneScheduler;
+  private readonly scheduler: Lanes<Job>;
   private readonly breaker: CircuitBreaker;
   private readonly settler: Settler;
   private readonly pipeline: Stage;
@@ -129,7 +129,8 @@ export class ConsumerImpl implements Consumer {
     // limit warned of a leak that is not one, on every service.
     setMaxListeners(0, this.closing.signal, this.stopHandlers.signal);
     this.lifecycle = new ConsumerLifecycle(deps.onState);
-    this.scheduler = new LaneScheduler(s.concurrency);
+    // The consumer ends each delivery's lane turn itself (ran, giveBackUnstarted): no promise per turn in the scheduler.
+    this.scheduler = new Lanes<Job>(s.concurrency, (job) => this.run(job));
     this.breaker = new CircuitBreaker(s.breaker, deps.random, (state) => deps.log.warn({ group: s.group, state }, `consumer circuit breaker ${state}`));
     const caps = deps.transport.capabilities;
     this.attempts = caps.attempts ?? "exact";
@@ -294,52 +295,99 @@ export class ConsumerImpl implements Consumer {
     const key = this.deps.settings.ordered ? (envelope.key ?? delivery.key) : undefined;
     const job = new Job(delivery, envelope, key, attempt, recorded.firstFailureAt);
     // Per-key bookkeeping only where stale deliveries can be given back.
-    const receipt = key !== undefined && this.staleKeys ? this.staleKeys.hold(key) : 0;
-    const priority = this.localPriority && envelope.priority !== undefined ? priorityOf(envelope) : 0;
-    this.scheduler.submit(key, () => this.run(job, receipt), priority);
+    if (key !== undefined && this.staleKeys) job.receipt = this.staleKeys.hold(key);
+    if (this.localPriority && envelope.priority !== undefined) job.priority = priorityOf(envelope);
+    this.scheduler.add(job);
   }
 
   /**
-   * One delivery's turn in its lane. A method with its state passed in, not closures made per delivery, and
-   * chained with then() rather than async: this runs per message, and an async frame costs more than a closure.
+   * One delivery's turn in its lane; it ends (scheduler.finished) when its pipeline has run. A method with its
+   * state on the Job, not closures made per delivery, and chained with then() rather than async: this runs per
+   * message, and an async frame costs more than a closure.
    */
-  private run(job: Job, receipt: number): Promise<void> {
+  private run(job: Job): void {
     const key = job.key;
-    if (this.closing.signal.aborted || (receipt > 0 && this.staleKeys!.isStale(key!, receipt))) return this.giveBackUnstarted(job, receipt);
+    const receipt = job.receipt;
+    if (this.closing.signal.aborted || (receipt > 0 && this.staleKeys!.isStale(key!, receipt))) {
+      this.giveBackUnstarted(job);
+      return;
+    }
     // Its channel or lease is gone already (a connection reset): the broker delivers it again; running the handler
     // now would be wasted work (a second effect without the inbox) holding a slot the fresh deliveries need.
-    if (job.delivery.start?.() === false) {
+    let started: boolean | undefined;
+    try {
+      started = job.delivery.start?.();
+    } catch (error) {
+      // A transport bug: not run, and given back rather than left holding its lane and its prefetch slot.
+      this.deps.log.error({ err: error, group: this.group, id: job.envelope.id }, "a delivery's start check threw; giving it back");
+      this.giveBackUnstarted(job);
+      return;
+    }
+    if (started === false) {
       if (key !== undefined) this.staleKeys?.markStale(key);
       this.release(job.delivery, key, receipt);
-      return Promise.resolve();
+      this.scheduler.finished(job);
+      return;
     }
-    return this.pipeline(job).then((outcome) => this.ran(job, receipt, outcome));
+    let running: Promise<Outcome>;
+    try {
+      running = this.pipeline(job);
+    } catch (error) {
+      running = Promise.reject(error as Error);
+    }
+    running.then(
+      (outcome) => this.ran(job, outcome),
+      // Stages never reject; should one (a bug), the lane must not wedge and the delivery must not stay held.
+      (error: unknown) => {
+        this.deps.log.error({ err: error, group: this.group, id: job.envelope.id }, "a delivery's pipeline failed; giving it back");
+        this.giveBackUnstarted(job);
+      },
+    );
   }
 
-  /** Its handler never started: back now rather than when its lease runs out, and uncounted. */
-  private async giveBackUnstarted(job: Job, receipt: number): Promise<void> {
-    await givenBackOf(await this.settler.settle(job, GIVE_BACK));
-    this.release(job.delivery, job.key, receipt);
+  /** Its handler never started (or its pipeline broke): back now rather than when its lease runs out, and uncounted; its lane turn ends with it. */
+  private giveBackUnstarted(job: Job): void {
+    void this.settler
+      .settle(job, GIVE_BACK)
+      .then(givenBackOf)
+      .then(() => {
+        this.release(job.delivery, job.key, job.receipt);
+        this.scheduler.finished(job);
+      });
   }
 
-  /** The pipeline ended: held until settled, an ack still committing or a delivery whose settle was refused until it is given back. */
-  private ran(job: Job, receipt: number, outcome: Outcome): void {
+  /** The pipeline ended: its lane turn ends; held until settled, an ack still committing or a delivery whose settle was refused until it is given back. */
+  private ran(job: Job, outcome: Outcome): void {
     if (job.settling === undefined) {
       const givenBack = givenBackOf(outcome);
-      if (givenBack === undefined) return this.release(job.delivery, job.key, receipt);
-      return this.holdUntil(givenBack, job, receipt);
+      if (givenBack === undefined) this.release(job.delivery, job.key, job.receipt);
+      else this.holdUntil(givenBack, job);
+    } else {
+      // The lane slot is free while the ack commits; the delivery stays held (prefetch) until it settled.
+      // One then() on the settle itself: its rare give-back is waited for in acked(), not by a second link per message.
+      this.acking++;
+      void job.settling.then((settled) => this.acked(job, settled));
     }
-    // The lane slot is free while the ack commits; the delivery stays held (prefetch) until it settled.
-    this.holdUntil(job.settling.then((settled) => givenBackOf(settled)), job, receipt);
+    this.scheduler.finished(job);
+  }
+
+  /** An ack left committing has settled (a settle never rejects); a refused one is held until given back. */
+  private acked(job: Job, settled: Outcome): void {
+    const givenBack = givenBackOf(settled);
+    if (givenBack === undefined) this.unhold(job);
+    else void givenBack.then(() => this.unhold(job));
   }
 
   /** Keep the delivery held until `settling` resolves (it never rejects); close waits for it. */
-  private holdUntil(settling: Promise<void | undefined>, job: Job, receipt: number): void {
+  private holdUntil(settling: Promise<void>, job: Job): void {
     this.acking++;
-    void settling.then(() => {
-      this.release(job.delivery, job.key, receipt);
-      if (--this.acking === 0) this.acksDrained?.resolve();
-    });
+    void settling.then(() => this.unhold(job));
+  }
+
+  /** A held delivery counted in `acking` is done. */
+  private unhold(job: Job): void {
+    this.release(job.delivery, job.key, job.receipt);
+    if (--this.acking === 0) this.acksDrained?.resolve();
   }
 
   private release(delivery: Delivery, key: string | undefined, receipt: number): void {

@@ -10,7 +10,7 @@
  */
 import type { ContractRegistry } from "../contract/registry.js";
 import { atMostOnceStage } from "../middleware/at-most-once.js";
-import { breakerStage } from "../middleware/breaker.js";
+import { breakerObserver } from "../middleware/breaker.js";
 import { compose } from "../middleware/compose.js";
 import { inboxStage } from "../middleware/inbox.js";
 import { poisonStage } from "../middleware/poison.js";
@@ -58,8 +58,10 @@ export function deliveryPipeline(deps: PipelineDeps): Stage {
   const stages: StageMiddleware[] = [telemetryStage(deps.system, s.group, deps.metrics), settleStage(deps.settler), poisonStage(deps.registry)];
   if (s.atMostOnce) stages.push(atMostOnceStage(deps.settler));
   else {
-    stages.push(retryStage({ retry: s.retry, random: deps.random, brokerRetry: deps.brokerRetry, closing: deps.closing, counts: deps.counts, log: deps.log, metrics: deps.metrics }));
-    stages.push(breakerStage(deps.breaker));
+    // The breaker sees every attempt (in-process retries too) right inside the retry stage, which runs its
+    // observer in its own continuation rather than as a stage of its own (a then() per message fewer).
+    const observe = breakerObserver(deps.breaker);
+    stages.push(retryStage({ retry: s.retry, random: deps.random, brokerRetry: deps.brokerRetry, closing: deps.closing, counts: deps.counts, log: deps.log, metrics: deps.metrics, observe }));
   }
   // Outside the timeout: waiting for a token is not handler time, and closing ends the wait.
   if (s.rateLimit) stages.push(rateLimitStage(new TokenBucket(s.rateLimit), deps.closing));
@@ -68,5 +70,5 @@ export function deliveryPipeline(deps: PipelineDeps): Stage {
   // before user middleware or the handler run (the policy dead-letters it as expired, never retried).
   const around: Middleware[] = s.timeoutMs === undefined ? [expiryMiddleware(), ...s.middleware] : [expiryMiddleware(), timeoutMiddleware(s.timeoutMs), ...s.middleware];
   const chain = compose(around, deps.handler);
-  return composeStages(stages, handlerStage(chain, { group: s.group, producer: deps.producer, log: deps.log, signal: deps.stopHandlers }));
+  return composeStages(stages, handlerStage(chain, { group: s.group, producer: deps.producer, log: deps.log, signal: deps.stopHandlers, timed: s.timeoutMs !== undefined }));
 }

@@ -8,32 +8,44 @@
  * native priority): among the tasks ready to start, higher priorities start
  * first, submission order within one. A keyed task is ready only once it is
  * its lane's head, so priority never reorders a key.
+ *
+ * `Lanes` is the core: it starts an item by handing it to its owner, who
+ * calls `finished(item)` exactly once when the item's turn ends. That keeps
+ * the per-message path free of a promise, a then() and two closures per task
+ * (the consumer's own continuation already knows when a delivery's turn
+ * ends). `LaneScheduler` runs promise-returning tasks on it.
  */
 export type Task = () => Promise<void>;
 
-interface Item {
-  readonly task: Task;
+/** What the lanes hold: the owner's own per-delivery object, so submitting one allocates no wrapper. */
+export interface LaneItem {
+  /** Its lane; undefined runs unordered. */
   readonly key: string | undefined;
+  /** 0–9; higher starts first among ready items. */
   readonly priority: number;
 }
 
-interface Lane {
-  readonly queue: Item[];
+interface Lane<T> {
+  readonly queue: T[];
 }
 
-export class LaneScheduler {
+export class Lanes<T extends LaneItem> {
   private running = 0;
   /** Ready tasks of priority 0: the only queue used while no task has a priority. */
-  private readonly ready: Item[] = [];
+  private readonly ready: T[] = [];
   /** Ready tasks of priority 1–9, by priority; made on the first such task. */
-  private urgent: Item[][] | undefined;
+  private urgent: T[][] | undefined;
   private urgentCount = 0;
-  private readonly lanes = new Map<string, Lane>();
+  private readonly lanes = new Map<string, Lane<T>>();
   private idleWaiters: Array<() => void> = [];
   private peak = 0;
   private bounded = true;
 
-  constructor(private concurrency: number) {}
+  /** `start` begins an item's turn; it must not throw, and its owner calls `finished(item)` once the turn ends. */
+  constructor(
+    private concurrency: number,
+    private readonly start: (item: T) => void,
+  ) {}
 
   /**
    * Closing: tasks waiting only for a free slot start now (they give their message back without
@@ -70,9 +82,9 @@ export class LaneScheduler {
     return out.sort((a, b) => b.waiting - a.waiting).slice(0, limit);
   }
 
-  /** Submit a task; `priority` (0–9, default 0) orders it among the tasks ready to start. */
-  submit(key: string | undefined, task: Task, priority = 0): void {
-    const item: Item = { task, key, priority };
+  /** Submit an item; its `priority` orders it among the items ready to start. */
+  add(item: T): void {
+    const key = item.key;
     if (key !== undefined) {
       const lane = this.lanes.get(key);
       if (lane) {
@@ -91,7 +103,7 @@ export class LaneScheduler {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  private makeReady(item: Item): void {
+  private makeReady(item: T): void {
     if (item.priority <= 0) {
       this.ready.push(item);
       return;
@@ -101,7 +113,7 @@ export class LaneScheduler {
     this.urgentCount++;
   }
 
-  private next(): Item | undefined {
+  private next(): T | undefined {
     if (this.urgentCount > 0) {
       for (let p = 9; p > 0; p--) {
         const item = this.urgent![p]!.shift();
@@ -120,26 +132,13 @@ export class LaneScheduler {
       if (item === undefined) break;
       this.running++;
       if (this.bounded && this.running > this.peak) this.peak = this.running;
-      this.run(item.task, item.key);
+      this.start(item);
     }
   }
 
-  /** Chained with then(), not an async function with try/finally: this runs per task, and the frame costs more than the closure. */
-  private run(task: Task, key: string | undefined): void {
-    let running: Promise<void>;
-    try {
-      running = task();
-    } catch {
-      running = Promise.resolve();
-    }
-    // Tasks settle their own failures; a throw or a rejection here must not wedge the lane.
-    running.then(
-      () => this.finished(key),
-      () => this.finished(key),
-    );
-  }
-
-  private finished(key: string | undefined): void {
+  /** `item`'s turn ended: its lane's next item becomes ready. Exactly once per started item. */
+  finished(item: T): void {
+    const key = item.key;
     this.running--;
     if (key !== undefined) {
       const lane = this.lanes.get(key)!;
@@ -154,5 +153,60 @@ export class LaneScheduler {
       this.idleWaiters = [];
       for (const w of waiters) w();
     }
+  }
+}
+
+interface TaskItem extends LaneItem {
+  readonly task: Task;
+}
+
+/** Lanes of promise-returning tasks: a task's turn ends when its promise settles (or it throws). */
+export class LaneScheduler {
+  private readonly lanes: Lanes<TaskItem>;
+
+  constructor(concurrency: number) {
+    this.lanes = new Lanes<TaskItem>(concurrency, (item) => this.runTask(item));
+  }
+
+  /** Submit a task; `priority` (0–9, default 0) orders it among the tasks ready to start. */
+  submit(key: string | undefined, task: Task, priority = 0): void {
+    this.lanes.add({ task, key, priority });
+  }
+
+  /** Lanes.unbound. */
+  unbound(): void {
+    this.lanes.unbound();
+  }
+
+  get active(): number {
+    return this.lanes.active;
+  }
+
+  get peakActive(): number {
+    return this.lanes.peakActive;
+  }
+
+  get pending(): number {
+    return this.lanes.pending;
+  }
+
+  busiestKeys(limit: number): { key: string; waiting: number }[] {
+    return this.lanes.busiestKeys(limit);
+  }
+
+  idle(): Promise<void> {
+    return this.lanes.idle();
+  }
+
+  private runTask(item: TaskItem): void {
+    let running: Promise<void>;
+    try {
+      running = item.task();
+    } catch {
+      running = Promise.resolve();
+    }
+    // Tasks settle their own failures; a throw or a rejection here must not wedge the lane.
+    const done = (): void => this.lanes.finished(item);
+    running.then(done, done);
   }
 }

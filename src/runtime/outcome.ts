@@ -66,6 +66,10 @@ export class Job {
   transaction: HandlerContext["transaction"] | undefined = undefined;
   /** A success's ack still committing: the lane slot is free, the delivery held until it settles (settle.ts). */
   settling: Promise<Outcome> | undefined = undefined;
+  /** Its start order among ready deliveries (lane-scheduler.ts): the runtime's fill-in priority, 0 when none. */
+  priority = 0;
+  /** Its hold on a stale-keys key (stale-keys.ts), 0 when none. */
+  receipt = 0;
 
   constructor(
     readonly delivery: Delivery,

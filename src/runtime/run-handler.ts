@@ -9,6 +9,7 @@ import type { Logger } from "../observability/logger.js";
 import { messageLogger } from "../observability/message-logger.js";
 import type { Handler, HandlerContext } from "./handler-context.js";
 import { inspectable } from "./inspectable-error.js";
+import { AttemptContext } from "../middleware/attempt-context.js";
 import { HANDLED, failed, type Job, type Outcome, type Stage } from "./outcome.js";
 import type { Producer } from "./producer.js";
 import { publisherFor, replierFor } from "./reply.js";
@@ -19,26 +20,27 @@ export interface ContextDeps {
   readonly log: Logger;
   /** Aborted when the consumer closes past its deadline. */
   readonly signal: AbortSignal;
+  /**
+   * A handler timeout is in the chain (timeout.ts): the context is made as one it can adopt, so each attempt
+   * has one context, not a second copy with the attempt's signal. Default false.
+   */
+  readonly timed?: boolean;
 }
 
 export function handlerStage(chain: Handler<unknown, unknown>, deps: ContextDeps): Stage {
-  const { group, producer, log, signal } = deps;
+  const { group, producer, log, signal, timed = false } = deps;
   // `ctx.transaction` without an inbox depends on the group only: one function serves every delivery.
   const noTransaction: HandlerContext["transaction"] = () =>
     Promise.reject(new ConfigurationError(`ctx.transaction needs idempotency: "inbox" on group ${group}`));
   const contextFor = (job: Job): HandlerContext => {
     const envelope = job.envelope;
-    return {
-      message: envelope,
-      attempt: job.attempt,
-      group,
-      idempotencyKey: `${group}:${envelope.id}`,
-      signal,
-      log: messageLogger(log, envelope, group, job.attempt),
-      transaction: job.transaction ?? noTransaction,
-      publish: publisherFor(producer, envelope),
-      reply: replierFor(producer, envelope, log),
-    };
+    const idempotencyKey = `${group}:${envelope.id}`;
+    const ctxLog = messageLogger(log, envelope, group, job.attempt);
+    const transaction = job.transaction ?? noTransaction;
+    const publish = publisherFor(producer, envelope);
+    const reply = replierFor(producer, envelope, log);
+    if (timed) return new AttemptContext(envelope, job.attempt, group, idempotencyKey, ctxLog, transaction, publish, reply, signal);
+    return { message: envelope, attempt: job.attempt, group, idempotencyKey, signal, log: ctxLog, transaction, publish, reply };
   };
   // Shared continuations, not an async frame per message: this runs once per attempt.
   return (job) => {

@@ -20,7 +20,7 @@ import type { CircuitBreaker } from "./circuit-breaker.js";
 import { messageIdOf } from "./database-dead-letters.js";
 import { deadLetterDelivery } from "./dead-letter.js";
 import { DiagnosticHeaders, retryHeaders } from "./diagnostics.js";
-import { failed, type Job, type Outcome, type StageMiddleware } from "./outcome.js";
+import { HANDLED, failed, type Job, type Outcome, type StageMiddleware } from "./outcome.js";
 
 /** What settling needs to know of a delivery (a Job, or an undecodable delivery that never became one). */
 export interface SettleTarget {
@@ -67,6 +67,9 @@ export class Settler {
   /** Settles and give-backs refused in a row (reset by any settle that works): the give-back backoff grows with it. */
   private refusedInARow = 0;
 
+  /** The continuation of the common ack (HANDLED): one function for every message, not a closure each. */
+  private readonly settledHandled = (): Outcome => this.settled(HANDLED);
+
   constructor(private readonly deps: SettlerDeps) {}
 
   /** Settle `outcome`; resolves with it, or with `settle-failed`. Never rejects. */
@@ -80,7 +83,7 @@ export class Settler {
       return this.failedSettle(target, outcome, error);
     }
     return acking.then(
-      () => this.settled(outcome),
+      outcome === HANDLED ? this.settledHandled : () => this.settled(outcome),
       (error: unknown) => this.failedSettle(target, outcome, error),
     );
   }

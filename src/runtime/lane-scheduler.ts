@@ -9,13 +9,12 @@
  * first, submission order within one. A keyed task is ready only once it is
  * its lane's head, so priority never reorders a key.
  *
- * `Lanes` is the core: it starts an item by handing it to its owner, who
- * calls `finished(item)` exactly once when the item's turn ends. That keeps
- * the per-message path free of a promise, a then() and two closures per task
+ * `Lanes` starts an item by handing it to its owner, who calls
+ * `finished(item)` exactly once when the item's turn ends. That keeps the
+ * per-message path free of a promise, a then() and two closures per task
  * (the consumer's own continuation already knows when a delivery's turn
- * ends). `LaneScheduler` runs promise-returning tasks on it.
+ * ends).
  */
-export type Task = () => Promise<void>;
 
 /** What the lanes hold: the owner's own per-delivery object, so submitting one allocates no wrapper. */
 export interface LaneItem {
@@ -153,60 +152,5 @@ export class Lanes<T extends LaneItem> {
       this.idleWaiters = [];
       for (const w of waiters) w();
     }
-  }
-}
-
-interface TaskItem extends LaneItem {
-  readonly task: Task;
-}
-
-/** Lanes of promise-returning tasks: a task's turn ends when its promise settles (or it throws). */
-export class LaneScheduler {
-  private readonly lanes: Lanes<TaskItem>;
-
-  constructor(concurrency: number) {
-    this.lanes = new Lanes<TaskItem>(concurrency, (item) => this.runTask(item));
-  }
-
-  /** Submit a task; `priority` (0–9, default 0) orders it among the tasks ready to start. */
-  submit(key: string | undefined, task: Task, priority = 0): void {
-    this.lanes.add({ task, key, priority });
-  }
-
-  /** Lanes.unbound. */
-  unbound(): void {
-    this.lanes.unbound();
-  }
-
-  get active(): number {
-    return this.lanes.active;
-  }
-
-  get peakActive(): number {
-    return this.lanes.peakActive;
-  }
-
-  get pending(): number {
-    return this.lanes.pending;
-  }
-
-  busiestKeys(limit: number): { key: string; waiting: number }[] {
-    return this.lanes.busiestKeys(limit);
-  }
-
-  idle(): Promise<void> {
-    return this.lanes.idle();
-  }
-
-  private runTask(item: TaskItem): void {
-    let running: Promise<void>;
-    try {
-      running = item.task();
-    } catch {
-      running = Promise.resolve();
-    }
-    // Tasks settle their own failures; a throw or a rejection here must not wedge the lane.
-    const done = (): void => this.lanes.finished(item);
-    running.then(done, done);
   }
 }

@@ -1,6 +1,6 @@
 import { setImmediate as tick } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
-import { LaneScheduler } from "../../src/runtime/lane-scheduler.js";
+import { LaneScheduler } from "../support/lane-tasks.js";
 
 /** Tasks that end when the test says, recording the order they started in. */
 function harness(concurrency: number) {

@@ -1,7 +1,7 @@
 import { setImmediate as tick } from "node:timers/promises";
 import fc from "fast-check";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { LaneScheduler } from "../../src/runtime/lane-scheduler.js";
+import { LaneScheduler } from "../support/lane-tasks.js";
 
 /** Lets every pending promise continuation run (real macrotask boundary; no timing involved). */
 async function settle(): Promise<void> {

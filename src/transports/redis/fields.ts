@@ -24,9 +24,13 @@ export function entryFields(wire: WireMessage, extra: Readonly<Record<string, st
 
 /** `XADD` arguments after the id: entryFields, the body as a command argument. */
 export function toFields(wire: WireMessage, extra: Readonly<Record<string, string>> = {}): Array<string | Buffer> {
-  const out = entryFields(wire, extra);
-  out[out.length - 1] = bodyArgument(wire.body);
-  return out as Array<string | Buffer>;
+  return asXaddFields(entryFields(wire, extra));
+}
+
+/** entryFields made `XADD` arguments, in place: the body (last) as a command argument. */
+export function asXaddFields(fields: Array<string | Uint8Array>): Array<string | Buffer> {
+  fields[fields.length - 1] = bodyArgument(fields[fields.length - 1] as Uint8Array);
+  return fields as Array<string | Buffer>;
 }
 
 /**

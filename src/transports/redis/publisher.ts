@@ -15,8 +15,8 @@ import { ReplyError, type ChainableCommander, type Redis } from "ioredis";
 import { ConnectionError, MessageTooLargeError, TransientError, UnroutableError } from "../../errors.js";
 import type { OutgoingMessage, PublishResult } from "../../transport/transport.js";
 import { reasonOf } from "../../transport/context.js";
-import { packedBound, packEntries, type EntryFields } from "./entry-pack.js";
-import { entryFields, overLimit, TOPIC_FIELD, toFields, wireBytes } from "./fields.js";
+import { packedBound, packEntries } from "./entry-pack.js";
+import { asXaddFields, entryFields, overLimit, TOPIC_FIELD, wireBytes } from "./fields.js";
 import type { RedisNames } from "./names.js";
 
 /** Messages per script call, and their packed bytes at most: bounded so one call's argument and the script's tables stay small. */
@@ -30,11 +30,12 @@ interface PublishPipeline extends ChainableCommander {
   missivePublishMany(stream: string, packed: Buffer): PublishPipeline;
 }
 
-/** One command of the pipeline: a script call for a run of one stream's messages, or a single XADD (`fields` undefined). */
+/** One command of the pipeline: a script call for a run of one stream's messages, or a single XADD (`single`). */
 interface Call {
   readonly stream: string;
   readonly indexes: number[];
-  readonly fields: EntryFields[] | undefined;
+  readonly fields: Array<Array<string | Uint8Array>>;
+  readonly single: boolean;
   bytes: number;
 }
 
@@ -53,28 +54,24 @@ export async function publishBatch(redis: Redis, names: RedisNames, batch: reado
     const fields = m.group === undefined ? entryFields(m.wire) : entryFields(m.wire, { [TOPIC_FIELD]: m.topic });
     if (fields.length > SCRIPT_FIELDS) {
       open.delete(stream);
-      calls.push({ stream, indexes: [i], fields: undefined, bytes: 0 });
+      calls.push({ stream, indexes: [i], fields: [fields], single: true, bytes: 0 });
       return;
     }
     const bytes = packedBound(fields);
     let call = open.get(stream);
     if (call === undefined || call.indexes.length >= CALL_ENTRIES || call.bytes + bytes > CALL_BYTES) {
-      call = { stream, indexes: [], fields: [], bytes: 0 };
+      call = { stream, indexes: [], fields: [], single: false, bytes: 0 };
       open.set(stream, call);
       calls.push(call);
     }
     call.indexes.push(i);
-    call.fields!.push(fields);
+    call.fields.push(fields);
     call.bytes += bytes;
   });
   if (calls.length === 0) return results;
   for (const call of calls) {
-    if (call.fields !== undefined) {
-      pipeline.missivePublishMany(call.stream, packEntries(call.fields, call.bytes));
-      continue;
-    }
-    const m = batch[call.indexes[0]!]!;
-    pipeline.xadd(call.stream, "NOMKSTREAM", "*", ...(m.group === undefined ? toFields(m.wire) : toFields(m.wire, { [TOPIC_FIELD]: m.topic })));
+    if (call.single) pipeline.xadd(call.stream, "NOMKSTREAM", "*", ...asXaddFields(call.fields[0]!));
+    else pipeline.missivePublishMany(call.stream, packEntries(call.fields, call.bytes));
   }
   let replies: Array<[Error | null, unknown]> | null;
   try {
@@ -92,7 +89,7 @@ export async function publishBatch(redis: Redis, names: RedisNames, batch: reado
       return;
     }
     // A single XADD replies its id or nil; a script call, per message, its id, nil, or [the server's error].
-    const each: unknown[] = call.fields === undefined ? [reply] : (reply as unknown[]);
+    const each: unknown[] = call.single ? [reply] : (reply as unknown[]);
     call.indexes.forEach((i, k) => {
       const one = each[k];
       if (typeof one === "string") results[i] = undefined;

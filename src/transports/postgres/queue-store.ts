@@ -111,7 +111,7 @@ export class QueueStore {
        ins AS (
          INSERT INTO ${q} (group_name, topic, message_id, key, headers, body, visible_at, priority)
          SELECT g, tp, id, k, convert_from(substring($5::bytea FROM o + 1 FOR hl), 'UTF8'), substring($5::bytea FROM o + hl + 1 FOR bl), ${NOW_MS} + d, p
-           FROM routed WHERE (SELECT count(*) FROM locked) >= 0 ORDER BY ord, g
+           FROM routed WHERE ${AFTER_LOCKS} ORDER BY ord, g
          RETURNING group_name),
        touched AS (SELECT DISTINCT group_name AS g FROM ins)
        SELECT (SELECT coalesce(array_agg(DISTINCT ord), '{}') FROM routed) AS routed,
@@ -129,7 +129,6 @@ export class QueueStore {
     // publish does: two statements taking several keys' locks each in row order deadlocked (a publish batch of keys
     // k0…k499 against an ack whose rows wrapped from k999 to k0: 40P01 five times in a row in the churn bench).
     const lockLeasedKeys = `WITH locked AS MATERIALIZED (${lockKeysInOrder(`SELECT ${keyLockId("group_name", "key")} AS h FROM ${q} WHERE seq = ANY($1::bigint[]) AND key IS NOT NULL`)})`;
-    const afterLocks = "(SELECT count(*) FROM locked) >= 0";
     this.sql = {
       // On the pool: the NOTIFY commits with the rows (its own transaction).
       insert: insert(notify ? ",\n              (SELECT count(pg_notify($11, g)) FROM touched) AS notified" : ""),
@@ -146,10 +145,10 @@ export class QueueStore {
       renew: `UPDATE ${q} SET visible_at = ${NOW_MS} + $3 WHERE ${leases} RETURNING ${q}.seq`,
       // Unkeyed rows fire no key trigger: no locks to take first.
       ack: `DELETE FROM ${q} WHERE ${leases} RETURNING ${q}.seq`,
-      ackKeyed: `${lockLeasedKeys} DELETE FROM ${q} WHERE ${afterLocks} AND ${leases} RETURNING ${q}.seq`,
+      ackKeyed: `${lockLeasedKeys} DELETE FROM ${q} WHERE ${AFTER_LOCKS} AND ${leases} RETURNING ${q}.seq`,
       // The ack of a batch holding keyed rows: deleting a key's head makes its next row claimable, so the groups
       // of the deleted keyed rows are woken, in the same statement (its own transaction: one round trip).
-      ackWaking: `${lockLeasedKeys}, gone AS (DELETE FROM ${q} WHERE ${afterLocks} AND ${leases} RETURNING ${q}.seq, ${q}.group_name, ${q}.key)
+      ackWaking: `${lockLeasedKeys}, gone AS (DELETE FROM ${q} WHERE ${AFTER_LOCKS} AND ${leases} RETURNING ${q}.seq, ${q}.group_name, ${q}.key)
                   SELECT seq FROM gone
                   UNION ALL
                   SELECT NULL FROM (SELECT DISTINCT group_name AS g FROM gone WHERE key IS NOT NULL) k WHERE pg_notify($3, g) IS NULL`,
@@ -439,3 +438,6 @@ export function compareSeq(a: string, b: string): number {
 function lockKeysInOrder(ids: string): string {
   return `SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT h FROM (${ids}) ids ORDER BY h OFFSET 0) sorted`;
 }
+
+/** A condition always true that reads the `locked` CTE (lockKeysInOrder): the rows are written only after its locks are taken. */
+const AFTER_LOCKS = "(SELECT count(*) FROM locked) >= 0";

@@ -44,6 +44,7 @@ import { randomUUID } from "node:crypto";
 import type { Logger } from "../../observability/logger.js";
 import { LOCK_MARGIN_MS, LOCK_TTL_MS, type LockEntry, type PartitionLocks } from "./partition-locks.js";
 import { claimOrder, shareOf, surplusOf } from "./partition-share.js";
+import { PULL_MAX_MS } from "./subscription.js";
 
 /** How often entries are written again and free partitions claimed, ms. */
 const TICK_MS = 1_000;
@@ -52,10 +53,10 @@ const FENCE_MARGIN_MS = 1_000;
 /** How often an unverified partition's pending deliveries are read again, ms. */
 const VERIFY_EVERY_MS = 200;
 /**
- * How long after a partition stops being pulled a pull sent before may still deliver: subscription.ts's pulls last
- * at most 5 s (its PULL_MAX_MS), plus a margin for what is on the wire when one ends.
+ * How long after a partition stops being pulled a pull sent before may still deliver: the longest a pull stays open,
+ * plus a margin for what is on the wire when one ends.
  */
-const LINGER_MS = 6_000;
+const LINGER_MS = PULL_MAX_MS + 1_000;
 
 /** What the server has out of a partition: pending deliveries on its consumers, and their ack wait. */
 export interface PartitionProbe {

@@ -69,7 +69,8 @@ interface Pull {
   readonly endsAt: number;
 }
 
-const PULL_MAX_MS = 5_000;
+/** The longest a pull request stays open on the server, ms (a partition being given back waits it out: partition-owner.ts). */
+export const PULL_MAX_MS = 5_000;
 const SETTLE_TIMEOUT_MS = 5_000;
 /** How often an ordered subscription looks at its buffer again while waiting (fences end by the clock). */
 const GATE_RECHECK_MS = 200;

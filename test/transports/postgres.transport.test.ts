@@ -56,6 +56,31 @@ describe("postgres transport", () => {
     }
   });
 
+  it("postgres transport - a batch with no key and no named group (the lean statement): each message routed or unroutable by its own topic, fanned out in publish order, byte for byte", async () => {
+    const t = open();
+    await t.connect();
+    const a = await t.subscribe({ group: "ga", topics: ["fan", "solo"], prefetch: 10, ordered: false, leaseMs: 5_000 });
+    const b = await t.subscribe({ group: "gb", topics: ["fan"], prefetch: 10, ordered: false, leaseMs: 5_000 });
+    const sent: OutgoingMessage[] = [
+      { topic: "fan", id: "1", key: undefined, wire: { headers: { "ce-id": "1", note: "été 🚀 \"quoted\"" }, body: Buffer.from([0, 255, 1]) } },
+      message("nobody", "2"),
+      message("solo", "3"),
+      { topic: "fan", id: "4", key: undefined, wire: { headers: { "ce-id": "4" }, body: new Uint8Array(0) } },
+      message("nobody.either", "5"),
+      message("fan", "6"),
+    ];
+    const results = await t.publish(sent);
+    expect(results.map((r) => (r === undefined ? "ok" : (r as { code?: string }).code))).toEqual(["ok", "MISSIVE_UNROUTABLE", "ok", "ok", "MISSIVE_UNROUTABLE", "ok"]);
+    const ids = async (g: string): Promise<string[]> => (await pgQuery(`SELECT message_id FROM ${t.tables.queue} WHERE group_name = $1 ORDER BY seq`, [g])).rows.map((r: { message_id: string }) => r.message_id);
+    expect(await ids("ga")).toEqual(["1", "3", "4", "6"]);
+    expect(await ids("gb")).toEqual(["1", "4", "6"]);
+    const got = await receiveAtLeast(a, 4);
+    expect(got.map((d) => ({ topic: d.topic, headers: d.wire.headers, body: Buffer.from(d.wire.body).toString("hex") }))).toEqual(
+      [sent[0]!, sent[2]!, sent[3]!, sent[5]!].map((m) => ({ topic: m.topic, headers: m.wire.headers, body: Buffer.from(m.wire.body).toString("hex") })),
+    );
+    expect((await receiveAtLeast(b, 3)).map((d) => d.wire.headers["ce-id"])).toEqual(["1", "4", "6"]);
+  });
+
   it("postgres transport - sql/postgres/004_transport.sql, 005_key_trigger.sql and 006_key_lock_buckets.sql are what the transport runs; renamed and run in order they make working tables", async () => {
     const migrations = renderTransportMigrations("missive_");
     expect(migrations.map((m) => m.file)).toEqual(["004_transport.sql", "005_key_trigger.sql", "006_key_lock_buckets.sql"]);

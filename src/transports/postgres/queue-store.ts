@@ -62,7 +62,7 @@ export class QueueStore {
   private publishing = false;
   /** The prepared publish statement's name: one per prefix and NOTIFY choice, as transports on one pool may differ. */
   private readonly publishStatement: string;
-  private readonly sql: Record<"insert" | "insertIn" | "insertOne" | "insertOneIn" | "claimAll" | "claimHeads" | "nextAll" | "nextHeads" | "renew" | "ack" | "ackKeyed" | "ackWaking" | "retry" | "releaseUnhandled" | "release" | "deadLetter" | "notify", string>;
+  private readonly sql: Record<"insert" | "insertIn" | "insertUnkeyed" | "insertUnkeyedIn" | "insertOne" | "insertOneIn" | "claimAll" | "claimHeads" | "nextAll" | "nextHeads" | "renew" | "ack" | "ackKeyed" | "ackWaking" | "retry" | "releaseUnhandled" | "release" | "deadLetter" | "notify", string>;
 
   constructor(
     private readonly pool: Pool,
@@ -116,6 +116,22 @@ export class QueueStore {
        touched AS (SELECT DISTINCT group_name AS g FROM ins)
        SELECT (SELECT coalesce(array_agg(DISTINCT ord), '{}') FROM routed) AS routed,
               (SELECT coalesce(array_agg(g), '{}') FROM touched) AS groups${tail}`;
+    // The batch with no key and no named group (most publishes): routed over the bindings in the INSERT itself, no
+    // lock to take, so none of `insert`'s CTEs (routing, locks, the ordinals routed) and no arrays of NULL groups
+    // and keys to send. A message is routed exactly when rows of its topic were written, so the statement returns
+    // the topics written. Server time for 64 rows: 1.0 ms against `insert`'s 1.3 (EXPLAIN ANALYZE medians,
+    // interleaved); a raw INSERT of the same rows takes 0.76.
+    const insertUnkeyed = (tail: string): string =>
+      `WITH ins AS (
+         INSERT INTO ${q} (group_name, topic, message_id, headers, body, visible_at, priority)
+         SELECT x.group_name, u.tp, u.id, convert_from(substring($3::bytea FROM u.o + 1 FOR u.hl), 'UTF8'), substring($3::bytea FROM u.o + u.hl + 1 FOR u.bl), ${NOW_MS} + u.d, u.p
+           FROM unnest($1::text[], $2::text[], $4::int[], $5::int[], $6::bigint[], $7::smallint[], $8::int[]) WITH ORDINALITY AS u(tp, id, hl, bl, d, p, o, ord)
+           JOIN ${t.bindings} x ON x.topic = u.tp
+          ORDER BY u.ord, x.group_name
+         RETURNING group_name, topic),
+       touched AS (SELECT DISTINCT group_name AS g FROM ins)
+       SELECT (SELECT coalesce(array_agg(DISTINCT topic), '{}') FROM ins) AS topics,
+              (SELECT coalesce(array_agg(g), '{}') FROM touched) AS groups${tail}`;
     const insertOne = (returning: string): string =>
       `INSERT INTO ${q} (group_name, topic, message_id, key, headers, body, visible_at, priority)
        SELECT x.g, $1, $3, $4, $5, $6, ${NOW_MS} + $7, $8 FROM (
@@ -134,6 +150,8 @@ export class QueueStore {
       insert: insert(notify ? ",\n              (SELECT count(pg_notify($11, g)) FROM touched) AS notified" : ""),
       // In the caller's transaction: its id, for the wake-up after its commit (no NOTIFY lock held through its flush).
       insertIn: insert(notify ? ",\n              pg_current_xact_id()::text AS xid" : ""),
+      insertUnkeyed: insertUnkeyed(notify ? ",\n              (SELECT count(pg_notify($9, g)) FROM touched) AS notified" : ""),
+      insertUnkeyedIn: insertUnkeyed(notify ? ",\n              pg_current_xact_id()::text AS xid" : ""),
       // One message (a transactional publish, a publisher alone): plain parameters, no arrays to encode and parse
       // (the body goes as binary), no CTE; a row per group it routes to, in group order.
       insertOne: insertOne(notify ? ", pg_notify($9, group_name)" : ""),
@@ -224,6 +242,7 @@ export class QueueStore {
     const parts: Buffer[] = [];
     const headerBytes: number[] = [];
     const offsets: number[] = [];
+    let unkeyed = true;
     let at = 0;
     for (const m of ok) {
       const h = Buffer.from(m.headers, "utf8");
@@ -231,28 +250,42 @@ export class QueueStore {
       headerBytes.push(h.byteLength);
       offsets.push(at);
       at += h.byteLength + m.body.byteLength;
+      if (m.key !== null || m.group !== undefined) unkeyed = false;
     }
-    const params: unknown[] = [
-      ok.map((m) => m.topic), ok.map((m) => m.group ?? null), ok.map((m) => m.id), ok.map((m) => m.key), Buffer.concat(parts, at),
-      headerBytes, ok.map((m) => m.delayMs), ok.map((m) => m.priority), ok.map((m) => m.body.byteLength), offsets,
-    ];
-    type Row = { routed: string[]; groups: string[]; xid?: string };
+    const blob = Buffer.concat(parts, at);
+    const topics = ok.map((m) => m.topic);
+    const delays = ok.map((m) => m.delayMs);
+    const priorities = ok.map((m) => m.priority);
+    const bodyBytes = ok.map((m) => m.body.byteLength);
+    const params: unknown[] = unkeyed
+      ? [topics, ok.map((m) => m.id), blob, headerBytes, bodyBytes, delays, priorities, offsets]
+      : [topics, ok.map((m) => m.group ?? null), ok.map((m) => m.id), ok.map((m) => m.key), blob, headerBytes, delays, priorities, bodyBytes, offsets];
+    const [sql, sqlIn, name] = unkeyed ? [this.sql.insertUnkeyed, this.sql.insertUnkeyedIn, `${this.publishStatement}_u`] : [this.sql.insert, this.sql.insertIn, this.publishStatement];
+    type Row = { routed?: string[]; topics?: string[]; groups: string[]; xid?: string };
     let rows: Row[];
     if (typeof on !== "function") {
       if (this.notify) params.push(this.t.channel);
-      rows = (await query<Row>(on, "publish", this.sql.insert, params, this.publishStatement)).rows;
+      rows = (await query<Row>(on, "publish", sql, params, name)).rows;
     } else {
-      rows = await on<Row>(this.sql.insertIn, params, `${this.publishStatement}_in`).catch((err: unknown) => {
+      rows = await on<Row>(sqlIn, params, `${name}_in`).catch((err: unknown) => {
         throw toPgTransportError(err, "publish");
       });
     }
-    const routed = new Set((rows[0]?.routed ?? []).map((ord) => Number(ord) - 1));
+    const row = rows[0];
+    let isRouted: (m: PreparedMessage, i: number) => boolean;
+    if (unkeyed) {
+      const written = new Set(row?.topics ?? []);
+      isRouted = (m) => written.has(m.topic);
+    } else {
+      const routed = new Set((row?.routed ?? []).map((ord) => Number(ord) - 1));
+      isRouted = (_m, i) => routed.has(i);
+    }
     let i = 0;
     const results = prepared.map((m): PublishResult => {
       if (m instanceof Error) return m;
-      return routed.has(i++) ? undefined : this.unroutable(m);
+      return isRouted(m, i++) ? undefined : this.unroutable(m);
     });
-    return { results, groups: new Set(rows[0]?.groups ?? []), xid: rows[0]?.xid ?? undefined };
+    return { results, groups: new Set(row?.groups ?? []), xid: row?.xid ?? undefined };
   }
 
   /** One message, on the pool (its own transaction, NOTIFY included) or in the caller's: `insert` without its arrays. */

@@ -81,6 +81,26 @@ describe("postgres transport", () => {
     expect((await receiveAtLeast(b, 3)).map((d) => d.wire.headers["ce-id"])).toEqual(["1", "4", "6"]);
   });
 
+  it("postgres transport - one message alone: routed by its topic (to every bound group, keyed or not) or to the group it names, else unroutable", async () => {
+    const t = open();
+    await t.connect();
+    await t.bind("ga", ["fan"]);
+    await t.bind("gb", ["fan"]);
+    expect(await t.publish([message("fan", "1", "k")])).toEqual([undefined]);
+    expect(await t.publish([message("fan", "2")])).toEqual([undefined]);
+    expect(await t.publish([{ ...message("elsewhere", "3"), group: "gb" }])).toEqual([undefined]);
+    expect(await t.publish([message("nobody", "4")])).toEqual([expect.objectContaining({ code: "MISSIVE_UNROUTABLE" })]);
+    expect(await t.publish([{ ...message("fan", "5"), group: "missing" }])).toEqual([expect.objectContaining({ code: "MISSIVE_UNROUTABLE" })]);
+    const { rows } = await pgQuery(`SELECT group_name, message_id, key, blocked FROM ${t.tables.queue} ORDER BY group_name, seq`);
+    expect(rows).toEqual([
+      { group_name: "ga", message_id: "1", key: "k", blocked: false },
+      { group_name: "ga", message_id: "2", key: null, blocked: false },
+      { group_name: "gb", message_id: "1", key: "k", blocked: false },
+      { group_name: "gb", message_id: "2", key: null, blocked: false },
+      { group_name: "gb", message_id: "3", key: null, blocked: false },
+    ]);
+  });
+
   it("postgres transport - sql/postgres/004_transport.sql, 005_key_trigger.sql and 006_key_lock_buckets.sql are what the transport runs; renamed and run in order they make working tables", async () => {
     const migrations = renderTransportMigrations("missive_");
     expect(migrations.map((m) => m.file)).toEqual(["004_transport.sql", "005_key_trigger.sql", "006_key_lock_buckets.sql"]);

@@ -62,7 +62,7 @@ export class QueueStore {
   private publishing = false;
   /** The prepared publish statement's name: one per prefix and NOTIFY choice, as transports on one pool may differ. */
   private readonly publishStatement: string;
-  private readonly sql: Record<"insert" | "insertIn" | "insertUnkeyed" | "insertUnkeyedIn" | "insertOne" | "insertOneIn" | "claimAll" | "claimHeads" | "nextAll" | "nextHeads" | "renew" | "ack" | "ackKeyed" | "ackWaking" | "retry" | "releaseUnhandled" | "release" | "deadLetter" | "notify", string>;
+  private readonly sql: Record<"insert" | "insertIn" | "insertUnkeyed" | "insertUnkeyedIn" | "insertOne" | "insertOneIn" | "insertOneToGroup" | "insertOneToGroupIn" | "claimAll" | "claimHeads" | "nextAll" | "nextHeads" | "renew" | "ack" | "ackKeyed" | "ackWaking" | "retry" | "releaseUnhandled" | "release" | "deadLetter" | "notify", string>;
 
   constructor(
     private readonly pool: Pool,
@@ -132,14 +132,19 @@ export class QueueStore {
        touched AS (SELECT DISTINCT group_name AS g FROM ins)
        SELECT (SELECT coalesce(array_agg(DISTINCT topic), '{}') FROM ins) AS topics,
               (SELECT coalesce(array_agg(g), '{}') FROM touched) AS groups${tail}`;
-    const insertOne = (returning: string): string =>
-      `INSERT INTO ${q} (group_name, topic, message_id, key, headers, body, visible_at, priority)
-       SELECT x.g, $1, $3, $4, $5, $6, ${NOW_MS} + $7, $8 FROM (
-         SELECT group_name AS g FROM ${t.bindings} WHERE $2::text IS NULL AND topic = $1
-         UNION ALL
-         SELECT group_name AS g FROM ${t.groups} WHERE group_name = $2::text) x
-       ORDER BY ${keyLockId("x.g", "$4")}, x.g
-       RETURNING group_name${returning}`;
+    // One message routed by its topic, or to the group it names: two statements, not one whose UNION ALL holds both
+    // routes and drops one at run time, which took 0.41 ms a round trip against 0.31 for the topic's alone (a keyed
+    // message in an open transaction, prepared, medians of 1,500 interleaved; a plain INSERT took 0.15). Rows go
+    // in lock-id order (lockKeysInOrder's), as the key trigger takes each (group, key)'s lock.
+    const insertOne = (byGroup: boolean, returning: string): string =>
+      byGroup
+        ? `INSERT INTO ${q} (group_name, topic, message_id, key, headers, body, visible_at, priority)
+           SELECT group_name, $1, $3, $4, $5, $6, ${NOW_MS} + $7, $8 FROM ${t.groups} WHERE group_name = $2
+           RETURNING group_name${returning}`
+        : `INSERT INTO ${q} (group_name, topic, message_id, key, headers, body, visible_at, priority)
+           SELECT group_name, $1, $2, $3, $4, $5, ${NOW_MS} + $6, $7 FROM ${t.bindings} WHERE topic = $1
+           ORDER BY ${keyLockId("group_name", "$3")}, group_name
+           RETURNING group_name${returning}`;
     const leases = `${q}.seq = ANY($1::bigint[]) AND (${q}.seq, ${q}.lease_token) IN (SELECT * FROM unnest($1::bigint[], $2::text[]))`;
     // An ack deleting keyed rows takes their keys' locks (the unblock trigger's) first, in lock-id order, as a batch
     // publish does: two statements taking several keys' locks each in row order deadlocked (a publish batch of keys
@@ -154,8 +159,10 @@ export class QueueStore {
       insertUnkeyedIn: insertUnkeyed(notify ? ",\n              pg_current_xact_id()::text AS xid" : ""),
       // One message (a transactional publish, a publisher alone): plain parameters, no arrays to encode and parse
       // (the body goes as binary), no CTE; a row per group it routes to, in group order.
-      insertOne: insertOne(notify ? ", pg_notify($9, group_name)" : ""),
-      insertOneIn: insertOne(notify ? ", pg_current_xact_id()::text AS xid" : ""),
+      insertOne: insertOne(false, notify ? ", pg_notify($8, group_name)" : ""),
+      insertOneIn: insertOne(false, notify ? ", pg_current_xact_id()::text AS xid" : ""),
+      insertOneToGroup: insertOne(true, notify ? ", pg_notify($9, group_name)" : ""),
+      insertOneToGroupIn: insertOne(true, notify ? ", pg_current_xact_id()::text AS xid" : ""),
       claimAll: claim(false),
       claimHeads: claim(true),
       nextAll: next(false),
@@ -290,14 +297,15 @@ export class QueueStore {
 
   /** One message, on the pool (its own transaction, NOTIFY included) or in the caller's: `insert` without its arrays. */
   private async insertOne(on: Pool | StatementRunner, m: PreparedMessage): Promise<{ results: PublishResult[]; groups: Set<string>; xid: string | undefined }> {
-    const params: unknown[] = [m.topic, m.group ?? null, m.id, m.key, m.headers, m.body, m.delayMs, m.priority];
+    const toGroup = m.group !== undefined;
+    const params: unknown[] = toGroup ? [m.topic, m.group, m.id, m.key, m.headers, m.body, m.delayMs, m.priority] : [m.topic, m.id, m.key, m.headers, m.body, m.delayMs, m.priority];
     type Row = { group_name: string; xid?: string };
     let rows: Row[];
     if (typeof on !== "function") {
       if (this.notify) params.push(this.t.channel);
-      rows = (await query<Row>(on, "publish", this.sql.insertOne, params, `${this.publishStatement}_1`)).rows;
+      rows = (await query<Row>(on, "publish", toGroup ? this.sql.insertOneToGroup : this.sql.insertOne, params, `${this.publishStatement}_1${toGroup ? "g" : ""}`)).rows;
     } else {
-      rows = await on<Row>(this.sql.insertOneIn, params, `${this.publishStatement}_in1`).catch((err: unknown) => {
+      rows = await on<Row>(toGroup ? this.sql.insertOneToGroupIn : this.sql.insertOneIn, params, `${this.publishStatement}_in1${toGroup ? "g" : ""}`).catch((err: unknown) => {
         throw toPgTransportError(err, "publish");
       });
     }

@@ -14,6 +14,7 @@ import { DiagnosticHeaders } from "../../transport/diagnostic-prefix.js";
 import type { OutgoingMessage, PublishResult } from "../../transport/transport.js";
 import { encodeHeaders } from "../sqlite/headers-json.js";
 import { keyLockId, NOW_MS, pgTableNames, type PgTableNames } from "./schema.js";
+import { integerArray, textArray } from "./array-literal.js";
 import { toPgTransportError } from "./errors.js";
 import { inTransaction, query } from "./tx.js";
 import type { StatementRunner } from "./tx-handle.js";
@@ -260,13 +261,14 @@ export class QueueStore {
       if (m.key !== null || m.group !== undefined) unkeyed = false;
     }
     const blob = Buffer.concat(parts, at);
-    const topics = ok.map((m) => m.topic);
-    const delays = ok.map((m) => m.delayMs);
-    const priorities = ok.map((m) => m.priority);
-    const bodyBytes = ok.map((m) => m.body.byteLength);
+    const topics = textArray(ok.map((m) => m.topic));
+    const ids = textArray(ok.map((m) => m.id));
+    const delays = integerArray(ok.map((m) => m.delayMs));
+    const priorities = integerArray(ok.map((m) => m.priority));
+    const bodyBytes = integerArray(ok.map((m) => m.body.byteLength));
     const params: unknown[] = unkeyed
-      ? [topics, ok.map((m) => m.id), blob, headerBytes, bodyBytes, delays, priorities, offsets]
-      : [topics, ok.map((m) => m.group ?? null), ok.map((m) => m.id), ok.map((m) => m.key), blob, headerBytes, delays, priorities, bodyBytes, offsets];
+      ? [topics, ids, blob, integerArray(headerBytes), bodyBytes, delays, priorities, integerArray(offsets)]
+      : [topics, textArray(ok.map((m) => m.group ?? null)), ids, textArray(ok.map((m) => m.key)), blob, integerArray(headerBytes), delays, priorities, bodyBytes, integerArray(offsets)];
     const [sql, sqlIn, name] = unkeyed ? [this.sql.insertUnkeyed, this.sql.insertUnkeyedIn, `${this.publishStatement}_u`] : [this.sql.insert, this.sql.insertIn, this.publishStatement];
     type Row = { routed?: string[]; topics?: string[]; groups: string[]; xid?: string };
     let rows: Row[];
@@ -396,7 +398,7 @@ export class QueueStore {
    * resolves with which were kept.
    */
   async ackMany(leases: readonly LeaseRef[]): Promise<boolean[]> {
-    const params: unknown[] = [leases.map((l) => l.seq), leases.map((l) => l.token)];
+    const params: unknown[] = [integerArray(leases.map((l) => l.seq)), textArray(leases.map((l) => l.token))];
     const keyed = leases.some((l) => l.key !== undefined);
     const waking = this.notify && keyed;
     if (waking) params.push(this.t.channel);

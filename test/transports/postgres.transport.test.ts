@@ -79,6 +79,21 @@ describe("postgres transport", () => {
       [sent[0]!, sent[2]!, sent[3]!, sent[5]!].map((m) => ({ topic: m.topic, headers: m.wire.headers, body: Buffer.from(m.wire.body).toString("hex") })),
     );
     expect((await receiveAtLeast(b, 3)).map((d) => d.wire.headers["ce-id"])).toEqual(["1", "4", "6"]);
+
+    // The same statement in the caller's transaction: its rows come and go with it, and its commit wakes the groups.
+    const client = await t.pool.connect();
+    try {
+      for (const end of ["ROLLBACK", "COMMIT"]) {
+        await client.query("BEGIN");
+        const results = await t.publishIn(client, [message("fan", `${end}-1`), message("nobody", `${end}-2`), message("fan", `${end}-3`)]);
+        expect(results.map((r) => (r === undefined ? "ok" : (r as { code?: string }).code))).toEqual(["ok", "MISSIVE_UNROUTABLE", "ok"]);
+        await client.query(end);
+      }
+    } finally {
+      client.release();
+    }
+    expect((await receiveAtLeast(b, 2)).map((d) => d.wire.headers["ce-id"])).toEqual(["COMMIT-1", "COMMIT-3"]);
+    expect(await ids("gb")).toEqual(["1", "4", "6", "COMMIT-1", "COMMIT-3"]);
   });
 
   it("postgres transport - one message alone: routed by its topic (to every bound group, keyed or not) or to the group it names, else unroutable", async () => {

@@ -123,11 +123,16 @@ export async function publishBatch(redis: Redis, names: RedisNames, batch: reado
       else unconfirmed ??= err;
       return;
     }
-    // A single XADD replies its id or nil; a script call, per message, its id, nil, or [the server's error].
+    // A script call that added every entry replies their count (results hold undefined, confirmed, already).
+    if (typeof reply === "number") {
+      if (reply !== call.indexes.length) unconfirmed ??= new Error(`${reply} of ${call.indexes.length} messages confirmed`);
+      return;
+    }
+    // A single XADD replies its id or nil; a script call, per message, 1, nil, or [the server's error].
     const each: unknown[] = call.fields !== undefined ? [reply] : (reply as unknown[]);
     call.indexes.forEach((i, k) => {
       const one = each[k];
-      if (typeof one === "string") results[i] = undefined;
+      if (typeof one === "string" || one === 1) results[i] = undefined;
       else if (one === null) results[i] = unroutable(batch[i]!);
       else if (Array.isArray(one)) results[i] = refused(batch[i]!, new ReplyError(String(one[0])));
       else unconfirmed ??= new Error(`no reply for message ${batch[i]!.id}`);

@@ -8,7 +8,7 @@
  *   envelope, encode, producer batching, confirm resolution).
  * - `memory`: the memory transport as it is (a group bound, the messages kept).
  * - `redis`: redisTransport on the shared server, under a prefix of its own
- *   removed afterwards.
+ *   removed afterwards; `nats`: natsTransport on the shared nats-server, the same way.
  *
  * `--dist DIR` loads missive compiled in DIR (a copy of another commit's
  * dist/, for an A/B); default this worktree's dist/ (run `npm run build` first).
@@ -16,7 +16,7 @@
  * (heap growth over windows no collection ran in, with a young generation
  * large enough to hold one), msg/s.
  *
- *   node --max-semi-space-size=128 --import tsx bench/producer-quick.ts [--mode null|memory|redis] [--messages 200000] [--publishers 64] [--dist DIR]
+ *   node --max-semi-space-size=128 --import tsx bench/producer-quick.ts [--mode null|memory|redis|nats] [--messages 200000] [--publishers 64] [--max-batch N] [--dist DIR]
  */
 import { randomUUID } from "node:crypto";
 import { join } from "node:path";
@@ -25,7 +25,9 @@ import { getHeapStatistics } from "node:v8";
 import { z } from "zod";
 import type * as Missive from "../src/index.js";
 import type * as MissiveMemory from "../src/transports/memory/index.js";
+import type * as MissiveNats from "../src/transports/nats/index.js";
 import type * as MissiveRedis from "../src/transports/redis/index.js";
+import { removeNatsPrefix } from "../test/support/nats.js";
 import { removeRedisPrefix } from "../test/support/redis.js";
 
 const args = new Map<string, string>();
@@ -33,8 +35,11 @@ for (let i = 2; i + 1 < process.argv.length; i += 2) args.set(process.argv[i]!.r
 const mode = args.get("mode") ?? "null";
 const total = Number(args.get("messages") ?? 200_000);
 const publishers = Number(args.get("publishers") ?? 64);
+/** publisher.maxBatch; default the bus's (512). */
+const maxBatch = args.has("max-batch") ? Number(args.get("max-batch")) : undefined;
 const dist = args.get("dist") ?? join(import.meta.dirname, "..", "dist");
 const REDIS_URL = "redis://127.0.0.1:6379";
+const NATS_SERVER = "127.0.0.1:4222";
 
 const m = (await import(join(dist, "index.js"))) as typeof Missive;
 const event = m.defineMessage({
@@ -48,6 +53,11 @@ async function transportOf(): Promise<{ transport: Missive.Transport; cleanup: (
     const r = (await import(join(dist, "transports/redis/index.js"))) as typeof MissiveRedis;
     const prefix = `producerq-${randomUUID().slice(0, 8)}`;
     return { transport: r.redisTransport({ url: REDIS_URL, prefix }), cleanup: async () => void (await removeRedisPrefix(REDIS_URL, prefix)) };
+  }
+  if (mode === "nats") {
+    const n = (await import(join(dist, "transports/nats/index.js"))) as typeof MissiveNats;
+    const prefix = `PRODUCERQ_${randomUUID().slice(0, 8)}`;
+    return { transport: n.natsTransport({ servers: [NATS_SERVER], prefix }), cleanup: async () => void (await removeNatsPrefix(NATS_SERVER, prefix)) };
   }
   const mem = (await import(join(dist, "transports/memory/index.js"))) as typeof MissiveMemory;
   const transport = mem.memoryTransport();
@@ -68,7 +78,7 @@ transport.publish = (batch) => {
   batched += batch.length;
   return publishOf(batch);
 };
-const bus = await m.missive({ transport, service: "bench" });
+const bus = await m.missive({ transport, service: "bench", ...(maxBatch === undefined ? {} : { publisher: { maxBatch } }) });
 await bus.declare(event, "bench");
 
 let collections = 0;
@@ -111,7 +121,7 @@ try {
   batched = 0;
   const r = await run(total);
   console.log(JSON.stringify({
-    mode, dist, messages: total, publishers,
+    mode, dist, messages: total, publishers, maxBatch: maxBatch ?? null,
     cpuUsPerMsg: Math.round(r.cpuUs * 100) / 100,
     // Of which the kernel's (the socket writes, on a broker transport).
     sysUsPerMsg: Math.round(r.sysUs * 100) / 100,

@@ -29,7 +29,7 @@ export function buildEnvelope(source: string, definition: MessageDefinition<stri
     specversion: "1.0",
     time: isoNow(),
     datacontenttype: JSON_CONTENT_TYPE,
-    dataschema: dataschemaOf(definition.type, definition.version),
+    dataschema: dataschemaFor(definition),
   } as Mutable<Envelope>;
   if (key !== undefined) envelope.key = String(key);
   if (options.correlationId !== undefined) envelope.correlationid = options.correlationId;
@@ -56,6 +56,20 @@ function keyOf(definition: MessageDefinition<string, unknown, unknown>, data: un
   } catch (cause) {
     throw new EncodeError(`the key function of ${definition.type} threw`, { cause });
   }
+}
+
+/**
+ * A contract's `dataschema`, made once per definition: one string object message after message, which the
+ * encoder's check of the last good value then matches by identity instead of comparing a new string's characters.
+ */
+const dataschemas = new WeakMap<MessageDefinition<string, unknown, unknown>, string>();
+function dataschemaFor(definition: MessageDefinition<string, unknown, unknown>): string {
+  let schema = dataschemas.get(definition);
+  if (schema === undefined) {
+    schema = dataschemaOf(definition.type, definition.version);
+    dataschemas.set(definition, schema);
+  }
+  return schema;
 }
 
 /** "0" … "9", made once. */

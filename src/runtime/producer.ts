@@ -21,7 +21,7 @@ import { encodeEnvelope } from "../envelope/codec.js";
 import { priorityOf } from "../envelope/expiry-priority.js";
 import { uuidv7 } from "../envelope/uuidv7.js";
 import type { MessageDefinition } from "../contract/define-message.js";
-import { validateWith } from "../contract/validate.js";
+import { validateNow } from "../contract/validate.js";
 import type { Logger } from "../observability/logger.js";
 import { endSend, startSend, type TraceCarrier } from "../observability/telemetry.js";
 import { canPing, publishesInTransaction } from "../transport/abilities.js";
@@ -86,7 +86,9 @@ export class Producer {
   /** Validate, encode and publish; resolves after the transport's durable confirm (or the spool's). */
   async publish(definition: MessageDefinition<string, unknown, unknown>, data: unknown, options: PublishOptions = {}, route: Route = {}): Promise<PublishReceipt> {
     if (this.closed) throw new ClosedError("the bus is closed");
-    const value = await validateWith(definition.schema, data, `${definition.type} v${definition.version}`);
+    // Answered at once by a schema that validates synchronously (most do): no promise and await of its own per publish.
+    const checked = validateNow(definition.schema, data, definition.type, definition.version);
+    const value = "pending" in checked ? await checked.pending : checked.value;
     const id = options.id ?? uuidv7();
     const topic = route.topic ?? definition.type;
     const { span, carrier } = startSend(this.transport.name, topic, id);
@@ -197,19 +199,22 @@ export class Producer {
     } catch (err) {
       return Promise.reject(err as Error);
     }
-    const push = (): Promise<PublishReceipt> => new Promise<PublishReceipt>((resolve, reject) => {
-      const deadline = Date.now() + this.settings.publishTimeoutMs;
-      this.queue.push({ message, resolve, reject, spoolable: spoolable && this.router !== undefined, deadline });
-      this.schedule();
-    });
     // The rate limit paces what enters the queue: a burst waits here, in call order, instead of reaching the broker.
     if (this.bucket && !this.bucket.tryTake(1)) {
       return this.bucket.take(1, this.abort.signal).then(() => {
         if (this.abort.signal.aborted) throw new ClosedError("the bus closed while the publish waited for its rate limit");
-        return push();
+        return this.push(message, spoolable);
       });
     }
-    return push();
+    return this.push(message, spoolable);
+  }
+
+  /** Queue a message for the next batch: a method, not a closure made for every publish. */
+  private push(message: OutgoingMessage, spoolable: boolean): Promise<PublishReceipt> {
+    return new Promise<PublishReceipt>((resolve, reject) => {
+      this.queue.push({ message, resolve, reject, spoolable: spoolable && this.router !== undefined, deadline: Date.now() + this.settings.publishTimeoutMs });
+      this.schedule();
+    });
   }
 
   private schedule(): void {

@@ -7,7 +7,7 @@
 import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
-import { TransientError, UnroutableError } from "../../src/errors.js";
+import { MessageTooLargeError, TransientError, UnroutableError } from "../../src/errors.js";
 import type { OutgoingMessage } from "../../src/transport/transport.js";
 import { redisNames } from "../../src/transports/redis/names.js";
 import { redisTransport, type RedisTransport } from "../../src/transports/redis/index.js";
@@ -96,5 +96,32 @@ describe("redis - publish script", () => {
       const value = f[f.findIndex((b, j) => j % 2 === 0 && b.toString() === "x-value") + 1]!;
       expect(value.equals(Buffer.from(m.wire.headers["x-value"]!)), m.id).toBe(true);
     });
+  });
+
+  it("redis - a message over the size limit is refused alone, also as the first of its stream's call, and the rest keep their order", async () => {
+    const t = redisTransport({ url: REDIS_URL, prefix, maxMessageBytes: 200 });
+    opened.push(t);
+    await t.bind("limit-group", ["limit"]);
+    const batch = [
+      message("limit", "big-headers", { "x-pad": "p".repeat(190) }),
+      message("limit", "first"),
+      { ...message("limit", "big-body"), wire: { headers: { "ce-id": "big-body" }, body: new Uint8Array(201) } },
+      message("limit", "second"),
+    ];
+    const results = await t.publish(batch);
+    expect(results[0]).toBeInstanceOf(MessageTooLargeError);
+    expect(results[2]).toBeInstanceOf(MessageTooLargeError);
+    expect([results[1], results[3]]).toEqual([undefined, undefined]);
+    expect(await storedIds("limit")).toEqual(["first", "second"]);
+  });
+
+  it("redis - a header that starts in ASCII and goes on in other characters reaches the stream byte for byte", async () => {
+    const t = open();
+    await t.bind("mixed-group", ["mixed"]);
+    const values = ["abc✓", `${"a".repeat(30)}é`, `${"a".repeat(31)}é`, `${"a".repeat(127)}𝄞`, `${"a".repeat(128)}é`, "\u007f\u0080"];
+    const batch = values.map((v, i) => message("mixed", `v${i}`, { "x-value": v }));
+    expect((await t.publish(batch)).filter((r) => r !== undefined)).toEqual([]);
+    const stored = (await admin.xrangeBuffer(names.topicStream("mixed"), "-", "+")) as Array<[Buffer, Buffer[]]>;
+    expect(stored.map(([, f]) => f[f.findIndex((b, j) => j % 2 === 0 && b.toString() === "x-value") + 1]!.toString())).toEqual(values);
   });
 });

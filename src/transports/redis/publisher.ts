@@ -15,28 +15,33 @@ import { ReplyError, type ChainableCommander, type Redis } from "ioredis";
 import { ConnectionError, MessageTooLargeError, TransientError, UnroutableError } from "../../errors.js";
 import type { OutgoingMessage, PublishResult } from "../../transport/transport.js";
 import { reasonOf } from "../../transport/context.js";
-import { packedBound, packEntries } from "./entry-pack.js";
-import { asXaddFields, entryFields, overLimit, TOPIC_FIELD, wireBytes } from "./fields.js";
+import { EntryPack } from "./entry-pack.js";
+import { asXaddFields, BODY_FIELD, entryFields, TOPIC_FIELD, wireBytes } from "./fields.js";
 import type { RedisNames } from "./names.js";
 
-/** Messages per script call, and their packed bytes at most: bounded so one call's argument and the script's tables stay small. */
+/**
+ * Messages per script call, and its packed bytes: a call takes no more entries once it holds this
+ * many bytes (so at most this plus one message), bounded so one call's argument and the script's
+ * tables stay small.
+ */
 const CALL_ENTRIES = 512;
 const CALL_BYTES = 1 << 20;
 /** Fields above which a message goes as an XADD of its own: the script's unpack() takes a few thousand values at most. */
 const SCRIPT_FIELDS = 1_000;
+/** Packed bytes a call's buffer starts with per message it may take (a bench event is about 400): most batches never grow it. */
+const ENTRY_GUESS = 512;
 
 /** How ioredis adds the publish script to a pipeline (scripts.ts). */
 interface PublishPipeline extends ChainableCommander {
   missivePublishMany(stream: string, packed: Buffer): PublishPipeline;
 }
 
-/** One command of the pipeline: a script call for a run of one stream's messages, or a single XADD (`single`). */
+/** One command of the pipeline: a script call for a run of one stream's messages (`pack`), or a single XADD (`fields`). */
 interface Call {
   readonly stream: string;
   readonly indexes: number[];
-  readonly fields: Array<Array<string | Uint8Array>>;
-  readonly single: boolean;
-  bytes: number;
+  readonly pack: EntryPack | undefined;
+  readonly fields: Array<string | Buffer> | undefined;
 }
 
 export async function publishBatch(redis: Redis, names: RedisNames, batch: readonly OutgoingMessage[], maxMessageBytes: number): Promise<PublishResult[]> {
@@ -45,33 +50,63 @@ export async function publishBatch(redis: Redis, names: RedisNames, batch: reado
   const calls: Call[] = [];
   // The call of each stream still taking messages: a stream's messages stay in their order (calls and XADDs go in order).
   const open = new Map<string, Call>();
-  batch.forEach((m, i) => {
-    if (overLimit(m.wire, maxMessageBytes)) {
-      results[i] = new MessageTooLargeError(`redis: message ${m.id} is ${wireBytes(m.wire)} bytes, over the limit of ${maxMessageBytes}`);
-      return;
+  // A batch is nearly always of one topic: its stream's name is made once, not concatenated per message.
+  let lastTopic: string | undefined;
+  let lastStream = "";
+  for (let i = 0; i < batch.length; i++) {
+    const m = batch[i]!;
+    const body = m.wire.body;
+    // Over the limit by its body alone: refused before any of it is copied.
+    if (body.byteLength > maxMessageBytes) {
+      results[i] = tooLarge(m, maxMessageBytes);
+      continue;
     }
-    const stream = m.group === undefined ? names.topicStream(m.topic) : names.groupStream(m.group);
-    const fields = m.group === undefined ? entryFields(m.wire) : entryFields(m.wire, { [TOPIC_FIELD]: m.topic });
-    if (fields.length > SCRIPT_FIELDS) {
-      open.delete(stream);
-      calls.push({ stream, indexes: [i], fields: [fields], single: true, bytes: 0 });
-      return;
-    }
-    const bytes = packedBound(fields);
+    let stream: string;
+    if (m.group !== undefined) stream = names.groupStream(m.group);
+    else if (m.topic === lastTopic) stream = lastStream;
+    else stream = lastStream = names.topicStream((lastTopic = m.topic));
     let call = open.get(stream);
-    if (call === undefined || call.indexes.length >= CALL_ENTRIES || call.bytes + bytes > CALL_BYTES) {
-      call = { stream, indexes: [], fields: [], single: false, bytes: 0 };
+    if (call === undefined || call.indexes.length >= CALL_ENTRIES || call.pack!.size >= CALL_BYTES) {
+      call = { stream, indexes: [], pack: new EntryPack(Math.min(batch.length - i, CALL_ENTRIES) * ENTRY_GUESS), fields: undefined };
       open.set(stream, call);
-      calls.push(call);
     }
+    const pack = call.pack!;
+    pack.begin();
+    let fields = 2;
+    const headers = m.wire.headers;
+    for (const name in headers) {
+      pack.string(name);
+      pack.string(headers[name]!);
+      fields += 2;
+    }
+    // The message's size for the limit: its headers' bytes and its body (missive's own fields not counted).
+    const bytes = pack.entryBytes + body.byteLength;
+    if (bytes > maxMessageBytes || fields > SCRIPT_FIELDS) {
+      pack.rewind();
+      if (bytes > maxMessageBytes) results[i] = tooLarge(m, maxMessageBytes);
+      else {
+        // Later messages of its stream go after it, in a call of their own.
+        open.delete(stream);
+        calls.push({ stream, indexes: [i], pack: undefined, fields: asXaddFields(extraFields(m)) });
+      }
+      continue;
+    }
+    if (m.group !== undefined) {
+      pack.string(TOPIC_FIELD);
+      pack.string(m.topic);
+      fields += 2;
+    }
+    pack.string(BODY_FIELD);
+    pack.bytes(body);
+    pack.end(fields);
+    // Listed with its first entry: a call whose every message went another way is never sent.
+    if (call.indexes.length === 0) calls.push(call);
     call.indexes.push(i);
-    call.fields.push(fields);
-    call.bytes += bytes;
-  });
+  }
   if (calls.length === 0) return results;
   for (const call of calls) {
-    if (call.single) pipeline.xadd(call.stream, "NOMKSTREAM", "*", ...asXaddFields(call.fields[0]!));
-    else pipeline.missivePublishMany(call.stream, packEntries(call.fields, call.bytes));
+    if (call.fields !== undefined) pipeline.xadd(call.stream, "NOMKSTREAM", "*", ...call.fields);
+    else pipeline.missivePublishMany(call.stream, call.pack!.finish());
   }
   let replies: Array<[Error | null, unknown]> | null;
   try {
@@ -88,11 +123,16 @@ export async function publishBatch(redis: Redis, names: RedisNames, batch: reado
       else unconfirmed ??= err;
       return;
     }
-    // A single XADD replies its id or nil; a script call, per message, its id, nil, or [the server's error].
-    const each: unknown[] = call.single ? [reply] : (reply as unknown[]);
+    // A script call that added every entry replies their count (results hold undefined, confirmed, already).
+    if (typeof reply === "number") {
+      if (reply !== call.indexes.length) unconfirmed ??= new Error(`${reply} of ${call.indexes.length} messages confirmed`);
+      return;
+    }
+    // A single XADD replies its id or nil; a script call, per message, 1, nil, or [the server's error].
+    const each: unknown[] = call.fields !== undefined ? [reply] : (reply as unknown[]);
     call.indexes.forEach((i, k) => {
       const one = each[k];
-      if (typeof one === "string") results[i] = undefined;
+      if (typeof one === "string" || one === 1) results[i] = undefined;
       else if (one === null) results[i] = unroutable(batch[i]!);
       else if (Array.isArray(one)) results[i] = refused(batch[i]!, new ReplyError(String(one[0])));
       else unconfirmed ??= new Error(`no reply for message ${batch[i]!.id}`);
@@ -100,6 +140,15 @@ export async function publishBatch(redis: Redis, names: RedisNames, batch: reado
   });
   if (unconfirmed !== undefined) throw new ConnectionError(`redis: a publish was not confirmed: ${unconfirmed.message}`, { cause: unconfirmed });
   return results;
+}
+
+/** A message's fields as its own XADD takes them (one with too many fields for the script). */
+function extraFields(m: OutgoingMessage): Array<string | Uint8Array> {
+  return m.group === undefined ? entryFields(m.wire) : entryFields(m.wire, { [TOPIC_FIELD]: m.topic });
+}
+
+function tooLarge(m: OutgoingMessage, maxMessageBytes: number): MessageTooLargeError {
+  return new MessageTooLargeError(`redis: message ${m.id} is ${wireBytes(m.wire)} bytes, over the limit of ${maxMessageBytes}`);
 }
 
 /** The server refused this entry (out of memory, a key of another type): this message alone, retried by the producer. */

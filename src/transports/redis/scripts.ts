@@ -68,18 +68,31 @@ return out
 
 /**
  * A publish (publisher.ts): KEYS[1] the stream; ARGV[1] the entries' fields,
- * packed (entry-pack.ts). Per entry, in order, what its own `XADD …
- * NOMKSTREAM *` replied: the entry id, nil when the stream does not exist
- * (no group bound: unroutable), or the error the server refused it with as
- * a one-element array (that entry alone: the rest are still added; an
- * error nested in a reply would reach ioredis as a plain string).
+ * packed (entry-pack.ts). When every entry was added, their count: the
+ * client has nothing to learn from the entry ids, and a reply of hundreds
+ * of them cost both ends a bulk string each. Otherwise, per entry in order,
+ * what its own `XADD … NOMKSTREAM *` replied: 1 when added, nil when the
+ * stream does not exist (no group bound: unroutable), or the error the
+ * server refused it with as a one-element array (that entry alone: the rest
+ * are still added; an error nested in a reply would reach ioredis as a
+ * plain string).
  */
 const PUBLISH_MANY = `
 local out = {}
+local all = true
 for i, fields in ipairs(cmsgpack.unpack(ARGV[1])) do
   local ok, reply = pcall(redis.call, 'XADD', KEYS[1], 'NOMKSTREAM', '*', unpack(fields))
-  if ok then out[i] = reply else out[i] = {reply.err or tostring(reply)} end
+  if not ok then
+    out[i] = {reply.err or tostring(reply)}
+    all = false
+  elseif reply then
+    out[i] = 1
+  else
+    out[i] = false
+    all = false
+  end
 end
+if all then return #out end
 return out
 `;
 

@@ -67,6 +67,8 @@ export interface SubscriptionSettings {
 }
 
 const RETRY_PAUSE_MS = 250;
+/** Fewest acks sent mid-turn (settle-batch.ts eagerAt): below this a turn's acks are few, and one pipeline for them all costs the server less. */
+const EAGER_ACKS_MIN = 32;
 /** How often an ordered subscription looks again at entries waiting for their key's head to settle, ms. */
 const HEAD_POLL_MS = 50;
 
@@ -113,7 +115,7 @@ export class RedisSubscription implements Subscription, DeliveryHost {
       startsLost: (err, count) => links.context.log.warn({ err, group: s.group, count }, "redis: counting handler starts failed"),
       along: (pipeline) => this.readAlong(pipeline),
       // Half the prefetch: the first half's acks and refill are on the server while the client handles the second half.
-      eagerAt: Math.max(1, Math.ceil(s.prefetch / 2)),
+      eagerAt: Math.max(EAGER_ACKS_MIN, Math.ceil(s.prefetch / 2)),
     });
     this.renewTimer = setInterval(() => void this.renew(), renewMs);
     this.renewTimer.unref();

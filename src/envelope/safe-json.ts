@@ -26,25 +26,60 @@ export function parseJsonSafely(text: string): unknown {
   } catch (cause) {
     throw new DecodeError(`body is not valid JSON: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
   }
-  assertSafe(value, 0);
+  if (value !== null && typeof value === "object") {
+    if (objectsInheritNothing()) assertSafe(value, 0);
+    else assertSafeOwn(value, 0);
+  }
   return value;
 }
 
+const NOTHING = {};
+
+/**
+ * True while Object.prototype has no enumerable property (nobody polluted it): a `for…in` over an object
+ * JSON.parse made then visits exactly its own keys, in Object.keys' order, without the array Object.keys
+ * makes per object. Checked on every parse, so a later pollution is seen at once.
+ */
+function objectsInheritNothing(): boolean {
+  for (const _ in NOTHING) return false;
+  return true;
+}
+
+/** The walk over a parsed value, for an unpolluted Object.prototype (objectsInheritNothing). */
 function assertSafe(value: unknown, depth: number): void {
   if (value === null || typeof value !== "object") return;
   // The outermost container is depth 0, so depth MAX_DEPTH is container number MAX_DEPTH + 1.
   if (depth >= MAX_DEPTH) throw new DecodeError(`JSON nested deeper than ${MAX_DEPTH} levels`);
   if (Array.isArray(value)) {
-    for (const item of value) assertSafe(item, depth + 1);
+    for (let i = 0; i < value.length; i++) assertSafe(value[i], depth + 1);
+    return;
+  }
+  for (const key in value) {
+    const child = (value as Record<string, unknown>)[key];
+    checkKey(key, child);
+    assertSafe(child, depth + 1);
+  }
+}
+
+/** The same walk over own keys only (Object.keys), for when Object.prototype has enumerable properties. */
+function assertSafeOwn(value: unknown, depth: number): void {
+  if (value === null || typeof value !== "object") return;
+  if (depth >= MAX_DEPTH) throw new DecodeError(`JSON nested deeper than ${MAX_DEPTH} levels`);
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) assertSafeOwn(value[i], depth + 1);
     return;
   }
   for (const key of Object.keys(value)) {
     const child = (value as Record<string, unknown>)[key];
-    if (key === "__proto__") throw new DecodeError("JSON has a __proto__ key");
-    if (key === "constructor" && child !== null && typeof child === "object") {
-      throw new DecodeError("JSON has a constructor key holding an object");
-    }
-    assertSafe(child, depth + 1);
+    checkKey(key, child);
+    assertSafeOwn(child, depth + 1);
+  }
+}
+
+function checkKey(key: string, child: unknown): void {
+  if (key === "__proto__") throw new DecodeError("JSON has a __proto__ key");
+  if (key === "constructor" && child !== null && typeof child === "object") {
+    throw new DecodeError("JSON has a constructor key holding an object");
   }
 }
 

@@ -8,8 +8,8 @@
  * Without an SDK every call here is the API's no-op: nothing is recorded.
  */
 import {
-  context, INVALID_TRACEID, isSpanContextValid, metrics, propagation, SpanKind, SpanStatusCode, trace, type Attributes, type BatchObservableResult, type Counter, type Histogram, type MeterProvider,
-  type ObservableGauge, type Span,
+  context, createNoopMeter, INVALID_SPAN_CONTEXT, INVALID_TRACEID, isSpanContextValid, metrics, propagation, ProxyTracerProvider, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace,
+  type Attributes, type BatchObservableResult, type Counter, type Histogram, type MeterProvider, type ObservableGauge, type Span,
 } from "@opentelemetry/api";
 import { MISSIVE_VERSION } from "../version.js";
 import { refreshQueueGauges } from "./queue-gauges.js";
@@ -17,8 +17,24 @@ import { refreshQueueGauges } from "./queue-gauges.js";
 // The tracer is the API's proxy: it follows an SDK registered later.
 const tracer = trace.getTracer("missive", MISSIVE_VERSION);
 
+/** The tracer provider behind the API's proxy while no SDK registered one: a fresh proxy has no delegate and answers with it. */
+const NOOP_TRACER_PROVIDER = new ProxyTracerProvider().getDelegate();
+/**
+ * The span the API's no-op tracer makes for a delivery with no trace around it (no valid parent): it records
+ * nothing and every call on it does nothing, so one serves every such delivery instead of a new one each.
+ */
+const NO_TRACE_SPAN: Span = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
+
+/** True while no SDK registered a tracer provider: the tracer is the API's no-op one. */
+function tracingOff(): boolean {
+  const provider = trace.getTracerProvider();
+  return provider instanceof ProxyTracerProvider && provider.getDelegate() === NOOP_TRACER_PROVIDER;
+}
+
 interface Instruments {
   readonly provider: MeterProvider;
+  /** The provider is the API's no-op one (no SDK): recording is skipped, and so are the attribute objects for it. */
+  readonly noop: boolean;
   readonly sent: Counter;
   readonly consumed: Counter;
   readonly processDuration: Histogram;
@@ -38,6 +54,7 @@ function meters(): Instruments {
     const meter = provider.getMeter("missive", MISSIVE_VERSION);
     instruments = {
       provider,
+      noop: meter === createNoopMeter(),
       sent: meter.createCounter("messaging.client.sent.messages", { description: "Messages confirmed by the broker", unit: "{message}" }),
       consumed: meter.createCounter("messaging.client.consumed.messages", { description: "Messages handed to a handler", unit: "{message}" }),
       processDuration: meter.createHistogram("messaging.process.duration", { description: "Handler duration, settle included", unit: "s" }),
@@ -103,9 +120,22 @@ export function endSend(span: Span, system: string, destination: string, error: 
   end(span, error);
 }
 
-/** Start a `process` span, child of the producer's context carried in the message. */
+/**
+ * Start a `process` span, child of the producer's context carried in the message. Without an SDK (no meter
+ * provider, no tracer provider, nothing extracted or active) it allocates nothing: it runs per delivery, and the
+ * attribute objects only an SDK would read were most of its cost.
+ */
 export function startProcess(system: string, destination: string, group: string, messageId: string, attempt: number, carrier: TraceCarrier): Span {
-  const parent = propagation.extract(context.active(), carrier);
+  const active = context.active();
+  const parent = propagation.extract(active, carrier);
+  const m = meters();
+  if (!m.noop) {
+    const counted = { "messaging.system": system, "messaging.destination.name": destination, "messaging.consumer.group.name": group };
+    m.consumed.add(1, counted);
+    if (attempt > 1) m.redelivered.add(1, counted);
+  }
+  // What the no-op tracer would make from a root parent: a span with the invalid context (NoopTracer.startSpan).
+  if (parent === ROOT_CONTEXT && tracingOff()) return NO_TRACE_SPAN;
   const attributes: Attributes = {
     "messaging.system": system,
     "messaging.operation.name": "process",
@@ -115,10 +145,6 @@ export function startProcess(system: string, destination: string, group: string,
     "messaging.message.id": messageId,
     "messaging.message.delivery_attempt": attempt,
   };
-  const counted = { "messaging.system": system, "messaging.destination.name": destination, "messaging.consumer.group.name": group };
-  const m = meters();
-  m.consumed.add(1, counted);
-  if (attempt > 1) m.redelivered.add(1, counted);
   return tracer.startSpan(`process ${destination}`, { kind: SpanKind.CONSUMER, attributes }, parent);
 }
 
@@ -131,6 +157,7 @@ export function startProcess(system: string, destination: string, group: string,
  * without a context made for it (a copy of the active one per call).
  */
 export function withActiveSpan<A, R>(span: Span, fn: (arg: A) => R, arg: A): R {
+  if (span === NO_TRACE_SPAN) return fn(arg);
   const spanContext = span.spanContext();
   // The no-op tracer's span without a parent has the all-zero trace id: compared first, before the validity check's regular expressions.
   if (spanContext.traceId === INVALID_TRACEID || !isSpanContextValid(spanContext)) return fn(arg);
@@ -145,6 +172,9 @@ export function hasActiveSpan(): boolean {
 
 /** A process span's end: `type` is the message type (the duration per type), `deadLetterReason` set when it was dead-lettered. */
 export function endProcess(span: Span, system: string, destination: string, group: string, type: string, durationMs: number, outcome: string, error: unknown, deadLetterReason?: string): void {
+  const m = meters();
+  // Without an SDK nothing below records (the shared span ends as a no-op): no attribute object per delivery.
+  if (span === NO_TRACE_SPAN && m.noop) return;
   span.setAttribute("missive.outcome", outcome);
   const attributes: Attributes = {
     "messaging.system": system,
@@ -154,7 +184,6 @@ export function endProcess(span: Span, system: string, destination: string, grou
   };
   // Added when there is an error rather than spread in: no throwaway object per message.
   if (error !== undefined) attributes["error.type"] = error instanceof Error ? error.name : "unknown";
-  const m = meters();
   m.processDuration.record(durationMs / 1000, attributes);
   if (deadLetterReason !== undefined) {
     m.deadLettered.add(1, { "messaging.system": system, "messaging.destination.name": destination, "messaging.consumer.group.name": group, "missive.dead_letter.reason": deadLetterReason });

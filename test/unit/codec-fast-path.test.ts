@@ -5,7 +5,7 @@ import { DEFAULT_LIMITS } from "../../src/envelope/limits.js";
 import { toHeaderRecord } from "../../src/envelope/wire.js";
 
 /*
- * The binary decoder reads the usual attribute headers by name (its fast path) and walks every header only
+ * The binary decoder picks the usual attribute headers out in its one walk of the headers (its fast path), and walks them again only
  * when some other `ce-` header is present. `ce-data` is such a header that changes nothing in the result
  * (`data` is no header attribute), so a message decoded with and without it must come out the same:
  * every check, its order, its error and the envelope's shape are the general walk's.

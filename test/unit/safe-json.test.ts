@@ -99,6 +99,23 @@ describe("safe-json parseJsonSafely", () => {
     expectDecodeError(() => parseJsonSafely(nestedObjects(200_000)));
   });
 
+  it("safe-json - with Object.prototype polluted by enumerable properties, only a body's own keys are checked (the key walk skips inherited ones)", () => {
+    const proto = Object.prototype as Record<string, unknown>;
+    Object.defineProperty(proto, "constructor", { value: Object, enumerable: true, configurable: true, writable: true });
+    proto["missivePolluted"] = { deep: true };
+    try {
+      expect(parseJsonSafely('{"a":{"b":[1,{"c":2}]}}')).toEqual({ a: { b: [1, { c: 2 }] } });
+      expectDecodeError(() => parseJsonSafely('{"a":{"__proto__":{}}}'), /__proto__/);
+      expectDecodeError(() => parseJsonSafely(nestedObjects(65)), /deeper than 64/);
+    } finally {
+      delete proto["missivePolluted"];
+      Object.defineProperty(proto, "constructor", { value: Object, enumerable: false, configurable: true, writable: true });
+    }
+    // Unpolluted again: the same checks on the fast walk.
+    expect(parseJsonSafely('{"a":{"b":[1,{"c":2}]}}')).toEqual({ a: { b: [1, { c: 2 }] } });
+    expectDecodeError(() => parseJsonSafely('{"a":{"__proto__":{}}}'), /__proto__/);
+  });
+
   it("safe-json - wide but shallow data is fine", () => {
     const wide = JSON.stringify(Array.from({ length: 50_000 }, (_, i) => ({ i, s: String(i) })));
     expect((parseJsonSafely(wide) as unknown[]).length).toBe(50_000);

@@ -56,6 +56,35 @@ describe("redis - read-ahead", () => {
     }
   });
 
+  it("redis - acks of half the prefetch go mid-turn with their refill: two refills on their way at once, never more than the prefetch pending, handed out in order", async () => {
+    const t = redisTransport({ url: REDIS_URL, prefix });
+    try {
+      const sub = await t.subscribe({ group: "halves", topics: ["work"], prefetch: 64, ordered: false, leaseMs: 30_000 });
+      const ids = Array.from({ length: 192 }, (_, i) => `h${String(i).padStart(3, "0")}`);
+      expect(await t.publish(ids.map(message))).toEqual(ids.map(() => undefined));
+      const pending = (): Promise<number> => admin.xpending(redisNames(prefix).topicStream("work"), "halves").then((r) => Number((r as [number])[0]));
+      const first = await sub.receive(64, 1_000);
+      expect(first.map(body)).toEqual(ids.slice(0, 64));
+      for (const d of first) d.start?.();
+      // One turn: the first 32 acks go at once with a refill of 32, the next 32 with another.
+      const acks = first.map((d) => d.ack());
+      await Promise.all(acks);
+      expect(await pending()).toBe(64);
+      const got: string[] = [];
+      for (let i = 0; i < 10 && got.length < 128; i++) {
+        const ds = await sub.receive(64, 1_000);
+        got.push(...ds.map(body));
+        expect(await pending()).toBeLessThanOrEqual(64);
+        for (const d of ds) d.start?.();
+        await Promise.all(ds.map((d) => d.ack()));
+      }
+      expect(got).toEqual(ids.slice(64));
+      await sub.close();
+    } finally {
+      await t.close();
+    }
+  });
+
   it("redis - a refill whose reply was lost with the command connection (ioredis sends it again) is taken back at once, not after its lease", async () => {
     const proxy = await startTcpProxy({ upstreamPort: 6379 });
     const t = redisTransport({ url: `redis://${proxy.host}:${proxy.port}`, prefix });

@@ -33,8 +33,8 @@ function fakeRedis(answer: (commands: string[]) => Promise<Array<[Error | null, 
   return { redis, pipelines };
 }
 
-const links = (redis: Redis, along: ConstructorParameters<typeof SettleBatch>[0]["along"]) => ({
-  redis, group: "g", consumer: "c", starts: "n", startsLost: () => undefined, along,
+const links = (redis: Redis, along: ConstructorParameters<typeof SettleBatch>[0]["along"], eagerAt?: number) => ({
+  redis, group: "g", consumer: "c", starts: "n", startsLost: () => undefined, along, eagerAt,
 });
 
 describe("redis - a read sent along with a turn's acks", () => {
@@ -52,6 +52,22 @@ describe("redis - a read sent along with a turn's acks", () => {
     expect(pipelines).toHaveLength(1);
     expect(pipelines[0]!.commands).toEqual(["settle 1-0:0 1-1:0", "XREADGROUP"]);
     expect(events).toEqual(["asked while acking 2", "read null entries", "ack true", "ack true"]);
+  });
+
+  it("redis - once eagerAt acks wait they go at once, mid-turn, with their read; starts of entries not acked yet wait for the turn's end", async () => {
+    const { redis, pipelines } = fakeRedis(async (commands) => commands.map((c) => (c.startsWith("settle") ? [null, [1, 1]] : [null, "entries"])));
+    const batch = new SettleBatch(links(redis, (pipeline) => {
+      pipeline.callBuffer("XREADGROUP");
+      return () => undefined;
+    }, 2));
+    for (const id of ["3-0", "3-1", "3-2", "3-3"]) batch.start("s", id);
+    const acks = [batch.settle({ stream: "s", id: "3-0", list: undefined, remove: false }), batch.settle({ stream: "s", id: "3-1", list: undefined, remove: false })];
+    // Sent in the same turn, before any await: the server works on them while the turn goes on.
+    expect(pipelines.map((p) => p.commands)).toEqual([["settle 3-0:1 3-1:1", "XREADGROUP"]]);
+    acks.push(batch.settle({ stream: "s", id: "3-2", list: undefined, remove: false }));
+    await new Promise((r) => setImmediate(r));
+    expect(pipelines.map((p) => p.commands)).toEqual([["settle 3-0:1 3-1:1", "XREADGROUP"], ["starts", "settle 3-2:1", "XREADGROUP"]]);
+    await Promise.all(acks);
   });
 
   it("redis - a failed pipeline hands the read its error as it rejects the acks; a turn without acks sends no read", async () => {

@@ -7,8 +7,8 @@
  * entry read. Only what cmsgpack makes of a stream reply is understood:
  * arrays and strings.
  */
-import { emptyHeaders, type WireMessage } from "../../envelope/wire.js";
-import { BODY_FIELD, TOPIC_FIELD, type ParsedEntry } from "./fields.js";
+import type { WireMessage } from "../../envelope/wire.js";
+import { BODY_FIELD, headerRecord, TOPIC_FIELD, type ParsedEntry } from "./fields.js";
 
 export interface PackedStream {
   readonly stream: string;
@@ -28,12 +28,12 @@ export function unpackRead(packed: Buffer): PackedStream[] {
     for (let e = r.array(); e > 0; e--) {
       r.array();
       const id = r.text();
-      const headers = emptyHeaders();
+      const headers = headerRecord();
       let topic: string | undefined;
       let body: Uint8Array = EMPTY;
-      for (let f = r.array(); f > 1; f -= 2) {
-        const name = r.text();
-        if (name.charCodeAt(0) !== COLON) headers[name] = r.text();
+      for (let f = r.array(), place = 0; f > 1; f -= 2, place += 2) {
+        const name = r.text(place);
+        if (name.charCodeAt(0) !== COLON) headers[name] = r.text(place + 1);
         else if (name === BODY_FIELD) body = r.bytes();
         else if (name === TOPIC_FIELD) topic = r.text();
         else r.bytes();
@@ -47,6 +47,19 @@ export function unpackRead(packed: Buffer): PackedStream[] {
 }
 
 const EMPTY = new Uint8Array(0);
+/** Strings longer than this are decoded every time (ids and times differ from entry to entry anyway). */
+const CACHED_TEXT_BYTES = 24;
+/** Field places (names and values) whose last string is kept: an entry has a few dozen fields at most. */
+const CACHED_PLACES = 64;
+
+/**
+ * The last short string read at each field place, with its bytes. The
+ * entries of a stream come from publishers writing the same headers in the
+ * same order, so every name and most values (source, type, spec version,
+ * schema, content type) are the ones at their place in the entry before:
+ * comparing a few bytes costs a fraction of decoding them into a new string.
+ */
+const recent: Array<{ readonly bytes: Buffer; readonly text: string } | undefined> = [];
 
 class Reader {
   private at = 0;
@@ -61,11 +74,18 @@ class Reader {
     throw new Error(`redis: unexpected MessagePack type 0x${t.toString(16)} where an array was expected (packed read)`);
   }
 
-  text(): string {
+  /** A string; at field `place` (when given), the one read there before if its bytes are the same. */
+  text(place = CACHED_PLACES): string {
     const n = this.strLength();
     const from = this.at;
     this.at += n;
-    return this.b.toString("utf8", from, this.at);
+    if (place >= CACHED_PLACES || n > CACHED_TEXT_BYTES) return this.b.toString("utf8", from, this.at);
+    const known = recent[place];
+    if (known !== undefined && sameBytes(known.bytes, this.b, from, n)) return known.text;
+    const text = this.b.toString("utf8", from, this.at);
+    // A copy: a slice would pin the whole reply.
+    recent[place] = { bytes: Buffer.from(this.b.subarray(from, this.at)), text };
+    return text;
   }
 
   /** A view of the string's bytes in the reply (the reply stays alive while a delivery holds its body). */
@@ -96,4 +116,10 @@ class Reader {
     this.at += size;
     return n;
   }
+}
+
+function sameBytes(known: Buffer, b: Buffer, from: number, n: number): boolean {
+  if (known.length !== n) return false;
+  for (let i = 0; i < n; i++) if (known[i] !== b[from + i]) return false;
+  return true;
 }

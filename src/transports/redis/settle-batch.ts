@@ -6,7 +6,11 @@
  * the same turn's starts riding along; instead of an HINCRBY per start and
  * a script call per ack. A consumer draining a backlog hands out a read's
  * entries in one turn and their handlers end in the same or the next, so a
- * read's starts and acks go in one or two round trips.
+ * read's starts and acks go in one or two round trips. Once `eagerAt` acks
+ * are waiting they go at once, mid-turn, with the read that refills their
+ * places: the server settles them and reads while the client is still
+ * handling the rest of the turn's entries, rather than both sides taking
+ * turns at being idle.
  *
  * What each ack promised still holds: it resolves only once the server ran
  * the script that checked the entry is still this consumer's and acked it
@@ -47,6 +51,12 @@ export interface SettleBatchLinks {
   readonly starts: string;
   /** A turn's starts could not be counted (the connection dropped): the budget then runs longer, never shorter. */
   readonly startsLost: (err: unknown, count: number) => void;
+  /**
+   * Acks waiting that are sent at once, before the turn ends (the turn's
+   * starts of entries not acked yet wait for its end); unset: only at the
+   * end of the turn.
+   */
+  readonly eagerAt?: number;
   /**
    * A turn's acks are in the pipeline (`acking` counting them): a command to
    * send along in the same pipeline (the read of the entries that take their
@@ -99,8 +109,20 @@ export class SettleBatch {
     const started = this.starts.get(entry.stream)?.delete(entry.id) === true;
     return new Promise<boolean>((resolve, reject) => {
       this.settles.push({ stream: entry.stream, id: entry.id, list: entry.list, remove: entry.remove, started, resolve, reject });
-      this.schedule();
+      if (this.settles.length >= (this.links.eagerAt ?? Number.POSITIVE_INFINITY)) this.sendAcks();
+      else this.schedule();
     });
+  }
+
+  /**
+   * Mid-turn: the acks waiting, without the turn's starts of entries not
+   * acked yet (they go at the end of the turn, with their settle or on
+   * their own, as they would have without this send).
+   */
+  private sendAcks(): void {
+    const settles = this.settles;
+    this.settles = [];
+    this.send([], settles);
   }
 
   private schedule(): void {
@@ -116,6 +138,12 @@ export class SettleBatch {
     const settles = this.settles;
     this.starts = new Map();
     this.settles = [];
+    // Everything went mid-turn (sendAcks): nothing left to send.
+    if (starts.length === 0 && settles.length === 0) return;
+    this.send(starts, settles);
+  }
+
+  private send(starts: ReadonlyArray<[string, Set<string>]>, settles: Waiter[]): void {
     const pipeline = this.links.redis.pipeline() as SettlePipeline;
     for (const [stream, ids] of starts) pipeline.missiveStarts(this.links.starts, stream, [...ids].join(" "));
     const calls = this.settleCalls(settles);

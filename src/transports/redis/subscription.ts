@@ -67,6 +67,8 @@ export interface SubscriptionSettings {
 }
 
 const RETRY_PAUSE_MS = 250;
+/** Fewest acks sent mid-turn (settle-batch.ts eagerAt): below this a turn's acks are few, and one pipeline for them all costs the server less. */
+const EAGER_ACKS_MIN = 32;
 /** How often an ordered subscription looks again at entries waiting for their key's head to settle, ms. */
 const HEAD_POLL_MS = 50;
 
@@ -86,7 +88,10 @@ export class RedisSubscription implements Subscription, DeliveryHost {
   private receiving: Promise<unknown> = Promise.resolve();
   /** Receives asked for and not returned yet (a read-ahead is pointless while one waits for entries). */
   private receivers = 0;
-  private readingAhead = false;
+  /** Entries asked for by the reads sent along with acks whose reply has not come yet. */
+  private readingAhead = 0;
+  /** Resolves when the last read sent along has its reply (they reply in order, on one connection). */
+  private alongReplied: Promise<void> = Promise.resolve();
   private closing = false;
   private failing = false;
   /** A read failed: the server may have delivered entries whose reply never came (they are pending under this consumer). */
@@ -109,6 +114,8 @@ export class RedisSubscription implements Subscription, DeliveryHost {
       // Not counted: a crash in these handlers would not use up an attempt (the budget runs longer, never shorter).
       startsLost: (err, count) => links.context.log.warn({ err, group: s.group, count }, "redis: counting handler starts failed"),
       along: (pipeline) => this.readAlong(pipeline),
+      // Half the prefetch: the first half's acks and refill are on the server while the client handles the second half.
+      eagerAt: Math.max(EAGER_ACKS_MIN, Math.ceil(s.prefetch / 2)),
     });
     this.renewTimer = setInterval(() => void this.renew(), renewMs);
     this.renewTimer.unref();
@@ -142,22 +149,25 @@ export class RedisSubscription implements Subscription, DeliveryHost {
    * without BLOCK (so on the command connection), packed (read-unpack.ts),
    * buffered by the time the acks are confirmed: one write and one round
    * trip (one fsync under `appendfsync always`) for both. Only for the
-   * entries being acked (held and not acked, plus the buffer, stays within
-   * the prefetch), a refill's worth at least; receives wait for its reply.
+   * entries being acked (held and not acked, plus the buffer and what reads
+   * still on their way asked for, stays within the prefetch), a refill's
+   * worth at least. Several may be on their way (acks sent mid-turn, then at
+   * the turn's end): a receive hands out what they brought as it comes, and
+   * waits for all of them before reading itself.
    * Unordered groups only (an ordered read goes through key lists).
    */
   private readAlong(pipeline: SettlePipeline): AlongReply | undefined {
-    if (this.s.ordered || this.readingAhead || this.receivers > 0 || this.closing || this.recover || this.failing || !this.live) return undefined;
-    const room = this.s.prefetch - (this.held.size - this.settles.acking) - this.buffer.length;
+    if (this.s.ordered || this.receivers > 0 || this.closing || this.recover || this.failing || !this.live) return undefined;
+    const room = this.s.prefetch - (this.held.size - this.settles.acking) - this.buffer.length - this.readingAhead;
     if (room < Math.max(1, Math.floor(this.s.prefetch / 4))) return undefined;
     pipeline.missiveReadPackedBuffer(this.sources.length, ...this.sources.map((src) => src.stream), this.s.group, this.s.consumer, room);
-    this.readingAhead = true;
+    this.readingAhead += room;
     let replied!: () => void;
     const reply = new Promise<void>((resolve) => (replied = resolve));
-    this.receiving = this.receiving.then(() => reply);
+    this.alongReplied = reply;
     const drops = this.links.connection.drops;
     return (err, entries) => {
-      this.readingAhead = false;
+      this.readingAhead -= room;
       replied();
       if (this.closing || !this.live) return;
       // ioredis sends a command again after a reconnect: what the first send delivered is pending here, its reply lost.
@@ -193,6 +203,11 @@ export class RedisSubscription implements Subscription, DeliveryHost {
       }
       if (!first && left <= 0) return [];
       first = false;
+      // Reads sent along with acks are on their way: what they bring comes first, and no read of this receive may pass the prefetch with them.
+      if (this.readingAhead > 0) {
+        await this.alongReplied;
+        continue;
+      }
       try {
         if (this.recover) {
           await this.recoverOwn();
@@ -448,6 +463,7 @@ export class RedisSubscription implements Subscription, DeliveryHost {
     this.trimTimer = undefined;
     this.links.reader.disconnect();
     await this.receiving;
+    await this.alongReplied;
     if (this.live) {
       for (const d of this.buffer.splice(0)) {
         await d.release().catch((err: unknown) => this.links.context.log.warn({ err, group: this.s.group }, "redis: giving back an entry at close failed; its lease brings it back"));

@@ -1,3 +1,4 @@
+import { setFlagsFromString } from "node:v8";
 import { describe, expect, it } from "vitest";
 import { CE_PREFIX, CONTENT_TYPE, JSON_CONTENT_TYPE, STRUCTURED_CONTENT_TYPE, emptyHeaders, toHeaderRecord } from "../../src/envelope/wire.js";
 
@@ -14,6 +15,21 @@ describe("wire", () => {
     expect(Object.getPrototypeOf(h)).toBeNull();
     expect(Object.keys(h)).toEqual([]);
     expect(h["toString"]).toBeUndefined();
+  });
+
+  it("wire - emptyHeaders takes __proto__ and constructor as own headers and stays in V8's fast mode", () => {
+    // Fast mode is what makes it cheaper than Object.create(null) (a hash dictionary); the native check
+    // needs the flag, set here only for this worker's later-compiled functions.
+    setFlagsFromString("--allow-natives-syntax");
+    const hasFastProperties = new Function("o", "return %HasFastProperties(o)") as (o: object) => boolean;
+    const h = emptyHeaders();
+    for (const name of ["ce-id", "__proto__", "constructor", "content-type"]) h[name] = `v-${name}`;
+    expect(Object.getPrototypeOf(h)).toBeNull();
+    expect(Object.keys(h)).toEqual(["ce-id", "__proto__", "constructor", "content-type"]);
+    expect(h["__proto__"]).toBe("v-__proto__");
+    expect(Object.getOwnPropertyDescriptor(h, "constructor")).toMatchObject({ value: "v-constructor", writable: true, enumerable: true });
+    expect(({} as Record<string, unknown>)["ce-id"]).toBeUndefined();
+    expect(hasFastProperties(h)).toBe(true);
   });
 
   it("wire - toHeaderRecord lower-cases names and turns values into strings", () => {

@@ -7,7 +7,7 @@
  * the stream sees the message as it was published (docs/transports/redis.md).
  */
 import { isUtf8 } from "node:buffer";
-import type { WireMessage } from "../../envelope/wire.js";
+import { emptyHeaders, type WireMessage } from "../../envelope/wire.js";
 
 export const BODY_FIELD = ":body";
 /** On a copy in a group's stream: the topic it was published to. */
@@ -45,17 +45,6 @@ function bodyArgument(body: Uint8Array): string | Buffer {
   return isUtf8(bytes) ? bytes.toString("utf8") : bytes;
 }
 
-/**
- * A record for an entry's headers without a prototype (a header named
- * `__proto__` is a plain own property), as `emptyHeaders` makes one, but
- * kept in V8's fast mode: `Object.create(null)` makes a hash dictionary,
- * where adding, reading and listing the headers of every message read cost
- * about twice as much.
- */
-export function headerRecord(): Record<string, string> {
-  return Object.setPrototypeOf({}, null) as Record<string, string>;
-}
-
 export interface ParsedEntry {
   readonly wire: WireMessage;
   /** The `:topic` field (a copy in a group's stream), if any; other `:` fields are missive's bookkeeping, not headers. */
@@ -64,7 +53,7 @@ export interface ParsedEntry {
 
 /** An entry's flat field list (as buffers) back into headers, body and the topic of a group stream's copy. */
 export function fromFields(fields: readonly Buffer[]): ParsedEntry {
-  const headers = headerRecord();
+  const headers = emptyHeaders();
   let topic: string | undefined;
   let body: Uint8Array = new Uint8Array();
   for (let i = 0; i + 1 < fields.length; i += 2) {

@@ -7,8 +7,8 @@
  * entry read. Only what cmsgpack makes of a stream reply is understood:
  * arrays and strings.
  */
-import type { WireMessage } from "../../envelope/wire.js";
-import { BODY_FIELD, headerRecord, TOPIC_FIELD, type ParsedEntry } from "./fields.js";
+import { emptyHeaders, type WireMessage } from "../../envelope/wire.js";
+import { BODY_FIELD, TOPIC_FIELD, type ParsedEntry } from "./fields.js";
 
 export interface PackedStream {
   readonly stream: string;
@@ -28,7 +28,7 @@ export function unpackRead(packed: Buffer): PackedStream[] {
     for (let e = r.array(); e > 0; e--) {
       r.array();
       const id = r.text();
-      const headers = headerRecord();
+      const headers = emptyHeaders();
       let topic: string | undefined;
       let body: Uint8Array = EMPTY;
       for (let f = r.array(), place = 0; f > 1; f -= 2, place += 2) {

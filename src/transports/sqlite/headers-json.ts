@@ -56,8 +56,7 @@ function isCanonical(record: Record<string, unknown>): boolean {
 /**
  * Make a canonical object (fresh from JSON.parse, referenced nowhere else) the null-prototype record
  * itself instead of copying it: the same own properties in the same order (a `__proto__` key is an own
- * property either way). Headers are enumerated and read several times per message, and V8 keeps this
- * object in fast mode, while it makes every Object.create(null) a hash dictionary, several times slower.
+ * property either way), in V8's fast mode as `emptyHeaders` makes one, and no copy per message.
  */
 function adopt(record: Record<string, unknown>): Record<string, string> {
   return Object.setPrototypeOf(record, null) as Record<string, string>;

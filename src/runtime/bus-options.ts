@@ -16,7 +16,10 @@ import { rateLimitSettings, type RateLimitOptions } from "./token-bucket.js";
 export interface PublisherOptions {
   /** Reject a publish not confirmed within this (retrying meanwhile). Default `"30s"`. */
   readonly timeout?: Duration;
-  /** Most messages in one transport batch. Default 512. */
+  /**
+   * Most messages in one transport batch. Default: the transport's preferred batch
+   * (`capabilities.publishBatch`: 128 on Redis), else 512.
+   */
   readonly maxBatch?: number;
   /**
    * Batches awaiting broker confirms at once. Default 2. Without a spool, a retried batch can land behind a
@@ -159,7 +162,8 @@ export function busSettings(options: BusOptions<unknown>): BusSettings {
       source: options.service,
       mode,
       limits,
-      maxBatch: p.maxBatch ?? 512,
+      // Unset: the producer takes the transport's preference (maxBatchFor), known only once the transport is.
+      maxBatch: p.maxBatch === undefined ? undefined : positiveInteger(p.maxBatch, "publisher.maxBatch"),
       maxInFlightBatches: p.maxInFlightBatches ?? 2,
       publishTimeoutMs: toMs(p.timeout ?? "30s", "publisher.timeout"),
       retryBaseMs: toMs(p.retryBase ?? "50ms", "publisher.retryBase"),
@@ -179,6 +183,11 @@ function reportInterval(option: Duration | false | undefined): number | undefine
   const ms = toMs(option ?? "10s", "reportInterval");
   if (ms < 100 || ms > 3_600_000) throw new ConfigurationError("reportInterval must be from 100ms to 1h (or false)");
   return ms;
+}
+
+function positiveInteger(n: number, what: string): number {
+  if (!Number.isInteger(n) || n < 1) throw new ConfigurationError(`${what} must be a positive integer`);
+  return n;
 }
 
 function positive(ms: number, what: string): number {

@@ -2,14 +2,23 @@
 import type { ContentMode } from "../envelope/codec.js";
 import type { SizeLimits } from "../envelope/limits.js";
 import type { BreakerOptions } from "./circuit-breaker.js";
+import type { TransportCapabilities } from "../transport/transport.js";
 import type { RateLimitSettings } from "./token-bucket.js";
+
+/** The producer's batch limit when neither the bus options nor the transport (`capabilities.publishBatch`) set one. */
+export const DEFAULT_MAX_BATCH = 512;
+
+/** The batch limit a producer on this transport uses: the explicit `publisher.maxBatch`, else the transport's preference, else the default. */
+export function maxBatchFor(settings: ProducerSettings, capabilities: TransportCapabilities): number {
+  return settings.maxBatch ?? capabilities.publishBatch ?? DEFAULT_MAX_BATCH;
+}
 
 export interface ProducerSettings {
   readonly source: string;
   readonly mode: ContentMode;
   readonly limits: SizeLimits;
-  /** Most messages in one transport batch. */
-  readonly maxBatch: number;
+  /** Most messages in one transport batch; `undefined`: the transport's `publishBatch`, else DEFAULT_MAX_BATCH. */
+  readonly maxBatch: number | undefined;
   /** Batches awaiting confirms at once. */
   readonly maxInFlightBatches: number;
   /** Give up on a publish after this long, ms. */

@@ -32,7 +32,7 @@ import { buildEnvelope, type Mutable } from "./build-envelope.js";
 import { acceptsDelayedPublish } from "./delay-support.js";
 import { toMs } from "./duration.js";
 import type { Batch, Pending } from "./producer-batch.js";
-import type { ProducerSettings, Route } from "./producer-settings.js";
+import { maxBatchFor, type ProducerSettings, type Route } from "./producer-settings.js";
 import type { PublishOptions, PublishReceipt } from "./publish-options.js";
 import type { Spool } from "./spool.js";
 import { SpoolFlusher } from "./spool-flusher.js";
@@ -52,6 +52,8 @@ export class Producer {
   private readonly bucket: TokenBucket | undefined;
   private readonly flusher: SpoolFlusher | undefined;
   private readonly router: SpoolRouter | undefined;
+  /** Most messages in one transport batch: the option, else the transport's preference (maxBatchFor). */
+  private readonly maxBatch: number;
 
   constructor(
     private readonly transport: Transport,
@@ -62,6 +64,7 @@ export class Producer {
     events?: StatusEvents,
   ) {
     this.events = events ?? new StatusEvents(log);
+    this.maxBatch = maxBatchFor(settings, transport.capabilities);
     // With the spool, a spooled message is the probe; the ping covers a producer with nothing to send.
     const ping = canPing(transport) ? () => transport.ping() : undefined;
     this.health = new BrokerHealth(settings.breaker, random, this.events, log, () => this.healthChanged(), ping);
@@ -76,7 +79,7 @@ export class Producer {
         pollMs: 1000,
       }, this.bucket, () => this.router?.shrank());
       this.router = new SpoolRouter(spool, this.flusher, this.health, this.events, {
-        maxBatch: settings.maxBatch,
+        maxBatch: this.maxBatch,
         whenFull: settings.spool.whenFull,
       }, this.abort.signal, () => this.schedule(), log);
       this.flusher.start();
@@ -240,8 +243,8 @@ export class Producer {
       }
       if (this.batches.size >= this.settings.maxInFlightBatches) break;
       // Without a spool every message goes to the broker: no per-message look at the spool.
-      let n = router ? 1 : Math.min(this.queue.length, this.settings.maxBatch);
-      while (router && n < this.queue.length && n < this.settings.maxBatch && !router.mustSpool(this.queue[n]!)) n++;
+      let n = router ? 1 : Math.min(this.queue.length, this.maxBatch);
+      while (router && n < this.queue.length && n < this.maxBatch && !router.mustSpool(this.queue[n]!)) n++;
       const items = n === this.queue.length ? this.queue : this.queue.slice(0, n);
       this.queue = n === this.queue.length ? [] : this.queue.slice(n);
       const batch: Batch = { pending: items, held: [], attemptInFlight: false, lastError: undefined };

@@ -74,6 +74,15 @@ export interface TransportCapabilities {
    * holds the delivery, so a long handler keeps its message.
    */
   readonly leaseRenewal?: "transport" | "runtime";
+  /**
+   * The batch size this transport publishes best at: the producer's default
+   * `maxBatch` when the bus's `publisher.maxBatch` is not set (an explicit
+   * one wins). For a pipelined client whose broker runs a batch while the
+   * next fills (Redis), a batch of every waiting publish leaves client and
+   * broker taking turns; smaller batches let them overlap. A positive
+   * integer; absent means the producer's default (512).
+   */
+  readonly publishBatch?: number;
 }
 
 /** What a broker's own delivery count means: see TransportCapabilities.attempts. */

@@ -5,17 +5,17 @@
 import { afterEach, describe, expect, it } from "vitest";
 import {
   AuthenticationError, ConnectionError, ErrorCodes, PublishTimeoutError, missive, type Bus, type MissiveError,
-  type OutgoingMessage, type Transport,
+  type OutgoingMessage, type Transport, type TransportCapabilities,
 } from "../../src/index.js";
 import { createMemoryBroker } from "../../src/transports/memory/index.js";
 import { OrderPlaced } from "../conformance/contracts.js";
 
 /** The real memory transport, with publish failures injected in front of it. */
-function failingPublishes(inner: Transport, fail: (call: number) => Error | undefined): Transport & { calls: OutgoingMessage[][] } {
+function failingPublishes(inner: Transport, fail: (call: number) => Error | undefined, capabilities: Partial<TransportCapabilities> = {}): Transport & { calls: OutgoingMessage[][] } {
   const calls: OutgoingMessage[][] = [];
   return {
     name: inner.name,
-    capabilities: inner.capabilities,
+    capabilities: { ...inner.capabilities, ...capabilities },
     calls,
     connect: () => inner.connect(),
     bind: (group, topics) => inner.bind(group, topics),
@@ -78,6 +78,32 @@ describe("producer", () => {
     const err = (await bus.publish(OrderPlaced, { orderId: "k", seq: 1, totalCents: 1 }).catch((e: unknown) => e)) as MissiveError;
     expect(err.code).toBe(ErrorCodes.AUTH);
     expect(t.calls).toHaveLength(1);
+  });
+
+  it("producer - a transport's publishBatch is the default batch limit", async () => {
+    const t = failingPublishes(createMemoryBroker().transport(), () => undefined, { publishBatch: 16 });
+    const bus = await busWith(t);
+    await Promise.all(Array.from({ length: 64 }, (_, i) => bus.publish(OrderPlaced, { orderId: `k${i}`, seq: i, totalCents: 1 })));
+    const sizes = t.calls.map((c) => c.length);
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(64);
+    expect(Math.max(...sizes)).toBe(16);
+  });
+
+  it("producer - an explicit publisher.maxBatch wins over the transport's publishBatch", async () => {
+    const t = failingPublishes(createMemoryBroker().transport(), () => undefined, { publishBatch: 16 });
+    const bus = await missive({ service: "producer-test", transport: t, publisher: { maxBatch: 40 } });
+    buses.push(bus);
+    await bus.declare(OrderPlaced, "g");
+    await Promise.all(Array.from({ length: 64 }, (_, i) => bus.publish(OrderPlaced, { orderId: `k${i}`, seq: i, totalCents: 1 })));
+    const sizes = t.calls.map((c) => c.length);
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(64);
+    expect(Math.max(...sizes)).toBe(40);
+  });
+
+  it("producer - a publisher.maxBatch that is not a positive integer is refused", async () => {
+    for (const maxBatch of [0, -1, 1.5, Number.NaN]) {
+      await expect(missive({ service: "producer-test", transport: createMemoryBroker().transport(), publisher: { maxBatch } })).rejects.toMatchObject({ code: ErrorCodes.CONFIG });
+    }
   });
 
   it("producer - hostile options are refused with a typed error", async () => {

@@ -74,6 +74,18 @@ describe("uuidv7", () => {
     for (const id of ids) expect(fresh.isUuidV7(id)).toBe(true);
   });
 
+  it("uuidv7 - ids stay increasing across refills of the random-byte pool (every 256 ids)", () => {
+    // Ids 250-260, 506-516, ... straddle a refill; half in one millisecond, half each in a new one.
+    const ids: string[] = [];
+    for (let i = 0; i < 256 * 4 + 10; i++) ids.push(fresh.uuidv7(i < 512 ? 7_000_000 : 7_000_000 + i));
+    for (let i = 1; i < ids.length; i++) {
+      if (!(ids[i - 1]! < ids[i]!)) expect.fail(`id ${i} ${ids[i]} is not after ${ids[i - 1]}`);
+      expect(fresh.isUuidV7(ids[i]!)).toBe(true);
+    }
+    // Fresh random bytes after each refill: no tail repeats.
+    expect(new Set(ids.map((id) => id.slice(19))).size).toBe(ids.length);
+  });
+
   it("uuidv7 - the random part differs between ids of one millisecond", () => {
     const ids = Array.from({ length: 1000 }, () => fresh.uuidv7(5_000_000));
     const tails = new Set(ids.map((id) => id.slice(19)));

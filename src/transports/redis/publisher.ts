@@ -31,6 +31,15 @@ const SCRIPT_FIELDS = 1_000;
 /** Packed bytes a call's buffer starts with per message it may take (a bench event is about 400): most batches never grow it. */
 const ENTRY_GUESS = 512;
 
+/**
+ * The producer's default batch on Redis (capabilities.publishBatch). With every waiting publish in one
+ * batch, the client packs while the server idles and the server runs the script while the client
+ * waits; at 128 the next batch is packed while the server runs the last (two batches in flight),
+ * with 256 publishers +35-60% msg/s against 512 in producer-quick at about the same CPU per message,
+ * no gain under appendfsync always, where the fsync bounds it (docs/transports/redis.md).
+ */
+export const REDIS_PUBLISH_BATCH = 128;
+
 /** How ioredis adds the publish script to a pipeline (scripts.ts). */
 interface PublishPipeline extends ChainableCommander {
   missivePublishMany(stream: string, packed: Buffer): PublishPipeline;

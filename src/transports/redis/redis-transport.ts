@@ -27,7 +27,7 @@ import { RedisDeadLetterStore } from "./dead-letter-store.js";
 import { readRedisDurability } from "./durability.js";
 import { redisNames, type RedisNames } from "./names.js";
 import { redactRedisUrl, resolveRedisOptions, type RedisTransportOptions, type ResolvedRedisOptions } from "./options.js";
-import { publishBatch } from "./publisher.js";
+import { publishBatch, REDIS_PUBLISH_BATCH } from "./publisher.js";
 import { withScripts, type ScriptedRedis } from "./scripts.js";
 import { RedisServiceReports } from "./service-reports.js";
 import { readRedisStats } from "./stats.js";
@@ -82,6 +82,7 @@ class RedisTransportImpl implements RedisTransport {
       maxMessageBytes: options.maxMessageBytes,
       attempts: "exact",
       leaseRenewal: "transport",
+      publishBatch: REDIS_PUBLISH_BATCH,
     });
   }
 

@@ -17,17 +17,16 @@
  */
 import { readdirSync, readFileSync } from "node:fs";
 import type pg from "pg";
-import { emptyHeaders } from "../src/envelope/wire.js";
 import { uuidv7 } from "../src/envelope/uuidv7.js";
 import { postgresTransport } from "../src/transports/postgres/index.js";
 import { startBroker } from "../test/support/broker-process.js";
+import { TOPIC, txHeaders as headers } from "./cases/postgres-tx.js";
 
 const transactions = Number(process.argv[2] ?? 2000);
 const rounds = Number(process.argv[3] ?? 3);
 const concurrency = Number(process.argv[4] ?? 8);
 const wakes = Number(process.argv[5] ?? 200);
 const keyed = !process.env["NOKEY"];
-const TOPIC = "order.placed";
 const TICK_US = 1e6 / 100; // USER_HZ on Linux
 
 /** CPU µs of the cluster: the postmaster and its children (backends, background workers), exited ones included. */
@@ -48,15 +47,6 @@ function groupCpuUs(postmaster: number): number {
     ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
   }
   return ticks * TICK_US;
-}
-
-function headers(id: string): Record<string, string> {
-  const h = emptyHeaders();
-  h["ce-id"] = id;
-  h["ce-type"] = TOPIC;
-  h["ce-source"] = "bench";
-  h["ce-specversion"] = "1.0";
-  return h;
 }
 
 const server = await startBroker("postgres");

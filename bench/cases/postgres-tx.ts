@@ -33,9 +33,10 @@ export interface TxPublishResult {
   readonly rssMb: number;
 }
 
-const TOPIC = "order.placed";
+export const TOPIC = "order.placed";
 
-function headers(id: string): Record<string, string> {
+/** The CloudEvents headers of the transactional-publish rows' message `id` (bench/postgres-tx-cpu.ts sends the same). */
+export function txHeaders(id: string): Record<string, string> {
   const h = emptyHeaders();
   h["ce-id"] = id;
   h["ce-type"] = TOPIC;
@@ -50,11 +51,11 @@ export async function pgTxPublish(p: TxPublishParams): Promise<TxPublishResult> 
   const body = Buffer.from(JSON.stringify({ orderId: "4821", totalCents: 15900 }));
   const publish = p.mode === "publishIn"
     ? async (client: pg.PoolClient, id: string): Promise<void> => {
-        const [r] = await transport.publishIn(client, [{ topic: TOPIC, id, key: p.keyed ? id : undefined, wire: { headers: headers(id), body } }]);
+        const [r] = await transport.publishIn(client, [{ topic: TOPIC, id, key: p.keyed ? id : undefined, wire: { headers: txHeaders(id), body } }]);
         if (r) throw r;
       }
     : async (client: pg.PoolClient, id: string): Promise<void> => {
-        await client.query(`INSERT INTO ${p.prefix}plain (group_name, topic, message_id, key, headers, body) VALUES ($1, $2, $3, $4, $5, $6)`, ["billing", TOPIC, id, p.keyed ? id : null, JSON.stringify(headers(id)), body]);
+        await client.query(`INSERT INTO ${p.prefix}plain (group_name, topic, message_id, key, headers, body) VALUES ($1, $2, $3, $4, $5, $6)`, ["billing", TOPIC, id, p.keyed ? id : null, JSON.stringify(txHeaders(id)), body]);
       };
   try {
     await transport.bind("billing", [TOPIC]);

@@ -104,14 +104,3 @@ export function wireBytes(wire: WireMessage): number {
   for (const name in wire.headers) n += Buffer.byteLength(name) + Buffer.byteLength(wire.headers[name]!);
   return n;
 }
-
-/**
- * Whether a message is over `limit` bytes. Counted exactly only when it
- * might be: a string takes at most 3 bytes per UTF-16 unit in UTF-8, so a
- * message whose headers are short against the limit needs no count.
- */
-export function overLimit(wire: WireMessage, limit: number): boolean {
-  let bound = wire.body.byteLength;
-  for (const name in wire.headers) bound += 3 * (name.length + wire.headers[name]!.length);
-  return bound > limit && wireBytes(wire) > limit;
-}

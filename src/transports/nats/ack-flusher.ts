@@ -47,8 +47,9 @@ function writerOf(nc: NatsConnection): ProtocolWriter | undefined {
 }
 
 /**
- * `PUB <subject> <size>` and the body, for each ack: the lines `publish` sends for it. A subject the server made has
- * no blank in it (what the client's check looks for).
+ * `PUB <subject> <size>` and the body, for each ack: the lines `publish` sends for it. Every subject is a delivery's
+ * reply that parseAckSubject accepted, which refuses blanks and control characters (what the client's check looks
+ * for), so none can break a line.
  */
 export function frame(subjects: readonly string[], bodies: readonly string[]): string {
   let text = "";

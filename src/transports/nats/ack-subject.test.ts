@@ -8,4 +8,10 @@ describe("nats ack subject", () => {
     expect(parseAckSubject("$JS.ACK.hub.ACCHASH.T_orders.billing.2.41.40.1765100000123456789.7.token")).toEqual(expected);
     expect(parseAckSubject("_INBOX.abc.def")).toBeUndefined();
   });
+
+  it("ack subject - a blank or control character makes it no ack subject (acks go out as raw PUB lines)", () => {
+    for (const bad of [" ", "\t", "\r", "\n", "\u0000", "\u007f"]) {
+      expect(parseAckSubject(`$JS.ACK.T_orders.bil${bad}ling.2.41.40.1765100000123456789.7`)).toBeUndefined();
+    }
+  });
 });

@@ -24,7 +24,13 @@ const DOT = 0x2e;
 export function parseAckSubject(subject: string): AckInfo | undefined {
   if (!subject.startsWith(PREFIX)) return undefined;
   let dots = 0;
-  for (let i = PREFIX.length; i < subject.length; i++) if (subject.charCodeAt(i) === DOT) dots++;
+  for (let i = PREFIX.length; i < subject.length; i++) {
+    const c = subject.charCodeAt(i);
+    if (c === DOT) dots++;
+    // A blank or control character is in no subject the server makes: such a reply is not an ack subject. The acks
+    // go to the client as raw PUB lines (ack-flusher.ts), where a blank would break the frame.
+    else if (c <= 0x20 || c === 0x7f) return undefined;
+  }
   // Tokens after the prefix: 7 (no domain), or 9 and more (domain and account hash first).
   const skip = dots === 6 ? 2 : dots >= 8 ? 4 : -1;
   if (skip < 0) return undefined;

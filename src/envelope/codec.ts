@@ -134,9 +134,10 @@ function decodeBinary(wire: WireMessage, h: Readonly<Record<string, string>>, co
   let priority: string | undefined;
   let traceparent: string | undefined;
   let tracestate: string | undefined;
-  // One walk reads every attribute as it checks the sizes: the record is a dictionary (null prototype), where
-  // each load by name is a hash lookup, and walking its keys is the costly part: done once, not once plus a
-  // dozen lookups by name. A name compared in the switch is an internalized string: a pointer comparison.
+  // One walk reads every attribute as it checks the sizes: walking a record's keys is the costly part (and a record
+  // a transport made with Object.create(null) is a dictionary, where each load by name is a hash lookup), so it is
+  // done once, not once plus a dozen lookups by name. A name compared in the switch is an internalized string: a
+  // pointer comparison.
   for (const name in h) {
     const value = h[name]!;
     headersSize += headerSize(name, value, limits);

@@ -5,9 +5,10 @@
  * group), the entries packed into one argument (entry-pack.ts: why one
  * argument and not an XADD each). A stream exists only while a group is
  * bound to it, so a nil reply is UnroutableError for that message alone;
- * an entry id is its confirm (what it is worth depends on the server's
- * persistence: durability.ts), and a server's refusal is that message's
- * alone too. A failed pipeline (connection lost) fails the whole batch:
+ * the script's reply (the count of entries added when all were, else a
+ * verdict per message: scripts.ts) is the confirm (what it is worth depends
+ * on the server's persistence: durability.ts), and a server's refusal is
+ * that message's alone too. A failed pipeline (connection lost) fails the whole batch:
  * some may be stored, and the producer retries under the same ids
  * (duplicates are the inbox's to remove).
  */

@@ -90,7 +90,7 @@ export class RedisSubscription implements Subscription, DeliveryHost {
   private receivers = 0;
   /** Entries asked for by the reads sent along with acks whose reply has not come yet. */
   private readingAhead = 0;
-  /** Resolves when the last read sent along has its reply (they reply in order, on one connection). */
+  /** Resolves once every read sent along so far has its reply. */
   private alongReplied: Promise<void> = Promise.resolve();
   private closing = false;
   private failing = false;
@@ -164,7 +164,8 @@ export class RedisSubscription implements Subscription, DeliveryHost {
     this.readingAhead += room;
     let replied!: () => void;
     const reply = new Promise<void>((resolve) => (replied = resolve));
-    this.alongReplied = reply;
+    // Chained, not replaced: a receive waiting on it waits for every read on its way, whatever order their replies come in.
+    this.alongReplied = this.alongReplied.then(() => reply);
     const drops = this.links.connection.drops;
     return (err, entries) => {
       this.readingAhead -= room;

@@ -27,13 +27,7 @@ import { RELEASED_AT_LEAST_MS, RELEASED_IDLE_MS } from "./released.js";
 import { renewLeases } from "./renew-leases.js";
 import type { ScriptedRedis } from "./scripts.js";
 import { SettleBatch, type AlongReply, type SettlePipeline } from "./settle-batch.js";
-
-/** One stream the group reads. */
-export interface StreamSource {
-  readonly stream: string;
-  /** The topic of a topic stream; undefined for the group's own stream (the topic is in `:topic`). */
-  readonly topic: string | undefined;
-}
+import type { StreamSource, SubscriptionSettings } from "./subscription-settings.js";
 
 export interface SubscriptionLinks {
   /** The shared command connection (settles, claims, renewals). */
@@ -48,22 +42,6 @@ export interface SubscriptionLinks {
   rebind(): Promise<void>;
   /** The subscription is done: forget it, remove a temporary group. */
   closed(sub: RedisSubscription): Promise<void>;
-}
-
-export interface SubscriptionSettings {
-  readonly group: string;
-  readonly consumer: string;
-  readonly prefetch: number;
-  readonly leaseMs: number;
-  readonly trimIntervalMs: number;
-  /** How long a read may take past its BLOCK before the reader is taken for dead and reconnected, ms. */
-  readonly readGraceMs: number;
-  /** Key order across the group's consumers (key-heads.ts). */
-  readonly ordered: boolean;
-  /** Prefix of the group's key lists. */
-  readonly keyLists: string;
-  /** The group's hash of handler starts per entry. */
-  readonly starts: string;
 }
 
 const RETRY_PAUSE_MS = 250;

@@ -27,8 +27,7 @@ export function parseJsonSafely(text: string): unknown {
     throw new DecodeError(`body is not valid JSON: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
   }
   if (value !== null && typeof value === "object") {
-    if (objectsInheritNothing()) assertSafe(value, 0);
-    else assertSafeOwn(value, 0);
+    assertSafe(value, 0, !objectsInheritNothing());
   }
   return value;
 }
@@ -45,34 +44,24 @@ function objectsInheritNothing(): boolean {
   return true;
 }
 
-/** The walk over a parsed value, for an unpolluted Object.prototype (objectsInheritNothing). */
-function assertSafe(value: unknown, depth: number): void {
+/**
+ * The walk over a parsed value: each object's keys by `for…in` (no array per object, as Object.keys makes). With
+ * `ownOnly` (Object.prototype has enumerable properties: objectsInheritNothing) the inherited keys `for…in` also
+ * visits are passed over, so only own keys are checked either way.
+ */
+function assertSafe(value: unknown, depth: number, ownOnly: boolean): void {
   if (value === null || typeof value !== "object") return;
   // The outermost container is depth 0, so depth MAX_DEPTH is container number MAX_DEPTH + 1.
   if (depth >= MAX_DEPTH) throw new DecodeError(`JSON nested deeper than ${MAX_DEPTH} levels`);
   if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) assertSafe(value[i], depth + 1);
+    for (let i = 0; i < value.length; i++) assertSafe(value[i], depth + 1, ownOnly);
     return;
   }
   for (const key in value) {
+    if (ownOnly && !Object.hasOwn(value, key)) continue;
     const child = (value as Record<string, unknown>)[key];
     checkKey(key, child);
-    assertSafe(child, depth + 1);
-  }
-}
-
-/** The same walk over own keys only (Object.keys), for when Object.prototype has enumerable properties. */
-function assertSafeOwn(value: unknown, depth: number): void {
-  if (value === null || typeof value !== "object") return;
-  if (depth >= MAX_DEPTH) throw new DecodeError(`JSON nested deeper than ${MAX_DEPTH} levels`);
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) assertSafeOwn(value[i], depth + 1);
-    return;
-  }
-  for (const key of Object.keys(value)) {
-    const child = (value as Record<string, unknown>)[key];
-    checkKey(key, child);
-    assertSafeOwn(child, depth + 1);
+    assertSafe(child, depth + 1, ownOnly);
   }
 }
 

@@ -34,6 +34,7 @@ export function poisonStage(registry: ContractRegistry): StageMiddleware {
   };
 }
 
-function poisoned(error: unknown): Outcome {
+/** A message that does not fit its contract: dead-lettered at once, never retried. */
+export function poisoned(error: unknown): Outcome {
   return { kind: "dead-letter", reason: "poison", error: inspectable(error) };
 }

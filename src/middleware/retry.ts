@@ -32,7 +32,19 @@ export interface RetryStageOptions {
   readonly observe?: (outcome: Outcome) => Outcome;
 }
 
+/** What follows an attempt: its outcome (failed ones through the policy, retried in-process here when it says so) or a promise of it. */
+export type AfterAttempt = (next: Stage, job: Job, attempted: Outcome) => Outcome | Promise<Outcome>;
+
 export function retryStage(options: RetryStageOptions): StageMiddleware {
+  const first = afterAttempt(options);
+  return (next) => (job) => next(job).then((outcome) => first(next, job, outcome));
+}
+
+/**
+ * The retry stage's work after an attempt, without the then() that waits for the attempt: the fused default
+ * pipeline (fused-pipeline.ts) calls it in the one continuation it has per delivery.
+ */
+export function afterAttempt(options: RetryStageOptions): AfterAttempt {
   const { retry, random, brokerRetry, closing, counts, log = noopLogger, metrics, observe } = options;
   // Only ordered consumers have a lane key; a finished message frees the key it held.
   const done = (job: Job, outcome: Outcome): Outcome => {
@@ -72,10 +84,9 @@ export function retryStage(options: RetryStageOptions): StageMiddleware {
       error = outcome.error;
     }
   };
-  // The first attempt chained with then(): most succeed, and an async frame per message costs more than the closure.
-  const first = (next: Stage, job: Job, attempted: Outcome): Outcome | Promise<Outcome> => {
+  // The first attempt's outcome in the caller's continuation: most succeed, and an async frame per message costs more.
+  return (next, job, attempted) => {
     const outcome = observe === undefined ? attempted : observe(attempted);
     return outcome.kind === "failed" ? afterFailure(next, job, outcome.error) : done(job, outcome);
   };
-  return (next) => (job) => next(job).then((outcome) => first(next, job, outcome));
 }

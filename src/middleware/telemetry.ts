@@ -30,29 +30,48 @@ const LABELS: Readonly<Record<Outcome["kind"], string>> = {
 };
 
 export function telemetryStage(system: string, group: string, metrics?: ConsumerMetrics): StageMiddleware {
+  const t = deliveryTelemetry(system, group, metrics);
   return (next) => (job) => {
-    const startedAt = performance.now();
-    const span = startProcess(system, job.delivery.topic, group, job.envelope.id, job.attempt, job.envelope);
+    t.start(job);
     // Active around the rest of the pipeline, so the handler's own spans and ctx.publish join this trace.
     // Chained with then(), not an async function: this runs once per message, and an async frame costs more than the closure.
-    return withActiveSpan(span, next, job).then((outcome) => {
-      const settling = job.settling;
-      if (settling === undefined) {
-        end(span, system, group, job, startedAt, outcome, metrics);
-        return outcome;
-      }
-      job.settling = settling.then((settled) => {
-        end(span, system, group, job, startedAt, settled, metrics);
-        return settled;
-      });
-      return outcome;
-    });
+    return withActiveSpan(job.span, next, job).then((outcome) => t.end(job, outcome));
   };
 }
 
-function end(span: ReturnType<typeof startProcess>, system: string, group: string, job: Job, startedAt: number, outcome: Outcome, metrics: ConsumerMetrics | undefined): void {
-  const deadLetterReason = outcome.kind === "dead-letter" ? outcome.reason : undefined;
-  const endedAt = performance.now();
-  metrics?.record(job.envelope.type, outcome.kind, startedAt, endedAt, job.envelope.time);
-  endProcess(span, system, job.delivery.topic, group, job.envelope.type, endedAt - startedAt, LABELS[outcome.kind], "error" in outcome ? outcome.error : undefined, deadLetterReason);
+/**
+ * The telemetry stage's two halves, for the fused default pipeline (fused-pipeline.ts) to call in its own
+ * continuation: `start` reads the clock and starts the span (both kept on the job), `end` records the outcome
+ * now, or when the ack still committing in `job.settling` lands, and returns the outcome.
+ */
+export interface DeliveryTelemetry {
+  start(job: Job): void;
+  end(job: Job, outcome: Outcome): Outcome;
+}
+
+export function deliveryTelemetry(system: string, group: string, metrics?: ConsumerMetrics): DeliveryTelemetry {
+  const record = (job: Job, outcome: Outcome): void => {
+    const deadLetterReason = outcome.kind === "dead-letter" ? outcome.reason : undefined;
+    const endedAt = performance.now();
+    metrics?.record(job.envelope.type, outcome.kind, job.startedAt, endedAt, job.envelope.time);
+    endProcess(job.span, system, job.delivery.topic, group, job.envelope.type, endedAt - job.startedAt, LABELS[outcome.kind], "error" in outcome ? outcome.error : undefined, deadLetterReason);
+  };
+  return {
+    start(job) {
+      job.startedAt = performance.now();
+      job.span = startProcess(system, job.delivery.topic, group, job.envelope.id, job.attempt, job.envelope);
+    },
+    end(job, outcome) {
+      const settling = job.settling;
+      if (settling === undefined) {
+        record(job, outcome);
+        return outcome;
+      }
+      job.settling = settling.then((settled) => {
+        record(job, settled);
+        return settled;
+      });
+      return outcome;
+    },
+  };
 }

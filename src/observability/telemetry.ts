@@ -23,7 +23,7 @@ const NOOP_TRACER_PROVIDER = new ProxyTracerProvider().getDelegate();
  * The span the API's no-op tracer makes for a delivery with no trace around it (no valid parent): it records
  * nothing and every call on it does nothing, so one serves every such delivery instead of a new one each.
  */
-const NO_TRACE_SPAN: Span = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
+export const NO_TRACE_SPAN: Span = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
 
 /** True while no SDK registered a tracer provider: the tracer is the API's no-op one. */
 function tracingOff(): boolean {

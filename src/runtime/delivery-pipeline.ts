@@ -4,6 +4,8 @@
  *
  *   telemetry → settle → poison → (at-most-once | retry → breaker) → rate limit → inbox → handler
  *
+ * With retry (every consumer but an at-most-once one) the outer ones run
+ * fused (fused-pipeline.ts): the same steps, one continuation per delivery.
  * The handler stage runs the user's middleware (inside the handler timeout)
  * around the handler. Only `settle` touches the broker, except the
  * at-most-once ack that must come before the handler.
@@ -15,8 +17,8 @@ import { compose } from "../middleware/compose.js";
 import { inboxStage } from "../middleware/inbox.js";
 import { poisonStage } from "../middleware/poison.js";
 import { rateLimitStage } from "../middleware/rate-limit.js";
-import { retryStage } from "../middleware/retry.js";
-import { telemetryStage } from "../middleware/telemetry.js";
+import { afterAttempt } from "../middleware/retry.js";
+import { deliveryTelemetry, telemetryStage } from "../middleware/telemetry.js";
 import { timeoutMiddleware } from "../middleware/timeout.js";
 import { expiryMiddleware } from "../middleware/expiry.js";
 import type { InboxStore } from "../stores/inbox.js";
@@ -26,8 +28,9 @@ import type { ConsumerSettings } from "./consume-options.js";
 import type { Handler, Middleware } from "./handler-context.js";
 import { composeStages, type Stage, type StageMiddleware } from "./outcome.js";
 import type { Producer } from "./producer.js";
-import { handlerStage } from "./run-handler.js";
-import { settleStage, type SettleCounts, type Settler } from "./settle.js";
+import { attemptRunner, handlerStage } from "./run-handler.js";
+import { fusedPipeline } from "./fused-pipeline.js";
+import { settleOutcome, settleStage, type SettleCounts, type Settler } from "./settle.js";
 import { TokenBucket } from "./token-bucket.js";
 import type { Logger } from "../observability/logger.js";
 import type { ConsumerMetrics } from "./consumer-metrics.js";
@@ -55,20 +58,31 @@ export interface PipelineDeps {
 
 export function deliveryPipeline(deps: PipelineDeps): Stage {
   const s = deps.settings;
-  const stages: StageMiddleware[] = [telemetryStage(deps.system, s.group, deps.metrics), settleStage(deps.settler), poisonStage(deps.registry)];
-  if (s.atMostOnce) stages.push(atMostOnceStage(deps.settler));
-  else {
-    // The breaker sees every attempt (in-process retries too) right inside the retry stage, which runs its
-    // observer in its own continuation rather than as a stage of its own (a then() per message fewer).
-    const observe = breakerObserver(deps.breaker);
-    stages.push(retryStage({ retry: s.retry, random: deps.random, brokerRetry: deps.brokerRetry, closing: deps.closing, counts: deps.counts, log: deps.log, metrics: deps.metrics, observe }));
-  }
-  // Outside the timeout: waiting for a token is not handler time, and closing ends the wait.
-  if (s.rateLimit) stages.push(rateLimitStage(new TokenBucket(s.rateLimit), deps.closing));
-  if (deps.inbox) stages.push(inboxStage(deps.inbox, s.group));
   // Expiry first: an attempt that would start past the message's expiry fails before the timeout starts and
   // before user middleware or the handler run (the policy dead-letters it as expired, never retried).
   const around: Middleware[] = s.timeoutMs === undefined ? [expiryMiddleware(), ...s.middleware] : [expiryMiddleware(), timeoutMiddleware(s.timeoutMs), ...s.middleware];
   const chain = compose(around, deps.handler);
-  return composeStages(stages, handlerStage(chain, { group: s.group, producer: deps.producer, log: deps.log, signal: deps.stopHandlers, timed: s.timeoutMs !== undefined }));
+  const contextDeps = { group: s.group, producer: deps.producer, log: deps.log, signal: deps.stopHandlers, timed: s.timeoutMs !== undefined };
+  // Inside the retry stage: outside the timeout, since waiting for a token is not handler time, and closing ends the wait.
+  const inner: StageMiddleware[] = [];
+  if (s.rateLimit) inner.push(rateLimitStage(new TokenBucket(s.rateLimit), deps.closing));
+  if (deps.inbox) inner.push(inboxStage(deps.inbox, s.group));
+  const attemptStage = composeStages(inner, handlerStage(chain, contextDeps));
+  if (s.atMostOnce) {
+    const stages = [telemetryStage(deps.system, s.group, deps.metrics), settleStage(deps.settler), poisonStage(deps.registry), atMostOnceStage(deps.settler)];
+    return composeStages(stages, attemptStage);
+  }
+  // The breaker sees every attempt (in-process retries too) right inside the retry stage, which runs its
+  // observer in its own continuation rather than as a stage of its own (a then() per message fewer).
+  const observe = breakerObserver(deps.breaker);
+  const retry = { retry: s.retry, random: deps.random, brokerRetry: deps.brokerRetry, closing: deps.closing, counts: deps.counts, log: deps.log, metrics: deps.metrics, observe };
+  // Every other consumer: telemetry → settle → poison → retry → [inner] → handler, fused into one continuation per delivery.
+  return fusedPipeline({
+    telemetry: deliveryTelemetry(deps.system, s.group, deps.metrics),
+    settle: settleOutcome(deps.settler),
+    registry: deps.registry,
+    afterAttempt: afterAttempt(retry),
+    attemptStage,
+    attempt: inner.length === 0 ? attemptRunner(chain, contextDeps) : undefined,
+  });
 }

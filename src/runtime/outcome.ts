@@ -6,7 +6,9 @@
  * delivery always ends in ack, retry, dead letter, give-back or a logged
  * error, whatever its handler did.
  */
+import type { Span } from "@opentelemetry/api";
 import type { Envelope } from "../envelope/envelope.js";
+import { NO_TRACE_SPAN } from "../observability/telemetry.js";
 import type { Delivery } from "../transport/transport.js";
 import type { HandlerContext } from "./handler-context.js";
 
@@ -70,6 +72,9 @@ export class Job {
   priority = 0;
   /** Its hold on a stale-keys key (stale-keys.ts), 0 when none. */
   receipt = 0;
+  /** When the telemetry stage started it (performance.now()), and its `process` span (the shared no-op one until then). */
+  startedAt = 0;
+  span: Span = NO_TRACE_SPAN;
 
   constructor(
     readonly delivery: Delivery,

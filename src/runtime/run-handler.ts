@@ -28,6 +28,22 @@ export interface ContextDeps {
 }
 
 export function handlerStage(chain: Handler<unknown, unknown>, deps: ContextDeps): Stage {
+  const attempt = attemptRunner(chain, deps);
+  // Shared continuations, not an async frame per message: this runs once per attempt.
+  return (job) => {
+    try {
+      return Promise.resolve(attempt(job)).then(toHandled, toFailed);
+    } catch (error) {
+      return Promise.resolve(toFailed(error));
+    }
+  };
+}
+
+/**
+ * One attempt as the chain returns it (it may throw): the handler stage turns it into an Outcome, and the fused
+ * default pipeline (fused-pipeline.ts) does the same in the one continuation it has per delivery.
+ */
+export function attemptRunner(chain: Handler<unknown, unknown>, deps: ContextDeps): (job: Job) => Promise<void> | void {
   const { group, producer, log, signal, timed = false } = deps;
   // `ctx.transaction` without an inbox depends on the group only: one function serves every delivery.
   const noTransaction: HandlerContext["transaction"] = () =>
@@ -42,15 +58,8 @@ export function handlerStage(chain: Handler<unknown, unknown>, deps: ContextDeps
     if (timed) return new AttemptContext(envelope, job.attempt, group, idempotencyKey, ctxLog, transaction, publish, reply, signal);
     return { message: envelope, attempt: job.attempt, group, idempotencyKey, signal, log: ctxLog, transaction, publish, reply };
   };
-  // Shared continuations, not an async frame per message: this runs once per attempt.
-  return (job) => {
-    try {
-      return Promise.resolve(chain(job.data, contextFor(job))).then(toHandled, toFailed);
-    } catch (error) {
-      return Promise.resolve(toFailed(error));
-    }
-  };
+  return (job) => chain(job.data, contextFor(job));
 }
 
-const toHandled = (): Outcome => HANDLED;
-const toFailed = (error: unknown): Outcome => failed(inspectable(error));
+export const toHandled = (): Outcome => HANDLED;
+export const toFailed = (error: unknown): Outcome => failed(inspectable(error));

@@ -233,13 +233,7 @@ export class Settler {
  * handlers share one commit; the consumer holds the delivery until it settles.
  */
 export function settleStage(settler: Settler): StageMiddleware {
-  const settle = (job: Job, outcome: Outcome): Outcome | Promise<Outcome> => {
-    if (outcome.kind === "handled" && !outcome.acked && job.key === undefined) {
-      job.settling = settler.settle(job, outcome);
-      return outcome;
-    }
-    return settler.settle(job, outcome);
-  };
+  const settle = settleOutcome(settler);
   // Chained with then(), not an async function: this runs once per message, and an async frame costs more than the closures.
   return (next) => (job) => {
     let inner: Promise<Outcome>;
@@ -252,5 +246,16 @@ export function settleStage(settler: Settler): StageMiddleware {
       (outcome) => settle(job, outcome),
       (error: unknown) => settle(job, failed(error)),
     );
+  };
+}
+
+/** The settle stage's work on an outcome, without its then(): the fused default pipeline (fused-pipeline.ts) calls it directly. */
+export function settleOutcome(settler: Settler): (job: Job, outcome: Outcome) => Outcome | Promise<Outcome> {
+  return (job, outcome) => {
+    if (outcome.kind === "handled" && !outcome.acked && job.key === undefined) {
+      job.settling = settler.settle(job, outcome);
+      return outcome;
+    }
+    return settler.settle(job, outcome);
   };
 }

@@ -1,0 +1,103 @@
+/**
+ * The default pipeline, fused: telemetry → settle → poison → retry (with its
+ * breaker observer) → [rate limit, inbox] → handler, the same steps in the
+ * same order with the same outcomes as those stages composed
+ * (delivery-pipeline.ts), but one function per delivery with one continuation
+ * on its attempt instead of a stage closure and a then() per layer: each
+ * then() is a promise, a closure or two and a microtask per message, and the
+ * runtime's share of a consume was mostly those. The stages stay the
+ * reference (an at-most-once consumer still runs them composed); this calls
+ * their own parts (afterAttempt, settleOutcome, deliveryTelemetry), so a
+ * step's behaviour lives in one place.
+ */
+import type { ContractRegistry } from "../contract/registry.js";
+import type { PendingOr } from "../contract/validate.js";
+import { poisoned } from "../middleware/poison.js";
+import type { AfterAttempt } from "../middleware/retry.js";
+import type { DeliveryTelemetry } from "../middleware/telemetry.js";
+import { withActiveSpan } from "../observability/telemetry.js";
+import { HANDLED, failed, type Job, type Outcome, type Stage } from "./outcome.js";
+import { toFailed } from "./run-handler.js";
+
+export interface FusedParts {
+  readonly telemetry: DeliveryTelemetry;
+  /** The settle stage's work on an outcome (settle.ts, settleOutcome). */
+  readonly settle: (job: Job, outcome: Outcome) => Outcome | Promise<Outcome>;
+  readonly registry: ContractRegistry;
+  /** The retry stage's work on an attempt's outcome (retry.ts, afterAttempt). */
+  readonly afterAttempt: AfterAttempt;
+  /** One attempt as a stage (the stages inside retry, composed around the handler stage): what an in-process retry runs again. */
+  readonly attemptStage: Stage;
+  /** One attempt as the handler chain returns it, when no stage sits between retry and the handler; the first attempt then runs it directly. */
+  readonly attempt: ((job: Job) => Promise<void> | void) | undefined;
+}
+
+export function fusedPipeline(parts: FusedParts): Stage {
+  const { telemetry, settle, registry, afterAttempt, attemptStage, attempt } = parts;
+
+  /** Settled, then recorded: the telemetry stage's end sees the outcome the settle stage returned. */
+  const settleThenEnd = (job: Job, outcome: Outcome): Outcome | Promise<Outcome> => {
+    const settled = settle(job, outcome);
+    return settled instanceof Promise ? settled.then((o) => telemetry.end(job, o)) : telemetry.end(job, settled);
+  };
+
+  /** An attempt's outcome through the retry decision, then settled and recorded. What the decision throws (a bug) is settled as failed, as the settle stage does with a rejection. */
+  const afterAttemptOf = (job: Job, attempted: Outcome): Outcome | Promise<Outcome> => {
+    let decided: Outcome | Promise<Outcome>;
+    try {
+      decided = afterAttempt(attemptStage, job, attempted);
+    } catch (error) {
+      return settleThenEnd(job, failed(error));
+    }
+    if (decided instanceof Promise) {
+      return decided.then(
+        (outcome) => settleThenEnd(job, outcome),
+        (error: unknown) => settleThenEnd(job, failed(error)),
+      );
+    }
+    return settleThenEnd(job, decided);
+  };
+
+  /** The first attempt; its continuation carries the delivery to its end. */
+  const firstAttempt = (job: Job): Promise<Outcome> => {
+    if (attempt === undefined) return attemptStage(job).then((outcome) => afterAttemptOf(job, outcome));
+    let result: Promise<void> | void;
+    try {
+      result = attempt(job);
+    } catch (error) {
+      const outcome = toFailed(error);
+      return Promise.resolve(outcome).then((o) => afterAttemptOf(job, o));
+    }
+    return Promise.resolve(result).then(
+      () => afterAttemptOf(job, HANDLED),
+      (error: unknown) => afterAttemptOf(job, toFailed(error)),
+    );
+  };
+
+  /** Everything inside the span: the contract's read (a message that does not fit is dead-lettered, not retried), then the attempt. */
+  const inSpan = (job: Job): Promise<Outcome> => {
+    let read: PendingOr<unknown>;
+    try {
+      read = registry.readNow(job.envelope);
+    } catch (error) {
+      return Promise.resolve(poisoned(error)).then((outcome) => settleThenEnd(job, outcome));
+    }
+    if ("pending" in read) {
+      return read.pending.then(
+        (data) => {
+          job.data = data;
+          return firstAttempt(job);
+        },
+        (error: unknown) => settleThenEnd(job, poisoned(error)),
+      );
+    }
+    job.data = read.value;
+    return firstAttempt(job);
+  };
+
+  return (job) => {
+    telemetry.start(job);
+    // Active around the rest of the delivery, so the handler's own spans and ctx.publish join this trace.
+    return withActiveSpan(job.span, inSpan, job);
+  };
+}

@@ -47,30 +47,28 @@ export function telemetryStage(system: string, group: string, metrics?: Consumer
 export interface DeliveryTelemetry {
   start(job: Job): void;
   end(job: Job, outcome: Outcome): Outcome;
+  /** Record the delivery's settled outcome now (what `end` does, or chains to `job.settling`); returns it. */
+  record(job: Job, settled: Outcome): Outcome;
 }
 
 export function deliveryTelemetry(system: string, group: string, metrics?: ConsumerMetrics): DeliveryTelemetry {
-  const record = (job: Job, outcome: Outcome): void => {
+  const record = (job: Job, outcome: Outcome): Outcome => {
     const deadLetterReason = outcome.kind === "dead-letter" ? outcome.reason : undefined;
     const endedAt = performance.now();
     metrics?.record(job.envelope.type, outcome.kind, job.startedAt, endedAt, job.envelope.time);
     endProcess(job.span, system, job.delivery.topic, group, job.envelope.type, endedAt - job.startedAt, LABELS[outcome.kind], "error" in outcome ? outcome.error : undefined, deadLetterReason);
+    return outcome;
   };
   return {
+    record,
     start(job) {
       job.startedAt = performance.now();
       job.span = startProcess(system, job.delivery.topic, group, job.envelope.id, job.attempt, job.envelope);
     },
     end(job, outcome) {
       const settling = job.settling;
-      if (settling === undefined) {
-        record(job, outcome);
-        return outcome;
-      }
-      job.settling = settling.then((settled) => {
-        record(job, settled);
-        return settled;
-      });
+      if (settling === undefined) return record(job, outcome);
+      job.settling = settling.then((settled) => record(job, settled));
       return outcome;
     },
   };

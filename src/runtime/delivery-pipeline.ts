@@ -30,7 +30,7 @@ import { composeStages, type Stage, type StageMiddleware } from "./outcome.js";
 import type { Producer } from "./producer.js";
 import { attemptRunner, handlerStage } from "./run-handler.js";
 import { fusedPipeline } from "./fused-pipeline.js";
-import { settleOutcome, settleStage, type SettleCounts, type Settler } from "./settle.js";
+import { settleStage, type SettleCounts, type Settler } from "./settle.js";
 import { TokenBucket } from "./token-bucket.js";
 import type { Logger } from "../observability/logger.js";
 import type { ConsumerMetrics } from "./consumer-metrics.js";
@@ -79,7 +79,7 @@ export function deliveryPipeline(deps: PipelineDeps): Stage {
   // Every other consumer: telemetry → settle → poison → retry → [inner] → handler, fused into one continuation per delivery.
   return fusedPipeline({
     telemetry: deliveryTelemetry(deps.system, s.group, deps.metrics),
-    settle: settleOutcome(deps.settler),
+    settler: deps.settler,
     registry: deps.registry,
     afterAttempt: afterAttempt(retry),
     attemptStage,

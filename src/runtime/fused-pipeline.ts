@@ -7,7 +7,7 @@
  * then() is a promise, a closure or two and a microtask per message, and the
  * runtime's share of a consume was mostly those. The stages stay the
  * reference (an at-most-once consumer still runs them composed); this calls
- * their own parts (afterAttempt, settleOutcome, deliveryTelemetry), so a
+ * their own parts (afterAttempt, Settler, deliveryTelemetry), so a
  * step's behaviour lives in one place.
  */
 import type { ContractRegistry } from "../contract/registry.js";
@@ -18,11 +18,12 @@ import type { DeliveryTelemetry } from "../middleware/telemetry.js";
 import { withActiveSpan } from "../observability/telemetry.js";
 import { HANDLED, failed, type Job, type Outcome, type Stage } from "./outcome.js";
 import { toFailed } from "./run-handler.js";
+import { leftCommitting, type Settler } from "./settle.js";
 
 export interface FusedParts {
   readonly telemetry: DeliveryTelemetry;
-  /** The settle stage's work on an outcome (settle.ts, settleOutcome). */
-  readonly settle: (job: Job, outcome: Outcome) => Outcome | Promise<Outcome>;
+  /** Settles every delivery, as the settle stage does (settle.ts). */
+  readonly settler: Settler;
   readonly registry: ContractRegistry;
   /** The retry stage's work on an attempt's outcome (retry.ts, afterAttempt). */
   readonly afterAttempt: AfterAttempt;
@@ -33,12 +34,18 @@ export interface FusedParts {
 }
 
 export function fusedPipeline(parts: FusedParts): Stage {
-  const { telemetry, settle, registry, afterAttempt, attemptStage, attempt } = parts;
+  const { telemetry, settler, registry, afterAttempt, attemptStage, attempt } = parts;
 
-  /** Settled, then recorded: the telemetry stage's end sees the outcome the settle stage returned. */
+  /**
+   * Settled, then recorded: the telemetry stage's end sees the outcome the settle stage returned. An ack left
+   * committing (settle.ts) is recorded in the settle's own continuation when it lands, as the stage's end would.
+   */
   const settleThenEnd = (job: Job, outcome: Outcome): Outcome | Promise<Outcome> => {
-    const settled = settle(job, outcome);
-    return settled instanceof Promise ? settled.then((o) => telemetry.end(job, o)) : telemetry.end(job, settled);
+    if (leftCommitting(job, outcome)) {
+      job.settling = settler.settle(job, outcome, (settled) => telemetry.record(job, settled));
+      return outcome;
+    }
+    return settler.settle(job, outcome).then((settled) => telemetry.end(job, settled));
   };
 
   /** An attempt's outcome through the retry decision, then settled and recorded. What the decision throws (a bug) is settled as failed, as the settle stage does with a rejection. */

@@ -59,6 +59,11 @@ export interface SettlerDeps {
   readonly random?: Random;
 }
 
+/** `settling`, then `after` on what it settled, when there is one. */
+function andThen(settling: Promise<Outcome>, after: ((settled: Outcome) => Outcome) | undefined): Promise<Outcome> {
+  return after === undefined ? settling : settling.then(after);
+}
+
 /** Give-back backoff after a refused settle: from GIVE_BACK_BASE_MS, doubling per refusal in a row, at most GIVE_BACK_MAX_MS. */
 const GIVE_BACK_BASE_MS = 100;
 const GIVE_BACK_MAX_MS = 5_000;
@@ -72,15 +77,25 @@ export class Settler {
 
   constructor(private readonly deps: SettlerDeps) {}
 
-  /** Settle `outcome`; resolves with it, or with `settle-failed`. Never rejects. */
-  settle(target: SettleTarget, outcome: Outcome): Promise<Outcome> {
+  /**
+   * Settle `outcome`; resolves with it, or with `settle-failed`. Never rejects (unless `after` throws). With `after`,
+   * resolves with what it returns for the settled outcome, called in the ack's own continuation: a caller that
+   * records the settle (the fused pipeline's telemetry) needs no then() of its own.
+   */
+  settle(target: SettleTarget, outcome: Outcome, after?: (settled: Outcome) => Outcome): Promise<Outcome> {
     // The common case, an ack, chained with then() rather than in an async frame: this runs once per message.
-    if (outcome.kind !== "handled" || outcome.acked) return this.settleOther(target, outcome);
+    if (outcome.kind !== "handled" || outcome.acked) return andThen(this.settleOther(target, outcome), after);
     let acking: Promise<void>;
     try {
       acking = target.delivery.ack();
     } catch (error) {
-      return this.failedSettle(target, outcome, error);
+      return andThen(this.failedSettle(target, outcome, error), after);
+    }
+    if (after !== undefined) {
+      return acking.then(
+        () => after(this.settled(outcome)),
+        (error: unknown) => this.failedSettle(target, outcome, error).then(after),
+      );
     }
     return acking.then(
       outcome === HANDLED ? this.settledHandled : () => this.settled(outcome),
@@ -249,10 +264,15 @@ export function settleStage(settler: Settler): StageMiddleware {
   };
 }
 
+/** A success of an unkeyed delivery: its ack is left committing in `job.settling` (no lane order depends on when it lands). */
+export function leftCommitting(job: Job, outcome: Outcome): boolean {
+  return outcome.kind === "handled" && !outcome.acked && job.key === undefined;
+}
+
 /** The settle stage's work on an outcome, without its then(): the fused default pipeline (fused-pipeline.ts) calls it directly. */
 export function settleOutcome(settler: Settler): (job: Job, outcome: Outcome) => Outcome | Promise<Outcome> {
   return (job, outcome) => {
-    if (outcome.kind === "handled" && !outcome.acked && job.key === undefined) {
+    if (leftCommitting(job, outcome)) {
       job.settling = settler.settle(job, outcome);
       return outcome;
     }

@@ -29,7 +29,7 @@ import { readRetryState } from "./diagnostics.js";
 import type { Handler } from "./handler-context.js";
 import { Lanes } from "./lane-scheduler.js";
 import { LeaseKeeper } from "./lease-keeper.js";
-import { GIVE_BACK, Job, type Outcome, type Stage } from "./outcome.js";
+import { GIVE_BACK, Job, type Outcome, type Pipeline } from "./outcome.js";
 import type { Producer } from "./producer.js";
 import { Settler, type SettleCounts } from "./settle.js";
 import { StaleKeys } from "./stale-keys.js";
@@ -99,7 +99,7 @@ export class ConsumerImpl implements Consumer {
   private readonly scheduler: Lanes<Job>;
   private readonly breaker: CircuitBreaker;
   private readonly settler: Settler;
-  private readonly pipeline: Stage;
+  private readonly pipeline: Pipeline;
   private readonly closing = new AbortController();
   private readonly stopHandlers = new AbortController();
   private held = 0;
@@ -155,7 +155,7 @@ export class ConsumerImpl implements Consumer {
       brokerRetry: retriesThroughTransport(deps.transport, s.ordered),
       random: deps.random, producer: deps.producer, log: deps.log, closing: this.closing.signal, stopHandlers: this.stopHandlers.signal,
       metrics: deps.metrics,
-    });
+    }, { ended: (job, outcome) => this.ran(job, outcome), broke: (job, error) => this.broke(job, error) });
     this.refillBatch = Math.max(1, Math.floor((s.prefetch - s.concurrency) / 2), Math.floor(s.prefetch / 4));
     this.ready = this.start().then(
       () => this.lifecycle.running(),
@@ -329,20 +329,18 @@ export class ConsumerImpl implements Consumer {
       this.scheduler.finished(job);
       return;
     }
-    let running: Promise<Outcome>;
+    // The pipeline calls ran() or broke() when the delivery's outcome is known.
     try {
-      running = this.pipeline(job);
+      this.pipeline(job);
     } catch (error) {
-      running = Promise.reject(error as Error);
+      this.broke(job, error);
     }
-    running.then(
-      (outcome) => this.ran(job, outcome),
-      // Stages never reject; should one (a bug), the lane must not wedge and the delivery must not stay held.
-      (error: unknown) => {
-        this.deps.log.error({ err: error, group: this.group, id: job.envelope.id }, "a delivery's pipeline failed; giving it back");
-        this.giveBackUnstarted(job);
-      },
-    );
+  }
+
+  /** Stages never throw or reject; should one (a bug), the lane must not wedge and the delivery must not stay held. */
+  private broke(job: Job, error: unknown): void {
+    this.deps.log.error({ err: error, group: this.group, id: job.envelope.id }, "a delivery's pipeline failed; giving it back");
+    this.giveBackUnstarted(job);
   }
 
   /** Its handler never started (or its pipeline broke): back now rather than when its lease runs out, and uncounted; its lane turn ends with it. */

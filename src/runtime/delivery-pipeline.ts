@@ -26,7 +26,7 @@ import type { Random } from "./backoff.js";
 import type { CircuitBreaker } from "./circuit-breaker.js";
 import type { ConsumerSettings } from "./consume-options.js";
 import type { Handler, Middleware } from "./handler-context.js";
-import { composeStages, type Stage, type StageMiddleware } from "./outcome.js";
+import { composeStages, stagePipeline, type Pipeline, type PipelineEnds, type StageMiddleware } from "./outcome.js";
 import type { Producer } from "./producer.js";
 import { attemptRunner, handlerStage } from "./run-handler.js";
 import { fusedPipeline } from "./fused-pipeline.js";
@@ -56,7 +56,8 @@ export interface PipelineDeps {
   readonly metrics?: ConsumerMetrics;
 }
 
-export function deliveryPipeline(deps: PipelineDeps): Stage {
+/** The consumer's pipeline: each delivery's outcome goes to `ends` (the consumer's own callbacks). */
+export function deliveryPipeline(deps: PipelineDeps, ends: PipelineEnds): Pipeline {
   const s = deps.settings;
   // Expiry first: an attempt that would start past the message's expiry fails before the timeout starts and
   // before user middleware or the handler run (the policy dead-letters it as expired, never retried).
@@ -70,7 +71,7 @@ export function deliveryPipeline(deps: PipelineDeps): Stage {
   const attemptStage = composeStages(inner, handlerStage(chain, contextDeps));
   if (s.atMostOnce) {
     const stages = [telemetryStage(deps.system, s.group, deps.metrics), settleStage(deps.settler), poisonStage(deps.registry), atMostOnceStage(deps.settler)];
-    return composeStages(stages, attemptStage);
+    return stagePipeline(composeStages(stages, attemptStage), ends);
   }
   // The breaker sees every attempt (in-process retries too) right inside the retry stage, which runs its
   // observer in its own continuation rather than as a stage of its own (a then() per message fewer).
@@ -84,5 +85,5 @@ export function deliveryPipeline(deps: PipelineDeps): Stage {
     afterAttempt: afterAttempt(retry),
     attemptStage,
     attempt: inner.length === 0 ? attemptRunner(chain, contextDeps) : undefined,
-  });
+  }, ends);
 }

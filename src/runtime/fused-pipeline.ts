@@ -16,7 +16,7 @@ import { poisoned } from "../middleware/poison.js";
 import type { AfterAttempt } from "../middleware/retry.js";
 import type { DeliveryTelemetry } from "../middleware/telemetry.js";
 import { withActiveSpan } from "../observability/telemetry.js";
-import { HANDLED, failed, type Job, type Outcome, type Stage } from "./outcome.js";
+import { HANDLED, failed, type Job, type Outcome, type Pipeline, type PipelineEnds, type Stage } from "./outcome.js";
 import { toFailed } from "./run-handler.js";
 import { leftCommitting, type Settler } from "./settle.js";
 
@@ -33,8 +33,30 @@ export interface FusedParts {
   readonly attempt: ((job: Job) => Promise<void> | void) | undefined;
 }
 
-export function fusedPipeline(parts: FusedParts): Stage {
+export function fusedPipeline(parts: FusedParts, ends: PipelineEnds): Pipeline {
   const { telemetry, settler, registry, afterAttempt, attemptStage, attempt } = parts;
+
+  /** The delivery's end, now or when `outcome` settles: to the consumer, as its own then() on a promise of it would. */
+  const end = (job: Job, outcome: Outcome | Promise<Outcome>): void => {
+    if (outcome instanceof Promise) {
+      outcome.then(
+        (o) => ends.ended(job, o),
+        (error: unknown) => ends.broke(job, error),
+      );
+    } else ends.ended(job, outcome);
+  };
+
+  /** `step` on an attempt's outcome, then the end; what it throws (a bug in a stage) is the consumer's to handle, as a rejection was. */
+  const endAfter = (job: Job, attempted: Outcome): void => {
+    let outcome: Outcome | Promise<Outcome>;
+    try {
+      outcome = afterAttemptOf(job, attempted);
+    } catch (error) {
+      ends.broke(job, error);
+      return;
+    }
+    end(job, outcome);
+  };
 
   /**
    * Settled, then recorded: the telemetry stage's end sees the outcome the settle stage returned. An ack left
@@ -66,45 +88,67 @@ export function fusedPipeline(parts: FusedParts): Stage {
   };
 
   /** The first attempt; its continuation carries the delivery to its end. */
-  const firstAttempt = (job: Job): Promise<Outcome> => {
-    if (attempt === undefined) return attemptStage(job).then((outcome) => afterAttemptOf(job, outcome));
+  const firstAttempt = (job: Job): void => {
+    if (attempt === undefined) {
+      attemptStage(job).then(
+        (outcome) => endAfter(job, outcome),
+        (error: unknown) => ends.broke(job, error),
+      );
+      return;
+    }
     let result: Promise<void> | void;
     try {
       result = attempt(job);
     } catch (error) {
       const outcome = toFailed(error);
-      return Promise.resolve(outcome).then((o) => afterAttemptOf(job, o));
+      void Promise.resolve(outcome).then((o) => endAfter(job, o));
+      return;
     }
-    return Promise.resolve(result).then(
-      () => afterAttemptOf(job, HANDLED),
-      (error: unknown) => afterAttemptOf(job, toFailed(error)),
+    void Promise.resolve(result).then(
+      () => endAfter(job, HANDLED),
+      (error: unknown) => endAfter(job, toFailed(error)),
     );
   };
 
+  /** A message that does not fit its contract: settled and recorded, then the end; what that throws is the consumer's to handle. */
+  const endPoisoned = (job: Job, outcome: Outcome): void => {
+    let settled: Outcome | Promise<Outcome>;
+    try {
+      settled = settleThenEnd(job, outcome);
+    } catch (error) {
+      ends.broke(job, error);
+      return;
+    }
+    end(job, settled);
+  };
+
   /** Everything inside the span: the contract's read (a message that does not fit is dead-lettered, not retried), then the attempt. */
-  const inSpan = (job: Job): Promise<Outcome> => {
+  const inSpan = (job: Job): void => {
     let read: PendingOr<unknown>;
     try {
       read = registry.readNow(job.envelope);
     } catch (error) {
-      return Promise.resolve(poisoned(error)).then((outcome) => settleThenEnd(job, outcome));
+      const outcome = poisoned(error);
+      void Promise.resolve(outcome).then((o) => endPoisoned(job, o));
+      return;
     }
     if ("pending" in read) {
-      return read.pending.then(
+      read.pending.then(
         (data) => {
           job.data = data;
-          return firstAttempt(job);
+          firstAttempt(job);
         },
-        (error: unknown) => settleThenEnd(job, poisoned(error)),
-      );
+        (error: unknown) => endPoisoned(job, poisoned(error)),
+      ).catch((error: unknown) => ends.broke(job, error));
+      return;
     }
     job.data = read.value;
-    return firstAttempt(job);
+    firstAttempt(job);
   };
 
   return (job) => {
     telemetry.start(job);
     // Active around the rest of the delivery, so the handler's own spans and ctx.publish join this trace.
-    return withActiveSpan(job.span, inSpan, job);
+    withActiveSpan(job.span, inSpan, job);
   };
 }

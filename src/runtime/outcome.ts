@@ -92,6 +92,33 @@ export class Job {
 /** One step of the pipeline: it never rejects; whatever happens is an Outcome. */
 export type Stage = (job: Job) => Promise<Outcome>;
 
+/**
+ * The whole pipeline as the consumer runs it: it tells `ended` how the delivery ended, once, or `broke` what a
+ * stage threw (a bug). Callbacks the consumer makes once, rather than a promise and a then() of its own per message.
+ */
+export type Pipeline = (job: Job) => void;
+
+export interface PipelineEnds {
+  ended(job: Job, outcome: Outcome): void;
+  broke(job: Job, error: unknown): void;
+}
+
+/** A stage run as the whole pipeline: its outcome (or what it threw or rejected with) to `ends`. */
+export function stagePipeline(stage: Stage, ends: PipelineEnds): Pipeline {
+  return (job) => {
+    let running: Promise<Outcome>;
+    try {
+      running = stage(job);
+    } catch (error) {
+      running = Promise.reject(error as Error);
+    }
+    running.then(
+      (outcome) => ends.ended(job, outcome),
+      (error: unknown) => ends.broke(job, error),
+    );
+  };
+}
+
 /** Behaviour around a delivery: `(next) => stage`, composed outermost first. */
 export type StageMiddleware = (next: Stage) => Stage;
 

@@ -88,8 +88,10 @@ async function run(c: Case, fused: boolean): Promise<Run> {
   };
   const retry: RetryStageOptions = { retry: { maxAttempts: 3, delaysMs: [1], baseMs: 1, maxMs: 1 }, random: () => 0.5, brokerRetry: c.brokerRetry ?? false, closing: closing.signal, counts, observe };
   const attemptStage = handlerStage(handler, contextDeps);
+  const parts = { telemetry: deliveryTelemetry("memory", "g", metrics), settler, registry, afterAttempt: afterAttempt(retry), attemptStage, attempt: attemptRunner(handler, contextDeps) };
   const pipeline: Stage = fused
-    ? fusedPipeline({ telemetry: deliveryTelemetry("memory", "g", metrics), settler, registry, afterAttempt: afterAttempt(retry), attemptStage, attempt: attemptRunner(handler, contextDeps) })
+    // The fused pipeline tells the consumer's callbacks: a promise of the outcome here, as the stages give one.
+    ? (j) => new Promise((resolve, reject) => fusedPipeline(parts, { ended: (_j, outcome) => resolve(outcome), broke: (_j, error) => reject(error) })(j))
     : composeStages([telemetryStage("memory", "g", metrics), settleStage(settler), poisonStage(registry), retryStage(retry)], attemptStage);
   const delivery = new FakeDelivery();
   if (c.refuseAck === true) delivery.ack = () => Promise.reject(new Error("refused"));
@@ -111,6 +113,32 @@ describe("fused pipeline", () => {
       expect(fused.recorded).toHaveLength(1);
     });
   }
+
+  it("fused pipeline - what a step throws (a bug) goes to broke, once, and ended is not called", async () => {
+    const breaker = new CircuitBreaker({ threshold: 0, cooldownMs: 1, maxCooldownMs: 1 }, () => 0.5, () => undefined);
+    const counts = { handled: 0, retried: 0, deadLettered: 0, duplicates: 0, settleFailures: 0 };
+    const settler = new Settler({ transport: {} as Transport, group: "g", log: noopLogger, counts, breaker, deadLetters: undefined, stop: () => undefined, leaseLost: () => undefined });
+    const bug = new Error("telemetry bug");
+    const telemetry = { ...deliveryTelemetry("memory", "g"), end: (): Outcome => { throw bug; } };
+    const signal = new AbortController().signal;
+    const retry: RetryStageOptions = { retry: { maxAttempts: 1, delaysMs: [1], baseMs: 1, maxMs: 1 }, random: () => 0.5, brokerRetry: true, closing: signal, counts };
+    const contextDeps = { group: "g", producer: {} as Producer, log: noopLogger, signal };
+    const handler: Handler<unknown, unknown> = () => undefined;
+    const calls: string[] = [];
+    let done!: () => void;
+    const finished = new Promise<void>((r) => (done = r));
+    const pipeline = fusedPipeline(
+      { telemetry, settler, registry: { readNow: () => ({ value: 1 }) } as unknown as ContractRegistry, afterAttempt: afterAttempt(retry), attemptStage: handlerStage(handler, contextDeps), attempt: attemptRunner(handler, contextDeps) },
+      { ended: () => void calls.push("ended"), broke: (_j, error) => (calls.push(error === bug ? "broke" : "broke?"), done()) },
+    );
+    const delivery = new FakeDelivery();
+    // Keyed: settled before the end (no ack left committing), and the end throws.
+    pipeline(job({ delivery, key: "k" }));
+    await finished;
+    await new Promise((r) => setTimeout(r, 10));
+    expect(calls).toEqual(["broke"]);
+    expect(delivery.settles).toEqual(["ack"]);
+  });
 
   it("fused pipeline - a handled unkeyed delivery leaves its ack committing and records it when it lands", async () => {
     const r = await run({ name: "ok", handler: () => undefined }, true);

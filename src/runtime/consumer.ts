@@ -155,7 +155,7 @@ export class ConsumerImpl implements Consumer {
       brokerRetry: retriesThroughTransport(deps.transport, s.ordered),
       random: deps.random, producer: deps.producer, log: deps.log, closing: this.closing.signal, stopHandlers: this.stopHandlers.signal,
       metrics: deps.metrics,
-    }, { ended: (job, outcome) => this.ran(job, outcome), broke: (job, error) => this.broke(job, error) });
+    }, { ended: (job, outcome) => this.ran(job, outcome), acked: (job, settled) => this.acked(job, settled), broke: (job, error) => this.broke(job, error) });
     this.refillBatch = Math.max(1, Math.floor((s.prefetch - s.concurrency) / 2), Math.floor(s.prefetch / 4));
     this.ready = this.start().then(
       () => this.lifecycle.running(),
@@ -361,10 +361,9 @@ export class ConsumerImpl implements Consumer {
       if (givenBack === undefined) this.release(job.delivery, job.key, job.receipt);
       else this.holdUntil(givenBack, job);
     } else {
-      // The lane slot is free while the ack commits; the delivery stays held (prefetch) until it settled.
-      // One then() on the settle itself: its rare give-back is waited for in acked(), not by a second link per message.
+      // The lane slot is free while the ack commits; the delivery stays held (prefetch) until it settled: the pipeline
+      // calls acked() then, in the settle's own continuation; its rare give-back is waited for there.
       this.acking++;
-      void job.settling.then((settled) => this.acked(job, settled));
     }
     this.scheduler.finished(job);
   }

@@ -60,11 +60,17 @@ export function fusedPipeline(parts: FusedParts, ends: PipelineEnds): Pipeline {
 
   /**
    * Settled, then recorded: the telemetry stage's end sees the outcome the settle stage returned. An ack left
-   * committing (settle.ts) is recorded in the settle's own continuation when it lands, as the stage's end would.
+   * committing (settle.ts) is recorded in the settle's own continuation when it lands, as the stage's end would,
+   * and the consumer told there.
    */
   const settleThenEnd = (job: Job, outcome: Outcome): Outcome | Promise<Outcome> => {
     if (leftCommitting(job, outcome)) {
-      job.settling = settler.settle(job, outcome, (settled) => telemetry.record(job, settled));
+      job.settling = settler.settle(job, outcome, (settled) => {
+        telemetry.record(job, settled);
+        // In the same continuation: the consumer's end for this delivery has run already (the settle is asynchronous).
+        ends.acked(job, settled);
+        return settled;
+      });
       return outcome;
     }
     return settler.settle(job, outcome).then((settled) => telemetry.end(job, settled));

@@ -100,6 +100,8 @@ export type Pipeline = (job: Job) => void;
 
 export interface PipelineEnds {
   ended(job: Job, outcome: Outcome): void;
+  /** After `ended` for a job whose ack was left committing (`job.settling` set by then): the ack landed, with what it settled. */
+  acked(job: Job, settled: Outcome): void;
   broke(job: Job, error: unknown): void;
 }
 
@@ -113,7 +115,11 @@ export function stagePipeline(stage: Stage, ends: PipelineEnds): Pipeline {
       running = Promise.reject(error as Error);
     }
     running.then(
-      (outcome) => ends.ended(job, outcome),
+      (outcome) => {
+        ends.ended(job, outcome);
+        // Settles never reject (settle.ts).
+        void job.settling?.then((settled) => ends.acked(job, settled));
+      },
       (error: unknown) => ends.broke(job, error),
     );
   };

@@ -16,7 +16,7 @@ import { CircuitBreaker } from "../../src/runtime/circuit-breaker.js";
 import type { ConsumerMetrics } from "../../src/runtime/consumer-metrics.js";
 import { fusedPipeline } from "../../src/runtime/fused-pipeline.js";
 import type { Handler } from "../../src/runtime/handler-context.js";
-import { composeStages, type Outcome, type Stage } from "../../src/runtime/outcome.js";
+import { composeStages, stagePipeline, type Outcome, type PipelineEnds, type Stage } from "../../src/runtime/outcome.js";
 import type { Producer } from "../../src/runtime/producer.js";
 import { attemptRunner, handlerStage } from "../../src/runtime/run-handler.js";
 import { Settler, settleStage } from "../../src/runtime/settle.js";
@@ -60,6 +60,8 @@ function failingOnce(fail: () => void): Handler<unknown, unknown> {
 interface Run {
   readonly outcome: string;
   readonly settled: string | undefined;
+  /** What the consumer was told of an ack left committing, when it landed. */
+  readonly acked: string[];
   readonly settles: string[];
   readonly recorded: string[];
   readonly counts: Record<string, number>;
@@ -89,10 +91,14 @@ async function run(c: Case, fused: boolean): Promise<Run> {
   const retry: RetryStageOptions = { retry: { maxAttempts: 3, delaysMs: [1], baseMs: 1, maxMs: 1 }, random: () => 0.5, brokerRetry: c.brokerRetry ?? false, closing: closing.signal, counts, observe };
   const attemptStage = handlerStage(handler, contextDeps);
   const parts = { telemetry: deliveryTelemetry("memory", "g", metrics), settler, registry, afterAttempt: afterAttempt(retry), attemptStage, attempt: attemptRunner(handler, contextDeps) };
-  const pipeline: Stage = fused
-    // The fused pipeline tells the consumer's callbacks: a promise of the outcome here, as the stages give one.
-    ? (j) => new Promise((resolve, reject) => fusedPipeline(parts, { ended: (_j, outcome) => resolve(outcome), broke: (_j, error) => reject(error) })(j))
-    : composeStages([telemetryStage("memory", "g", metrics), settleStage(settler), poisonStage(registry), retryStage(retry)], attemptStage);
+  const acked: string[] = [];
+  // Both tell the consumer's callbacks (the stages composed through stagePipeline): a promise of the outcome here.
+  const pipeline: Stage = (j) =>
+    new Promise((resolve, reject) => {
+      const ends: PipelineEnds = { ended: (_j, outcome) => resolve(outcome), acked: (_j, settled) => void acked.push(settled.kind), broke: (_j, error) => reject(error) };
+      const composed = composeStages([telemetryStage("memory", "g", metrics), settleStage(settler), poisonStage(registry), retryStage(retry)], attemptStage);
+      (fused ? fusedPipeline(parts, ends) : stagePipeline(composed, ends))(j);
+    });
   const delivery = new FakeDelivery();
   if (c.refuseAck === true) delivery.ack = () => Promise.reject(new Error("refused"));
   const j = job({ delivery, ...(c.key === undefined ? {} : { key: c.key }) });
@@ -100,7 +106,8 @@ async function run(c: Case, fused: boolean): Promise<Run> {
   const settled = await j.settling;
   const givenBack = settled ?? outcome;
   if (givenBack.kind === "settle-failed") await givenBack.givenBack;
-  return { outcome: outcome.kind, settled: settled?.kind, settles: delivery.settles, recorded, counts: { ...counts }, data: j.data, attempts };
+  await new Promise((r) => setImmediate(r));
+  return { outcome: outcome.kind, settled: settled?.kind, acked, settles: delivery.settles, recorded, counts: { ...counts }, data: j.data, attempts };
 }
 
 describe("fused pipeline", () => {
@@ -129,7 +136,7 @@ describe("fused pipeline", () => {
     const finished = new Promise<void>((r) => (done = r));
     const pipeline = fusedPipeline(
       { telemetry, settler, registry: { readNow: () => ({ value: 1 }) } as unknown as ContractRegistry, afterAttempt: afterAttempt(retry), attemptStage: handlerStage(handler, contextDeps), attempt: attemptRunner(handler, contextDeps) },
-      { ended: () => void calls.push("ended"), broke: (_j, error) => (calls.push(error === bug ? "broke" : "broke?"), done()) },
+      { ended: () => void calls.push("ended"), acked: () => void calls.push("acked"), broke: (_j, error) => (calls.push(error === bug ? "broke" : "broke?"), done()) },
     );
     const delivery = new FakeDelivery();
     // Keyed: settled before the end (no ack left committing), and the end throws.
@@ -142,8 +149,8 @@ describe("fused pipeline", () => {
 
   it("fused pipeline - a handled unkeyed delivery leaves its ack committing and records it when it lands", async () => {
     const r = await run({ name: "ok", handler: () => undefined }, true);
-    expect(r).toMatchObject({ outcome: "handled", settled: "handled", settles: ["ack"], recorded: ["handled"] });
+    expect(r).toMatchObject({ outcome: "handled", settled: "handled", acked: ["handled"], settles: ["ack"], recorded: ["handled"] });
     const refused = await run({ name: "refused", handler: () => undefined, refuseAck: true }, true);
-    expect(refused).toMatchObject({ outcome: "handled", settled: "settle-failed", settles: ["release"], recorded: ["settle-failed"] });
+    expect(refused).toMatchObject({ outcome: "handled", settled: "settle-failed", acked: ["settle-failed"], settles: ["release"], recorded: ["settle-failed"] });
   });
 });

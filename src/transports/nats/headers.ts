@@ -10,6 +10,7 @@
  * (a released copy's earlier attempts) are taken off again.
  */
 import { headers as natsHeaders, type Msg, type MsgHdrs } from "@nats-io/nats-core";
+import { emptyHeaders } from "../../envelope/wire.js";
 
 export const TOPIC_HEADER = "missive-nats-topic";
 /** On a released message's copy: the attempts its earlier copies used (delivery.ts). */
@@ -65,7 +66,8 @@ export function fromNatsMessage(msg: Msg): { headers: Record<string, string>; to
   const data = raw._rdata;
   const end = raw._msg?.hdr;
   if (!(data instanceof Uint8Array) || typeof end !== "number") return fromNatsHeaders(msg.headers);
-  const headers: Record<string, string> = {};
+  // Null-prototype, as WireMessage says: a header named `__proto__` is kept, and no name is looked up on Object.prototype.
+  const headers = emptyHeaders();
   let topic: string | undefined;
   let attemptsBefore = 0;
   if (end <= 0) return { headers, topic, attemptsBefore };
@@ -130,7 +132,8 @@ const decoder = new TextDecoder();
 
 /** The wire headers of a received message, and the topic it carried (group streams). */
 export function fromNatsHeaders(h: MsgHdrs | undefined): { headers: Record<string, string>; topic: string | undefined; attemptsBefore: number } {
-  const headers: Record<string, string> = {};
+  // Null-prototype, as WireMessage says: a header named `__proto__` is kept, and no name is looked up on Object.prototype.
+  const headers = emptyHeaders();
   let topic: string | undefined;
   let attemptsBefore = 0;
   if (h === undefined) return { headers, topic, attemptsBefore };

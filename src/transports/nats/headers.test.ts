@@ -29,6 +29,9 @@ describe("nats headers", () => {
     const msg = { _rdata: frame, _msg: { hdr: block.byteLength }, headers: h } as unknown as Msg;
     expect(fromNatsMessage(msg)).toEqual(fromNatsHeaders(h));
     expect(fromNatsMessage(msg)).toEqual({ headers: wire, topic: "orders", attemptsBefore: 3 });
+    // The frame as the client hands it over from a socket read (a Buffer view): read the same.
+    const fromSocket = Buffer.concat([Buffer.from("PAD"), frame]).subarray(3);
+    expect(fromNatsMessage({ _rdata: fromSocket, _msg: { hdr: block.byteLength } } as unknown as Msg)).toEqual({ headers: wire, topic: "orders", attemptsBefore: 3 });
     // A client without those fields is read through its headers.
     expect(fromNatsMessage({ headers: h } as unknown as Msg)).toEqual({ headers: wire, topic: "orders", attemptsBefore: 3 });
   });

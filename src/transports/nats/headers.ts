@@ -71,7 +71,9 @@ export function fromNatsMessage(msg: Msg): { headers: Record<string, string>; to
   let topic: string | undefined;
   let attemptsBefore = 0;
   if (end <= 0) return { headers, topic, attemptsBefore };
-  const text = decoder.decode(data.subarray(0, end));
+  // The client's frame is nearly always a Buffer (a view of the socket's read): decoded in place, without the view
+  // subarray() makes, an object the garbage collector then tracks, per delivery. The bytes and the text are the same.
+  const text = Buffer.isBuffer(data) ? data.toString("utf8", 0, end) : decoder.decode(data.subarray(0, end));
   // Walked line by line by index, not split(): this runs for every delivery, and the split's array and lines are
   // garbage the moment the names and values are cut out. Line 0 is the version line (`NATS/1.0`, a status code on a
   // status message); as the client, the first value of a name wins.

@@ -1,7 +1,9 @@
 import { describe, expect, it } from "vitest";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { ProtocolHandler } from "@nats-io/nats-core/internal";
+import { LeaseLostError } from "../../errors.js";
 import { AckFlusher, frame } from "./ack-flusher.js";
+import { NatsDelivery, type DeliveryHost } from "./delivery.js";
 
 /** The bytes the client's own publish queues for each (subject, body): its ProtocolHandler.publish, writing into a list. */
 function clientBytes(subjects: readonly string[], bodies: readonly string[]): Uint8Array {
@@ -53,4 +55,52 @@ describe("nats ack flusher", () => {
     expect(each.published).toEqual(["$JS.ACK.S.c.1.1.1.1.0 +ACK", "$JS.ACK.S.c.1.2.2.1.0 -NAK"]);
     expect(each.flushes).toBe(1);
   });
+
+  it("ack flusher - the acks of one flush share one promise, and each delivery is settled before it resolves", async () => {
+    const bulk = fakeConnection(true);
+    const acks = new AckFlusher(bulk.nc, 1_000);
+    const done: string[] = [];
+    const host = { live: true, done: (d: NatsDelivery) => done.push(d.ackSubject), settle: notThisPath, requeue: notThisPath, storeDeadLetter: notThisPath, ackFor: (d: NatsDelivery) => acks.sendFor(d.ackSubject, "+ACK", d) };
+    const a = delivery(host, 1);
+    const b = delivery(host, 2);
+    const pa = a.ack();
+    const pb = b.ack();
+    expect(pa).toBe(pb);
+    expect([a.status, b.status]).toEqual(["settling", "settling"]);
+    await pa;
+    expect([a.status, b.status]).toEqual(["settled", "settled"]);
+    expect(done).toEqual([a.ackSubject, b.ackSubject]);
+    expect(bulk.commands).toEqual([`PUB ${a.ackSubject} 4\r\n+ACK\r\nPUB ${b.ackSubject} 4\r\n+ACK\r\n`]);
+    // Settled: a second ack sends nothing more.
+    await a.ack();
+    expect(bulk.commands).toHaveLength(1);
+  });
+
+  it("ack flusher - a failed flush leaves its deliveries held to ack again, or settled with LeaseLostError once the link is gone", async () => {
+    const failing = fakeConnection(true);
+    let flushes = 0;
+    (failing.nc as unknown as { flush: () => Promise<void> }).flush = () => (++flushes === 1 ? Promise.reject(new Error("no pong")) : Promise.resolve());
+    const acks = new AckFlusher(failing.nc, 1_000);
+    const host = { live: true, done: () => undefined, settle: notThisPath, requeue: notThisPath, storeDeadLetter: notThisPath, ackFor: (d: NatsDelivery) => acks.sendFor(d.ackSubject, "+ACK", d) };
+    const d = delivery(host, 1);
+    await expect(d.ack()).rejects.toThrow("no pong");
+    expect(d.status).toBe("held");
+    await d.ack();
+    expect(d.status).toBe("settled");
+
+    (failing.nc as unknown as { flush: () => Promise<void> }).flush = () => {
+      host.live = false;
+      return Promise.reject(new Error("closed"));
+    };
+    const lost = delivery(host, 2);
+    host.live = true;
+    await expect(lost.ack()).rejects.toBeInstanceOf(LeaseLostError);
+    expect(lost.status).toBe("settled");
+  });
 });
+
+const notThisPath = (): Promise<void> => Promise.reject(new Error("not this path"));
+
+function delivery(host: DeliveryHost, seq: number): NatsDelivery {
+  return new NatsDelivery("orders", "g", { headers: {}, body: new Uint8Array() }, undefined, `$JS.ACK.S.g.1.${seq}.${seq}.0.0`, { deliveries: 1, storedAt: 0, streamSeq: seq, attemptsBefore: 0 }, host);
+}

@@ -7,6 +7,11 @@ describe("nats ack subject", () => {
     expect(parseAckSubject("$JS.ACK.T_orders.billing.2.41.40.1765100000123456789.7")).toEqual(expected);
     expect(parseAckSubject("$JS.ACK.hub.ACCHASH.T_orders.billing.2.41.40.1765100000123456789.7.token")).toEqual(expected);
     expect(parseAckSubject("_INBOX.abc.def")).toBeUndefined();
+    // More tokens than the pass notes dots for (a dozen) still read the same; seven dots are neither form.
+    expect(parseAckSubject("$JS.ACK.hub.ACCHASH.T_orders.billing.2.41.40.1765100000123456789.7.a.b.c.d.e.f")).toEqual(expected);
+    expect(parseAckSubject("$JS.ACK.T_orders.billing.2.41.40.1765100000123456789.7.extra")).toBeUndefined();
+    // A store time of six digits or fewer is under a millisecond.
+    expect(parseAckSubject("$JS.ACK.T_orders.billing.2.41.40.999999.7")?.storedAt).toBe(0);
   });
 
   it("ack subject - a blank or control character makes it no ack subject (acks go out as raw PUB lines)", () => {

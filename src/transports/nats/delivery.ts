@@ -11,6 +11,7 @@
 import type { WireMessage } from "../../envelope/wire.js";
 import { ConfigurationError, LeaseLostError } from "../../errors.js";
 import type { Delivery } from "../../transport/transport.js";
+import type { AckWaiter } from "./ack-flusher.js";
 
 export type DeliveryStatus = "held" | "settling" | "settled";
 
@@ -22,6 +23,11 @@ export interface DeliveryHost {
   storeDeadLetter(delivery: NatsDelivery, headers: Readonly<Record<string, string>>): Promise<void>;
   /** Send `body` to the ack subject and wait for the server's reply; rejects when the link is gone. */
   settle(ackSubject: string, body: string): Promise<void>;
+  /**
+   * Send `+ACK` to the delivery's ack subject; the delivery is told the outcome (AckWaiter) before the promise
+   * settles. Without it, an ack is a `settle`.
+   */
+  ackFor?(delivery: NatsDelivery): Promise<void>;
   /** False once the connection this delivery came on is gone for good. */
   readonly live: boolean;
   done(delivery: NatsDelivery): void;
@@ -29,7 +35,7 @@ export interface DeliveryHost {
   releasesInPlace?(delivery: NatsDelivery): boolean;
 }
 
-export class NatsDelivery implements Delivery {
+export class NatsDelivery implements Delivery, AckWaiter {
   status: DeliveryStatus = "held";
   /**
    * A settle was sent, whatever came of it: one whose confirm was lost with a connection may have reached the server
@@ -71,8 +77,26 @@ export class NatsDelivery implements Delivery {
     return this.status === "held" && this.host.live;
   }
 
+  /** The hot path: one per consumed message, told its outcome by the host's flush (AckWaiter), no promise of its own. */
   ack(): Promise<void> {
-    return this.settle("ack", "+ACK");
+    if (this.host.ackFor === undefined || this.status !== "held" || !this.host.live) return this.settle("ack", "+ACK");
+    this.status = "settling";
+    this.settleSent = true;
+    return this.host.ackFor(this);
+  }
+
+  confirmed(): void {
+    this.finish();
+  }
+
+  /** As settle's failure: the link gone, the server takes the message back (settled here); else still held. */
+  failed(err: unknown): unknown {
+    if (!this.host.live) {
+      this.finish();
+      return this.lost("ack");
+    }
+    this.status = "held";
+    return err;
   }
 
   retry(): Promise<void> {

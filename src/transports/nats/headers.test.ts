@@ -29,6 +29,9 @@ describe("nats headers", () => {
     const msg = { _rdata: frame, _msg: { hdr: block.byteLength }, headers: h } as unknown as Msg;
     expect(fromNatsMessage(msg)).toEqual(fromNatsHeaders(h));
     expect(fromNatsMessage(msg)).toEqual({ headers: wire, topic: "orders", attemptsBefore: 3 });
+    // The frame as the client hands it over from a socket read (a Buffer view): read the same.
+    const fromSocket = Buffer.concat([Buffer.from("PAD"), frame]).subarray(3);
+    expect(fromNatsMessage({ _rdata: fromSocket, _msg: { hdr: block.byteLength } } as unknown as Msg)).toEqual({ headers: wire, topic: "orders", attemptsBefore: 3 });
     // A client without those fields is read through its headers.
     expect(fromNatsMessage({ headers: h } as unknown as Msg)).toEqual({ headers: wire, topic: "orders", attemptsBefore: 3 });
   });
@@ -40,5 +43,17 @@ describe("nats headers", () => {
     );
     const msg = { _rdata: block, _msg: { hdr: block.byteLength } } as unknown as Msg;
     expect(fromNatsMessage(msg)).toEqual({ headers: { A: "1", natsy: "k", b: "tab", c: "two spaces", d: "é" }, topic: "t1", attemptsBefore: 4 });
+  });
+
+  it("headers - a delivery's headers are a null-prototype record: a header named __proto__ is kept, none is inherited (regression: {} dropped it)", () => {
+    const block = new TextEncoder().encode("NATS/1.0\r\n__proto__: p\r\nce-id: m1\r\n\r\n");
+    const read = fromNatsMessage({ _rdata: block, _msg: { hdr: block.byteLength } } as unknown as Msg);
+    expect(Object.getPrototypeOf(read.headers)).toBeNull();
+    expect(Object.hasOwn(read.headers, "__proto__")).toBe(true);
+    expect(read.headers["__proto__"]).toBe("p");
+    expect(Object.keys(read.headers)).toEqual(["__proto__", "ce-id"]);
+    const viaClient = fromNatsHeaders(toNatsHeaders(Object.fromEntries([["__proto__", "p"]]), undefined, undefined));
+    expect(Object.getPrototypeOf(viaClient.headers)).toBeNull();
+    expect(Object.keys(viaClient.headers)).toEqual(["__proto__"]);
   });
 });

@@ -10,6 +10,7 @@
  * (a released copy's earlier attempts) are taken off again.
  */
 import { headers as natsHeaders, type Msg, type MsgHdrs } from "@nats-io/nats-core";
+import { emptyHeaders } from "../../envelope/wire.js";
 
 export const TOPIC_HEADER = "missive-nats-topic";
 /** On a released message's copy: the attempts its earlier copies used (delivery.ts). */
@@ -65,11 +66,14 @@ export function fromNatsMessage(msg: Msg): { headers: Record<string, string>; to
   const data = raw._rdata;
   const end = raw._msg?.hdr;
   if (!(data instanceof Uint8Array) || typeof end !== "number") return fromNatsHeaders(msg.headers);
-  const headers: Record<string, string> = {};
+  // Null-prototype, as WireMessage says: a header named `__proto__` is kept, and no name is looked up on Object.prototype.
+  const headers = emptyHeaders();
   let topic: string | undefined;
   let attemptsBefore = 0;
   if (end <= 0) return { headers, topic, attemptsBefore };
-  const text = decoder.decode(data.subarray(0, end));
+  // The client's frame is nearly always a Buffer (a view of the socket's read): decoded in place, without the view
+  // subarray() makes, an object the garbage collector then tracks, per delivery. The bytes and the text are the same.
+  const text = Buffer.isBuffer(data) ? data.toString("utf8", 0, end) : decoder.decode(data.subarray(0, end));
   // Walked line by line by index, not split(): this runs for every delivery, and the split's array and lines are
   // garbage the moment the names and values are cut out. Line 0 is the version line (`NATS/1.0`, a status code on a
   // status message); as the client, the first value of a name wins.
@@ -130,7 +134,8 @@ const decoder = new TextDecoder();
 
 /** The wire headers of a received message, and the topic it carried (group streams). */
 export function fromNatsHeaders(h: MsgHdrs | undefined): { headers: Record<string, string>; topic: string | undefined; attemptsBefore: number } {
-  const headers: Record<string, string> = {};
+  // Null-prototype, as WireMessage says: a header named `__proto__` is kept, and no name is looked up on Object.prototype.
+  const headers = emptyHeaders();
   let topic: string | undefined;
   let attemptsBefore = 0;
   if (h === undefined) return { headers, topic, attemptsBefore };

@@ -180,6 +180,10 @@ export class NatsSubscription implements Subscription, DeliveryHost {
     return this.acks.send(ackSubject, body);
   }
 
+  ackFor(d: NatsDelivery): Promise<void> {
+    return this.acks.sendFor(d.ackSubject, "+ACK", d);
+  }
+
   requeue(d: NatsDelivery, attemptsBefore: number): Promise<void> {
     return this.copy(d, attemptsBefore);
   }

@@ -46,7 +46,7 @@ describe("redis - a read sent along with a turn's acks", () => {
       events.push(`asked while acking ${batch.acking}`);
       return (err, reply) => events.push(`read ${String(err)} ${String(reply)}`);
     }));
-    const acks = [batch.settle({ stream: "s", id: "1-0", list: undefined, remove: false }), batch.settle({ stream: "s", id: "1-1", list: undefined, remove: false })];
+    const acks = [batch.settle({ stream: "s", id: "1-0", list: undefined, remove: false, fresh: false }), batch.settle({ stream: "s", id: "1-1", list: undefined, remove: false, fresh: false })];
     for (const a of acks) void a.then((ours) => events.push(`ack ${ours}`));
     await Promise.all(acks);
     expect(pipelines).toHaveLength(1);
@@ -61,10 +61,10 @@ describe("redis - a read sent along with a turn's acks", () => {
       return () => undefined;
     }, 2));
     for (const id of ["3-0", "3-1", "3-2", "3-3"]) batch.start("s", id);
-    const acks = [batch.settle({ stream: "s", id: "3-0", list: undefined, remove: false }), batch.settle({ stream: "s", id: "3-1", list: undefined, remove: false })];
+    const acks = [batch.settle({ stream: "s", id: "3-0", list: undefined, remove: false, fresh: false }), batch.settle({ stream: "s", id: "3-1", list: undefined, remove: false, fresh: false })];
     // Sent in the same turn, before any await: the server works on them while the turn goes on.
     expect(pipelines.map((p) => p.commands)).toEqual([["settle 3-0:1 3-1:1", "XREADGROUP"]]);
-    acks.push(batch.settle({ stream: "s", id: "3-2", list: undefined, remove: false }));
+    acks.push(batch.settle({ stream: "s", id: "3-2", list: undefined, remove: false, fresh: false }));
     await new Promise((r) => setImmediate(r));
     expect(pipelines.map((p) => p.commands)).toEqual([["settle 3-0:1 3-1:1", "XREADGROUP"], ["starts", "settle 3-2:1", "XREADGROUP"]]);
     await Promise.all(acks);
@@ -81,7 +81,7 @@ describe("redis - a read sent along with a turn's acks", () => {
     batch.start("s", "2-0");
     await new Promise((r) => setImmediate(r));
     expect(pipelines[0]!.commands).toEqual(["starts"]);
-    await expect(batch.settle({ stream: "s", id: "2-1", list: undefined, remove: false })).rejects.toBe(lost);
+    await expect(batch.settle({ stream: "s", id: "2-1", list: undefined, remove: false, fresh: false })).rejects.toBe(lost);
     expect(pipelines[1]!.commands).toEqual(["settle 2-1:0", "XREADGROUP"]);
     expect(got).toEqual([lost]);
     expect(batch.acking).toBe(0);

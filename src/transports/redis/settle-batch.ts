@@ -33,6 +33,12 @@ export interface PendingSettle {
   readonly list: string | undefined;
   /** Also delete the entry (a group's own stream: no other group reads it). */
   readonly remove: boolean;
+  /**
+   * No start of the entry was counted before this delivery's handler start
+   * (attempt 1, started once): with that start in this settle, the script
+   * may skip the entry's count in the starts hash (scripts.ts SETTLE_MANY).
+   */
+  readonly fresh: boolean;
 }
 
 /** The scripts a turn's pipeline calls (scripts.ts): how ioredis adds them to a pipeline. */
@@ -108,7 +114,7 @@ export class SettleBatch {
   settle(entry: PendingSettle): Promise<boolean> {
     const started = this.starts.get(entry.stream)?.delete(entry.id) === true;
     return new Promise<boolean>((resolve, reject) => {
-      this.settles.push({ stream: entry.stream, id: entry.id, list: entry.list, remove: entry.remove, started, resolve, reject });
+      this.settles.push({ stream: entry.stream, id: entry.id, list: entry.list, remove: entry.remove, fresh: entry.fresh, started, resolve, reject });
       if (this.settles.length >= (this.links.eagerAt ?? Number.POSITIVE_INFINITY)) this.sendAcks();
       else this.schedule();
     });
@@ -184,7 +190,7 @@ export class SettleBatch {
    * the stream, the starts hash, then the key lists of its listed entries;
    * ARGV group, consumer, delete, the lowest and highest id, then the
    * entries as one argument, `<id>:<code>` each, space-separated (code: key
-   * list index × 2, plus 1 when it started this turn): one argument rather
+   * list index × 4, plus 2 when fresh, plus 1 when it started this turn): one argument rather
    * than two per entry, which ioredis would frame and the server parse one
    * by one.
    */
@@ -216,7 +222,7 @@ export class SettleBatch {
           }
           if (compareIds(w.id, lowest) < 0) lowest = w.id;
           if (compareIds(w.id, highest) > 0) highest = w.id;
-          entries += `${entries === "" ? "" : " "}${w.id}:${index * 2 + (w.started ? 1 : 0)}`;
+          entries += `${entries === "" ? "" : " "}${w.id}:${index * 4 + (w.fresh ? 2 : 0) + (w.started ? 1 : 0)}`;
         }
         const remove = waiters[0]!.remove ? "1" : "0";
         calls.push({ args: [2 + lists.length, stream, this.links.starts, ...lists, this.links.group, this.links.consumer, remove, lowest, highest, entries], waiters });

@@ -28,9 +28,11 @@ end
  * this consumer's comes from one XPENDING scan of its pending entries
  * between the lowest and highest id, not one XPENDING per entry. An entry's
  * member in the hash and lists is `<id> <stream>` (names.ts entryMember),
- * made here rather than sent. Per entry 1 when acked; 0 when not this
- * consumer's (or named twice: the first one settles), its start of this
- * turn then counted as it would have been on its own. An acked entry
+ * made here rather than sent. When every entry was acked, their count (a
+ * drain's usual reply, one integer rather than one per entry); otherwise,
+ * per entry, 1 when acked and 0 when not this consumer's (or named twice:
+ * the first one settles), its start of this turn then counted as it would
+ * have been on its own. An acked entry
  * leaves its key list, so the key's next entry is its head, and its count
  * in the starts hash, unless it can have none: its one start rode with
  * this settle (2 + 1) and the group delivered it once (no other consumer
@@ -42,32 +44,43 @@ local held = {}
 local from = ARGV[4]
 while true do
   local page = redis.call('XPENDING', KEYS[1], ARGV[1], from, ARGV[5], 1000, ARGV[2])
-  for _, p in ipairs(page) do held[p[1]] = p[4] end
+  for i = 1, #page do
+    local p = page[i]
+    held[p[1]] = p[4]
+  end
   if #page < 1000 then break end
   from = '(' .. page[#page][1]
 end
 local ours, members, out = {}, {}, {}
+local acked, named, counted = 0, 0, 0
 local suffix = ' ' .. KEYS[1]
 for id, code in string.gmatch(ARGV[6], '([^ :]+):(%d+)') do
   code = tonumber(code)
-  local list = math.floor(code / 4)
+  named = named + 1
   local count = held[id]
   if count then
     held[id] = nil
-    ours[#ours + 1] = id
-    if code % 4 ~= 3 or count > 1 then members[#members + 1] = id .. suffix end
-    if list > 0 then redis.call('LREM', KEYS[list], 1, id .. suffix) end
-    out[#out + 1] = 1
+    acked = acked + 1
+    ours[acked] = id
+    out[named] = 1
+    if code ~= 3 or count > 1 then
+      if code % 4 ~= 3 or count > 1 then
+        counted = counted + 1
+        members[counted] = id .. suffix
+      end
+      if code >= 4 then redis.call('LREM', KEYS[(code - code % 4) / 4], 1, id .. suffix) end
+    end
   else
     if code % 2 == 1 then redis.call('HINCRBY', KEYS[2], id .. suffix, 1) end
-    out[#out + 1] = 0
+    out[named] = 0
   end
 end
-if #ours > 0 then
+if acked > 0 then
   redis.call('XACK', KEYS[1], ARGV[1], unpack(ours))
   if ARGV[3] == '1' then redis.call('XDEL', KEYS[1], unpack(ours)) end
-  if #members > 0 then redis.call('HDEL', KEYS[2], unpack(members)) end
+  if counted > 0 then redis.call('HDEL', KEYS[2], unpack(members)) end
 end
+if acked == named then return acked end
 return out
 `;
 

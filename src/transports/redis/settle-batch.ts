@@ -172,6 +172,8 @@ export class SettleBatch {
         for (const call of calls) {
           const [err, verdicts] = replies?.[at++] ?? [new Error("no reply"), null];
           if (err) for (const w of call.waiters) w.reject(err);
+          // Every entry acked: the script replies their count rather than a 1 for each.
+          else if (typeof verdicts === "number") for (const w of call.waiters) w.resolve(true);
           else call.waiters.forEach((w, i) => w.resolve((verdicts as number[])[i] === 1));
         }
       },

@@ -11,9 +11,13 @@
  *
  * A DIST is a built dist/ directory whose ancestors hold node_modules (for
  * main: copy /work/main/dist under a directory with a node_modules link).
+ * QUICK_STATS=1 prints each command's server time, QUICK_PROFILE=FILE writes
+ * a CPU profile of the drain (with one side and one round).
  * `npm run bench -- --only redis` is the full comparison (bench/redis-run.ts).
  */
 import { spawn } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { Session } from "node:inspector/promises";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Redis } from "ioredis";
@@ -63,10 +67,20 @@ async function child(dist: string, url: string, prefix: string, messages: number
         await bus.publish(Event, data);
       }
     }));
+    // QUICK_PROFILE=FILE: a CPU profile of the drain alone (bench/tools/cpuprofile-summary.ts reads it).
+    const profile = process.env["QUICK_PROFILE"];
+    const session = profile === undefined ? undefined : new Session();
+    if (session) {
+      session.connect();
+      await session.post("Profiler.enable");
+      await session.post("Profiler.start");
+    }
     const usec0 = await serverUsec(stats);
     const stats0 = await commandStats(stats);
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
+    // QUICK_DRAIN=0: the fill alone (to take its server work out of a count of the whole child's).
+    if (process.env["QUICK_DRAIN"] === "0") return { perS: 0, cpuUsPerMsg: 0, serverUsPerMsg: 0 };
     if (dist === "raw") await rawDrain(url, `${prefix}t:${BenchEvent.type}`, messages, prefetch);
     else {
       let handled = 0;
@@ -79,6 +93,7 @@ async function child(dist: string, url: string, prefix: string, messages: number
     const ms = performance.now() - t0;
     const cpu = cpuUsPerMsg(cpu0, messages);
     const usec = (await serverUsec(stats)) - usec0;
+    if (session) writeFileSync(profile!, JSON.stringify((await session.post("Profiler.stop")).profile));
     if (process.env["QUICK_STATS"] === "1") {
       for (const [name, now] of await commandStats(stats)) {
         const was = stats0.get(name) ?? { calls: 0, usec: 0 };

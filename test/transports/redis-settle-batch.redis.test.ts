@@ -96,18 +96,21 @@ describe("redis - settles batched per turn", () => {
     await sub.close();
   });
 
-  it("redis - an entry whose one start was sent on its own (a turn before its ack) leaves no count once acked", async () => {
+  it("redis - an entry whose one start was sent on its own (a turn before its ack) leaves no count once acked, acked in one turn with one started in that turn (two codes in one settle)", async () => {
     const t = open();
     const sub = await t.subscribe({ group: "b4", topics: ["later"], prefetch: 10, ordered: false, leaseMs: 30_000 });
-    await t.publish([message("later", "l1")]);
-    const [d] = await receiveAll(sub, 1);
+    await t.publish([message("later", "l1"), message("later", "l2")]);
+    const [d, e] = await receiveAll(sub, 2);
     expect(d!.attempt).toBe(1);
     expect(d!.start?.()).toBe(true);
     // The start goes at the end of its turn, on its own: counted before the ack comes.
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(await admin.hlen(names.starts("b4"))).toBe(1);
-    await d!.ack();
+    expect(e!.start?.()).toBe(true);
+    // The one started in this turn first: a settle that gave both its code would leave the other's count.
+    await Promise.all([e!.ack(), d!.ack()]);
     expect(await admin.hlen(names.starts("b4"))).toBe(0);
+    expect(((await admin.xpending(names.topicStream("later"), "b4")) as [number])[0]).toBe(0);
     await sub.close();
   });
 

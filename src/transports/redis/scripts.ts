@@ -21,7 +21,8 @@ end
  * KEYS[2] the group's starts hash, KEYS[3…] key lists; ARGV group,
  * consumer, delete (1: also XDEL), the lowest and the highest id of the
  * batch, then the entries in one argument, space-separated, each
- * `<id>:<code>`, the code being the index into KEYS of its key list (0 when
+ * `<id>:<code>` (or the ids alone, followed by the one code they all have),
+ * the code being the index into KEYS of its key list (0 when
  * in none) times 4, plus 2 when no start of the entry was counted before
  * its one handler start (attempt 1), plus 1 when its handler started in the
  * same turn (that start was not sent on its own). Which entries are still
@@ -54,8 +55,11 @@ end
 local ours, members, out = {}, {}, {}
 local acked, named, counted = 0, 0, 0
 local suffix = ' ' .. KEYS[1]
-for id, code in string.gmatch(ARGV[6], '([^ :]+):(%d+)') do
-  code = tonumber(code)
+-- One code for every entry (ARGV[7]): the ids alone, the second capture a position (a number, no string made).
+local every, pattern = tonumber(ARGV[7]), '([^ :]+):(%d+)'
+if every then pattern = '([^ ]+)()' end
+for id, code in string.gmatch(ARGV[6], pattern) do
+  code = every or tonumber(code)
   named = named + 1
   local count = held[id]
   if count then

@@ -22,7 +22,8 @@ function fakeRedis(answer: (commands: string[]) => Promise<Array<[Error | null, 
       const commands: string[] = [];
       const p = {
         missiveStarts: () => (commands.push("starts"), p),
-        missiveSettleMany: (...args: Array<string | number>) => (commands.push(`settle ${String(args.at(-1))}`), p),
+        // The entries, and the code they all have when they have one (after group "g", consumer, delete, lowest and highest).
+        missiveSettleMany: (...args: Array<string | number>) => (commands.push(`settle ${args.slice(args.indexOf("g") + 5).join(" | ")}`), p),
         callBuffer: (name: string) => (commands.push(name), p),
         exec: () => answer(commands),
       } as unknown as SettlePipeline;
@@ -46,11 +47,11 @@ describe("redis - a read sent along with a turn's acks", () => {
       events.push(`asked while acking ${batch.acking}`);
       return (err, reply) => events.push(`read ${String(err)} ${String(reply)}`);
     }));
-    const acks = [batch.settle({ stream: "s", id: "1-0", list: undefined, remove: false }), batch.settle({ stream: "s", id: "1-1", list: undefined, remove: false })];
+    const acks = [batch.settle({ stream: "s", id: "1-0", list: undefined, remove: false, fresh: false }), batch.settle({ stream: "s", id: "1-1", list: undefined, remove: false, fresh: false })];
     for (const a of acks) void a.then((ours) => events.push(`ack ${ours}`));
     await Promise.all(acks);
     expect(pipelines).toHaveLength(1);
-    expect(pipelines[0]!.commands).toEqual(["settle 1-0:0 1-1:0", "XREADGROUP"]);
+    expect(pipelines[0]!.commands).toEqual(["settle 1-0 1-1 | 0", "XREADGROUP"]);
     expect(events).toEqual(["asked while acking 2", "read null entries", "ack true", "ack true"]);
   });
 
@@ -61,12 +62,12 @@ describe("redis - a read sent along with a turn's acks", () => {
       return () => undefined;
     }, 2));
     for (const id of ["3-0", "3-1", "3-2", "3-3"]) batch.start("s", id);
-    const acks = [batch.settle({ stream: "s", id: "3-0", list: undefined, remove: false }), batch.settle({ stream: "s", id: "3-1", list: undefined, remove: false })];
+    const acks = [batch.settle({ stream: "s", id: "3-0", list: undefined, remove: false, fresh: false }), batch.settle({ stream: "s", id: "3-1", list: undefined, remove: false, fresh: false })];
     // Sent in the same turn, before any await: the server works on them while the turn goes on.
-    expect(pipelines.map((p) => p.commands)).toEqual([["settle 3-0:1 3-1:1", "XREADGROUP"]]);
-    acks.push(batch.settle({ stream: "s", id: "3-2", list: undefined, remove: false }));
+    expect(pipelines.map((p) => p.commands)).toEqual([["settle 3-0 3-1 | 1", "XREADGROUP"]]);
+    acks.push(batch.settle({ stream: "s", id: "3-2", list: undefined, remove: false, fresh: false }));
     await new Promise((r) => setImmediate(r));
-    expect(pipelines.map((p) => p.commands)).toEqual([["settle 3-0:1 3-1:1", "XREADGROUP"], ["starts", "settle 3-2:1", "XREADGROUP"]]);
+    expect(pipelines.map((p) => p.commands)).toEqual([["settle 3-0 3-1 | 1", "XREADGROUP"], ["starts", "settle 3-2 | 1", "XREADGROUP"]]);
     await Promise.all(acks);
   });
 
@@ -81,8 +82,8 @@ describe("redis - a read sent along with a turn's acks", () => {
     batch.start("s", "2-0");
     await new Promise((r) => setImmediate(r));
     expect(pipelines[0]!.commands).toEqual(["starts"]);
-    await expect(batch.settle({ stream: "s", id: "2-1", list: undefined, remove: false })).rejects.toBe(lost);
-    expect(pipelines[1]!.commands).toEqual(["settle 2-1:0", "XREADGROUP"]);
+    await expect(batch.settle({ stream: "s", id: "2-1", list: undefined, remove: false, fresh: false })).rejects.toBe(lost);
+    expect(pipelines[1]!.commands).toEqual(["settle 2-1 | 0", "XREADGROUP"]);
     expect(got).toEqual([lost]);
     expect(batch.acking).toBe(0);
   });

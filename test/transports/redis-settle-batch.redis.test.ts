@@ -96,6 +96,47 @@ describe("redis - settles batched per turn", () => {
     await sub.close();
   });
 
+  it("redis - an entry whose one start was sent on its own (a turn before its ack) leaves no count once acked, acked in one turn with one started in that turn (two codes in one settle)", async () => {
+    const t = open();
+    const sub = await t.subscribe({ group: "b4", topics: ["later"], prefetch: 10, ordered: false, leaseMs: 30_000 });
+    await t.publish([message("later", "l1"), message("later", "l2")]);
+    const [d, e] = await receiveAll(sub, 2);
+    expect(d!.attempt).toBe(1);
+    expect(d!.start?.()).toBe(true);
+    // The start goes at the end of its turn, on its own: counted before the ack comes.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(await admin.hlen(names.starts("b4"))).toBe(1);
+    expect(e!.start?.()).toBe(true);
+    // The one started in this turn first: a settle that gave both its code would leave the other's count.
+    await Promise.all([e!.ack(), d!.ack()]);
+    expect(await admin.hlen(names.starts("b4"))).toBe(0);
+    expect(((await admin.xpending(names.topicStream("later"), "b4")) as [number])[0]).toBe(0);
+    await sub.close();
+  });
+
+  it("redis - an entry started, released and taken by another consumer (attempt 2, delivered once since the release) leaves no count when its second start and its ack go in one turn", async () => {
+    const a = open();
+    const subA = await a.subscribe({ group: "b5", topics: ["again"], prefetch: 10, ordered: false, leaseMs: 30_000 });
+    await a.publish([message("again", "r1")]);
+    const [first] = await receiveAll(subA, 1);
+    expect(first!.start?.()).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await first!.release();
+    await subA.close();
+    const stream = names.topicStream("again");
+    // The release brought the delivery count back down: the next claim makes it 1 again, and only the starts hash knows this is a second attempt.
+    expect(((await admin.xpending(stream, "b5", "-", "+", 10)) as Array<[string, string, number, number]>)[0]![3]).toBe(0);
+    const b = open();
+    const subB = await b.subscribe({ group: "b5", topics: ["again"], prefetch: 10, ordered: false, leaseMs: 30_000 });
+    const [second] = await receiveAll(subB, 1);
+    expect(second!.attempt).toBe(2);
+    expect(((await admin.xpending(stream, "b5", "-", "+", 10)) as Array<[string, string, number, number]>)[0]![3]).toBe(1);
+    expect(second!.start?.()).toBe(true);
+    await second!.ack();
+    expect(await admin.hlen(names.starts("b5"))).toBe(0);
+    await subB.close();
+  });
+
   it("redis - a settle whose ids span more than a page (1000) of the consumer's pending entries still finds its own: first and last of 1,100 held acked together", async () => {
     const t = open();
     const sub = await t.subscribe({ group: "b3", topics: ["wide"], prefetch: 1_200, ordered: false, leaseMs: 30_000 });

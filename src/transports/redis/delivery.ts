@@ -27,6 +27,8 @@ export class RedisDelivery implements Delivery {
   status: DeliveryStatus = "held";
   /** Set when a renewal found the entry in another consumer's pending list. */
   lost = false;
+  /** Handler starts of this delivery (each counted toward the entry's attempts). */
+  starts = 0;
 
   constructor(
     readonly topic: string,
@@ -45,7 +47,10 @@ export class RedisDelivery implements Delivery {
 
   start(): boolean {
     const ok = this.status === "held" && !this.lost && this.host.live;
-    if (ok) this.host.started(this);
+    if (ok) {
+      this.starts++;
+      this.host.started(this);
+    }
     return ok;
   }
 

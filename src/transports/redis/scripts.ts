@@ -21,48 +21,70 @@ end
  * KEYS[2] the group's starts hash, KEYS[3…] key lists; ARGV group,
  * consumer, delete (1: also XDEL), the lowest and the highest id of the
  * batch, then the entries in one argument, space-separated, each
- * `<id>:<code>`, the code being the index into KEYS of its key list (0 when
- * in none) times 2, plus 1 when its handler started in the same turn (that
- * start was not sent on its own). Which entries are still this
- * consumer's comes from one XPENDING scan of its pending entries between
- * the lowest and highest id, not one XPENDING per entry. An entry's member
- * in the hash and lists is `<id> <stream>` (names.ts entryMember), made
- * here rather than sent. Per entry 1 when acked; 0 when not this
- * consumer's (or named twice: the first one settles), its start of this
- * turn then counted as it would have been on its own. An acked entry
- * leaves its key list, so the key's next entry is its head.
+ * `<id>:<code>` (or the ids alone, followed by the one code they all have),
+ * the code being the index into KEYS of its key list (0 when
+ * in none) times 4, plus 2 when no start of the entry was counted before
+ * its one handler start (attempt 1), plus 1 when its handler started in the
+ * same turn (that start was not sent on its own). Which entries are still
+ * this consumer's comes from one XPENDING scan of its pending entries
+ * between the lowest and highest id, not one XPENDING per entry. An entry's
+ * member in the hash and lists is `<id> <stream>` (names.ts entryMember),
+ * made here rather than sent. When every entry was acked, their count (a
+ * drain's usual reply, one integer rather than one per entry); otherwise,
+ * per entry, 1 when acked and 0 when not this consumer's (or named twice:
+ * the first one settles), its start of this turn then counted as it would
+ * have been on its own. An acked entry
+ * leaves its key list, so the key's next entry is its head, and its count
+ * in the starts hash, unless it can have none: its one start rode with
+ * this settle (2 + 1) and the group delivered it once (no other consumer
+ * held it since it was read, so none counted a start of it); most entries
+ * of a drain, whose member and HDEL are then work for nothing.
  */
 const SETTLE_MANY = `
 local held = {}
 local from = ARGV[4]
 while true do
   local page = redis.call('XPENDING', KEYS[1], ARGV[1], from, ARGV[5], 1000, ARGV[2])
-  for _, p in ipairs(page) do held[p[1]] = true end
+  for i = 1, #page do
+    local p = page[i]
+    held[p[1]] = p[4]
+  end
   if #page < 1000 then break end
   from = '(' .. page[#page][1]
 end
 local ours, members, out = {}, {}, {}
-for id, code in string.gmatch(ARGV[6], '([^ :]+):(%d+)') do
-  code = tonumber(code)
-  local started = code % 2
-  local list = (code - started) / 2
-  local member = id .. ' ' .. KEYS[1]
-  if held[id] then
+local acked, named, counted = 0, 0, 0
+local suffix = ' ' .. KEYS[1]
+-- One code for every entry (ARGV[7]): the ids alone, the second capture a position (a number, no string made).
+local every, pattern = tonumber(ARGV[7]), '([^ :]+):(%d+)'
+if every then pattern = '([^ ]+)()' end
+for id, code in string.gmatch(ARGV[6], pattern) do
+  code = every or tonumber(code)
+  named = named + 1
+  local count = held[id]
+  if count then
     held[id] = nil
-    ours[#ours + 1] = id
-    members[#members + 1] = member
-    if list > 0 then redis.call('LREM', KEYS[list], 1, member) end
-    out[#out + 1] = 1
+    acked = acked + 1
+    ours[acked] = id
+    out[named] = 1
+    if code ~= 3 or count > 1 then
+      if code % 4 ~= 3 or count > 1 then
+        counted = counted + 1
+        members[counted] = id .. suffix
+      end
+      if code >= 4 then redis.call('LREM', KEYS[(code - code % 4) / 4], 1, id .. suffix) end
+    end
   else
-    if started == 1 then redis.call('HINCRBY', KEYS[2], member, 1) end
-    out[#out + 1] = 0
+    if code % 2 == 1 then redis.call('HINCRBY', KEYS[2], id .. suffix, 1) end
+    out[named] = 0
   end
 end
-if #ours > 0 then
+if acked > 0 then
   redis.call('XACK', KEYS[1], ARGV[1], unpack(ours))
   if ARGV[3] == '1' then redis.call('XDEL', KEYS[1], unpack(ours)) end
-  redis.call('HDEL', KEYS[2], unpack(members))
+  if counted > 0 then redis.call('HDEL', KEYS[2], unpack(members)) end
 end
+if acked == named then return acked end
 return out
 `;
 

@@ -33,6 +33,12 @@ export interface PendingSettle {
   readonly list: string | undefined;
   /** Also delete the entry (a group's own stream: no other group reads it). */
   readonly remove: boolean;
+  /**
+   * No start of the entry was counted before this delivery's handler start
+   * (attempt 1, started once): with that start in this settle, the script
+   * may skip the entry's count in the starts hash (scripts.ts SETTLE_MANY).
+   */
+  readonly fresh: boolean;
 }
 
 /** The scripts a turn's pipeline calls (scripts.ts): how ioredis adds them to a pipeline. */
@@ -108,7 +114,7 @@ export class SettleBatch {
   settle(entry: PendingSettle): Promise<boolean> {
     const started = this.starts.get(entry.stream)?.delete(entry.id) === true;
     return new Promise<boolean>((resolve, reject) => {
-      this.settles.push({ stream: entry.stream, id: entry.id, list: entry.list, remove: entry.remove, started, resolve, reject });
+      this.settles.push({ stream: entry.stream, id: entry.id, list: entry.list, remove: entry.remove, fresh: entry.fresh, started, resolve, reject });
       if (this.settles.length >= (this.links.eagerAt ?? Number.POSITIVE_INFINITY)) this.sendAcks();
       else this.schedule();
     });
@@ -166,6 +172,8 @@ export class SettleBatch {
         for (const call of calls) {
           const [err, verdicts] = replies?.[at++] ?? [new Error("no reply"), null];
           if (err) for (const w of call.waiters) w.reject(err);
+          // Every entry acked: the script replies their count rather than a 1 for each.
+          else if (typeof verdicts === "number") for (const w of call.waiters) w.resolve(true);
           else call.waiters.forEach((w, i) => w.resolve((verdicts as number[])[i] === 1));
         }
       },
@@ -184,7 +192,10 @@ export class SettleBatch {
    * the stream, the starts hash, then the key lists of its listed entries;
    * ARGV group, consumer, delete, the lowest and highest id, then the
    * entries as one argument, `<id>:<code>` each, space-separated (code: key
-   * list index × 2, plus 1 when it started this turn): one argument rather
+   * list index × 4, plus 2 when fresh, plus 1 when it started this turn), or
+   * when every entry has the same code (a drain's acks nearly always) the
+   * ids alone and then that code, which spares the script a string and a
+   * number conversion per entry: one argument rather
    * than two per entry, which ioredis would frame and the server parse one
    * by one.
    */
@@ -201,7 +212,9 @@ export class SettleBatch {
         const waiters = all.slice(from, from + SETTLE_CHUNK);
         const lists: string[] = [];
         const listIndex = new Map<string, number>();
-        let entries = "";
+        let ids = "";
+        const codes: number[] = [];
+        let uniform = true;
         let lowest = waiters[0]!.id;
         let highest = lowest;
         for (const w of waiters) {
@@ -216,10 +229,15 @@ export class SettleBatch {
           }
           if (compareIds(w.id, lowest) < 0) lowest = w.id;
           if (compareIds(w.id, highest) > 0) highest = w.id;
-          entries += `${entries === "" ? "" : " "}${w.id}:${index * 2 + (w.started ? 1 : 0)}`;
+          const code = index * 4 + (w.fresh ? 2 : 0) + (w.started ? 1 : 0);
+          if (code !== codes[0] && codes.length > 0) uniform = false;
+          codes.push(code);
+          ids += `${ids === "" ? "" : " "}${w.id}`;
         }
         const remove = waiters[0]!.remove ? "1" : "0";
-        calls.push({ args: [2 + lists.length, stream, this.links.starts, ...lists, this.links.group, this.links.consumer, remove, lowest, highest, entries], waiters });
+        const head = [2 + lists.length, stream, this.links.starts, ...lists, this.links.group, this.links.consumer, remove, lowest, highest];
+        const entries = uniform ? [ids, codes[0]!] : [waiters.map((w, i) => `${w.id}:${codes[i]}`).join(" ")];
+        calls.push({ args: [...head, ...entries], waiters });
       }
     }
     return calls;

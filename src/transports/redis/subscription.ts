@@ -381,7 +381,8 @@ export class RedisSubscription implements Subscription, DeliveryHost {
 
   ack(d: RedisDelivery): Promise<boolean> {
     const list = this.s.ordered && d.key !== undefined ? this.s.keyLists + d.key : undefined;
-    return this.settles.settle({ stream: d.stream, id: d.id, list, remove: d.own });
+    // Fresh: this delivery's one start is the entry's first (attempt 1), so its count exists only if that start was sent on its own.
+    return this.settles.settle({ stream: d.stream, id: d.id, list, remove: d.own, fresh: d.attempt === 1 && d.starts === 1 });
   }
 
   async release(d: RedisDelivery): Promise<boolean> {

@@ -23,6 +23,7 @@ import { pathToFileURL } from "node:url";
 import { Redis } from "ioredis";
 import { startBroker, type BrokerProcess } from "../test/support/broker-process.js";
 import { BenchEvent, eventData, GROUP } from "./cases/event.js";
+import { rawConsume } from "./cases/redis.js";
 import { cpuUsPerMsg, rate } from "./lib/measure.js";
 
 interface Side {
@@ -108,21 +109,11 @@ async function child(dist: string, url: string, prefix: string, messages: number
   }
 }
 
-/** As bench/cases/redis.ts redisRaw: XREADGROUP COUNT prefetch, each body parsed, one XACK per read. */
+/** bench/cases/redis.ts's raw consume on a connection of its own. */
 async function rawDrain(url: string, stream: string, messages: number, prefetch: number): Promise<void> {
   const redis = new Redis(url);
   try {
-    let got = 0;
-    while (got < messages) {
-      const reply = (await redis.callBuffer("XREADGROUP", "GROUP", GROUP, "raw", "COUNT", prefetch, "BLOCK", 1000, "STREAMS", stream, ">")) as Array<[Buffer, Array<[Buffer, Buffer[]]>]> | null;
-      const entries = reply?.[0]?.[1] ?? [];
-      if (entries.length === 0) continue;
-      for (const [, fields] of entries) {
-        for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i]!.toString() === ":body") JSON.parse(fields[i + 1]!.toString("utf8"));
-      }
-      await redis.xack(stream, GROUP, ...entries.map(([id]) => id));
-      got += entries.length;
-    }
+    await rawConsume(redis, stream, messages, prefetch);
   } finally {
     redis.disconnect();
   }

@@ -57,6 +57,21 @@ async function withRaw<T>(p: Pick<RedisParams, "url" | "prefix">, fn: (redis: Re
   }
 }
 
+/** The raw consume: XREADGROUP COUNT `prefetch` as consumer "raw" of the bench group, each body parsed, one XACK per read, until `messages` were read. */
+export async function rawConsume(redis: Redis, stream: string, messages: number, prefetch: number): Promise<void> {
+  let got = 0;
+  while (got < messages) {
+    const reply = (await redis.callBuffer("XREADGROUP", "GROUP", GROUP, "raw", "COUNT", prefetch, "BLOCK", 1000, "STREAMS", stream, ">")) as Array<[Buffer, Array<[Buffer, Buffer[]]>]> | null;
+    const entries = reply?.[0]?.[1] ?? [];
+    if (entries.length === 0) continue;
+    for (const [, fields] of entries) {
+      for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i]!.toString() === ":body") JSON.parse(fields[i + 1]!.toString("utf8"));
+    }
+    await redis.xack(stream, GROUP, ...entries.map(([id]) => id));
+    got += entries.length;
+  }
+}
+
 export function redisRaw(p: RedisParams): Promise<ThroughputResult> {
   return withRaw(p, async (redis, stream) => {
     const body = Buffer.from(JSON.stringify(eventData()));
@@ -83,17 +98,7 @@ export function redisRaw(p: RedisParams): Promise<ThroughputResult> {
     const conRss = new RssSampler().start();
     const cpu1 = process.cpuUsage();
     const t1 = performance.now();
-    let got = 0;
-    while (got < p.messages) {
-      const reply = (await redis.callBuffer("XREADGROUP", "GROUP", GROUP, "raw", "COUNT", p.prefetch, "BLOCK", 1000, "STREAMS", stream, ">")) as Array<[Buffer, Array<[Buffer, Buffer[]]>]> | null;
-      const entries = reply?.[0]?.[1] ?? [];
-      if (entries.length === 0) continue;
-      for (const [, fields] of entries) {
-        for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i]!.toString() === ":body") JSON.parse(fields[i + 1]!.toString("utf8"));
-      }
-      await redis.xack(stream, GROUP, ...entries.map(([id]) => id));
-      got += entries.length;
-    }
+    await rawConsume(redis, stream, p.messages, p.prefetch);
     const consumeMs = performance.now() - t1;
     const consumeCpu = cpuUsPerMsg(cpu1, p.messages);
     conRss.stop();

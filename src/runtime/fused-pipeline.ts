@@ -46,17 +46,20 @@ export function fusedPipeline(parts: FusedParts, ends: PipelineEnds): Pipeline {
     } else ends.ended(job, outcome);
   };
 
-  /** `step` on an attempt's outcome, then the end; what it throws (a bug in a stage) is the consumer's to handle, as a rejection was. */
-  const endAfter = (job: Job, attempted: Outcome): void => {
-    let outcome: Outcome | Promise<Outcome>;
+  /** `step` on an outcome, then the end; what it throws (a bug in a stage) is the consumer's to handle, as a rejection was. */
+  const endThrough = (step: (job: Job, outcome: Outcome) => Outcome | Promise<Outcome>, job: Job, outcome: Outcome): void => {
+    let ended: Outcome | Promise<Outcome>;
     try {
-      outcome = afterAttemptOf(job, attempted);
+      ended = step(job, outcome);
     } catch (error) {
       ends.broke(job, error);
       return;
     }
-    end(job, outcome);
+    end(job, ended);
   };
+
+  /** An attempt's outcome through the retry decision, the settle and the record, then the end. */
+  const endAfter = (job: Job, attempted: Outcome): void => endThrough(afterAttemptOf, job, attempted);
 
   /**
    * Settled, then recorded: the telemetry stage's end sees the outcome the settle stage returned. An ack left
@@ -116,17 +119,8 @@ export function fusedPipeline(parts: FusedParts, ends: PipelineEnds): Pipeline {
     );
   };
 
-  /** A message that does not fit its contract: settled and recorded, then the end; what that throws is the consumer's to handle. */
-  const endPoisoned = (job: Job, outcome: Outcome): void => {
-    let settled: Outcome | Promise<Outcome>;
-    try {
-      settled = settleThenEnd(job, outcome);
-    } catch (error) {
-      ends.broke(job, error);
-      return;
-    }
-    end(job, settled);
-  };
+  /** A message that does not fit its contract: settled and recorded, then the end. */
+  const endPoisoned = (job: Job, outcome: Outcome): void => endThrough(settleThenEnd, job, outcome);
 
   /** Everything inside the span: the contract's read (a message that does not fit is dead-lettered, not retried), then the attempt. */
   const inSpan = (job: Job): void => {

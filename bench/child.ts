@@ -58,6 +58,7 @@ const cases: Record<string, () => Promise<Case>> = {
   "redis-raw": async () => (await import("./cases/redis.js")).redisRaw,
   "redis-missive": async () => (await import("./cases/redis.js")).redisMissive,
   "redis-latency": async () => (await import("./cases/redis.js")).redisLatencyMissive,
+  "redis-latency-raw": async () => (await import("./cases/redis.js")).redisLatencyRaw,
   "redis-fill": async () => (await import("./cases/redis.js")).redisFill,
   "redis-drain": async () => (await import("./cases/redis.js")).redisDrain,
   "postgres-churn": async () => (await import("./cases/postgres-churn.js")).pgChurn,

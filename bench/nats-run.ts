@@ -16,6 +16,7 @@ import type { DrainResult, LatencyResult, ThroughputResult } from "./cases/sqlit
 import type { BenchConfig } from "./lib/args.js";
 import { runChild } from "./lib/child.js";
 import { drainNotes, drainSummary } from "./lib/drain.js";
+import { P99_SLACK_MS } from "./lib/latency.js";
 import { emptyRow, type Row } from "./lib/results.js";
 import { throughputRow } from "./lib/throughput-row.js";
 
@@ -24,8 +25,6 @@ const SERVER = process.env["MISSIVE_BENCH_NATS"] ?? "127.0.0.1:4222";
 const WINDOW = 256;
 /** Messages pulled at a time by the raw consumer; missive's prefetch and concurrency. */
 const PREFETCH = 256;
-/** Issue 16's latency target: missive's p99 within this of the raw client's. */
-const P99_SLACK_MS = 1;
 
 type Config = Pick<BenchConfig, "messages" | "runs" | "backlog" | "rate" | "seconds">;
 

@@ -6,7 +6,7 @@
  * it has) and a redis-server of the bench's own with `appendonly yes,
  * appendfsync always` (its own port and data dir, started here and stopped
  * at the end), where an entry id means the write is on disk. Then
- * publish→handler latency at the fixed rate on each (missive and BullMQ),
+ * publish→handler latency at the fixed rate on each (missive, raw ioredis and BullMQ),
  * and RSS through a drain on the shared server. Every case under a key
  * prefix of the run's own, removed when it ends (BullMQ obliterates its
  * queue). When the shared server is unreachable the rows are skipped and
@@ -21,6 +21,7 @@ import type { DrainResult, LatencyResult, ThroughputResult } from "./cases/sqlit
 import type { BenchConfig } from "./lib/args.js";
 import { runChild } from "./lib/child.js";
 import { drainNotes, drainSummary } from "./lib/drain.js";
+import { P99_SLACK_MS } from "./lib/latency.js";
 import { emptyRow, type Row } from "./lib/results.js";
 import { addPeer, throughputRow, type Phase } from "./lib/throughput-row.js";
 
@@ -115,14 +116,21 @@ async function serverRows(cfg: Config, server: Server, prefix: string, log: (lin
 
   log(`redis (${server.label}): publish→handler latency at ${cfg.rate} msg/s…`);
   const latency: RedisLatencyParams = { url: urlOf(server.address), prefix: `${prefix}latency:`, publishers: PUBLISHERS, prefetch: PREFETCH, rate: cfg.rate, seconds: cfg.seconds };
+  const rawLat = await runChild<LatencyResult>("redis-latency-raw", { ...latency, prefix: `${prefix}rawlatency:` }, timeoutMs);
   const lat = await runChild<LatencyResult>("redis-latency", latency, timeoutMs);
   const peerLat = cfg.peer ? await runChild<{ p50: number; p99: number; max: number }>("bullmq-latency", { redis: server.address, rate: cfg.rate, seconds: cfg.seconds }, timeoutMs) : undefined;
   const l = emptyRow("redis", `publish→handler latency (${server.label}) at ${cfg.rate} msg/s for ${cfg.seconds} s`);
   l.msgs_per_s = lat.handledPerS;
+  l.raw_msgs_per_s = rawLat.handledPerS;
   l.p50_ms = lat.p50;
   l.p99_ms = lat.p99;
   l.rss_mb = lat.rssMb;
-  l.notes = { max_ms: lat.max, samples: lat.count };
+  log(`redis (${server.label}) latency p50/p99: missive ${lat.p50}/${lat.p99} ms, raw ${rawLat.p50}/${rawLat.p99} ms`);
+  l.notes = {
+    max_ms: lat.max, samples: lat.count, raw_p50_ms: rawLat.p50, raw_p99_ms: rawLat.p99, raw_max_ms: rawLat.max, raw_rss_mb: rawLat.rssMb,
+    // Issue 17: missive's p99 no more than 1 ms above raw ioredis's.
+    p99_within_1ms_of_raw: lat.p99 <= rawLat.p99 + P99_SLACK_MS,
+  };
   if (peerLat) {
     l.peer = "BullMQ Queue.add → Worker (concurrency 50)";
     l.peer_p50_ms = peerLat.p50;

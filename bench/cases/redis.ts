@@ -21,6 +21,7 @@ import { redisTransport } from "../../src/transports/redis/index.js";
 import { removeRedisPrefix } from "../../test/support/redis.js";
 import { busLatency, consumeAll, publishConcurrently, publishThenConsume } from "../lib/bus-load.js";
 import { drainResult } from "../lib/drain.js";
+import { latencyRecorder, pace } from "../lib/latency.js";
 import { cpuUsPerMsg, rate } from "../lib/measure.js";
 import { RssSampler } from "../lib/rss-sampler.js";
 import { BenchEvent, ceHeaders, eventData, GROUP } from "./event.js";
@@ -128,6 +129,51 @@ export function redisMissive(p: RedisParams): Promise<ThroughputResult> {
 
 export function redisLatencyMissive(p: RedisLatencyParams): Promise<LatencyResult> {
   return withBus(p, true, (bus) => busLatency(bus, consumerOf(p.prefetch), p));
+}
+
+/**
+ * The raw client's publish→handler latency at the same offered rate: each XADD (the same fields) awaited on its own,
+ * one consumer on a connection of its own reading up to `prefetch` entries with XREADGROUP BLOCK, each body parsed,
+ * one XACK per read before the next.
+ */
+export function redisLatencyRaw(p: RedisLatencyParams): Promise<LatencyResult> {
+  return withRaw(p, async (redis, stream) => {
+    const reader = new Redis(p.url, { maxRetriesPerRequest: 1 });
+    const rec = latencyRecorder();
+    let reading = true;
+    const consumed = (async () => {
+      while (reading) {
+        const reply = (await reader.callBuffer("XREADGROUP", "GROUP", GROUP, "raw", "COUNT", p.prefetch, "BLOCK", 100, "STREAMS", stream, ">")) as Array<[Buffer, Array<[Buffer, Buffer[]]>]> | null;
+        const entries = reply?.[0]?.[1] ?? [];
+        if (entries.length === 0) continue;
+        for (const [, fields] of entries) {
+          for (let i = 0; i + 1 < fields.length; i += 2) {
+            if (fields[i]!.toString() === ":body") rec.record((JSON.parse(fields[i + 1]!.toString("utf8")) as { sentAt: number }).sentAt);
+          }
+        }
+        await reader.xack(stream, GROUP, ...entries.map(([id]) => id));
+      }
+    })();
+    try {
+      const rss = new RssSampler().start();
+      const base = eventData();
+      const failures: unknown[] = [];
+      const t0 = performance.now();
+      const sent = await pace(p.rate, p.seconds, (sentAt) => {
+        const fields = Object.entries(ceHeaders(randomUUID())).flat();
+        redis.xadd(stream, "NOMKSTREAM", "*", ...fields, ":body", JSON.stringify({ ...base, sentAt })).catch((err: unknown) => failures.push(err));
+      });
+      await rec.waitFor(sent, 30_000);
+      const ms = performance.now() - t0;
+      rss.stop();
+      if (failures.length > 0) throw new Error(`${failures.length} raw XADDs failed: ${String(failures[0])}`);
+      return { ...rec.summary(Math.floor(sent / 10)), handledPerS: rate(sent, ms), rssMb: rss.peakMb };
+    } finally {
+      reading = false;
+      await consumed;
+      reader.disconnect();
+    }
+  });
 }
 
 /** Fill a backlog for redisDrain through missive (a process of its own, so the drain's RSS is the drain's); the keys stay. */

@@ -5,6 +5,9 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 
+/** Issues 16 and 17: missive's publish→handler p99 no more than this above the raw client's, ms. */
+export const P99_SLACK_MS = 1;
+
 /** High-resolution Unix time, ms. */
 export function nowMs(): number {
   return performance.timeOrigin + performance.now();

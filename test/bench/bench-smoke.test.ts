@@ -168,6 +168,11 @@ describe("bench", () => {
     }
     const natsLatency = rows.find((x) => x["transport"] === "nats" && String(x["case"]).includes("latency"));
     if (natsLatency) expect((natsLatency["notes"] as Record<string, unknown>)["raw_p99_ms"]).toEqual(expect.any(Number));
+    // Redis: each server's latency row carries raw ioredis's percentiles from the same run (issue 17's p99 target).
+    for (const row of rows.filter((x) => x["transport"] === "redis" && String(x["case"]).includes("latency"))) {
+      expect((row["notes"] as Record<string, unknown>)["raw_p99_ms"], String(row["case"])).toEqual(expect.any(Number));
+      expect((row["notes"] as Record<string, unknown>)["p99_within_1ms_of_raw"], String(row["case"])).toEqual(expect.any(Boolean));
+    }
     // The dashboard's row: every entry of the store counted in its failure groups, a page and the slowest read timed.
     const dashboard = rows.find((x) => String(x["case"]).startsWith("dashboard,"))!;
     expect((dashboard["notes"] as Record<string, unknown>)["entries_counted"]).toBe(5_000);

@@ -112,7 +112,8 @@ export function stagePipeline(stage: Stage, ends: PipelineEnds): Pipeline {
     try {
       running = stage(job);
     } catch (error) {
-      running = Promise.reject(error as Error);
+      ends.broke(job, error);
+      return;
     }
     running.then(
       (outcome) => {

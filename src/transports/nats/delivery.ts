@@ -89,11 +89,18 @@ export class NatsDelivery implements Delivery, AckWaiter {
     this.finish();
   }
 
-  /** As settle's failure: the link gone, the server takes the message back (settled here); else still held. */
   failed(err: unknown): unknown {
+    return this.notSettled("ack", err);
+  }
+
+  /**
+   * A settle that failed: the link gone, the server takes the message back (settled here, a LeaseLostError);
+   * else not confirmed (a timeout, a reconnect) and still held, so the caller may settle again. What to throw.
+   */
+  private notSettled(what: string, err: unknown): unknown {
     if (!this.host.live) {
       this.finish();
-      return this.lost("ack");
+      return this.lost(what);
     }
     this.status = "held";
     return err;
@@ -150,13 +157,7 @@ export class NatsDelivery implements Delivery, AckWaiter {
     return sent.then(
       () => this.finish(),
       (err: unknown) => {
-        if (!this.host.live) {
-          this.finish();
-          throw this.lost(what);
-        }
-        // Not confirmed (a timeout, a reconnect): still held, so the caller may settle again.
-        this.status = "held";
-        throw err;
+        throw this.notSettled(what, err);
       },
     );
   }

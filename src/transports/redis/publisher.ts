@@ -1,24 +1,25 @@
 /**
- * Publishing: one pipeline per batch, in it one publish script call per
+ * Publishing: per batch, one publish script call per
  * stream (scripts.ts PUBLISH_MANY) that runs each message's own `XADD …
  * NOMKSTREAM` to its topic's stream (or its group's, when addressed to one
  * group), the entries packed into one argument (entry-pack.ts: why one
- * argument and not an XADD each). A stream exists only while a group is
+ * argument and not an XADD each), written together (send-together.ts: why
+ * not an ioredis pipeline). A stream exists only while a group is
  * bound to it, so a nil reply is UnroutableError for that message alone;
  * the script's reply (the count of entries added when all were, else a
  * verdict per message: scripts.ts) is the confirm (what it is worth depends
  * on the server's persistence: durability.ts), and a server's refusal is
- * that message's alone too. A failed pipeline (connection lost) fails the whole batch:
+ * that message's alone too. A call that failed otherwise (connection lost) fails the whole batch:
  * some may be stored, and the producer retries under the same ids
  * (duplicates are the inbox's to remove).
  */
-import { ReplyError, type ChainableCommander, type Redis } from "ioredis";
+import { ReplyError, type Redis } from "ioredis";
 import { ConnectionError, MessageTooLargeError, TransientError, UnroutableError } from "../../errors.js";
 import type { OutgoingMessage, PublishResult } from "../../transport/transport.js";
-import { reasonOf } from "../../transport/context.js";
 import { EntryPack } from "./entry-pack.js";
 import { asXaddFields, BODY_FIELD, entryFields, TOPIC_FIELD, wireBytes } from "./fields.js";
 import type { RedisNames } from "./names.js";
+import { corked, repliesOf, type Reply } from "./send-together.js";
 
 /**
  * Messages per script call, and its packed bytes: a call takes no more entries once it holds this
@@ -41,12 +42,12 @@ const ENTRY_GUESS = 512;
  */
 export const REDIS_PUBLISH_BATCH = 128;
 
-/** How ioredis adds the publish script to a pipeline (scripts.ts). */
-interface PublishPipeline extends ChainableCommander {
-  missivePublishMany(stream: string, packed: Buffer): PublishPipeline;
+/** The connection with the publish script defined on it (scripts.ts). */
+export interface PublishingRedis extends Redis {
+  missivePublishMany(stream: string, packed: Buffer): Promise<unknown>;
 }
 
-/** One command of the pipeline: a script call for a run of one stream's messages (`pack`), or a single XADD (`fields`). */
+/** One command of the batch: a script call for a run of one stream's messages (`pack`), or a single XADD (`fields`). */
 interface Call {
   readonly stream: string;
   readonly indexes: number[];
@@ -54,9 +55,8 @@ interface Call {
   readonly fields: Array<string | Buffer> | undefined;
 }
 
-export async function publishBatch(redis: Redis, names: RedisNames, batch: readonly OutgoingMessage[], maxMessageBytes: number): Promise<PublishResult[]> {
+export async function publishBatch(redis: PublishingRedis, names: RedisNames, batch: readonly OutgoingMessage[], maxMessageBytes: number): Promise<PublishResult[]> {
   const results: PublishResult[] = new Array<PublishResult>(batch.length);
-  const pipeline = redis.pipeline() as PublishPipeline;
   const calls: Call[] = [];
   // The call of each stream still taking messages: a stream's messages stay in their order (calls and XADDs go in order).
   const open = new Map<string, Call>();
@@ -114,20 +114,12 @@ export async function publishBatch(redis: Redis, names: RedisNames, batch: reado
     call.indexes.push(i);
   }
   if (calls.length === 0) return results;
-  for (const call of calls) {
-    if (call.fields !== undefined) pipeline.xadd(call.stream, "NOMKSTREAM", "*", ...call.fields);
-    else pipeline.missivePublishMany(call.stream, call.pack!.finish());
-  }
-  let replies: Array<[Error | null, unknown]> | null;
-  try {
-    replies = await pipeline.exec();
-  } catch (err) {
-    throw new ConnectionError(`redis: publishing ${batch.length} messages failed: ${reasonOf(err)}`, { cause: err });
-  }
-  if (replies === null) throw new ConnectionError(`redis: publishing ${batch.length} messages got no reply`);
+  const replies = await repliesOf(corked(redis, () => calls.map((call) => (call.fields !== undefined
+    ? redis.xadd(call.stream, "NOMKSTREAM", "*", ...call.fields)
+    : redis.missivePublishMany(call.stream, call.pack!.finish())))));
   let unconfirmed: Error | undefined;
   calls.forEach((call, n) => {
-    const [err, reply] = replies![n] ?? [new Error("no reply"), null];
+    const [err, reply]: Reply = replies[n] ?? [new Error("no reply"), null];
     if (err !== null) {
       if (err instanceof ReplyError) for (const i of call.indexes) results[i] = refused(batch[i]!, err);
       else unconfirmed ??= err;

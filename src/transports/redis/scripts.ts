@@ -301,6 +301,11 @@ return 1
 `;
 
 export interface ScriptedRedis extends Redis {
+  missivePublishMany(stream: string, packed: Buffer): Promise<unknown>;
+  missiveStarts(hash: string, stream: string, ids: string): Promise<unknown>;
+  missiveSettleMany(...args: Array<string | number>): Promise<unknown>;
+  /** A read that does not block, its reply packed into one Buffer (read-unpack.ts), null with nothing new. */
+  missiveReadPackedBuffer(...args: Array<string | number>): Promise<Buffer | null>;
   missiveReadOrderedBuffer(...args: Array<string | number>): Promise<[Array<[Buffer, Array<[Buffer, Buffer[]]>]>, Buffer[]]>;
   missiveHeads(...args: Array<string | number>): Promise<number[]>;
   missiveRelease(stream: string, group: string, consumer: string, idleMs: string, id: string): Promise<number>;
@@ -312,9 +317,9 @@ export interface ScriptedRedis extends Redis {
 
 /** Define the scripts on `redis` (sent as EVALSHA, with EVAL when the server lost its script cache). */
 export function withScripts(redis: Redis): ScriptedRedis {
-  // Called through a publish's pipeline (publisher.ts).
+  // Sent with a batch's other calls (publisher.ts, send-together.ts).
   redis.defineCommand("missivePublishMany", { numberOfKeys: 1, lua: PUBLISH_MANY });
-  // Called through a turn's pipeline (settle-batch.ts); the settle takes its key count first.
+  // Sent with a turn's other calls (settle-batch.ts); the settle takes its key count first.
   redis.defineCommand("missiveSettleMany", { lua: SETTLE_MANY });
   redis.defineCommand("missiveStarts", { numberOfKeys: 1, lua: STARTS });
   // Variable key counts: the caller passes the number of keys first.

@@ -1,6 +1,6 @@
 /**
- * The handler starts and acks of one event-loop turn, sent together as one
- * pipeline on the command connection: a start script call per stream for
+ * The handler starts and acks of one event-loop turn, sent together in one
+ * write on the command connection (send-together.ts): a start script call per stream for
  * the starts whose entry is not settled in the same turn, and a settle
  * script call per stream (SETTLE_CHUNK entries at most) for the acks, with
  * the same turn's starts riding along; instead of an HINCRBY per start and
@@ -15,17 +15,18 @@
  * What each ack promised still holds: it resolves only once the server ran
  * the script that checked the entry is still this consumer's and acked it
  * (true), or found it was not (false, its start of this turn then counted);
- * a pipeline that fails rejects every ack in it, so the deliveries stay held
+ * a call that fails rejects every ack in it, so the deliveries stay held
  * and may be settled again. A start sent on its own goes ahead of any later
  * settle on the same connection, so it lands before the settle that deletes
  * its count (ADR 011).
  */
-import type { ChainableCommander, Redis } from "ioredis";
+import type { Redis } from "ioredis";
+import { corked, repliesOf } from "./send-together.js";
 
 /** Entries per settle script call: bounded so the script's XACK, XDEL and HDEL of them stay well under Lua's unpack limit. */
 const SETTLE_CHUNK = 500;
 
-/** An ack waiting for the turn's pipeline. */
+/** An ack waiting for the turn's write. */
 export interface PendingSettle {
   readonly stream: string;
   readonly id: string;
@@ -41,16 +42,16 @@ export interface PendingSettle {
   readonly fresh: boolean;
 }
 
-/** The scripts a turn's pipeline calls (scripts.ts): how ioredis adds them to a pipeline. */
-export interface SettlePipeline extends ChainableCommander {
-  missiveStarts(hash: string, stream: string, ids: string): SettlePipeline;
-  missiveSettleMany(...args: Array<string | number>): SettlePipeline;
-  /** A read sent along (scripts.ts READ_PACKED), its reply as a Buffer. */
-  missiveReadPackedBuffer(...args: Array<string | number>): SettlePipeline;
+/** The connection a turn's calls go on, with the scripts they call (scripts.ts). */
+export interface SettleCommands extends Pick<Redis, "status" | "stream"> {
+  missiveStarts(hash: string, stream: string, ids: string): Promise<unknown>;
+  missiveSettleMany(...args: Array<string | number>): Promise<unknown>;
+  /** A read that does not block (scripts.ts READ_PACKED), its reply as a Buffer. */
+  missiveReadPackedBuffer(...args: Array<string | number>): Promise<Buffer | null>;
 }
 
 export interface SettleBatchLinks {
-  readonly redis: Redis;
+  readonly redis: SettleCommands;
   readonly group: string;
   readonly consumer: string;
   /** The group's hash of handler starts. */
@@ -64,16 +65,23 @@ export interface SettleBatchLinks {
    */
   readonly eagerAt?: number;
   /**
-   * A turn's acks are in the pipeline (`acking` counting them): a command to
-   * send along in the same pipeline (the read of the entries that take their
-   * place, subscription.ts), and what to do with its reply, which is handed
-   * over before any of the acks resolves; undefined to send none.
+   * A turn's acks are being written (`acking` counting them): a command to
+   * send along in the same write (the read of the entries that take their
+   * place, subscription.ts), called on `redis`, and what to do with its
+   * reply, which is handed over before any of the acks resolves; undefined
+   * to send none.
    */
-  readonly along?: (pipeline: SettlePipeline) => AlongReply | undefined;
+  readonly along?: (redis: SettleCommands) => AlongRead | undefined;
 }
 
-/** The reply of a command sent along with a turn's acks: its error (the pipeline failed, or the server refused it) or its value. */
+/** The reply of a command sent along with a turn's acks: its error (the connection failed, or the server refused it) or its value. */
 export type AlongReply = (err: unknown, reply: unknown) => void;
+
+/** A command sent along with a turn's acks: its reply, and who takes it. */
+export interface AlongRead {
+  readonly sent: Promise<unknown>;
+  readonly replied: AlongReply;
+}
 
 interface Waiter extends PendingSettle {
   /** Its handler started this turn: the start goes with the settle (counted when the entry is not acked). */
@@ -150,41 +158,45 @@ export class SettleBatch {
   }
 
   private send(starts: ReadonlyArray<[string, Set<string>]>, settles: Waiter[]): void {
-    const pipeline = this.links.redis.pipeline() as SettlePipeline;
-    for (const [stream, ids] of starts) pipeline.missiveStarts(this.links.starts, stream, [...ids].join(" "));
+    const redis = this.links.redis;
     const calls = this.settleCalls(settles);
-    for (const call of calls) pipeline.missiveSettleMany(...call.args);
     this.inFlight += settles.length;
-    // One write for the acks and the read that refills their places: one round trip (and, under appendfsync always, one fsync).
-    const along = settles.length > 0 ? this.links.along?.(pipeline) : undefined;
-    pipeline.exec().then(
-      (replies) => {
-        this.inFlight -= settles.length;
-        if (along !== undefined) {
-          const [err, reply] = replies?.[starts.length + calls.length] ?? [new Error("no reply"), null];
-          along(err, reply);
+    // One write for the starts, the acks and the read that refills their places: one round trip (and, under
+    // appendfsync always, one fsync).
+    let along: AlongRead | undefined;
+    const sent = corked(redis, () => {
+      const out: Array<Promise<unknown>> = [];
+      for (const [stream, ids] of starts) out.push(redis.missiveStarts(this.links.starts, stream, [...ids].join(" ")));
+      for (const call of calls) out.push(redis.missiveSettleMany(...call.args));
+      along = settles.length > 0 ? this.links.along?.(redis) : undefined;
+      if (along !== undefined) out.push(along.sent);
+      return out;
+    });
+    // Taken once every reply has come, as a pipeline's were: the read's entries are buffered before any ack resolves.
+    void repliesOf(sent).then((replies) => {
+      this.inFlight -= settles.length;
+      if (along !== undefined) {
+        const [err, reply] = replies[starts.length + calls.length] ?? [new Error("no reply"), null];
+        along.replied(err, reply);
+      }
+      let at = 0;
+      for (const [, ids] of starts) {
+        const [err] = replies[at++] ?? [new Error("no reply")];
+        if (err) this.links.startsLost(err, ids.size);
+      }
+      for (const call of calls) {
+        const [err, verdicts] = replies[at++] ?? [new Error("no reply"), null];
+        if (err) {
+          // Its starts rode with it: not counted either.
+          const lost = call.waiters.reduce((n, w) => n + (w.started ? 1 : 0), 0);
+          if (lost > 0) this.links.startsLost(err, lost);
+          for (const w of call.waiters) w.reject(err);
         }
-        let at = 0;
-        for (const [, ids] of starts) {
-          const [err] = replies?.[at++] ?? [new Error("no reply")];
-          if (err) this.links.startsLost(err, ids.size);
-        }
-        for (const call of calls) {
-          const [err, verdicts] = replies?.[at++] ?? [new Error("no reply"), null];
-          if (err) for (const w of call.waiters) w.reject(err);
-          // Every entry acked: the script replies their count rather than a 1 for each.
-          else if (typeof verdicts === "number") for (const w of call.waiters) w.resolve(true);
-          else call.waiters.forEach((w, i) => w.resolve((verdicts as number[])[i] === 1));
-        }
-      },
-      (err: unknown) => {
-        this.inFlight -= settles.length;
-        along?.(err, null);
-        const lost = starts.reduce((n, [, ids]) => n + ids.size, 0) + settles.filter((w) => w.started).length;
-        if (lost > 0) this.links.startsLost(err, lost);
-        for (const w of settles) w.reject(err);
-      },
-    );
+        // Every entry acked: the script replies their count rather than a 1 for each.
+        else if (typeof verdicts === "number") for (const w of call.waiters) w.resolve(true);
+        else call.waiters.forEach((w, i) => w.resolve((verdicts as number[])[i] === 1));
+      }
+    });
   }
 
   /**

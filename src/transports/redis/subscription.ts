@@ -26,7 +26,7 @@ import { isReply } from "./reply-error.js";
 import { RELEASED_AT_LEAST_MS, RELEASED_IDLE_MS } from "./released.js";
 import { renewLeases } from "./renew-leases.js";
 import type { ScriptedRedis } from "./scripts.js";
-import { SettleBatch, type AlongReply, type SettlePipeline } from "./settle-batch.js";
+import { SettleBatch, type AlongRead } from "./settle-batch.js";
 import type { StreamSource, SubscriptionSettings } from "./subscription-settings.js";
 
 export interface SubscriptionLinks {
@@ -91,7 +91,7 @@ export class RedisSubscription implements Subscription, DeliveryHost {
       starts: s.starts,
       // Not counted: a crash in these handlers would not use up an attempt (the budget runs longer, never shorter).
       startsLost: (err, count) => links.context.log.warn({ err, group: s.group, count }, "redis: counting handler starts failed"),
-      along: (pipeline) => this.readAlong(pipeline),
+      along: () => this.readAlong(),
       // Half the prefetch: the first half's acks and refill are on the server while the client handles the second half.
       eagerAt: Math.max(EAGER_ACKS_MIN, Math.ceil(s.prefetch / 2)),
     });
@@ -123,7 +123,7 @@ export class RedisSubscription implements Subscription, DeliveryHost {
 
   /**
    * A turn's acks go out while no receive waits (the consumer is at its
-   * prefetch): read the entries that take their place in the same pipeline,
+   * prefetch): read the entries that take their place in the same write,
    * without BLOCK (so on the command connection), packed (read-unpack.ts),
    * buffered by the time the acks are confirmed: one write and one round
    * trip (one fsync under `appendfsync always`) for both. Only for the
@@ -134,20 +134,20 @@ export class RedisSubscription implements Subscription, DeliveryHost {
    * waits for all of them before reading itself.
    * Unordered groups only (an ordered read goes through key lists).
    */
-  private readAlong(pipeline: SettlePipeline): AlongReply | undefined {
+  private readAlong(): AlongRead | undefined {
     if (this.s.ordered || this.receivers > 0 || this.closing || this.recover || this.failing || !this.live) return undefined;
     const room = this.s.prefetch - (this.held.size - this.settles.acking) - this.buffer.length - this.readingAhead;
     if (room < Math.max(1, Math.floor(this.s.prefetch / 4))) return undefined;
-    pipeline.missiveReadPackedBuffer(this.sources.length, ...this.sources.map((src) => src.stream), this.s.group, this.s.consumer, room);
+    const sent = this.links.redis.missiveReadPackedBuffer(this.sources.length, ...this.sources.map((src) => src.stream), this.s.group, this.s.consumer, room);
     this.readingAhead += room;
-    let replied!: () => void;
-    const reply = new Promise<void>((resolve) => (replied = resolve));
+    let arrived!: () => void;
+    const reply = new Promise<void>((resolve) => (arrived = resolve));
     // Chained, not replaced: a receive waiting on it waits for every read on its way, whatever order their replies come in.
     this.alongReplied = this.alongReplied.then(() => reply);
     const drops = this.links.connection.drops;
-    return (err, entries) => {
+    const replied = (err: unknown, entries: unknown): void => {
       this.readingAhead -= room;
-      replied();
+      arrived();
       if (this.closing || !this.live) return;
       // ioredis sends a command again after a reconnect: what the first send delivered is pending here, its reply lost.
       if (this.links.connection.drops !== drops) this.recover = true;
@@ -162,6 +162,7 @@ export class RedisSubscription implements Subscription, DeliveryHost {
       this.recover = true;
       void this.readFailed(failure);
     };
+    return { sent, replied };
   }
 
   private async receiveNow(max: number, waitMs: number): Promise<Delivery[]> {

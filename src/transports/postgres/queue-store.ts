@@ -471,8 +471,8 @@ export class QueueStore {
 /**
  * The end of an ack statement (after its `gone` CTE, the rows it deleted): how many, and which only when some lease
  * was not found. One row per ack batch instead of one per deleted row: at 256 acks a batch, the per-row replies (a
- * DataRow each, parsed into a row object and a seq string, then a Set of them) were the ack's share of what a busy
- * consumer's scavenges promoted, and client CPU for nothing in the usual case where every lease was still held.
+ * DataRow each, parsed into a row object and a seq string, then a Set of them) were client CPU for nothing in the
+ * usual case where every lease was still held (consume 27.0–36.9 → 24.0–31.3 µs/msg, six interleaved pairs).
  */
 const ACKED = "SELECT count(*)::int AS n, CASE WHEN count(*) < cardinality($1::bigint[]) THEN coalesce(array_agg(seq), '{}') END AS kept FROM gone";
 

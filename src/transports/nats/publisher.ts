@@ -2,7 +2,8 @@
  * Publishing: each message is a request to its stream's subject carrying
  * `Nats-Msg-Id` = the message id (topic publishes; a copy addressed to
  * one group carries none, see publishOne), and its PubAck is the confirm. Up to
- * `publishWindow` requests are outstanding at once. No responder for the
+ * `publishWindow` requests are outstanding at once, their PubAcks answered to
+ * one inbox of the publisher's (pub-ack-inbox.ts), not through `nc.request`. No responder for the
  * subject means no stream captures it: no group is bound, UnroutableError.
  * A PubAck flagged `duplicate` is a confirm too: the server already had
  * that id (a producer retry after a lost PubAck).
@@ -15,6 +16,7 @@ import { keyHash } from "../../runtime/key-hash.js";
 import { headerBytes, toNatsHeaders } from "./headers.js";
 import type { NatsDelivery } from "./delivery.js";
 import type { NatsNames } from "./names.js";
+import { PubAckInbox } from "./pub-ack-inbox.js";
 
 interface PubAck {
   readonly stream?: string;
@@ -38,12 +40,15 @@ export interface PublishSettings {
 export class WindowedPublisher {
   private readonly queue: Array<{ message: OutgoingMessage; done: (r: PublishResult) => void }> = [];
   private outstanding = 0;
+  private readonly acks: PubAckInbox;
 
   constructor(
     private readonly nc: NatsConnection,
     private readonly names: NatsNames,
     private readonly settings: PublishSettings,
-  ) {}
+  ) {
+    this.acks = new PubAckInbox(nc, settings.timeoutMs);
+  }
 
   async publish(batch: readonly OutgoingMessage[]): Promise<PublishResult[]> {
     const results = await Promise.all(batch.map((message) => new Promise<PublishResult>((done) => {
@@ -67,7 +72,7 @@ export class WindowedPublisher {
       if (next === undefined) return;
       this.outstanding++;
       // publishOne writes its request synchronously, so requests leave in queue order.
-      publishOne(this.nc, this.names, next.message, this.settings.timeoutMs, limit)
+      publishOne(this.nc, this.acks, this.names, next.message, this.settings.timeoutMs, limit)
         // publishOne maps every failure it knows; anything else (a header the client refuses) fails this message alone.
         .catch((err: unknown) => new TransientError(`nats: publishing message ${next.message.id} failed: ${String(err)}`, { cause: err }))
         .then((r) => {
@@ -79,7 +84,7 @@ export class WindowedPublisher {
   }
 }
 
-async function publishOne(nc: NatsConnection, names: NatsNames, m: OutgoingMessage, timeoutMs: number, limit: number): Promise<PublishResult> {
+async function publishOne(nc: NatsConnection, acks: PubAckInbox, names: NatsNames, m: OutgoingMessage, timeoutMs: number, limit: number): Promise<PublishResult> {
   const direct = m.group !== undefined;
   // A message addressed to one group is a copy (a retry of the delay fill, a redrive, a reply) under the id of a
   // message the group stream may already hold within the duplicate window: deduplicating it would drop the retry.
@@ -89,7 +94,7 @@ async function publishOne(nc: NatsConnection, names: NatsNames, m: OutgoingMessa
   // A keyed topic publish carries its key's hash in the subject: ordered groups consume it by partition (ADR 012).
   const subject = direct ? names.groupSubject(m.group!) : m.key === undefined ? names.topicSubject(m.topic) : names.partitionSubject(m.topic, keyHash(m.key));
   try {
-    const reply = await nc.request(subject, m.wire.body, { headers, timeout: timeoutMs });
+    const reply = await acks.request(subject, m.wire.body, headers);
     const ack = reply.json<PubAck>();
     if (ack.error !== undefined) return new TransientError(`nats: the stream refused message ${m.id}: ${ack.error.description} (${ack.error.err_code ?? ack.error.code})`);
     return undefined;

@@ -13,7 +13,7 @@ import { ClosedConnectionError, DrainingConnectionError, RequestError, TimeoutEr
 import { ConnectionError, MessageTooLargeError, PublishTimeoutError, TransientError, UnroutableError } from "../../errors.js";
 import type { OutgoingMessage, PublishResult } from "../../transport/transport.js";
 import { keyHash } from "../../runtime/key-hash.js";
-import { headerBytes, toNatsHeaders } from "./headers.js";
+import { natsHeaderBlock } from "./headers.js";
 import type { NatsDelivery } from "./delivery.js";
 import type { NatsNames } from "./names.js";
 import { PubAckInbox } from "./pub-ack-inbox.js";
@@ -88,13 +88,13 @@ async function publishOne(nc: NatsConnection, acks: PubAckInbox, names: NatsName
   const direct = m.group !== undefined;
   // A message addressed to one group is a copy (a retry of the delay fill, a redrive, a reply) under the id of a
   // message the group stream may already hold within the duplicate window: deduplicating it would drop the retry.
-  const headers = toNatsHeaders(m.wire.headers, direct ? undefined : m.id, direct ? m.topic : undefined);
-  const size = m.wire.body.byteLength + headerBytes(headers);
+  const headers = natsHeaderBlock(m.wire.headers, direct ? undefined : m.id, direct ? m.topic : undefined);
+  const size = m.wire.body.byteLength + headers.bytes.byteLength;
   if (size > limit) return new MessageTooLargeError(`nats: message ${m.id} is ${size} bytes, over the limit of ${limit} (the server's max_payload caps it)`);
   // A keyed topic publish carries its key's hash in the subject: ordered groups consume it by partition (ADR 012).
   const subject = direct ? names.groupSubject(m.group!) : m.key === undefined ? names.topicSubject(m.topic) : names.partitionSubject(m.topic, keyHash(m.key));
   try {
-    const reply = await acks.request(subject, m.wire.body, headers);
+    const reply = await acks.request(subject, m.wire.body, headers.asHeaders());
     const ack = reply.json<PubAck>();
     if (ack.error !== undefined) return new TransientError(`nats: the stream refused message ${m.id}: ${ack.error.description} (${ack.error.err_code ?? ack.error.code})`);
     return undefined;
@@ -118,7 +118,7 @@ async function publishOne(nc: NatsConnection, acks: PubAckInbox, names: NatsName
 
 /** A released delivery's copy at the end of its group's own stream, carrying the attempts used so far. */
 export async function requeueCopy(nc: NatsConnection, names: NatsNames, d: NatsDelivery, attemptsBefore: number, timeoutMs: number): Promise<void> {
-  const headers = toNatsHeaders(d.wire.headers, undefined, d.topic, attemptsBefore);
+  const headers = natsHeaderBlock(d.wire.headers, undefined, d.topic, attemptsBefore).asHeaders();
   const reply = await nc.request(names.groupSubject(d.group), d.wire.body, { headers, timeout: timeoutMs });
   const ack = reply.json<PubAck>();
   if (ack.error !== undefined) throw new TransientError(`nats: the group stream refused a released message: ${ack.error.description}`);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Msg } from "@nats-io/nats-core";
-import { fromNatsHeaders, fromNatsMessage, headerBytes, toNatsHeaders } from "./headers.js";
+import { fromNatsHeaders, fromNatsMessage, natsHeaderBlock, toNatsHeaders } from "./headers.js";
 
 describe("nats headers", () => {
   it("headers - wire headers, topic and attempts travel and come back; Nats-* stay the server's", () => {
@@ -10,11 +10,20 @@ describe("nats headers", () => {
     expect(fromNatsHeaders(h)).toEqual({ headers: wire, topic: "orders", attemptsBefore: 2 });
   });
 
-  it("headers - headerBytes is the size of the header block the client sends", () => {
-    const h = toNatsHeaders({ "ce-id": "é-1", "ce-source": "bench" }, "é-1", undefined);
-    // The client's own encoding of the block (MsgHdrsImpl.encode, not in the MsgHdrs type).
-    const encoded = (h as unknown as { encode(): Uint8Array }).encode();
-    expect(headerBytes(h)).toBe(encoded.byteLength);
+  it("headers - a publish's header block is the bytes the client's own headers encode to", () => {
+    const clientBytes = (h: unknown): string => Buffer.from((h as { encode(): Uint8Array }).encode()).toString("hex");
+    const bytes = (b: { bytes: Uint8Array }): string => Buffer.from(b.bytes).toString("hex");
+    const wire = { "ce-id": "é-1", "ce-source": "bench", "x-multi": "a\r\nb", "x-blank": "  padded  ", "x-encoded-looking": "=?UTF-8?B?eA==?=", "x-empty": "" };
+    for (const [id, topic, attempts] of [["é-1", undefined, 0], [undefined, "orders", 2], ["m1", "orders", 0], [undefined, undefined, 0]] as const) {
+      expect(bytes(natsHeaderBlock(wire, id, topic, attempts))).toEqual(clientBytes(toNatsHeaders(wire, id, topic, attempts)));
+    }
+    // A record's header under a name set from the arguments is replaced, as the client's set() does.
+    const clashing = { "ce-id": "m1", "missive-nats-topic": "old", "Nats-Msg-Id": "old" };
+    expect(bytes(natsHeaderBlock(clashing, "m1", "orders"))).toEqual(clientBytes(toNatsHeaders(clashing, "m1", "orders")));
+    expect(bytes(natsHeaderBlock({}, undefined, undefined))).toEqual(clientBytes(toNatsHeaders({}, undefined, undefined)));
+    // A name the client refuses is refused.
+    expect(() => natsHeaderBlock({ "bad name": "x" }, undefined, undefined)).toThrow(/not a valid character/);
+    expect(() => toNatsHeaders({ "bad name": "x" }, undefined, undefined)).toThrow(/not a valid character/);
   });
 
   it("headers - a delivery's header block read in one pass gives what the client's headers give", () => {

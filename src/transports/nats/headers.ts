@@ -9,12 +9,13 @@
  * message sent to one group's stream) and `missive-nats-attempts-before`
  * (a released copy's earlier attempts) are taken off again.
  */
-import { headers as natsHeaders, type Msg, type MsgHdrs } from "@nats-io/nats-core";
+import { headers as natsHeaders, InvalidArgumentError, type Msg, type MsgHdrs } from "@nats-io/nats-core";
 import { emptyHeaders } from "../../envelope/wire.js";
 
 export const TOPIC_HEADER = "missive-nats-topic";
 /** On a released message's copy: the attempts its earlier copies used (delivery.ts). */
 export const BASE_HEADER = "missive-nats-attempts-before";
+const MSG_ID_HEADER = "Nats-Msg-Id";
 const ENCODED = /^=\?UTF-8\?B\?([A-Za-z0-9+/=]*)\?=$/;
 
 /** Travels as it is: no control character, no blank at either end. */
@@ -46,8 +47,53 @@ export function toNatsHeaders(wire: Readonly<Record<string, string>>, messageId:
   if (topic !== undefined) h.set(TOPIC_HEADER, encodeValue(topic));
   if (attemptsBefore > 0) h.set(BASE_HEADER, String(attemptsBefore));
   // The server's duplicate window removes a producer retry with the same id.
-  if (messageId !== undefined) h.set("Nats-Msg-Id", messageId);
+  if (messageId !== undefined) h.set(MSG_ID_HEADER, messageId);
   return h;
+}
+
+/**
+ * The header block of a publish, encoded once, in the one shape the client's publish reads of its headers: it calls
+ * `encode()` and writes the bytes (`ProtocolHandler.publish` in @nats-io/nats-core 3.x). The bytes are the ones the
+ * client's own headers encode to (a test compares them). Through the client's headers, every published message cost a
+ * header object whose every append validates its name into a new array and looks up every name before it, a `set`
+ * that looks them up again, the block built line by line and encoded, and a walk over it for its size: for the bench
+ * event's eight headers 2.9-3.3 µs against 1.0-1.5 µs here (in-process loop of 100,000, interleaved).
+ */
+export class NatsHeaderBlock {
+  constructor(readonly bytes: Uint8Array) {}
+
+  encode(): Uint8Array {
+    return this.bytes;
+  }
+
+  /** For the client's publish, which takes its headers' type but reads only encode(). */
+  asHeaders(): MsgHdrs {
+    return this as unknown as MsgHdrs;
+  }
+}
+
+/** The header block toNatsHeaders would make, encoded without a header object: what a publish sends. */
+export function natsHeaderBlock(wire: Readonly<Record<string, string>>, messageId: string | undefined, topic: string | undefined, attemptsBefore = 0): NatsHeaderBlock {
+  let text = "";
+  // As the client's set(): a header of the record under a name set below is replaced, and the set one goes last.
+  for (const name of Object.keys(wire)) {
+    if ((topic !== undefined && name === TOPIC_HEADER) || (attemptsBefore > 0 && name === BASE_HEADER) || (messageId !== undefined && name === MSG_ID_HEADER)) continue;
+    text += line(name, encodeValue(wire[name]!));
+  }
+  if (topic !== undefined) text += line(TOPIC_HEADER, encodeValue(topic));
+  if (attemptsBefore > 0) text += line(BASE_HEADER, String(attemptsBefore));
+  if (messageId !== undefined) text += line(MSG_ID_HEADER, messageId);
+  // The client encodes a block without a header to nothing.
+  return new NatsHeaderBlock(text === "" ? new Uint8Array(0) : Buffer.from(`NATS/1.0${text}\r\n\r\n`, "utf8"));
+}
+
+/** `\r\nname: value`, the name checked as the client checks it (printable ASCII, no colon). */
+function line(name: string, value: string): string {
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (c === 0x3a || c < 0x21 || c > 0x7e) throw InvalidArgumentError.format("header", `'${name[i]!}' is not a valid character in a header name`);
+  }
+  return `\r\n${name}: ${value}`;
 }
 
 /** What a received message of the 3.x client keeps of its frame: the raw bytes and where its header block ends. */
@@ -148,11 +194,4 @@ export function fromNatsHeaders(h: MsgHdrs | undefined): { headers: Record<strin
     else headers[name] = value;
   }
   return { headers, topic, attemptsBefore };
-}
-
-/** Bytes of the header block as sent (`NATS/1.0` line, `name: value` lines, blank line). */
-export function headerBytes(h: MsgHdrs): number {
-  let n = "NATS/1.0\r\n\r\n".length;
-  for (const [name, values] of h) for (const value of values) n += Buffer.byteLength(name) + 2 + Buffer.byteLength(value) + 2;
-  return n;
 }

@@ -5,12 +5,18 @@
 // shows as heapUsed dropping). "freed" cases fall back to ~0.2 MB at every scavenge; "kept" cases climb ~1.4 MB per
 // scavenge until a mark-compact. Measured on Node 20.20 / ioredis 5.11 (2026-12-08, 2-core shared machine):
 //   js-wrapped     kept   (30-43 MB) a closure that calls the promise's resolve, stored on an object, called later
-//   js-raw         freed  (0.3 MB)   the promise's own resolve function stored and called later
+//   js-closure     kept   (25-43 MB) the promise's own resolve stored, but ANY closure made inside the executor
+//                                    (here `() => 1`, stored on the same object): the closure is what keeps the value
+//   js-raw         freed  (0.3 MB)   the promise's own resolve function stored and called later, no closure made
 //   ioredis        kept   (48-50 MB) redis.getBuffer of a 43 KB value (Command.resolve is such a wrapping closure)
 //   ioredis-raw    freed  (1.8 MB)   the same command through a Command subclass whose resolve is the promise's own
 //                                  (its timers cleared by a reaction instead)
-// The missive drain keeps them even with ioredis-raw's change applied to every command (the along read's replies
-// still climb to ~30 MB), so this is one retention path, not the whole story: see the helper report (h-rrss).
+// ioredis's Command makes two closures in its executor (resolve via _convertValue, reject). A view of a socket chunk
+// (a reply within one read) is kept that way; a reply spanning reads is a view of redis-parser's module-wide concat
+// pool, which lives across scavenges by design and is kept anyway. In a standalone packed-read loop (bench/probes not
+// committed: XREADGROUP through a script, 256 entries a read) replies as one entry per bulk string plus closure-free
+// Command executors took arrayBuffers from 11-14 MB to 3.6-4.7 MB; in the missive drain the same two changes gave
+// 16.6-25.7 MB against 31.5 MB and no change in RSS growth (other paths remain): see the helper report (h-rrss).
 //
 // Run: node bench/probes/reply-retention.mjs [redis://127.0.0.1:6379] (each case in a process of its own: garbage one
 // case left in old space would otherwise stay until a mark-compact and cloud the next).
@@ -22,7 +28,7 @@ import { clearInterval, setInterval } from "node:timers";
 
 const url = process.argv[2] ?? "redis://127.0.0.1:6379";
 const only = process.argv[3];
-const CASES = ["js-wrapped", "js-raw", "ioredis", "ioredis-raw"];
+const CASES = ["js-wrapped", "js-closure", "js-raw", "ioredis", "ioredis-raw"];
 if (only === undefined) {
   for (const name of CASES) process.stdout.write(execFileSync(process.execPath, [new URL(import.meta.url).pathname, url, name]));
   process.exit(0);
@@ -62,6 +68,15 @@ const feeder = setInterval(() => queue.shift()?.(Buffer.allocUnsafe(BYTES)), 0);
 await measure("js-wrapped", () => {
   const holder = {};
   holder.promise = new Promise((resolve) => (holder.resolve = (v) => { resolve(v); }));
+  queue.push(holder.resolve);
+  return holder.promise;
+});
+await measure("js-closure", () => {
+  const holder = {};
+  holder.promise = new Promise((resolve) => {
+    holder.resolve = resolve;
+    holder.other = () => 1;
+  });
   queue.push(holder.resolve);
   return holder.promise;
 });

@@ -131,7 +131,7 @@ local reply = redis.call('XREADGROUP', unpack(args))
  * ARGV group, consumer, count. The XREADGROUP reply of new entries as one
  * MessagePack string, or nil when there is none.
  */
-const READ_PACKED = `${READ_NEW}if not reply then return false end
+export const READ_PACKED = `${READ_NEW}if not reply then return false end
 return cmsgpack.pack(reply)
 `;
 

@@ -156,7 +156,7 @@ export class RedisSubscription implements Subscription, DeliveryHost {
       if (this.links.connection.drops !== drops) this.recover = true;
       let failure = err;
       try {
-        if (err === null && entries !== null) this.takePacked(unpackRead(entries as Buffer));
+        if (err === null && entries !== null) for (const entry of entries as Buffer[]) this.takePacked(unpackRead(entry));
       } catch (e) {
         failure = e;
       }

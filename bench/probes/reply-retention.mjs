@@ -11,12 +11,11 @@
 //   ioredis        kept   (48-50 MB) redis.getBuffer of a 43 KB value (Command.resolve is such a wrapping closure)
 //   ioredis-raw    freed  (1.8 MB)   the same command through a Command subclass whose resolve is the promise's own
 //                                  (its timers cleared by a reaction instead)
-// ioredis's Command makes two closures in its executor (resolve via _convertValue, reject). A view of a socket chunk
-// (a reply within one read) is kept that way; a reply spanning reads is a view of redis-parser's module-wide concat
-// pool, which lives across scavenges by design and is kept anyway. In a standalone packed-read loop (bench/probes not
-// committed: XREADGROUP through a script, 256 entries a read) replies as one entry per bulk string plus closure-free
-// Command executors took arrayBuffers from 11-14 MB to 3.6-4.7 MB; in the missive drain the same two changes gave
-// 16.6-25.7 MB against 31.5 MB and no change in RSS growth (other paths remain): see the helper report (h-rrss).
+// ioredis's Command makes two closures in its executor (resolve via _convertValue, reject), so a reply, a view of
+// the socket chunk it came in, is kept that way; swapping the promise after construction is too late. missive's reads
+// go through src/transports/redis/reply-command.ts (ioredis-raw's way) and, for the read sent along with acks, one
+// MessagePack string per entry (scripts.ts READ_PACKED: a string spanning socket reads lands in redis-parser's
+// module-wide pool, kept across scavenges too). 100,000-message drain: RSS growth 0.2-0.9 MB, main 23.8-24.9 MB.
 //
 // Run: node bench/probes/reply-retention.mjs [redis://127.0.0.1:6379] (each case in a process of its own: garbage one
 // case left in old space would otherwise stay until a mark-compact and cloud the next).

@@ -53,7 +53,10 @@ class ReplyCommand extends CommandBase {
     taken = undefined;
     this.resolve = settle.resolve;
     this.reject = settle.reject;
-    const clear = (): void => this._clearTimers();
+    // Looked up, not assumed: a release of ioredis without it leaves the timer to fire on a settled promise (no effect).
+    const clear = (): void => {
+      if (typeof this._clearTimers === "function") this._clearTimers();
+    };
     // The caller takes the rejection from `promise`; this reaction only stops the timers.
     void this.promise.then(clear, clear);
   }

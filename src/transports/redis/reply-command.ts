@@ -17,7 +17,7 @@
  * reaction once settled. Its reply comes as ioredis parsed it (Buffers, no
  * conversion to strings); an error keeps ioredis's own stack. It leans on
  * two of Command's members its types call private (`initPromise`, which the
- * constructor calls, and `_clearTimers`), checked by reply-command.redis.test.ts.
+ * constructor calls, and `_clearTimers`), checked by test/transports/redis-reply-command.redis.test.ts.
  */
 import { Command } from "ioredis";
 

@@ -1,9 +1,9 @@
 /**
- * A read's reply packed by the server (scripts.ts READ_PACKED: the
- * XREADGROUP reply through Lua's `cmsgpack.pack`), back into entries. One
- * bulk reply instead of a Buffer per field and an array per entry from the
- * client's reply parser: the strings are decoded straight from the one
- * buffer and the body is a view of it, about half the client's work per
+ * A read's reply packed by the server (scripts.ts READ_PACKED: each entry of
+ * the XREADGROUP reply through Lua's `cmsgpack.pack`), back into entries.
+ * One bulk string per entry instead of a Buffer per field and an array per
+ * entry from the client's reply parser: the strings are decoded straight
+ * from it and the body is a view of it, about half the client's work per
  * entry read. Only what cmsgpack makes of a stream reply is understood:
  * arrays and strings.
  */

@@ -46,8 +46,8 @@ export interface PendingSettle {
 export interface SettleCommands extends Pick<Redis, "status" | "stream"> {
   missiveStarts(hash: string, stream: string, ids: string): Promise<unknown>;
   missiveSettleMany(...args: Array<string | number>): Promise<unknown>;
-  /** A read that does not block (scripts.ts READ_PACKED), its reply as a Buffer. */
-  missiveReadPackedBuffer(...args: Array<string | number>): Promise<Buffer | null>;
+  /** A read that does not block (scripts.ts READ_PACKED), a Buffer per entry. */
+  missiveReadPackedBuffer(...args: Array<string | number>): Promise<Buffer[] | null>;
 }
 
 export interface SettleBatchLinks {

@@ -25,7 +25,8 @@ import { guardedRead } from "./read-watchdog.js";
 import { isReply } from "./reply-error.js";
 import { RELEASED_AT_LEAST_MS, RELEASED_IDLE_MS } from "./released.js";
 import { renewLeases } from "./renew-leases.js";
-import type { ScriptedRedis } from "./scripts.js";
+import { replyCommand } from "./reply-command.js";
+import { READ_PACKED, type ScriptedRedis } from "./scripts.js";
 import { SettleBatch, type AlongRead } from "./settle-batch.js";
 import type { StreamSource, SubscriptionSettings } from "./subscription-settings.js";
 
@@ -138,7 +139,9 @@ export class RedisSubscription implements Subscription, DeliveryHost {
     if (this.s.ordered || this.receivers > 0 || this.closing || this.recover || this.failing || !this.live) return undefined;
     const room = this.s.prefetch - (this.held.size - this.settles.acking) - this.buffer.length - this.readingAhead;
     if (room < Math.max(1, Math.floor(this.s.prefetch / 4))) return undefined;
-    const sent = this.links.redis.missiveReadPackedBuffer(this.sources.length, ...this.sources.map((src) => src.stream), this.s.group, this.s.consumer, room);
+    // EVAL, not the defined script: a command of ioredis's own kept its reply (and the socket chunk it views) until a mark-compact (reply-command.ts).
+    const read = replyCommand("eval", [READ_PACKED, this.sources.length, ...this.sources.map((src) => src.stream), this.s.group, this.s.consumer, room]);
+    const sent = this.links.redis.sendCommand(read) as Promise<unknown>;
     this.readingAhead += room;
     let arrived!: () => void;
     const reply = new Promise<void>((resolve) => (arrived = resolve));
@@ -153,7 +156,7 @@ export class RedisSubscription implements Subscription, DeliveryHost {
       if (this.links.connection.drops !== drops) this.recover = true;
       let failure = err;
       try {
-        if (err === null && entries !== null) this.takePacked(unpackRead(entries as Buffer));
+        if (err === null && entries !== null) for (const entry of entries as Buffer[]) this.takePacked(unpackRead(entry));
       } catch (e) {
         failure = e;
       }
@@ -225,7 +228,8 @@ export class RedisSubscription implements Subscription, DeliveryHost {
     const args: Array<string | number> = ["GROUP", this.s.group, this.s.consumer, "COUNT", room];
     if (blockMs >= 1) args.push("BLOCK", Math.floor(blockMs));
     args.push("STREAMS", ...this.sources.map((src) => src.stream), ...this.sources.map(() => ">"));
-    this.take(await this.guarded(this.links.reader.callBuffer("XREADGROUP", ...args) as Promise<Array<[Buffer, RawEntry[]]> | null>, blockMs));
+    const read = this.links.reader.sendCommand(replyCommand("xreadgroup", args)) as Promise<Array<[Buffer, RawEntry[]]> | null>;
+    this.take(await this.guarded(read, blockMs));
   }
 
   /**

@@ -13,7 +13,7 @@ import { SettleBatch, type SettleCommands } from "../../src/transports/redis/set
  * A connection that records its commands, grouped by the writes they went out in (the calls made while its
  * socket was corked), and answers each with `answer` (verdict 1 for every settled entry).
  */
-function fakeRedis(answer: (command: string) => Promise<unknown>): { redis: SettleCommands; writes: string[][] } {
+function fakeRedis(answer: (command: string) => Promise<unknown>): { redis: SettleCommands; writes: string[][]; read: () => Promise<unknown> } {
   const writes: string[][] = [];
   let corked: string[] | undefined;
   const send = (command: string): Promise<unknown> => {
@@ -27,9 +27,9 @@ function fakeRedis(answer: (command: string) => Promise<unknown>): { redis: Sett
     missiveStarts: () => send("starts"),
     // The entries, and the code they all have when they have one (after group "g", consumer, delete, lowest and highest).
     missiveSettleMany: (...args: Array<string | number>) => send(`settle ${args.slice(args.indexOf("g") + 5).join(" | ")}`),
-    missiveReadPackedBuffer: () => send("READ"),
   } as unknown as SettleCommands;
-  return { redis, writes };
+  // The subscription's read, sent on the same connection.
+  return { redis, writes, read: () => send("READ") };
 }
 
 const links = (redis: SettleCommands, along: ConstructorParameters<typeof SettleBatch>[0]["along"], eagerAt?: number) => ({
@@ -40,11 +40,11 @@ const answerAll = async (command: string): Promise<unknown> => (command.startsWi
 
 describe("redis - a read sent along with a turn's acks", () => {
   it("redis - goes in the acks' write, and its reply is handed over before any ack resolves", async () => {
-    const { redis, writes } = fakeRedis(answerAll);
+    const { redis, writes, read } = fakeRedis(answerAll);
     const events: string[] = [];
-    const batch = new SettleBatch(links(redis, (r) => {
+    const batch = new SettleBatch(links(redis, () => {
       events.push(`asked while acking ${batch.acking}`);
-      return { sent: r.missiveReadPackedBuffer(), replied: (err, reply) => events.push(`read ${String(err)} ${String(reply)}`) };
+      return { sent: read(), replied: (err, reply) => events.push(`read ${String(err)} ${String(reply)}`) };
     }));
     const acks = [batch.settle({ stream: "s", id: "1-0", list: undefined, remove: false, fresh: false }), batch.settle({ stream: "s", id: "1-1", list: undefined, remove: false, fresh: false })];
     for (const a of acks) void a.then((ours) => events.push(`ack ${ours}`));
@@ -54,8 +54,8 @@ describe("redis - a read sent along with a turn's acks", () => {
   });
 
   it("redis - once eagerAt acks wait they go at once, mid-turn, with their read; starts of entries not acked yet wait for the turn's end", async () => {
-    const { redis, writes } = fakeRedis(answerAll);
-    const batch = new SettleBatch(links(redis, (r) => ({ sent: r.missiveReadPackedBuffer(), replied: () => undefined }), 2));
+    const { redis, writes, read } = fakeRedis(answerAll);
+    const batch = new SettleBatch(links(redis, () => ({ sent: read(), replied: () => undefined }), 2));
     for (const id of ["3-0", "3-1", "3-2", "3-3"]) batch.start("s", id);
     const acks = [batch.settle({ stream: "s", id: "3-0", list: undefined, remove: false, fresh: false }), batch.settle({ stream: "s", id: "3-1", list: undefined, remove: false, fresh: false })];
     // Sent in the same turn, before any await: the server works on them while the turn goes on.
@@ -68,9 +68,9 @@ describe("redis - a read sent along with a turn's acks", () => {
 
   it("redis - a lost connection hands the read its error as it rejects the acks; a turn without acks sends no read", async () => {
     const lost = new Error("connection lost");
-    const { redis, writes } = fakeRedis(async () => Promise.reject(lost));
+    const { redis, writes, read } = fakeRedis(async () => Promise.reject(lost));
     const got: unknown[] = [];
-    const batch = new SettleBatch(links(redis, (r) => ({ sent: r.missiveReadPackedBuffer(), replied: (err) => got.push(err) })));
+    const batch = new SettleBatch(links(redis, () => ({ sent: read(), replied: (err) => got.push(err) })));
     batch.start("s", "2-0");
     await new Promise((r) => setImmediate(r));
     expect(writes[0]).toEqual(["starts"]);

@@ -316,8 +316,6 @@ export interface ScriptedRedis extends Redis {
   missivePublishMany(stream: string, packed: Buffer): Promise<unknown>;
   missiveStarts(hash: string, stream: string, ids: string): Promise<unknown>;
   missiveSettleMany(...args: Array<string | number>): Promise<unknown>;
-  /** A read that does not block, each entry packed into a Buffer of its own (read-unpack.ts), null with nothing new. */
-  missiveReadPackedBuffer(...args: Array<string | number>): Promise<Buffer[] | null>;
   missiveReadOrderedBuffer(...args: Array<string | number>): Promise<[Array<[Buffer, Array<[Buffer, Buffer[]]>]>, Buffer[]]>;
   missiveHeads(...args: Array<string | number>): Promise<number[]>;
   missiveRelease(stream: string, group: string, consumer: string, idleMs: string, id: string): Promise<number>;
@@ -335,7 +333,6 @@ export function withScripts(redis: Redis): ScriptedRedis {
   redis.defineCommand("missiveSettleMany", { lua: SETTLE_MANY });
   redis.defineCommand("missiveStarts", { numberOfKeys: 1, lua: STARTS });
   // Variable key counts: the caller passes the number of keys first.
-  redis.defineCommand("missiveReadPacked", { lua: READ_PACKED });
   redis.defineCommand("missiveReadOrdered", { lua: READ_ORDERED });
   redis.defineCommand("missiveHeads", { lua: HEADS });
   redis.defineCommand("missiveRelease", { numberOfKeys: 1, lua: RELEASE });

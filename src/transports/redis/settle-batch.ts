@@ -46,8 +46,6 @@ export interface PendingSettle {
 export interface SettleCommands extends Pick<Redis, "status" | "stream"> {
   missiveStarts(hash: string, stream: string, ids: string): Promise<unknown>;
   missiveSettleMany(...args: Array<string | number>): Promise<unknown>;
-  /** A read that does not block (scripts.ts READ_PACKED), a Buffer per entry. */
-  missiveReadPackedBuffer(...args: Array<string | number>): Promise<Buffer[] | null>;
 }
 
 export interface SettleBatchLinks {
@@ -67,11 +65,11 @@ export interface SettleBatchLinks {
   /**
    * A turn's acks are being written (`acking` counting them): a command to
    * send along in the same write (the read of the entries that take their
-   * place, subscription.ts), called on `redis`, and what to do with its
-   * reply, which is handed over before any of the acks resolves; undefined
-   * to send none.
+   * place, subscription.ts), sent by this callback on the same connection,
+   * and what to do with its reply, which is handed over before any of the
+   * acks resolves; undefined to send none.
    */
-  readonly along?: (redis: SettleCommands) => AlongRead | undefined;
+  readonly along?: () => AlongRead | undefined;
 }
 
 /** The reply of a command sent along with a turn's acks: its error (the connection failed, or the server refused it) or its value. */
@@ -168,7 +166,7 @@ export class SettleBatch {
       const out: Array<Promise<unknown>> = [];
       for (const [stream, ids] of starts) out.push(redis.missiveStarts(this.links.starts, stream, [...ids].join(" ")));
       for (const call of calls) out.push(redis.missiveSettleMany(...call.args));
-      along = settles.length > 0 ? this.links.along?.(redis) : undefined;
+      along = settles.length > 0 ? this.links.along?.() : undefined;
       if (along !== undefined) out.push(along.sent);
       return out;
     });

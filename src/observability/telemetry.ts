@@ -73,9 +73,17 @@ export interface TraceCarrier {
   tracestate?: string;
 }
 
-/** Start a `send` span and return the trace context to put on the message. */
-export function startSend(system: string, destination: string, messageId: string): { span: Span; carrier: TraceCarrier } {
+/** What startSend answers without an SDK or a trace around the publish: shared, read only (nothing to inject). */
+const NO_TRACE_SEND: { readonly span: Span; readonly carrier: Readonly<TraceCarrier> } = Object.freeze({ span: NO_TRACE_SPAN, carrier: Object.freeze({}) });
+
+/**
+ * Start a `send` span and return the trace context to put on the message. Without an SDK and with no active
+ * context it allocates nothing: the no-op tracer's span would have the invalid context, which no propagator
+ * injects, yet the attributes, the span, a context with its Map and a carrier were made per publish for it.
+ */
+export function startSend(system: string, destination: string, messageId: string): { readonly span: Span; readonly carrier: Readonly<TraceCarrier> } {
   const parent = context.active();
+  if (parent === ROOT_CONTEXT && tracingOff()) return NO_TRACE_SEND;
   const span = tracer.startSpan(`send ${destination}`, {
     kind: SpanKind.PRODUCER,
     attributes: {
@@ -116,8 +124,12 @@ export function createSpan(destination: string, messageId: string): TraceCarrier
 }
 
 export function endSend(span: Span, system: string, destination: string, error: unknown): void {
-  if (error === undefined) meters().sent.add(1, { "messaging.system": system, "messaging.destination.name": destination });
-  end(span, error);
+  if (error === undefined) {
+    const m = meters();
+    // Without a meter provider nothing records: no attribute object per publish.
+    if (!m.noop) m.sent.add(1, { "messaging.system": system, "messaging.destination.name": destination });
+  }
+  if (span !== NO_TRACE_SPAN) end(span, error);
 }
 
 /**

@@ -21,9 +21,9 @@ import { encodeEnvelope } from "../envelope/codec.js";
 import { priorityOf } from "../envelope/expiry-priority.js";
 import { uuidv7 } from "../envelope/uuidv7.js";
 import type { MessageDefinition } from "../contract/define-message.js";
-import { validateNow } from "../contract/validate.js";
+import { validateNow, type PendingOr } from "../contract/validate.js";
 import type { Logger } from "../observability/logger.js";
-import { endSend, startSend, type TraceCarrier } from "../observability/telemetry.js";
+import { endSend, NO_TRACE_SPAN, startSend, type TraceCarrier } from "../observability/telemetry.js";
 import { canPing, publishesInTransaction } from "../transport/abilities.js";
 import type { OutgoingMessage, PublishResult, Transport } from "../transport/transport.js";
 import { fullJitterDelay, sleep, type Random } from "./backoff.js";
@@ -54,6 +54,8 @@ export class Producer {
   private readonly router: SpoolRouter | undefined;
   /** Most messages in one transport batch: the option, else the transport's preference (maxBatchFor). */
   private readonly maxBatch: number;
+  /** sentWithoutTrace's handlers, by message type: one per definition published. */
+  private readonly sentHandlers = new WeakMap<MessageDefinition<string, unknown, unknown>, (receipt: PublishReceipt) => PublishReceipt>();
 
   constructor(
     private readonly transport: Transport,
@@ -86,26 +88,68 @@ export class Producer {
     }
   }
 
-  /** Validate, encode and publish; resolves after the transport's durable confirm (or the spool's). */
-  async publish(definition: MessageDefinition<string, unknown, unknown>, data: unknown, options: PublishOptions = {}, route: Route = {}): Promise<PublishReceipt> {
-    if (this.closed) throw new ClosedError("the bus is closed");
-    // Answered at once by a schema that validates synchronously (most do): no promise and await of its own per publish.
-    const checked = validateNow(definition.schema, data, definition.type, definition.version);
-    const value = "pending" in checked ? await checked.pending : checked.value;
+  /**
+   * Validate, encode and publish; resolves after the transport's durable confirm (or the spool's).
+   * Not an async function: a schema that validates synchronously (most do) is answered without an async
+   * frame and its await per publish; every failure is still a rejected promise, never a throw.
+   */
+  publish(definition: MessageDefinition<string, unknown, unknown>, data: unknown, options: PublishOptions = {}, route: Route = {}): Promise<PublishReceipt> {
+    if (this.closed) return Promise.reject(new ClosedError("the bus is closed"));
+    let checked: PendingOr<unknown>;
+    try {
+      checked = validateNow(definition.schema, data, definition.type, definition.version);
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+    if ("pending" in checked) return checked.pending.then((value) => this.publishValid(definition, value, options, route));
+    return this.publishValid(definition, checked.value, options, route);
+  }
+
+  /** A validated publish, inside its `send` span (ended when the publish settles). */
+  private publishValid(definition: MessageDefinition<string, unknown, unknown>, value: unknown, options: PublishOptions, route: Route): Promise<PublishReceipt> {
     const id = options.id ?? uuidv7();
     const topic = route.topic ?? definition.type;
-    const { span, carrier } = startSend(this.transport.name, topic, id);
+    const system = this.transport.name;
+    const { span, carrier } = startSend(system, topic, id);
+    let receipt: Promise<PublishReceipt>;
     try {
       const envelope = this.envelopeFor(definition, value, options, id, carrier);
       const delayMs = options.delay === undefined ? undefined : toMs(options.delay, "delay");
       const spoolable = options.spool !== false && route.topic === undefined && route.group === undefined;
-      const receipt = options.transaction === undefined ? await this.enqueue(envelope, delayMs, route, spoolable) : await this.publishIn(options.transaction, envelope, delayMs, route);
-      endSend(span, this.transport.name, topic, undefined);
-      return receipt;
+      receipt = options.transaction === undefined ? this.enqueue(envelope, delayMs, route, spoolable) : this.publishIn(options.transaction, envelope, delayMs, route);
     } catch (err) {
-      endSend(span, this.transport.name, topic, err);
-      throw err;
+      endSend(span, system, topic, err);
+      return Promise.reject(err as Error);
     }
+    // The shared no-op span (no SDK, no trace around): a failure has nothing to end or record, and the
+    // confirm's counting needs only the topic, the type's, so one handler per type serves instead of two
+    // closures per publish. Not for a route's topic (a requester's reply topic): those are unbounded.
+    if (span === NO_TRACE_SPAN && route.topic === undefined) return receipt.then(this.sentWithoutTrace(definition));
+    return receipt.then(
+      (confirmed) => {
+        endSend(span, system, topic, undefined);
+        return confirmed;
+      },
+      (err: unknown) => {
+        endSend(span, system, topic, err);
+        throw err;
+      },
+    );
+  }
+
+  /** The confirm handler of a publish of `definition` without a trace: counts it (when a meter records), made once per type. */
+  private sentWithoutTrace(definition: MessageDefinition<string, unknown, unknown>): (receipt: PublishReceipt) => PublishReceipt {
+    let handler = this.sentHandlers.get(definition);
+    if (handler === undefined) {
+      const system = this.transport.name;
+      const topic = definition.type;
+      handler = (receipt) => {
+        endSend(NO_TRACE_SPAN, system, topic, undefined);
+        return receipt;
+      };
+      this.sentHandlers.set(definition, handler);
+    }
+    return handler;
   }
 
   /** Publish an already built envelope (replies, redrives, the CLI): confirmed by the broker, never spooled. */

@@ -19,6 +19,7 @@ import { join, resolve } from "node:path";
 import { parseArgs, type BenchTransport } from "./lib/args.js";
 import { writeResults, type Row } from "./lib/results.js";
 import { formatTable } from "./lib/table.js";
+import { warmupSeconds } from "./lib/latency.js";
 import { DEFAULT_RESULTS, syncPerformanceDoc } from "./lib/performance-doc.js";
 import { partRunner } from "./lib/parts.js";
 import { collectRunInfo, finishRunInfo, type BenchFailure } from "./lib/run-info.js";
@@ -49,7 +50,7 @@ async function inTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
 
 log(
   `missive bench (${[...cfg.only].join(", ")}): ${cfg.messages} messages per throughput case, ${cfg.runs} round(s); ` +
-    `latency at ${cfg.rate} msg/s for ${cfg.seconds} s; drain of ${cfg.backlog}`,
+    `latency at ${cfg.rate} msg/s for ${cfg.seconds} s after a ${warmupSeconds(cfg.seconds)} s warm-up; drain of ${cfg.backlog}`,
 );
 
 const rows: Row[] = [];

@@ -16,7 +16,7 @@
  * LISTEN connection, as BullMQ's users get it.
  */
 import { createPostgresBackend, withBackend, type PostgresPoolConfig } from "bullmq";
-import { latencyRecorder, pace } from "../lib/latency.js";
+import { latencyRecorder, pace, pacedTotal } from "../lib/latency.js";
 import { concurrentCalls, cpuUsPerMsg, measurePhase, rate } from "../lib/measure.js";
 import { RssSampler } from "../lib/rss-sampler.js";
 import { eventData } from "./event.js";
@@ -129,7 +129,7 @@ export function bullmqPgThroughput(p: PgParams): Promise<ThroughputResult> {
 export function bullmqPgLatency(p: PgLatencyParams): Promise<LatencyResult> {
   return withQueue(p, async (queue, connection) => {
     const rec = latencyRecorder();
-    const total = Math.floor(p.rate * p.seconds);
+    const total = pacedTotal(p.rate, p.seconds);
     const { worker, done, errors } = drainWorker(connection, p.concurrency, total, (data) => rec.record(data.sentAt));
     try {
       await worker.waitUntilReady();
@@ -137,7 +137,7 @@ export function bullmqPgLatency(p: PgLatencyParams): Promise<LatencyResult> {
       const base = eventData();
       const failures: unknown[] = [];
       const t0 = performance.now();
-      const sent = await pace(p.rate, p.seconds, (sentAt) => {
+      const { sent, measuredFrom } = await pace(p.rate, p.seconds, (sentAt) => {
         queue.add(JOB_NAME, { ...base, sentAt }).catch((err: unknown) => failures.push(err));
       });
       // A worker error ends the wait at once rather than at the timeout.
@@ -146,7 +146,7 @@ export function bullmqPgLatency(p: PgLatencyParams): Promise<LatencyResult> {
       rss.stop();
       throwFirst(errors);
       if (failures.length > 0) throw new Error(`${failures.length} BullMQ (PostgreSQL) adds failed: ${String(failures[0])}`);
-      return { ...rec.summary(Math.floor(sent / 10)), handledPerS: rate(sent, ms), rssMb: rss.peakMb };
+      return { ...rec.summary(measuredFrom), handledPerS: rate(sent, ms), rssMb: rss.peakMb };
     } finally {
       await worker.close();
     }

@@ -8,7 +8,7 @@
  */
 import { connect } from "node:net";
 import { Queue, Worker, type ConnectionOptions } from "bullmq";
-import { latencyRecorder, pace } from "../lib/latency.js";
+import { latencyRecorder, pace, pacedTotal } from "../lib/latency.js";
 import { cpuUsPerMsg } from "../lib/measure.js";
 import { Redis } from "ioredis";
 import { RssSampler } from "../lib/rss-sampler.js";
@@ -146,17 +146,17 @@ export async function bullmqThroughput(p: { redis: RedisAddress; messages: numbe
 export async function bullmqLatency(p: { redis: RedisAddress; rate: number; seconds: number }): Promise<{ p50: number; p99: number; max: number; count: number }> {
   return withQueue(p.redis, async (queue, name, conn) => {
     const rec = latencyRecorder();
-    const total = Math.floor(p.rate * p.seconds);
+    const total = pacedTotal(p.rate, p.seconds);
     const { worker } = drainWorker(name, conn, total, (data) => rec.record(data.sentAt));
     await worker.waitUntilReady();
     const base = eventData();
     const failures: unknown[] = [];
-    const sent = await pace(p.rate, p.seconds, (sentAt) => {
+    const { sent, measuredFrom } = await pace(p.rate, p.seconds, (sentAt) => {
       queue.add("bench.event", { ...base, sentAt }).catch((err: unknown) => failures.push(err));
     });
     await rec.waitFor(sent, 30_000);
     await worker.close();
     if (failures.length > 0) throw new Error(`${failures.length} adds failed: ${String(failures[0])}`);
-    return rec.summary(Math.floor(sent / 10));
+    return rec.summary(measuredFrom);
   });
 }

@@ -28,7 +28,7 @@ import { NATS_DEFAULTS } from "../../src/transports/nats/options.js";
 import { removeNatsPrefix } from "../../test/support/nats.js";
 import { busLatency, consumeAll, publishConcurrently, publishThenConsume } from "../lib/bus-load.js";
 import { drainResult } from "../lib/drain.js";
-import { latencyRecorder, pace } from "../lib/latency.js";
+import { latencyRecorder, pace, pacedTotal } from "../lib/latency.js";
 import { cpuUsPerMsg, rate } from "../lib/measure.js";
 import { RssSampler } from "../lib/rss-sampler.js";
 import { BenchEvent, ceHeaders, eventData, GROUP } from "./event.js";
@@ -179,13 +179,13 @@ export function natsLatencyRaw(p: NatsLatencyParams): Promise<LatencyResult> {
   return withRawStream(p, async (s) => {
     const rec = latencyRecorder();
     const decoder = new TextDecoder();
-    const total = Math.floor(p.rate * p.seconds);
+    const total = pacedTotal(p.rate, p.seconds);
     const consumed = rawConsume(s, p.prefetch, total, (m) => rec.record((JSON.parse(decoder.decode(m.data)) as { sentAt: number }).sentAt));
     const rss = new RssSampler().start();
     const base = eventData();
     const failures: unknown[] = [];
     const t0 = performance.now();
-    const sent = await pace(p.rate, p.seconds, (sentAt) => {
+    const { sent, measuredFrom } = await pace(p.rate, p.seconds, (sentAt) => {
       rawPublish(s, new TextEncoder().encode(JSON.stringify({ ...base, sentAt }))).catch((err: unknown) => failures.push(err));
     });
     await rec.waitFor(sent, 30_000);
@@ -193,7 +193,7 @@ export function natsLatencyRaw(p: NatsLatencyParams): Promise<LatencyResult> {
     await consumed;
     rss.stop();
     if (failures.length > 0) throw new Error(`${failures.length} raw publishes failed: ${String(failures[0])}`);
-    return { ...rec.summary(Math.floor(sent / 10)), handledPerS: rate(sent, ms), rssMb: rss.peakMb };
+    return { ...rec.summary(measuredFrom), handledPerS: rate(sent, ms), rssMb: rss.peakMb };
   });
 }
 

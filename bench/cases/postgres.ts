@@ -26,7 +26,7 @@ import { postgresTransport } from "../../src/transports/postgres/index.js";
 import { NOW_MS, pgTableNames, pgTransportSchema } from "../../src/transports/postgres/schema.js";
 import { busLatency, consumeAll, publishConcurrently } from "../lib/bus-load.js";
 import { drainResult } from "../lib/drain.js";
-import { latencyRecorder, pace } from "../lib/latency.js";
+import { latencyRecorder, pace, pacedTotal } from "../lib/latency.js";
 import { concurrentCalls, cpuUsPerMsg, measurePhase, rate } from "../lib/measure.js";
 import { RssSampler } from "../lib/rss-sampler.js";
 import { BenchEvent, ceHeaders, eventData, GROUP } from "./event.js";
@@ -231,19 +231,19 @@ export function pgBossThroughput(p: PgParams): Promise<ThroughputResult> {
 export function pgBossLatency(p: PgLatencyParams): Promise<LatencyResult> {
   return withBoss(p, async (boss) => {
     const rec = latencyRecorder();
-    const total = Math.floor(p.rate * p.seconds);
+    const total = pacedTotal(p.rate, p.seconds);
     await bossWorker(boss, p.batch, total, (data) => rec.record(data.sentAt));
     const rss = new RssSampler().start();
     const base = eventData();
     const failures: unknown[] = [];
     const t0 = performance.now();
-    const sent = await pace(p.rate, p.seconds, (sentAt) => {
+    const { sent, measuredFrom } = await pace(p.rate, p.seconds, (sentAt) => {
       boss.send(BOSS_QUEUE, { ...base, sentAt }).catch((err: unknown) => failures.push(err));
     });
     await rec.waitFor(sent, 30_000);
     const ms = performance.now() - t0;
     rss.stop();
     if (failures.length > 0) throw new Error(`${failures.length} pg-boss sends failed: ${String(failures[0])}`);
-    return { ...rec.summary(Math.floor(sent / 10)), handledPerS: rate(sent, ms), rssMb: rss.peakMb };
+    return { ...rec.summary(measuredFrom), handledPerS: rate(sent, ms), rssMb: rss.peakMb };
   });
 }

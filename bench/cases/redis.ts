@@ -159,7 +159,7 @@ export function redisLatencyRaw(p: RedisLatencyParams): Promise<LatencyResult> {
       const base = eventData();
       const failures: unknown[] = [];
       const t0 = performance.now();
-      const sent = await pace(p.rate, p.seconds, (sentAt) => {
+      const { sent, measuredFrom } = await pace(p.rate, p.seconds, (sentAt) => {
         const fields = Object.entries(ceHeaders(randomUUID())).flat();
         redis.xadd(stream, "NOMKSTREAM", "*", ...fields, ":body", JSON.stringify({ ...base, sentAt })).catch((err: unknown) => failures.push(err));
       });
@@ -167,7 +167,7 @@ export function redisLatencyRaw(p: RedisLatencyParams): Promise<LatencyResult> {
       const ms = performance.now() - t0;
       rss.stop();
       if (failures.length > 0) throw new Error(`${failures.length} raw XADDs failed: ${String(failures[0])}`);
-      return { ...rec.summary(Math.floor(sent / 10)), handledPerS: rate(sent, ms), rssMb: rss.peakMb };
+      return { ...rec.summary(measuredFrom), handledPerS: rate(sent, ms), rssMb: rss.peakMb };
     } finally {
       reading = false;
       await consumed;

@@ -33,7 +33,7 @@ export async function consumeAll(bus: Bus, options: { readonly group: string; re
   });
 }
 
-/** Publish at `rate` msg/s for `seconds` to a consumer in this process; the first tenth (warm-up) is left out of the percentiles. */
+/** Publish at `rate` msg/s for a warm-up and then `seconds` to a consumer in this process; only the `seconds` after the warm-up are measured (latency.ts). */
 export async function busLatency(bus: Bus, consumer: { readonly group: string; readonly concurrency: number; readonly prefetch: number }, p: { readonly rate: number; readonly seconds: number }): Promise<LatencyResult> {
   const rec = latencyRecorder();
   await bus.consume(BenchEvent, consumer, (data) => rec.record(data.sentAt)).ready;
@@ -41,14 +41,14 @@ export async function busLatency(bus: Bus, consumer: { readonly group: string; r
   const base = eventData();
   const t0 = performance.now();
   const failures: unknown[] = [];
-  const sent = await pace(p.rate, p.seconds, (sentAt) => {
+  const { sent, measuredFrom } = await pace(p.rate, p.seconds, (sentAt) => {
     bus.publish(BenchEvent, { ...base, sentAt }).catch((err: unknown) => failures.push(err));
   });
   await rec.waitFor(sent, 30_000);
   const ms = performance.now() - t0;
   rss.stop();
   if (failures.length > 0) throw new Error(`${failures.length} publishes failed: ${String(failures[0])}`);
-  return { ...rec.summary(Math.floor(sent / 10)), handledPerS: rate(sent, ms), rssMb: rss.peakMb };
+  return { ...rec.summary(measuredFrom), handledPerS: rate(sent, ms), rssMb: rss.peakMb };
 }
 
 /** Publish `messages` with `publishers` concurrent callers, then consume them all: each phase's rate, peak RSS and CPU per message. */

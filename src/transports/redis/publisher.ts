@@ -13,12 +13,13 @@
  * some may be stored, and the producer retries under the same ids
  * (duplicates are the inbox's to remove).
  */
-import { ReplyError, type Redis } from "ioredis";
+import { ReplyError } from "ioredis";
 import { ConnectionError, MessageTooLargeError, TransientError, UnroutableError } from "../../errors.js";
 import type { OutgoingMessage, PublishResult } from "../../transport/transport.js";
 import { EntryPack } from "./entry-pack.js";
 import { asXaddFields, BODY_FIELD, entryFields, TOPIC_FIELD, wireBytes } from "./fields.js";
 import type { RedisNames } from "./names.js";
+import type { ScriptedRedis } from "./scripts.js";
 import { corked, repliesOf, type Reply } from "./send-together.js";
 
 /**
@@ -42,11 +43,6 @@ const ENTRY_GUESS = 512;
  */
 export const REDIS_PUBLISH_BATCH = 128;
 
-/** The connection with the publish script defined on it (scripts.ts). */
-export interface PublishingRedis extends Redis {
-  missivePublishMany(stream: string, packed: Buffer): Promise<unknown>;
-}
-
 /** One command of the batch: a script call for a run of one stream's messages (`pack`), or a single XADD (`fields`). */
 interface Call {
   readonly stream: string;
@@ -55,7 +51,7 @@ interface Call {
   readonly fields: Array<string | Buffer> | undefined;
 }
 
-export async function publishBatch(redis: PublishingRedis, names: RedisNames, batch: readonly OutgoingMessage[], maxMessageBytes: number): Promise<PublishResult[]> {
+export async function publishBatch(redis: ScriptedRedis, names: RedisNames, batch: readonly OutgoingMessage[], maxMessageBytes: number): Promise<PublishResult[]> {
   const results: PublishResult[] = new Array<PublishResult>(batch.length);
   const calls: Call[] = [];
   // The call of each stream still taking messages: a stream's messages stay in their order (calls and XADDs go in order).
